@@ -1,0 +1,73 @@
+"""The engine's public operations. Each takes a session; the caller owns the transaction.
+
+Callers (CLI, web views, API, scheduler jobs) use only this module and :mod:`engine.queries`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.definitions.deploy import DeployResult, deploy
+from engine.definitions.model import ValidationReport
+from engine.definitions.validate import load_definition_file, validate_bpmn
+from engine.errors import DefinitionInvalid
+from engine.history.verify import VerifyReport, verify
+from engine.persistence.db import begin_write
+from engine.runtime.steps import StepResult, complete_task, start_instance
+
+__all__ = [
+    "validate_file",
+    "validate_upload",
+    "deploy_file",
+    "deploy_upload",
+    "start",
+    "complete",
+    "verify_history",
+    "StepResult",
+    "DeployResult",
+    "VerifyReport",
+]
+
+
+def validate_file(path: str | Path) -> ValidationReport:
+    return load_definition_file(Path(path))
+
+
+def validate_upload(content: bytes, filename: str, forms: dict[str, bytes] | None = None) -> ValidationReport:
+    return validate_bpmn(content, filename, forms)
+
+
+def deploy_file(session: Session, path: str | Path, actor: str | None = None) -> DeployResult:
+    path = Path(path)
+    report = load_definition_file(path)
+    if not report.ok:
+        raise DefinitionInvalid(report.problems)
+    begin_write(session)
+    return deploy(session, report, path.read_bytes(), actor)
+
+
+def deploy_upload(
+    session: Session, content: bytes, filename: str, forms: dict[str, bytes] | None = None, actor: str | None = None
+) -> DeployResult:
+    report = validate_bpmn(content, filename, forms)
+    if not report.ok:
+        raise DefinitionInvalid(report.problems)
+    begin_write(session)
+    return deploy(session, report, content, actor)
+
+
+def start(
+    session: Session, key: str, village: str, actor: str, data: dict[str, Any] | None = None, title: str | None = None
+) -> StepResult:
+    return start_instance(session, key, village, actor, data, title)
+
+
+def complete(session: Session, task_id: str, actor: str, data: Any) -> StepResult:
+    return complete_task(session, task_id, actor, data)
+
+
+def verify_history(session: Session, instance_id: int | None = None) -> VerifyReport:
+    return verify(session, instance_id)

@@ -1,0 +1,1 @@
+"""What a flow is: parsing, validating and describing uploaded BPMN (specs, not instances)."""

@@ -1,0 +1,79 @@
+"""Errors the engine raises, worded for the person who caused them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class PowerlistError(Exception):
+    """Base of every error the engine reports to a user; ``str()`` is the message to show."""
+
+    exit_code = 1
+
+
+class NotFound(PowerlistError):
+    pass
+
+
+class PermissionDenied(PowerlistError):
+    pass
+
+
+class InvalidState(PowerlistError):
+    """The thing exists but is not in a state that allows the action (e.g. a task no longer open)."""
+
+
+class Conflict(PowerlistError):
+    """Someone else changed the same matter first; nothing was written."""
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class FormInvalid(PowerlistError):
+    """Form data failed the step's schema or checks; ``errors`` names each field."""
+
+    def __init__(self, step: str, errors: list[FieldError]):
+        self.step = step
+        self.errors = errors
+        lines = "; ".join(str(e) for e in errors)
+        super().__init__(f"form of step '{step}' is invalid: {lines}")
+
+
+@dataclass
+class Problem:
+    """One problem found in an uploaded BPMN file or form."""
+
+    code: str
+    message: str
+    element_id: str | None = None
+    element_name: str | None = None
+    line: int | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file + (f":{self.line}" if self.line else ""))
+        elif self.line:
+            where.append(f"line {self.line}")
+        if self.element_id:
+            label = self.element_id + (f" ({self.element_name})" if self.element_name else "")
+            where.append(label)
+        prefix = " ".join(where)
+        return f"{prefix}: [{self.code}] {self.message}" if prefix else f"[{self.code}] {self.message}"
+
+
+@dataclass
+class DefinitionInvalid(PowerlistError):
+    problems: list[Problem] = field(default_factory=list)
+    exit_code = 2
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)

@@ -1,0 +1,72 @@
+"""Appending events to an instance's history, and reading them back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.history.chain import canonical_json, event_hash, format_time
+from engine.persistence.models import HistoryEvent, ProcessInstance
+
+# Event kinds. Every state change of an instance appends one or more of these.
+INSTANCE_STARTED = "instance_started"
+TASK_COMPLETED = "task_completed"
+GATEWAY_TAKEN = "gateway_taken"
+TIMER_FIRED = "timer_fired"
+INSTANCE_ENDED = "instance_ended"
+INSTANCE_CANCELLED = "instance_cancelled"
+
+
+def append(
+    session: Session,
+    instance: ProcessInstance,
+    kind: str,
+    *,
+    at: datetime,
+    actor: str | None = None,
+    step_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> HistoryEvent:
+    """Chain a new event after the instance's newest one; the caller's transaction keeps both."""
+    seq = instance.history_seq + 1
+    payload = canonical_json(data or {})
+    digest = event_hash(
+        instance.history_head,
+        instance_id=instance.id,
+        seq=seq,
+        kind=kind,
+        at=at,
+        actor=actor,
+        step_id=step_id,
+        data=payload,
+    )
+    event = HistoryEvent(
+        instance_id=instance.id, seq=seq, kind=kind, at=at, actor=actor, step_id=step_id, data=payload, hash=digest
+    )
+    session.add(event)
+    instance.history_seq = seq
+    instance.history_head = digest
+    return event
+
+
+def event_dict(event: HistoryEvent) -> dict[str, Any]:
+    import json
+
+    return {
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": format_time(event.at),
+        "actor": event.actor,
+        "step": event.step_id,
+        "data": json.loads(event.data),
+        "hash": event.hash.hex(),
+    }
+
+
+def events_of(session: Session, instance_id: int) -> list[HistoryEvent]:
+    return list(
+        session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq))
+    )

@@ -1,0 +1,108 @@
+"""Counties, towns, villages, users and their roles; who may act where."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.errors import NotFound, PermissionDenied, PowerlistError
+from engine.org.passwords import hash_password
+from engine.org.roles import LEVELS, ROLES, role_level
+from engine.persistence.models import OrgUnit, RoleAssignment, User
+
+
+def get_unit(session: Session, code: str) -> OrgUnit:
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        raise NotFound(f"no county, town or village with code '{code}'")
+    return unit
+
+
+def get_village(session: Session, code: str) -> OrgUnit:
+    unit = get_unit(session, code)
+    if unit.level != "village":
+        raise PowerlistError(f"'{code}' is a {unit.level}, not a village")
+    return unit
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise NotFound(f"no active user '{username}'")
+    return user
+
+
+def ensure_unit(session: Session, code: str, name: str, level: str, parent: OrgUnit | None = None) -> OrgUnit:
+    if level not in LEVELS:
+        raise PowerlistError(f"unknown level '{level}'")
+    expected_parent = {"county": None, "town": "county", "village": "town"}[level]
+    if (parent.level if parent else None) != expected_parent:
+        raise PowerlistError(f"a {level} must belong to a {expected_parent or 'nothing'}")
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        unit = OrgUnit(code=code, name=name, level=level, parent=parent)
+        session.add(unit)
+        session.flush()
+    return unit
+
+
+def ensure_user(session: Session, username: str, display_name: str, password: str | None = None) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(
+            username=username,
+            display_name=display_name,
+            password_hash=hash_password(password) if password else None,
+            created_at=clock.now(),
+        )
+        session.add(user)
+        session.flush()
+    return user
+
+
+def grant(session: Session, user: User, role: str, unit: OrgUnit) -> RoleAssignment:
+    if role not in ROLES:
+        raise PowerlistError(f"unknown role '{role}'")
+    if role_level(role) != unit.level:
+        raise PowerlistError(f"role '{role}' is held in a {role_level(role)}, not in a {unit.level}")
+    for assignment in user.roles:
+        if assignment.role == role and assignment.org_unit_id == unit.id:
+            return assignment
+    assignment = RoleAssignment(user=user, role=role, org_unit=unit)
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def unit_for_role(village: OrgUnit, role: str) -> OrgUnit:
+    """The unit in which ``role`` is held for a matter of ``village``."""
+    level = role_level(role)
+    unit = village
+    while unit.level != level:
+        if unit.parent is None:
+            raise PowerlistError(f"village '{village.code}' has no {level} for role '{role}'")
+        unit = unit.parent
+    return unit
+
+
+def ancestors(unit: OrgUnit) -> list[OrgUnit]:
+    chain = [unit]
+    while chain[-1].parent is not None:
+        chain.append(chain[-1].parent)
+    return chain
+
+
+def holds(user: User, role: str, unit_id: int) -> bool:
+    return any(a.role == role and a.org_unit_id == unit_id for a in user.roles)
+
+
+def require_role(user: User, role: str, unit: OrgUnit) -> None:
+    if not holds(user, role, unit.id):
+        name = ROLES[role].name_zh if role in ROLES else role
+        raise PermissionDenied(f"user '{user.username}' does not hold role '{role}' ({name}) in {unit.name} ({unit.code})")
+
+
+def can_see_village(user: User, village: OrgUnit) -> bool:
+    ids = {u.id for u in ancestors(village)}
+    return any(a.org_unit_id in ids for a in user.roles)

@@ -1,0 +1,1 @@
+"""Database access: models, engine set-up and migrations."""

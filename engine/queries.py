@@ -1,0 +1,126 @@
+"""Read-only views of definitions, open tasks and instances, as plain dicts for the CLI, web and API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.clock import as_utc
+from engine.errors import NotFound
+from engine.history.chain import format_time
+from engine.history.events import event_dict, events_of
+from engine.org.roles import ROLES
+from engine.org.service import ancestors, get_unit, get_user
+from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_time(value) if value is not None else None
+
+
+def definitions(session: Session) -> list[dict[str, Any]]:
+    running = dict(
+        session.execute(
+            select(ProcessInstance.definition_version_id, func.count())
+            .where(ProcessInstance.status == "running")
+            .group_by(ProcessInstance.definition_version_id)
+        ).all()
+    )
+    rows = session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.key, DefinitionVersion.version))
+    return [
+        {
+            "key": row.key,
+            "version": row.version,
+            "name": row.name,
+            "category": row.meta.get("category"),
+            "number": row.meta.get("number"),
+            "steps": len(row.meta.get("steps", [])),
+            "retired": row.retired,
+            "running": running.get(row.id, 0),
+            "deployed_at": _time(row.deployed_at),
+            "deployed_by": row.deployed_by,
+        }
+        for row in rows
+    ]
+
+
+def open_tasks(session: Session, village_code: str | None = None, username: str | None = None) -> list[dict[str, Any]]:
+    """Open user tasks, overdue first then by due time; filtered by village and/or by who may act."""
+    query = (
+        select(OpenTask, ProcessInstance.title, ProcessInstance.village_id, DefinitionVersion.key)
+        .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+    )
+    if village_code:
+        village = get_unit(session, village_code)
+        if village.level == "village":
+            query = query.where(ProcessInstance.village_id == village.id)
+        else:
+            below = select(OrgUnit.id).where(OrgUnit.parent_id == village.id)
+            query = query.where(
+                (ProcessInstance.village_id.in_(below))
+                | (ProcessInstance.village_id.in_(select(OrgUnit.id).where(OrgUnit.parent_id.in_(below))))
+            )
+    if username:
+        user = get_user(session, username)
+        pairs = [(a.role, a.org_unit_id) for a in user.roles]
+        if not pairs:
+            return []
+        query = query.where(tuple_(OpenTask.role, OpenTask.org_unit_id).in_(pairs))
+    query = query.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.opened_at, OpenTask.id)
+    now = clock.now()
+    villages = {}
+    result = []
+    for task, title, village_id, key in session.execute(query):
+        if village_id not in villages:
+            villages[village_id] = session.get(OrgUnit, village_id)
+        due = as_utc(task.due_at) if task.due_at else None
+        result.append(
+            {
+                "id": task.id,
+                "instance": task.instance_id,
+                "key": key,
+                "title": title,
+                "village": villages[village_id].code,
+                "step": task.step_id,
+                "step_name": task.step_name,
+                "role": task.role,
+                "role_name": ROLES[task.role].name_zh if task.role in ROLES else task.role,
+                "opened_at": _time(task.opened_at),
+                "due_at": _time(due),
+                "overdue": bool(due and due < now),
+            }
+        )
+    result.sort(key=lambda t: (not t["overdue"],))
+    return result
+
+
+def instance(session: Session, instance_id: int) -> dict[str, Any]:
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"no instance {instance_id}")
+    return {
+        "id": row.id,
+        "key": row.definition.key,
+        "version": row.definition.version,
+        "name": row.definition.name,
+        "title": row.title,
+        "village": row.village.code,
+        "village_name": row.village.name,
+        "town": ancestors(row.village)[1].code if row.village.parent else None,
+        "status": row.status,
+        "started_by": row.started_by,
+        "started_at": _time(row.started_at),
+        "ended_at": _time(row.ended_at),
+        "events": row.history_seq,
+    }
+
+
+def history(session: Session, instance_id: int) -> list[dict[str, Any]]:
+    if session.get(ProcessInstance, instance_id) is None:
+        raise NotFound(f"no instance {instance_id}")
+    return [event_dict(e) for e in events_of(session, instance_id)]

@@ -1,0 +1,48 @@
+"""Rule values that flows read with ``rule("key")``: thresholds, tiers and posting periods.
+
+Defaults are YAML files under ``rules/defaults/``; a deployment may point
+``POWERLIST_RULES_DIR`` at its own folder of overrides (a county's rule set), read after them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import PowerlistError
+
+DEFAULTS = Path(__file__).resolve().parent.parent / "rules" / "defaults"
+
+
+class UnknownRule(PowerlistError):
+    pass
+
+
+def _read_folder(folder: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise PowerlistError(f"{path}: a rule-value file must be a mapping of key: value")
+        values.update({str(k): v for k, v in data.items() if not isinstance(v, dict)})
+    return values
+
+
+@lru_cache(maxsize=1)
+def rule_values() -> dict[str, Any]:
+    values = _read_folder(DEFAULTS) if DEFAULTS.is_dir() else {}
+    override = os.environ.get("POWERLIST_RULES_DIR")
+    if override:
+        values.update(_read_folder(Path(override)))
+    return values
+
+
+def rule(key: str) -> Any:
+    try:
+        return rule_values()[key]
+    except KeyError:
+        raise UnknownRule(f"no rule value '{key}' in the rule set") from None

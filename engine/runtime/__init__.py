@@ -1,0 +1,1 @@
+"""Where an instance is: loading, stepping and saving workflows (tasks, not specs)."""

@@ -1,0 +1,283 @@
+"""One step of one instance = one transaction.
+
+Starting a matter and completing a task both follow the same order: lock the instance, check who
+acts and in what state, validate the form, run the engine, then save the state, the open-task
+index and the history events together. Any failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import clock
+from engine.calendar import WorkCalendar, due_at
+from engine.definitions.deploy import latest_version
+from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.history import events as history
+from engine.history.chain import GENESIS
+from engine.org.service import can_see_village, get_user, get_village, require_role, unit_for_role
+from engine.persistence.db import begin_write
+from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
+from engine.runtime import cache
+from engine.runtime.forms import validate_form
+from engine.runtime.loaded import LoadedDefinition, loaded
+from engine.runtime.scripting import script_engine
+from engine.runtime.serializer import dump_state, load_state
+
+MAX_START_DATA_FIELDS = 50
+
+_work_calendar: WorkCalendar | None = None
+
+
+def work_calendar() -> WorkCalendar:
+    global _work_calendar
+    if _work_calendar is None:
+        from engine.ruleset import DEFAULTS
+
+        _work_calendar = WorkCalendar.load(DEFAULTS.parent / "calendar")
+    return _work_calendar
+
+
+@dataclass
+class OpenedTask:
+    id: str
+    step_id: str
+    step_name: str
+    role: str
+    due_at: datetime | None
+
+
+@dataclass
+class StepResult:
+    instance_id: int
+    status: str
+    opened: list[OpenedTask] = field(default_factory=list)
+    events: int = 0
+
+
+class StepFailed(PowerlistError):
+    """The flow itself could not advance (e.g. a gateway condition names a missing field)."""
+
+
+def start_instance(
+    session: Session,
+    key: str,
+    village_code: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    title: str | None = None,
+) -> StepResult:
+    begin_write(session)
+    village = get_village(session, village_code)
+    user = get_user(session, actor)
+    if not can_see_village(user, village):
+        raise PermissionDenied(f"user '{actor}' holds no role in {village.name} ({village.code}) or above it")
+    row = latest_version(session, key)
+    definition = loaded(row)
+    initial = validate_form("start", None, data or {})
+    if len(initial) > MAX_START_DATA_FIELDS:
+        raise PowerlistError(f"start data has too many fields (at most {MAX_START_DATA_FIELDS})")
+    now = clock.now()
+
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine())
+    start = workflow.get_next_task(state=TaskState.READY)
+    start.data.update(initial)
+    before_done: set[UUID] = set()
+    _advance(workflow, definition)
+
+    instance = ProcessInstance(
+        definition_version_id=row.id,
+        village_id=village.id,
+        title=(title or initial.get("title") or definition.name)[:200],
+        status="running",
+        state=b"",
+        started_by=actor,
+        started_at=now,
+        history_seq=0,
+        history_head=GENESIS,
+    )
+    session.add(instance)
+    session.flush()
+    opened = _sync_open_tasks(session, instance, village, definition, workflow, set(), now)
+    history.append(
+        session,
+        instance,
+        history.INSTANCE_STARTED,
+        at=now,
+        actor=actor,
+        data={
+            "key": row.key,
+            "version": row.version,
+            "village": village.code,
+            "data": initial,
+            "opened": [t.step_id for t in opened],
+        },
+    )
+    _record_engine_events(session, instance, workflow, before_done, now)
+    _finish(session, instance, workflow, now)
+    return StepResult(instance.id, instance.status, opened, instance.history_seq)
+
+
+def complete_task(session: Session, task_id: str, actor: str, data: Any) -> StepResult:
+    begin_write(session)
+    row = session.get(OpenTask, task_id)
+    if row is None:
+        raise InvalidState(f"task {task_id} is not open: it was completed, withdrawn, or never existed")
+    instance = session.scalar(
+        select(ProcessInstance).where(ProcessInstance.id == row.instance_id).with_for_update()
+    )
+    if instance is None:
+        raise NotFound(f"instance {row.instance_id} does not exist")
+    # The row may have gone while we waited for the lock (another completion of the same task).
+    if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
+        raise Conflict(f"task {task_id} was completed by someone else just now; nothing was changed")
+    if instance.status != "running":
+        raise InvalidState(f"instance {instance.id} is {instance.status}")
+
+    user = get_user(session, actor)
+    unit = session.get(OrgUnit, row.org_unit_id)
+    require_role(user, row.role, unit)
+    definition = loaded(instance.definition)
+    step = definition.step(row.step_id)
+    schema, schema_text = definition.form(step)
+    clean = validate_form(step.name, schema, data, schema_text)
+
+    workflow = _load_workflow(instance, definition)
+    task = workflow.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        raise InvalidState(f"task {task_id} ({step.name}) is not ready to be completed")
+
+    now = clock.now()
+    before_done = {t.id for t in workflow.tasks.values() if t.state == TaskState.COMPLETED}
+    before_ready = _ready_user_task_ids(workflow)
+    try:
+        task.set_data(**clean)
+        task.run()
+    except SpiffWorkflowException as exc:
+        raise StepFailed(f"step '{step.name}' could not be completed: {exc}") from exc
+    _advance(workflow, definition)
+
+    opened = _sync_open_tasks(session, instance, instance.village, definition, workflow, before_ready, now)
+    payload: dict[str, Any] = {"form": clean}
+    if opened:
+        payload["opened"] = [t.step_id for t in opened]
+    history.append(session, instance, history.TASK_COMPLETED, at=now, actor=actor, step_id=step.id, data=payload)
+    _record_engine_events(session, instance, workflow, before_done | {task.id}, now)
+    _finish(session, instance, workflow, now)
+    return StepResult(instance.id, instance.status, opened, instance.history_seq)
+
+
+def _advance(workflow: BpmnWorkflow, definition: LoadedDefinition) -> None:
+    try:
+        workflow.do_engine_steps()
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+    except SpiffWorkflowException as exc:
+        where = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+        name = f" at '{getattr(where, 'bpmn_name', None) or getattr(where, 'name', '')}'" if where else ""
+        raise StepFailed(f"flow '{definition.key}' could not advance{name}: {exc}") from exc
+
+
+def _load_workflow(instance: ProcessInstance, definition: LoadedDefinition) -> BpmnWorkflow:
+    workflow = cache.take(instance.id, instance.history_head)
+    if workflow is None:
+        workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
+    return workflow
+
+
+def _ready_user_task_ids(workflow: BpmnWorkflow) -> set[UUID]:
+    return {t.id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _sync_open_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    village: OrgUnit,
+    definition: LoadedDefinition,
+    workflow: BpmnWorkflow,
+    before_ready: set[UUID],
+    now: datetime,
+) -> list[OpenedTask]:
+    ready = {t.id: t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    gone = before_ready - ready.keys()
+    if gone:
+        session.execute(delete(OpenTask).where(OpenTask.id.in_([str(i) for i in gone])))
+    opened = []
+    for task_id in ready.keys() - before_ready:
+        task = ready[task_id]
+        step = definition.step(task.task_spec.name)
+        unit = unit_for_role(village, step.role)
+        due = due_at(now, step.time_limit, step.calendar, work_calendar())
+        session.add(
+            OpenTask(
+                id=str(task_id),
+                instance_id=instance.id,
+                step_id=step.id,
+                step_name=step.name,
+                role=step.role,
+                org_unit_id=unit.id,
+                opened_at=now,
+                due_at=due,
+            )
+        )
+        opened.append(OpenedTask(str(task_id), step.id, step.name, step.role, due))
+    return opened
+
+
+def _record_engine_events(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, before_done: set[UUID], now: datetime
+) -> None:
+    """Append what the engine did on its own in this step: gateway decisions and fired timers."""
+    for task in workflow.tasks.values():
+        if task.state != TaskState.COMPLETED or task.id in before_done:
+            continue
+        spec = task.task_spec
+        if isinstance(spec, ExclusiveGateway | InclusiveGateway) and len(spec.outputs) > 1:
+            taken = [c.task_spec.name for c in task.children if c.state & TaskState.DEFINITE_MASK]
+            history.append(
+                session, instance, history.GATEWAY_TAKEN, at=now, step_id=spec.name, data={"to": sorted(taken)}
+            )
+        elif isinstance(spec, CatchingEvent) and _is_timer(spec):
+            history.append(session, instance, history.TIMER_FIRED, at=now, step_id=spec.name, data={})
+
+
+def _is_timer(spec: Any) -> bool:
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    return isinstance(getattr(spec, "event_definition", None), TimerEventDefinition)
+
+
+def _finish(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
+    if workflow.is_completed():
+        instance.status = "completed"
+        instance.ended_at = now
+        session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
+        history.append(session, instance, history.INSTANCE_ENDED, at=now, data={"end": _end_event(workflow)})
+    instance.state = dump_state(workflow)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"instance {instance.id} was changed by someone else just now; nothing was changed") from exc
+    cache.keep_after_commit(session, instance, workflow)
+
+
+def _end_event(workflow: BpmnWorkflow) -> str | None:
+    from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+
+    ends = [t.task_spec.name for t in workflow.tasks.values()
+            if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent)
+            and t.workflow is workflow]
+    return ends[-1] if ends else None

@@ -1,0 +1,1 @@
+"""powerlist: the command line and the wiring of engine, rules and web into one product."""

@@ -1,0 +1,3 @@
+from powerlist.cli import main
+
+main()
