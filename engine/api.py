@@ -10,13 +10,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import builtin
 from engine.definitions.deploy import DeployResult, deploy
 from engine.definitions.model import ValidationReport
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid
 from engine.history.verify import VerifyReport, verify
 from engine.persistence.db import begin_write
+from engine.persistence.schema import load_all
 from engine.runtime.steps import StepResult, complete_task, start_instance
+
+builtin.load()
+load_all()
 
 __all__ = [
     "validate_file",

@@ -221,8 +221,9 @@ def start(state: State, key: str, village: str, actor: str, data: str | None, ti
     with state.transaction() as session:
         result = start_matter(session, key, village, actor, payload, title)
     if as_json:
-        echo_json({"instance": result.instance_id, "status": result.status,
-                   "opened": [t.__dict__ for t in result.opened]})
+        echo_json(
+            {"instance": result.instance_id, "status": result.status, "opened": [t.__dict__ for t in result.opened]}
+        )
         return
     click.echo(result.instance_id)
 
@@ -248,8 +249,7 @@ def tasks(state: State, village: str | None, actor: str | None, as_json: bool) -
         due = row["due_at"] or "-"
         mark = " OVERDUE" if row["overdue"] else ""
         click.echo(
-            f"{row['id']}  #{row['instance']:<6} {row['village']:<8} {row['step_name']} "
-            f"[{row['role']}] due {due}{mark}"
+            f"{row['id']}  #{row['instance']:<6} {row['village']:<8} {row['step_name']} [{row['role']}] due {due}{mark}"
         )
 
 
@@ -268,8 +268,9 @@ def complete(state: State, task_id: str, actor: str, data: str, as_json: bool) -
     with state.transaction() as session:
         result = complete_task(session, task_id, actor, payload)
     if as_json:
-        echo_json({"instance": result.instance_id, "status": result.status,
-                   "opened": [t.__dict__ for t in result.opened]})
+        echo_json(
+            {"instance": result.instance_id, "status": result.status, "opened": [t.__dict__ for t in result.opened]}
+        )
         return
     opened = ", ".join(f"{t.step_name} ({t.id})" for t in result.opened)
     click.echo(f"completed; instance {result.instance_id} {result.status}" + (f"; next: {opened}" if opened else ""))
@@ -290,7 +291,9 @@ def history(state: State, instance_id: int, as_json: bool) -> None:
     if as_json:
         echo_json({"instance": info, "events": events})
         return
-    click.echo(f"#{info['id']} {info['name']} v{info['version']} - {info['title']} ({info['village']}) {info['status']}")
+    click.echo(
+        f"#{info['id']} {info['name']} v{info['version']} - {info['title']} ({info['village']}) {info['status']}"
+    )
     for event in events:
         who = f" by {event['actor']}" if event["actor"] else ""
         step = f" {event['step']}" if event["step"] else ""
@@ -310,8 +313,14 @@ def verify(state: State, instance_id: int | None, as_json: bool) -> None:
     with state.transaction() as session:
         report = verify_history(session, instance_id)
     if as_json:
-        echo_json({"ok": report.ok, "instances": report.instances, "events": report.events,
-                   "bad": str(report.bad) if report.bad else None})
+        echo_json(
+            {
+                "ok": report.ok,
+                "instances": report.instances,
+                "events": report.events,
+                "bad": str(report.bad) if report.bad else None,
+            }
+        )
         sys.exit(0 if report.ok else 1)
     if report.ok:
         click.echo(f"ok: {report.instances} instances, {report.events} events, every chain intact")
@@ -335,6 +344,14 @@ def serve(state: State, host: str, port: int) -> None:
     click.echo(f"powerlist on http://{host}:{port}/ (database {state.engine.url.render_as_string()})")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
+
+def _register_area_commands() -> None:
+    from powerlist.commands import register_all
+
+    register_all(main)
+
+
+_register_area_commands()
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.definitions.deploy import deploy
 from engine.definitions.validate import load_definition_file
+from engine.org.passwords import hash_password
 from engine.org.service import ensure_unit, ensure_user, grant
 
 DEMO_PASSWORD = "powerlist-demo"  # noqa: S105 - printed on purpose for the demo
@@ -41,9 +42,11 @@ def shipped_flows() -> list[Path]:
 
 def load_demo(session: Session) -> dict[str, Any]:
     users: list[dict[str, str]] = []
+    # Every demo user shares the printed demo password; hash it once.
+    demo_hash = hash_password(DEMO_PASSWORD)
 
     def person(username: str, display: str, role: str, unit) -> None:
-        user = ensure_user(session, username, display, DEMO_PASSWORD)
+        user = ensure_user(session, username, display, password_hash=demo_hash)
         grant(session, user, role, unit)
         users.append({"username": username, "roles": f"{role}@{unit.code}"})
 

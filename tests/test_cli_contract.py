@@ -12,10 +12,12 @@ from tests.conftest import MINI
 
 
 @pytest.fixture
-def ready(cli):
-    cli("init", check=True)
-    cli("demo", check=True)
-    cli("deploy", str(MINI), "--as", "admin", check=True)
+def ready(cli, demo_org):
+    """A database with the demo organisation and the test flow; ``init``/``demo`` have their own tests."""
+    from engine import api
+
+    with demo_org() as session, session.begin():
+        api.deploy_file(session, MINI, "admin")
     return cli
 
 
@@ -104,12 +106,24 @@ def test_deploy_invalid_file_exits_2_and_writes_nothing(ready, tmp_path):
     shutil.copytree(MINI.parent / "forms", tmp_path / "forms")
     result = ready("deploy", str(bad))
     assert result.code == 2 and "f1" in result.err
-    assert [d["version"] for d in ready("definitions", "--json", check=True).json()] == [1]
+    rows = ready("definitions", "--json", check=True).json()
+    assert [d["version"] for d in rows if d["key"] == "mini_decision"] == [1]
 
 
 def test_a_matter_from_start_to_end(ready):
-    instance = int(ready("start", "mini_decision", "--village", "QX0101", "--as", "shangtang.secretary",
-                         "--title", "修缮村道", check=True).out)
+    instance = int(
+        ready(
+            "start",
+            "mini_decision",
+            "--village",
+            "QX0101",
+            "--as",
+            "shangtang.secretary",
+            "--title",
+            "修缮村道",
+            check=True,
+        ).out
+    )
     tasks = _open(ready, village="QX0101")
     assert [(t["step"], t["role"], t["instance"]) for t in tasks] == [("propose", "party_secretary", instance)]
     assert tasks[0]["due_at"]  # P3D time limit
@@ -122,8 +136,9 @@ def test_a_matter_from_start_to_end(ready):
 
     wrong_role = ready("complete", propose, "--as", "shangtang.chair", "--data", '{"subject": "修路", "amount_fen": 1}')
     assert wrong_role.code == 1 and "party_secretary" in wrong_role.err
-    wrong_village = ready("complete", propose, "--as", "xiatang.secretary",
-                          "--data", '{"subject": "修路", "amount_fen": 1}')
+    wrong_village = ready(
+        "complete", propose, "--as", "xiatang.secretary", "--data", '{"subject": "修路", "amount_fen": 1}'
+    )
     assert wrong_village.code == 1 and "上塘村" in wrong_village.err
     invalid = ready("complete", propose, "--as", "shangtang.secretary", "--data", '{"amount_fen": -5}')
     assert invalid.code == 1 and "subject" in invalid.err and "amount_fen" in invalid.err
@@ -132,27 +147,49 @@ def test_a_matter_from_start_to_end(ready):
     assert [t["id"] for t in _open(ready, village="QX0101")] == [propose]  # nothing changed
     assert len(ready("history", str(instance), "--json", check=True).json()["events"]) == 1
 
-    done = ready("complete", propose, "--as", "shangtang.secretary",
-                 "--data", '{"subject": "修缮村道", "amount_fen": 1200000}', check=True)
+    done = ready(
+        "complete",
+        propose,
+        "--as",
+        "shangtang.secretary",
+        "--data",
+        '{"subject": "修缮村道", "amount_fen": 1200000}',
+        check=True,
+    )
     assert "决议" in done.out
-    twice = ready("complete", propose, "--as", "shangtang.secretary",
-                  "--data", '{"subject": "修缮村道", "amount_fen": 1200000}')
+    twice = ready(
+        "complete", propose, "--as", "shangtang.secretary", "--data", '{"subject": "修缮村道", "amount_fen": 1200000}'
+    )
     assert twice.code == 1 and "not open" in twice.err
 
     resolve = _open(ready, village="QX0101")[0]
     assert resolve["step"] == "resolve" and resolve["role"] == "committee_chair"
-    no_quorum = ready("complete", resolve["id"], "--as", "shangtang.chair", "--data",
-                      json.dumps({"members": 30, "present": 15, "votes_for": 15, "votes_against": 0, "abstain": 0}))
+    no_quorum = ready(
+        "complete",
+        resolve["id"],
+        "--as",
+        "shangtang.chair",
+        "--data",
+        json.dumps({"members": 30, "present": 15, "votes_for": 15, "votes_against": 0, "abstain": 0}),
+    )
     assert no_quorum.code == 1 and "三分之二" in no_quorum.err
-    ready("complete", resolve["id"], "--as", "shangtang.chair", "--data",
-          json.dumps({"members": 30, "present": 25, "votes_for": 20, "votes_against": 3, "abstain": 2}), check=True)
+    ready(
+        "complete",
+        resolve["id"],
+        "--as",
+        "shangtang.chair",
+        "--data",
+        json.dumps({"members": 30, "present": 25, "votes_for": 20, "votes_against": 3, "abstain": 2}),
+        check=True,
+    )
 
     disclose = _open(ready, village="QX0101")[0]
     assert disclose["step"] == "disclose"
     bad_date = ready("complete", disclose["id"], "--as", "shangtang.chair", "--data", '{"posted_on": "yesterday"}')
     assert bad_date.code == 1 and "posted_on" in bad_date.err
-    finished = ready("complete", disclose["id"], "--as", "shangtang.chair", "--data", '{"posted_on": "2026-11-20"}',
-                     check=True)
+    finished = ready(
+        "complete", disclose["id"], "--as", "shangtang.chair", "--data", '{"posted_on": "2026-11-20"}', check=True
+    )
     assert "completed" in finished.out
     assert _open(ready, village="QX0101") == []
 
@@ -179,11 +216,25 @@ def test_a_matter_from_start_to_end(ready):
 def test_rejected_vote_takes_the_default_flow(ready):
     instance = ready("start", "mini_decision", "--village", "QX0201", "--as", "lingtou.cadre", check=True).out.strip()
     propose = _open(ready, village="QX0201")[0]
-    ready("complete", propose["id"], "--as", "lingtou.secretary", "--data", '{"subject": "买车", "amount_fen": 5}',
-          check=True)
+    ready(
+        "complete",
+        propose["id"],
+        "--as",
+        "lingtou.secretary",
+        "--data",
+        '{"subject": "买车", "amount_fen": 5}',
+        check=True,
+    )
     resolve = _open(ready, village="QX0201")[0]
-    ready("complete", resolve["id"], "--as", "lingtou.chair", "--data",
-          json.dumps({"members": 9, "present": 9, "votes_for": 2, "votes_against": 7, "abstain": 0}), check=True)
+    ready(
+        "complete",
+        resolve["id"],
+        "--as",
+        "lingtou.chair",
+        "--data",
+        json.dumps({"members": 9, "present": 9, "votes_for": 2, "votes_against": 7, "abstain": 0}),
+        check=True,
+    )
     record = ready("history", instance, "--json", check=True).json()
     assert record["instance"]["status"] == "completed"
     assert record["events"][-2]["data"] == {"to": ["rejected"]}
@@ -200,24 +251,49 @@ def test_start_is_refused_outside_ones_village(ready):
 
 @pytest.mark.parametrize("tamper", ["edit", "delete_newest", "delete_middle", "reorder"])
 def test_verify_detects_tampering(ready, db_url, tamper):
-    instance = int(ready("start", "mini_decision", "--village", "QX0101", "--as", "shangtang.secretary",
-                         check=True).out)
+    instance = int(
+        ready("start", "mini_decision", "--village", "QX0101", "--as", "shangtang.secretary", check=True).out
+    )
     propose = _open(ready, village="QX0101")[0]
-    ready("complete", propose["id"], "--as", "shangtang.secretary", "--data",
-          '{"subject": "修缮村道", "amount_fen": 1200000}', check=True)
+    ready(
+        "complete",
+        propose["id"],
+        "--as",
+        "shangtang.secretary",
+        "--data",
+        '{"subject": "修缮村道", "amount_fen": 1200000}',
+        check=True,
+    )
     resolve = _open(ready, village="QX0101")[0]
-    ready("complete", resolve["id"], "--as", "shangtang.chair", "--data",
-          json.dumps({"members": 9, "present": 9, "votes_for": 9, "votes_against": 0, "abstain": 0}), check=True)
+    ready(
+        "complete",
+        resolve["id"],
+        "--as",
+        "shangtang.chair",
+        "--data",
+        json.dumps({"members": 9, "present": 9, "votes_for": 9, "votes_against": 0, "abstain": 0}),
+        check=True,
+    )
     assert ready("verify").code == 0
 
     engine = create_engine(db_url)
     with engine.begin() as conn:
         if tamper == "edit":
-            conn.execute(text("UPDATE history_event SET data = replace(data, '1200000', '120000') "
-                              "WHERE instance_id = :i AND seq = 2"), {"i": instance})
+            conn.execute(
+                text(
+                    "UPDATE history_event SET data = replace(data, '1200000', '120000') "
+                    "WHERE instance_id = :i AND seq = 2"
+                ),
+                {"i": instance},
+            )
         elif tamper == "delete_newest":
-            conn.execute(text("DELETE FROM history_event WHERE instance_id = :i AND seq = "
-                              "(SELECT max(seq) FROM history_event WHERE instance_id = :i)"), {"i": instance})
+            conn.execute(
+                text(
+                    "DELETE FROM history_event WHERE instance_id = :i AND seq = "
+                    "(SELECT max(seq) FROM history_event WHERE instance_id = :i)"
+                ),
+                {"i": instance},
+            )
         elif tamper == "delete_middle":
             conn.execute(text("DELETE FROM history_event WHERE instance_id = :i AND seq = 2"), {"i": instance})
         else:

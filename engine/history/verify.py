@@ -61,8 +61,13 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
     def close(inst: int) -> BadEvent | None:
         seq, head = heads[inst]
         if expected_seq - 1 != seq or prev != head:
-            return BadEvent(inst, expected_seq, None, f"history ends at event #{expected_seq - 1} but the "
-                            f"instance records {seq} events: events were deleted or the head was altered")
+            return BadEvent(
+                inst,
+                expected_seq,
+                None,
+                f"history ends at event #{expected_seq - 1} but the "
+                f"instance records {seq} events: events were deleted or the head was altered",
+            )
         return None
 
     for event in session.scalars(events.execution_options(yield_per=1000)):

@@ -47,13 +47,19 @@ def ensure_unit(session: Session, code: str, name: str, level: str, parent: OrgU
     return unit
 
 
-def ensure_user(session: Session, username: str, display_name: str, password: str | None = None) -> User:
+def ensure_user(
+    session: Session,
+    username: str,
+    display_name: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(
             username=username,
             display_name=display_name,
-            password_hash=hash_password(password) if password else None,
+            password_hash=password_hash or (hash_password(password) if password else None),
             created_at=clock.now(),
         )
         session.add(user)
@@ -100,7 +106,9 @@ def holds(user: User, role: str, unit_id: int) -> bool:
 def require_role(user: User, role: str, unit: OrgUnit) -> None:
     if not holds(user, role, unit.id):
         name = ROLES[role].name_zh if role in ROLES else role
-        raise PermissionDenied(f"user '{user.username}' does not hold role '{role}' ({name}) in {unit.name} ({unit.code})")
+        raise PermissionDenied(
+            f"user '{user.username}' does not hold role '{role}' ({name}) in {unit.name} ({unit.code})"
+        )
 
 
 def can_see_village(user: User, village: OrgUnit) -> bool:

@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SAWarning
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import Session, sessionmaker
 
 

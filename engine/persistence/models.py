@@ -93,9 +93,10 @@ class DefinitionVersion(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
-    forms: Mapped[dict[str, Any]]
-    spec_json: Mapped[str] = mapped_column(Text)  # serialized SpiffWorkflow specs, stored once per version
+    # The large columns are read only when a version is first restored in a process.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    forms: Mapped[dict[str, Any]] = mapped_column(deferred=True)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # SpiffWorkflow specs, stored once per version
     meta: Mapped[dict[str, Any]]  # item metadata and steps (see engine.definitions.model)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str | None] = mapped_column(String(64))
@@ -137,9 +138,7 @@ class OpenTask(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task UUID
-    instance_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
-    )
+    instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     step_id: Mapped[str] = mapped_column(String(100))
     step_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))

@@ -73,12 +73,14 @@ def validate_form(step: str, schema: dict[str, Any] | None, data: Any, schema_te
 
 def _run_checks(schema: dict[str, Any], data: dict[str, Any]) -> list[FieldError]:
     from engine.expressions import ExpressionError, compile_expression
+    from engine.ruleset import rule
 
+    functions = {"rule": rule}
     errors = []
     for check in schema.get("x-checks", []):
         fields = check.get("fields") or [""]
         try:
-            ok = compile_expression(check["expr"]).evaluate(data)
+            ok = compile_expression(check["expr"]).evaluate(data, functions)
         except ExpressionError as exc:
             errors.append(FieldError(fields[0], f"{check.get('message', '')} ({exc})".strip()))
             continue

@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import clock
+from engine import clock, hooks
 from engine.calendar import WorkCalendar, due_at
 from engine.definitions.deploy import latest_version
 from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, PowerlistError
@@ -30,7 +30,7 @@ from engine.history import events as history
 from engine.history.chain import GENESIS
 from engine.org.service import can_see_village, get_user, get_village, require_role, unit_for_role
 from engine.persistence.db import begin_write
-from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.models import HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.runtime import cache
 from engine.runtime.forms import validate_form
 from engine.runtime.loaded import LoadedDefinition, loaded
@@ -111,8 +111,8 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
-    opened = _sync_open_tasks(session, instance, village, definition, workflow, set(), now)
-    history.append(
+    opened, _closed = _sync_open_tasks(session, instance, village, definition, workflow, set(), now)
+    started = history.append(
         session,
         instance,
         history.INSTANCE_STARTED,
@@ -126,8 +126,8 @@ def start_instance(
             "opened": [t.step_id for t in opened],
         },
     )
-    _record_engine_events(session, instance, workflow, before_done, now)
-    _finish(session, instance, workflow, now)
+    events = [started, *_record_engine_events(session, instance, workflow, before_done, now)]
+    _finish(session, instance, definition, workflow, StepLog(events, opened, [], actor, now))
     return StepResult(instance.id, instance.status, opened, instance.history_seq)
 
 
@@ -137,7 +137,7 @@ def complete_task(session: Session, task_id: str, actor: str, data: Any) -> Step
     if row is None:
         raise InvalidState(f"task {task_id} is not open: it was completed, withdrawn, or never existed")
     instance = session.scalar(
-        select(ProcessInstance).where(ProcessInstance.id == row.instance_id).with_for_update()
+        select(ProcessInstance).where(ProcessInstance.id == row.instance_id).with_for_update(of=ProcessInstance)
     )
     if instance is None:
         raise NotFound(f"instance {row.instance_id} does not exist")
@@ -170,13 +170,13 @@ def complete_task(session: Session, task_id: str, actor: str, data: Any) -> Step
         raise StepFailed(f"step '{step.name}' could not be completed: {exc}") from exc
     _advance(workflow, definition)
 
-    opened = _sync_open_tasks(session, instance, instance.village, definition, workflow, before_ready, now)
+    opened, closed = _sync_open_tasks(session, instance, instance.village, definition, workflow, before_ready, now)
     payload: dict[str, Any] = {"form": clean}
     if opened:
         payload["opened"] = [t.step_id for t in opened]
-    history.append(session, instance, history.TASK_COMPLETED, at=now, actor=actor, step_id=step.id, data=payload)
-    _record_engine_events(session, instance, workflow, before_done | {task.id}, now)
-    _finish(session, instance, workflow, now)
+    done = history.append(session, instance, history.TASK_COMPLETED, at=now, actor=actor, step_id=step.id, data=payload)
+    events = [done, *_record_engine_events(session, instance, workflow, before_done | {task.id}, now)]
+    _finish(session, instance, definition, workflow, StepLog(events, opened, closed, actor, now))
     return StepResult(instance.id, instance.status, opened, instance.history_seq)
 
 
@@ -210,7 +210,7 @@ def _sync_open_tasks(
     workflow: BpmnWorkflow,
     before_ready: set[UUID],
     now: datetime,
-) -> list[OpenedTask]:
+) -> tuple[list[OpenedTask], list[str]]:
     ready = {t.id: t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     gone = before_ready - ready.keys()
     if gone:
@@ -234,24 +234,33 @@ def _sync_open_tasks(
             )
         )
         opened.append(OpenedTask(str(task_id), step.id, step.name, step.role, due))
-    return opened
+    return opened, [str(i) for i in gone]
 
 
 def _record_engine_events(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, before_done: set[UUID], now: datetime
-) -> None:
+) -> list[HistoryEvent]:
     """Append what the engine did on its own in this step: gateway decisions and fired timers."""
+    appended = []
     for task in workflow.tasks.values():
         if task.state != TaskState.COMPLETED or task.id in before_done:
             continue
         spec = task.task_spec
         if isinstance(spec, ExclusiveGateway | InclusiveGateway) and len(spec.outputs) > 1:
-            taken = [c.task_spec.name for c in task.children if c.state & TaskState.DEFINITE_MASK]
-            history.append(
-                session, instance, history.GATEWAY_TAKEN, at=now, step_id=spec.name, data={"to": sorted(taken)}
+            taken = [c.task_spec.name for c in task.children if _was_taken(c)]
+            appended.append(
+                history.append(
+                    session, instance, history.GATEWAY_TAKEN, at=now, step_id=spec.name, data={"to": sorted(taken)}
+                )
             )
         elif isinstance(spec, CatchingEvent) and _is_timer(spec):
-            history.append(session, instance, history.TIMER_FIRED, at=now, step_id=spec.name, data={})
+            appended.append(history.append(session, instance, history.TIMER_FIRED, at=now, step_id=spec.name))
+    return appended
+
+
+def _was_taken(task: Any) -> bool:
+    """A gateway's child is on the taken path unless it is only predicted or was cancelled."""
+    return not task.state & (TaskState.PREDICTED_MASK | TaskState.CANCELLED)
 
 
 def _is_timer(spec: Any) -> bool:
@@ -260,13 +269,29 @@ def _is_timer(spec: Any) -> bool:
     return isinstance(getattr(spec, "event_definition", None), TimerEventDefinition)
 
 
-def _finish(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
+@dataclass
+class StepLog:
+    events: list[HistoryEvent]
+    opened: list[OpenedTask]
+    closed: list[str]
+    actor: str | None
+    now: datetime
+
+
+def _finish(
+    session: Session, instance: ProcessInstance, definition: LoadedDefinition, workflow: BpmnWorkflow, log: StepLog
+) -> None:
     if workflow.is_completed():
         instance.status = "completed"
-        instance.ended_at = now
+        instance.ended_at = log.now
         session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
-        history.append(session, instance, history.INSTANCE_ENDED, at=now, data={"end": _end_event(workflow)})
+        log.events.append(
+            history.append(session, instance, history.INSTANCE_ENDED, at=log.now, data={"end": _end_event(workflow)})
+        )
     instance.state = dump_state(workflow)
+    hooks.run_after_step(
+        hooks.StepContext(session, instance, definition, log.events, log.opened, log.closed, log.actor, log.now)
+    )
     try:
         session.flush()
     except StaleDataError as exc:
@@ -277,7 +302,9 @@ def _finish(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
 def _end_event(workflow: BpmnWorkflow) -> str | None:
     from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 
-    ends = [t.task_spec.name for t in workflow.tasks.values()
-            if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent)
-            and t.workflow is workflow]
+    ends = [
+        t.task_spec.name
+        for t in workflow.tasks.values()
+        if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent) and t.workflow is workflow
+    ]
     return ends[-1] if ends else None

@@ -3,7 +3,9 @@
 from alembic import context
 
 from engine.persistence.models import Base
+from engine.persistence.schema import load_all
 
+load_all()
 config = context.config
 target_metadata = Base.metadata
 

@@ -1,0 +1,231 @@
+"""Durable step speed and storage of a 7-user-task 四议两公开 flow.
+
+    python -m bench.step [--db URL] [--instances N] [--json]
+
+Prints one JSON object: ``inmemory_step_ms`` (SpiffWorkflow alone, same flow, no persistence),
+``durable_step_ms_p50``/``_p99`` and ``durable_steps_per_s`` (one process; each step is one
+transaction: load, check, validate, run, save, index, history), ``bytes_per_finished_instance``
+(stored state plus history rows) and ``db``. Targets on SQLite here: at least 400 durable steps/s and
+at most 8 KB per finished instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import create_engine, text
+
+from engine import api, clock
+from engine.definitions.validate import load_definition_file
+from engine.persistence.db import make_engine, make_sessionmaker
+from engine.persistence.migrate import upgrade
+from engine.runtime.scripting import script_engine
+from powerlist import demo
+
+FLOW = Path(__file__).resolve().parent.parent / "processes" / "four_deliberations" / "four_deliberations.bpmn"
+
+MEETING = {"meeting_place": "村委会议室", "chair_name": "张建国", "recorder_name": "李文"}
+POSTING = {
+    "posting_place": "村务公开栏",
+    "posting_start": "2026-11-10",
+    "posting_end": "2026-11-25",
+    "posting_days": 15,
+    "objections": 0,
+    "objections_resolved": True,
+    "supervisor_name": "王监督",
+    "supervisory_opinion": "程序合规，同意公开",
+}
+HAPPY_PATH = {
+    "propose": {
+        "matter_title": "修缮村内主干道",
+        "proposal_source": "cadre_proposal",
+        "matter_content": "修缮村内主干道约两公里，改善村民出行条件。",
+        "estimated_amount_fen": 8_000_000,
+        "proposed_on": "2026-11-01",
+        "proposer_name": "张建国",
+        "dual_role": False,
+    },
+    "discuss": {
+        **MEETING,
+        "plan_summary": "采用水泥路面，公开比选施工单位。",
+        "meeting_date": "2026-11-02",
+        "members": 7,
+        "present": 7,
+        "votes_for": 7,
+        "votes_against": 0,
+        "abstain": 0,
+        "passed": True,
+    },
+    "review": {
+        **MEETING,
+        "notice_date": "2026-11-02",
+        "meeting_date": "2026-11-05",
+        "members": 30,
+        "present": 25,
+        "votes_for": 20,
+        "votes_against": 3,
+        "abstain": 2,
+        "passed": True,
+        "opinions": "",
+    },
+    "resolve": {
+        **MEETING,
+        "meeting_type": "representatives_meeting",
+        "resolution_no": "2026-07",
+        "notice_date": "2026-11-05",
+        "meeting_date": "2026-11-08",
+        "members": 45,
+        "present": 40,
+        "votes_for": 35,
+        "votes_against": 3,
+        "abstain": 2,
+        "passed": True,
+        "resolution_content": "同意修缮村内主干道，预算八万元，公开比选施工单位。",
+    },
+    "disclose_resolution": {**POSTING, "posting_content": "村民代表会议决议：修缮村内主干道。"},
+    "implement": {
+        "start_date": "2026-11-26",
+        "completion_date": "2026-12-20",
+        "implementation_summary": "道路修缮完成并通过验收，实际支出七万八千元。",
+        "actual_amount_fen": 7_800_000,
+    },
+    "disclose_result": {**POSTING, "posting_content": "主干道修缮结果及支出明细。", "appraisal": "satisfied"},
+}
+ACTOR = {
+    "party_secretary": "shangtang.secretary",
+    "committee_chair": "shangtang.chair",
+    "supervisory_member": "shangtang.supervisor",
+    "cadre": "shangtang.cadre",
+    "bookkeeper": "shangtang.bookkeeper",
+}
+
+
+def inmemory_step_ms(definition, instances: int) -> float:
+    engine = script_engine()
+    steps = 0
+    started = time.perf_counter()
+    for _ in range(instances):
+        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=engine)
+        workflow.do_engine_steps()
+        while not workflow.is_completed():
+            task = workflow.get_next_task(state=TaskState.READY, manual=True)
+            task.set_data(**json.loads(json.dumps(HAPPY_PATH[task.task_spec.name])))
+            task.run()
+            workflow.do_engine_steps()
+            steps += 1
+    return (time.perf_counter() - started) * 1000 / steps
+
+
+def durable_run(sessions, instances: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    roles = {}
+    total_started = time.perf_counter()
+    for _ in range(instances):
+        with sessions() as session, session.begin():
+            result = api.start(session, "four_deliberations", "QX0101", "shangtang.secretary")
+        pending = list(result.opened)
+        while pending:
+            task = pending.pop(0)
+            roles[task.step_id] = task.role
+            began = time.perf_counter()
+            with sessions() as session, session.begin():
+                result = api.complete(session, task.id, ACTOR[task.role], HAPPY_PATH[task.step_id])
+            latencies.append((time.perf_counter() - began) * 1000)
+            pending.extend(result.opened)
+        if result.status != "completed":
+            raise SystemExit(f"instance did not complete: {result}")
+    return latencies, time.perf_counter() - total_started
+
+
+def stored_bytes(db_engine) -> int:
+    """State plus history rows of the finished instances, column payload as stored."""
+    with db_engine.connect() as conn:
+        state = conn.execute(
+            text("SELECT coalesce(sum(length(state)), 0) FROM process_instance WHERE status = 'completed'")
+        ).scalar()
+        history = conn.execute(
+            text(
+                "SELECT coalesce(sum(length(data) + length(hash) + length(kind) + coalesce(length(actor), 0)"
+                " + coalesce(length(step_id), 0) + 8 + 8 + 4 + 8), 0) FROM history_event"
+            )
+        ).scalar()
+        instance_cols = conn.execute(
+            text(
+                "SELECT coalesce(sum(8 + 4 + 4 + 4 + 8 + 8 + 4 + length(history_head) + length(started_by)"
+                " + length(status) + coalesce(length(title), 0)), 0)"
+                " FROM process_instance WHERE status = 'completed'"
+            )
+        ).scalar()
+    return int(state + history + instance_cols)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", help="SQLAlchemy URL (default: a new SQLite file)")
+    parser.add_argument("--instances", type=int, default=300)
+    parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    args = parser.parse_args(argv)
+
+    clock.install()
+    tmp = None
+    url = args.db
+    schema = None
+    if url is None:
+        tmp = tempfile.TemporaryDirectory()
+        url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite'}"
+    elif url.startswith("postgresql"):
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+    db_engine = make_engine(url)
+    upgrade(db_engine)
+    sessions = make_sessionmaker(db_engine)
+    report = load_definition_file(FLOW)
+    if not report.ok:
+        raise SystemExit("four_deliberations does not validate: " + "; ".join(map(str, report.problems)))
+    with sessions() as session, session.begin():
+        original = demo.shipped_flows
+        demo.shipped_flows = lambda: []
+        demo.load_demo(session)
+        demo.shipped_flows = original
+        api.deploy_file(session, FLOW, "bench")
+
+    inmemory = inmemory_step_ms(report.definition, max(50, args.instances // 2))
+    durable_run(sessions, 10)  # warm-up: caches, prepared statements
+    latencies, seconds = durable_run(sessions, args.instances)
+    finished = args.instances + 10
+    result = {
+        "inmemory_step_ms": round(inmemory, 3),
+        "durable_step_ms_p50": round(statistics.median(latencies), 3),
+        "durable_step_ms_p99": round(statistics.quantiles(latencies, n=100)[98], 3),
+        "durable_steps_per_s": round(len(latencies) / sum(latencies) * 1000, 1),
+        "durable_steps_per_s_with_starts": round(len(latencies) / seconds, 1),
+        "bytes_per_finished_instance": stored_bytes(db_engine) // finished,
+        "steps_per_instance": len(latencies) // args.instances,
+        "instances": args.instances,
+        "db": db_engine.dialect.name,
+    }
+    db_engine.dispose()
+    if schema:
+        base = args.db
+        with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    if tmp:
+        tmp.cleanup()
+    print(json.dumps(result, ensure_ascii=False) if args.json else json.dumps(result, ensure_ascii=False, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Audit: conformance checking, event-log import and export, history anchors."""

@@ -1,0 +1,17 @@
+"""Modules that register the engine's built-in hooks (see :mod:`engine.hooks`), imported once."""
+
+from __future__ import annotations
+
+import importlib
+
+HOOK_MODULES: tuple[str, ...] = ()
+
+_loaded = False
+
+
+def load() -> None:
+    global _loaded
+    if not _loaded:
+        for name in HOOK_MODULES:
+            importlib.import_module(name)
+        _loaded = True

@@ -1,0 +1,46 @@
+"""The functions every expression may call, and the size limits all values obey."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+from engine.expressions.errors import ExpressionError
+
+MAX_SEQUENCE_LENGTH = 100_000  # longest string, list or tuple an expression may build
+MAX_INT_BITS = 1024  # largest integer an expression may build by multiplication
+MAX_ROUND_DIGITS = 20
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    # round(7, -10**6) would build 10**(10**6) before answering.
+    if ndigits is not None and (not isinstance(ndigits, int) or abs(ndigits) > MAX_ROUND_DIGITS):
+        raise ExpressionError(f"round() takes at most {MAX_ROUND_DIGITS} digits")
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
+def _sum(values: Any, start: Any = 0) -> Any:
+    # A list or string start value would make sum() a quadratic concatenation.
+    if not isinstance(start, int | float):
+        raise ExpressionError("sum() only adds numbers")
+    return sum(values, start)
+
+
+BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": _round,
+    "sum": _sum,
+    "any": any,
+    "all": all,
+    "int": int,
+    "str": str,
+    "bool": bool,
+    "float": float,
+}
+
+# Python builtins other than the ones above can never be called, whatever a caller supplies.
+FORBIDDEN_FUNCTIONS = frozenset(dir(builtins)) - frozenset(BUILTIN_FUNCTIONS)

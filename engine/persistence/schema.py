@@ -1,0 +1,17 @@
+"""Every module that defines tables, so Alembic and the app see the whole schema."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "engine.persistence.models",
+    "engine.supervision.models",
+    "engine.audit.models",
+    "engine.workspace.models",
+)
+
+
+def load_all() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

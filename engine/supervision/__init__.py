@@ -1,0 +1,1 @@
+"""Supervision: deadlines, timers, violation warnings, rule sets and scores."""

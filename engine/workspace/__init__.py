@@ -1,0 +1,1 @@
+"""The cadre's workspace: approval operations, attachments, inbox queries."""

@@ -1,0 +1,168 @@
+"""Engine steps through the API: transactions, conflicts, and state that survives restarts."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import api, clock, queries
+from engine.errors import Conflict, FormInvalid, InvalidState, PermissionDenied
+from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.runtime import cache
+from engine.runtime.steps import StepFailed
+from tests.conftest import MINI
+
+PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
+RESOLVE = {"members": 9, "present": 9, "votes_for": 9, "votes_against": 0, "abstain": 0}
+
+
+@pytest.fixture
+def deployed(demo_org):
+    with demo_org() as session, session.begin():
+        api.deploy_file(session, MINI, "admin")
+    return demo_org
+
+
+def start(sessions, village="QX0101", actor="shangtang.secretary") -> int:
+    with sessions() as session, session.begin():
+        return api.start(session, "mini_decision", village, actor).instance_id
+
+
+def open_task(sessions, instance_id: int) -> dict:
+    with sessions() as session:
+        return next(t for t in queries.open_tasks(session) if t["instance"] == instance_id)
+
+
+def counts(sessions, instance_id: int) -> tuple[int, int, int]:
+    with sessions() as session:
+        events = session.scalar(select(func.count()).where(HistoryEvent.instance_id == instance_id))
+        tasks = session.scalar(select(func.count()).where(OpenTask.instance_id == instance_id))
+        revision = session.scalar(select(ProcessInstance.revision).where(ProcessInstance.id == instance_id))
+        return events, tasks, revision
+
+
+def test_concurrent_completions_of_one_task_one_wins(deployed):
+    instance_id = start(deployed)
+    task = open_task(deployed, instance_id)
+    barrier = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            with deployed() as session, session.begin():
+                api.complete(session, task["id"], "shangtang.secretary", PROPOSE)
+            outcomes.append("ok")
+        except (Conflict, InvalidState) as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes.count("ok") == 1, outcomes
+    assert len(outcomes) == 4
+    with deployed() as session:
+        completed = session.scalar(
+            select(func.count()).where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == "task_completed")
+        )
+        assert completed == 1
+        assert [t["step"] for t in queries.open_tasks(session) if t["instance"] == instance_id] == ["resolve"]
+        assert api.verify_history(session).ok
+
+
+def test_refused_steps_change_nothing(deployed):
+    instance_id = start(deployed)
+    task = open_task(deployed, instance_id)
+    before = counts(deployed, instance_id)
+    with pytest.raises(FormInvalid) as invalid:
+        with deployed() as session, session.begin():
+            api.complete(session, task["id"], "shangtang.secretary", {"subject": "x", "amount_fen": 1.5})
+    assert {e.field for e in invalid.value.errors} == {"subject", "amount_fen"}
+    with pytest.raises(PermissionDenied):
+        with deployed() as session, session.begin():
+            api.complete(session, task["id"], "xiatang.secretary", PROPOSE)
+    with pytest.raises(FormInvalid):
+        with deployed() as session, session.begin():
+            api.complete(session, task["id"], "shangtang.secretary", ["not", "an", "object"])
+    assert counts(deployed, instance_id) == before
+
+
+def test_a_failing_gateway_rolls_the_whole_step_back(demo_org, tmp_path):
+    folder = tmp_path / "mini"
+    shutil.copytree(MINI.parent, folder)
+    path = folder / MINI.name
+    path.write_text(MINI.read_text(encoding="utf-8").replace("votes_for * 2 &gt; present", "ballots * 2 &gt; present"))
+    with demo_org() as session, session.begin():
+        api.deploy_file(session, path, "admin")
+    instance_id = start(demo_org)
+    with demo_org() as session, session.begin():
+        api.complete(session, open_task(demo_org, instance_id)["id"], "shangtang.secretary", PROPOSE)
+    resolve = open_task(demo_org, instance_id)
+    before = counts(demo_org, instance_id)
+    with pytest.raises(StepFailed) as failed:
+        with demo_org() as session, session.begin():
+            api.complete(session, resolve["id"], "shangtang.chair", RESOLVE)
+    assert "ballots" in str(failed.value)
+    assert counts(demo_org, instance_id) == before
+    # The in-memory workflow was not kept either: the task is still ready to complete.
+    with pytest.raises(StepFailed):
+        with demo_org() as session, session.begin():
+            api.complete(session, resolve["id"], "shangtang.chair", RESOLVE)
+
+
+def test_state_survives_a_restart_mid_flow(deployed):
+    instance_id = start(deployed)
+    with deployed() as session, session.begin():
+        api.complete(session, open_task(deployed, instance_id)["id"], "shangtang.secretary", PROPOSE)
+    cache.clear()  # as after a restart: the next step restores the stored state
+    with deployed() as session, session.begin():
+        result = api.complete(session, open_task(deployed, instance_id)["id"], "shangtang.chair", RESOLVE)
+    assert [t.step_id for t in result.opened] == ["disclose"]
+    with deployed() as session, session.begin():
+        result = api.complete(
+            session, open_task(deployed, instance_id)["id"], "shangtang.chair", {"posted_on": "2026-11-20"}
+        )
+    assert result.status == "completed"
+
+
+def test_a_change_by_another_process_is_not_overwritten_by_a_cached_workflow(deployed):
+    instance_id = start(deployed)
+    task = open_task(deployed, instance_id)
+    with deployed() as session, session.begin():
+        api.complete(session, task["id"], "shangtang.secretary", PROPOSE)
+    # Another process moves the matter on; this process's cached workflow is now stale.
+    stale = cache._entries.get(instance_id)
+    assert stale is not None
+    resolve = open_task(deployed, instance_id)
+    with deployed() as session, session.begin():
+        api.complete(session, resolve["id"], "shangtang.chair", RESOLVE)
+    cache._entries[instance_id] = stale
+    disclose = open_task(deployed, instance_id)
+    with deployed() as session, session.begin():
+        result = api.complete(session, disclose["id"], "shangtang.chair", {"posted_on": "2026-11-20"})
+    assert result.status == "completed"
+
+
+def test_due_times_follow_the_clock_and_working_days(deployed):
+    clock.clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))  # Wednesday before the National Day holiday
+    try:
+        instance_id = start(deployed)
+        propose = open_task(deployed, instance_id)
+        assert propose["due_at"] == "2026-10-03T02:00:00.000000Z"  # P3D, calendar days
+        with deployed() as session, session.begin():
+            api.complete(session, propose["id"], "shangtang.secretary", PROPOSE)
+        resolve = open_task(deployed, instance_id)
+        # P5D working days from 30 Sep: 1-7 Oct are holidays, 10 Oct (Saturday) is worked:
+        # 8, 9, 10, 12, 13 October; due at the end of 13 October, China time.
+        assert resolve["due_at"] == "2026-10-13T15:59:59.000000Z"
+        clock.clock.set(datetime(2026, 10, 14, tzinfo=UTC))
+        with deployed() as session:
+            assert queries.open_tasks(session)[0]["overdue"] is True
+    finally:
+        clock.clock.set(None)
