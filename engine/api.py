@@ -18,7 +18,7 @@ from engine.errors import DefinitionInvalid
 from engine.history.verify import VerifyReport, verify
 from engine.persistence.db import begin_write
 from engine.persistence.schema import load_all
-from engine.runtime.steps import StepResult, complete_task, start_instance
+from engine.runtime.steps import StepResult, complete_task, force_task, start_instance
 
 builtin.load()
 load_all()
@@ -30,6 +30,7 @@ __all__ = [
     "deploy_upload",
     "start",
     "complete",
+    "force",
     "verify_history",
     "StepResult",
     "DeployResult",
@@ -70,8 +71,12 @@ def start(
     return start_instance(session, key, village, actor, data, title)
 
 
-def complete(session: Session, task_id: str, actor: str, data: Any) -> StepResult:
-    return complete_task(session, task_id, actor, data)
+def complete(session: Session, task_id: str, actor: str, data: Any, waive_reason: str | None = None) -> StepResult:
+    return complete_task(session, task_id, actor, data, waive_reason)
+
+
+def force(session: Session, task_id: str, actor: str, reason: str, data: Any = None) -> StepResult:
+    return force_task(session, task_id, actor, reason, data)
 
 
 def verify_history(session: Session, instance_id: int | None = None) -> VerifyReport:

@@ -257,16 +257,23 @@ def tasks(state: State, village: str | None, actor: str | None, as_json: bool) -
 @click.argument("task_id")
 @click.option("--as", "actor", required=True)
 @click.option("--data", required=True, help="Form data as a JSON object, or @file.json.")
+@click.option(
+    "--waive-checks",
+    "waive_reason",
+    default=None,
+    metavar="REASON",
+    help="Record failed legal checks (quorum, majority…) with this reason instead of refusing; raises a violation.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @reports_errors
-def complete(state: State, task_id: str, actor: str, data: str, as_json: bool) -> None:
+def complete(state: State, task_id: str, actor: str, data: str, waive_reason: str | None, as_json: bool) -> None:
     """Complete an open task with form data."""
     from engine.api import complete as complete_task
 
     payload = parse_data(data)
     with state.transaction() as session:
-        result = complete_task(session, task_id, actor, payload)
+        result = complete_task(session, task_id, actor, payload, waive_reason)
     if as_json:
         echo_json(
             {"instance": result.instance_id, "status": result.status, "opened": [t.__dict__ for t in result.opened]}
@@ -274,6 +281,23 @@ def complete(state: State, task_id: str, actor: str, data: str, as_json: bool) -
         return
     opened = ", ".join(f"{t.step_name} ({t.id})" for t in result.opened)
     click.echo(f"completed; instance {result.instance_id} {result.status}" + (f"; next: {opened}" if opened else ""))
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--as", "actor", required=True, help="An administrator, or the town agency of the matter's town.")
+@click.option("--reason", required=True, help="Why the step is forced past (kept in history).")
+@click.option("--data", default=None, help="Data the later steps need, as a JSON object or @file.json.")
+@pass_state
+@reports_errors
+def force(state: State, task_id: str, actor: str, reason: str, data: str | None) -> None:
+    """Force a matter past an open task without its form (recorded, and raises a violation)."""
+    from engine.api import force as force_task
+
+    payload = parse_data(data)
+    with state.transaction() as session:
+        result = force_task(session, task_id, actor, reason, payload)
+    click.echo(f"forced; instance {result.instance_id} {result.status}")
 
 
 @main.command()
@@ -303,15 +327,34 @@ def history(state: State, instance_id: int, as_json: bool) -> None:
 
 @main.command()
 @click.option("--instance", "instance_id", type=int, default=None, help="Check one instance only.")
+@click.option("--anchor", "anchor", default=None, metavar="DIGEST", help="Also check against a published anchor.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @reports_errors
-def verify(state: State, instance_id: int | None, as_json: bool) -> None:
+def verify(state: State, instance_id: int | None, anchor: str | None, as_json: bool) -> None:
     """Check every history chain; exit 1 naming the first bad event."""
     from engine.api import verify_history
 
     with state.transaction() as session:
         report = verify_history(session, instance_id)
+        anchor_check = None
+        if anchor is not None and report.ok:
+            from engine.audit.anchor import verify_anchor
+
+            anchor_check = verify_anchor(session, anchor)
+    if anchor_check is not None and not anchor_check.ok:
+        if as_json:
+            echo_json(
+                {
+                    "ok": False,
+                    "instances": report.instances,
+                    "events": report.events,
+                    "bad": None,
+                    "anchor": str(anchor_check),
+                }
+            )
+            sys.exit(1)
+        fail(f"history does not match anchor {anchor}: {anchor_check}", 1)
     if as_json:
         echo_json(
             {

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import api, clock, queries
-from engine.errors import Conflict, FormInvalid, InvalidState, PermissionDenied
+from engine.errors import Conflict, FormInvalid, InvalidState, PermissionDenied, PowerlistError
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.runtime import cache
 from engine.runtime.steps import StepFailed
@@ -166,3 +166,53 @@ def test_due_times_follow_the_clock_and_working_days(deployed):
             assert queries.open_tasks(session)[0]["overdue"] is True
     finally:
         clock.clock.set(None)
+
+
+def _to_resolve(sessions) -> tuple[int, dict]:
+    instance_id = start(sessions)
+    with sessions() as session, session.begin():
+        api.complete(session, open_task(sessions, instance_id)["id"], "shangtang.secretary", PROPOSE)
+    return instance_id, open_task(sessions, instance_id)
+
+
+def test_failed_checks_can_be_waived_with_a_reason_and_are_recorded(deployed):
+    instance_id, resolve = _to_resolve(deployed)
+    short = {"members": 30, "present": 12, "votes_for": 12, "votes_against": 0, "abstain": 0}
+    with pytest.raises(FormInvalid):
+        with deployed() as session, session.begin():
+            api.complete(session, resolve["id"], "shangtang.chair", short)
+    with pytest.raises(PowerlistError):  # a reason is required
+        with deployed() as session, session.begin():
+            api.complete(session, resolve["id"], "shangtang.chair", short, waive_reason=" ")
+    with pytest.raises(FormInvalid):  # schema errors are never waived
+        with deployed() as session, session.begin():
+            api.complete(session, resolve["id"], "shangtang.chair", {"members": 30}, waive_reason="台风天气，无法到会")
+    with deployed() as session, session.begin():
+        api.complete(session, resolve["id"], "shangtang.chair", short, waive_reason="台风天气，无法到会")
+        event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
+    assert event["kind"] == "task_completed"
+    assert event["data"]["reason"] == "台风天气，无法到会"
+    assert event["data"]["waived"] == [{"field": "present", "message": "实到人数不足应到人数的三分之二"}]
+
+
+def test_only_privileged_users_force_a_step_and_must_say_why(deployed):
+    instance_id, resolve = _to_resolve(deployed)
+    with pytest.raises(PermissionDenied):
+        with deployed() as session, session.begin():
+            api.force(session, resolve["id"], "shangtang.chair", "会议无法召开")
+    with pytest.raises(PermissionDenied):  # another town's agency
+        with deployed() as session, session.begin():
+            api.force(session, resolve["id"], "xiling.agency", "会议无法召开")
+    with pytest.raises(PowerlistError):
+        with deployed() as session, session.begin():
+            api.force(session, resolve["id"], "dongxi.agency", "")
+    with pytest.raises(StepFailed):  # the gateway after it needs the vote
+        with deployed() as session, session.begin():
+            api.force(session, resolve["id"], "dongxi.agency", "会议无法召开")
+    with deployed() as session, session.begin():
+        result = api.force(session, resolve["id"], "dongxi.agency", "会议无法召开", {"votes_for": 1, "present": 1})
+    assert [t.step_id for t in result.opened] == ["disclose"]
+    with deployed() as session:
+        event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
+    assert event["kind"] == "task_forced" and event["actor"] == "dongxi.agency"
+    assert event["data"]["reason"] == "会议无法召开" and event["data"]["role"] == "committee_chair"

@@ -14,6 +14,7 @@ from engine.persistence.models import HistoryEvent, ProcessInstance
 # Event kinds. Every state change of an instance appends one or more of these.
 INSTANCE_STARTED = "instance_started"
 TASK_COMPLETED = "task_completed"
+TASK_FORCED = "task_forced"  # moved past by a privileged user, with a reason
 GATEWAY_TAKEN = "gateway_taken"
 TIMER_FIRED = "timer_fired"
 INSTANCE_ENDED = "instance_ended"

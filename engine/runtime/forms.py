@@ -40,8 +40,17 @@ def _message(error, schema: dict[str, Any]) -> str:
     return error.message
 
 
-def validate_form(step: str, schema: dict[str, Any] | None, data: Any, schema_text: str | None = None) -> dict:
-    """Return a deep copy of ``data`` fit for the engine, or raise :class:`FormInvalid` naming every field."""
+def validate_form(
+    step: str,
+    schema: dict[str, Any] | None,
+    data: Any,
+    schema_text: str | None = None,
+    collect_checks: bool = False,
+) -> Any:
+    """Return a deep copy of ``data`` fit for the engine, or raise :class:`FormInvalid` naming every field.
+
+    With ``collect_checks`` the failed ``x-checks`` do not raise; ``(data, failed checks)`` is returned.
+    """
     if not isinstance(data, dict):
         raise FormInvalid(step, [FieldError("", "form data must be a JSON object")])
     errors: list[FieldError] = []
@@ -58,9 +67,12 @@ def validate_form(step: str, schema: dict[str, Any] | None, data: Any, schema_te
             errors.append(FieldError(_path(error), _message(error, schema)))
         properties = schema.get("properties", {})
         if not errors:
-            errors.extend(_run_checks(schema, data))
+            failed_checks = _run_checks(schema, data)
+            if not collect_checks:
+                errors.extend(failed_checks)
     else:
         properties = {}
+        failed_checks = []
     if errors:
         raise FormInvalid(step, errors)
     clean = copy.deepcopy(data)
@@ -68,7 +80,7 @@ def validate_form(step: str, schema: dict[str, Any] | None, data: Any, schema_te
         # JSON allows 3.0 for an integer; keep money and counts exact integers.
         if prop.get("type") == "integer" and isinstance(clean.get(name), float):
             clean[name] = int(clean[name])
-    return clean
+    return (clean, failed_checks) if collect_checks else clean
 
 
 def _run_checks(schema: dict[str, Any], data: dict[str, Any]) -> list[FieldError]:

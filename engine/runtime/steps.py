@@ -28,7 +28,7 @@ from engine.definitions.deploy import latest_version
 from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, PowerlistError
 from engine.history import events as history
 from engine.history.chain import GENESIS
-from engine.org.service import can_see_village, get_user, get_village, require_role, unit_for_role
+from engine.org.service import can_see_village, get_user, get_village, holds, require_role, unit_for_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.runtime import cache
@@ -131,7 +131,60 @@ def start_instance(
     return StepResult(instance.id, instance.status, opened, instance.history_seq)
 
 
-def complete_task(session: Session, task_id: str, actor: str, data: Any) -> StepResult:
+def complete_task(session: Session, task_id: str, actor: str, data: Any, waive_reason: str | None = None) -> StepResult:
+    """Complete an open task as its role holder.
+
+    With ``waive_reason``, legal checks of the form (``x-checks``: quorum, majority…) that fail are
+    recorded in history with the reason instead of refusing the step; the rules turn them into
+    violations. Schema errors are never waived.
+    """
+    row, instance = _lock_open_task(session, task_id)
+    user = get_user(session, actor)
+    unit = session.get(OrgUnit, row.org_unit_id)
+    require_role(user, row.role, unit)
+    definition = loaded(instance.definition)
+    step = definition.step(row.step_id)
+    schema, schema_text = definition.form(step)
+    if waive_reason is not None:
+        _require_reason(waive_reason)
+        clean, failed = validate_form(step.name, schema, data, schema_text, collect_checks=True)
+    else:
+        clean, failed = validate_form(step.name, schema, data, schema_text), []
+    payload: dict[str, Any] = {"form": clean}
+    if failed:
+        payload["waived"] = [{"field": e.field, "message": e.message} for e in failed]
+        payload["reason"] = waive_reason
+    return _run_user_task(session, instance, definition, step, task_id, actor, clean, history.TASK_COMPLETED, payload)
+
+
+def force_task(session: Session, task_id: str, actor: str, reason: str, data: Any = None) -> StepResult:
+    """Move a matter past an open task without its form, by an administrator of the village's county
+    or the town agency of its town. The reason is kept in history and the rules raise a violation."""
+    row, instance = _lock_open_task(session, task_id)
+    _require_reason(reason)
+    user = get_user(session, actor)
+    village = instance.village
+    allowed = [(role, unit_for_role(village, role)) for role in PRIVILEGED_ROLES]
+    if not any(holds(user, role, unit.id) for role, unit in allowed):
+        names = ", ".join(f"{role}@{unit.code}" for role, unit in allowed)
+        raise PermissionDenied(f"only {names} may force a step past; '{actor}' may not")
+    definition = loaded(instance.definition)
+    step = definition.step(row.step_id)
+    clean = validate_form(step.name, None, data or {})
+    payload = {"form": clean, "reason": reason, "role": row.role}
+    return _run_user_task(session, instance, definition, step, task_id, actor, clean, history.TASK_FORCED, payload)
+
+
+PRIVILEGED_ROLES = ("admin", "town_agency")
+MIN_REASON_LENGTH = 4
+
+
+def _require_reason(reason: str | None) -> None:
+    if reason is None or len(reason.strip()) < MIN_REASON_LENGTH:
+        raise PowerlistError(f"a reason of at least {MIN_REASON_LENGTH} characters is required")
+
+
+def _lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessInstance]:
     begin_write(session)
     row = session.get(OpenTask, task_id)
     if row is None:
@@ -146,15 +199,20 @@ def complete_task(session: Session, task_id: str, actor: str, data: Any) -> Step
         raise Conflict(f"task {task_id} was completed by someone else just now; nothing was changed")
     if instance.status != "running":
         raise InvalidState(f"instance {instance.id} is {instance.status}")
+    return row, instance
 
-    user = get_user(session, actor)
-    unit = session.get(OrgUnit, row.org_unit_id)
-    require_role(user, row.role, unit)
-    definition = loaded(instance.definition)
-    step = definition.step(row.step_id)
-    schema, schema_text = definition.form(step)
-    clean = validate_form(step.name, schema, data, schema_text)
 
+def _run_user_task(
+    session: Session,
+    instance: ProcessInstance,
+    definition: LoadedDefinition,
+    step: Any,
+    task_id: str,
+    actor: str,
+    data: dict[str, Any],
+    kind: str,
+    payload: dict[str, Any],
+) -> StepResult:
     workflow = _load_workflow(instance, definition)
     task = workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
@@ -164,17 +222,16 @@ def complete_task(session: Session, task_id: str, actor: str, data: Any) -> Step
     before_done = {t.id for t in workflow.tasks.values() if t.state == TaskState.COMPLETED}
     before_ready = _ready_user_task_ids(workflow)
     try:
-        task.set_data(**clean)
+        task.set_data(**data)
         task.run()
     except SpiffWorkflowException as exc:
         raise StepFailed(f"step '{step.name}' could not be completed: {exc}") from exc
     _advance(workflow, definition)
 
     opened, closed = _sync_open_tasks(session, instance, instance.village, definition, workflow, before_ready, now)
-    payload: dict[str, Any] = {"form": clean}
     if opened:
         payload["opened"] = [t.step_id for t in opened]
-    done = history.append(session, instance, history.TASK_COMPLETED, at=now, actor=actor, step_id=step.id, data=payload)
+    done = history.append(session, instance, kind, at=now, actor=actor, step_id=step.id, data=payload)
     events = [done, *_record_engine_events(session, instance, workflow, before_done | {task.id}, now)]
     _finish(session, instance, definition, workflow, StepLog(events, opened, closed, actor, now))
     return StepResult(instance.id, instance.status, opened, instance.history_seq)
