@@ -44,13 +44,26 @@ def append(
         step_id=step_id,
         data=payload,
     )
-    event = HistoryEvent(
-        instance_id=instance.id, seq=seq, kind=kind, at=at, actor=actor, step_id=step_id, data=payload, hash=digest
-    )
-    session.add(event)
+    values = {
+        "instance_id": instance.id,
+        "seq": seq,
+        "kind": kind,
+        "at": at,
+        "actor": actor,
+        "step_id": step_id,
+        "data": payload,
+        "hash": digest,
+    }
+    # Events are append-only: a plain INSERT on the session's connection (same transaction) skips
+    # the unit of work. The returned object is a detached record of what was written.
+    session.connection().execute(_INSERT, values)
+    event = HistoryEvent(**values)
     instance.history_seq = seq
     instance.history_head = digest
     return event
+
+
+_INSERT = HistoryEvent.__table__.insert()
 
 
 def event_dict(event: HistoryEvent) -> dict[str, Any]:

@@ -122,8 +122,8 @@ class ProcessInstance(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
 
-    definition: Mapped[DefinitionVersion] = relationship(lazy="joined")
-    village: Mapped[OrgUnit] = relationship(lazy="joined")
+    definition: Mapped[DefinitionVersion] = relationship()
+    village: Mapped[OrgUnit] = relationship()
 
     __mapper_args__ = {"version_id_col": revision}
 

@@ -69,6 +69,14 @@ def loaded(row: DefinitionVersion) -> LoadedDefinition:
     return found
 
 
+def loaded_version(session: Any, version_id: int, key: str, content_hash: str) -> LoadedDefinition:
+    """The restored definition, reading the version row only when this process has not restored it yet."""
+    found = _cache.get((key, content_hash))
+    if found is not None:
+        return found
+    return loaded(session.get(DefinitionVersion, version_id))
+
+
 def clear() -> None:
     """Forget restored definitions."""
     with _lock:

@@ -74,7 +74,7 @@ def dump_state(workflow: BpmnWorkflow) -> bytes:
     dct["serializer_version"] = _spec_serializer.VERSION
     dct["state_format"] = STATE_FORMAT
     text = json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
-    return zlib.compress(text.encode(), 6)
+    return zlib.compress(text.encode(), 1)
 
 
 def load_state(blob: bytes, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any) -> BpmnWorkflow:

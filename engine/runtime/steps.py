@@ -25,15 +25,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import clock, hooks
 from engine.calendar import WorkCalendar, due_at
 from engine.definitions.deploy import latest_version
-from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.errors import Conflict, InvalidState, PermissionDenied, PowerlistError
 from engine.history import events as history
 from engine.history.chain import GENESIS
-from engine.org.service import can_see_village, get_user, get_village, holds, require_role, unit_for_role
+from engine.org.service import can_see_village, get_user, get_village
+from engine.org.units import holds_role, require_role, unit_for_role
 from engine.persistence.db import begin_write
-from engine.persistence.models import HistoryEvent, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, ProcessInstance
 from engine.runtime import cache
 from engine.runtime.forms import validate_form
-from engine.runtime.loaded import LoadedDefinition, loaded
+from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
 
@@ -111,7 +112,7 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
-    opened, _closed = _sync_open_tasks(session, instance, village, definition, workflow, set(), now)
+    opened, _closed = _sync_open_tasks(session, instance, definition, workflow, set(), now)
     started = history.append(
         session,
         instance,
@@ -138,11 +139,8 @@ def complete_task(session: Session, task_id: str, actor: str, data: Any, waive_r
     recorded in history with the reason instead of refusing the step; the rules turn them into
     violations. Schema errors are never waived.
     """
-    row, instance = _lock_open_task(session, task_id)
-    user = get_user(session, actor)
-    unit = session.get(OrgUnit, row.org_unit_id)
-    require_role(user, row.role, unit)
-    definition = loaded(instance.definition)
+    row, instance, definition = _lock_open_task(session, task_id)
+    require_role(session, actor, row.role, row.org_unit_id)
     step = definition.step(row.step_id)
     schema, schema_text = definition.form(step)
     if waive_reason is not None:
@@ -160,15 +158,12 @@ def complete_task(session: Session, task_id: str, actor: str, data: Any, waive_r
 def force_task(session: Session, task_id: str, actor: str, reason: str, data: Any = None) -> StepResult:
     """Move a matter past an open task without its form, by an administrator of the village's county
     or the town agency of its town. The reason is kept in history and the rules raise a violation."""
-    row, instance = _lock_open_task(session, task_id)
+    row, instance, definition = _lock_open_task(session, task_id)
     _require_reason(reason)
-    user = get_user(session, actor)
-    village = instance.village
-    allowed = [(role, unit_for_role(village, role)) for role in PRIVILEGED_ROLES]
-    if not any(holds(user, role, unit.id) for role, unit in allowed):
+    allowed = [(role, unit_for_role(session, instance.village_id, role)) for role in PRIVILEGED_ROLES]
+    if not any(holds_role(session, actor, role, unit.id) for role, unit in allowed):
         names = ", ".join(f"{role}@{unit.code}" for role, unit in allowed)
         raise PermissionDenied(f"only {names} may force a step past; '{actor}' may not")
-    definition = loaded(instance.definition)
     step = definition.step(row.step_id)
     clean = validate_form(step.name, None, data or {})
     payload = {"form": clean, "reason": reason, "role": row.role}
@@ -184,22 +179,26 @@ def _require_reason(reason: str | None) -> None:
         raise PowerlistError(f"a reason of at least {MIN_REASON_LENGTH} characters is required")
 
 
-def _lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessInstance]:
+def _lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
     begin_write(session)
-    row = session.get(OpenTask, task_id)
-    if row is None:
+    found = session.execute(
+        select(OpenTask, ProcessInstance, DefinitionVersion.key, DefinitionVersion.content_hash)
+        .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        .where(OpenTask.id == task_id)
+        .with_for_update(of=ProcessInstance)
+    ).first()
+    if found is None:
         raise InvalidState(f"task {task_id} is not open: it was completed, withdrawn, or never existed")
-    instance = session.scalar(
-        select(ProcessInstance).where(ProcessInstance.id == row.instance_id).with_for_update(of=ProcessInstance)
-    )
-    if instance is None:
-        raise NotFound(f"instance {row.instance_id} does not exist")
-    # The row may have gone while we waited for the lock (another completion of the same task).
-    if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
-        raise Conflict(f"task {task_id} was completed by someone else just now; nothing was changed")
+    row, instance, key, content_hash = found
+    # On PostgreSQL the task row may have gone while we waited for the instance lock (another
+    # completion of the same task); SQLite's write transaction already excludes that.
+    if session.get_bind().dialect.name != "sqlite":
+        if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
+            raise Conflict(f"task {task_id} was completed by someone else just now; nothing was changed")
     if instance.status != "running":
         raise InvalidState(f"instance {instance.id} is {instance.status}")
-    return row, instance
+    return row, instance, loaded_version(session, instance.definition_version_id, key, content_hash)
 
 
 def _run_user_task(
@@ -228,7 +227,7 @@ def _run_user_task(
         raise StepFailed(f"step '{step.name}' could not be completed: {exc}") from exc
     _advance(workflow, definition)
 
-    opened, closed = _sync_open_tasks(session, instance, instance.village, definition, workflow, before_ready, now)
+    opened, closed = _sync_open_tasks(session, instance, definition, workflow, before_ready, now)
     if opened:
         payload["opened"] = [t.step_id for t in opened]
     done = history.append(session, instance, kind, at=now, actor=actor, step_id=step.id, data=payload)
@@ -262,7 +261,6 @@ def _ready_user_task_ids(workflow: BpmnWorkflow) -> set[UUID]:
 def _sync_open_tasks(
     session: Session,
     instance: ProcessInstance,
-    village: OrgUnit,
     definition: LoadedDefinition,
     workflow: BpmnWorkflow,
     before_ready: set[UUID],
@@ -273,25 +271,32 @@ def _sync_open_tasks(
     if gone:
         session.execute(delete(OpenTask).where(OpenTask.id.in_([str(i) for i in gone])))
     opened = []
+    rows = []
     for task_id in ready.keys() - before_ready:
         task = ready[task_id]
         step = definition.step(task.task_spec.name)
-        unit = unit_for_role(village, step.role)
+        unit = unit_for_role(session, instance.village_id, step.role)
         due = due_at(now, step.time_limit, step.calendar, work_calendar())
-        session.add(
-            OpenTask(
-                id=str(task_id),
-                instance_id=instance.id,
-                step_id=step.id,
-                step_name=step.name,
-                role=step.role,
-                org_unit_id=unit.id,
-                opened_at=now,
-                due_at=due,
-            )
+        rows.append(
+            {
+                "id": str(task_id),
+                "instance_id": instance.id,
+                "step_id": step.id,
+                "step_name": step.name,
+                "role": step.role,
+                "org_unit_id": unit.id,
+                "opened_at": now,
+                "due_at": due,
+                "assignee": None,
+            }
         )
         opened.append(OpenedTask(str(task_id), step.id, step.name, step.role, due))
+    if rows:
+        session.connection().execute(_INSERT_OPEN_TASK, rows)
     return opened, [str(i) for i in gone]
+
+
+_INSERT_OPEN_TASK = OpenTask.__table__.insert()
 
 
 def _record_engine_events(
