@@ -374,18 +374,39 @@ def verify(state: State, instance_id: int | None, anchor: str | None, as_json: b
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
+@click.option("--threads", default=8, type=int, help="Worker threads of the web server.")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the deadline scheduler in this process.")
 @pass_state
 @reports_errors
-def serve(state: State, host: str, port: int) -> None:
+def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) -> None:
     """Run the web app (and the scheduler) on the configured database."""
+    from waitress import serve as waitress_serve
+
     from engine.persistence.migrate import is_up_to_date
     from web import create_app
 
     if not is_up_to_date(state.engine):
         fail("the database schema is not up to date: run 'powerlist init' first", 1)
     app = create_app()
-    click.echo(f"powerlist on http://{host}:{port}/ (database {state.engine.url.render_as_string()})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    scheduler = None
+    if not no_scheduler:
+        scheduler = _start_scheduler(state.engine)
+    url = state.engine.url.render_as_string(hide_password=True)
+    click.echo(f"powerlist on http://{host}:{port}/ (database {url})")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="powerlist")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _start_scheduler(engine):
+    """The deadline and timer sweeps, when the supervision module provides them."""
+    try:
+        from engine.supervision.scheduler import start_scheduler
+    except ImportError:
+        return None
+    return start_scheduler(engine)
 
 
 def _register_area_commands() -> None:
