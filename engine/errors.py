@@ -58,6 +58,7 @@ class Problem:
     file: str | None = None
 
     def __str__(self) -> str:
+        """One line: file:line element (name): [code] message."""
         where = []
         if self.file:
             where.append(self.file + (f":{self.line}" if self.line else ""))
@@ -67,7 +68,8 @@ class Problem:
             label = self.element_id + (f" ({self.element_name})" if self.element_name else "")
             where.append(label)
         prefix = " ".join(where)
-        return f"{prefix}: [{self.code}] {self.message}" if prefix else f"[{self.code}] {self.message}"
+        text = f"{prefix}: [{self.code}] {self.message}" if prefix else f"[{self.code}] {self.message}"
+        return " ".join(text.split())
 
 
 @dataclass

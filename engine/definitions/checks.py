@@ -273,6 +273,10 @@ def check_expressions(doc: BpmnDocument) -> Iterator[Problem]:
                 yield from _expression_problems(doc, expression, "bad-expression")
 
 
+_JUEL = re.compile(r"[$#]\{(.*)\}", re.DOTALL)
+_NEGATION = re.compile(r"!(?!=)\s*")
+
+
 def _expression_problems(doc: BpmnDocument, element: Element, code: str) -> Iterator[Problem]:
     owner = _owner(element)
     text = text_of(element)
@@ -285,6 +289,16 @@ def _expression_problems(doc: BpmnDocument, element: Element, code: str) -> Iter
     if language and language.lower() not in ("python", "text/x-python"):
         yield doc.problem(
             code, f"{what}: expression language '{language}' is not supported", owner, element.sourceline
+        )
+        return
+    juel = _JUEL.fullmatch(text.strip())
+    if juel:
+        yield doc.problem(
+            code,
+            f"{what}: `{text.strip()}` is a Camunda (JUEL) expression; write the condition itself, "
+            f"e.g. `{_NEGATION.sub('not ', juel.group(1).strip())}`",
+            owner,
+            line=element.sourceline,
         )
         return
     try:
