@@ -277,6 +277,11 @@ _JUEL = re.compile(r"[$#]\{(.*)\}", re.DOTALL)
 _NEGATION = re.compile(r"!(?!=)\s*")
 
 
+def _python_spelling(juel: str) -> str:
+    text = juel.strip().replace("&&", " and ").replace("||", " or ")
+    return " ".join(_NEGATION.sub("not ", text).split())
+
+
 def _expression_problems(doc: BpmnDocument, element: Element, code: str) -> Iterator[Problem]:
     owner = _owner(element)
     text = text_of(element)
@@ -296,7 +301,7 @@ def _expression_problems(doc: BpmnDocument, element: Element, code: str) -> Iter
         yield doc.problem(
             code,
             f"{what}: `{text.strip()}` is a Camunda (JUEL) expression; write the condition itself, "
-            f"e.g. `{_NEGATION.sub('not ', juel.group(1).strip())}`",
+            f"e.g. `{_python_spelling(juel.group(1))}`",
             owner,
             line=element.sourceline,
         )
