@@ -22,3 +22,15 @@ def test_upgrade_is_idempotent(db_engine):
 
     assert is_up_to_date(db_engine)
     assert upgrade(db_engine) == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    from sqlalchemy import text
+
+    from engine.persistence.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
