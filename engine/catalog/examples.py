@@ -1,0 +1,142 @@
+"""Example paths of a flow (``processes/<key>/examples.yaml``): the form data of every step, per branch.
+
+They document each flow for administrators and are run by the tests. A step may list ``refused``
+variants of its data that the engine must refuse, naming a field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EXAMPLES_FILE = "examples.yaml"
+
+
+class ExamplesInvalid(ValueError):
+    """The examples file does not have the expected shape."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A variant of a step's data that must be refused, and the field the refusal names."""
+
+    title: str
+    change: dict[str, Any]
+    field: str
+    message: str
+    remove: tuple[str, ...] = ()
+
+    def data(self, base: dict[str, Any]) -> dict[str, Any]:
+        merged = {**base, **self.change}
+        for name in self.remove:
+            merged.pop(name, None)
+        return merged
+
+
+@dataclass(frozen=True)
+class ExampleStep:
+    step: str
+    data: dict[str, Any]
+    refused: tuple[Refusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExamplePath:
+    name: str
+    title: str
+    village: str
+    steps: tuple[ExampleStep, ...]
+    end: str
+    start: dict[str, Any] = field(default_factory=dict)
+    started_by: str | None = None  # role of whoever starts the matter; else the first step's role
+
+
+def examples_path(bpmn_path: Path) -> Path:
+    return bpmn_path.parent / EXAMPLES_FILE
+
+
+def load_examples(path: Path) -> list[ExamplePath]:
+    """The paths of an examples file, in file order."""
+    document = _plain(yaml.safe_load(path.read_text(encoding="utf-8")))
+    where = str(path)
+    root = _mapping(document, where)
+    defaults = {key: root[key] for key in ("village", "started_by") if key in root}
+    paths = _mapping(root.get("paths"), f"{where}: paths")
+    return [
+        _path(name, {**defaults, **_mapping(raw, f"{where}: {name}")}, f"{where}: {name}")
+        for name, raw in paths.items()
+    ]
+
+
+def _path(name: str, raw: dict[str, Any], where: str) -> ExamplePath:
+    village = raw.get("village")
+    started_by = raw.get("started_by")
+    steps = raw.get("steps")
+    if not isinstance(village, str) or not village:
+        raise ExamplesInvalid(f"{where}: no village")
+    if not isinstance(steps, list) or not steps:
+        raise ExamplesInvalid(f"{where}: steps must be a non-empty list")
+    if started_by is not None and not isinstance(started_by, str):
+        raise ExamplesInvalid(f"{where}: started_by must be a role code")
+    return ExamplePath(
+        name=name,
+        title=_text(raw.get("title"), f"{where}: title"),
+        village=village,
+        steps=tuple(_step(item, f"{where}: step {index + 1}") for index, item in enumerate(steps)),
+        end=_text(raw.get("end"), f"{where}: end"),
+        start=_mapping(raw.get("start", {}), f"{where}: start"),
+        started_by=started_by,
+    )
+
+
+def _step(raw: Any, where: str) -> ExampleStep:
+    raw = _mapping(raw, where)
+    refused = raw.get("refused", [])
+    if not isinstance(refused, list):
+        raise ExamplesInvalid(f"{where}: refused must be a list")
+    return ExampleStep(
+        step=_text(raw.get("step"), f"{where}: step"),
+        data=_mapping(raw.get("data"), f"{where}: data"),
+        refused=tuple(_refusal(item, f"{where}: refused {index + 1}") for index, item in enumerate(refused)),
+    )
+
+
+def _refusal(raw: Any, where: str) -> Refusal:
+    raw = _mapping(raw, where)
+    remove = raw.get("remove", [])
+    if not isinstance(remove, list) or not all(isinstance(name, str) for name in remove):
+        raise ExamplesInvalid(f"{where}: remove must be a list of field names")
+    return Refusal(
+        title=_text(raw.get("title"), f"{where}: title"),
+        change=_mapping(raw.get("change", {}), f"{where}: change"),
+        field=_text(raw.get("field"), f"{where}: field"),
+        message=_text(raw.get("message"), f"{where}: message"),
+        remove=tuple(remove),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """YAML reads an unquoted 2025-03-01 as a date; forms take dates as ISO text."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ExamplesInvalid(f"{where}: expected a mapping")
+    return dict(value)
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ExamplesInvalid(f"{where}: expected text")
+    return value
