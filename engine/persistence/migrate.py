@@ -26,12 +26,19 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade(engine: Engine) -> list[str]:
     """Bring the schema to the newest revision; returns the revisions applied."""
     config = alembic_config(engine)
-    before = current_heads(engine)
+    script = ScriptDirectory.from_config(config)
+    before = _ancestry(script, current_heads(engine))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
-    after = current_heads(engine)
-    return sorted(after - before)
+    return sorted(_ancestry(script, current_heads(engine)) - before)
+
+
+def _ancestry(script: ScriptDirectory, heads: set[str]) -> set[str]:
+    """Every revision applied when the database stands at ``heads``."""
+    if not heads:
+        return set()
+    return {rev.revision for rev in script.iterate_revisions(tuple(heads), "base")}
 
 
 def current_heads(engine: Engine) -> set[str]:
