@@ -28,9 +28,14 @@ VILLAGE_ROLES = {
     "bookkeeper": ("bookkeeper", "报账员"),
     "cadre": ("cadre", "村干部"),
 }
-TOWN_ROLES = {"town_agency": ("agency", "三资中心"), "town_discipline": ("discipline", "镇纪委")}
+TOWN_ROLES = {
+    "town_agency": ("agency", "三资中心"),
+    "town_discipline": ("discipline", "镇纪委"),
+    "town_civil_affairs": ("civil", "民政办"),
+}
 COUNTY_ROLES = {
     "county_discipline": ("county.discipline", "县纪委"),
+    "county_civil_affairs": ("county.civil", "民政局"),
     "auditor": ("county.auditor", "审计员"),
     "admin": ("admin", "管理员"),
 }

@@ -23,7 +23,9 @@ ROLES: dict[str, Role] = {
         Role("cadre", "村干部", "Village cadre", "village"),
         Role("town_agency", "镇三资中心", "Town agency", "town"),
         Role("town_discipline", "镇纪委", "Town discipline commission", "town"),
+        Role("town_civil_affairs", "乡镇民政办", "Town civil affairs office", "town"),
         Role("county_discipline", "县纪委", "County discipline commission", "county"),
+        Role("county_civil_affairs", "县民政局", "County civil affairs bureau", "county"),
         Role("auditor", "审计员", "Auditor", "county"),
         Role("admin", "管理员", "Administrator", "county"),
     )
