@@ -1,3 +1,292 @@
-"""Commands of this area."""
+"""Audit commands: conformance checking, exports, history anchors and activity mappings.
 
-commands: list = []
+``conformance`` exits 0 whether or not it finds deviations (its output is the report), 1 for an
+unknown flow, 2 for an unreadable log file or bad arguments.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.calendar import CST
+from powerlist.cli import State, echo_json, pass_state, reports_errors
+
+MAX_REJECTS_SHOWN = 20
+
+
+@contextmanager
+def _progress(path: Path, label: str) -> Iterator[Any]:
+    """A progress bar on stderr fed with the number of bytes read so far."""
+    size = path.stat().st_size
+    with click.progressbar(length=size, label=label, file=sys.stderr, show_eta=False) as bar:
+        done = [0]
+
+        def advance(count: int) -> None:
+            if count > done[0]:
+                bar.update(min(count, size) - done[0])
+                done[0] = min(count, size)
+
+        yield advance
+
+
+def _mapper(session, key: str, mapping_file: str | None):
+    from engine.audit.mapping import mapper_for, read_mapping_file
+
+    model = _model(session, key)
+    extra = read_mapping_file(mapping_file) if mapping_file else None
+    return model, mapper_for(session, model, extra)
+
+
+def _import(mapper, path: Path, fmt: str | None, columns: dict[str, str], ended: bool):
+    from engine.audit import logs
+
+    name = path.name.lower()
+    fmt = fmt or ("csv" if name.endswith((".csv", ".csv.gz", ".txt")) else "xes")
+    compressed = name.endswith(".gz")
+    with _progress(path, f"reading {path.name}") as advance:
+        # A compressed file would report decompressed bytes against the compressed size: no bar then.
+        source = gzip.open(path, "rb") if compressed else path
+        try:
+            if fmt == "xes":
+                return logs.read_xes(source, mapper, None if compressed else advance, ended=ended)
+            return logs.read_csv(source, mapper, None if compressed else advance, columns=columns, ended=ended)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise logs.LogUnreadable(f"cannot read {path.name}: {exc}") from exc
+        finally:
+            if compressed:
+                source.close()
+
+
+@click.command()
+@click.argument("key")
+@click.option(
+    "--log", "log_file", type=click.Path(dir_okay=False, exists=True), help="Check this event log instead of our own."
+)
+@click.option("--format", "fmt", type=click.Choice(["xes", "csv"]), default=None, help="Log format (default: by name).")
+@click.option("--map", "mapping_file", type=click.Path(dir_okay=False, exists=True), help="CSV: activity name, step.")
+@click.option("--village", default=None, help="Only matters of this village, town or county (own histories).")
+@click.option("--case-column", default=None, help="CSV column of the case id (name or number).")
+@click.option("--activity-column", default=None, help="CSV column of the activity.")
+@click.option("--time-column", default=None, help="CSV column of the time stamp.")
+@click.option("--resource-column", default=None, help="CSV column of who did it.")
+@click.option("--ended", is_flag=True, help="Treat every case of the log as finished (missing last steps count).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@reports_errors
+def conformance(
+    state: State,
+    key: str,
+    log_file: str | None,
+    fmt: str | None,
+    mapping_file: str | None,
+    village: str | None,
+    case_column: str | None,
+    activity_column: str | None,
+    time_column: str | None,
+    resource_column: str | None,
+    ended: bool,
+    as_json: bool,
+) -> None:
+    """Check recorded cases of flow KEY against its model: skipped, swapped, repeated, overdue steps."""
+    from engine.audit.conformance import check_log
+    from engine.audit.histories import Scope, check_histories
+
+    imported = None
+    if log_file and village:
+        raise click.BadParameter("applies to our own histories, not to an imported log", param_hint="--village")
+    if log_file:
+        with state.transaction() as session:
+            model, mapper = _mapper(session, key, mapping_file)
+        columns = {"case": case_column, "activity": activity_column, "timestamp": time_column}
+        columns["resource"] = resource_column
+        imported = _import(mapper, Path(log_file), fmt, {k: v for k, v in columns.items() if v}, ended)
+        findings = check_log(imported.log, model)
+    else:
+        with state.transaction() as session:
+            findings = check_histories(session, Scope(key=key, unit=village))
+    by_case = findings.by_case()
+    if as_json:
+        output: dict[str, Any] = {"summary": findings.summary()}
+        if imported is not None:
+            output["import"] = {**imported.summary(), "rejected_rows": [r.__dict__ for r in imported.rejected]}
+        output["cases"] = {case: [d.as_dict() for d in items] for case, items in by_case.items()}
+        echo_json(output)
+        return
+    if imported is not None:
+        _print_import(imported)
+    for case, items in by_case.items():
+        click.echo(f"case {case}: {len(items)} deviation(s)")
+        for d in items:
+            when = d.at.astimezone(CST).strftime("%Y-%m-%d %H:%M") if d.at else "-"
+            click.echo(
+                f"  #{d.event:<3} {d.kind:<8} {d.step} ({d.step_name}) {when} {d.resource or '-'}: {d.describe()}"
+            )
+    summary = findings.summary()
+    counts = ", ".join(f"{kind} {n}" for kind, n in summary["deviations"].items())
+    click.echo(
+        f"{summary['flow']}: {summary['cases']} cases, {summary['events']} events; "
+        f"{summary['deviating_cases']} cases deviate ({counts})"
+    )
+
+
+def _print_import(result) -> None:
+    summary = result.summary()
+    skipped = f", skipped {summary['skipped']} (lifecycle not complete)" if summary["skipped"] else ""
+    click.echo(
+        f"read {summary['read']} events: used {summary['used']}, rejected {summary['rejected']}{skipped}; "
+        f"{summary['cases']} cases",
+        err=True,
+    )
+    for rejected in result.rejected[:MAX_REJECTS_SHOWN]:
+        click.echo(f"  rejected {rejected}", err=True)
+    if result.rejected_count > MAX_REJECTS_SHOWN:
+        click.echo(f"  … and {result.rejected_count - MAX_REJECTS_SHOWN} more (see --json)", err=True)
+    if summary["unknown_activities"]:
+        names = ", ".join(f"{n} ({c})" for n, c in list(summary["unknown_activities"].items())[:10])
+        click.echo(f"  unknown activities: {names}; map them with 'powerlist mapping set' or --map", err=True)
+
+
+@click.command()
+@click.argument("key")
+@click.option("--format", "fmt", type=click.Choice(["xes", "csv", "xlsx"]), required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.option("--findings", is_flag=True, help="Include conformance findings (CSV: the findings table).")
+@click.option("--village", default=None, help="Only matters of this village, town or county.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@reports_errors
+def export(state: State, key: str, fmt: str, out: str, findings: bool, village: str | None, as_json: bool) -> None:
+    """Export the histories of flow KEY as XES, CSV or an Excel workbook."""
+    from engine.audit.export import export_flow
+    from engine.audit.histories import Scope
+
+    target = Path(out)
+    if target.parent and not target.parent.exists():
+        raise click.BadParameter(f"folder {target.parent} does not exist", param_hint="--out")
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        with state.transaction() as session:
+            summary = export_flow(session, key, fmt, partial, findings, Scope(unit=village))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    summary.path = str(target)
+    if as_json:
+        echo_json(summary.__dict__)
+        return
+    extra = f", {summary.deviations} findings" if summary.deviations is not None else ""
+    anchor = f"; anchor {summary.anchor}" if summary.anchor else "; no anchor yet (run 'powerlist anchor')"
+    click.echo(f"exported {summary.cases} matters, {summary.events} events{extra} to {target}{anchor}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@reports_errors
+def anchor(state: State, as_json: bool) -> None:
+    """Make (once a day) and print the digest over every history chain; keep it outside the database."""
+    from engine.audit.anchor import anchor_info, make_anchor
+
+    with state.transaction() as session:
+        row = make_anchor(session)
+        info = anchor_info(row)
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"anchor {info['day']} {info['digest']} ({info['instances']} matters, {info['events']} events)")
+
+
+@click.group()
+def mapping() -> None:
+    """Edit how activity names of imported logs map to a flow's steps."""
+
+
+def _model(session, key: str):
+    from engine.audit.model import model_for
+    from engine.definitions.deploy import latest_version
+
+    return model_for(latest_version(session, key))
+
+
+@mapping.command("list")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@reports_errors
+def mapping_list(state: State, key: str, as_json: bool) -> None:
+    """Show the mapping table of flow KEY."""
+    from engine.audit.mapping import mappings
+
+    with state.transaction() as session:
+        model = _model(session, key)
+        rows = mappings(session, key)
+    names = dict(zip(model.steps, model.names, strict=True))
+    if as_json:
+        echo_json([{**r, "step_name": names.get(r["step"])} for r in rows])
+        return
+    if not rows:
+        click.echo(f"no mappings for {key}; step ids and names map by themselves")
+    for r in rows:
+        click.echo(f"{r['source']} -> {r['step']} ({names.get(r['step'], '?')})")
+
+
+@mapping.command("set")
+@click.argument("key")
+@click.argument("source")
+@click.argument("step")
+@click.option("--as", "actor", default=None, help="Who changes the table.")
+@pass_state
+@reports_errors
+def mapping_set(state: State, key: str, source: str, step: str, actor: str | None) -> None:
+    """Map activity name SOURCE to STEP (a step id or name) for flow KEY."""
+    from engine.audit.mapping import set_mapping
+
+    with state.transaction() as session:
+        set_mapping(session, _model(session, key), source, step, actor)
+    click.echo(f"mapped '{source}' to {step} in {key}")
+
+
+@mapping.command("remove")
+@click.argument("key")
+@click.argument("source")
+@pass_state
+@reports_errors
+def mapping_remove(state: State, key: str, source: str) -> None:
+    """Remove the mapping of SOURCE from flow KEY."""
+    from engine.audit.mapping import remove_mapping
+    from engine.errors import NotFound
+
+    with state.transaction() as session:
+        if not remove_mapping(session, key, source):
+            raise NotFound(f"no mapping of '{source}' in {key}")
+    click.echo(f"removed '{source}' from {key}")
+
+
+@mapping.command("load")
+@click.argument("key")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--as", "actor", default=None)
+@pass_state
+@reports_errors
+def mapping_load(state: State, key: str, file: str, actor: str | None) -> None:
+    """Store every row of a two-column CSV (activity name, step) as mappings of flow KEY."""
+    from engine.audit.mapping import read_mapping_file, set_mapping
+
+    pairs = read_mapping_file(file)
+    with state.transaction() as session:
+        model = _model(session, key)
+        for source, step in pairs.items():
+            set_mapping(session, model, source, step, actor)
+    click.echo(f"stored {len(pairs)} mappings for {key}")
+
+
+commands = [conformance, export, anchor, mapping]
