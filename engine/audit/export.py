@@ -274,12 +274,27 @@ CSV_COLUMNS = (
 )
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _SafeWriter:
+    """A csv writer that keeps text typed by users from being read as a spreadsheet formula."""
+
+    def __init__(self, text: IO[str]):
+        self._writer = csv.writer(text)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow(
+            [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in row]
+        )
+
+
 def write_csv(log: EventLog, out: IO[bytes], info: ExportInfo) -> None:
     """One row per event; the importer reads it back (case, activity, timestamp, resource)."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
     try:
         text.write(f"# {info.line()}\n")
-        writer = csv.writer(text)
+        writer = _SafeWriter(text)
         writer.writerow(CSV_COLUMNS)
         for case in range(log.case_count):
             attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
@@ -331,7 +346,7 @@ def write_findings_csv(findings: Findings, out: IO[bytes], info: ExportInfo) -> 
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
     try:
         text.write(f"# {info.line()}\n")
-        writer = csv.writer(text)
+        writer = _SafeWriter(text)
         writer.writerow(FINDING_COLUMNS)
         for case, deviation in _findings_rows(findings):
             attrs = findings.log.case_attrs[case] if case < len(findings.log.case_attrs) else {}

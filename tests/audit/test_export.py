@@ -62,3 +62,13 @@ def test_workbook_without_villages_and_odd_sheet_names(four, tmp_path):
     assert sheet.column_dimensions["B"].width == 30
     assert [c.value for c in sheet[4]][1:4] == ['=HYPERLINK("http://x")', 1, "提议"]
     assert sheet["B4"].data_type == "s"  # a title is text, never a formula
+
+
+def test_csv_cells_never_start_a_formula():
+    import io
+
+    from engine.audit.export import _SafeWriter
+
+    buffer = io.StringIO()
+    _SafeWriter(buffer).writerow(["=HYPERLINK(\"x\")", "+1", "-2", "@a", "修路", 3, -4])
+    assert buffer.getvalue().strip() == "'=HYPERLINK(\"\"x\"\"),'+1,'-2,'@a,修路,3,-4"
