@@ -71,4 +71,4 @@ def test_csv_cells_never_start_a_formula():
 
     buffer = io.StringIO()
     _SafeWriter(buffer).writerow(["=HYPERLINK(\"x\")", "+1", "-2", "@a", "修路", 3, -4])
-    assert buffer.getvalue().strip() == "'=HYPERLINK(\"\"x\"\"),'+1,'-2,'@a,修路,3,-4"
+    assert buffer.getvalue().strip() == "\"'=HYPERLINK(\"\"x\"\")\",'+1,'-2,'@a,修路,3,-4"
