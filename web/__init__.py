@@ -1,21 +1,29 @@
-"""The powerlist web app: ``create_app`` builds one; blueprints per user group."""
+"""The powerlist web app: ``create_app`` builds one; one blueprint per user group (see ``web.blueprints``)."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from flask import Flask
+
+from web import config, db, errors, formatting, i18n, security
+from web.blueprints import BLUEPRINTS
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from engine.persistence.db import instance_path
 
     app = Flask(__name__, instance_path=str(instance_path()))
-    if test_config:
-        app.config.update(test_config)
-
-    @app.get("/")
-    def index() -> str:
-        return "<!doctype html><meta charset=utf-8><title>powerlist</title><h1>村级小微权力清单 powerlist</h1>"
-
+    config.load(app, test_config)
+    db.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+    for name in BLUEPRINTS:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+        if getattr(module, "csrf_exempt", False):
+            security.csrf.exempt(module.bp)
     return app

@@ -1,0 +1,366 @@
+"""Putting flows into service: uploads (a BPMN file and its forms, or a zip), their validation report
+and preview, deployment, the versions of each power item and what changed between them, retiring."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import secrets
+import zipfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from engine import api, clock
+from engine.definitions.conventions import BPMN_NS, PL_NS
+from engine.definitions.forms import FormRefused, normalize_form_path
+from engine.definitions.model import ValidationReport
+from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml
+from engine.errors import DefinitionInvalid, NotFound, PowerlistError, Problem
+from engine.persistence.models import AuditLog, DefinitionVersion, ProcessInstance
+from engine.workspace.labels import CATEGORY_NAMES, role_name
+from engine.workspace.models import StagedUpload
+
+MAX_UPLOAD_FILES = 200
+MAX_ZIP_BYTES = 20 * 1024 * 1024
+MAX_UNPACKED_BYTES = 40 * 1024 * 1024
+MAX_FORM_BYTES = 1024 * 1024
+STAGED_FOR = timedelta(days=1)
+
+
+@dataclass
+class Upload:
+    """A BPMN file and the forms that came with it, keyed by their path relative to the BPMN file."""
+
+    bpmn_name: str | None = None
+    bpmn: bytes | None = None
+    forms: dict[str, bytes] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def collect_upload(files: list[tuple[str, bytes]]) -> Upload:
+    """Sort uploaded files (loose files, a folder, or zips) into the BPMN file and its forms.
+
+    A form is matched to the task that names it by its path beside the BPMN file, or, when the
+    browser sent bare file names, by its file name.
+    """
+    upload = Upload()
+    entries: list[tuple[str, bytes]] = []
+    for name, content in files[:MAX_UPLOAD_FILES]:
+        name = (name or "").replace("\\", "/")
+        if name.lower().endswith(".zip"):
+            entries += _unzip(name, content, upload.problems)
+        else:
+            entries.append((name, content))
+    if len(files) > MAX_UPLOAD_FILES:
+        upload.problems.append(Problem("too-many-files", f"at most {MAX_UPLOAD_FILES} files per upload"))
+    bpmns = [(n, c) for n, c in entries if n.lower().endswith((".bpmn", ".bpmn20.xml", ".xml"))]
+    if not bpmns:
+        upload.problems.append(Problem("no-bpmn", "no BPMN file (.bpmn) in the upload"))
+        return upload
+    if len(bpmns) > 1:
+        names = ", ".join(n for n, _ in bpmns)
+        upload.problems.append(Problem("several-bpmn", f"upload one BPMN file at a time, not {names}"))
+        return upload
+    upload.bpmn_name, upload.bpmn = bpmns[0]
+    if len(upload.bpmn) > MAX_BPMN_BYTES:
+        upload.problems.append(
+            Problem(
+                "too-large", f"BPMN file too large (at most {MAX_BPMN_BYTES // 1024 // 1024} MB)", file=upload.bpmn_name
+            )
+        )
+        return upload
+    folder = posixpath.dirname(upload.bpmn_name)
+    wanted = _form_paths(upload.bpmn)
+    by_basename: dict[str, list[str]] = {}
+    for path in wanted:
+        by_basename.setdefault(posixpath.basename(path), []).append(path)
+    for name, content in entries:
+        if not name.lower().endswith(".json"):
+            continue
+        if len(content) > MAX_FORM_BYTES:
+            upload.problems.append(Problem("too-large", "form larger than 1 MB", file=name))
+            continue
+        relative = posixpath.relpath(name, folder) if folder and name.startswith(folder + "/") else name
+        try:
+            relative = normalize_form_path(relative)
+        except FormRefused:
+            continue
+        if relative in wanted:
+            upload.forms[relative] = content
+        else:
+            for path in by_basename.get(posixpath.basename(name), []):
+                upload.forms.setdefault(path, content)
+    return upload
+
+
+def _unzip(name: str, content: bytes, problems: list[Problem]) -> list[tuple[str, bytes]]:
+    if len(content) > MAX_ZIP_BYTES:
+        problems.append(Problem("too-large", f"zip larger than {MAX_ZIP_BYTES // 1024 // 1024} MB", file=name))
+        return []
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError, OSError):
+        problems.append(Problem("bad-zip", "not a readable zip file", file=name))
+        return []
+    if len(infos) > MAX_UPLOAD_FILES:
+        problems.append(Problem("too-many-files", f"zip holds more than {MAX_UPLOAD_FILES} files", file=name))
+        return []
+    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        problems.append(Problem("too-large", "zip unpacks to more than 40 MB", file=name))
+        return []
+    entries = []
+    for info in infos:
+        member = info.filename.replace("\\", "/")
+        if member.startswith("__MACOSX/") or posixpath.basename(member).startswith("."):
+            continue
+        if not member.lower().endswith((".bpmn", ".json", ".xml")):
+            continue
+        try:
+            with archive.open(info) as handle:
+                data = handle.read(MAX_BPMN_BYTES + 1)
+        except (zipfile.BadZipFile, RuntimeError, OSError, NotImplementedError):
+            problems.append(Problem("bad-zip", "cannot read this entry", file=f"{name}/{member}"))
+            continue
+        entries.append((member, data))
+    return entries
+
+
+def _form_paths(bpmn: bytes) -> set[str]:
+    root, _problems = parse_xml(bpmn, "upload.bpmn")
+    if root is None:
+        return set()
+    paths = set()
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        raw = task.get(f"{{{PL_NS}}}form")
+        if raw:
+            try:
+                paths.add(normalize_form_path(raw))
+            except FormRefused:
+                continue
+    return paths
+
+
+def validate(upload: Upload) -> ValidationReport:
+    if upload.bpmn is None or upload.problems:
+        return ValidationReport(upload.bpmn_name or "upload", list(upload.problems))
+    report = api.validate_upload(upload.bpmn, upload.bpmn_name or "upload.bpmn", upload.forms)
+    return report
+
+
+def preview(report: ValidationReport) -> dict[str, Any]:
+    """What a valid upload puts into service: the item, its steps, roles, forms and time limits."""
+    d = report.definition
+    if d is None:
+        return {}
+    return {
+        "key": d.key,
+        "name": d.name,
+        "number": d.number,
+        "category": d.category,
+        "category_name": CATEGORY_NAMES.get(d.category or "", d.category),
+        "responsible_body": d.responsible_body,
+        "legal_basis": d.legal_basis,
+        "description": d.description,
+        "has_di": d.has_di,
+        "steps": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "role": s.role,
+                "role_name": role_name(s.role),
+                "form": s.form,
+                "form_title": (d.forms.get(s.form) or {}).get("title") if s.form else None,
+                "fields": len((d.forms.get(s.form) or {}).get("properties") or {}) if s.form else 0,
+                "attachments": len((d.forms.get(s.form) or {}).get("x-attachments") or []) if s.form else 0,
+                "checks": len((d.forms.get(s.form) or {}).get("x-checks") or []) if s.form else 0,
+                "time_limit": s.time_limit,
+                "calendar": s.calendar,
+                "legal_basis": s.legal_basis,
+            }
+            for s in d.steps
+        ],
+        "roles": sorted({role_name(s.role) for s in d.steps}),
+    }
+
+
+def stage(session: Session, upload: Upload, actor: str) -> str:
+    """Keep a validated upload until it is deployed; returns the id the deploy button sends."""
+    now = clock.now()
+    session.execute(delete(StagedUpload).where(StagedUpload.uploaded_at < now - STAGED_FOR))
+    staged_id = secrets.token_hex(16)
+    session.add(
+        StagedUpload(
+            id=staged_id,
+            uploaded_by=actor,
+            uploaded_at=now,
+            filename=(upload.bpmn_name or "upload.bpmn")[:200],
+            bpmn=upload.bpmn or b"",
+            forms={path: content.decode("utf-8", "replace") for path, content in upload.forms.items()},
+        )
+    )
+    session.flush()
+    return staged_id
+
+
+def staged(session: Session, staged_id: str, actor: str) -> Upload:
+    row = session.get(StagedUpload, staged_id) if staged_id else None
+    if row is None or row.uploaded_by != actor:
+        raise NotFound("上传的流程已过期，请重新上传")
+    return Upload(row.filename, row.bpmn, {p: t.encode("utf-8") for p, t in (row.forms or {}).items()})
+
+
+def deploy_staged(session: Session, staged_id: str, actor: str) -> api.DeployResult:
+    upload = staged(session, staged_id, actor)
+    report = validate(upload)
+    if not report.ok:
+        raise DefinitionInvalid(report.problems)
+    result = api.deploy_upload(session, upload.bpmn or b"", upload.bpmn_name or "upload.bpmn", upload.forms, actor)
+    session.execute(delete(StagedUpload).where(StagedUpload.id == staged_id))
+    return result
+
+
+def _version(session: Session, key: str, version: int) -> DefinitionVersion:
+    row = session.scalar(
+        select(DefinitionVersion).where(DefinitionVersion.key == key, DefinitionVersion.version == version)
+    )
+    if row is None:
+        raise NotFound(f"没有 {key} 的第 {version} 版")
+    return row
+
+
+def retire_version(session: Session, key: str, version: int, actor: str | None) -> None:
+    """Stop starting new matters on a version; matters already running on it carry on."""
+    row = _version(session, key, version)
+    if row.retired:
+        raise PowerlistError(f"{key} 第 {version} 版已经停用")
+    row.retired = True
+    session.add(AuditLog(at=clock.now(), actor=actor, action="retire", subject=f"{key} v{version}", detail={}))
+
+
+def reinstate_version(session: Session, key: str, version: int, actor: str | None) -> None:
+    row = _version(session, key, version)
+    if not row.retired:
+        raise PowerlistError(f"{key} 第 {version} 版正在使用")
+    row.retired = False
+    session.add(AuditLog(at=clock.now(), actor=actor, action="reinstate", subject=f"{key} v{version}", detail={}))
+
+
+def items(session: Session) -> list[dict[str, Any]]:
+    """Every power item with its versions in service, retired, and running matters."""
+    running = dict(
+        session.execute(
+            select(DefinitionVersion.key, func.count())
+            .join(ProcessInstance, ProcessInstance.definition_version_id == DefinitionVersion.id)
+            .where(ProcessInstance.status == "running")
+            .group_by(DefinitionVersion.key)
+        ).all()
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for row in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.key, DefinitionVersion.version)):
+        item = found.setdefault(
+            row.key,
+            {"key": row.key, "versions": 0, "in_service": None, "running": running.get(row.key, 0)},
+        )
+        item["versions"] += 1
+        item["name"] = row.name
+        item["number"] = (row.meta or {}).get("number")
+        item["category_name"] = CATEGORY_NAMES.get((row.meta or {}).get("category") or "", "")
+        if not row.retired:
+            item["in_service"] = row.version
+    return sorted(found.values(), key=lambda i: (i["number"] or "~", i["key"]))
+
+
+def versions(session: Session, key: str) -> list[dict[str, Any]]:
+    """The versions of one item, newest first, each with its running matters and its changes."""
+    rows = list(
+        session.scalars(
+            select(DefinitionVersion).where(DefinitionVersion.key == key).order_by(DefinitionVersion.version)
+        )
+    )
+    if not rows:
+        raise NotFound(f"没有事项 {key}")
+    counts = {
+        (version_id, status): number
+        for version_id, status, number in session.execute(
+            select(ProcessInstance.definition_version_id, ProcessInstance.status, func.count())
+            .where(ProcessInstance.definition_version_id.in_([r.id for r in rows]))
+            .group_by(ProcessInstance.definition_version_id, ProcessInstance.status)
+        )
+    }
+    in_service = max((r.version for r in rows if not r.retired), default=None)
+    result = []
+    previous: DefinitionVersion | None = None
+    for row in rows:
+        result.append(
+            {
+                "key": row.key,
+                "version": row.version,
+                "name": row.name,
+                "deployed_at": row.deployed_at,
+                "deployed_by": row.deployed_by,
+                "retired": row.retired,
+                "in_service": row.version == in_service,
+                "running": counts.get((row.id, "running"), 0),
+                "finished": counts.get((row.id, "completed"), 0) + counts.get((row.id, "cancelled"), 0),
+                "steps": [{**s, "role_name": role_name(s.get("role", ""))} for s in (row.meta or {}).get("steps", [])],
+                "changes": step_diff(previous, row) if previous is not None else None,
+            }
+        )
+        previous = row
+    result.reverse()
+    return result
+
+
+STEP_FIELDS = {
+    "name": "名称",
+    "role": "岗位",
+    "form": "表单",
+    "time_limit": "时限",
+    "calendar": "日历",
+    "legal_basis": "法律依据",
+    "documentation": "办理说明",
+}
+
+
+def step_diff(old: DefinitionVersion, new: DefinitionVersion) -> dict[str, Any]:
+    """Steps added, removed and changed from ``old`` to ``new`` (forms compared by content)."""
+    before = {s["id"]: s for s in (old.meta or {}).get("steps", [])}
+    after = {s["id"]: s for s in (new.meta or {}).get("steps", [])}
+    old_forms, new_forms = old.forms or {}, new.forms or {}
+    changed = []
+    for step_id in [s for s in after if s in before]:
+        a, b = before[step_id], after[step_id]
+        fields = [label for name, label in STEP_FIELDS.items() if a.get(name) != b.get(name)]
+        form = b.get("form")
+        if form and form == a.get("form") and old_forms.get(form) != new_forms.get(form):
+            fields.append("表单内容")
+        if fields:
+            changed.append({"id": step_id, "name": b.get("name"), "fields": fields})
+    return {
+        "added": [{"id": i, "name": s.get("name")} for i, s in after.items() if i not in before],
+        "removed": [{"id": i, "name": s.get("name")} for i, s in before.items() if i not in after],
+        "changed": changed,
+    }
+
+
+def bpmn_of(session: Session, key: str, version: int) -> str:
+    return _version(session, key, version).bpmn_xml
+
+
+def problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": p.code,
+            "message": p.message,
+            "element_id": p.element_id,
+            "element_name": p.element_name,
+            "line": p.line,
+            "file": p.file,
+        }
+        for p in problems
+    ]

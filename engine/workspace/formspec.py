@@ -1,0 +1,409 @@
+"""A step's JSON Schema as a guided form: fields to show, typed values from what was typed, and
+errors and legal checks worded in Chinese for the cadre.
+
+The engine validates the same data again when the step is completed; this module only makes the
+answers arrive right the first time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from engine.errors import FieldError
+
+MAX_TEXT = 20000
+MAX_LINES = 200
+
+
+@dataclass
+class Field:
+    name: str
+    title: str
+    help: str | None
+    kind: str  # text, textarea, date, integer, number, money, boolean, choice, choices, lines, json
+    required: bool = False
+    options: list[tuple[str, str]] = field(default_factory=list)
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    depends_on: tuple[str, Any] | None = None  # (field, value) that makes this field required and shown
+
+
+@dataclass
+class Check:
+    expr: str
+    message: str
+    fields: list[str]
+
+
+@dataclass
+class FormSpec:
+    title: str | None
+    description: str | None
+    legal_basis: str | None
+    fields: list[Field]
+    checks: list[Check]
+    attachments: list[dict[str, Any]]
+
+
+def form_spec(schema: dict[str, Any] | None) -> FormSpec:
+    schema = schema or {}
+    properties = schema.get("properties") or {}
+    order = [n for n in schema.get("x-order", []) if n in properties]
+    order += [n for n in properties if n not in order]
+    required = set(schema.get("required") or [])
+    conditional = _conditional_required(schema)
+    fields = []
+    for name in order:
+        prop = properties.get(name) or {}
+        if not isinstance(prop, dict):
+            continue
+        fields.append(_field(name, prop, name in required, conditional.get(name)))
+    checks = [
+        Check(c["expr"], str(c.get("message") or ""), [str(f) for f in c.get("fields") or []])
+        for c in schema.get("x-checks") or []
+        if isinstance(c, dict) and isinstance(c.get("expr"), str)
+    ]
+    attachments = [
+        {
+            "name": str(a["name"]),
+            "title": str(a.get("title") or a["name"]),
+            "required": bool(a.get("required")),
+            "accept": [str(x) for x in a.get("accept") or []],
+        }
+        for a in schema.get("x-attachments") or []
+        if isinstance(a, dict) and isinstance(a.get("name"), str)
+    ]
+    return FormSpec(
+        _text(schema.get("title")),
+        _text(schema.get("description")),
+        _text(schema.get("x-legal-basis")),
+        fields,
+        checks,
+        attachments,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _conditional_required(schema: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """``if: {properties: {x: {const: v}}}, then: {required: [...]}`` -> the fields shown only when x == v."""
+    condition, then = schema.get("if"), schema.get("then")
+    if not isinstance(condition, dict) or not isinstance(then, dict):
+        return {}
+    props = condition.get("properties") or {}
+    if len(props) != 1:
+        return {}
+    ((name, rule),) = props.items()
+    if not isinstance(rule, dict) or "const" not in rule:
+        return {}
+    return {f: (name, rule["const"]) for f in then.get("required") or [] if isinstance(f, str)}
+
+
+def _field(name: str, prop: dict[str, Any], required: bool, depends_on: tuple[str, Any] | None) -> Field:
+    kind_type = prop.get("type")
+    options = _options(prop)
+    if kind_type == "boolean":
+        kind = "boolean"
+    elif kind_type == "integer" and prop.get("x-money"):
+        kind = "money"
+    elif kind_type == "integer":
+        kind = "integer"
+    elif kind_type == "number":
+        kind = "number"
+    elif kind_type == "array":
+        items = prop.get("items") or {}
+        item_options = _options(items) if isinstance(items, dict) else []
+        if item_options:
+            kind, options = "choices", item_options
+        elif isinstance(items, dict) and items.get("type", "string") == "string":
+            kind = "lines"
+        else:
+            kind = "json"
+    elif kind_type == "object":
+        kind = "json"
+    elif options:
+        kind = "choice"
+    elif prop.get("format") == "date":
+        kind = "date"
+    elif (prop.get("maxLength") or 0) > 200 or (prop.get("minLength") or 0) >= 10:
+        kind = "textarea"
+    else:
+        kind = "text"
+    return Field(
+        name=name,
+        title=_text(prop.get("title")) or name,
+        help=_text(prop.get("description")),
+        kind=kind,
+        required=required,
+        options=options,
+        minimum=prop.get("minimum") if isinstance(prop.get("minimum"), int | float) else None,
+        maximum=prop.get("maximum") if isinstance(prop.get("maximum"), int | float) else None,
+        min_length=prop.get("minLength") if isinstance(prop.get("minLength"), int) else None,
+        max_length=prop.get("maxLength") if isinstance(prop.get("maxLength"), int) else None,
+        depends_on=depends_on,
+    )
+
+
+def _options(prop: dict[str, Any]) -> list[tuple[str, str]]:
+    titles = {}
+    for choice in prop.get("oneOf") or prop.get("anyOf") or []:
+        if isinstance(choice, dict) and "const" in choice:
+            titles[str(choice["const"])] = str(choice.get("title") or choice["const"])
+    values = prop.get("enum")
+    if isinstance(values, list):
+        return [(str(v), titles.get(str(v), str(v))) for v in values]
+    return list(titles.items())
+
+
+# --- typed values from form text -------------------------------------------------------------
+
+MONEY_RE = re.compile(r"^-?\d+(\.\d{1,2})?$")
+
+
+def yuan_to_fen(text: str) -> int:
+    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace("元", "").strip()
+    if not MONEY_RE.match(cleaned):
+        raise ValueError("金额请填写数字，最多两位小数（单位：元）")
+    try:
+        return int(Decimal(cleaned) * 100)
+    except InvalidOperation as exc:
+        raise ValueError("金额请填写数字（单位：元）") from exc
+
+
+def fen_to_yuan(value: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return str(value)
+    sign = "-" if value < 0 else ""
+    yuan, fen = divmod(abs(value), 100)
+    return f"{sign}{yuan:,}.{fen:02d}"
+
+
+def parse_form(spec: FormSpec, form: Mapping[str, list[str]]) -> tuple[dict[str, Any], list[FieldError]]:
+    """Values of the fields from submitted text (``form`` maps names to their submitted strings).
+
+    Empty answers are left out, so "required" is reported by the schema with the field's title.
+    """
+    data: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for f in spec.fields:
+        values = [v for v in form.get(f.name, []) if isinstance(v, str)]
+        text = values[0].strip() if values else ""
+        if len(text) > MAX_TEXT:
+            errors.append(FieldError(f.name, f"「{f.title}」太长了"))
+            continue
+        try:
+            if f.kind == "choices":
+                chosen = [v for v in values if v]
+                if chosen:
+                    data[f.name] = chosen
+            elif f.kind == "lines":
+                lines = [line.strip() for line in text.splitlines() if line.strip()]
+                if len(lines) > MAX_LINES:
+                    raise ValueError(f"最多 {MAX_LINES} 行")
+                if lines:
+                    data[f.name] = lines
+            elif not text:
+                continue
+            elif f.kind == "integer":
+                if not re.fullmatch(r"-?\d{1,15}", text):
+                    raise ValueError("请填写整数")
+                data[f.name] = int(text)
+            elif f.kind == "number":
+                number = float(Decimal(text.replace(",", "")))
+                if number != number or abs(number) > 1e15:
+                    raise ValueError("请填写数字")
+                data[f.name] = number
+            elif f.kind == "money":
+                data[f.name] = yuan_to_fen(text)
+            elif f.kind == "boolean":
+                if text not in ("true", "false"):
+                    raise ValueError("请选择“是”或“否”")
+                data[f.name] = text == "true"
+            elif f.kind == "json":
+                data[f.name] = json.loads(text)
+            else:
+                data[f.name] = text
+        except (ValueError, InvalidOperation, json.JSONDecodeError) as exc:
+            message = str(exc) if isinstance(exc, ValueError) and _is_chinese(str(exc)) else "格式不对"
+            errors.append(FieldError(f.name, f"「{f.title}」{message}"))
+    # Fields shown only under a condition count only when it holds.
+    for f in spec.fields:
+        if f.depends_on and f.name in data:
+            name, value = f.depends_on
+            if data.get(name) != value:
+                del data[f.name]
+    return data, errors
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def form_values(spec: FormSpec, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored data back into what the form inputs show (yuan for money, one name per line…)."""
+    values: dict[str, Any] = {}
+    for f in spec.fields:
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.kind == "money":
+            values[f.name] = fen_to_yuan(value).replace(",", "")
+        elif f.kind == "boolean":
+            values[f.name] = "true" if value is True else "false" if value is False else ""
+        elif f.kind == "lines" and isinstance(value, list):
+            values[f.name] = "\n".join(str(v) for v in value)
+        elif f.kind == "choices" and isinstance(value, list):
+            values[f.name] = [str(v) for v in value]
+        elif f.kind == "json":
+            values[f.name] = json.dumps(value, ensure_ascii=False)
+        else:
+            values[f.name] = str(value)
+    return values
+
+
+# --- errors and checks in Chinese -------------------------------------------------------------
+
+_format_checker = FormatChecker()
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_text: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_text), format_checker=_format_checker)
+
+
+def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[FieldError]:
+    """Schema errors, one per field, each naming the field by its Chinese title."""
+    if not schema:
+        return []
+    spec = form_spec(schema)
+    by_name = {f.name: f for f in spec.fields}
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    errors: dict[str, FieldError] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), str(e.absolute_path))):
+        name, message = _explain(error, by_name, schema)
+        if message is None:
+            continue
+        errors.setdefault(name, FieldError(name, message))
+    return list(errors.values())
+
+
+def _explain(error, by_name: dict[str, Field], schema: dict[str, Any]) -> tuple[str, str | None]:
+    path = [str(p) for p in error.absolute_path]
+    kind = error.validator
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = ".".join(path + missing[:1])
+        f = by_name.get(missing[0]) if missing else None
+        return name, f"请填写「{f.title if f else name}」"
+    name = path[0] if path else ""
+    f = by_name.get(name)
+    title = f.title if f else name or "表单"
+    value = error.validator_value
+    if kind in ("if", "then", "else", "allOf", "anyOf") and not path:
+        return name, None  # the specific errors inside are reported instead
+    if kind == "oneOf" and f is not None and f.options:
+        return name, f"「{title}」请从选项中选择"
+    if kind == "minLength":
+        return name, f"「{title}」至少要写 {value} 个字" if value > 1 else f"请填写「{title}」"
+    if kind == "maxLength":
+        return name, f"「{title}」最多 {value} 个字"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        shown = f"{fen_to_yuan(value)} 元" if f is not None and f.kind == "money" else str(value)
+        words = {
+            "minimum": "不能小于",
+            "exclusiveMinimum": "必须大于",
+            "maximum": "不能大于",
+            "exclusiveMaximum": "必须小于",
+        }[kind]
+        return name, f"「{title}」{words} {shown}"
+    if kind == "format":
+        return name, f"「{title}」请填写正确的日期（年-月-日）" if value == "date" else f"「{title}」格式不对"
+    if kind in ("enum", "const"):
+        return name, f"「{title}」请从选项中选择"
+    if kind == "minItems":
+        return name, f"「{title}」至少填写 {value} 项"
+    if kind == "maxItems":
+        return name, f"「{title}」最多填写 {value} 项"
+    if kind == "type":
+        return name, f"「{title}」格式不对"
+    if kind == "pattern":
+        return name, f"「{title}」格式不对"
+    if kind == "additionalProperties":
+        return name, f"表单中有不认识的项目：{error.message}"
+    return name, f"「{title}」：{error.message}"
+
+
+@dataclass
+class CheckResult:
+    message: str
+    fields: list[str]
+    ok: bool | None  # None: not enough answers yet to tell
+
+
+def run_checks(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[CheckResult]:
+    """Evaluate the form's legal checks (``x-checks``) with the engine's safe expressions."""
+    from engine.expressions import ExpressionError, compile_expression
+    from engine.ruleset import rule
+
+    results = []
+    for check in form_spec(schema).checks:
+        try:
+            ok: bool | None = bool(compile_expression(check.expr).evaluate(data, {"rule": rule}))
+        except ExpressionError:
+            ok = None
+        except Exception:
+            ok = None
+        results.append(CheckResult(check.message or check.expr, check.fields, ok))
+    return results
+
+
+def failed_checks(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[FieldError]:
+    return [
+        FieldError(r.fields[0] if r.fields else "", r.message) for r in run_checks(schema, data) if r.ok is not True
+    ]
+
+
+# --- showing submitted data ------------------------------------------------------------------
+
+
+def display_values(schema: dict[str, Any] | None, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) pairs of submitted form data, in the form's order, for timelines and print."""
+    spec = form_spec(schema)
+    shown: list[tuple[str, str]] = []
+    known = set()
+    for f in spec.fields:
+        known.add(f.name)
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.kind == "money":
+            text = f"{fen_to_yuan(value)} 元"
+        elif f.kind == "boolean":
+            text = "是" if value is True else "否" if value is False else str(value)
+        elif f.kind in ("choice", "choices"):
+            labels = dict(f.options)
+            items = value if isinstance(value, list) else [value]
+            text = "、".join(labels.get(str(v), str(v)) for v in items)
+        elif isinstance(value, list):
+            text = "、".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            text = str(value)
+        shown.append((f.title, text))
+    for name, value in data.items():
+        if name not in known and name != "attachments":
+            shown.append((name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
+    return shown

@@ -1,0 +1,354 @@
+"""One matter as its page shows it, and one open step as its form shows it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.clock import as_utc
+from engine.diagram import DiagramUnavailable, diagram_of
+from engine.errors import NotFound
+from engine.history.events import events_of
+from engine.org.service import get_user
+from engine.persistence.models import OpenTask, ProcessInstance, User
+from engine.runtime.loaded import LoadedDefinition, loaded
+from engine.runtime.scripting import script_engine
+from engine.runtime.serializer import load_state
+from engine.workspace import attachments, formspec, labels, operations, warnings
+from engine.workspace.access import visible_instance
+from engine.workspace.inbox import urgency
+from engine.workspace.models import AddedApproval, TaskReminder
+
+LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
+
+
+def element_states(instance: ProcessInstance, definition: LoadedDefinition, overdue_steps: set[str]) -> dict[str, Any]:
+    """Diagram states of the matter's elements (done, current, overdue, skipped) and the flows taken."""
+    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
+    states: dict[str, str] = {}
+    taken: set[tuple[str, str]] = set()
+    skipped: set[str] = set()
+    for task in workflow.tasks.values():
+        name = task.task_spec.name
+        if task.state == TaskState.COMPLETED:
+            states.setdefault(name, "done")
+            outputs = {o.name for o in task.task_spec.outputs}
+            chosen = {c.task_spec.name for c in task.children if c.state & LIVE_STATES}
+            if len(outputs) > 1 and chosen:
+                skipped |= outputs - chosen
+        elif task.state & (TaskState.READY | TaskState.STARTED | TaskState.WAITING):
+            states[name] = "overdue" if name in overdue_steps else "current"
+        parent = task.parent
+        if parent is not None and parent.state == TaskState.COMPLETED and task.state & LIVE_STATES:
+            taken.add((parent.task_spec.name, name))
+    for name in skipped:
+        states.setdefault(name, "skipped")
+    return {"states": states, "taken": taken, "finished": instance.status != "running"}
+
+
+def diagram_states(session: Session, instance: ProcessInstance) -> tuple[Any, dict[str, str]]:
+    """The flow's drawing and the state of each drawn element, for the SVG."""
+    definition = loaded(instance.definition)
+    now = clock.now()
+    overdue = {
+        t.step_id
+        for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))
+        if t.due_at is not None and as_utc(t.due_at) < now
+    }
+    found = element_states(instance, definition, overdue)
+    drawing = diagram_of(instance.definition.bpmn_xml)
+    states = dict(found["states"])
+    for source, target in found["taken"]:
+        for flow_id in drawing.flows_between(source, target):
+            states[flow_id] = "done"
+    if found["finished"]:
+        for shape in drawing.shapes:
+            if shape.kind not in ("participant", "lane", "group", "textAnnotation"):
+                states.setdefault(shape.element_id, "skipped")
+    return drawing, states
+
+
+def _names(session: Session, usernames: set[str]) -> dict[str, str]:
+    if not usernames:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
+    return dict(rows.all())
+
+
+def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
+    instance = visible_instance(session, username, instance_id)
+    definition = loaded(instance.definition)
+    now = clock.now()
+    events = events_of(session, instance.id)
+    people = _names(session, {e.actor for e in events if e.actor} | {instance.started_by})
+    open_rows = list(
+        session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.opened_at))
+    )
+    approvals = list(
+        session.scalars(
+            select(AddedApproval).where(AddedApproval.instance_id == instance.id).order_by(AddedApproval.id)
+        )
+    )
+    reminders = list(session.scalars(select(TaskReminder).where(TaskReminder.instance_id == instance.id)))
+    open_tasks = []
+    for row in open_rows:
+        due = as_utc(row.due_at) if row.due_at else None
+        open_tasks.append(
+            {
+                "id": row.id,
+                "step": row.step_id,
+                "step_name": row.step_name,
+                "role_name": labels.role_name(row.role),
+                "assignee": row.assignee,
+                "opened_at": as_utc(row.opened_at),
+                "due_at": due,
+                "urgency": urgency(due, now),
+                "can_act": operations.is_holder(session, username, row),
+                "reminders": sum(1 for r in reminders if r.task_id == row.id),
+                "approvals": [
+                    {
+                        "id": a.id,
+                        "approver": a.approver,
+                        "position_name": labels.POSITION_NAMES[a.position],
+                        "parked": a.parked is not None,
+                    }
+                    for a in approvals
+                    if a.task_id == row.id and a.status == "pending"
+                ],
+            }
+        )
+    files = attachments.of_instance(session, instance.id)
+    return {
+        "id": instance.id,
+        "title": instance.title,
+        "key": definition.key,
+        "version": definition.version,
+        "item": definition.name,
+        "number": definition.meta.get("number"),
+        "legal_basis": definition.meta.get("legal_basis"),
+        "description": definition.meta.get("description"),
+        "village": instance.village.name,
+        "village_code": instance.village.code,
+        "status": instance.status,
+        "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
+        "started_by": instance.started_by,
+        "started_by_name": people.get(instance.started_by, instance.started_by),
+        "started_at": as_utc(instance.started_at),
+        "ended_at": as_utc(instance.ended_at) if instance.ended_at else None,
+        "open_tasks": open_tasks,
+        "timeline": [_timeline_entry(e, definition, people) for e in events],
+        "attachments": [
+            {
+                "sha256": f.sha256,
+                "filename": f.filename,
+                "size": f.size,
+                "type": f.content_type,
+                "step_name": definition.steps[f.step_id].name if f.step_id in definition.steps else f.step_id,
+                "slot": f.slot,
+                "uploaded_by": f.uploaded_by,
+                "uploaded_at": as_utc(f.uploaded_at),
+            }
+            for f in files
+        ],
+        "withdrawable": operations.withdrawable(session, instance.id, username),
+        "warnings": warnings.for_instance(session, instance.id),
+        "history_events": instance.history_seq,
+    }
+
+
+def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, str]) -> dict[str, Any]:
+    data = json.loads(event.data)
+    step = definition.steps.get(event.step_id or "")
+    entry: dict[str, Any] = {
+        "seq": event.seq,
+        "kind": event.kind,
+        "kind_name": labels.EVENT_NAMES.get(event.kind, event.kind),
+        "at": as_utc(event.at),
+        "actor": event.actor,
+        "actor_name": people.get(event.actor or "", event.actor),
+        "step": event.step_id,
+        "step_name": step.name if step else event.step_id,
+        "reason": data.get("reason"),
+        "note": data.get("note"),
+        "values": [],
+        "attachments": [],
+        "detail": None,
+        "hash": event.hash.hex(),
+    }
+    if event.kind in ("task_completed", "task_forced") and step is not None:
+        form = data.get("form") or {}
+        schema, _ = definition.form(step)
+        entry["values"] = formspec.display_values(schema, form)
+        entry["attachments"] = [a for a in form.get("attachments") or [] if isinstance(a, dict)]
+        if data.get("waived"):
+            entry["detail"] = "未通过的法定核对（已说明理由）：" + "；".join(
+                w.get("message", "") for w in data["waived"]
+            )
+    elif event.kind == "gateway_taken":
+        targets = [_node_name(definition, t) for t in data.get("to", [])]
+        entry["detail"] = "→ " + "、".join(targets) if targets else None
+        entry["step_name"] = _node_name(definition, event.step_id or "")
+    elif event.kind == labels.TASK_RETURNED:
+        entry["detail"] = f"退回到「{_node_name(definition, data.get('to', ''))}」"
+    elif event.kind == labels.TASK_TRANSFERRED:
+        entry["detail"] = f"转给 {data.get('to')}"
+    elif event.kind == labels.MATTER_COPIED:
+        entry["detail"] = "抄送给 " + "、".join(data.get("to", []))
+    elif event.kind == labels.APPROVER_ADDED:
+        entry["detail"] = f"{labels.POSITION_NAMES.get(data.get('position'), '')}：{data.get('approver')}"
+    elif event.kind == labels.APPROVER_DECIDED:
+        entry["detail"] = ("同意" if data.get("agree") else "不同意") + (
+            f"：{data['comment']}" if data.get("comment") else ""
+        )
+    elif event.kind == "instance_cancelled":
+        entry["detail"] = {"reject": "因驳回终止", "withdraw": "发起人撤回"}.get(data.get("operation"), None)
+    elif event.kind == "instance_ended":
+        entry["detail"] = _node_name(definition, data.get("end") or "") or None
+    return entry
+
+
+def _node_name(definition: LoadedDefinition, element_id: str) -> str:
+    if element_id in definition.steps:
+        return definition.steps[element_id].name
+    spec = definition.spec.task_specs.get(element_id) if definition.spec is not None else None
+    return getattr(spec, "bpmn_name", None) or element_id
+
+
+def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
+    """The open step as its form shows it; only for someone who may act on it."""
+    row = session.get(OpenTask, task_id)
+    if row is None:
+        raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
+    instance = visible_instance(session, username, row.instance_id)
+    user = get_user(session, username)
+    operations.require_holder(session, user, row)
+    definition = loaded(instance.definition)
+    step = definition.step(row.step_id)
+    schema, _ = definition.form(step)
+    spec = formspec.form_spec(schema)
+    due = as_utc(row.due_at) if row.due_at else None
+    approvals = operations.pending_approvals(session, task_id)
+    declined = session.scalars(
+        select(AddedApproval)
+        .where(AddedApproval.task_id == task_id, AddedApproval.status.in_(("approved", "declined")))
+        .order_by(AddedApproval.id)
+    ).all()
+    kept = [
+        a for a in attachments.of_instance(session, instance.id) if a.step_id == step.id and a.uploaded_by == username
+    ]
+    return {
+        "id": row.id,
+        "instance": instance.id,
+        "title": instance.title,
+        "item": definition.name,
+        "village": instance.village.name,
+        "step": step.id,
+        "step_name": step.name,
+        "role_name": labels.role_name(row.role),
+        "documentation": step.documentation,
+        "legal_basis": spec.legal_basis or step.legal_basis,
+        "time_limit": step.time_limit,
+        "calendar": step.calendar,
+        "opened_at": as_utc(row.opened_at),
+        "due_at": due,
+        "urgency": urgency(due, clock.now()),
+        "spec": spec,
+        "schema": schema,
+        "previous": _previous_submission(session, instance.id, step.id),
+        "returnable": operations.returnable_steps(session, task_id),
+        "transfer_to": operations.transfer_candidates(session, task_id, username),
+        "approver_candidates": operations.approver_candidates(session, instance.id, username),
+        "pending_approvals": [
+            {
+                "id": a.id,
+                "approver": a.approver,
+                "position": a.position,
+                "position_name": labels.POSITION_NAMES[a.position],
+                "parked": a.parked is not None,
+                "reason": a.reason,
+            }
+            for a in approvals
+        ],
+        "decided_approvals": [
+            {"approver": a.approver, "agree": a.status == "approved", "comment": a.comment} for a in declined
+        ],
+        "kept_attachments": [
+            {"id": a.id, "slot": a.slot, "filename": a.filename, "size": a.size, "sha256": a.sha256} for a in kept
+        ],
+    }
+
+
+def _previous_submission(session: Session, instance_id: int, step_id: str) -> dict[str, Any] | None:
+    """The latest form this step was submitted with in this matter (after a return or withdrawal)."""
+    for event in reversed(events_of(session, instance_id)):
+        if event.step_id == step_id and event.kind == "task_completed":
+            form = json.loads(event.data).get("form")
+            return form if isinstance(form, dict) else None
+    return None
+
+
+def require_visible_task(session: Session, username: str, task_id: str) -> OpenTask:
+    row = session.get(OpenTask, task_id)
+    if row is None:
+        raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
+    visible_instance(session, username, row.instance_id)
+    return row
+
+
+def approval(session: Session, username: str, approval_id: int) -> dict[str, Any]:
+    """An added approval for its approver: the step, the reason and any waiting submission."""
+    row = session.get(AddedApproval, approval_id)
+    if row is None or row.approver != username:
+        raise NotFound("没有这个加签审批")
+    instance = visible_instance(session, username, row.instance_id)
+    definition = loaded(instance.definition)
+    step = definition.steps.get(row.step_id)
+    values: list[tuple[str, str]] = []
+    files: list[dict[str, Any]] = []
+    if row.parked and step is not None:
+        schema, _ = definition.form(step)
+        data = row.parked.get("data") or {}
+        values = formspec.display_values(schema, data)
+        files = [a for a in data.get("attachments") or [] if isinstance(a, dict)]
+    return {
+        "id": row.id,
+        "instance": instance.id,
+        "title": instance.title,
+        "item": definition.name,
+        "step_name": step.name if step else row.step_id,
+        "position": row.position,
+        "position_name": labels.POSITION_NAMES[row.position],
+        "requested_by": row.requested_by,
+        "requested_at": as_utc(row.requested_at),
+        "reason": row.reason,
+        "status": row.status,
+        "ready": row.status == "pending" and (row.position == "before" or row.parked is not None),
+        "submitted_by": (row.parked or {}).get("actor"),
+        "values": values,
+        "attachments": files,
+    }
+
+
+def diagram_svg(session: Session, username: str, instance_id: int) -> str:
+    """The matter's diagram with its states; NotFound for a matter the user may not see."""
+    from engine.diagram import render_svg
+
+    instance = visible_instance(session, username, instance_id)
+    try:
+        drawing, states = diagram_states(session, instance)
+    except DiagramUnavailable:
+        return ""
+    return render_svg(drawing, states, title=instance.definition.name)
+
+
+def uuid_or_none(text: str) -> str | None:
+    try:
+        return str(UUID(text))
+    except (ValueError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,228 @@
+"""Administering the organisation: counties, towns, villages, users and their roles.
+
+An administrator holds the ``admin`` role in a county and manages that county only. Every change
+is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.errors import NotFound, PermissionDenied, PowerlistError
+from engine.org.passwords import hash_password
+from engine.org.roles import LEVELS, ROLES
+from engine.org.service import ancestors, ensure_unit, get_unit, grant
+from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
+from engine.workspace.labels import role_name
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+MIN_PASSWORD = 8
+LEVEL_NAMES = {"county": "县", "town": "镇", "village": "村"}
+
+
+def _audit(session: Session, actor: str | None, action: str, subject: str, **detail: Any) -> None:
+    session.add(AuditLog(at=clock.now(), actor=actor, action=action, subject=subject, detail=detail))
+
+
+def admin_counties(session: Session, actor: str | None) -> set[int]:
+    """Ids of the counties ``actor`` administers; None means the command line (every county)."""
+    if actor is None:
+        return set(session.scalars(select(OrgUnit.id).where(OrgUnit.level == "county")))
+    user = session.scalar(select(User).where(User.username == actor))
+    if user is None or not user.active:
+        return set()
+    return {a.org_unit_id for a in user.roles if a.role == "admin"}
+
+
+def _county_of(unit: OrgUnit) -> OrgUnit:
+    return ancestors(unit)[-1]
+
+
+def _require_unit(session: Session, actor: str | None, unit: OrgUnit) -> None:
+    if _county_of(unit).id not in admin_counties(session, actor):
+        raise PermissionDenied(f"您不是 {_county_of(unit).name} 的管理员")
+
+
+def _require_user(session: Session, actor: str | None, user: User) -> None:
+    """An administrator manages users whose roles are all in their counties (or who have none yet)."""
+    counties = admin_counties(session, actor)
+    if not counties:
+        raise PermissionDenied("只有管理员可以管理用户")
+    for assignment in user.roles:
+        if _county_of(assignment.org_unit).id not in counties:
+            raise PermissionDenied(f"{user.username} 在别的县有岗位，您不能管理")
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"没有用户 {username}")
+    return user
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise PowerlistError(f"密码至少 {MIN_PASSWORD} 位")
+    if len(password) > 200:
+        raise PowerlistError("密码太长了")
+
+
+def generated_password() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def add_user(session: Session, actor: str | None, username: str, display_name: str, password: str) -> User:
+    username = (username or "").strip().lower()
+    display_name = (display_name or "").strip()
+    if not USERNAME_RE.match(username):
+        raise PowerlistError("用户名用小写字母、数字、点、横线或下划线，2–64 位")
+    if not display_name or len(display_name) > 100:
+        raise PowerlistError("请填写姓名（最多 100 字）")
+    check_password_strength(password)
+    if actor is not None and not admin_counties(session, actor):
+        raise PermissionDenied("只有管理员可以添加用户")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise PowerlistError(f"用户名 {username} 已经有人用了")
+    user = User(
+        username=username, display_name=display_name, password_hash=hash_password(password), created_at=clock.now()
+    )
+    session.add(user)
+    session.flush()
+    _audit(session, actor, "user_add", username, display_name=display_name)
+    return user
+
+
+def set_password(session: Session, actor: str | None, username: str, password: str) -> None:
+    user = _user(session, username)
+    if actor is not None:
+        _require_user(session, actor, user)
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    _audit(session, actor, "user_password", username)
+
+
+def set_active(session: Session, actor: str | None, username: str, active: bool) -> None:
+    user = _user(session, username)
+    if actor is not None:
+        _require_user(session, actor, user)
+        if user.username == actor and not active:
+            raise PowerlistError("不能停用自己的账号")
+    user.active = active
+    _audit(session, actor, "user_activate" if active else "user_deactivate", username)
+
+
+def grant_role(session: Session, actor: str | None, username: str, role: str, unit_code: str) -> None:
+    user = _user(session, username)
+    unit = get_unit(session, unit_code)
+    if actor is not None:
+        _require_unit(session, actor, unit)
+    if role not in ROLES:
+        raise PowerlistError(f"没有这个岗位：{role}")
+    grant(session, user, role, unit)
+    _audit(session, actor, "role_grant", username, role=role, unit=unit.code)
+
+
+def revoke_role(session: Session, actor: str | None, username: str, role: str, unit_code: str) -> None:
+    user = _user(session, username)
+    unit = get_unit(session, unit_code)
+    if actor is not None:
+        _require_unit(session, actor, unit)
+    found = session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id, RoleAssignment.role == role, RoleAssignment.org_unit_id == unit.id
+        )
+    )
+    if found is None:
+        raise NotFound(f"{username} 在 {unit.name} 没有 {role_name(role)} 岗位")
+    if actor == username and role == "admin":
+        raise PowerlistError("不能撤销自己的管理员岗位")
+    user.roles.remove(found)
+    _audit(session, actor, "role_revoke", username, role=role, unit=unit.code)
+
+
+def add_unit(session: Session, actor: str | None, code: str, name: str, level: str, parent_code: str | None) -> OrgUnit:
+    code, name = (code or "").strip(), (name or "").strip()
+    if not CODE_RE.match(code):
+        raise PowerlistError("编码用字母、数字、横线或下划线，最多 32 位")
+    if not name or len(name) > 100:
+        raise PowerlistError("请填写名称（最多 100 字）")
+    if level not in LEVELS:
+        raise PowerlistError("级别只能是县、镇或村")
+    if session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)) is not None:
+        raise PowerlistError(f"编码 {code} 已经有了")
+    parent = get_unit(session, parent_code) if parent_code else None
+    if actor is not None:
+        if parent is None:
+            raise PermissionDenied("新建县只能用命令行")
+        _require_unit(session, actor, parent)
+    unit = ensure_unit(session, code, name, level, parent)
+    _audit(session, actor, "unit_add", code, name=name, level=level, parent=parent_code)
+    return unit
+
+
+def org_tree(session: Session, actor: str | None) -> list[dict[str, Any]]:
+    """The counties the actor administers, with their towns and villages."""
+    counties = admin_counties(session, actor)
+    units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.code)))
+    children: dict[int | None, list[OrgUnit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+
+    def node(unit: OrgUnit) -> dict[str, Any]:
+        return {
+            "code": unit.code,
+            "name": unit.name,
+            "level": unit.level,
+            "level_name": LEVEL_NAMES.get(unit.level, unit.level),
+            "active": unit.active,
+            "children": [node(c) for c in children.get(unit.id, [])],
+        }
+
+    return [node(u) for u in children.get(None, []) if u.id in counties]
+
+
+def users(session: Session, actor: str | None, query: str | None = None) -> list[dict[str, Any]]:
+    """Users of the actor's counties and users without any role yet."""
+    counties = admin_counties(session, actor)
+    needle = (query or "").strip().lower()
+    result = []
+    for user in session.scalars(select(User).order_by(User.username)):
+        holdings = [(a, _county_of(a.org_unit)) for a in user.roles]
+        if holdings and not any(county.id in counties for _, county in holdings):
+            continue
+        if needle and needle not in user.username.lower() and needle not in user.display_name.lower():
+            continue
+        result.append(
+            {
+                "username": user.username,
+                "display_name": user.display_name,
+                "active": user.active,
+                "roles": [
+                    {
+                        "role": a.role,
+                        "role_name": role_name(a.role),
+                        "unit_code": a.org_unit.code,
+                        "unit_name": a.org_unit.name,
+                    }
+                    for a, _ in holdings
+                ],
+            }
+        )
+    return result
+
+
+def units_for_role(session: Session, actor: str | None) -> list[dict[str, str]]:
+    """Units of the actor's counties, for choosing where a role is granted."""
+    counties = admin_counties(session, actor)
+    return [
+        {"code": u.code, "name": u.name, "level": u.level, "level_name": LEVEL_NAMES[u.level]}
+        for u in session.scalars(select(OrgUnit).order_by(OrgUnit.code))
+        if _county_of(u).id in counties
+    ]

@@ -1,0 +1,94 @@
+"""API tokens for integrations: shown once when created, kept only as a SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.errors import NotFound, PowerlistError
+from engine.org.service import get_user
+from engine.persistence.models import AuditLog, User
+from engine.workspace.models import ApiToken
+
+PREFIX = "plt_"
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create(session: Session, username: str, name: str, created_by: str | None) -> str:
+    """A new token acting as ``username``; the text is returned here and never again."""
+    user = get_user(session, username)
+    name = (name or "").strip()[:100] or "integration"
+    token = PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=_digest(token),
+            prefix=token[: len(PREFIX) + 6],
+            created_at=now,
+            created_by=created_by,
+        )
+    )
+    session.add(AuditLog(at=now, actor=created_by, action="token_create", subject=username, detail={"name": name}))
+    session.flush()
+    return token
+
+
+def user_for(session: Session, token: str) -> User | None:
+    """The active user a token acts as, or None for an unknown, revoked or malformed token."""
+    if not token or not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    now = clock.now()
+    if row.last_used_at is None or clock.as_utc(row.last_used_at) < now - TOUCH_EVERY:
+        row.last_used_at = now
+    return user
+
+
+def listing(session: Session, username: str | None = None) -> list[dict[str, Any]]:
+    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+    if username:
+        query = query.where(User.username == username)
+    return [
+        {
+            "id": row.id,
+            "username": user,
+            "name": row.name,
+            "prefix": row.prefix,
+            "created_at": row.created_at,
+            "created_by": row.created_by,
+            "last_used_at": row.last_used_at,
+            "revoked": row.revoked_at is not None,
+        }
+        for row, user in session.execute(query)
+    ]
+
+
+def revoke(session: Session, token_id: int, actor: str | None) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"没有编号为 {token_id} 的令牌")
+    if row.revoked_at is not None:
+        raise PowerlistError("这个令牌已经作废了")
+    row.revoked_at = clock.now()
+    session.add(
+        AuditLog(
+            at=row.revoked_at, actor=actor, action="token_revoke", subject=str(token_id), detail={"name": row.name}
+        )
+    )

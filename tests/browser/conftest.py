@@ -1,0 +1,82 @@
+"""A real server in a thread on a SQLite database, and headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
+
+
+@pytest.fixture
+def live_server(tmp_path) -> Iterator[str]:
+    """The app with the demo county and 四议两公开, served on 127.0.0.1 at a free port."""
+    from werkzeug.serving import make_server
+
+    from engine import api
+    from engine.persistence.db import make_engine, make_sessionmaker
+    from engine.persistence.migrate import upgrade
+    from powerlist import demo
+    from tests.web.conftest import FOUR, MINI
+    from web import create_app
+
+    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    original = demo.shipped_flows
+    demo.shipped_flows = lambda: []
+    try:
+        with sessions() as session, session.begin():
+            demo.load_demo(session)
+            api.deploy_file(session, FOUR, "admin")
+            api.deploy_file(session, MINI, "admin")
+    finally:
+        demo.shipped_flows = original
+    engine.dispose()
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(tmp_path / "attachments")}
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

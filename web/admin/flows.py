@@ -1,0 +1,133 @@
+"""Putting a flow into service: upload, validation report, preview, deploy; versions and retiring."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from engine.diagram import DiagramUnavailable, diagram_of, render_svg
+from engine.errors import DefinitionInvalid, NotFound, PowerlistError
+from engine.workspace import admin as flows_admin
+from web import db
+from web.admin import bp
+from web.i18n import gettext as _
+
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin.flows"))
+
+
+@bp.get("/flows")
+def flows():
+    return render_template("admin/flows.html", items=flows_admin.items(db.session()))
+
+
+def _uploaded_files() -> list[tuple[str, bytes]]:
+    files = []
+    for upload in request.files.getlist("files"):
+        if upload and upload.filename:
+            files.append((upload.filename, upload.stream.read(flows_admin.MAX_ZIP_BYTES + 1)))
+    return files
+
+
+def _svg(bpmn: bytes | str) -> str:
+    try:
+        return render_svg(diagram_of(bpmn))
+    except DiagramUnavailable:
+        return ""
+
+
+@bp.route("/flows/upload", methods=["GET", "POST"])
+def upload():
+    if request.method == "GET":
+        return render_template("admin/upload.html")
+    files = _uploaded_files()
+    if not files:
+        return render_template("admin/upload.html", error=_("请选择 BPMN 文件（和它的表单，或一个 zip 包）")), 400
+    collected = flows_admin.collect_upload(files)
+    report = flows_admin.validate(collected)
+    if not report.ok:
+        return (
+            render_template(
+                "admin/upload.html",
+                problems=flows_admin.problem_rows(report.problems),
+                filename=collected.bpmn_name or files[0][0],
+                forms=sorted(collected.forms),
+            ),
+            400,
+        )
+    with db.writing() as session:
+        staged_id = flows_admin.stage(session, collected, current_user.username)
+    return render_template(
+        "admin/preview.html",
+        preview=flows_admin.preview(report),
+        staged_id=staged_id,
+        filename=collected.bpmn_name,
+        forms=sorted(collected.forms),
+        svg=_svg(collected.bpmn or b""),
+    )
+
+
+@bp.post("/flows/deploy")
+def deploy():
+    staged_id = request.form.get("staged") or ""
+    try:
+        with db.writing() as session:
+            result = flows_admin.deploy_staged(session, staged_id, current_user.username)
+    except DefinitionInvalid as exc:
+        return render_template("admin/upload.html", problems=flows_admin.problem_rows(exc.problems)), 400
+    if result.created:
+        flash(
+            _("已部署：{key} 第 {version} 版。新发起的事项将使用这个版本。", key=result.key, version=result.version),
+            "success",
+        )
+    else:
+        flash(_("内容与第 {version} 版相同，没有产生新版本。", version=result.version), "info")
+    return redirect(url_for("admin.flow", key=result.key))
+
+
+@bp.get("/flows/<key>")
+def flow(key: str):
+    session = db.session()
+    versions = flows_admin.versions(session, key)
+    shown = next((v for v in versions if v["in_service"]), versions[0])
+    svg = _svg(flows_admin.bpmn_of(session, key, shown["version"]))
+    return render_template("admin/flow.html", key=key, versions=versions, shown=shown, svg=svg)
+
+
+@bp.get("/flows/<key>/<int:version>/diagram.svg")
+def flow_diagram(key: str, version: int):
+    svg = _svg(flows_admin.bpmn_of(db.session(), key, version))
+    if not svg:
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_POLICY
+    return response
+
+
+@bp.post("/flows/<key>/<int:version>/retire")
+def retire(key: str, version: int):
+    return _version_change(
+        key, version, flows_admin.retire_version, _("第 {version} 版已停用，正在办理的事项不受影响。")
+    )
+
+
+@bp.post("/flows/<key>/<int:version>/reinstate")
+def reinstate(key: str, version: int):
+    return _version_change(key, version, flows_admin.reinstate_version, _("第 {version} 版已恢复使用。"))
+
+
+def _version_change(key: str, version: int, change, message: str):
+    try:
+        with db.writing() as session:
+            change(session, key, version, current_user.username)
+    except NotFound:
+        raise
+    except PowerlistError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(message.format(version=version), "success")
+    return redirect(url_for("admin.flow", key=key))

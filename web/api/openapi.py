@@ -1,0 +1,414 @@
+"""The OpenAPI 3 description of /api/v1, written as data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BEARER = [{"bearer": []}]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _answer(description: str, schema: dict[str, Any] | None = None, media: str = "application/json") -> dict:
+    answer: dict[str, Any] = {"description": description}
+    if schema is not None:
+        answer["content"] = {media: {"schema": schema}}
+    return answer
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+    "409": {"$ref": "#/components/responses/Conflict"},
+}
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *,
+    body: dict[str, Any] | None = None,
+    params: list | None = None,
+    status: str = "200",
+    tag: str = "cadre",
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "security": BEARER,
+        "responses": {status: ok, **ERRORS},
+    }
+    if body is not None:
+        operation["requestBody"] = body
+    if params:
+        operation["parameters"] = params
+    return operation
+
+
+def _path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+TASK_ID = _path("task_id", {"type": "string", "format": "uuid"}, "id of an open step")
+INSTANCE_ID = _path("instance_id", {"type": "integer"}, "matter id")
+APPROVAL_ID = _path("approval_id", {"type": "integer"}, "added approval id")
+KEY = _path("key", {"type": "string"}, "power item key")
+VERSION = _path("version", {"type": "integer"}, "version number")
+SHA256 = _path("sha256", {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "attachment SHA-256")
+REASON = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 4}}}
+OUTCOME = _answer("what the operation did", _ref("Outcome"))
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "powerlist API",
+            "version": "1",
+            "description": (
+                "Village micro-power lists (村级小微权力清单) run as BPMN flows. Authenticate with "
+                "'Authorization: Bearer <token>' (created by an administrator or 'powerlist token create'). "
+                'Errors answer {"error": {"code", "message", "fields"?, "problems"?}} with 400 (invalid '
+                "input), 401, 403, 404 (missing, or not visible to you) or 409 (the matter changed)."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": PATHS,
+        "components": COMPONENTS,
+    }
+
+
+PATHS: dict[str, Any] = {
+    "/openapi.json": {
+        "get": {
+            "summary": "this document",
+            "tags": ["meta"],
+            "security": [],
+            "responses": {"200": _answer("OpenAPI 3 document", {"type": "object"})},
+        }
+    },
+    "/me": {"get": _op("who the token acts as, and their roles", _answer("the user", {"type": "object"}))},
+    "/items": {
+        "get": _op(
+            "the power list grouped by category (五小一跑)",
+            _answer("groups of items", {"type": "array", "items": {"type": "object"}}),
+            params=[{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
+        )
+    },
+    "/tasks": {
+        "get": _op("open steps you may do, overdue first", _answer("steps", {"type": "array", "items": _ref("Task")}))
+    },
+    "/tasks/{task_id}": {
+        "get": _op(
+            "one open step with its form (JSON Schema)", _answer("the step", {"type": "object"}), params=[TASK_ID]
+        )
+    },
+    "/tasks/{task_id}/complete": {
+        "post": _op(
+            "同意/提交: complete the step",
+            OUTCOME,
+            body=_json_body(_ref("Completion")),
+            params=[TASK_ID],
+        )
+    },
+    "/tasks/{task_id}/check": {
+        "post": _op(
+            "check form data against the step's schema and legal checks without submitting",
+            _answer("field errors and checks", {"type": "object"}),
+            body=_json_body({"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}}),
+            params=[TASK_ID],
+        )
+    },
+    "/tasks/{task_id}/reject": {
+        "post": _op("驳回: refuse; the matter ends", OUTCOME, body=_json_body(REASON), params=[TASK_ID])
+    },
+    "/tasks/{task_id}/return": {
+        "post": _op(
+            "退回: send the matter back to an earlier step",
+            OUTCOME,
+            body=_json_body(
+                {
+                    "type": "object",
+                    "required": ["step", "reason"],
+                    "properties": {"step": {"type": "string"}, "reason": {"type": "string"}},
+                }
+            ),
+            params=[TASK_ID],
+        )
+    },
+    "/tasks/{task_id}/transfer": {
+        "post": _op(
+            "转办: hand the step to another holder of the same role",
+            OUTCOME,
+            body=_json_body(
+                {
+                    "type": "object",
+                    "required": ["to", "reason"],
+                    "properties": {"to": {"type": "string"}, "reason": {"type": "string"}},
+                }
+            ),
+            params=[TASK_ID],
+        )
+    },
+    "/tasks/{task_id}/remind": {
+        "post": _op(
+            "催办: remind the holders of the step",
+            OUTCOME,
+            body=_json_body({"type": "object", "properties": {"note": {"type": "string"}}}),
+            params=[TASK_ID],
+        )
+    },
+    "/tasks/{task_id}/approvers": {
+        "post": _op(
+            "加签: ask another person to approve before the step is done, or after it is submitted",
+            OUTCOME,
+            body=_json_body(
+                {
+                    "type": "object",
+                    "required": ["approver", "position", "reason"],
+                    "properties": {
+                        "approver": {"type": "string"},
+                        "position": {"type": "string", "enum": ["before", "after"]},
+                        "reason": {"type": "string"},
+                    },
+                }
+            ),
+            params=[TASK_ID],
+        )
+    },
+    "/approvals": {
+        "get": _op(
+            "added approvals waiting for you", _answer("approvals", {"type": "array", "items": {"type": "object"}})
+        )
+    },
+    "/approvals/{approval_id}/decide": {
+        "post": _op(
+            "agree or not to an added approval",
+            OUTCOME,
+            body=_json_body(
+                {
+                    "type": "object",
+                    "required": ["agree"],
+                    "properties": {"agree": {"type": "boolean"}, "comment": {"type": "string"}},
+                }
+            ),
+            params=[APPROVAL_ID],
+        )
+    },
+    "/matters": {
+        "get": _op("matters you started", _answer("matters", {"type": "array", "items": {"type": "object"}})),
+        "post": _op(
+            "start a matter of a power item in a village",
+            OUTCOME,
+            body=_json_body(
+                {
+                    "type": "object",
+                    "required": ["key", "village", "title"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "village": {"type": "string"},
+                        "title": {"type": "string"},
+                        "data": {"type": "object"},
+                        "idempotency_key": {"type": "string"},
+                    },
+                }
+            ),
+            status="201",
+        ),
+    },
+    "/matters/{instance_id}": {
+        "get": _op(
+            "a matter: steps in progress, timeline, attachments",
+            _answer("the matter", {"type": "object"}),
+            params=[INSTANCE_ID],
+        )
+    },
+    "/matters/{instance_id}/history": {
+        "get": _op(
+            "the matter's hash-chained history events",
+            _answer("events", {"type": "array", "items": {"type": "object"}}),
+            params=[INSTANCE_ID],
+        )
+    },
+    "/matters/{instance_id}/diagram.svg": {
+        "get": _op(
+            "the flow diagram with the matter's states as CSS classes (done, current, overdue, skipped)",
+            _answer("SVG", {"type": "string"}, "image/svg+xml"),
+            params=[INSTANCE_ID],
+        )
+    },
+    "/matters/{instance_id}/withdraw": {
+        "post": _op(
+            "撤回: take back your latest step before the next acts, or cancel a matter nobody acted on",
+            OUTCOME,
+            body=_json_body(REASON),
+            params=[INSTANCE_ID],
+        )
+    },
+    "/matters/{instance_id}/copy": {
+        "post": _op(
+            "抄送: copy the matter to users who may see it",
+            OUTCOME,
+            body=_json_body(
+                {
+                    "type": "object",
+                    "required": ["to"],
+                    "properties": {"to": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"}},
+                }
+            ),
+            params=[INSTANCE_ID],
+        )
+    },
+    "/matters/{instance_id}/attachments/{sha256}": {
+        "get": _op(
+            "download an attachment of the matter",
+            _answer("the file", {"type": "string", "format": "binary"}, "application/octet-stream"),
+            params=[INSTANCE_ID, SHA256],
+        )
+    },
+    "/attachments": {
+        "post": _op(
+            "upload files (photos, PDF, Word/Excel); use the returned ids in a completion",
+            _answer("stored uploads", {"type": "array", "items": _ref("Upload")}),
+            body={
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                        }
+                    }
+                },
+            },
+            status="201",
+        )
+    },
+    "/definitions": {
+        "get": _op(
+            "power items and their versions (administrators)",
+            _answer("items", {"type": "array", "items": {"type": "object"}}),
+            tag="admin",
+        ),
+        "post": _op(
+            "validate an uploaded flow (BPMN and forms, or a zip); deploy it with deploy=true (administrators)",
+            _answer("preview, and the deployed version", {"type": "object"}),
+            body={
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                "deploy": {"type": "string", "enum": ["true", "false"]},
+                            },
+                        }
+                    }
+                },
+            },
+            tag="admin",
+        ),
+    },
+    "/definitions/{key}": {
+        "get": _op(
+            "versions of one item with running matters and step changes",
+            _answer("versions", {"type": "array", "items": {"type": "object"}}),
+            params=[KEY],
+            tag="admin",
+        )
+    },
+    "/definitions/{key}/versions/{version}/retire": {
+        "post": _op(
+            "stop starting new matters on a version",
+            _answer("retired", {"type": "object"}),
+            params=[KEY, VERSION],
+            tag="admin",
+        )
+    },
+}
+
+COMPONENTS: dict[str, Any] = {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    "schemas": {
+        "Outcome": {
+            "type": "object",
+            "properties": {
+                "instance": {"type": "integer"},
+                "status": {"type": "string", "enum": ["running", "completed", "cancelled"]},
+                "operation": {"type": "string"},
+                "opened": {"type": "array", "items": {"type": "object"}},
+                "parked": {"type": "boolean"},
+                "repeated": {"type": "boolean"},
+            },
+        },
+        "Task": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "instance": {"type": "integer"},
+                "title": {"type": "string"},
+                "step": {"type": "string"},
+                "step_name": {"type": "string"},
+                "due_at": {"type": "string", "nullable": True},
+                "urgency": {"type": "string", "enum": ["ok", "soon", "overdue"]},
+            },
+        },
+        "Completion": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "data": {"type": "object", "description": "form data; money fields in integer fen"},
+                "attachments": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "integer"}},
+                    "description": "upload ids per attachment name of the form",
+                },
+                "waive_reason": {"type": "string", "description": "record failed legal checks with this reason"},
+                "idempotency_key": {"type": "string", "description": "a retry with the same key does not act twice"},
+            },
+        },
+        "Upload": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "sha256": {"type": "string"},
+                "filename": {"type": "string"},
+                "size": {"type": "integer"},
+                "type": {"type": "string"},
+            },
+        },
+        "Error": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {"type": "array", "items": {"type": "object"}},
+                        "problems": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            },
+        },
+    },
+    "responses": {
+        name: {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+        for name, description in (
+            ("BadRequest", "invalid input; the message names the field"),
+            ("Unauthorized", "no valid bearer token"),
+            ("Forbidden", "not allowed"),
+            ("NotFound", "not found, or not visible to you"),
+            ("Conflict", "the matter changed: the step is already done, or someone else changed it just now"),
+        )
+    },
+}

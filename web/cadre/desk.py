@@ -1,0 +1,122 @@
+"""The desk: steps to do, done, started, copies, added approvals; the power list to start from."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import api
+from engine.workspace import access, idempotency, operations
+from engine.workspace import inbox as inbox_queries
+from engine.workspace.operations import Outcome
+from web import db
+from web.actions import run_once
+from web.cadre import bp
+from web.i18n import gettext as _
+
+TABS = ("todo", "approvals", "copies")
+
+
+@bp.get("/desk")
+@login_required
+def inbox():
+    tab = request.args.get("tab", "todo")
+    if tab not in TABS:
+        tab = "todo"
+    session = db.session()
+    user = current_user.username
+    if tab == "todo":
+        rows = inbox_queries.todo(session, user)
+    elif tab == "approvals":
+        rows = inbox_queries.approvals(session, user)
+    else:
+        rows = inbox_queries.copies(session, user)
+    return render_template("cadre/desk.html", tab=tab, rows=rows)
+
+
+@bp.get("/done")
+@login_required
+def done():
+    """已办: what the user did, from the history."""
+    rows = inbox_queries.done(db.session(), current_user.username)
+    return render_template("cadre/mine.html", tab="done", rows=rows)
+
+
+@bp.get("/started")
+@login_required
+def started():
+    """Matters the user started, and where each one is now."""
+    rows = inbox_queries.started(db.session(), current_user.username)
+    return render_template("cadre/mine.html", tab="started", rows=rows)
+
+
+@bp.get("/start")
+@login_required
+def start():
+    query = (request.args.get("q") or "").strip()[:50]
+    session = db.session()
+    groups = inbox_queries.catalogue(session, query)
+    villages = access.startable_villages(session, current_user.username)
+    return render_template("cadre/start.html", groups=groups, query=query, can_start=bool(villages))
+
+
+@bp.route("/start/<key>", methods=["GET", "POST"])
+@login_required
+def start_item(key: str):
+    session = db.session()
+    item = next((i for g in inbox_queries.catalogue(session) for i in g["items"] if i["key"] == key), None)
+    if item is None:
+        abort(404)
+    villages = [{"code": v.code, "name": v.name} for v in access.startable_villages(session, current_user.username)]
+    if not villages:
+        abort(403)
+    errors: dict[str, str] = {}
+    form = {"title": "", "village": villages[0]["code"], "idempotency_key": _new_key()}
+    if request.method == "POST":
+        form = {name: (request.form.get(name) or "").strip() for name in form}
+        key_text = form["idempotency_key"] or None
+        earlier = idempotency.lookup(session, current_user.username, idempotency.check_key(key_text))
+        if earlier is not None:
+            flash(_("这个事项已经发起过了"), "info")
+            return redirect(url_for("cadre.matter", instance_id=earlier["instance"]))
+        if not 2 <= len(form["title"]) <= 100:
+            errors["title"] = _("请填写事项名称（2–100 个字）")
+        if form["village"] not in {v["code"] for v in villages}:
+            errors["village"] = _("请选择村")
+        if not errors:
+            outcome = run_once(
+                current_user.username,
+                key_text,
+                lambda s: _start(s, key, form["village"], form["title"], key_text),
+            )
+            flash(_("事项已发起"), "success")
+            return redirect(_after_start(outcome))
+    status = 400 if errors else 200
+    return render_template("cadre/start_item.html", item=item, villages=villages, form=form, errors=errors), status
+
+
+def _start(session, key: str, village: str, title: str, idempotency_key: str | None) -> Outcome:
+    access.require_start_in(session, current_user.username, village)
+    result = api.start(session, key, village, current_user.username, {}, title)
+    outcome = Outcome(
+        result.instance_id,
+        result.status,
+        "start",
+        [{"id": t.id, "step": t.step_id, "name": t.step_name, "role": t.role} for t in result.opened],
+    )
+    idempotency.remember(session, current_user.username, idempotency_key, "start", outcome.as_dict())
+    return outcome
+
+
+def _after_start(outcome: Outcome) -> str:
+    """Straight to the first step's form when the person who started the matter does it."""
+    task_id = operations.first_step_for(db.session(), current_user.username, outcome.opened)
+    if task_id is not None:
+        return url_for("cadre.task", task_id=task_id)
+    return url_for("cadre.matter", instance_id=outcome.instance_id)
+
+
+def _new_key() -> str:
+    return secrets.token_hex(16)

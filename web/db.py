@@ -1,0 +1,51 @@
+"""One SQLAlchemy session per request, closed on teardown; writes in a transaction of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+EXTENSION = "powerlist.sessions"
+
+
+def init_app(app: Flask) -> None:
+    from engine import clock
+    from engine.persistence.db import make_engine, make_sessionmaker
+    from engine.persistence.schema import load_all
+
+    load_all()
+    clock.install()
+    app.extensions[EXTENSION] = make_sessionmaker(make_engine(app.config["DATABASE_URL"]))
+    app.teardown_appcontext(close_session)
+
+
+def session() -> Session:
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION]()
+    return g.db_session
+
+
+@contextmanager
+def writing() -> Iterator[Session]:
+    """A transaction that writes and commits, started fresh so SQLite takes its write lock at once."""
+    from engine.persistence.db import begin_write
+
+    current = session()
+    if current.in_transaction():
+        current.commit()  # ends the request's read transaction; nothing is pending in it
+    begin_write(current)
+    try:
+        yield current
+        current.commit()
+    except BaseException:
+        current.rollback()
+        raise
+
+
+def close_session(_error: BaseException | None = None) -> None:
+    current = g.pop("db_session", None)
+    if current is not None:
+        current.close()

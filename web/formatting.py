@@ -1,0 +1,78 @@
+"""Template filters: local time (UTC+8), due times, money in yuan, file sizes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from flask import Flask
+
+from engine import clock
+from engine.workspace.formspec import fen_to_yuan
+from web.i18n import gettext as _
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def localtime(value: datetime | str | None, with_time: bool = True) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(CHINA)
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def due_text(due: datetime | None) -> str:
+    """'还剩 3 天' / '已超期 5 小时'."""
+    if due is None:
+        return _("不限时")
+    delta = due - clock.now()
+    late = delta.total_seconds() < 0
+    seconds = abs(delta.total_seconds())
+    if seconds >= 86400:
+        amount = _("{n} 天", n=int(seconds // 86400))
+    elif seconds >= 3600:
+        amount = _("{n} 小时", n=int(seconds // 3600))
+    else:
+        amount = _("{n} 分钟", n=max(int(seconds // 60), 1))
+    return _("已超期 {amount}", amount=amount) if late else _("还剩 {amount}", amount=amount)
+
+
+def money(fen: Any) -> str:
+    return f"{fen_to_yuan(fen)} 元" if isinstance(fen, int) else ""
+
+
+def filesize(size: Any) -> str:
+    if not isinstance(size, int):
+        return ""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} B"
+
+
+def duration(text: str | None) -> str:
+    """ISO 8601 durations as Chinese: P10D -> 10 天, PT48H -> 48 小时."""
+    if not text:
+        return _("不限时")
+    from engine.expressions import duration_parts
+
+    try:
+        parts = duration_parts(text)
+    except Exception:
+        return text
+    names = {"years": "年", "months": "个月", "weeks": "周", "days": "天", "hours": "小时", "minutes": "分钟"}
+    shown = [f"{int(v) if float(v).is_integer() else v} {names.get(k, k)}" for k, v in parts.items() if v]
+    return " ".join(shown) or text
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(localtime)
+    app.add_template_filter(due_text)
+    app.add_template_filter(money)
+    app.add_template_filter(filesize)
+    app.add_template_filter(duration)
