@@ -216,3 +216,30 @@ def test_only_privileged_users_force_a_step_and_must_say_why(deployed):
         event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
     assert event["kind"] == "task_forced" and event["actor"] == "dongxi.agency"
     assert event["data"]["reason"] == "会议无法召开" and event["data"]["role"] == "committee_chair"
+
+
+def test_attachments_are_a_reserved_field_checked_on_their_own(deployed):
+    from engine.runtime.forms import validate_form
+
+    schema = {"type": "object", "additionalProperties": False, "properties": {"subject": {"type": "string"}}}
+    good = {
+        "subject": "x",
+        "attachments": [{"sha256": "a" * 64, "filename": "会议记录.jpg", "size": 10, "type": "image/jpeg"}],
+    }
+    assert validate_form("s", schema, good) == good
+    with pytest.raises(FormInvalid) as invalid:
+        validate_form("s", schema, {"subject": "x", "attachments": [{"sha256": "../etc", "filename": "x"}]})
+    assert {e.field.split(".")[0] for e in invalid.value.errors} == {"attachments"}
+
+
+def test_a_task_handed_to_someone_is_theirs_alone(deployed):
+    from sqlalchemy import update
+
+    instance_id = start(deployed)
+    task = open_task(deployed, instance_id)
+    with deployed() as session, session.begin():
+        session.execute(update(OpenTask).where(OpenTask.id == task["id"]).values(assignee="someone.else"))
+    with pytest.raises(PermissionDenied) as denied:
+        with deployed() as session, session.begin():
+            api.complete(session, task["id"], "shangtang.secretary", PROPOSE)
+    assert "someone.else" in str(denied.value)

@@ -11,6 +11,25 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from engine.errors import FieldError, FormInvalid
 
+ATTACHMENTS = "attachments"  # reserved field: files attached to the step, recorded by content hash
+ATTACHMENT_LIST_SCHEMA = {
+    "type": "array",
+    "maxItems": 100,
+    "items": {
+        "type": "object",
+        "required": ["sha256", "filename", "size", "type"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "maxLength": 64},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "filename": {"type": "string", "maxLength": 255},
+            "size": {"type": "integer", "minimum": 0},
+            "type": {"type": "string", "maxLength": 100},
+        },
+    },
+}
+_attachment_validator = Draft202012Validator(ATTACHMENT_LIST_SCHEMA)
+
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_FIELDS = 200
 
@@ -59,11 +78,18 @@ def validate_form(
     for key in data:
         if not isinstance(key, str) or not FIELD_NAME.match(key):
             errors.append(FieldError(str(key), "field names are letters, digits and _ and start with a letter"))
+    fields = data
+    if ATTACHMENTS in data and ATTACHMENTS not in ((schema or {}).get("properties") or {}):
+        # The reserved list is checked on its own, so forms may forbid other extra fields.
+        fields = {k: v for k, v in data.items() if k != ATTACHMENTS}
+        for error in _attachment_validator.iter_errors(data[ATTACHMENTS]):
+            path = ".".join([ATTACHMENTS, *map(str, error.absolute_path)])
+            errors.append(FieldError(path, error.message))
     if schema is not None:
         import json
 
         validator = _validator(schema_text or json.dumps(schema, sort_keys=True))
-        for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        for error in sorted(validator.iter_errors(fields), key=lambda e: list(map(str, e.absolute_path))):
             errors.append(FieldError(_path(error), _message(error, schema)))
         properties = schema.get("properties", {})
         if not errors:

@@ -141,6 +141,8 @@ def complete_task(session: Session, task_id: str, actor: str, data: Any, waive_r
     """
     row, instance, definition = _lock_open_task(session, task_id)
     require_role(session, actor, row.role, row.org_unit_id)
+    if row.assignee and row.assignee != actor:
+        raise PermissionDenied(f"task {task_id} was handed to '{row.assignee}'; only they may complete it")
     step = definition.step(row.step_id)
     schema, schema_text = definition.form(step)
     if waive_reason is not None:
