@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-HOOK_MODULES: tuple[str, ...] = ()
+HOOK_MODULES: tuple[str, ...] = ("engine.supervision.hook",)
 
 _loaded = False
 

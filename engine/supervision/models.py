@@ -1,3 +1,150 @@
-"""Tables of this area."""
+"""Tables of supervision: due timers, violations and their event chains, evidence, rule-set versions."""
 
-from engine.persistence.models import Base  # noqa: F401
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.persistence.models import Base, BigId
+
+
+class SupervisionTimer(Base):
+    """Something that must happen at a time: a deadline warning, a BPMN timer, an escalation.
+
+    Rows are claimed by the sweep (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and marked ``fired`` in
+    the same transaction as their effect, so each fires once. ``key`` makes scheduling idempotent.
+    """
+
+    __tablename__ = "supervision_timer"
+    __table_args__ = (Index("ix_supervision_timer_fired_due_at", "fired", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    due_at: Mapped[datetime]
+    fired: Mapped[bool] = mapped_column(default=False)
+    fired_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instance.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    violation_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("violation.id"))
+    payload: Mapped[dict[str, Any]]
+
+
+class Violation(Base):
+    """A violation warning (违规预警): what rule was broken, where, by whom, and how it is being handled.
+
+    The row holds the current state; every change is a :class:`ViolationEvent` in a hash chain whose
+    head is kept here, so edits to either are detected (:mod:`engine.supervision.chain`).
+    """
+
+    __tablename__ = "violation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    severity: Mapped[str] = mapped_column(String(8))  # blue | yellow | red
+    points: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    rule_version: Mapped[str] = mapped_column(String(64))
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instance.id"), index=True)
+    step_id: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    evidence: Mapped[list[Any]] = mapped_column(JSON)
+    responsible_role: Mapped[str | None] = mapped_column(String(32))
+    responsible_user: Mapped[str | None] = mapped_column(String(64))
+    owner_role: Mapped[str | None] = mapped_column(String(32))
+    owner_user: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(10))  # village | town | county: who supervises now
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # set on close: rectified | handled | dismissed
+    detected_at: Mapped[datetime]
+    rectify_by: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    period: Mapped[str] = mapped_column(String(8), index=True)  # 2026Q4, China time
+    rectification_instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instance.id"), index=True)
+    event_seq: Mapped[int] = mapped_column(default=0)
+    event_head: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class ViolationEvent(Base):
+    """Append-only record of a violation's changes, each with its actor, chained by SHA-256."""
+
+    __tablename__ = "violation_event"
+    __table_args__ = (UniqueConstraint("violation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    violation_id: Mapped[int] = mapped_column(BigId, ForeignKey("violation.id"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)  # canonical JSON
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class Evidence(Base):
+    """A fact from outside the flow, e.g. a village-card (村务卡) payment; also kept in the matter's history.
+
+    Rows that match no matter are kept too (``instance_id`` empty) and reported.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_village_id_payee_at", "village_id", "payee", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instance.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    payee: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime]
+    reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+    history_seq: Mapped[int | None]
+    data: Mapped[dict[str, Any]]
+
+
+class RuleSetVersion(Base):
+    """An activated supervision rule set (the YAML text as activated), per scope: ``*`` or a county code."""
+
+    __tablename__ = "rule_set_version"
+    __table_args__ = (UniqueConstraint("scope", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int]
+    label: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    activated_at: Mapped[datetime]
+    activated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class SupervisionNotice(Base):
+    """A warning or rectification notice (预警通知 / 整改通知) issued to a village for its grade in a period."""
+
+    __tablename__ = "supervision_notice"
+    __table_args__ = (UniqueConstraint("period", "village_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(8))
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    grade: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16))  # warning | rectification
+    score: Mapped[int]
+    deducted: Mapped[int]
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,251 @@
+"""Deadlines of open steps: where each limit comes from, its timers, and what a late step raises.
+
+A task's limit is its ``pl:timeLimit`` (already in ``open_task.due_at``), else the earliest timer
+boundary event on it, else the rule set's default for the item and step. Each deadline gets a blue
+reminder timer and a yellow one at the deadline; the yellow one schedules the red one.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.calendar import CST, WorkCalendar, due_at
+from engine.clock import as_utc
+from engine.history import events as history
+from engine.hooks import StepContext
+from engine.org.roles import ROLES
+from engine.persistence.models import OpenTask, ProcessInstance
+from engine.supervision import timers
+from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.rules import RULES_ROOT, RuleBook
+from engine.supervision.timers import WaitingTimer
+from engine.supervision.violations import (
+    ACKNOWLEDGED,
+    ACTIVE,
+    CLOSED,
+    ESCALATED,
+    OPEN,
+    RECTIFIED,
+    SYSTEM,
+    Finding,
+    event_ref,
+    raise_violation,
+    sole_holder,
+    transition,
+    upgrade,
+)
+
+
+@lru_cache(maxsize=1)
+def work_calendar() -> WorkCalendar:
+    """Holidays of ``rules/calendar/`` plus those of ``POWERLIST_RULES_DIR/calendar/``, if any."""
+    calendar = WorkCalendar.load(RULES_ROOT / "calendar")
+    folder = os.environ.get("POWERLIST_RULES_DIR")
+    if folder and (Path(folder) / "calendar").is_dir():
+        extra = WorkCalendar.load(Path(folder) / "calendar")
+        calendar.holidays |= extra.holidays
+        calendar.workdays |= extra.workdays
+        calendar.holidays -= extra.workdays
+    return calendar
+
+
+def _local(at: datetime) -> str:
+    return as_utc(at).astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def on_step(context: StepContext, book: RuleBook, waiting: list[WaitingTimer]) -> None:
+    item = context.definition.key
+    boundary: dict[str, datetime] = {}
+    for timer in waiting:
+        for task_id in timer.attached_to:
+            boundary[task_id] = min(timer.due_at, boundary.get(task_id, timer.due_at))
+    for opened in context.opened:
+        _open_deadline(context, book, item, opened, boundary.get(opened.id))
+    for task_id in context.closed:
+        _closed(context, book, task_id)
+
+
+def _open_deadline(context: StepContext, book: RuleBook, item: str, opened, boundary_due: datetime | None) -> None:
+    due, source = opened.due_at, "time_limit"
+    if due is None and boundary_due is not None:
+        due, source = boundary_due, "boundary_timer"
+    if due is None:
+        rule = book.deadline(item, opened.step_id)
+        due = due_at(context.now, rule.limit, rule.calendar, work_calendar()) if rule.limit else None
+        source = "rule"
+    if due is None:
+        return
+    if source != "time_limit":
+        context.session.execute(update(OpenTask).where(OpenTask.id == opened.id).values(due_at=due))
+        opened.due_at = due
+    payload = {
+        "item": item,
+        "step": opened.step_id,
+        "step_name": opened.step_name,
+        "role": opened.role,
+        "opened_at": as_utc(context.now).isoformat(),
+        "due_at": as_utc(due).isoformat(),
+        "source": source,
+    }
+    common = {"instance_id": context.instance.id, "task_id": opened.id, "payload": payload, "new_key": True}
+    if book.reminder_percent:
+        remind = context.now + (due - context.now) * book.reminder_percent / 100
+        if remind < due:
+            timers.schedule(
+                context.session, key=f"remind:{opened.id}", kind=timers.TASK_REMINDER, due_at=remind, **common
+            )
+    timers.schedule(context.session, key=f"due:{opened.id}", kind=timers.TASK_DUE, due_at=due, **common)
+
+
+def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
+    """A task left the open set: close its reminder; if it was done after its deadline, say so."""
+    session = context.session
+    timer = SupervisionTimer.__table__.c
+    with session.no_autoflush:
+        rows = session.execute(
+            select(timer.kind, timer.due_at, timer.outcome, timer.payload).where(
+                timer.key.in_([f"due:{task_id}", f"remind:{task_id}"])
+            )
+        ).all()
+    by_kind = {row.kind: row for row in rows}
+    due_timer = by_kind.get(timers.TASK_DUE)
+    if due_timer is None:
+        return
+    step_id = due_timer.payload.get("step")
+    done = next(
+        (e for e in context.events if e.kind in (history.TASK_COMPLETED, history.TASK_FORCED) and e.step_id == step_id),
+        None,
+    )
+    remind_timer = by_kind.get(timers.TASK_REMINDER)
+    if remind_timer is not None and remind_timer.outcome == "fired":
+        reminder = _violation(session, f"step_due_soon:{task_id}")
+        if reminder is not None and reminder.status in ACTIVE:
+            transition(
+                session, book, reminder, CLOSED, actor=SYSTEM, note="环节已办结", now=context.now, outcome="handled"
+            )
+    if done is None or as_utc(context.now) <= as_utc(due_timer.due_at):
+        return
+    overdue = _violation(session, f"step_overdue:{task_id}") if due_timer.outcome == "fired" else None
+    if overdue is not None:
+        if overdue.status in (OPEN, ACKNOWLEDGED, ESCALATED):
+            transition(
+                session,
+                book,
+                overdue,
+                RECTIFIED,
+                actor=done.actor or SYSTEM,
+                note=f"超期后于{_local(context.now)}办结",
+                now=context.now,
+                kind="step_completed",
+            )
+        return
+    payload = due_timer.payload
+    raise_violation(
+        session,
+        book,
+        Finding(
+            code="step_completed_late",
+            village_id=context.instance.village_id,
+            dedup_key=f"step_completed_late:{task_id}",
+            message=f"“{payload.get('step_name')}”应于{_local(due_timer.due_at)}前办结，实际于{_local(context.now)}办结",
+            instance_id=context.instance.id,
+            step_id=step_id,
+            task_id=task_id,
+            evidence=[event_ref(done)],
+            responsible_role=payload.get("role"),
+            responsible_user=done.actor,
+        ),
+        context.now,
+    )
+
+
+def _violation(session: Session, dedup_key: str) -> Violation | None:
+    return session.scalar(select(Violation).where(Violation.dedup_key == dedup_key))
+
+
+# --- what the sweep does with task timers -----------------------------------------------------
+
+
+def _open_task(session: Session, task_id: str | None) -> OpenTask | None:
+    return session.get(OpenTask, task_id) if task_id else None
+
+
+def _finding(instance: ProcessInstance, task: OpenTask, code: str, message: str) -> Finding:
+    role = task.role
+    responsible = task.assignee
+    return Finding(
+        code=code,
+        village_id=instance.village_id,
+        dedup_key=f"{code}:{task.id}",
+        message=message,
+        instance_id=instance.id,
+        step_id=task.step_id,
+        task_id=task.id,
+        evidence=[{"task": task.id, "step": task.step_id, "opened_at": as_utc(task.opened_at).isoformat()}],
+        responsible_role=role,
+        responsible_user=responsible,
+    )
+
+
+def _role_name(role: str) -> str:
+    return ROLES[role].name_zh if role in ROLES else role
+
+
+def fire_reminder(session: Session, book: RuleBook, timer: SupervisionTimer, instance, now: datetime) -> str:
+    task = _open_task(session, timer.task_id)
+    if task is None or task.due_at is None or as_utc(task.due_at) <= now:
+        return "obsolete"
+    message = f"“{task.step_name}”（{_role_name(task.role)}）须于{_local(task.due_at)}前办结，时限已用去大半"
+    finding = _finding(instance, task, "step_due_soon", message)
+    finding.responsible_user = finding.responsible_user or sole_holder(session, task.role, task.org_unit_id)
+    return "fired" if raise_violation(session, book, finding, now) else "obsolete"
+
+
+def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance, now: datetime) -> str:
+    task = _open_task(session, timer.task_id)
+    if task is None:
+        return "obsolete"
+    if instance.definition.key == book.rectification["flow"]:
+        from engine.supervision.rectification import ignored
+
+        return "fired" if ignored(session, book, instance, task, now) else "obsolete"
+    reminder = _violation(session, f"step_due_soon:{task.id}")
+    if reminder is not None and reminder.status in ACTIVE:
+        transition(
+            session, book, reminder, CLOSED, actor=SYSTEM, note="已超期，转为黄色预警", now=now, outcome="handled"
+        )
+    message = f"“{task.step_name}”（{_role_name(task.role)}）应于{_local(timer.due_at)}前办结，已超期未办"
+    finding = _finding(instance, task, "step_overdue", message)
+    finding.responsible_user = finding.responsible_user or sole_holder(session, task.role, task.org_unit_id)
+    violation = raise_violation(session, book, finding, now)
+    red_after = book.deadline(instance.definition.key, task.step_id).red_after
+    if violation is not None and red_after is not None:
+        timers.schedule(
+            session,
+            key=f"red:{task.id}",
+            kind=timers.TASK_RED,
+            due_at=as_utc(timer.due_at) + red_after,
+            instance_id=instance.id,
+            task_id=task.id,
+            violation_id=violation.id,
+            payload=dict(timer.payload),
+            new_key=True,  # a task's deadline fires once
+        )
+    return "fired" if violation is not None else "obsolete"
+
+
+def fire_red(session: Session, book: RuleBook, timer: SupervisionTimer, instance, now: datetime) -> str:
+    task = _open_task(session, timer.task_id)
+    violation = session.get(Violation, timer.violation_id) if timer.violation_id else None
+    if task is None or violation is None or violation.status == CLOSED:
+        return "obsolete"
+    red_after = book.deadline(instance.definition.key, task.step_id).red_after
+    days = f"{red_after.days}天" if red_after is not None and red_after.days else str(red_after)
+    upgrade(session, book, violation, "red", now, note=f"超期超过{days}仍未办结，升级为红色预警")
+    return "fired"

@@ -1,0 +1,17 @@
+"""The after-step hook that watches every step: deadlines and BPMN timers, violations, rectification."""
+
+from __future__ import annotations
+
+from engine import hooks
+from engine.hooks import StepContext
+from engine.supervision import deadlines, detect, rectification, timers
+from engine.supervision.violations import book_for_village
+
+
+@hooks.after_step
+def watch_step(context: StepContext) -> None:
+    book = book_for_village(context.session, context.instance.village_id)
+    waiting = timers.schedule_waiting_timers(context.session, context.instance, context.definition)
+    deadlines.on_step(context, book, waiting)
+    detect.on_step(context, book)
+    rectification.on_step(context, book)

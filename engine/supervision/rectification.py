@@ -1,0 +1,206 @@
+"""Rectification as a flow: a violation starts the rectification process, assigned to its owner.
+
+The engine starts it itself (actor ``system``), so no person's name stands on a matter nobody
+started. Steps of that flow move the violation along: the owner's report marks it rectified, a
+failed check sends it back, the town discipline commission's step escalates it, the end closes it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.calendar import CST
+from engine.clock import as_utc
+from engine.errors import NotFound
+from engine.history import events as history
+from engine.history.chain import GENESIS
+from engine.hooks import StepContext
+from engine.org.roles import ROLES
+from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
+from engine.runtime.forms import validate_form
+from engine.runtime.loaded import loaded
+from engine.runtime.scripting import script_engine
+from engine.runtime.steps import StepLog, _advance, _finish, _record_engine_events, _sync_open_tasks
+from engine.supervision.models import Violation
+from engine.supervision.rules import LEVEL_ORDER, RuleBook
+from engine.supervision.violations import (
+    ACKNOWLEDGED,
+    CLOSED,
+    ESCALATED,
+    OPEN,
+    RECTIFIED,
+    SYSTEM,
+    escalate,
+    note_event,
+    transition,
+)
+
+
+def start_rectification(session: Session, book: RuleBook, violation: Violation, now: datetime) -> int | None:
+    """Start the rectification flow for ``violation``; None (and a note on it) when the flow is not deployed."""
+    from engine.definitions.deploy import latest_version
+
+    key = book.rectification["flow"]
+    try:
+        row = latest_version(session, key)
+    except NotFound:
+        note_event(
+            session,
+            violation,
+            "rectification_unavailable",
+            actor=SYSTEM,
+            now=now,
+            data={"flow": key, "note": f"整改流程 {key} 未部署，按整改期限督办"},
+        )
+        return None
+    definition = loaded(row)
+    village = session.get(OrgUnit, violation.village_id)
+    deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
+    data = validate_form(
+        "start",
+        None,
+        {
+            "violation_id": violation.id,
+            "violation_code": violation.code,
+            "description": f"{violation.title}：{violation.message}",
+            "owner_role": violation.owner_role,
+            "deadline": deadline,
+            "title": f"整改：{violation.title}"[:200],
+        },
+    )
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine())
+    workflow.get_next_task(state=TaskState.READY).data.update(data)
+    _advance(workflow, definition)
+    instance = ProcessInstance(
+        definition_version_id=row.id,
+        village_id=village.id,
+        title=data["title"],
+        status="running",
+        state=b"",
+        started_by=SYSTEM,
+        started_at=now,
+        history_seq=0,
+        history_head=GENESIS,
+    )
+    session.add(instance)
+    session.flush()
+    violation.rectification_instance_id = instance.id
+    opened, _closed = _sync_open_tasks(session, instance, definition, workflow, set(), now)
+    started = history.append(
+        session,
+        instance,
+        history.INSTANCE_STARTED,
+        at=now,
+        actor=SYSTEM,
+        data={
+            "key": row.key,
+            "version": row.version,
+            "village": village.code,
+            "data": data,
+            "opened": [t.step_id for t in opened],
+        },
+    )
+    events = [started, *_record_engine_events(session, instance, workflow, set(), now)]
+    _finish(session, instance, definition, workflow, StepLog(events, opened, [], SYSTEM, now))
+    note_event(
+        session,
+        violation,
+        "rectification_started",
+        actor=SYSTEM,
+        now=now,
+        data={"instance": instance.id, "flow": key, "version": row.version, "owner_role": violation.owner_role},
+    )
+    return instance.id
+
+
+def _linked(session: Session, instance_id: int) -> Violation | None:
+    return session.scalar(select(Violation).where(Violation.rectification_instance_id == instance_id).with_for_update())
+
+
+def on_step(context: StepContext, book: RuleBook) -> None:
+    """Move the linked violation along with its rectification flow."""
+    if context.definition.key != book.rectification["flow"]:
+        return
+    violation = _linked(context.session, context.instance.id)
+    if violation is None or violation.status == CLOSED:
+        return
+    session, now = context.session, context.now
+    for event in context.events:
+        if event.kind == history.TASK_COMPLETED and event.step_id:
+            role = context.definition.step(event.step_id).role
+            form = json.loads(event.data).get("form") or {}
+            if role == book.chain[0]["role"]:
+                if violation.status == RECTIFIED and _rejected(form):
+                    transition(
+                        session,
+                        book,
+                        violation,
+                        ACKNOWLEDGED,
+                        actor=event.actor or SYSTEM,
+                        note=str(form.get("opinion") or "整改验收不合格，退回重新整改"),
+                        now=now,
+                        kind="rectification_rejected",
+                    )
+            elif ROLES.get(role) is not None and ROLES[role].level == "village":
+                if violation.status in (OPEN, ACKNOWLEDGED, ESCALATED):
+                    transition(
+                        session,
+                        book,
+                        violation,
+                        RECTIFIED,
+                        actor=event.actor or SYSTEM,
+                        note=str(form.get("measures") or "已报送整改材料"),
+                        now=now,
+                        kind="rectification_submitted",
+                    )
+        elif event.kind == history.INSTANCE_ENDED:
+            end = json.loads(event.data).get("end")
+            outcome = book.rectification["ends"].get(end)
+            if outcome is not None:
+                actor = next((e.actor for e in reversed(context.events) if e.actor), None) or context.actor
+                transition(
+                    session,
+                    book,
+                    violation,
+                    CLOSED,
+                    actor=actor or SYSTEM,
+                    note=f"整改流程结束（{end}）",
+                    now=now,
+                    outcome=outcome,
+                )
+                return
+    for opened in context.opened:
+        level = ROLES[opened.role].level if opened.role in ROLES else None
+        if level in LEVEL_ORDER and LEVEL_ORDER.index(level) > LEVEL_ORDER.index(violation.level):
+            transition(
+                session,
+                book,
+                violation,
+                ESCALATED,
+                actor=SYSTEM,
+                note=f"整改流程移交{ROLES[opened.role].name_zh}督办",
+                now=now,
+                level=level,
+            )
+
+
+def _rejected(form: dict) -> bool:
+    result = form.get("check_result")
+    return result is not None and result != "accepted"
+
+
+def ignored(session: Session, book: RuleBook, instance: ProcessInstance, task: OpenTask, now: datetime) -> bool:
+    """A rectification step passed its deadline: the violation moves up the chain."""
+    violation = _linked(session, instance.id)
+    if violation is None or violation.status == CLOSED:
+        return False
+    note = f"整改环节“{task.step_name}”超期未办，逐级上报"
+    if not escalate(session, book, violation, actor=SYSTEM, note=note, now=now):
+        note_event(session, violation, "rectification_overdue", actor=SYSTEM, now=now, data={"note": note})
+    return True

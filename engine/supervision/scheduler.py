@@ -1,0 +1,63 @@
+"""The sweeping scheduler: APScheduler only says "sweep now"; the timers themselves live in the database.
+
+Its job store is in memory and holds one interval job, so any number of web and scheduler processes
+may run one each (APScheduler job stores must never be shared). Every tick is one cheap index probe
+when nothing is due, so ticking every second keeps the lag from due time to firing under two seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from engine.supervision.sweep import sweep
+
+log = logging.getLogger(__name__)
+
+INTERVAL_S = 1.0
+JOB_ID = "powerlist-sweep"
+
+
+def _tick(engine: Engine, budget_s: float) -> None:
+    try:
+        report = sweep(engine, budget_s=budget_s)
+    except Exception:  # a failed tick is retried by the next one
+        log.exception("sweep failed")
+        return
+    if report.fired:
+        log.info("sweep fired %d timer(s)", len(report.fired))
+
+
+def start_scheduler(engine: Engine, interval_s: float = INTERVAL_S) -> BackgroundScheduler:
+    """Start a background scheduler that sweeps every ``interval_s`` seconds, beginning now."""
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    scheduler.add_job(
+        _tick,
+        "interval",
+        seconds=interval_s,
+        args=[engine, max(interval_s * 0.8, 0.2)],
+        id=JOB_ID,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(engine: Engine, interval_s: float = INTERVAL_S) -> None:
+    """Run the scheduler in the foreground until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler = start_scheduler(engine, interval_s)
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)

@@ -1,0 +1,153 @@
+"""Checks of a rule set's meaning that a JSON Schema cannot express: expressions, keys, roles, order."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.calendar import parse_time_limit
+from engine.expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression
+from engine.org.roles import ROLES
+from engine.ruleset import rule_values
+from engine.supervision.facts import FUNCTIONS
+from engine.supervision.rules import BUILTIN_CODES, LEVEL_ORDER, SEVERITIES, role_is_village
+
+
+def check_semantics(rules: dict[str, Any]) -> list[str]:
+    return list(_problems(rules))
+
+
+def _problems(rules: dict[str, Any]) -> Iterator[str]:
+    known_keys = rule_values()
+    codes = set(rules["violations"])
+    for code in BUILTIN_CODES:
+        if code not in codes:
+            yield f"violations: the engine raises '{code}'; describe it (title, severity, points, legal_basis)"
+    for code, spec in rules["violations"].items():
+        owner = spec.get("owner", "responsible")
+        if owner != "responsible" and not role_is_village(owner):
+            yield f"violations/{code}/owner: '{owner}' is neither 'responsible' nor a village role"
+        yield from _durations(f"violations/{code}", spec, ("rectify_within",))
+    seen_deadlines = set()
+    for index, row in enumerate(rules["deadlines"]):
+        where = f"deadlines/{index}"
+        key = (row["item"], row["step"])
+        if key in seen_deadlines:
+            yield f"{where}: item {row['item']!r} step {row['step']!r} appears twice"
+        seen_deadlines.add(key)
+        yield from _durations(where, row, ("limit", "red_after"))
+    for index, meeting in enumerate(rules["meetings"]):
+        for name in ("quorum", "in_favour"):
+            yield from _expression(f"meetings/{index}/{name}", meeting[name], known_keys)
+    for index, posting in enumerate(rules["postings"]):
+        key = posting["min_days"]
+        if key not in known_keys:
+            yield f"postings/{index}/min_days: no rule value '{key}' in the flow rule values (rules/defaults/*.yaml)"
+        elif not isinstance(known_keys[key], int):
+            yield f"postings/{index}/min_days: rule value '{key}' is not a number of days"
+    ids = set()
+    for index, check in enumerate(rules["checks"]):
+        where = f"checks/{index} ({check['id']})"
+        if check["id"] in ids:
+            yield f"{where}: id '{check['id']}' is used twice"
+        ids.add(check["id"])
+        if check["code"] not in codes:
+            yield f"{where}/code: no violation '{check['code']}' in violations"
+        yield from _expression(f"{where}/when", check["when"], known_keys)
+    for field_name, code in rules["waived_checks"].items():
+        if code not in codes:
+            yield f"waived_checks/{field_name}: no violation '{code}' in violations"
+    for item, text in rules["payments"]["approved"].items():
+        yield from _expression(f"payments/approved/{item}", text, known_keys)
+    split = rules["payments"]["split"]
+    for key in split["thresholds"]:
+        if key not in known_keys:
+            yield f"payments/split/thresholds: no rule value '{key}' in the flow rule values"
+    yield from _durations("payments/split", split, ("window",))
+    yield from _chain(rules["escalation"])
+    rectification = rules["rectification"]
+    yield from _durations("rectification", rectification, ("within",))
+    if not role_is_village(rectification["default_owner"]):
+        yield f"rectification/default_owner: '{rectification['default_owner']}' is not a village role"
+    yield from _grades(rules["scoring"]["grades"])
+
+
+def _durations(where: str, record: dict[str, Any], names: tuple[str, ...]) -> Iterator[str]:
+    for name in names:
+        value = record.get(name)
+        if value is None:
+            continue
+        try:
+            parse_time_limit(value)
+        except ValueError as exc:
+            yield f"{where}/{name}: {exc}"
+
+
+def _expression(where: str, text: str, known_keys: dict[str, Any]) -> Iterator[str]:
+    try:
+        compiled = compile_expression(text)
+    except ExpressionError as exc:
+        yield f"{where}: {exc}"
+        return
+    unknown = sorted(compiled.functions - set(FUNCTIONS) - set(BUILTIN_FUNCTIONS))
+    if unknown:
+        yield f"{where}: unknown function(s) {', '.join(unknown)} (allowed: rule, days_between, date and the built-ins)"
+    for call in ast.walk(ast.parse(text.strip(), mode="eval")):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "rule":
+            argument = call.args[0] if call.args else None
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                if argument.value not in known_keys:
+                    yield f"{where}: rule('{argument.value}') names no rule value of rules/defaults/*.yaml"
+
+
+def _chain(escalation: dict[str, Any]) -> Iterator[str]:
+    levels = []
+    for index, row in enumerate(escalation["chain"]):
+        role = row["role"]
+        if role not in ROLES:
+            yield f"escalation/chain/{index}: unknown role '{role}'"
+        elif ROLES[role].level != row["level"]:
+            yield f"escalation/chain/{index}: role '{role}' is held in a {ROLES[role].level}, not a {row['level']}"
+        levels.append(LEVEL_ORDER.index(row["level"]))
+    if levels != sorted(set(levels)):
+        yield "escalation/chain: levels must go up, village before town before county, each once"
+    for severity, value in escalation["unhandled_after"].items():
+        if severity not in SEVERITIES:
+            yield f"escalation/unhandled_after: unknown colour '{severity}'"
+        yield from _durations("escalation/unhandled_after", {severity: value}, (severity,))
+
+
+def _grades(grades: list[dict[str, Any]]) -> Iterator[str]:
+    minimums = [g.get("min") for g in grades]
+    if minimums[-1] is not None or any(m is None for m in minimums[:-1]):
+        yield "scoring/grades: every grade but the last needs 'min'; the last takes every lower score"
+    numbers = [m for m in minimums if m is not None]
+    if numbers != sorted(numbers, reverse=True) or len(set(numbers)) != len(numbers):
+        yield "scoring/grades: 'min' must go down from the best grade to the worst"
+
+
+def lint_against_flows(rules: dict[str, Any], processes: Path) -> list[str]:
+    """Warnings (not errors) for rows naming steps that the shipped flow of their item does not have."""
+    from engine.definitions.validate import load_definition_file
+
+    named: dict[str, set[str]] = {}
+    for section in ("deadlines", "postings"):
+        for row in rules[section]:
+            named.setdefault(row["item"], set()).add(row["step"])
+    for section in ("meetings", "checks"):
+        for row in rules[section]:
+            named.setdefault(row["item"], set()).update(row["steps"])
+    warnings = []
+    for item, steps in sorted(named.items()):
+        path = processes / item / f"{item}.bpmn"
+        if item == "*" or not path.is_file():
+            continue
+        report = load_definition_file(path)
+        if report.definition is None:
+            continue
+        known = {s.id for s in report.definition.steps}
+        for step in sorted(steps - known - {"*"}):
+            warnings.append(f"{item}: the rules name step '{step}', which {path.name} does not have")
+    return warnings

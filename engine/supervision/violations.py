@@ -1,0 +1,368 @@
+"""Raising violation warnings and moving them through their states, every change chained with its actor.
+
+States: open → acknowledged → rectified, or escalated up the chain (village supervisory committee →
+town → county discipline commission) → closed. Whoever touches a violation locks its matter first,
+then the violation, the same order a step uses, so steps, sweeps and people never deadlock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.calendar import CST
+from engine.clock import as_utc
+from engine.errors import InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.history.chain import GENESIS, format_time
+from engine.org.service import get_user, holds
+from engine.org.units import holds_role, unit_chain
+from engine.persistence.db import begin_write
+from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
+from engine.supervision import chain, timers
+from engine.supervision.models import Violation
+from engine.supervision.rules import RuleBook, role_is_village, rules_for
+
+SYSTEM = "system"
+RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
+_HOLDERS = "powerlist.supervision.holders"
+
+OPEN, ACKNOWLEDGED, RECTIFIED, ESCALATED, CLOSED = "open", "acknowledged", "rectified", "escalated", "closed"
+ACTIVE = (OPEN, ACKNOWLEDGED, ESCALATED, RECTIFIED)
+
+# action -> (states it may start from, state it leads to)
+ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ack": ((OPEN, ESCALATED), ACKNOWLEDGED),
+    "rectify": ((OPEN, ACKNOWLEDGED, ESCALATED), RECTIFIED),
+    "escalate": ((OPEN, ACKNOWLEDGED, ESCALATED, RECTIFIED), ESCALATED),
+    "close": ((OPEN, ACKNOWLEDGED, ESCALATED, RECTIFIED), CLOSED),
+}
+MIN_NOTE = 2
+
+
+@dataclass
+class Finding:
+    """What a detector saw; :func:`raise_violation` turns it into a violation once per ``dedup_key``."""
+
+    code: str
+    village_id: int
+    dedup_key: str
+    message: str
+    instance_id: int | None = None
+    step_id: str | None = None
+    task_id: str | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    responsible_role: str | None = None
+    responsible_user: str | None = None
+    severity: str | None = None
+
+
+def event_ref(event: HistoryEvent) -> dict[str, Any]:
+    """A tamper-evident pointer to a history event: its place and its hash."""
+    return {
+        "instance": event.instance_id,
+        "seq": event.seq,
+        "kind": event.kind,
+        "step": event.step_id,
+        "hash": event.hash.hex(),
+    }
+
+
+def period_of(at: datetime) -> str:
+    local = as_utc(at).astimezone(CST)
+    return f"{local.year}Q{(local.month - 1) // 3 + 1}"
+
+
+def county_of(session: Session, village_id: int) -> str | None:
+    return unit_chain(session, village_id)[-1].code
+
+
+def book_for_village(session: Session, village_id: int) -> RuleBook:
+    return rules_for(session, county_of(session, village_id))
+
+
+def sole_holder(session: Session, role: str, unit_id: int) -> str | None:
+    """The username holding ``role`` in the unit when exactly one active user does (cached per session)."""
+    cache = session.info.setdefault(_HOLDERS, {})
+    if (role, unit_id) not in cache:
+        names = session.scalars(
+            select(User.username)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.role == role, RoleAssignment.org_unit_id == unit_id, User.active.is_(True))
+            .limit(2)
+        ).all()
+        cache[(role, unit_id)] = names[0] if len(names) == 1 else None
+    return cache[(role, unit_id)]
+
+
+def _holds_role(session: Session, username: str | None, role: str, unit_id: int) -> bool:
+    return bool(username) and username != SYSTEM and holds_role(session, username, role, unit_id)
+
+
+def raise_violation(session: Session, book: RuleBook, finding: Finding, now: datetime) -> Violation | None:
+    """Record a violation (once per dedup key), schedule its escalation and start its rectification."""
+    if session.scalar(select(Violation.id).where(Violation.dedup_key == finding.dedup_key)) is not None:
+        return None
+    spec = book.violation(finding.code)
+    severity = finding.severity or spec["severity"]
+    owner_role = spec.get("owner", "responsible")
+    if owner_role == "responsible":
+        responsible = finding.responsible_role
+        owner_role = responsible if responsible and role_is_village(responsible) else None
+        owner_role = owner_role or book.rectification["default_owner"]
+    owner_user = finding.responsible_user
+    if not _holds_role(session, owner_user, owner_role, finding.village_id):
+        owner_user = sole_holder(session, owner_role, finding.village_id)
+    rectify_by = now + book.rectify_within(finding.code) if severity != "blue" else None
+    violation = Violation(
+        code=finding.code,
+        dedup_key=finding.dedup_key[:200],
+        severity=severity,
+        points=book.points(finding.code, severity),
+        title=spec["title"],
+        message=finding.message,
+        legal_basis=spec.get("legal_basis"),
+        rule_version=book.label,
+        village_id=finding.village_id,
+        instance_id=finding.instance_id,
+        step_id=finding.step_id,
+        task_id=finding.task_id,
+        evidence=finding.evidence,
+        responsible_role=finding.responsible_role,
+        responsible_user=finding.responsible_user,
+        owner_role=owner_role,
+        owner_user=owner_user,
+        level=book.chain[0]["level"],
+        status=OPEN,
+        detected_at=now,
+        rectify_by=rectify_by,
+        period=period_of(now),
+        event_seq=0,
+        event_head=GENESIS,
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        session.add(violation)  # one writer at a time: the look-up above is enough
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(violation)
+                session.flush()
+        except IntegrityError:
+            return None  # raised by a concurrent transaction just now
+    chain.append(
+        session,
+        violation,
+        "raised",
+        at=now,
+        actor=SYSTEM,
+        data={
+            "set": {name: getattr(violation, name) for name in chain.TRACKED},
+            "dedup_key": violation.dedup_key,
+            "title": violation.title,
+            "message": violation.message,
+            "legal_basis": violation.legal_basis,
+            "rule_version": violation.rule_version,
+            "step": violation.step_id,
+            "task": violation.task_id,
+            "evidence": violation.evidence,
+            "responsible": {"role": violation.responsible_role, "user": violation.responsible_user},
+            "owner": {"role": owner_role, "user": owner_user},
+            "rectify_by": format_time(rectify_by) if rectify_by else None,
+        },
+    )
+    session.info.setdefault(RAISED, []).append(violation)
+    _schedule_escalation(session, book, violation, now)
+    _after_severity(session, book, violation, now)
+    return violation
+
+
+def raised_in(session: Session) -> list[Violation]:
+    """The violations raised so far in the session's transactions (a view, do not change it)."""
+    return session.info.setdefault(RAISED, [])
+
+
+def _schedule_escalation(session: Session, book: RuleBook, violation: Violation, since: datetime) -> None:
+    delay = book.unhandled_after(violation.severity)
+    if delay is None or book.next_level(violation.level) is None:
+        return
+    # A violation reaches each level and each colour once, so the key is new.
+    timers.schedule(
+        session,
+        key=f"escalate:{violation.id}:{violation.level}:{violation.severity}",
+        kind=timers.ESCALATION,
+        due_at=since + delay,
+        violation_id=violation.id,
+        instance_id=violation.instance_id,
+        payload={"level": violation.level},
+        new_key=True,
+    )
+
+
+def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
+    """Start the rectification flow when the colour calls for one; else watch the rectification deadline."""
+    if violation.rectification_instance_id is not None or violation.severity == "blue":
+        return
+    if book.starts_rectification(violation.code, violation.severity):
+        from engine.supervision.rectification import start_rectification
+
+        if start_rectification(session, book, violation, now) is not None:
+            return
+    if violation.rectify_by is not None:
+        timers.schedule(
+            session,
+            key=f"rectify:{violation.id}",
+            kind=timers.RECTIFY_DEADLINE,
+            due_at=violation.rectify_by,
+            violation_id=violation.id,
+            instance_id=violation.instance_id,
+            payload={},
+        )
+
+
+def upgrade(session: Session, book: RuleBook, violation: Violation, severity: str, now: datetime, note: str) -> None:
+    """Raise a warning's colour (a yellow overdue turning red): points, escalation and rectification follow."""
+    if violation.status == CLOSED or severity == violation.severity:
+        return
+    violation.severity = severity
+    violation.points = book.points(violation.code, severity)
+    chain.append(
+        session,
+        violation,
+        "upgraded",
+        at=now,
+        actor=SYSTEM,
+        data={"set": {"severity": severity, "points": violation.points}, "note": note},
+    )
+    _schedule_escalation(session, book, violation, now)
+    _after_severity(session, book, violation, now)
+
+
+def transition(
+    session: Session,
+    book: RuleBook,
+    violation: Violation,
+    to_status: str,
+    *,
+    actor: str,
+    note: str,
+    now: datetime,
+    kind: str | None = None,
+    outcome: str | None = None,
+    level: str | None = None,
+) -> None:
+    changes: dict[str, Any] = {"status": to_status}
+    violation.status = to_status
+    if level is not None:
+        violation.level = changes["level"] = level
+    if to_status == CLOSED:
+        violation.outcome = changes["outcome"] = outcome or "handled"
+        violation.closed_at = now
+    chain.append(session, violation, kind or to_status, at=now, actor=actor, data={"set": changes, "note": note})
+    if to_status == ESCALATED:
+        _schedule_escalation(session, book, violation, now)
+
+
+def escalate(session: Session, book: RuleBook, violation: Violation, *, actor: str, note: str, now: datetime) -> bool:
+    """Move a violation one level up the chain; False when it is already at the top."""
+    level = book.next_level(violation.level)
+    if level is None:
+        return False
+    transition(session, book, violation, ESCALATED, actor=actor, note=note, now=now, level=level)
+    return True
+
+
+def note_event(session: Session, violation: Violation, kind: str, *, actor: str | None, now: datetime, data: dict):
+    """Record something that happened to a violation without changing its state."""
+    chain.append(session, violation, kind, at=now, actor=actor, data=data)
+
+
+def lock(session: Session, violation_id: int) -> Violation:
+    """Lock a violation for a change: its matter first (as steps do), then the violation row."""
+    begin_write(session)
+    violation = session.get(Violation, violation_id)
+    if violation is None:
+        raise NotFound(f"no violation {violation_id}")
+    if violation.instance_id is not None:
+        session.execute(
+            select(ProcessInstance.id)
+            .where(ProcessInstance.id == violation.instance_id)
+            .with_for_update(of=ProcessInstance)
+        )
+    locked = session.scalar(
+        select(Violation)
+        .where(Violation.id == violation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert locked is not None
+    return locked
+
+
+def act(
+    session: Session,
+    violation_id: int,
+    action: str,
+    actor: str,
+    note: str,
+    *,
+    dismiss: bool = False,
+    now: datetime | None = None,
+) -> Violation:
+    """A person acknowledges, rectifies, escalates or closes a violation; the note is kept."""
+    if action not in ACTIONS:
+        raise PowerlistError(f"unknown action '{action}' (one of {', '.join(ACTIONS)})")
+    if note is None or len(note.strip()) < MIN_NOTE:
+        raise PowerlistError(f"a note of at least {MIN_NOTE} characters is required")
+    violation = lock(session, violation_id)
+    now = now or clock.now()
+    book = book_for_village(session, violation.village_id)
+    allowed_from, to_status = ACTIONS[action]
+    if violation.status not in allowed_from:
+        raise InvalidState(f"violation {violation.id} is {violation.status}; cannot {action} it")
+    user = get_user(session, actor)
+    supervises = supervises_at(session, book, user, violation)
+    if action == "rectify":
+        owner = holds(user, violation.owner_role, violation.village_id) if violation.owner_role else False
+        if not (owner or supervises):
+            raise PermissionDenied(
+                f"only the owner ({violation.owner_role}) or a supervisor may report violation {violation.id} rectified"
+            )
+    elif not supervises:
+        raise PermissionDenied(
+            f"user '{actor}' does not supervise violation {violation.id} "
+            f"(now with the {book.level_title(violation.level)})"
+        )
+    if action == "escalate":
+        if not escalate(session, book, violation, actor=actor, note=note.strip(), now=now):
+            raise InvalidState(f"violation {violation.id} is already with the {book.level_title(violation.level)}")
+        return violation
+    outcome = None
+    if to_status == CLOSED:
+        outcome = "dismissed" if dismiss else ("rectified" if violation.status == RECTIFIED else "handled")
+    transition(session, book, violation, to_status, actor=actor, note=note.strip(), now=now, outcome=outcome)
+    return violation
+
+
+def supervisor_units(session: Session, book: RuleBook, violation: Violation) -> list[tuple[str, str, int]]:
+    """(level, role, unit id) of the supervisors at the violation's level and above."""
+    by_level = {unit.level: unit for unit in unit_chain(session, violation.village_id)}
+    levels = [c["level"] for c in book.chain]
+    start = levels.index(violation.level) if violation.level in levels else 0
+    return [(c["level"], c["role"], by_level[c["level"]].id) for c in book.chain[start:] if c["level"] in by_level]
+
+
+def supervises_at(session: Session, book: RuleBook, user: User, violation: Violation) -> bool:
+    """May act on it: the supervisor at its level, or any level above."""
+    return any(holds(user, role, unit_id) for _level, role, unit_id in supervisor_units(session, book, violation))
+
+
+def handles_now(session: Session, book: RuleBook, user: User, violation: Violation) -> bool:
+    """Must handle it now: the supervisor at its current level (the warning's recipient)."""
+    units = supervisor_units(session, book, violation)
+    return bool(units) and units[0][0] == violation.level and holds(user, units[0][1], units[0][2])
