@@ -6,9 +6,11 @@ from the holiday calendar kept as data under ``rules/calendar/``.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 CST = timezone(timedelta(hours=8), "CST")
@@ -60,6 +62,20 @@ class WorkCalendar:
             calendar.holidays.update(date.fromisoformat(str(d)) for d in data.get("holidays", []))
             calendar.workdays.update(date.fromisoformat(str(d)) for d in data.get("workdays", []))
         return calendar
+
+
+@lru_cache(maxsize=1)
+def load_work_calendar() -> WorkCalendar:
+    """Holidays of ``rules/calendar/`` plus a county's own under ``POWERLIST_RULES_DIR/calendar/``."""
+    root = Path(__file__).resolve().parent.parent / "rules" / "calendar"
+    calendar = WorkCalendar.load(root)
+    folder = os.environ.get("POWERLIST_RULES_DIR")
+    if folder and (Path(folder) / "calendar").is_dir():
+        extra = WorkCalendar.load(Path(folder) / "calendar")
+        calendar.holidays |= extra.holidays
+        calendar.workdays |= extra.workdays
+        calendar.holidays -= extra.workdays
+    return calendar
 
 
 def due_at(opened: datetime, time_limit: str | None, calendar: str, work_calendar: WorkCalendar) -> datetime | None:

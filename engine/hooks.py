@@ -26,6 +26,7 @@ class StepContext:
     closed: list[str]  # ids of user tasks no longer open
     actor: str | None
     now: datetime
+    workflow: Any = None  # the SpiffWorkflow BpmnWorkflow as saved by this step; read, never change it
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -15,6 +15,7 @@ from engine.persistence.models import HistoryEvent, ProcessInstance
 INSTANCE_STARTED = "instance_started"
 TASK_COMPLETED = "task_completed"
 TASK_FORCED = "task_forced"  # moved past by a privileged user, with a reason
+EVIDENCE_RECORDED = "evidence_recorded"  # e.g. a village-card payment matched to the matter
 GATEWAY_TAKEN = "gateway_taken"
 TIMER_FIRED = "timer_fired"
 INSTANCE_ENDED = "instance_ended"

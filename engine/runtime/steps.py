@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock, hooks
-from engine.calendar import WorkCalendar, due_at
+from engine.calendar import WorkCalendar, due_at, load_work_calendar
 from engine.definitions.deploy import latest_version
 from engine.errors import Conflict, InvalidState, PermissionDenied, PowerlistError
 from engine.history import events as history
@@ -40,16 +40,9 @@ from engine.runtime.serializer import dump_state, load_state
 
 MAX_START_DATA_FIELDS = 50
 
-_work_calendar: WorkCalendar | None = None
-
 
 def work_calendar() -> WorkCalendar:
-    global _work_calendar
-    if _work_calendar is None:
-        from engine.ruleset import DEFAULTS
-
-        _work_calendar = WorkCalendar.load(DEFAULTS.parent / "calendar")
-    return _work_calendar
+    return load_work_calendar()
 
 
 @dataclass
@@ -354,7 +347,9 @@ def _finish(
         )
     instance.state = dump_state(workflow)
     hooks.run_after_step(
-        hooks.StepContext(session, instance, definition, log.events, log.opened, log.closed, log.actor, log.now)
+        hooks.StepContext(
+            session, instance, definition, log.events, log.opened, log.closed, log.actor, log.now, workflow
+        )
     )
     try:
         session.flush()

@@ -7,15 +7,12 @@ reminder timer and a yellow one at the deadline; the yellow one schedules the re
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.calendar import CST, WorkCalendar, due_at
+from engine.calendar import CST, WorkCalendar, due_at, load_work_calendar
 from engine.clock import as_utc
 from engine.history import events as history
 from engine.hooks import StepContext
@@ -23,7 +20,7 @@ from engine.org.roles import ROLES
 from engine.persistence.models import OpenTask, ProcessInstance
 from engine.supervision import timers
 from engine.supervision.models import SupervisionTimer, Violation
-from engine.supervision.rules import RULES_ROOT, RuleBook
+from engine.supervision.rules import RuleBook
 from engine.supervision.timers import WaitingTimer
 from engine.supervision.violations import (
     ACKNOWLEDGED,
@@ -42,17 +39,8 @@ from engine.supervision.violations import (
 )
 
 
-@lru_cache(maxsize=1)
 def work_calendar() -> WorkCalendar:
-    """Holidays of ``rules/calendar/`` plus those of ``POWERLIST_RULES_DIR/calendar/``, if any."""
-    calendar = WorkCalendar.load(RULES_ROOT / "calendar")
-    folder = os.environ.get("POWERLIST_RULES_DIR")
-    if folder and (Path(folder) / "calendar").is_dir():
-        extra = WorkCalendar.load(Path(folder) / "calendar")
-        calendar.holidays |= extra.holidays
-        calendar.workdays |= extra.workdays
-        calendar.holidays -= extra.workdays
-    return calendar
+    return load_work_calendar()
 
 
 def _local(at: datetime) -> str:

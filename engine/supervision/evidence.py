@@ -23,6 +23,7 @@ from engine.clock import as_utc
 from engine.errors import PowerlistError
 from engine.history import events as history
 from engine.history.chain import canonical_json, format_time
+from engine.history.events import EVIDENCE_RECORDED
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance
@@ -33,7 +34,6 @@ from engine.supervision.rules import RuleBook
 from engine.supervision.timers import lock_instance
 from engine.supervision.violations import Finding, book_for_village, event_ref, raise_violation
 
-EVIDENCE_RECORDED = "evidence_recorded"
 KINDS = ("payment", "receipt", "document")
 PAYMENT = "payment"
 

@@ -11,7 +11,7 @@ from engine.supervision.violations import book_for_village
 @hooks.after_step
 def watch_step(context: StepContext) -> None:
     book = book_for_village(context.session, context.instance.village_id)
-    waiting = timers.schedule_waiting_timers(context.session, context.instance, context.definition)
+    waiting = timers.schedule_waiting_timers(context.session, context.instance, context.definition, context.workflow)
     deadlines.on_step(context, book, waiting)
     detect.on_step(context, book)
     rectification.on_step(context, book)

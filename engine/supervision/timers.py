@@ -148,11 +148,14 @@ def definition_has_timers(definition: LoadedDefinition) -> bool:
     return found
 
 
-def schedule_waiting_timers(session: Session, instance: ProcessInstance, definition: LoadedDefinition):
+def schedule_waiting_timers(
+    session: Session, instance: ProcessInstance, definition: LoadedDefinition, workflow: Any = None
+):
     """Rows for the BPMN timers the matter now waits on; returns them (boundary ones give deadlines)."""
     if instance.status != "running" or not definition_has_timers(definition):
         return []
-    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
+    if workflow is None:
+        workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
     found = waiting_timers(workflow)
     for timer in found:
         # The due time is part of the key: a cycle timer waits again on the same task, later.
