@@ -129,3 +129,22 @@ def test_subsistence_aid_for_a_cadre_relative_and_a_review_short_of_two_thirds(w
     two_thirds_missing = {**REVIEW, "votes_for": 7, "votes_against": 5}  # 7 of 12 present is under 2/3
     world.complete(weak_review, "democratic_review", two_thirds_missing, waive="多数人同意")
     assert _codes(world, weak_review) == {"vote_rule_not_met"}
+
+
+def test_a_lawful_adult_villagers_meeting_is_not_a_quorum_violation(world):
+    world.deploy(shipped("four_deliberations"))
+    instance = world.start("four_deliberations")
+    world.run(instance, {k: FOUR_DELIBERATIONS[k] for k in ("propose", "discuss", "review")})
+    # 组织法 art. 22: more than half of the adult villagers make a villagers' meeting.
+    lawful = {
+        **FOUR_DELIBERATIONS["resolve"],
+        "meeting_type": "adult_villagers_meeting",
+        "members": 800,
+        "present": 450,
+        "votes_for": 300,
+        "votes_against": 100,
+        "abstain": 50,
+        "passed": True,
+    }
+    world.complete(instance, "resolve", lawful)
+    assert "quorum_not_met" not in _codes(world, instance)
