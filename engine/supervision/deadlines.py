@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.calendar import CST, WorkCalendar, due_at, load_work_calendar
@@ -91,16 +91,17 @@ def _open_deadline(context: StepContext, book: RuleBook, item: str, opened, boun
     timers.schedule(context.session, key=f"due:{opened.id}", kind=timers.TASK_DUE, due_at=due, **common)
 
 
+_TIMER = SupervisionTimer.__table__.c
+_TASK_TIMERS = select(_TIMER.kind, _TIMER.due_at, _TIMER.outcome, _TIMER.payload).where(
+    _TIMER.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
     """A task left the open set: close its reminder; if it was done after its deadline, say so."""
     session = context.session
-    timer = SupervisionTimer.__table__.c
     with session.no_autoflush:
-        rows = session.execute(
-            select(timer.kind, timer.due_at, timer.outcome, timer.payload).where(
-                timer.key.in_([f"due:{task_id}", f"remind:{task_id}"])
-            )
-        ).all()
+        rows = session.execute(_TASK_TIMERS, {"keys": [f"due:{task_id}", f"remind:{task_id}"]}).all()
     by_kind = {row.kind: row for row in rows}
     due_timer = by_kind.get(timers.TASK_DUE)
     if due_timer is None:

@@ -75,20 +75,28 @@ def schedule(
         with session.no_autoflush:
             if session.scalar(select(SupervisionTimer.id).where(SupervisionTimer.key == key)) is not None:
                 return False
-    session.add(
-        SupervisionTimer(
-            key=key,
-            kind=kind,
-            due_at=as_utc(due_at),
-            fired=False,
-            attempts=0,
-            instance_id=instance_id,
-            task_id=task_id,
-            violation_id=violation_id,
-            payload=payload or {},
-        )
+    # A plain INSERT in the caller's transaction: timers are added on nearly every step.
+    session.connection().execute(
+        _INSERT_TIMER,
+        {
+            "key": key,
+            "kind": kind,
+            "due_at": as_utc(due_at),
+            "fired": False,
+            "fired_at": None,
+            "outcome": None,
+            "attempts": 0,
+            "last_error": None,
+            "instance_id": instance_id,
+            "task_id": task_id,
+            "violation_id": violation_id,
+            "payload": payload or {},
+        },
     )
     return True
+
+
+_INSERT_TIMER = SupervisionTimer.__table__.insert()
 
 
 @dataclass
