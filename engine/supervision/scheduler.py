@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from engine.calendar import CST
 from engine.supervision.sweep import sweep
 
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 1.0
 JOB_ID = "powerlist-sweep"
+ANCHOR_JOB_ID = "powerlist-anchor"
 
 
 def _tick(engine: Engine, budget_s: float) -> None:
@@ -33,8 +35,22 @@ def _tick(engine: Engine, budget_s: float) -> None:
         log.info("sweep fired %d timer(s)", len(report.fired))
 
 
+def _anchor(engine: Engine) -> None:
+    """The day's digest over all history chains; every scheduler tries, the first one makes it."""
+    from engine.audit.anchor import make_anchor
+    from engine.persistence.db import make_sessionmaker
+
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            anchor = make_anchor(session)
+        log.info("history anchor %s: %s", anchor.day, anchor.digest)
+    except Exception:  # another process made it first, or the record is broken: logged for the auditors
+        log.exception("daily anchor failed")
+
+
 def start_scheduler(engine: Engine, interval_s: float = INTERVAL_S) -> BackgroundScheduler:
-    """Start a background scheduler that sweeps every ``interval_s`` seconds, beginning now."""
+    """Start a background scheduler that sweeps every ``interval_s`` seconds, beginning now, and
+    anchors the history once a day just before midnight, China time."""
     scheduler = BackgroundScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -47,6 +63,7 @@ def start_scheduler(engine: Engine, interval_s: float = INTERVAL_S) -> Backgroun
         id=JOB_ID,
         next_run_time=datetime.now(UTC),
     )
+    scheduler.add_job(_anchor, "cron", hour=23, minute=55, timezone=CST, args=[engine], id=ANCHOR_JOB_ID)
     scheduler.start()
     return scheduler
 
