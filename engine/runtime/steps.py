@@ -7,6 +7,7 @@ index and the history events together. Any failure leaves the database as it was
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,7 @@ from engine.history.chain import GENESIS
 from engine.org.service import can_see_village, get_user, get_village
 from engine.org.units import holds_role, require_role, unit_for_role
 from engine.persistence.db import begin_write
-from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, ProcessInstance
+from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.runtime import cache
 from engine.runtime.forms import validate_form
 from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
@@ -80,10 +81,29 @@ def start_instance(
     if not can_see_village(user, village):
         raise PermissionDenied(f"user '{actor}' holds no role in {village.name} ({village.code}) or above it")
     row = latest_version(session, key)
-    definition = loaded(row)
     initial = validate_form("start", None, data or {})
     if len(initial) > MAX_START_DATA_FIELDS:
         raise PowerlistError(f"start data has too many fields (at most {MAX_START_DATA_FIELDS})")
+    return start_matter(session, row, village, actor, initial, title)
+
+
+def start_matter(
+    session: Session,
+    row: DefinitionVersion,
+    village: OrgUnit,
+    actor: str,
+    initial: dict[str, Any],
+    title: str | None = None,
+    on_created: Callable[[ProcessInstance], None] | None = None,
+) -> StepResult:
+    """Start a matter of ``row`` in ``village`` with checked start data, as one step.
+
+    Who may start it is the caller's business: :func:`start_instance` checks a person, the rules
+    start rectification matters as the system. ``on_created`` sees the new instance before the
+    step's hooks run.
+    """
+    begin_write(session)
+    definition = loaded(row)
     now = clock.now()
 
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine())
@@ -105,6 +125,8 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
+    if on_created is not None:
+        on_created(instance)
     opened, _closed = _sync_open_tasks(session, instance, definition, workflow, set(), now)
     started = history.append(
         session,

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,14 +17,11 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history import events as history
-from engine.history.chain import GENESIS
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
 from engine.runtime.forms import validate_form
-from engine.runtime.loaded import loaded
-from engine.runtime.scripting import script_engine
-from engine.runtime.steps import StepLog, _advance, _finish, _record_engine_events, _sync_open_tasks
+from engine.runtime.steps import start_matter
 from engine.supervision.models import Violation
 from engine.supervision.rules import LEVEL_ORDER, RuleBook
 from engine.supervision.violations import (
@@ -59,7 +54,6 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
             data={"flow": key, "note": f"整改流程 {key} 未部署，按整改期限督办"},
         )
         return None
-    definition = loaded(row)
     village = session.get(OrgUnit, violation.village_id)
     deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
     data = validate_form(
@@ -74,40 +68,12 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
             "title": f"整改：{violation.title}"[:200],
         },
     )
-    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine())
-    workflow.get_next_task(state=TaskState.READY).data.update(data)
-    _advance(workflow, definition)
-    instance = ProcessInstance(
-        definition_version_id=row.id,
-        village_id=village.id,
-        title=data["title"],
-        status="running",
-        state=b"",
-        started_by=SYSTEM,
-        started_at=now,
-        history_seq=0,
-        history_head=GENESIS,
-    )
-    session.add(instance)
-    session.flush()
-    violation.rectification_instance_id = instance.id
-    opened, _closed = _sync_open_tasks(session, instance, definition, workflow, set(), now)
-    started = history.append(
-        session,
-        instance,
-        history.INSTANCE_STARTED,
-        at=now,
-        actor=SYSTEM,
-        data={
-            "key": row.key,
-            "version": row.version,
-            "village": village.code,
-            "data": data,
-            "opened": [t.step_id for t in opened],
-        },
-    )
-    events = [started, *_record_engine_events(session, instance, workflow, set(), now)]
-    _finish(session, instance, definition, workflow, StepLog(events, opened, [], SYSTEM, now))
+
+    def link(instance: ProcessInstance) -> None:
+        violation.rectification_instance_id = instance.id
+
+    result = start_matter(session, row, village, SYSTEM, data, data["title"], on_created=link)
+    instance = session.get(ProcessInstance, result.instance_id)
     note_event(
         session,
         violation,
