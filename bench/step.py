@@ -15,22 +15,18 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+from bench.database import bench_database
 from engine import api, clock
 from engine.definitions.validate import load_definition_file
-from engine.persistence.db import make_engine, make_sessionmaker
-from engine.persistence.migrate import upgrade
 from engine.runtime.scripting import script_engine
-from powerlist import demo
 
 FLOW = Path(__file__).resolve().parent.parent / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 
@@ -187,35 +183,23 @@ def main(argv: list[str] | None = None) -> dict:
 
     clock.install()
     clock.clock.set(SIMULATED_NOW)
-    tmp = None
-    url = args.db
-    schema = None
-    if url is None:
-        tmp = tempfile.TemporaryDirectory()
-        url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite'}"
-    elif url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-    db_engine = make_engine(url)
-    upgrade(db_engine)
-    sessions = make_sessionmaker(db_engine)
     report = load_definition_file(FLOW)
     if not report.ok:
         raise SystemExit("four_deliberations does not validate: " + "; ".join(map(str, report.problems)))
-    with sessions() as session, session.begin():
-        original = demo.shipped_flows
-        demo.shipped_flows = lambda: []
-        demo.load_demo(session)
-        demo.shipped_flows = original
-        api.deploy_file(session, FLOW, "bench")
+    try:
+        with bench_database(args.db, FLOW) as (db_engine, sessions):
+            result = run(db_engine, sessions, report.definition, args.instances)
+    finally:
+        clock.clock.set(None)
+    print(json.dumps(result, ensure_ascii=False) if args.json else json.dumps(result, ensure_ascii=False, indent=2))
+    return result
 
-    inmemory = inmemory_step_ms(report.definition, max(50, args.instances // 2))
+
+def run(db_engine, sessions, definition, instances: int) -> dict:
+    inmemory = inmemory_step_ms(definition, max(50, instances // 2))
     durable_run(sessions, 10)  # warm-up: caches, prepared statements
-    latencies, seconds = durable_run(sessions, args.instances)
-    finished = args.instances + 10
+    latencies, seconds = durable_run(sessions, instances)
+    finished = instances + 10
     with sessions() as session:
         from engine.supervision.queries import list_violations
 
@@ -227,19 +211,11 @@ def main(argv: list[str] | None = None) -> dict:
         "durable_steps_per_s": round(len(latencies) / sum(latencies) * 1000, 1),
         "durable_steps_per_s_with_starts": round(len(latencies) / seconds, 1),
         "bytes_per_finished_instance": stored_bytes(db_engine) // finished,
-        "steps_per_instance": len(latencies) // args.instances,
-        "instances": args.instances,
+        "steps_per_instance": len(latencies) // instances,
+        "instances": instances,
         "violations_raised": raised,
         "db": db_engine.dialect.name,
     }
-    db_engine.dispose()
-    if schema:
-        base = args.db
-        with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    if tmp:
-        tmp.cleanup()
-    print(json.dumps(result, ensure_ascii=False) if args.json else json.dumps(result, ensure_ascii=False, indent=2))
     return result
 
 

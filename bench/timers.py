@@ -15,24 +15,21 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
-from engine import api, clock
+from bench.database import bench_database
+from engine import clock
 from engine.history.chain import GENESIS
-from engine.persistence.db import make_engine, make_sessionmaker
-from engine.persistence.migrate import upgrade
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.supervision.models import SupervisionTimer
 from engine.supervision.scheduler import start_scheduler
 from engine.supervision.sweep import sweep
-from powerlist import demo
 
 FLOW = Path(__file__).resolve().parent.parent / "tests" / "data" / "mini" / "mini_decision.bpmn"
 TASKS_PER_INSTANCE = 10
@@ -206,28 +203,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     clock.install()
     random.seed(7)
-    tmp = None
-    url = args.db
-    schema = None
-    if url is None:
-        tmp = tempfile.TemporaryDirectory()
-        url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite'}"
-    elif url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    with bench_database(args.db, FLOW) as (db_engine, sessions):
+        result = run(db_engine, sessions, args)
+    print(json.dumps(result, ensure_ascii=False) if args.json else json.dumps(result, ensure_ascii=False, indent=2))
+    return result
 
-    db_engine = make_engine(url)
-    upgrade(db_engine)
-    sessions = make_sessionmaker(db_engine)
-    with sessions() as session, session.begin():
-        original = demo.shipped_flows
-        demo.shipped_flows = lambda: []
-        demo.load_demo(session)
-        demo.shipped_flows = original
-        api.deploy_file(session, FLOW, "bench")
 
+def run(db_engine, sessions, args: argparse.Namespace) -> dict:
     began = time.perf_counter()
     spare = fill(db_engine, sessions, args.tasks, args.timers, args.due, datetime.now(UTC))
     fill_s = time.perf_counter() - began
@@ -261,13 +243,6 @@ def main(argv: list[str] | None = None) -> dict:
         "fill_s": round(fill_s, 1),
         "db": db_engine.dialect.name,
     }
-    db_engine.dispose()
-    if schema:
-        with create_engine(args.db, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    if tmp:
-        tmp.cleanup()
-    print(json.dumps(result, ensure_ascii=False) if args.json else json.dumps(result, ensure_ascii=False, indent=2))
     return result
 
 

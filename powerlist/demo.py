@@ -45,7 +45,8 @@ def shipped_flows() -> list[Path]:
     return sorted(PROCESSES.glob("*/*.bpmn"))
 
 
-def load_demo(session: Session) -> dict[str, Any]:
+def load_demo(session: Session, deploy_flows: bool = True) -> dict[str, Any]:
+    """The demo organisation and users, and (unless ``deploy_flows`` is false) the shipped flows."""
     users: list[dict[str, str]] = []
     # Every demo user shares the printed demo password; hash it once.
     demo_hash = hash_password(DEMO_PASSWORD)
@@ -69,7 +70,7 @@ def load_demo(session: Session) -> dict[str, Any]:
                 person(f"{vslug}.{suffix}", f"{village_name}{title}", role, village)
 
     deployed, skipped = [], []
-    for path in shipped_flows():
+    for path in shipped_flows() if deploy_flows else []:
         report = load_definition_file(path)
         if not report.ok:
             skipped.append(f"skipped {path.name}: " + "; ".join(str(p) for p in report.problems[:3]))

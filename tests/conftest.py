@@ -98,12 +98,7 @@ def demo_org(sessions):
     from powerlist import demo
 
     with sessions() as session, session.begin():
-        original = demo.shipped_flows
-        demo.shipped_flows = lambda: []
-        try:
-            demo.load_demo(session)
-        finally:
-            demo.shipped_flows = original
+        demo.load_demo(session, deploy_flows=False)
     return sessions
 
 

@@ -41,15 +41,10 @@ def live_server(tmp_path) -> Iterator[str]:
     engine = make_engine(url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
-    original = demo.shipped_flows
-    demo.shipped_flows = lambda: []
-    try:
-        with sessions() as session, session.begin():
-            demo.load_demo(session)
-            api.deploy_file(session, FOUR, "admin")
-            api.deploy_file(session, MINI, "admin")
-    finally:
-        demo.shipped_flows = original
+    with sessions() as session, session.begin():
+        demo.load_demo(session, deploy_flows=False)
+        api.deploy_file(session, FOUR, "admin")
+        api.deploy_file(session, MINI, "admin")
     engine.dispose()
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(tmp_path / "attachments")}

@@ -44,15 +44,10 @@ def world_app(tmp_path_factory):
     engine = make_engine(url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
-    original = demo.shipped_flows
-    demo.shipped_flows = lambda: []
-    try:
-        with sessions() as session, session.begin():
-            demo.load_demo(session)
-            api.deploy_file(session, FOUR, ADMIN)
-            api.deploy_file(session, MINI, ADMIN)
-    finally:
-        demo.shipped_flows = original
+    with sessions() as session, session.begin():
+        demo.load_demo(session, deploy_flows=False)
+        api.deploy_file(session, FOUR, ADMIN)
+        api.deploy_file(session, MINI, ADMIN)
     files = folder / "attachments"
     with sessions() as session, session.begin():
         result = api.start(session, "four_deliberations", "QX0101", HOLDER, {}, "村道硬化")
