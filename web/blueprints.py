@@ -10,5 +10,6 @@ BLUEPRINTS: list[str] = [
     "web.auth",
     "web.cadre",
     "web.admin",
+    "web.auditor",
     "web.api",
 ]

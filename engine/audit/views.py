@@ -37,7 +37,6 @@ AUDIT_ROLES = ("supervisory_member", "town_discipline", "county_discipline", "au
 ANCHOR_ROLES = ("county_discipline", "auditor")
 LEVEL_ORDER = {"county": 0, "town": 1, "village": 2}
 COLOURS = ("red", "yellow", "blue")
-COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
 SHOWN_CASES = 200
 CLOSING = ("instance_ended", "instance_cancelled")
 RESETS = (labels.TASK_RETURNED, labels.TASK_WITHDRAWN)
@@ -86,16 +85,20 @@ def audit_scope(session: Session, username: str) -> AuditScope:
 
 def unit_options(session: Session, scope: AuditScope) -> list[dict[str, Any]]:
     """Every unit in scope for a select, each followed by the units below it."""
+    rows = session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.level))
+    children: dict[int | None, list[Any]] = {}
+    for row in sorted(rows, key=lambda r: r.code):
+        children.setdefault(row.parent_id, []).append(row)
+    by_id = {row.id: row for rows_ in children.values() for row in rows_}
     options: list[dict[str, Any]] = []
 
-    def walk(unit: OrgUnit, depth: int) -> None:
-        options.append({"code": unit.code, "name": unit.name, "level": unit.level, "depth": depth})
-        children = session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id).order_by(OrgUnit.code))
-        for child in children:
+    def walk(row: Any, depth: int) -> None:
+        options.append({"code": row.code, "name": row.name, "level": row.level, "depth": depth})
+        for child in children.get(row.id, []):
             walk(child, depth + 1)
 
     for unit_id, *_rest in scope.units:
-        walk(session.get(OrgUnit, unit_id), 0)
+        walk(by_id[unit_id], 0)
     return options
 
 
@@ -280,7 +283,7 @@ def replay_view(
         "completions": [],
         "open": [],
         "svg": "",
-        "deviations": _deviations_with_positions(record),
+        "deviations": _deviations_with_positions(record, names),
     }
     if pos < 0:
         result["svg"] = _replay_svg(row, [], None, final=False)
@@ -288,13 +291,28 @@ def replay_view(
     here = positions[pos]
     result["event"] = {**timeline.get(here["seq"], {}), "at": here["at"], "seq": here["seq"]}
     result["completions"] = [
-        {**c, "by_name": names.get(c["by"], c["by"]), "withdrawn": withdrawn_at.get(i, pos + 1) <= pos}
+        {
+            **c,
+            "by_name": names.get(c["by"], c["by"]),
+            "withdrawn": withdrawn_at.get(i, pos + 1) <= pos,
+            "late_seconds": _seconds_between(c["due_at"], c["at"]) if c["overdue"] else None,
+        }
         for i, c in enumerate(record["completions"])
         if c["position"] <= pos
     ]
     result["open"] = record["open"] if pos == last else here["open"]
     result["svg"] = _replay_svg(row, positions[: pos + 1], result["open"], final=pos == last)
     return result
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (_parse(end) - _parse(start)).total_seconds()
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _withdrawals(positions: list[dict[str, Any]], completions: list[dict[str, Any]]) -> dict[int, int]:
@@ -313,14 +331,21 @@ def _withdrawals(positions: list[dict[str, Any]], completions: list[dict[str, An
     return found
 
 
-def _deviations_with_positions(record: dict[str, Any]) -> list[dict[str, Any]]:
+def _deviations_with_positions(record: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
     """The matter's conformance findings, each with the replay position of the event it names."""
     active = [c for c in record["completions"] if not c["withdrawn"]]
     result = []
     for deviation in record["deviations"]:
         index = deviation["event"] - 1
         position = active[index]["position"] if 0 <= index < len(active) else None
-        result.append({**deviation, "kind_name": KIND_NAMES_ZH[deviation["kind"]], "position": position})
+        result.append(
+            {
+                **deviation,
+                "kind_name": KIND_NAMES_ZH[deviation["kind"]],
+                "position": position,
+                "resource_name": names.get(deviation["resource"] or "", deviation["resource"]),
+            }
+        )
     return result
 
 
@@ -564,8 +589,8 @@ def _case_order(log: EventLog):
 
 EXPORTS: dict[str, tuple[str, str]] = {
     "xes": ("application/xml", "xes"),
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "findings": ("text/csv; charset=utf-8", "csv"),
+    "csv": ("text/csv", "csv"),
+    "findings": ("text/csv", "csv"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
 }
 

@@ -1,0 +1,206 @@
+"""Conformance: check our own histories of a flow, or an uploaded event log (XES or CSV), and
+download histories and findings as XES, CSV and Excel."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from engine import clock
+from engine.audit import logs, views
+from engine.audit.conformance import check_log
+from engine.audit.mapping import ActivityMapper, MappingFileInvalid, mapper_for, read_mapping_file
+from engine.audit.model import model_for
+from engine.calendar import CST
+from web import db
+from web.auditor import bp, filters, jobs, scope
+from web.auditor.params import Params
+from web.auditor.texts import unreadable
+from web.formatting import filesize
+from web.i18n import gettext as _
+
+SPOOL_BYTES = 8 * 1024 * 1024
+COLUMNS = ("case", "activity", "timestamp", "resource")
+MAX_MAPPING_BYTES = 1024 * 1024
+
+
+@bp.get("/conformance")
+def conformance():
+    session = db.session()
+    params = Params(request.args)
+    offered = filters.choices()
+    chosen = filters.read(params, offered["flows"])
+    result = None
+    if chosen.flow and not params.errors:
+        findings = views.check_scope(
+            session, scope(), chosen.flow, chosen.unit, chosen.since, chosen.until, chosen.status
+        )
+        people = {r for r in findings.log.resource_names if r}
+        result = views.findings_view(findings, views.display_names(session, people))
+        result["flow_name"] = next(f["name"] for f in offered["flows"] if f["key"] == chosen.flow)
+    return (
+        render_template(
+            "auditor/conformance.html",
+            result=result,
+            errors=params.errors,
+            upload={},
+            upload_errors=[],
+            max_bytes=jobs.max_bytes(),
+            **offered,
+        ),
+        400 if params.errors else 200,
+    )
+
+
+@bp.post("/conformance/upload")
+def upload():
+    session = db.session()
+    form = Params(request.form)
+    offered = filters.choices()
+    flow = form.choice("flow", [f["key"] for f in offered["flows"]], _("事项"))
+    fmt = form.choice("format", ("xes", "csv"), _("格式"))
+    columns = {name: value for name in COLUMNS if (value := form.text(f"{name}_column", 100))}
+    ended = bool(request.form.get("ended"))
+    log_file = request.files.get("log")
+    errors = list(form.errors)
+    if not flow:
+        errors.append(_("请选择要对照的事项流程"))
+    if log_file is None or not log_file.filename:
+        errors.append(_("请选择要检查的日志文件（XES 或 CSV）"))
+    elif jobs.guess_format(log_file.filename, fmt) is None:
+        errors.append(_("看不出这是 XES 还是 CSV 文件，请在“格式”中选择"))
+    model = mapping = None
+    if not errors:
+        model = model_for(views.require_flow(session, flow))
+        mapping, problem = _mapping(request.files.get("mapping"), model)
+        if problem:
+            errors.append(problem)
+    if errors:
+        return _upload_page(offered, errors, 400)
+    options = {
+        "format": jobs.guess_format(log_file.filename, fmt),
+        "columns": columns,
+        "ended": ended,
+        "mapping": mapping,
+    }
+    try:
+        token = jobs.create(current_user.username, flow, log_file, options)
+    except jobs.UploadTooLarge:
+        message = _("文件太大了：最大 {size}", size=filesize(jobs.max_bytes()))
+        return _upload_page(offered, [message], 413)
+    jobs.start(token, current_user.username, model, mapper_for(session, model, mapping))
+    return redirect(url_for("auditor.job", token=token))
+
+
+def _upload_page(offered: dict[str, Any], errors: list[str], status: int):
+    return (
+        render_template(
+            "auditor/conformance.html",
+            result=None,
+            errors=[],
+            upload=request.form,
+            upload_errors=errors,
+            max_bytes=jobs.max_bytes(),
+            **offered,
+        ),
+        status,
+    )
+
+
+def _mapping(upload, model) -> tuple[dict[str, str], str | None]:
+    """The activity names → steps of an uploaded two-column CSV, each step resolved to its id."""
+    if upload is None or not upload.filename:
+        return {}, None
+    content = upload.stream.read(MAX_MAPPING_BYTES + 1)
+    if len(content) > MAX_MAPPING_BYTES:
+        return {}, _("活动对照表最大 1 MB")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mapping.csv"
+        path.write_bytes(content)
+        try:
+            pairs = read_mapping_file(path)
+        except MappingFileInvalid as exc:
+            line = re.search(r"line (\d+)", str(exc))
+            where = _("第 {n} 行：", n=line.group(1)) if line else ""
+            return {}, where + _("活动对照表每行应有两列：活动名称、步骤")
+    steps = ActivityMapper(model)
+    resolved: dict[str, str] = {}
+    for source, step in pairs.items():
+        target = steps(step)
+        if target is None:
+            return {}, _("活动对照表中的步骤“{step}”不是这个流程的步骤", step=step)
+        resolved[source] = target
+    return resolved, None
+
+
+@bp.get("/conformance/jobs/<token>")
+def job(token: str):
+    state = jobs.load(token, current_user.username)
+    flow_name = next((f["name"] for f in views.flow_options(db.session()) if f["key"] == state["flow"]), state["flow"])
+    error = unreadable(state.get("error")) if state["status"] == "failed" else None
+    return render_template(
+        "auditor/job.html", job=state, progress=jobs.progress(state), flow_name=flow_name, error=error
+    )
+
+
+@bp.get("/conformance/jobs/<token>/status")
+def job_status(token: str):
+    return jsonify(jobs.progress(jobs.load(token, current_user.username)))
+
+
+@bp.get("/conformance/jobs/<token>/export/<kind>")
+def job_export(token: str, kind: str):
+    if kind not in views.EXPORTS:
+        abort(404)
+    state = jobs.load(token, current_user.username)
+    if state["status"] != "done":
+        abort(404)
+    session = db.session()
+    model = model_for(views.require_flow(session, state["flow"]))
+    try:
+        imported = jobs.read_log(token, state, mapper_for(session, model, state["options"].get("mapping")))
+    except logs.LogUnreadable:
+        abort(404)
+    findings = check_log(imported.log, model)
+    info = views.export_info(session, state["flow"])
+    stem = Path(state["filename"]).name.split(".")[0] or "log"
+    return _send(kind, f"{stem}-checked", lambda out: views.write_export(kind, imported.log, findings, info, out))
+
+
+@bp.get("/export/<kind>")
+def export(kind: str):
+    """Histories of a flow in the user's scope (with the filters of the conformance page)."""
+    if kind not in views.EXPORTS:
+        abort(404)
+    params = Params(request.args)
+    offered_flows = views.flow_options(db.session())
+    chosen = filters.read(params, offered_flows)
+    if params.errors or not chosen.flow:
+        abort(400, "；".join(params.errors) or _("请选择事项流程"))
+    unit = views.require_unit(db.session(), scope(), chosen.unit).code
+
+    def write(out) -> None:
+        views.export_scope(
+            db.session(), scope(), chosen.flow, kind, out, unit, chosen.since, chosen.until, chosen.status
+        )
+
+    return _send(kind, f"{chosen.flow}-{unit}", write)
+
+
+def _send(kind: str, stem: str, write):
+    mimetype, extension = views.EXPORTS[kind]
+    day = clock.now().astimezone(CST).strftime("%Y%m%d")
+    suffix = "-findings" if kind == "findings" else ""
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # send_file closes it
+    try:
+        write(out)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return send_file(out, mimetype=mimetype, as_attachment=True, download_name=f"{stem}{suffix}-{day}.{extension}")
