@@ -1,10 +1,10 @@
-"""Modules that register the engine's built-in hooks (see :mod:`engine.hooks`), imported once."""
+"""Modules that register the engine's built-in hooks and sources (see :mod:`engine.hooks`), imported once."""
 
 from __future__ import annotations
 
 import importlib
 
-HOOK_MODULES: tuple[str, ...] = ("engine.supervision.hook",)
+HOOK_MODULES: tuple[str, ...] = ("engine.supervision.hook", "engine.supervision.audit_source")
 
 _loaded = False
 

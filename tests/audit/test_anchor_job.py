@@ -25,3 +25,26 @@ def test_the_daily_anchor_job(db_engine, sessions):
     scheduler._anchor(db_engine)  # a second scheduler finds it made
     with sessions() as session:
         assert len(session.scalars(select(HistoryAnchor)).all()) == 1
+
+
+def test_supervision_is_the_violation_source_of_the_audit_views(demo_org):
+    from engine import api
+    from engine.audit import replay
+    from tests.conftest import MINI
+
+    sessions = demo_org
+    with sessions() as session, session.begin():
+        api.deploy_file(session, MINI, "admin")
+        clean = api.start(session, "mini_decision", "QX0101", "shangtang.secretary").instance_id
+        forced = api.start(session, "mini_decision", "QX0101", "shangtang.secretary")
+    with sessions() as session, session.begin():
+        api.force(session, forced.opened[0].id, "dongxi.agency", "提议人外出", {"subject": "修路", "amount_fen": 1})
+    with sessions() as session:
+        flagged = replay.matters(session, has_violations=True)
+        unflagged = replay.matters(session, has_violations=False)
+    assert forced.instance_id in _ids(flagged) and clean not in _ids(flagged)
+    assert clean in _ids(unflagged)
+
+
+def _ids(listing: dict) -> set[int]:
+    return {row["id"] for row in listing["matters"]}
