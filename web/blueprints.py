@@ -11,5 +11,6 @@ BLUEPRINTS: list[str] = [
     "web.cadre",
     "web.admin",
     "web.auditor",
+    "web.public",
     "web.api",
 ]

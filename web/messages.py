@@ -4,6 +4,12 @@
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
+    "{n} 件事项": "{n} matters",
+    "村务公开栏": "Village disclosure board",
+    "办理记录存证摘要": "Daily digests of the record",
+    "每天对全部事项的办理记录生成一个摘要并在这里公布。请抄下或拍下摘要；以后任何人都可以请村监会或纪委用它核对，记录被删改就对不上。": "Every day one digest over the records of all matters is published here. Copy it down or take a photo: anyone can later ask the supervisory committee or the discipline commission to check it, and a deleted or rewritten record no longer matches.",
+    "还没有公布存证摘要。": "No digest has been published yet.",
+    "清单还没有发布。": "The list has not been published yet.",
     "BPMN 文件和表单": "BPMN file and forms",
     "{f} 项，{a} 个附件，{c} 条核对": "{f} fields, {a} attachments, {c} checks",
     "{n} 个表单": "{n} forms",
