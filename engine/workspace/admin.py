@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import api, clock
+from engine.definitions.codes import summary
 from engine.definitions.conventions import BPMN_NS, PL_NS
 from engine.definitions.forms import FormRefused, normalize_form_path
 from engine.definitions.model import ValidationReport
@@ -356,6 +357,7 @@ def problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
     return [
         {
             "code": p.code,
+            "summary": summary(p.code),
             "message": p.message,
             "element_id": p.element_id,
             "element_name": p.element_name,
