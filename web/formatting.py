@@ -65,9 +65,23 @@ def duration(text: str | None) -> str:
         parts = duration_parts(text)
     except Exception:
         return text
-    names = {"years": "年", "months": "个月", "weeks": "周", "days": "天", "hours": "小时", "minutes": "分钟"}
-    shown = [f"{int(v) if float(v).is_integer() else v} {names.get(k, k)}" for k, v in parts.items() if v]
+    shown = []
+    for unit, value in parts.items():
+        if not value:
+            continue
+        n = int(value) if float(value).is_integer() else value
+        shown.append(_UNITS[unit](n) if unit in _UNITS else f"{n} {unit}")
     return " ".join(shown) or text
+
+
+_UNITS = {
+    "years": lambda n: _("{n} 年", n=n),
+    "months": lambda n: _("{n} 个月", n=n),
+    "weeks": lambda n: _("{n} 周", n=n),
+    "days": lambda n: _("{n} 天", n=n),
+    "hours": lambda n: _("{n} 小时", n=n),
+    "minutes": lambda n: _("{n} 分钟", n=n),
+}
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
+    "{n} 周": "{n} weeks",
+    "{n} 个月": "{n} months",
+    "{n} 年": "{n} years",
     "{n} 件事项": "{n} matters",
     "村务公开栏": "Village disclosure board",
     "办理记录存证摘要": "Daily digests of the record",
