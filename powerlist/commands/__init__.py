@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-MODULES = ("supervision", "audit", "catalog", "admin")
+MODULES = ("supervision", "audit", "catalog", "admin", "public")
 
 
 def register_all(group: click.Group) -> None:

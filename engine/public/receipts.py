@@ -1,0 +1,126 @@
+"""Receipt codes (回执码) of matters, and the progress a code shows (流程到哪了).
+
+A code is random, stored once per matter and says nothing about it: knowing one matter's code
+tells nothing about another's. The progress shows the item, the village and the steps of the
+flow with their dates; never who acted, what a form said or the matter's title.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.clock import as_utc
+from engine.errors import NotFound
+from engine.history.events import TASK_COMPLETED, TASK_FORCED
+from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.public.models import PublicReceipt
+from engine.public.villages import place_name
+from engine.workspace.labels import role_name
+
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed from paper
+LENGTH = 12  # 60 bits
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def normalize(text: str | None) -> str | None:
+    """The code as stored, from what a villager typed (any case, spaces or dashes); None if it cannot be one."""
+    if not text or len(text) > 40:
+        return None
+    code = "".join(ch for ch in str(text).upper() if ch not in " -\t")
+    if len(code) != LENGTH or any(ch not in ALPHABET for ch in code):
+        return None
+    return code
+
+
+def display(code: str) -> str:
+    """ABCD-EFGH-JKLM: in groups of four, as printed."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def receipt_for(session: Session, instance_id: int) -> str:
+    """The matter's code, made on first use (the caller commits)."""
+    if session.get(ProcessInstance, instance_id) is None:
+        raise NotFound(f"no instance {instance_id}")
+    existing = session.scalar(select(PublicReceipt.code).where(PublicReceipt.instance_id == instance_id))
+    if existing is not None:
+        return existing
+    code = new_code()
+    session.add(PublicReceipt(instance_id=instance_id, code=code, created_at=clock.now()))
+    session.flush()
+    return code
+
+
+def instance_of(session: Session, text: str | None) -> ProcessInstance:
+    code = normalize(text)
+    found = None
+    if code is not None:
+        found = session.scalar(
+            select(ProcessInstance)
+            .join(PublicReceipt, PublicReceipt.instance_id == ProcessInstance.id)
+            .where(PublicReceipt.code == code)
+        )
+    if found is None:
+        raise NotFound("no matter with this receipt code")
+    return found
+
+
+def _step_state(open_row: OpenTask | None, done_at: datetime | None, finished: bool, now: datetime) -> str:
+    if open_row is not None:
+        due = as_utc(open_row.due_at) if open_row.due_at else None
+        return "overdue" if due is not None and due < now else "current"
+    if done_at is not None:
+        return "done"
+    return "skipped" if finished else "waiting"
+
+
+def progress(session: Session, text: str | None) -> dict[str, Any]:
+    """How far the matter of a receipt code has got: item, village and each step's state and dates."""
+    instance = instance_of(session, text)
+    definition = instance.definition
+    now = clock.now()
+    open_rows = {
+        row.step_id: row for row in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))
+    }
+    done: dict[str, datetime] = {}
+    for step_id, at in session.execute(
+        select(HistoryEvent.step_id, HistoryEvent.at)
+        .where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind.in_((TASK_COMPLETED, TASK_FORCED)))
+        .order_by(HistoryEvent.seq)
+    ):
+        if step_id:
+            done[step_id] = as_utc(at)
+    finished = instance.status != "running"
+    steps = []
+    for step in definition.meta.get("steps", []):
+        row = open_rows.get(step["id"])
+        state = _step_state(row, done.get(step["id"]), finished, now)
+        steps.append(
+            {
+                "name": step["name"],
+                "handled_by": role_name(step["role"]),
+                "time_limit": step.get("time_limit"),
+                "state": state,
+                "done_at": done.get(step["id"]) if state == "done" else None,
+                "opened_at": as_utc(row.opened_at) if row is not None else None,
+                "due_at": as_utc(row.due_at) if row is not None and row.due_at else None,
+            }
+        )
+    return {
+        "code": display(normalize(text) or ""),
+        "item": definition.name,
+        "number": definition.meta.get("number"),
+        "village": place_name(instance.village),
+        "status": instance.status,
+        "started_at": as_utc(instance.started_at),
+        "ended_at": as_utc(instance.ended_at) if instance.ended_at else None,
+        "steps": steps,
+    }

@@ -1,0 +1,148 @@
+"""码上举报: a villager's report from the QR code at home starts a complaint matter as the system.
+
+Reports are counted per address in the database, so every web process applies the same limit.
+The report becomes the start data of the complaint flow; the villager gets a receipt code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.calendar import CST
+from engine.definitions.deploy import latest_version
+from engine.persistence.db import begin_write
+from engine.persistence.models import DefinitionVersion, OrgUnit
+from engine.public.models import ReportAttempt
+from engine.public.receipts import receipt_for
+from engine.public.villages import public_village
+from engine.runtime.forms import validate_form
+from engine.runtime.steps import start_matter
+
+COMPLAINT_KEY = "complaint"
+ACTOR = "public"
+MAX_REPORTS = 5
+WINDOW = timedelta(hours=1)
+KEEP = timedelta(days=1)
+WHAT_LENGTH = (5, 1000)
+WHERE_LENGTH = (2, 100)
+_PHONE = re.compile(r"\+?[0-9][0-9 -]{5,18}[0-9]")
+
+
+@dataclass
+class Report:
+    what: str = ""
+    where: str = ""
+    phone: str = ""
+    anonymous: bool = False
+
+
+@dataclass
+class ReportResult:
+    receipt: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)  # field -> what is wrong (see check)
+    wait_seconds: int = 0
+    refused: bool = False  # a robot's submission
+
+
+def _bad_characters(text: str, newlines: bool) -> bool:
+    allowed = "\n\r\t" if newlines else ""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") and ch not in allowed for ch in text)
+
+
+def check(report: Report) -> dict[str, str]:
+    """What is wrong with a report: field -> ``length``, ``characters`` or ``format``; empty when it may be sent."""
+    errors: dict[str, str] = {}
+    for name, text, (low, high), newlines in (
+        ("what", report.what, WHAT_LENGTH, True),
+        ("where", report.where, WHERE_LENGTH, False),
+    ):
+        if not low <= len(text) <= high:
+            errors[name] = "length"
+        elif _bad_characters(text, newlines):
+            errors[name] = "characters"
+    if report.phone and not report.anonymous and not _PHONE.fullmatch(report.phone):
+        errors["phone"] = "format"
+    return errors
+
+
+def cleaned(what: str | None, where: str | None, phone: str | None, anonymous: bool) -> Report:
+    return Report(
+        what=(what or "").strip()[: WHAT_LENGTH[1] + 1],
+        where=(where or "").strip()[: WHERE_LENGTH[1] + 1],
+        phone="" if anonymous else (phone or "").strip()[:30],
+        anonymous=anonymous,
+    )
+
+
+def wait_seconds(session: Session, address: str) -> int:
+    """Seconds until ``address`` may send another report; 0 when it may now."""
+    now = clock.now()
+    recent = list(
+        session.scalars(
+            select(ReportAttempt.at)
+            .where(ReportAttempt.address == address, ReportAttempt.at > now - WINDOW)
+            .order_by(ReportAttempt.at)
+        )
+    )
+    if len(recent) < MAX_REPORTS:
+        return 0
+    unlock = clock.as_utc(recent[-MAX_REPORTS]) + WINDOW
+    return max(int((unlock - now).total_seconds()) + 1, 1)
+
+
+def complaint_flow(session: Session) -> DefinitionVersion:
+    """The deployed complaint flow (NotFound when reports cannot be taken)."""
+    return latest_version(session, COMPLAINT_KEY)
+
+
+def _start(session: Session, village: OrgUnit, report: Report) -> int:
+    now = clock.now()
+    data = validate_form(
+        "start",
+        None,
+        {
+            "channel": "qr_code",
+            "received_on": now.astimezone(CST).date().isoformat(),
+            "anonymous": report.anonymous,
+            "reporter_contact": report.phone,
+            "content": report.what,
+            "location": report.where,
+        },
+    )
+    title = f"码上举报：{report.where}"[:200]
+    result = start_matter(session, complaint_flow(session), village, ACTOR, data, title)
+    return result.instance_id
+
+
+def submit(session: Session, village_code: str, report: Report, address: str, trap: str = "") -> ReportResult:
+    """Take a report from ``address``: refuse it, or start a complaint and return its receipt code.
+
+    ``trap`` is the form's hidden field, which only robots fill in. Counted submissions are kept
+    whatever the result, so the caller commits in every case.
+    """
+    begin_write(session)
+    village = public_village(session, village_code)
+    complaint_flow(session)
+    address = (address or "unknown")[:64]
+    wait = wait_seconds(session, address)
+    if wait:
+        return ReportResult(wait_seconds=wait)
+    now = clock.now()
+    session.execute(delete(ReportAttempt).where(ReportAttempt.at < now - KEEP))
+    if trap:
+        session.add(ReportAttempt(address=address, at=now, accepted=False))
+        session.flush()
+        return ReportResult(refused=True)
+    errors = check(report)
+    if errors:
+        return ReportResult(errors=errors)
+    session.add(ReportAttempt(address=address, at=now, accepted=True))
+    instance_id = _start(session, village, report)
+    return ReportResult(receipt=receipt_for(session, instance_id))

@@ -1,0 +1,32 @@
+"""The villages the public pages are about."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.persistence.models import OrgUnit
+
+
+def public_village(session: Session, code: str) -> OrgUnit:
+    """An active village by its code; anything else (a town, a retired village, no such code) is not found."""
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == str(code)[:32]))
+    if unit is None or unit.level != "village" or not unit.active:
+        raise NotFound(f"no village with code '{code}'")
+    return unit
+
+
+def place_name(village: OrgUnit) -> str:
+    """村 with its town: 青溪镇 上塘村."""
+    town = village.parent
+    return f"{town.name} {village.name}" if town is not None else village.name
+
+
+def villages(session: Session) -> list[OrgUnit]:
+    """Every active village, by code."""
+    return list(
+        session.scalars(
+            select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+        )
+    )

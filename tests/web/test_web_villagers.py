@@ -1,0 +1,322 @@
+"""The villagers' pages, with no login: 码上举报, 流程到哪了, 我们的钱包 and the door-plate QR code."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import segno
+from sqlalchemy import select
+
+from tests.conftest import ROOT
+from tests.web.conftest import ADMIN
+
+PROCESSES = ROOT / "processes"
+REPORT = "/public/villages/QX0101/report"
+WHAT = "村道刚修好就裂了，怀疑偷工减料"
+WHERE = "村东头新修的村道"
+PHONE = "13800000000"
+ONLY_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+VOUCHER = {
+    "amount_fen": 80000,
+    "payee": "某五金店 6222000011112222",
+    "payee_account": "6222000011112222",
+    "purpose": "村道路灯维修材料费",
+    "expense_category": "non_productive",
+    "voucher_kind": "invoice",
+    "spent_on": "2025-03-01",
+    "payment_method": "village_card",
+    "handler_name": "赵干部",
+    "witness_name": "钱干部",
+    "resolution_ref": "",
+}
+APPROVAL = [
+    ("finance_signoff", {"signoff_approved": True, "signer_name": "孙主任", "signed_on": "2025-03-02", "opinion": ""}),
+    (
+        "supervisory_review",
+        {
+            "supervisory_approved": True,
+            "reviewers": ["王监委", "周监委", "吴监委"],
+            "reviewed_on": "2025-03-03",
+            "seal_applied": True,
+            "opinion": "同意",
+        },
+    ),
+    (
+        "bookkeeper_submit",
+        {"submitted_on": "2025-03-21", "bookkeeper_name": "冯报账员", "voucher_count": 3, "note": ""},
+    ),
+    ("town_audit", {"audit_result": "approved", "auditor_name": "陈会计", "audited_on": "2025-03-22", "opinion": ""}),
+]
+
+
+def deploy(world, *keys: str) -> None:
+    from engine import api
+
+    with world() as session, session.begin():
+        for key in keys:
+            api.deploy_file(session, PROCESSES / key / f"{key}.bpmn", ADMIN)
+
+
+def holder(session, task) -> str:
+    from engine.persistence.models import RoleAssignment, User
+
+    return session.scalar(
+        select(User.username)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == task.role, RoleAssignment.org_unit_id == task.org_unit_id)
+        .order_by(User.username)
+    )
+
+
+def complete(world, instance_id: int, step: str, data: dict) -> None:
+    from engine import api
+    from engine.persistence.models import OpenTask
+
+    with world() as session, session.begin():
+        task = session.scalar(select(OpenTask).where(OpenTask.instance_id == instance_id, OpenTask.step_id == step))
+        assert task is not None, step
+        api.complete(session, task.id, holder(session, task), data)
+
+
+def start_payment(world, voucher: dict, village: str = "QX0101") -> int:
+    from engine import api
+
+    with world() as session, session.begin():
+        instance_id = api.start(
+            session, "fund_payment", village, f"{'shangtang' if village == 'QX0101' else 'xiatang'}.cadre"
+        ).instance_id
+    complete(world, instance_id, "voucher", voucher)
+    return instance_id
+
+
+def send(client, address: str = "10.0.0.1", **fields: str):
+    data = {"what": WHAT, "where": WHERE, "phone": PHONE, **fields}
+    return client.post(REPORT, data=data, environ_base={"REMOTE_ADDR": address})
+
+
+def complaints(world) -> list:
+    from engine.persistence.models import DefinitionVersion, ProcessInstance
+
+    with world() as session:
+        return list(
+            session.scalars(
+                select(ProcessInstance)
+                .join(DefinitionVersion)
+                .where(DefinitionVersion.key == "complaint")
+                .order_by(ProcessInstance.id)
+            )
+        )
+
+
+def drawn_modules(svg: str) -> set[tuple[int, int]]:
+    """The dark modules an SVG from segno draws (its path of relative moves and horizontal runs)."""
+    path = re.search(r'<path[^>]* d="([^"]+)"', svg).group(1)
+    dark, x, y = set(), 0.0, 0.0
+    for command, numbers in re.findall(r"([Mmh])([-\d. ]+)", path.replace("-", " -")):
+        values = [float(n) for n in numbers.split()]
+        if command == "M":
+            x, y = values
+        elif command == "m":
+            x, y = x + values[0], y + values[1]
+        else:
+            dark |= {(int(x) + i, int(y)) for i in range(int(values[0]))}
+            x += values[0]
+    return dark
+
+
+def qr_modules(url: str, border: int = 4) -> set[tuple[int, int]]:
+    matrix = segno.make(url, error="m", micro=False).matrix
+    return {(col + border, row + border) for row, line in enumerate(matrix) for col, bit in enumerate(line) if bit}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_report_starts_a_complaint_and_its_receipt_shows_the_progress(client, world):
+    deploy(world, "complaint")
+    form = client.get(REPORT)
+    assert form.status_code == 200 and "码上举报" in form.get_data(as_text=True)
+
+    answer = send(client)
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
+    location = answer.headers["Location"]
+    code = re.search(r"/public/matters/([A-Z0-9-]+)$", location).group(1)
+    [matter] = complaints(world)
+    assert matter.started_by == "public" and matter.status == "running"
+
+    page = client.get(location)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert code in text and "举报已收到" in text
+    assert "码上举报问题处理" in text and "上塘村" in text
+    assert re.search(r'class="current">\s*<strong>登记分流', text)
+    assert "还没到这一步" in text
+
+    complete(
+        world,
+        matter.id,
+        "triage",
+        {
+            "channel": "qr_code",
+            "received_on": "2025-03-01",
+            "anonymous": False,
+            "reporter_name": "村民甲",
+            "reporter_contact": PHONE,
+            "subject": "村道硬化工程",
+            "category": "project",
+            "content": WHAT,
+            "handling_level": "village",
+            "triage_reason": "一般问题，由村务监督委员会核查",
+        },
+    )
+    text = client.get(f"/public/matters/{code.lower().replace('-', ' ')}").get_data(as_text=True)
+    assert re.search(r'class="done">\s*<strong>登记分流', text)
+    assert re.search(r'class="current">\s*<strong>村级核查处理', text)
+    for private in (PHONE, WHAT, WHERE, "村民甲", "村道硬化工程", "一般问题", "shangtang", "监委会成员"):
+        assert private not in text, private
+
+
+@ONLY_SQLITE
+def test_unknown_forged_or_malformed_receipts_are_not_found(client, world):
+    from engine.public import receipts
+
+    deploy(world, "complaint")
+    real = send(client).headers["Location"].rsplit("/", 1)[1]
+    assert client.get(f"/public/matters/{real}").status_code == 200
+    for forged in (receipts.display(receipts.new_code()), "1", "A" * 12, real[:-1] + "0", "%00", "x" * 500):
+        assert client.get(f"/public/matters/{forged}").status_code == 404, forged
+
+    assert client.get("/public/matters/?code=").status_code == 200
+    assert client.get("/public/matters/?code=nonsense").status_code == 400
+    lookup = client.get(f"/public/matters/?code={real.lower()}")
+    assert lookup.status_code == 302 and lookup.headers["Location"].endswith(f"/public/matters/{real}")
+
+
+@ONLY_SQLITE
+def test_the_honeypot_and_the_rate_limit_refuse_reports(client, world):
+    from engine.public.reports import MAX_REPORTS
+
+    deploy(world, "complaint")
+    trapped = send(client, website="http://spam.example")
+    assert trapped.status_code == 400 and "没能收下" in trapped.get_data(as_text=True)
+    assert complaints(world) == []
+
+    for _ in range(MAX_REPORTS - 1):
+        assert send(client).status_code == 302
+    limited = send(client)
+    assert limited.status_code == 429 and "提交太频繁了" in limited.get_data(as_text=True)
+    assert len(complaints(world)) == MAX_REPORTS - 1
+    assert send(client, address="10.0.0.2").status_code == 302
+
+
+@ONLY_SQLITE
+def test_bad_reports_are_refused_with_reasons_and_never_fail(client, world):
+    assert client.get(REPORT).status_code == 404  # no complaint flow deployed yet
+    deploy(world, "complaint")
+    cases = [
+        ({"what": "短"}, "请用 5 到 1000 个字说明发生了什么"),
+        ({"what": "x" * 5000}, "请用 5 到 1000 个字说明发生了什么"),
+        ({"what": "有人\x00乱花钱了啊"}, "有无法识别的字符"),
+        ({"where": "村口\u202e反向"}, "有无法识别的字符"),
+        ({"where": ""}, "请用 2 到 100 个字说明在哪里"),
+        ({"phone": "call me maybe"}, "请填写正确的电话号码"),
+    ]
+    for fields, message in cases:
+        answer = send(client, **fields)
+        assert answer.status_code == 400, fields
+        assert message in answer.get_data(as_text=True), fields
+    assert send(client, phone="not a phone", anonymous="1").status_code == 302  # anonymous: the phone is dropped
+    [matter] = complaints(world)
+    with world() as session:
+        from engine.history.events import events_of
+
+        started = json.loads(events_of(session, matter.id)[0].data)["data"]
+    assert started["anonymous"] is True and started["reporter_contact"] == ""
+    assert started["content"] == WHAT and started["location"] == WHERE and started["channel"] == "qr_code"
+    for path in ("/public/villages/NOPE/report", "/public/villages/QX01/report", "/public/villages/QX01"):
+        assert client.get(path).status_code == 404
+
+
+@ONLY_SQLITE
+def test_the_wallet_shows_only_paid_payments_with_monthly_totals(client, world):
+    from engine.supervision import evidence
+
+    deploy(world, "fund_payment")
+    paid = start_payment(world, VOUCHER)
+    for step, data in APPROVAL:
+        complete(world, paid, step, data)
+    payment = {
+        "paid_amount_fen": 80000,
+        "paid_on": "2025-03-23",
+        "payment_method": "village_card",
+        "payment_reference": "VC20250323001",
+        "accountant_name": "陈会计",
+    }
+    complete(world, paid, "payment", payment)
+    second = start_payment(world, {**VOUCHER, "amount_fen": 25050, "purpose": "村部办公用品", "payee": "某文具店"})
+    for step, data in APPROVAL:
+        complete(world, second, step, data)
+    complete(world, second, "payment", {**payment, "paid_amount_fen": 25050, "paid_on": "2025-04-02"})
+    refused = start_payment(world, {**VOUCHER, "purpose": "被否决的开支"})
+    complete(world, refused, "finance_signoff", {**APPROVAL[0][1], "signoff_approved": False, "opinion": "不合规"})
+    start_payment(world, {**VOUCHER, "purpose": "还在审批的开支"})
+    start_payment(world, {**VOUCHER, "purpose": "别村的开支"}, village="QX0102")
+    item = evidence.EvidenceInput(
+        kind="payment", at=evidence.parse_time("2025-03-23T10:00:00+08:00"), amount_fen=80000, payee="某五金店"
+    )
+    with world() as session, session.begin():
+        evidence.record(session, paid, item, "shangtang.bookkeeper")
+
+    page = client.get("/public/villages/QX0101/wallet")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "村道路灯维修材料费" in text and "村部办公用品" in text
+    for hidden in ("被否决的开支", "还在审批的开支", "别村的开支", "6222000011112222"):
+        assert hidden not in text, hidden
+    assert "某五金店 ***" in text
+    assert re.search(r"<td>2025-03</td><td class=\"num\">1</td><td class=\"num\">800.00 元</td>", text)
+    assert re.search(r"<td>2025-04</td><td class=\"num\">1</td><td class=\"num\">250.50 元</td>", text)
+    assert re.search(r'class="total">1,?050.50 元<', text)
+    assert client.get("/public/villages/QX9999/wallet").status_code == 404
+
+
+@ONLY_SQLITE
+def test_the_village_page_links_everything_and_its_qr_code_opens_it(client, world):
+    page = client.get("/public/villages/QX0101")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "上塘村" in text
+    for link in ("/public/villages/QX0101/wallet", "/public/villages/QX0101/report", "/public/matters/", "/public/"):
+        assert f'href="{link}"' in text or f'action="{link}"' in text, link
+    assert 'href="/public/villages/QX0101"' in client.get("/public/").get_data(as_text=True)
+
+    svg = client.get("/public/villages/QX0101/qr.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    drawn = drawn_modules(svg.get_data(as_text=True))
+    assert drawn == qr_modules("http://localhost/public/villages/QX0101")
+    assert drawn != qr_modules("http://localhost/public/villages/QX0102")
+    assert client.get("/public/villages/QX01/qr.svg").status_code == 404
+
+
+@ONLY_SQLITE
+def test_qr_and_receipt_commands(client, world, cli, tmp_path: Path):
+    from engine import api
+
+    out = tmp_path / "door.svg"
+    done = cli("qr", "QX0102", "--out", str(out), "--base-url", "https://cun.example/", check=True)
+    assert "https://cun.example/public/villages/QX0102" in done.out
+    assert drawn_modules(out.read_text()) == qr_modules("https://cun.example/public/villages/QX0102")
+    png = tmp_path / "door.png"
+    cli("qr", "QX0102", "--out", str(png), check=True)
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert cli("qr", "QX9999", "--out", str(out)).code == 1
+    assert cli("qr", "QX0102", "--out", str(tmp_path / "door.txt")).code == 2
+
+    with world() as session, session.begin():
+        matter = api.start(session, "mini_decision", "QX0101", "shangtang.secretary", {"title": "修缮村道"}).instance_id
+    first = cli("receipt", str(matter), "--json", check=True).json()
+    again = cli("receipt", str(matter), check=True).out.split()[0]
+    assert first["receipt"] == again and first["path"] == f"/public/matters/{again}"
+    text = client.get(first["path"]).get_data(as_text=True)
+    assert "小额决策（测试）" in text and "修缮村道" not in text
+    assert cli("receipt", "999999").code == 1
