@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
+    "申请人凭此码可在“流程到哪了”查看办理进度": "the applicant can follow the matter with this code on the public progress page",
+    "群众查询码": "Public receipt code",
     "{n} 周": "{n} weeks",
     "{n} 个月": "{n} months",
     "{n} 年": "{n} years",

@@ -320,3 +320,20 @@ def test_qr_and_receipt_commands(client, world, cli, tmp_path: Path):
     text = client.get(first["path"]).get_data(as_text=True)
     assert "小额决策（测试）" in text and "修缮村道" not in text
     assert cli("receipt", "999999").code == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_cadre_sees_the_receipt_code_to_hand_to_the_applicant(client, auth, world):
+    from engine import queries
+    from engine.public import receipts
+    from tests.web.conftest import start_mini, task_id_from
+
+    auth.login("shangtang.secretary")
+    task = task_id_from(start_mini(client))
+    with world() as session:
+        matter = next(t["instance"] for t in queries.open_tasks(session) if t["id"] == task)
+    text = client.get(f"/matters/{matter}").get_data(as_text=True)
+    with world() as session:
+        code = receipts.display(receipts.receipt_for(session, matter))
+    assert code in text
+    assert client.get(f"/public/matters/{code}").status_code == 200

@@ -8,6 +8,7 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from flask_login import current_user, login_required
 
 from engine.errors import NotFound, PermissionDenied, PowerlistError
+from engine.public import receipts
 from engine.workspace import attachments, matters, operations
 from web import db
 from web.actions import attachments_folder
@@ -27,7 +28,8 @@ def matter(instance_id: int):
     copy_to = operations.copy_candidates(session, instance_id)
     with db.writing() as write:
         operations.mark_copies_read(write, instance_id, current_user.username)
-    return render_template("cadre/matter.html", matter=view, svg=svg, copy_to=copy_to)
+        receipt = receipts.display(receipts.receipt_for(write, instance_id))
+    return render_template("cadre/matter.html", matter=view, svg=svg, copy_to=copy_to, receipt=receipt)
 
 
 @bp.get("/matters/<int:instance_id>/diagram.svg")
