@@ -65,6 +65,10 @@ def set_violation_source(source: ViolationSource | None) -> None:
     _violations = source
 
 
+def violation_source() -> ViolationSource | None:
+    return _violations
+
+
 def _time(value: datetime | None) -> str | None:
     return format_time(value) if value is not None else None
 

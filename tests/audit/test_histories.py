@@ -155,11 +155,16 @@ def test_matter_lists_and_heatmap(matters):
     with sessions() as session:
         listed = replays.matters(session, unit="QX", key=KEY)
         assert listed["total"] == 3 and {m["village"] for m in listed["matters"]} == {"QX0101", "QX0102", "QX0201"}
-        assert listed["matters"][0]["violations"] is None
         assert replays.matters(session, unit="QX02")["total"] == 1
         assert replays.matters(session, status="running")["total"] == 0
-        with pytest.raises(InvalidState):
-            replays.matters(session, has_violations=True)
+        registered = replays.violation_source()
+        replays.set_violation_source(None)
+        try:
+            assert replays.matters(session, unit="QX", key=KEY)["matters"][0]["violations"] is None
+            with pytest.raises(InvalidState):
+                replays.matters(session, has_violations=True)
+        finally:
+            replays.set_violation_source(registered)
 
         class Flagged:
             def instances_with_violations(self):
@@ -174,7 +179,7 @@ def test_matter_lists_and_heatmap(matters):
             assert [(m["id"], m["violations"]) for m in flagged["matters"]] == [(slow, 2)]
             assert replays.matters(session, has_violations=False)["total"] == 2
         finally:
-            replays.set_violation_source(None)
+            replays.set_violation_source(registered)
 
         heat = {s["step"]: s for s in replays.heatmap(session, KEY)["steps"]}
         assert heat["discuss"]["count"] == 4 and heat["discuss"]["overdue"] == 1
