@@ -7,37 +7,12 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from engine.definitions.conventions import BPMN_NS, BPMNDI_NS, PL_NS, pl
+from engine.definitions.conventions import BPMN_NS, BPMNDI_NS, FLOW_NODE_TAGS, PL_NS, pl
 from engine.errors import Problem
 
 Element = etree._Element
 
-FLOW_NODES = frozenset(
-    {
-        "startEvent",
-        "endEvent",
-        "intermediateCatchEvent",
-        "intermediateThrowEvent",
-        "boundaryEvent",
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-        "exclusiveGateway",
-        "inclusiveGateway",
-        "parallelGateway",
-        "eventBasedGateway",
-        "complexGateway",
-    }
-)
+FLOW_NODES = FLOW_NODE_TAGS
 OMG_PREFIX = "{http://www.omg.org/spec/"
 CONTAINERS = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
 
@@ -158,9 +133,7 @@ class BpmnDocument:
 
     # problems
 
-    def problem(
-        self, code: str, message: str, element: Element | None = None, line: int | None = None
-    ) -> Problem:
+    def problem(self, code: str, message: str, element: Element | None = None, line: int | None = None) -> Problem:
         return Problem(
             code=code,
             message=message,

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from lxml import etree
 
-from engine.definitions.conventions import BPMN_NS
+from engine.definitions.conventions import ACTIVITY_TAGS, BPMN_NS, EVENT_TAGS, GATEWAY_TAGS
 from engine.diagram.di import SemanticIndex, clean_text, local
 from engine.diagram.model import Bounds, Diagram, Edge, Point, Shape
 from engine.diagram.text import text_width
@@ -23,26 +23,6 @@ LABEL_SIZE = 12
 DOT_TIMEOUT_SECONDS = 20
 MAX_NODES = 2000
 
-EVENT_KINDS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"})
-GATEWAY_KINDS = frozenset(
-    {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
-)
-ACTIVITY_KINDS = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-    }
-)
 SIZES = {"event": (36.0, 36.0), "gateway": (50.0, 50.0), "activity": (100.0, 80.0)}
 
 
@@ -51,11 +31,11 @@ class LayoutUnavailable(RuntimeError):
 
 
 def family(kind: str) -> str | None:
-    if kind in EVENT_KINDS:
+    if kind in EVENT_TAGS:
         return "event"
-    if kind in GATEWAY_KINDS:
+    if kind in GATEWAY_TAGS:
         return "gateway"
-    if kind in ACTIVITY_KINDS:
+    if kind in ACTIVITY_TAGS:
         return "activity"
     return None
 
