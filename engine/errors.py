@@ -6,25 +6,47 @@ from dataclasses import dataclass, field
 
 
 class PowerlistError(Exception):
-    """Base of every error the engine reports to a user; ``str()`` is the message to show."""
+    """Base of every error the engine reports to a user; ``str()`` is the message to show.
+
+    ``code`` is stable (adapters and clients branch on it, the message catalogue words it);
+    ``params`` fill the catalogue's wording; ``field`` names the input at fault, when there is one.
+    """
 
     exit_code = 1
+    default_code = "error"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        params: dict[str, object] | None = None,
+        field: str | None = None,
+    ):
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.params = dict(params or {})
+        self.field = field
 
 
 class NotFound(PowerlistError):
-    pass
+    default_code = "not_found"
 
 
 class PermissionDenied(PowerlistError):
-    pass
+    default_code = "permission_denied"
 
 
 class InvalidState(PowerlistError):
     """The thing exists but is not in a state that allows the action (e.g. a task no longer open)."""
 
+    default_code = "invalid_state"
+
 
 class Conflict(PowerlistError):
     """Someone else changed the same matter first; nothing was written."""
+
+    default_code = "conflict"
 
 
 @dataclass
@@ -43,7 +65,13 @@ class FormInvalid(PowerlistError):
         self.step = step
         self.errors = errors
         lines = "; ".join(str(e) for e in errors)
-        super().__init__(f"form of step '{step}' is invalid: {lines}")
+        first = errors[0].field if errors else None
+        super().__init__(
+            f"form of step '{step}' is invalid: {lines}",
+            code="form.invalid",
+            params={"step": step},
+            field=first or None,
+        )
 
 
 @dataclass
@@ -76,6 +104,9 @@ class Problem:
 class DefinitionInvalid(PowerlistError):
     problems: list[Problem] = field(default_factory=list)
     exit_code = 2
+    code = "definition.invalid"
+    params = {}  # noqa: RUF012
+    field = None
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)

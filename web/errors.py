@@ -23,7 +23,9 @@ from engine.errors import (
     PermissionDenied,
     PowerlistError,
 )
+from engine.messages import describe
 from web.i18n import gettext as _
+from web.i18n import locale_or_default
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,15 @@ def status_of(exc: PowerlistError) -> int:
 
 
 def error_body(exc: PowerlistError) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": type(exc).__name__, "message": str(exc)}
+    """``{code, message, field}``: a stable code to branch on, the message in the reader's language,
+    and the input at fault (forms list every field)."""
+    body: dict[str, Any] = {
+        "code": getattr(exc, "code", "error"),
+        "message": describe(exc, locale_or_default()),
+        "field": getattr(exc, "field", None),
+    }
     if isinstance(exc, FormInvalid):
-        body["message"] = "表单有误，请按提示修改"
+        body["message"] = _("表单有误，请按提示修改")
         body["fields"] = [{"field": e.field, "message": e.message} for e in exc.errors]
     if isinstance(exc, DefinitionInvalid):
         body["problems"] = [p.__dict__ for p in exc.problems]

@@ -30,6 +30,14 @@ def locale() -> str:
     return chosen
 
 
+def locale_or_default() -> str:
+    """The reader's language, or the default outside a request."""
+    try:
+        return locale()
+    except RuntimeError:
+        return DEFAULT
+
+
 def gettext(text: str, **values: object) -> str:
     try:
         english = locale() == "en"

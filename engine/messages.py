@@ -1,0 +1,132 @@
+"""How each error code reads, in Chinese and English: the one catalogue that pages, API answers and
+the command line word the engine's errors from.
+
+An error carries a stable ``code`` and its ``params`` (see :class:`engine.errors.PowerlistError`);
+an entry here words it. A code without an entry reads as the error's own message.
+"""
+
+from __future__ import annotations
+
+from engine.errors import PowerlistError
+
+LANGUAGES = ("zh", "en")
+
+# code -> (Chinese, English); {names} are the error's params.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "not_found": ("找不到这个对象，或您无权查看", "Not found, or not yours to see"),
+    "permission_denied": ("您没有权限做这件事", "You may not do this"),
+    "invalid_state": ("现在不能这样做", "This cannot be done now"),
+    "conflict": ("别人刚刚也修改了，请刷新后再试", "Someone else changed it just now; reload and try again"),
+    "form.invalid": ("表单「{step}」有误，请按提示修改", "The form of '{step}' has mistakes; see each field"),
+    "definition.invalid": ("流程文件有问题，请按提示修改", "The flow file has problems; see each one"),
+    "user.unknown": ("没有启用的用户 {user}", "No active user '{user}'"),
+    "unit.not_found": ("没有代码为 {unit} 的县、镇或村", "No county, town or village '{unit}'"),
+    "unit.not_a_village": ("{unit} 不是村", "'{unit}' is not a village"),
+    "policy.denied": ("{user} 无权做这件事", "{user} may not do this"),
+    "matter.not_found": ("没有这个事项，或您无权查看", "No such matter, or not yours to see"),
+    "matter.start_denied": (
+        "{user} 不能在 {village} 发起这个事项（{flow}）",
+        "{user} may not start a matter of '{flow}' in {village}",
+    ),
+    "matter.ended": ("事项 {matter} 已经结束", "Matter {matter} has ended"),
+    "matter.changed": (
+        "别人刚刚也修改了这个事项，请刷新后再试",
+        "Someone else changed matter {matter} just now; reload and try again",
+    ),
+    "matter.not_withdrawable": (
+        "下一步已经有人办理，或这一步不是您办理的，不能撤回",
+        "This cannot be withdrawn: the next step was acted on, or the step was not yours",
+    ),
+    "flow.not_published": ("本县没有发布这个事项", "This item is not published in this county"),
+    "flow.not_found": ("没有事项 {key}", "No item '{key}'"),
+    "flow.not_a_county": ("{unit} 不是县：流程只发布到县", "{unit} is not a county: flows are published to counties"),
+    "start.too_many_fields": ("发起时填写的项目太多了", "The start data has too many fields"),
+    "start.title": ("事项名称必须是文字", "The title must be text"),
+    "step.failed": ("流程无法继续，请联系管理员", "The flow could not go on; tell the administrator"),
+    "task.not_open": (
+        "该步骤已经办理过了，或者已被退回、撤回",
+        "This step was already done, returned or withdrawn",
+    ),
+    "task.taken": (
+        "别人刚刚办理了这一步，您的提交没有生效",
+        "Someone completed this step just now; yours was not applied",
+    ),
+    "task.not_ready": ("「{step}」现在不能办理", "Step '{step}' cannot be done now"),
+    "task.not_holder": (
+        "{user} 不能办理「{step}」：这一步由 {unit} 的 {role} 岗位办理",
+        "{user} may not do '{step}': it is for the {role} of {unit}",
+    ),
+    "task.assigned_to_other": ("此步骤已转给 {user} 办理", "This step was handed to {user}"),
+    "task.awaiting_approver": (
+        "请等待加签人 {approver} 审批后再办理",
+        "Wait for the added approver {approver} to decide first",
+    ),
+    "task.parked": (
+        "已经提交过，正在等待加签人 {approver} 审批",
+        "Already submitted; waiting for the added approver {approver}",
+    ),
+    "task.not_returnable": (
+        "不能退回到「{step}」：这个事项没有经过该步骤",
+        "Cannot return to '{step}': the matter did not pass through it",
+    ),
+    "reason.too_short": ("请写明理由（至少 {min} 个字）", "Give a reason of at least {min} characters"),
+    "reason.too_long": ("理由太长了（最多 {max} 个字）", "The reason is too long (at most {max} characters)"),
+    "note.too_long": ("说明太长了（最多 {max} 个字）", "The note is too long (at most {max} characters)"),
+    "transfer.self": ("不能转办给自己", "You cannot hand a step to yourself"),
+    "transfer.not_holder": (
+        "{user} 不是本步骤同一岗位的人员，不能转给他",
+        "{user} does not hold this step's role ({role}) here",
+    ),
+    "copy.no_recipients": ("请选择抄送给谁", "Choose whom to copy the matter to"),
+    "copy.too_many": ("一次最多抄送 {max} 人", "At most {max} people at a time"),
+    "copy.not_reader": ("{user} 无权查看本事项，不能抄送给他", "{user} may not see this matter"),
+    "remind.own_step": ("这是您自己要办的步骤，不用催办", "This step is yours to do"),
+    "remind.too_soon": ("您一小时内已经催办过这一步了", "You reminded this step less than an hour ago"),
+    "approval.not_found": ("没有这个加签审批", "No such added approval"),
+    "approval.position": ("加签方式只能是“前加签”或“后加签”", "The position is 'before' or 'after'"),
+    "approval.self": ("不能加签给自己", "You cannot add yourself as approver"),
+    "approval.not_eligible": (
+        "{user} 无权查看或办理本事项，不能加签给他",
+        "{user} may not see or act in this matter",
+    ),
+    "approval.pending": ("这一步已经有一个加签在等待审批", "An added approval of this step is already pending"),
+    "approval.decided": ("这个加签已经审批过了", "This added approval was already decided"),
+    "approval.not_submitted": (
+        "办理人还没有提交，请等提交后再审批",
+        "The holder has not submitted yet; decide once they have",
+    ),
+    "approval.comment_required": ("不同意时请写明意见", "Say why when you disagree"),
+    "approval.agree": ("请选择同意或不同意", "Choose agree or disagree"),
+    "approval.stale": (
+        "该步骤已经变化，这个加签不再需要审批",
+        "The step changed; this added approval is no longer needed",
+    ),
+    "complaint.contact_denied": (
+        "只有答复举报人的办理人能看举报人的联系方式",
+        "Only those who reply to the reporter see their contact",
+    ),
+    "token.not_found": ("没有编号为 {token} 的令牌", "No token {token}"),
+}
+
+
+def describe(error: PowerlistError, language: str = "zh") -> str:
+    """The error worded for a person reading ``language``.
+
+    In Chinese the error's own message is kept when it is Chinese (it names the particulars); in
+    English, and for an engine message that is not Chinese, the catalogue's wording is used.
+    """
+    own = str(error)
+    if language == "zh" and _is_chinese(own):
+        return own
+    entry = CATALOGUE.get(getattr(error, "code", ""))
+    if entry is None:
+        return own
+    template = entry[1 if language == "en" else 0]
+    try:
+        return template.format(**getattr(error, "params", {}))
+    except (KeyError, IndexError, ValueError):
+        return own
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
