@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "engine.audit.models",
     "engine.workspace.models",
     "engine.public.models",
+    "engine.definitions.models",
 )
 
 

@@ -1,0 +1,286 @@
+"""One access policy: ``may(session, actor, action, target)``, for every page, API call and command.
+
+The rules are data (``rules/defaults/access.yaml``, see :mod:`engine.policy.rules`); this module
+applies them. A role held in a unit reaches that unit's matters and those of every village below
+it. Someone who may not see a matter gets :class:`NotFound` for anything about it, so an id reveals
+nothing; someone who sees it but may not do the action gets :class:`PermissionDenied`.
+
+Actions and their targets:
+
+============================  ==================  ==============================================
+action                        target              who
+============================  ==================  ==============================================
+``matter.read``               ProcessInstance     ``read_matters`` within reach (confidential
+                                                  flows: their ``read`` roles, less the conflicted)
+``matter.start``              :class:`Start`      the flow's starters within reach
+``matter.copy``               ProcessInstance     readers holding an acting role within reach
+``matter.withdraw``           ProcessInstance     the same (whose step it was is the command's check)
+``task.act``                  OpenTask            holder of the step's role in the step's unit,
+                                                  or the person it was handed to; acting roles only
+``task.force``                OpenTask            a ``forcing`` role within reach
+``task.remind``               OpenTask            readers holding an acting role within reach
+``approval.decide``           AddedApproval       the named approver, while they still act and see
+``file.upload``               None                anyone holding an acting role
+``violation.handle``          Violation           its supervisors at its level or above (the
+                                                  escalation chain of the supervision rules)
+``violation.rectify``         Violation           the same, or the owner it names in the village
+============================  ==================  ==============================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from engine.definitions import scope
+from engine.errors import NotFound, PermissionDenied
+from engine.org.roles import ROLES
+from engine.org.units import unit_chain
+from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.policy import admin
+from engine.policy.rules import access_rules
+
+__all__ = ["Start", "may", "require", "register_conflict_check", "starters", "ACTIONS"]
+
+ACTIONS = (
+    "matter.read",
+    "matter.start",
+    "matter.copy",
+    "matter.withdraw",
+    "task.act",
+    "task.force",
+    "task.remind",
+    "approval.decide",
+    "file.upload",
+    "violation.handle",
+    "violation.rectify",
+)
+
+
+@dataclass(frozen=True)
+class Start:
+    """Starting a matter of ``definition`` (a LoadedDefinition) in ``village``."""
+
+    definition: Any
+    village: OrgUnit
+
+
+ConflictCheck = Callable[[Session, ProcessInstance], bool]
+_conflict_checks: dict[str, ConflictCheck] = {}
+
+
+def register_conflict_check(key: str, check: ConflictCheck) -> None:
+    """``check(session, instance)`` tells whether a matter of flow ``key`` concerns its village's own
+    cadres; then the flow's ``conflicted`` roles in that village neither see nor handle it."""
+    _conflict_checks[key] = check
+
+
+@dataclass(frozen=True)
+class _Actor:
+    username: str
+    holdings: tuple[tuple[str, int], ...]  # (role, unit id)
+
+
+_HOLDINGS = (
+    select(User.id, RoleAssignment.role, RoleAssignment.org_unit_id)
+    .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+    .where(User.username == bindparam("username"), User.active.is_(True))
+)
+_ACTORS = "powerlist.policy.actors"
+
+
+def _actor(session: Session, username: str | None) -> _Actor | None:
+    """The active user's role holdings, read once per session (a request, a command)."""
+    if not username or not isinstance(username, str):
+        return None
+    known = session.info.setdefault(_ACTORS, {})
+    if username in known:
+        return known[username]
+    rows = session.execute(_HOLDINGS, {"username": username}).all()
+    found = _Actor(username, tuple((r.role, r.org_unit_id) for r in rows if r.role is not None)) if rows else None
+    known[username] = found
+    return found
+
+
+def forget(session: Session) -> None:
+    """Drop the holdings read in this session, after roles or users changed in it."""
+    session.info.pop(_ACTORS, None)
+
+
+def _reach(session: Session, village_id: int) -> set[int]:
+    return {unit.id for unit in unit_chain(session, village_id)}
+
+
+def _holds_within(actor: _Actor, roles: frozenset[str], reach: set[int]) -> bool:
+    return any(role in roles and unit in reach for role, unit in actor.holdings)
+
+
+_keys: dict[tuple[str, int], str] = {}
+
+
+def _key_of(session: Session, instance: ProcessInstance) -> str:
+    """The flow key of the matter's definition version (versions never change their key)."""
+    cache_key = (str(session.get_bind().url), instance.definition_version_id)
+    key = _keys.get(cache_key)
+    if key is None:
+        key = session.scalar(
+            select(DefinitionVersion.key).where(DefinitionVersion.id == bindparam("id")),
+            {"id": instance.definition_version_id},
+        )
+        _keys[cache_key] = key
+    return key
+
+
+def _reads(session: Session, actor: _Actor, instance: ProcessInstance) -> bool:
+    rules = access_rules()
+    reach = _reach(session, instance.village_id)
+    key = _key_of(session, instance)
+    confidential = rules.confidential.get(key)
+    if confidential is None:
+        return _holds_within(actor, rules.read_matters, reach)
+    if not _holds_within(actor, confidential.read, reach):
+        return False
+    if confidential.conflicted and any(
+        role in confidential.conflicted and unit == instance.village_id for role, unit in actor.holdings
+    ):
+        check = _conflict_checks.get(key)
+        if check is None or check(session, instance):
+            return False
+    return True
+
+
+def starters(definition: Any) -> frozenset[str]:
+    """The roles that start matters of ``definition``: the access rules' list for it, else the
+    village's cadres and the roles of its first steps."""
+    rules = access_rules()
+    listed = rules.start.get(definition.key)
+    if listed is not None:
+        return listed
+    return rules.start_default | first_step_roles(definition)
+
+
+def first_step_roles(definition: Any) -> frozenset[str]:
+    """Roles of the user tasks a new matter reaches first (the start event's lane, in effect)."""
+    roles: set[str] = set()
+    seen: set[str] = set()
+    pending = [definition.spec.start]
+    while pending:
+        spec = pending.pop()
+        if spec.name in seen:
+            continue
+        seen.add(spec.name)
+        if getattr(spec, "manual", False) and spec.name in definition.steps:
+            roles.add(definition.steps[spec.name].role)
+            continue
+        pending.extend(spec.outputs)
+    return frozenset(roles)
+
+
+def _decide(session: Session, actor: _Actor, action: str, target: Any) -> str | None:
+    """None when allowed; otherwise ``"hidden"`` (the target does not exist for the actor) or ``"denied"``."""
+    rules = access_rules()
+    acting = rules.roles("acting")
+    if action.startswith(admin.ADMIN_PREFIXES):
+        return admin.decide(session, actor.username, actor.holdings, action, target)
+    if action.startswith("violation."):
+        from engine.supervision.violations import may_act
+
+        return may_act(session, actor.username, action, target)
+    if action == "file.upload":
+        return None if any(role in acting for role, _unit in actor.holdings) else "denied"
+    if action == "matter.start":
+        chain = unit_chain(session, target.village.id)
+        if not scope.is_published(session, target.definition.key, chain[-1].id):
+            return "hidden"
+        reach = {unit.id for unit in chain}
+        return None if _holds_within(actor, starters(target.definition) & acting, reach) else "denied"
+    if action == "approval.decide":
+        instance = session.get(ProcessInstance, target.instance_id)
+        if target.approver != actor.username or instance is None or not _reads(session, actor, instance):
+            return "hidden"
+        return None if _holds_within(actor, acting, _reach(session, instance.village_id)) else "denied"
+    instance = target if isinstance(target, ProcessInstance) else session.get(ProcessInstance, target.instance_id)
+    if instance is None or not _reads(session, actor, instance):
+        return "hidden"
+    if action == "matter.read":
+        return None
+    reach = _reach(session, instance.village_id)
+    if action in ("matter.copy", "matter.withdraw", "task.remind"):
+        return None if _holds_within(actor, acting, reach) else "denied"
+    if action == "task.force":
+        return None if _holds_within(actor, rules.roles("forcing"), reach) else "denied"
+    if action == "task.act":
+        row: OpenTask = target
+        if row.role not in acting or (row.role, row.org_unit_id) not in actor.holdings:
+            return "denied"
+        if row.assignee and row.assignee != actor.username:
+            return "assigned"
+        return None
+    raise ValueError(f"unknown action '{action}'")
+
+
+def may(session: Session, username: str | None, action: str, target: Any = None) -> bool:
+    """Whether ``username`` may do ``action`` on ``target`` now."""
+    actor = _actor(session, username)
+    return actor is not None and _decide(session, actor, action, target) is None
+
+
+def require(session: Session, username: str | None, action: str, target: Any = None) -> None:
+    """Raise unless ``username`` may do ``action`` on ``target``: NotFound where they may not even see it."""
+    actor = _actor(session, username)
+    if actor is None:
+        raise NotFound(f"没有启用的用户 {username}", code="user.unknown", params={"user": username})
+    verdict = _decide(session, actor, action, target)
+    if verdict is None:
+        return
+    if verdict == "hidden":
+        if action == "matter.start":
+            raise NotFound(f"本县没有发布事项 {target.definition.key}", code="flow.not_published")
+        raise NotFound("没有这个事项，或您无权查看", code="matter.not_found")
+    if verdict == "assigned":
+        raise PermissionDenied(
+            f"此步骤已转给 {target.assignee} 办理", code="task.assigned_to_other", params={"user": target.assignee}
+        )
+    raise _denied(session, username, action, target)
+
+
+def _denied(session: Session, username: str, action: str, target: Any) -> PermissionDenied:
+    """The refusal, naming what would have been needed."""
+    if action == "task.act":
+        unit = unit_chain(session, target.org_unit_id)[0]
+        role = ROLES[target.role].name_zh if target.role in ROLES else target.role
+        return PermissionDenied(
+            f"{username} 不能办理「{target.step_name}」："
+            f"这一步由{unit.name}（{unit.code}）的{role}（{target.role}）办理",
+            code="task.not_holder",
+            params={"user": username, "step": target.step_name, "role": target.role, "unit": unit.code},
+        )
+    if action == "matter.start":
+        return PermissionDenied(
+            f"{username} 不能在 {target.village.name}（{target.village.code}）发起「{target.definition.name}」",
+            code="matter.start_denied",
+            params={"user": username, "village": target.village.code, "flow": target.definition.key},
+        )
+    return PermissionDenied(
+        f"{username} 无权{_ACTION_NAMES.get(action, action)}",
+        code="policy.denied",
+        params={"user": username, "action": action},
+    )
+
+
+_ACTION_NAMES = {
+    "matter.start": "发起这个事项",
+    "matter.copy": "抄送这个事项",
+    "matter.withdraw": "撤回这个事项",
+    "task.act": "办理这一步",
+    "task.force": "强制推进这一步",
+    "task.remind": "催办这一步",
+    "approval.decide": "审批这个加签",
+    "file.upload": "上传附件",
+    "violation.handle": "处理这条预警",
+    "violation.rectify": "报告这条预警已整改",
+}
