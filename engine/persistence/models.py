@@ -61,6 +61,11 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Raised to end every session and remembered sign-in of the user (logout, password change).
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an administrator chose the password: the user must choose their own before going on.
+    # The server default '0' reads as false on SQLite and PostgreSQL alike.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"
@@ -137,7 +142,8 @@ class OpenTask(Base):
         Index("ix_open_task_due", "due_at"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task UUID
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # made when the task opens
+    engine_task_id: Mapped[str] = mapped_column(String(36))  # SpiffWorkflow's task id in the saved workflow
     instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
     step_id: Mapped[str] = mapped_column(String(100))
     step_name: Mapped[str] = mapped_column(String(200))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -28,6 +30,19 @@ def take(instance_id: int, head: bytes) -> Any | None:
     if entry is not None and entry[0] == head:
         return entry[1]
     return None
+
+
+@contextmanager
+def follows_savepoint(session: Session) -> Iterator[None]:
+    """Wrap a savepoint: if it is rolled back, workflows it advanced are not cached at commit."""
+    pending = session.info.setdefault(_PENDING, {})
+    before = dict(pending)
+    try:
+        yield
+    except BaseException:
+        pending.clear()
+        pending.update(before)
+        raise
 
 
 def keep_after_commit(session: Session, instance: Any, workflow: Any) -> None:

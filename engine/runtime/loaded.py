@@ -31,6 +31,13 @@ class LoadedDefinition:
         except KeyError:
             raise LookupError(f"flow '{self.key}' v{self.version} has no user task '{step_id}'") from None
 
+    def start_form(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The start event's form (the start data a matter takes besides its title), if it has one."""
+        path = self.meta.get("start_form")
+        if not path:
+            return None, None
+        return self.forms.get(path), self.form_texts.get(path)
+
     def form(self, step: StepInfo) -> tuple[dict[str, Any] | None, str | None]:
         if not step.form:
             return None, None

@@ -1,8 +1,16 @@
-"""One step of one instance = one transaction.
+"""The step: one change of one matter, in one transaction.
 
-Starting a matter and completing a task both follow the same order: lock the instance, check who
-acts and in what state, validate the form, run the engine, then save the state, the open-task
-index and the history events together. Any failure leaves the database as it was.
+Everything that changes a matter (a start, a completed or forced task, a fired timer, a return,
+a withdrawal, a cancellation) is a :class:`Step`: lock the matter, restore its workflow, change
+it, then :meth:`Step.finish` syncs the open-task index, appends the history events, runs the
+after-step hooks and saves the state together. Any failure leaves the database as it was.
+
+Who may take a step and what data it may carry are the commands' business
+(:mod:`engine.commands`); this module only carries the change out.
+
+Open tasks have ids of their own, made when a task opens; the engine's task ids stay inside the
+saved workflow (``OpenTask.engine_task_id``). A step that opens again (a loop, a return, a
+withdrawal) is a new open task with a new id, due time, reminders and timers.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
@@ -25,21 +33,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock, hooks
 from engine.calendar import WorkCalendar, due_at, load_work_calendar
-from engine.definitions.deploy import latest_version
-from engine.errors import Conflict, InvalidState, PermissionDenied, PowerlistError
+from engine.errors import Conflict, InvalidState, NotFound, PowerlistError
 from engine.history import events as history
 from engine.history.chain import GENESIS
-from engine.org.service import can_see_village, get_user, get_village
-from engine.org.units import holds_role, require_role, unit_for_role
+from engine.org.units import unit_for_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.runtime import cache
-from engine.runtime.forms import validate_form
 from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
-
-MAX_START_DATA_FIELDS = 50
 
 
 def work_calendar() -> WorkCalendar:
@@ -53,6 +56,7 @@ class OpenedTask:
     step_name: str
     role: str
     due_at: datetime | None
+    engine_task_id: str = ""
 
 
 @dataclass
@@ -66,137 +70,25 @@ class StepResult:
 class StepFailed(PowerlistError):
     """The flow itself could not advance (e.g. a gateway condition names a missing field)."""
 
+    default_code = "step.failed"
 
-def start_instance(
-    session: Session,
-    key: str,
-    village_code: str,
-    actor: str,
-    data: dict[str, Any] | None = None,
-    title: str | None = None,
-) -> StepResult:
+
+TASK_GONE = "该步骤已经办理过了，或者已被退回、撤回"
+
+
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    """The matter, locked for this transaction (``FOR UPDATE`` on PostgreSQL)."""
     begin_write(session)
-    village = get_village(session, village_code)
-    user = get_user(session, actor)
-    if not can_see_village(user, village):
-        raise PermissionDenied(f"user '{actor}' holds no role in {village.name} ({village.code}) or above it")
-    row = latest_version(session, key)
-    initial = validate_form("start", None, data or {})
-    if len(initial) > MAX_START_DATA_FIELDS:
-        raise PowerlistError(f"start data has too many fields (at most {MAX_START_DATA_FIELDS})")
-    return start_matter(session, row, village, actor, initial, title)
-
-
-def start_matter(
-    session: Session,
-    row: DefinitionVersion,
-    village: OrgUnit,
-    actor: str,
-    initial: dict[str, Any],
-    title: str | None = None,
-    on_created: Callable[[ProcessInstance], None] | None = None,
-) -> StepResult:
-    """Start a matter of ``row`` in ``village`` with checked start data, as one step.
-
-    Who may start it is the caller's business: :func:`start_instance` checks a person, the rules
-    start rectification matters as the system. ``on_created`` sees the new instance before the
-    step's hooks run.
-    """
-    begin_write(session)
-    definition = loaded(row)
-    now = clock.now()
-
-    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine())
-    start = workflow.get_next_task(state=TaskState.READY)
-    start.data.update(initial)
-    before_done: set[UUID] = set()
-    _advance(workflow, definition)
-
-    instance = ProcessInstance(
-        definition_version_id=row.id,
-        village_id=village.id,
-        title=(title or initial.get("title") or definition.name)[:200],
-        status="running",
-        state=b"",
-        started_by=actor,
-        started_at=now,
-        history_seq=0,
-        history_head=GENESIS,
+    instance = session.scalar(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
     )
-    session.add(instance)
-    session.flush()
-    if on_created is not None:
-        on_created(instance)
-    opened, _closed = _sync_open_tasks(session, instance, definition, workflow, set(), now)
-    started = history.append(
-        session,
-        instance,
-        history.INSTANCE_STARTED,
-        at=now,
-        actor=actor,
-        data={
-            "key": row.key,
-            "version": row.version,
-            "village": village.code,
-            "data": initial,
-            "opened": [t.step_id for t in opened],
-        },
-    )
-    events = [started, *_record_engine_events(session, instance, workflow, before_done, now)]
-    _finish(session, instance, definition, workflow, StepLog(events, opened, [], actor, now))
-    return StepResult(instance.id, instance.status, opened, instance.history_seq)
+    if instance is None:
+        raise NotFound(f"没有编号为 {instance_id} 的事项", code="matter.not_found")
+    return instance
 
 
-def complete_task(session: Session, task_id: str, actor: str, data: Any, waive_reason: str | None = None) -> StepResult:
-    """Complete an open task as its role holder.
-
-    With ``waive_reason``, legal checks of the form (``x-checks``: quorum, majority…) that fail are
-    recorded in history with the reason instead of refusing the step; the rules turn them into
-    violations. Schema errors are never waived.
-    """
-    row, instance, definition = _lock_open_task(session, task_id)
-    require_role(session, actor, row.role, row.org_unit_id)
-    if row.assignee and row.assignee != actor:
-        raise PermissionDenied(f"task {task_id} was handed to '{row.assignee}'; only they may complete it")
-    step = definition.step(row.step_id)
-    schema, schema_text = definition.form(step)
-    if waive_reason is not None:
-        _require_reason(waive_reason)
-        clean, failed = validate_form(step.name, schema, data, schema_text, collect_checks=True)
-    else:
-        clean, failed = validate_form(step.name, schema, data, schema_text), []
-    payload: dict[str, Any] = {"form": clean}
-    if failed:
-        payload["waived"] = [{"field": e.field, "message": e.message} for e in failed]
-        payload["reason"] = waive_reason
-    return _run_user_task(session, instance, definition, step, task_id, actor, clean, history.TASK_COMPLETED, payload)
-
-
-def force_task(session: Session, task_id: str, actor: str, reason: str, data: Any = None) -> StepResult:
-    """Move a matter past an open task without its form, by an administrator of the village's county
-    or the town agency of its town. The reason is kept in history and the rules raise a violation."""
-    row, instance, definition = _lock_open_task(session, task_id)
-    _require_reason(reason)
-    allowed = [(role, unit_for_role(session, instance.village_id, role)) for role in PRIVILEGED_ROLES]
-    if not any(holds_role(session, actor, role, unit.id) for role, unit in allowed):
-        names = ", ".join(f"{role}@{unit.code}" for role, unit in allowed)
-        raise PermissionDenied(f"only {names} may force a step past; '{actor}' may not")
-    step = definition.step(row.step_id)
-    clean = validate_form(step.name, None, data or {})
-    payload = {"form": clean, "reason": reason, "role": row.role}
-    return _run_user_task(session, instance, definition, step, task_id, actor, clean, history.TASK_FORCED, payload)
-
-
-PRIVILEGED_ROLES = ("admin", "town_agency")
-MIN_REASON_LENGTH = 4
-
-
-def _require_reason(reason: str | None) -> None:
-    if reason is None or len(reason.strip()) < MIN_REASON_LENGTH:
-        raise PowerlistError(f"a reason of at least {MIN_REASON_LENGTH} characters is required")
-
-
-def _lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
+def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
+    """The open task, its matter locked for this transaction, and the matter's definition."""
     begin_write(session)
     found = session.execute(
         select(OpenTask, ProcessInstance, DefinitionVersion.key, DefinitionVersion.content_hash)
@@ -206,120 +98,298 @@ def _lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessIn
         .with_for_update(of=ProcessInstance)
     ).first()
     if found is None:
-        raise InvalidState(f"task {task_id} is not open: it was completed, withdrawn, or never existed")
+        raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
     row, instance, key, content_hash = found
-    # On PostgreSQL the task row may have gone while we waited for the instance lock (another
+    # On PostgreSQL the task row may have gone while we waited for the matter's lock (another
     # completion of the same task); SQLite's write transaction already excludes that.
     if session.get_bind().dialect.name != "sqlite":
         if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
-            raise Conflict(f"task {task_id} was completed by someone else just now; nothing was changed")
+            raise Conflict("别人刚刚办理了这一步，您的提交没有生效", code="task.taken", params={"task": task_id})
     if instance.status != "running":
-        raise InvalidState(f"instance {instance.id} is {instance.status}")
+        raise InvalidState(f"事项 {instance.id} 已经结束", code="matter.ended", params={"matter": instance.id})
     return row, instance, loaded_version(session, instance.definition_version_id, key, content_hash)
 
 
-def _run_user_task(
-    session: Session,
-    instance: ProcessInstance,
-    definition: LoadedDefinition,
-    step: Any,
-    task_id: str,
-    actor: str,
-    data: dict[str, Any],
-    kind: str,
-    payload: dict[str, Any],
-) -> StepResult:
-    workflow = _load_workflow(instance, definition)
-    task = workflow.get_task_from_id(UUID(task_id))
-    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-        raise InvalidState(f"task {task_id} ({step.name}) is not ready to be completed")
-
-    now = clock.now()
-    before_done = {t.id for t in workflow.tasks.values() if t.state == TaskState.COMPLETED}
-    before_ready = _ready_user_task_ids(workflow)
-    try:
-        task.set_data(**data)
-        task.run()
-    except SpiffWorkflowException as exc:
-        raise StepFailed(f"step '{step.name}' could not be completed: {exc}") from exc
-    _advance(workflow, definition)
-
-    opened, closed = _sync_open_tasks(session, instance, definition, workflow, before_ready, now)
-    if opened:
-        payload["opened"] = [t.step_id for t in opened]
-    done = history.append(session, instance, kind, at=now, actor=actor, step_id=step.id, data=payload)
-    events = [done, *_record_engine_events(session, instance, workflow, before_done | {task.id}, now)]
-    _finish(session, instance, definition, workflow, StepLog(events, opened, closed, actor, now))
-    return StepResult(instance.id, instance.status, opened, instance.history_seq)
-
-
-def _advance(workflow: BpmnWorkflow, definition: LoadedDefinition) -> None:
-    try:
-        workflow.do_engine_steps()
-        workflow.refresh_timers()
-        workflow.do_engine_steps()
-    except SpiffWorkflowException as exc:
-        where = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
-        name = f" at '{getattr(where, 'bpmn_name', None) or getattr(where, 'name', '')}'" if where else ""
-        raise StepFailed(f"flow '{definition.key}' could not advance{name}: {exc}") from exc
-
-
-def _load_workflow(instance: ProcessInstance, definition: LoadedDefinition) -> BpmnWorkflow:
+def load_workflow(instance: ProcessInstance, definition: LoadedDefinition) -> BpmnWorkflow:
     workflow = cache.take(instance.id, instance.history_head)
     if workflow is None:
         workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
     return workflow
 
 
-def _ready_user_task_ids(workflow: BpmnWorkflow) -> set[UUID]:
+def ready_user_task_ids(workflow: BpmnWorkflow) -> set[UUID]:
     return {t.id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
-def _sync_open_tasks(
+def _completed_ids(workflow: BpmnWorkflow) -> set[UUID]:
+    return {t.id for t in workflow.tasks.values() if t.state == TaskState.COMPLETED}
+
+
+class Step:
+    """One change of one matter. Make it with :meth:`of_task`, :meth:`of_matter` or :meth:`start`,
+    change the workflow through its methods, then :meth:`finish` it once."""
+
+    def __init__(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        definition: LoadedDefinition,
+        workflow: BpmnWorkflow,
+        actor: str | None,
+        now: datetime | None = None,
+    ):
+        self.session = session
+        self.instance = instance
+        self.definition = definition
+        self.workflow = workflow
+        self.actor = actor
+        self.now = now or clock.now()
+        self.before_done = _completed_ids(workflow)
+        self.before_ready = ready_user_task_ids(workflow)
+        self.events: list[HistoryEvent] = []
+        self.opened: list[OpenedTask] = []
+        self.closed: list[str] = []
+
+    # --- making a step ---------------------------------------------------------------------
+
+    @classmethod
+    def of_task(
+        cls, session: Session, instance: ProcessInstance, definition: LoadedDefinition, actor: str | None
+    ) -> Step:
+        """A step of a matter whose open task was locked with :func:`lock_open_task`."""
+        return cls(session, instance, definition, load_workflow(instance, definition), actor)
+
+    @classmethod
+    def of_matter(cls, session: Session, instance: ProcessInstance, actor: str | None) -> Step:
+        definition = loaded(instance.definition)
+        return cls(session, instance, definition, load_workflow(instance, definition), actor)
+
+    @classmethod
+    def start(
+        cls,
+        session: Session,
+        row: DefinitionVersion,
+        village: OrgUnit,
+        actor: str,
+        initial: dict[str, Any],
+        title: str | None = None,
+        on_created: Callable[[ProcessInstance], None] | None = None,
+    ) -> Step:
+        """A new matter of ``row`` in ``village``, its start data checked by the caller."""
+        begin_write(session)
+        definition = loaded(row)
+        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine())
+        now = clock.now()
+        instance = ProcessInstance(
+            definition_version_id=row.id,
+            village_id=village.id,
+            title=(title or initial.get("title") or definition.name)[:200],
+            status="running",
+            state=b"",
+            started_by=actor,
+            started_at=now,
+            history_seq=0,
+            history_head=GENESIS,
+        )
+        session.add(instance)
+        session.flush()
+        if on_created is not None:
+            on_created(instance)
+        step = cls(session, instance, definition, workflow, actor, now)
+        workflow.get_next_task(state=TaskState.READY).data.update(initial)
+        step.advance()
+        step.sync()
+        step.append(
+            history.INSTANCE_STARTED,
+            data={
+                "key": row.key,
+                "version": row.version,
+                "village": village.code,
+                "data": initial,
+                "opened": [t.step_id for t in step.opened],
+            },
+        )
+        return step
+
+    # --- changing the workflow -------------------------------------------------------------
+
+    def engine_task(self, row: OpenTask) -> Any:
+        task = self.workflow.get_task_from_id(UUID(row.engine_task_id))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise InvalidState(f"「{row.step_name}」现在不能办理", code="task.not_ready", params={"step": row.step_id})
+        return task
+
+    def complete(self, row: OpenTask, data: dict[str, Any], kind: str, payload: dict[str, Any]) -> None:
+        """Run the open task with checked ``data``, advance the flow, and record ``kind``."""
+        task = self.engine_task(row)
+        try:
+            task.set_data(**data)
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise StepFailed(f"「{row.step_name}」办理失败：{exc}", params={"step": row.step_id}) from exc
+        self.before_done.add(task.id)
+        self.advance()
+        self.sync()
+        if self.opened:
+            payload["opened"] = [t.step_id for t in self.opened]
+        self.append(kind, row.step_id, payload)
+
+    def advance(self) -> None:
+        try:
+            self.workflow.do_engine_steps()
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            where = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+            name = f" at '{getattr(where, 'bpmn_name', None) or getattr(where, 'name', '')}'" if where else ""
+            raise StepFailed(
+                f"flow '{self.definition.key}' could not advance{name}: {exc}", params={"flow": self.definition.key}
+            ) from exc
+
+    def reset_to(self, target: Any) -> None:
+        """Open the completed user task ``target`` again; what followed it is undone."""
+        self.workflow.reset_from_task_id(target.id)
+        # A reset leaves removed timers registered in SpiffWorkflow; a saved and reloaded copy is clean.
+        self.workflow = load_state(
+            dump_state(self.workflow), self.definition.spec, self.definition.subprocess_specs, script_engine()
+        )
+        self.sync()
+
+    def cancel(self) -> None:
+        """End the matter without completing it (驳回, or withdrawing a matter nobody acted on)."""
+        self.workflow.cancel()
+        gone = self.session.execute(
+            delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
+        ).scalars()
+        self.closed.extend(gone)
+        self.instance.status = "cancelled"
+        self.instance.ended_at = self.now
+
+    def changed(self) -> bool:
+        """Whether the engine did anything since the step was made (a timer that was due, say)."""
+        return bool(_completed_ids(self.workflow) - self.before_done) or (
+            ready_user_task_ids(self.workflow) != self.before_ready
+        )
+
+    def sync(self) -> None:
+        """Bring the open-task index in line with the workflow's ready user tasks."""
+        ready = {t.id: t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
+        gone = self.before_ready - ready.keys()
+        if gone:
+            closed = self.session.execute(
+                delete(OpenTask)
+                .where(OpenTask.instance_id == self.instance.id, OpenTask.engine_task_id.in_([str(i) for i in gone]))
+                .returning(OpenTask.id)
+            ).scalars()
+            self.closed.extend(closed)
+        rows = []
+        for engine_id in ready.keys() - self.before_ready:
+            task = ready[engine_id]
+            info = self.definition.step(task.task_spec.name)
+            unit = unit_for_role(self.session, self.instance.village_id, info.role)
+            due = due_at(self.now, info.time_limit, info.calendar, work_calendar())
+            opened = OpenedTask(str(uuid4()), info.id, info.name, info.role, due, str(engine_id))
+            rows.append(
+                {
+                    "id": opened.id,
+                    "engine_task_id": opened.engine_task_id,
+                    "instance_id": self.instance.id,
+                    "step_id": info.id,
+                    "step_name": info.name,
+                    "role": info.role,
+                    "org_unit_id": unit.id,
+                    "opened_at": self.now,
+                    "due_at": due,
+                    "assignee": None,
+                }
+            )
+            self.opened.append(opened)
+        if rows:
+            self.session.connection().execute(_INSERT_OPEN_TASK, rows)
+        self.before_ready = set(ready)
+
+    # --- recording -------------------------------------------------------------------------
+
+    def append(self, kind: str, step_id: str | None = None, data: dict[str, Any] | None = None) -> HistoryEvent:
+        """Append an event of this step to the matter's history."""
+        event = self._append(kind, step_id, data)
+        self.events.append(event)
+        return event
+
+    def _append(self, kind: str, step_id: str | None, data: dict[str, Any] | None) -> HistoryEvent:
+        return history.append(
+            self.session, self.instance, kind, at=self.now, actor=self.actor, step_id=step_id, data=data
+        )
+
+    def finish(self) -> StepResult:
+        """Record what the engine did on its own, save the workflow, run the hooks and write."""
+        self.events.extend(_engine_events(self.session, self.instance, self.workflow, self.before_done, self.now))
+        if self.instance.status == "running" and self.workflow.is_completed():
+            self.instance.status = "completed"
+            self.instance.ended_at = self.now
+            gone = self.session.execute(
+                delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
+            ).scalars()
+            self.closed.extend(gone)
+            self.events.append(
+                history.append(
+                    self.session,
+                    self.instance,
+                    history.INSTANCE_ENDED,
+                    at=self.now,
+                    data={"end": _end_event(self.workflow)},
+                )
+            )
+        self.instance.state = dump_state(self.workflow)
+        hooks.run_after_step(
+            hooks.StepContext(
+                self.session,
+                self.instance,
+                self.definition,
+                self.events,
+                self.opened,
+                self.closed,
+                self.actor,
+                self.now,
+                self.workflow,
+            )
+        )
+        flush(self.session, self.instance)
+        cache.keep_after_commit(self.session, self.instance, self.workflow)
+        return StepResult(self.instance.id, self.instance.status, self.opened, self.instance.history_seq)
+
+
+def record(
     session: Session,
     instance: ProcessInstance,
-    definition: LoadedDefinition,
-    workflow: BpmnWorkflow,
-    before_ready: set[UUID],
-    now: datetime,
-) -> tuple[list[OpenedTask], list[str]]:
-    ready = {t.id: t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    gone = before_ready - ready.keys()
-    if gone:
-        session.execute(delete(OpenTask).where(OpenTask.id.in_([str(i) for i in gone])))
-    opened = []
-    rows = []
-    for task_id in ready.keys() - before_ready:
-        task = ready[task_id]
-        step = definition.step(task.task_spec.name)
-        unit = unit_for_role(session, instance.village_id, step.role)
-        due = due_at(now, step.time_limit, step.calendar, work_calendar())
-        rows.append(
-            {
-                "id": str(task_id),
-                "instance_id": instance.id,
-                "step_id": step.id,
-                "step_name": step.name,
-                "role": step.role,
-                "org_unit_id": unit.id,
-                "opened_at": now,
-                "due_at": due,
-                "assignee": None,
-            }
-        )
-        opened.append(OpenedTask(str(task_id), step.id, step.name, step.role, due))
-    if rows:
-        session.connection().execute(_INSERT_OPEN_TASK, rows)
-    return opened, [str(i) for i in gone]
+    events: list[HistoryEvent],
+    actor: str | None,
+    closed: list[str] | None = None,
+) -> None:
+    """Run the after-step hooks for events that did not move the workflow (转办, 催办, 抄送…), and write."""
+    now = events[-1].at if events else clock.now()
+    hooks.run_after_step(
+        hooks.StepContext(session, instance, loaded(instance.definition), events, [], closed or [], actor, now)
+    )
+    flush(session, instance)
+
+
+def flush(session: Session, instance: ProcessInstance) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            "别人刚刚也修改了这个事项，请刷新后再试", code="matter.changed", params={"matter": instance.id}
+        ) from exc
 
 
 _INSERT_OPEN_TASK = OpenTask.__table__.insert()
 
 
-def _record_engine_events(
+def _engine_events(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, before_done: set[UUID], now: datetime
 ) -> list[HistoryEvent]:
-    """Append what the engine did on its own in this step: gateway decisions and fired timers."""
+    """What the engine did on its own in this step: gateway decisions and fired timers."""
     appended = []
     for task in workflow.tasks.values():
         if task.state != TaskState.COMPLETED or task.id in before_done:
@@ -348,38 +418,6 @@ def _is_timer(spec: Any) -> bool:
     return isinstance(getattr(spec, "event_definition", None), TimerEventDefinition)
 
 
-@dataclass
-class StepLog:
-    events: list[HistoryEvent]
-    opened: list[OpenedTask]
-    closed: list[str]
-    actor: str | None
-    now: datetime
-
-
-def _finish(
-    session: Session, instance: ProcessInstance, definition: LoadedDefinition, workflow: BpmnWorkflow, log: StepLog
-) -> None:
-    if workflow.is_completed():
-        instance.status = "completed"
-        instance.ended_at = log.now
-        session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
-        log.events.append(
-            history.append(session, instance, history.INSTANCE_ENDED, at=log.now, data={"end": _end_event(workflow)})
-        )
-    instance.state = dump_state(workflow)
-    hooks.run_after_step(
-        hooks.StepContext(
-            session, instance, definition, log.events, log.opened, log.closed, log.actor, log.now, workflow
-        )
-    )
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict(f"instance {instance.id} was changed by someone else just now; nothing was changed") from exc
-    cache.keep_after_commit(session, instance, workflow)
-
-
 def _end_event(workflow: BpmnWorkflow) -> str | None:
     from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 
@@ -389,3 +427,36 @@ def _end_event(workflow: BpmnWorkflow) -> str | None:
         if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent) and t.workflow is workflow
     ]
     return ends[-1] if ends else None
+
+
+MAX_START_DATA_FIELDS = 50
+
+
+def start_matter(
+    session: Session,
+    row: DefinitionVersion,
+    village: OrgUnit,
+    actor: str,
+    data: Any,
+    title: str | None = None,
+    on_created: Callable[[ProcessInstance], None] | None = None,
+) -> StepResult:
+    """Start a matter of ``row`` in ``village`` as one step.
+
+    The start data may hold only the title and the fields of the flow's start form, whoever starts
+    it. Who may start it is the caller's business: the start command checks a person, the rules
+    start rectification matters as the system. ``on_created`` sees the new matter before the
+    step's hooks run.
+    """
+    from engine.runtime.forms import validate_form
+
+    definition = loaded(row)
+    schema, schema_text = definition.start_form()
+    if isinstance(data, dict) and len(data) > MAX_START_DATA_FIELDS:
+        raise PowerlistError(
+            f"start data has too many fields (at most {MAX_START_DATA_FIELDS})", code="start.too_many_fields"
+        )
+    initial = validate_form("start", schema, data, schema_text, allowed=frozenset({"title"}))
+    if "title" in initial and not isinstance(initial["title"], str):
+        raise PowerlistError("title: 事项名称必须是文字", code="start.title", field="title")
+    return Step.start(session, row, village, actor, initial, title, on_created).finish()

@@ -54,7 +54,7 @@ def on_step(context: StepContext, book: RuleBook, waiting: list[WaitingTimer]) -
         for task_id in timer.attached_to:
             boundary[task_id] = min(timer.due_at, boundary.get(task_id, timer.due_at))
     for opened in context.opened:
-        _open_deadline(context, book, item, opened, boundary.get(opened.id))
+        _open_deadline(context, book, item, opened, boundary.get(opened.engine_task_id))
     for task_id in context.closed:
         _closed(context, book, task_id)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import builtin, clock
 from engine.clock import as_utc
 from engine.persistence.db import begin_write, make_sessionmaker
+from engine.runtime import cache
 from engine.supervision import deadlines, timers
 from engine.supervision.models import SupervisionTimer, Violation
 from engine.supervision.violations import (
@@ -108,7 +109,7 @@ def fire_claimed(session: Session, claimed: list[SupervisionTimer], now: datetim
     for timer in claimed:
         before = len(raised)
         try:
-            with timers.cache_follows_savepoint(session), session.begin_nested():
+            with cache.follows_savepoint(session), session.begin_nested():
                 outcome = _fire(session, timer, now)
         except Exception as exc:  # one broken timer must not hold back the others
             log.exception("timer %s (%s) failed", timer.id, timer.key)

@@ -9,12 +9,9 @@ sweep finds nothing to fire and marks them obsolete.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -27,19 +24,10 @@ from engine import clock
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.persistence.models import HistoryEvent, ProcessInstance
-from engine.runtime import cache
-from engine.runtime.loaded import LoadedDefinition, loaded
+from engine.runtime.loaded import LoadedDefinition
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
-from engine.runtime.steps import (
-    StepLog,
-    _advance,
-    _finish,
-    _load_workflow,
-    _ready_user_task_ids,
-    _record_engine_events,
-    _sync_open_tasks,
-)
+from engine.runtime.steps import Step
 from engine.supervision.models import SupervisionTimer
 
 TASK_REMINDER = "task_reminder"  # blue: most of the time is used
@@ -212,28 +200,12 @@ def fire_instance_timers(
     now = now or clock.now()
     if instance.status != "running":
         return Fired(instance.id, [], [], [])
-    definition = loaded(instance.definition)
-    workflow = _load_workflow(instance, definition)
-    before_done: set[UUID] = {t.id for t in workflow.tasks.values() if t.state == TaskState.COMPLETED}
-    before_ready = _ready_user_task_ids(workflow)
-    _advance(workflow, definition)
-    done_now = {t.id for t in workflow.tasks.values() if t.state == TaskState.COMPLETED} - before_done
-    if not done_now and _ready_user_task_ids(workflow) == before_ready:
+    step = Step.of_matter(session, instance, None)
+    step.now = now
+    step.advance()
+    if not step.changed():
         return Fired(instance.id, [], [], [])  # nothing was due: a cancelled timer, or one not yet due
-    opened, closed = _sync_open_tasks(session, instance, definition, workflow, before_ready, now)
-    events = _record_engine_events(session, instance, workflow, before_done, now)
-    _finish(session, instance, definition, workflow, StepLog(events, opened, closed, None, now))
+    step.sync()
+    step.finish()
+    events, opened, closed = step.events, step.opened, step.closed
     return Fired(instance.id, events, opened, closed)
-
-
-@contextmanager
-def cache_follows_savepoint(session: Session) -> Iterator[None]:
-    """Wrap a savepoint: if it is rolled back, workflows it advanced are not cached at commit."""
-    pending = session.info.setdefault(cache._PENDING, {})
-    before = dict(pending)
-    try:
-        yield
-    except BaseException:
-        pending.clear()
-        pending.update(before)
-        raise
