@@ -1,10 +1,13 @@
 """The engine's public operations. Each takes a session; the caller owns the transaction.
 
-Callers (CLI, web views, API, scheduler jobs) use only this module and :mod:`engine.queries`.
+Callers (CLI, web views, API, scheduler jobs) use this module, :mod:`engine.queries` and the
+commands of :mod:`engine.workspace.operations`; every command checks who may act through
+:mod:`engine.policy` and what data it takes, so no adapter needs checks of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,9 @@ from engine.errors import DefinitionInvalid
 from engine.history.verify import VerifyReport, verify
 from engine.persistence.db import begin_write
 from engine.persistence.schema import load_all
-from engine.runtime.steps import StepResult, complete_task, force_task, start_instance
+from engine.runtime.steps import StepResult
+from engine.workspace import operations
+from engine.workspace.operations import Outcome
 
 builtin.load()
 load_all()
@@ -32,6 +37,7 @@ __all__ = [
     "complete",
     "force",
     "verify_history",
+    "Outcome",
     "StepResult",
     "DeployResult",
     "VerifyReport",
@@ -46,37 +52,58 @@ def validate_upload(content: bytes, filename: str, forms: dict[str, bytes] | Non
     return validate_bpmn(content, filename, forms)
 
 
-def deploy_file(session: Session, path: str | Path, actor: str | None = None) -> DeployResult:
+def deploy_file(
+    session: Session, path: str | Path, actor: str | None = None, counties: Sequence[str] | None = None
+) -> DeployResult:
     path = Path(path)
     report = load_definition_file(path)
     if not report.ok:
         raise DefinitionInvalid(report.problems)
     begin_write(session)
-    return deploy(session, report, path.read_bytes(), actor)
+    return deploy(session, report, path.read_bytes(), actor, counties)
 
 
 def deploy_upload(
-    session: Session, content: bytes, filename: str, forms: dict[str, bytes] | None = None, actor: str | None = None
+    session: Session,
+    content: bytes,
+    filename: str,
+    forms: dict[str, bytes] | None = None,
+    actor: str | None = None,
+    counties: Sequence[str] | None = None,
 ) -> DeployResult:
     report = validate_bpmn(content, filename, forms)
     if not report.ok:
         raise DefinitionInvalid(report.problems)
     begin_write(session)
-    return deploy(session, report, content, actor)
+    return deploy(session, report, content, actor, counties)
 
 
 def start(
-    session: Session, key: str, village: str, actor: str, data: dict[str, Any] | None = None, title: str | None = None
-) -> StepResult:
-    return start_instance(session, key, village, actor, data, title)
+    session: Session,
+    key: str,
+    village: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    title: str | None = None,
+    idempotency_key: str | None = None,
+) -> Outcome:
+    return operations.start(session, key, village, actor, data, title, idempotency_key)
 
 
-def complete(session: Session, task_id: str, actor: str, data: Any, waive_reason: str | None = None) -> StepResult:
-    return complete_task(session, task_id, actor, data, waive_reason)
+def complete(
+    session: Session,
+    task_id: str,
+    actor: str,
+    data: Any,
+    attachments: dict[str, list[int]] | None = None,
+    waive_reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> Outcome:
+    return operations.complete(session, task_id, actor, data, attachments, waive_reason, idempotency_key)
 
 
-def force(session: Session, task_id: str, actor: str, reason: str, data: Any = None) -> StepResult:
-    return force_task(session, task_id, actor, reason, data)
+def force(session: Session, task_id: str, actor: str, reason: str, data: Any = None) -> Outcome:
+    return operations.force(session, task_id, actor, reason, data)
 
 
 def verify_history(session: Session, instance_id: int | None = None) -> VerifyReport:

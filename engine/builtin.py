@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-HOOK_MODULES: tuple[str, ...] = ("engine.supervision.hook", "engine.supervision.audit_source")
+HOOK_MODULES: tuple[str, ...] = (
+    "engine.supervision.hook",
+    "engine.supervision.audit_source",
+    "engine.public.complaints",
+    "engine.workspace.closing",
+)
 
 _loaded = False
 

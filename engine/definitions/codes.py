@@ -35,6 +35,8 @@ PROBLEM_SUMMARIES: dict[str, str] = {
     "form-invalid": "表单文件有错",
     "engine-parse": "流程引擎无法读入",
     "internal-error": "检查时出了内部错误",
+    "form-overwrites-variable": "表单的项目与脚本设置的变量同名，填表人可以改写它",
+    "role-cannot-act": "环节交给了只读或管理岗位，没有人能办理",
 }
 
 

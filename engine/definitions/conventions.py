@@ -23,6 +23,7 @@ PL_ATTRIBUTES: dict[str, frozenset[str]] = {
     "process": frozenset({"category", "number", "responsibleBody", "legalBasis"}),
     "userTask": frozenset({"role", "form", "timeLimit", "calendar", "legalBasis"}),
     "lane": frozenset({"role"}),
+    "startEvent": frozenset({"form"}),  # the start form: the only start data a matter takes besides its title
 }
 
 

@@ -70,7 +70,7 @@ def load_forms(doc: BpmnDocument, loader: FormLoader) -> tuple[dict[str, dict[st
     schemas: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
     seen: set[str] = set()
-    for task in doc.find("userTask"):
+    for task in [*doc.find("userTask"), *doc.find("startEvent")]:
         raw = task.get(pl("form"))
         if raw is None:
             continue

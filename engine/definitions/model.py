@@ -49,6 +49,7 @@ class ParsedDefinition:
     spec: Any  # SpiffWorkflow BpmnProcessSpec of the top process
     subprocess_specs: dict[str, Any] = field(default_factory=dict)
     has_di: bool = False
+    start_form: str | None = None  # path of the start event's form: the start data a matter takes
 
     def step(self, step_id: str) -> StepInfo | None:
         return next((s for s in self.steps if s.id == step_id), None)

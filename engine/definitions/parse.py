@@ -50,8 +50,17 @@ def build_definition(
         spec=spec,
         subprocess_specs=subprocess_specs,
         has_di=doc.has_di(),
+        start_form=_start_form(doc, process),
     )
     return definition, []
+
+
+def _start_form(doc: BpmnDocument, process: Element) -> str | None:
+    for event in doc.find("startEvent"):
+        raw = _attribute(event, "form")
+        if raw and event.getparent() is process:
+            return normalize_form_path(raw)
+    return None
 
 
 def _step(doc: BpmnDocument, task: Element, forms: dict[str, dict[str, Any]]) -> StepInfo:

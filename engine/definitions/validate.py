@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from engine.definitions import ownership
 from engine.definitions.checks import CHECKS, Check
 from engine.definitions.document import BpmnDocument
 from engine.definitions.forms import FormLoader, folder_loader, load_forms, mapping_loader
@@ -66,6 +67,8 @@ def _validate(content: bytes, filename: str, loader: FormLoader) -> ValidationRe
             report.problems.extend(_run_check(check, doc))
         schemas, form_problems = load_forms(doc, loader)
         report.problems.extend(form_problems)
+        report.problems.extend(_guarded(filename, "roles", lambda: ownership.check_step_roles(doc)))
+        report.problems.extend(_guarded(filename, "fields", lambda: ownership.check_form_fields(doc, schemas)))
         if not report.problems:
             report.definition, problems = build_definition(doc, schemas)
             report.problems.extend(problems)

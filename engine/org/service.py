@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.passwords import hash_password
+from engine.org.reserved import refuse_reserved
 from engine.org.roles import LEVELS, ROLES, role_level
 from engine.persistence.models import OrgUnit, RoleAssignment, User
 
@@ -15,21 +16,21 @@ from engine.persistence.models import OrgUnit, RoleAssignment, User
 def get_unit(session: Session, code: str) -> OrgUnit:
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
     if unit is None:
-        raise NotFound(f"no county, town or village with code '{code}'")
+        raise NotFound(f"没有代码为 {code} 的县、镇或村", code="unit.not_found", params={"unit": code})
     return unit
 
 
 def get_village(session: Session, code: str) -> OrgUnit:
     unit = get_unit(session, code)
     if unit.level != "village":
-        raise PowerlistError(f"'{code}' is a {unit.level}, not a village")
+        raise PowerlistError(f"{code} 不是村", code="unit.not_a_village", params={"unit": code}, field="village")
     return unit
 
 
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
-        raise NotFound(f"no active user '{username}'")
+        raise NotFound(f"没有启用的用户 {username}", code="user.unknown", params={"user": username})
     return user
 
 
@@ -54,6 +55,7 @@ def ensure_user(
     password: str | None = None,
     password_hash: str | None = None,
 ) -> User:
+    refuse_reserved(username)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(

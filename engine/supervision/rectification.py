@@ -20,7 +20,6 @@ from engine.history import events as history
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
-from engine.runtime.forms import validate_form
 from engine.runtime.steps import start_matter
 from engine.supervision.models import Violation
 from engine.supervision.rules import LEVEL_ORDER, RuleBook
@@ -56,18 +55,14 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
         return None
     village = session.get(OrgUnit, violation.village_id)
     deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
-    data = validate_form(
-        "start",
-        None,
-        {
-            "violation_id": violation.id,
-            "violation_code": violation.code,
-            "description": f"{violation.title}：{violation.message}",
-            "owner_role": violation.owner_role,
-            "deadline": deadline,
-            "title": f"整改：{violation.title}"[:200],
-        },
-    )
+    data = {
+        "violation_id": violation.id,
+        "violation_code": violation.code,
+        "description": f"{violation.title}：{violation.message}"[:2000],
+        "owner_role": violation.owner_role,
+        "deadline": deadline,
+        "title": f"整改：{violation.title}"[:200],
+    }
 
     def link(instance: ProcessInstance) -> None:
         violation.rectification_instance_id = instance.id

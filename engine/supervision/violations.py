@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, policy
 from engine.calendar import CST
 from engine.clock import as_utc
-from engine.errors import InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.errors import InvalidState, NotFound, PowerlistError
 from engine.history.chain import GENESIS, format_time
 from engine.org.service import get_user, holds
 from engine.org.units import holds_role, unit_chain
@@ -325,19 +325,7 @@ def act(
     allowed_from, to_status = ACTIONS[action]
     if violation.status not in allowed_from:
         raise InvalidState(f"violation {violation.id} is {violation.status}; cannot {action} it")
-    user = get_user(session, actor)
-    supervises = supervises_at(session, book, user, violation)
-    if action == "rectify":
-        owner = holds(user, violation.owner_role, violation.village_id) if violation.owner_role else False
-        if not (owner or supervises):
-            raise PermissionDenied(
-                f"only the owner ({violation.owner_role}) or a supervisor may report violation {violation.id} rectified"
-            )
-    elif not supervises:
-        raise PermissionDenied(
-            f"user '{actor}' does not supervise violation {violation.id} "
-            f"(now with the {book.level_title(violation.level)})"
-        )
+    policy.require(session, actor, "violation.rectify" if action == "rectify" else "violation.handle", violation)
     if action == "escalate":
         if not escalate(session, book, violation, actor=actor, note=note.strip(), now=now):
             raise InvalidState(f"violation {violation.id} is already with the {book.level_title(violation.level)}")
@@ -355,6 +343,20 @@ def supervisor_units(session: Session, book: RuleBook, violation: Violation) -> 
     levels = [c["level"] for c in book.chain]
     start = levels.index(violation.level) if violation.level in levels else 0
     return [(c["level"], c["role"], by_level[c["level"]].id) for c in book.chain[start:] if c["level"] in by_level]
+
+
+def may_act(session: Session, username: str, action: str, violation: Violation) -> str | None:
+    """The access policy's answer for a violation: the supervisors at its level or above handle it;
+    the owner of the rectification (the role it names in the village) may also report it rectified.
+    None when allowed, ``"denied"`` otherwise."""
+    user = get_user(session, username)
+    book = book_for_village(session, violation.village_id)
+    if supervises_at(session, book, user, violation):
+        return None
+    owner = violation.owner_role and holds(user, violation.owner_role, violation.village_id)
+    if action == "violation.rectify" and owner:
+        return None
+    return "denied"
 
 
 def supervises_at(session: Session, book: RuleBook, user: User, violation: Violation) -> bool:

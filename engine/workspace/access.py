@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound, PermissionDenied
-from engine.org.service import ancestors, can_see_village, get_user
+from engine import policy
+from engine.errors import NotFound
+from engine.org.service import ancestors, get_user
 from engine.persistence.models import OrgUnit, ProcessInstance, User
 from engine.workspace.labels import role_name
 
@@ -35,8 +36,9 @@ class Profile:
     id: int
     username: str
     display_name: str
-    auth_version: str  # changes when the password changes: old sessions end
+    auth_version: str  # changes when the password changes or the user signs out: old sessions end
     holdings: tuple[Holding, ...] = field(default_factory=tuple)
+    must_change_password: bool = False  # an administrator chose the password
 
     def holds(self, *roles: str) -> bool:
         return any(h.role in roles for h in self.holdings)
@@ -51,7 +53,10 @@ class Profile:
 
 
 def auth_version(user: User) -> str:
-    return hashlib.sha256((user.password_hash or "-").encode()).hexdigest()[:16]
+    """A fingerprint of the password and the session generation, kept in every session and
+    remember cookie: a new password or signing out changes it, and every older cookie stops working."""
+    material = f"{user.session_generation or 0}:{user.password_hash or '-'}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def profile_of(user: User) -> Profile:
@@ -59,7 +64,9 @@ def profile_of(user: User) -> Profile:
         Holding(a.role, role_name(a.role), a.org_unit_id, a.org_unit.code, a.org_unit.name, a.org_unit.level)
         for a in sorted(user.roles, key=lambda a: (a.org_unit.level != "village", a.org_unit.code, a.role))
     )
-    return Profile(user.id, user.username, user.display_name, auth_version(user), holdings)
+    return Profile(
+        user.id, user.username, user.display_name, auth_version(user), holdings, bool(user.must_change_password)
+    )
 
 
 def profile(session: Session, username: str) -> Profile:
@@ -74,24 +81,29 @@ def profile_by_id(session: Session, user_id: int) -> Profile | None:
 
 
 def visible_instance(session: Session, username: str, instance_id: int) -> ProcessInstance:
+    """The matter, for someone the access policy lets read it; for anyone else it does not exist."""
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or not can_see_village(get_user(session, username), instance.village):
-        raise NotFound(f"没有编号为 {instance_id} 的事项，或您无权查看")
+    if instance is None:
+        raise NotFound(f"没有编号为 {instance_id} 的事项，或您无权查看", code="matter.not_found")
+    policy.require(session, username, "matter.read", instance)
     return instance
 
 
-def startable_villages(session: Session, username: str) -> list[OrgUnit]:
-    """Villages where the user may start a matter: theirs, or every village below their town or county."""
+def startable_villages(session: Session, username: str, key: str | None = None) -> list[OrgUnit]:
+    """Villages where the user may start a matter (of flow ``key``, or of some flow): their own,
+    or every village below the town or county where they hold a starting role."""
     user = get_user(session, username)
-    units = {a.org_unit_id for a in user.roles}
+    units = {a.org_unit_id for a in user.roles if a.role in policy.access_rules().roles("acting")}
     if not units:
         return []
     villages = session.scalars(
         select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
     )
-    return [v for v in villages if any(u.id in units for u in ancestors(v))]
+    within = [v for v in villages if any(u.id in units for u in ancestors(v))]
+    if key is None:
+        return within
+    from engine.definitions.deploy import latest_version
+    from engine.runtime.loaded import loaded
 
-
-def require_start_in(session: Session, username: str, village_code: str) -> None:
-    if village_code not in {v.code for v in startable_villages(session, username)}:
-        raise PermissionDenied(f"您不能在 {village_code} 发起事项")
+    definition = loaded(latest_version(session, key))
+    return [v for v in within if policy.may(session, username, "matter.start", policy.Start(definition, v))]

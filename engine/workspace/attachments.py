@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, policy
 from engine.errors import FieldError, FormInvalid, NotFound, PowerlistError
 from engine.persistence.db import instance_path
+from engine.persistence.ids import valid_id
 from engine.workspace.access import visible_instance
 from engine.workspace.models import Attachment
 
@@ -117,7 +118,11 @@ def blob_path(folder: Path, sha256: str) -> Path:
 def store_upload(
     session: Session, folder: Path | None, content: bytes, filename: str | None, uploaded_by: str
 ) -> Attachment:
-    """Keep the file (once per content) and record who uploaded it; it is claimed by a step later."""
+    """Keep the file (once per content) and record who uploaded it; it is claimed by a step later.
+
+    Only people who act in matters upload: readers and administrators change nothing.
+    """
+    policy.require(session, uploaded_by, "file.upload")
     if not content:
         raise UploadRefused(f"「{safe_filename(filename)}」是空文件")
     if len(content) > MAX_ATTACHMENT_BYTES:
@@ -185,7 +190,7 @@ def resolve_for_step(
             errors.append(FieldError(slot_name, f"「{slot['title']}」最多 {MAX_FILES_PER_SLOT} 个文件"))
             continue
         for attachment_id in dict.fromkeys(ids):
-            row = session.get(Attachment, attachment_id)
+            row = session.get(Attachment, attachment_id) if valid_id(attachment_id) else None
             # One's own uploads not yet used, or used by an earlier submission of the same step of
             # this matter (one declined by an added approver, returned or withdrawn).
             usable = (

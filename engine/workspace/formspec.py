@@ -55,8 +55,30 @@ class FormSpec:
     attachments: list[dict[str, Any]]
 
 
+# Deployed forms are long-lived objects of their restored definition: what is derived from one is
+# kept beside it, checked by identity, so a step does not derive it again.
+_derived: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _kept(kind: str, schema: dict[str, Any], make: Any) -> Any:
+    key = (kind, id(schema))
+    found = _derived.get(key)
+    if found is not None and found[0] is schema:
+        return found[1]
+    value = make(schema)
+    if len(_derived) > 4096:
+        _derived.clear()
+    _derived[key] = (schema, value)
+    return value
+
+
 def form_spec(schema: dict[str, Any] | None) -> FormSpec:
-    schema = schema or {}
+    if not schema:
+        return _form_spec({})
+    return _kept("spec", schema, _form_spec)
+
+
+def _form_spec(schema: dict[str, Any]) -> FormSpec:
     properties = schema.get("properties") or {}
     order = [n for n in schema.get("x-order", []) if n in properties]
     order += [n for n in properties if n not in order]
@@ -289,7 +311,7 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[FieldE
         return []
     spec = form_spec(schema)
     by_name = {f.name: f for f in spec.fields}
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _kept("validator", schema, lambda s: _validator(json.dumps(s, sort_keys=True)))
     errors: dict[str, FieldError] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), str(e.absolute_path))):
         name, message = _explain(error, by_name, schema)

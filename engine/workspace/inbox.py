@@ -16,6 +16,7 @@ from engine.history import events as history
 from engine.org.service import get_user
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.workspace import labels
+from engine.workspace.access import startable_villages
 from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
 
 DUE_SOON = timedelta(hours=48)
@@ -243,8 +244,12 @@ def counts(session: Session, username: str) -> dict[str, int]:
     }
 
 
-def catalogue(session: Session, query: str | None = None) -> list[dict[str, Any]]:
-    """The power list: the newest version in service of every item, grouped by 五小一跑 category."""
+def catalogue(session: Session, query: str | None = None, username: str | None = None) -> list[dict[str, Any]]:
+    """The power list: the newest version in service of every item, grouped by 五小一跑 category.
+
+    With ``username``, each item says whether that person may start it somewhere (``can_start``:
+    published to their county, and they hold one of its starting roles within reach of a village).
+    """
     rows = session.scalars(
         select(DefinitionVersion)
         .where(DefinitionVersion.retired.is_(False))
@@ -270,6 +275,8 @@ def catalogue(session: Session, query: str | None = None) -> list[dict[str, Any]
         haystack = " ".join(str(v) for v in (row.key, row.name, item["number"], item["description"]) if v).lower()
         if needle and needle not in haystack:
             continue
+        if username is not None:
+            item["can_start"] = bool(startable_villages(session, username, row.key))
         groups.setdefault(meta.get("category") or "", []).append(item)
     order = {c: i for i, c in enumerate(labels.CATEGORY_ORDER)}
     result = []

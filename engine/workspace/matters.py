@@ -10,12 +10,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, policy
 from engine.clock import as_utc
 from engine.diagram import DiagramUnavailable, diagram_of
 from engine.errors import NotFound
 from engine.history.events import events_of
-from engine.org.service import get_user
 from engine.persistence.models import OpenTask, ProcessInstance, User
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
@@ -222,12 +221,13 @@ def _node_name(definition: LoadedDefinition, element_id: str) -> str:
 
 def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     """The open step as its form shows it; only for someone who may act on it."""
+    from engine.public.complaints import contact_for_task
+
     row = session.get(OpenTask, task_id)
     if row is None:
         raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
     instance = visible_instance(session, username, row.instance_id)
-    user = get_user(session, username)
-    operations.require_holder(session, user, row)
+    policy.require(session, username, "task.act", row)
     definition = loaded(instance.definition)
     step = definition.step(row.step_id)
     schema, _ = definition.form(step)
@@ -242,6 +242,10 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     kept = [
         a for a in attachments.of_instance(session, instance.id) if a.step_id == step.id and a.uploaded_by == username
     ]
+    contact = contact_for_task(session, username, row)  # a complaint's reply step: read and logged
+    documentation = step.documentation
+    if contact:
+        documentation = f"{documentation or ''}（举报人留下的联系电话：{contact}）"
     return {
         "id": row.id,
         "instance": instance.id,
@@ -251,7 +255,8 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
         "step": step.id,
         "step_name": step.name,
         "role_name": labels.role_name(row.role),
-        "documentation": step.documentation,
+        "documentation": documentation,
+        "reporter_contact": contact,
         "legal_basis": spec.legal_basis or step.legal_basis,
         "time_limit": step.time_limit,
         "calendar": step.calendar,
@@ -301,6 +306,13 @@ def require_visible_task(session: Session, username: str, task_id: str) -> OpenT
     return row
 
 
+def parked_form(parked: dict[str, Any] | None) -> dict[str, Any]:
+    """The form of a submission waiting for an added approver."""
+    parked = parked or {}
+    form = (parked.get("payload") or {}).get("form", parked.get("data"))
+    return form if isinstance(form, dict) else {}
+
+
 def approval(session: Session, username: str, approval_id: int) -> dict[str, Any]:
     """An added approval for its approver: the step, the reason and any waiting submission."""
     row = session.get(AddedApproval, approval_id)
@@ -313,7 +325,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
     files: list[dict[str, Any]] = []
     if row.parked and step is not None:
         schema, _ = definition.form(step)
-        data = row.parked.get("data") or {}
+        data = parked_form(row.parked)
         values = formspec.display_values(schema, data)
         files = [a for a in data.get("attachments") or [] if isinstance(a, dict)]
     return {

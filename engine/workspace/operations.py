@@ -20,23 +20,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from engine import api, clock, hooks
-from engine.errors import Conflict, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine import clock, policy
+from engine.definitions.deploy import latest_version
+from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
 from engine.history import events as history
-from engine.org.service import can_see_village, get_user, holds, require_role
+from engine.org.service import get_user, get_village
 from engine.persistence.db import begin_write
-from engine.persistence.models import HistoryEvent, OpenTask, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance, RoleAssignment, User
+from engine.runtime import steps
+from engine.runtime.forms import cleaned, undeclared_fields, validate_form
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
-from engine.runtime.serializer import dump_state, load_state
-from engine.workspace import attachments, formspec, idempotency, labels, runtime
+from engine.runtime.serializer import load_state
+from engine.runtime.steps import Step, StepResult
+from engine.workspace import attachments, formspec, idempotency, labels
 from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
 
 MIN_REASON = 4
@@ -90,41 +93,36 @@ class Outcome:
 
 
 def _reason(reason: str | None, what: str = "理由") -> str:
-    text = (reason or "").strip()
+    text = (reason or "").strip() if isinstance(reason, str) else ""
     if len(text) < MIN_REASON:
-        raise PowerlistError(f"请写明{what}（至少 {MIN_REASON} 个字）")
+        raise PowerlistError(
+            f"请写明{what}（至少 {MIN_REASON} 个字）",
+            code="reason.too_short",
+            params={"min": MIN_REASON},
+            field="reason",
+        )
     if len(text) > MAX_REASON:
-        raise PowerlistError(f"{what}太长了（最多 {MAX_REASON} 个字）")
+        raise PowerlistError(
+            f"{what}太长了（最多 {MAX_REASON} 个字）",
+            code="reason.too_long",
+            params={"max": MAX_REASON},
+            field="reason",
+        )
     return text
 
 
 def _note(note: str | None) -> str | None:
-    text = (note or "").strip()
+    text = (note or "").strip() if isinstance(note, str) else ""
     if len(text) > MAX_REASON:
-        raise PowerlistError(f"说明太长了（最多 {MAX_REASON} 个字）")
+        raise PowerlistError(
+            f"说明太长了（最多 {MAX_REASON} 个字）", code="note.too_long", params={"max": MAX_REASON}, field="note"
+        )
     return text or None
 
 
-def require_holder(session: Session, user: User, row: OpenTask) -> None:
-    """The user may act on the open step: they hold its role where it is done, and it was not handed to someone else.
-
-    For a user who may not even see the matter, the step does not exist.
-    """
-    instance = session.get(ProcessInstance, row.instance_id)
-    if instance is None or not can_see_village(user, instance.village):
-        raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
-    unit = session.get(OrgUnit, row.org_unit_id)
-    require_role(user, row.role, unit)
-    if row.assignee and row.assignee != user.username:
-        raise PermissionDenied(f"此步骤已转给 {row.assignee} 办理")
-
-
 def is_holder(session: Session, username: str, row: OpenTask) -> bool:
-    try:
-        require_holder(session, get_user(session, username), row)
-    except (PermissionDenied, NotFound):
-        return False
-    return True
+    """Whether ``username`` may do the open step now (the policy's ``task.act``)."""
+    return policy.may(session, username, "task.act", row)
 
 
 def first_step_for(session: Session, username: str, opened: list[dict[str, Any]]) -> str | None:
@@ -136,49 +134,72 @@ def first_step_for(session: Session, username: str, opened: list[dict[str, Any]]
     return None
 
 
-def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    begin_write(session)
-    instance = session.scalar(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
-    )
-    if instance is None:
-        raise NotFound(f"没有编号为 {instance_id} 的事项")
-    return instance
+def _open_task_for(
+    session: Session, task_id: str, actor: str, action: str = "task.act"
+) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
+    """Lock the open task's matter and check ``actor`` may do ``action`` on it.
 
-
-def _open_task_for(session: Session, task_id: str) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
-    try:
-        return runtime.lock_open_task(session, task_id)
-    except InvalidState as exc:
-        raise InvalidState("该步骤已经办理过了，或者已被退回、撤回") from exc
-
-
-def _record(
-    session: Session,
-    instance: ProcessInstance,
-    events: list[HistoryEvent],
-    actor: str,
-    closed: list[str] | None = None,
-) -> None:
-    """Run the after-step hooks for events that did not move the workflow, and write."""
-    now = events[-1].at if events else clock.now()
-    hooks.run_after_step(
-        hooks.StepContext(session, instance, loaded(instance.definition), events, [], closed or [], actor, now)
-    )
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict("别人刚刚也修改了这个事项，请刷新后再试") from exc
+    For someone who may not see the matter, the task does not exist.
+    """
+    row, instance, definition = steps.lock_open_task(session, task_id)
+    policy.require(session, actor, action, row)
+    return row, instance, definition
 
 
 def _opened(result_opened: list[Any]) -> list[dict[str, Any]]:
     return [{"id": t.id, "step": t.step_id, "name": t.step_name, "role": t.role} for t in result_opened]
 
 
+def _outcome(result: StepResult, operation: str) -> Outcome:
+    return Outcome(result.instance_id, result.status, operation, _opened(result.opened))
+
+
+# --- 发起 ------------------------------------------------------------------------------------
+
+TITLE_LENGTH = (2, 100)
+
+
+def start(
+    session: Session,
+    key: str,
+    village_code: str,
+    actor: str,
+    data: Any = None,
+    title: str | None = None,
+    idempotency_key: str | None = None,
+) -> Outcome:
+    """Start a matter of flow ``key`` in a village, as one of the flow's starters.
+
+    The start data may hold only the fields of the flow's start form; the title is the flow's
+    name when none is given.
+    """
+    begin_write(session)
+    idem = idempotency.check_key(idempotency_key)
+    earlier = idempotency.lookup(session, actor, idem)
+    if earlier is not None:
+        return Outcome.repeat_of(earlier)
+    user = get_user(session, actor)
+    village = get_village(session, village_code)
+    row = latest_version(session, key)
+    definition = loaded(row)
+    policy.require(session, user.username, "matter.start", policy.Start(definition, village))
+    data = {} if data is None else data
+    if title is None and isinstance(data, dict) and isinstance(data.get("title"), str):
+        title = data["title"]
+    if title is not None:
+        title = title.strip() if isinstance(title, str) else ""
+        if not TITLE_LENGTH[0] <= len(title) <= TITLE_LENGTH[1]:
+            raise FormInvalid("start", [FieldError("title", "请填写事项名称（2–100 个字）")])
+    result = steps.start_matter(session, row, village, actor, data, title)
+    outcome = _outcome(result, "start")
+    idempotency.remember(session, actor, idem, "start", outcome.as_dict())
+    return outcome
+
+
 # --- 同意 / 提交 --------------------------------------------------------------------------------
 
 
-def submit(
+def complete(
     session: Session,
     task_id: str,
     actor: str,
@@ -187,39 +208,43 @@ def submit(
     waive_reason: str | None = None,
     idempotency_key: str | None = None,
 ) -> Outcome:
-    """Complete a step with its form and attachments.
+    """Complete a step with its form and the files uploaded for its attachment slots.
 
-    A retried submission with the same ``idempotency_key`` returns the first outcome. With
-    ``waive_reason``, failed legal checks are recorded with the reason instead of refusing.
+    The form may hold only the fields it declares; files come only from the actor's own uploads.
+    A pending 前加签 must be decided first; with a pending 后加签 the submission waits for the added
+    approver. A retried submission with the same ``idempotency_key`` returns the first outcome.
+    With ``waive_reason``, failed legal checks are recorded with the reason instead of refusing.
     """
     begin_write(session)
     key = idempotency.check_key(idempotency_key)
     earlier = idempotency.lookup(session, actor, key)
     if earlier is not None:
         return Outcome.repeat_of(earlier)
-    row = session.get(OpenTask, task_id)
-    if row is None:
-        raise InvalidState("该步骤已经办理过了，或者已被退回、撤回")
-    instance = session.get(ProcessInstance, row.instance_id)
-    user = get_user(session, actor)
-    require_holder(session, user, row)
-    if not isinstance(data, dict):
-        raise FormInvalid(row.step_name, [formspec.FieldError("", "表单数据必须是一个对象")])
-    definition = loaded(instance.definition)
+    row, instance, definition = _open_task_for(session, task_id, actor)
     step = definition.step(row.step_id)
-    schema, _text = definition.form(step)
-    spec = formspec.form_spec(schema)
+    schema, schema_text = definition.form(step)
 
     approvals = pending_approvals(session, task_id)
-    if any(a.position == "before" for a in approvals):
-        waiting = next(a for a in approvals if a.position == "before")
-        raise InvalidState(f"请等待加签人 {waiting.approver} 审批后再办理")
+    waiting = next((a for a in approvals if a.position == "before"), None)
+    if waiting is not None:
+        raise InvalidState(
+            f"请等待加签人 {waiting.approver} 审批后再办理",
+            code="task.awaiting_approver",
+            params={"approver": waiting.approver},
+        )
 
-    errors = formspec.validate(schema, data) if schema else []
-    if waive_reason is None and not errors:
-        errors += formspec.failed_checks(schema, data)
-    attachment_errors: list[formspec.FieldError] = []
+    clean: dict[str, Any] = {}
+    failed: list[FieldError] = []
+    try:
+        clean, failed = validate_form(step.name, schema, data, collect_checks=True)
+        errors = failed if waive_reason is None else []
+    except FormInvalid as exc:
+        errors = exc.errors
+        if not isinstance(data, dict) or any(e.field == "attachments" or not e.field for e in errors):
+            raise
+    attachment_errors: list[FieldError] = []
     resolved = attachments.Resolved([], [])
+    spec = formspec.form_spec(schema)
     try:
         resolved = attachments.resolve_for_step(
             session, step.name, spec.attachments, attachment_ids or {}, actor, instance.id, step.id
@@ -228,29 +253,51 @@ def submit(
         attachment_errors = exc.errors
     if errors or attachment_errors:
         raise FormInvalid(step.name, errors + attachment_errors)
+    payload: dict[str, Any] = {"form": clean}
     if waive_reason is not None:
-        _reason(waive_reason, "不符合规定仍要提交的理由")
-
-    payload = dict(data)
+        reason = _reason(waive_reason, "不符合规定仍要提交的理由")
+        if failed:
+            payload["waived"] = [{"field": e.field, "message": e.message} for e in failed]
+            payload["reason"] = reason
     if resolved.entries:
-        payload["attachments"] = resolved.entries
+        payload["form"]["attachments"] = resolved.entries
 
     after = next((a for a in approvals if a.position == "after"), None)
     if after is not None:
-        return _park(session, row, instance, after, actor, payload, waive_reason, resolved, key)
+        return _park(session, row, instance, after, actor, payload, resolved, key)
 
-    result = api.complete(session, task_id, actor, payload, waive_reason)
+    result = _run_completion(session, row, instance, definition, actor, payload)
     attachments.claim(resolved.rows, resolved.entries, instance.id, task_id, step.id)
-    outcome = Outcome(result.instance_id, result.status, "complete", _opened(result.opened))
+    outcome = _outcome(result, "complete")
     idempotency.remember(session, actor, key, "complete", outcome.as_dict())
     return outcome
 
 
-def _park(session, row, instance, approval, actor, payload, waive_reason, resolved, key) -> Outcome:
-    instance = _lock_instance(session, instance.id)
+def _run_completion(
+    session: Session,
+    row: OpenTask,
+    instance: ProcessInstance,
+    definition: LoadedDefinition,
+    actor: str,
+    payload: dict[str, Any],
+    kind: str = history.TASK_COMPLETED,
+) -> StepResult:
+    """Run the step with the checked payload: the form's fields go into the flow, the rest only
+    into the history (files, waived checks, the reason)."""
+    data = {k: v for k, v in payload["form"].items() if k != "attachments"}
+    step = Step.of_task(session, instance, definition, actor)
+    step.complete(row, data, kind, payload)
+    return step.finish()
+
+
+def _park(session, row, instance, approval, actor, payload, resolved, key) -> Outcome:
     if approval.parked is not None:
-        raise InvalidState(f"已经提交过，正在等待加签人 {approval.approver} 审批")
-    approval.parked = {"actor": actor, "data": payload, "waive_reason": waive_reason}
+        raise InvalidState(
+            f"已经提交过，正在等待加签人 {approval.approver} 审批",
+            code="task.parked",
+            params={"approver": approval.approver},
+        )
+    approval.parked = {"actor": actor, "payload": payload}
     attachments.claim(resolved.rows, resolved.entries, instance.id, row.id, row.step_id)
     event = history.append(
         session,
@@ -261,10 +308,36 @@ def _park(session, row, instance, approval, actor, payload, waive_reason, resolv
         step_id=row.step_id,
         data={"approval": approval.id, "approver": approval.approver},
     )
-    _record(session, instance, [event], actor)
+    steps.record(session, instance, [event], actor)
     outcome = Outcome(instance.id, instance.status, "complete", parked=True)
     idempotency.remember(session, actor, key, "complete", outcome.as_dict())
     return outcome
+
+
+# --- 强制推进 ----------------------------------------------------------------------------------
+
+
+def force(session: Session, task_id: str, actor: str, reason: str, data: Any = None) -> Outcome:
+    """Move a matter past an open step without its form: the town agency of the matter's town
+    (``forcing`` in the access rules). The reason is kept in history and the rules raise a
+    violation. ``data`` may carry only fields of the step's form, for the steps after it."""
+    row, instance, definition = _open_task_for(session, task_id, actor, "task.force")
+    reason = _reason(reason, "强制推进的理由")
+    step = definition.step(row.step_id)
+    schema, _text = definition.form(step)
+    data = {} if data is None else data
+    undeclared_fields(step.name, schema, data)
+    given = formspec.validate(_only_given(schema, data), data) if schema else []
+    if given:
+        raise FormInvalid(step.name, given)
+    payload = {"form": cleaned(schema, data), "reason": reason, "role": row.role}
+    result = _run_completion(session, row, instance, definition, actor, payload, history.TASK_FORCED)
+    return _outcome(result, "force")
+
+
+def _only_given(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The schema without its required fields: forced data is checked only for what it gives."""
+    return {**schema, "required": [], "allOf": [], "if": {}, "x-checks": []}
 
 
 # --- 驳回 -----------------------------------------------------------------------------------
@@ -272,51 +345,31 @@ def _park(session, row, instance, approval, actor, payload, waive_reason, resolv
 
 def reject(session: Session, task_id: str, actor: str, reason: str) -> Outcome:
     """The holder refuses the matter at this step; it ends, and the reason stays in its history."""
-    row, instance, definition = _open_task_for(session, task_id)
-    require_holder(session, get_user(session, actor), row)
+    row, instance, definition = _open_task_for(session, task_id, actor)
     reason = _reason(reason, "驳回理由")
-    return _cancel(session, instance, actor, reason, "reject", row)
+    return _cancel(session, instance, definition, actor, reason, "reject", row)
 
 
 def _cancel(
-    session: Session, instance: ProcessInstance, actor: str, reason: str, operation: str, row: OpenTask | None
+    session: Session,
+    instance: ProcessInstance,
+    definition: LoadedDefinition,
+    actor: str,
+    reason: str,
+    operation: str,
+    row: OpenTask | None,
 ) -> Outcome:
-    definition = loaded(instance.definition)
-    workflow = runtime.load_workflow(instance, definition)
-    workflow.cancel()
-    now = clock.now()
-    closed = [t.id for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))]
-    session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
-    _cancel_approvals(session, closed)
-    events = []
+    step = Step.of_task(session, instance, definition, actor)
+    step.cancel()
     if row is not None:
-        events.append(
-            history.append(
-                session,
-                instance,
-                labels.TASK_REJECTED,
-                at=now,
-                actor=actor,
-                step_id=row.step_id,
-                data={"reason": reason},
-            )
-        )
-    events.append(
-        history.append(
-            session,
-            instance,
-            history.INSTANCE_CANCELLED,
-            at=now,
-            actor=actor,
-            step_id=row.step_id if row is not None else None,
-            data={"operation": operation, "reason": reason},
-        )
+        step.append(labels.TASK_REJECTED, row.step_id, {"reason": reason})
+    step.append(
+        history.INSTANCE_CANCELLED,
+        row.step_id if row is not None else None,
+        {"operation": operation, "reason": reason},
     )
-    instance.status = "cancelled"
-    instance.ended_at = now
-    instance.state = dump_state(workflow)
-    _record(session, instance, events, actor, closed)
-    return Outcome(instance.id, instance.status, operation)
+    result = step.finish()
+    return Outcome(result.instance_id, result.status, operation)
 
 
 # --- 退回 / 撤回 ------------------------------------------------------------------------------
@@ -329,14 +382,19 @@ def returnable_steps(session: Session, task_id: str) -> list[dict[str, str]]:
         return []
     instance = session.get(ProcessInstance, row.instance_id)
     definition = loaded(instance.definition)
+    # Read-only: a copy restored from the saved state, never the cached workflow a step will take.
     workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
-    task = workflow.get_task_from_id(UUID(task_id))
+    task = workflow.get_task_from_id(_engine_id(row))
     if task is None:
         return []
     return [
         {"step": name, "name": definition.steps[name].name if name in definition.steps else name}
         for name in _completed_ancestors(task)
     ]
+
+
+def _engine_id(row: OpenTask) -> UUID:
+    return UUID(row.engine_task_id)
 
 
 def _completed_ancestors(task: Any) -> dict[str, Any]:
@@ -352,70 +410,24 @@ def _completed_ancestors(task: Any) -> dict[str, Any]:
 
 def return_to(session: Session, task_id: str, actor: str, step_id: str, reason: str) -> Outcome:
     """Send the matter back from this step to an earlier step it came through."""
-    row, instance, definition = _open_task_for(session, task_id)
-    require_holder(session, get_user(session, actor), row)
+    row, instance, definition = _open_task_for(session, task_id, actor)
     reason = _reason(reason, "退回理由")
-    workflow = runtime.load_workflow(instance, definition)
-    current = workflow.get_task_from_id(UUID(task_id))
+    step = Step.of_task(session, instance, definition, actor)
+    current = step.workflow.get_task_from_id(_engine_id(row))
     target = _completed_ancestors(current).get(step_id) if current is not None else None
     if target is None:
-        raise InvalidState(f"不能退回到「{step_id}」：这个事项没有经过该步骤")
-    return _reset(
-        session,
-        instance,
-        definition,
-        workflow,
-        target,
-        actor,
-        labels.TASK_RETURNED,
-        row.step_id,
-        {"to": step_id, "reason": reason},
-    )
+        raise InvalidState(
+            f"不能退回到「{step_id}」：这个事项没有经过该步骤", code="task.not_returnable", params={"step": step_id}
+        )
+    return _reset(step, target, labels.TASK_RETURNED, row.step_id, {"to": step_id, "reason": reason})
 
 
-def _reset(
-    session: Session,
-    instance: ProcessInstance,
-    definition: LoadedDefinition,
-    workflow: Any,
-    target: Any,
-    actor: str,
-    kind: str,
-    step_id: str,
-    data: dict[str, Any],
-) -> Outcome:
-    before_ready = runtime.ready_user_task_ids(workflow)
-    workflow.reset_from_task_id(target.id)
-    _renew_id(workflow, target)
-    # A reset leaves removed timers registered in SpiffWorkflow; a saved and reloaded copy is clean.
-    workflow = load_state(dump_state(workflow), definition.spec, definition.subprocess_specs, script_engine())
-    now = clock.now()
-    opened, closed = runtime.sync_open_tasks(session, instance, definition, workflow, before_ready, now)
-    _cancel_approvals(session, closed)
-    data = dict(data, opened=[t.step_id for t in opened])
-    event = history.append(session, instance, kind, at=now, actor=actor, step_id=step_id, data=data)
-    runtime.finish(session, instance, definition, workflow, [event], opened, closed, actor, now)
+def _reset(step: Step, target: Any, kind: str, step_id: str, data: dict[str, Any]) -> Outcome:
+    step.reset_to(target)
+    step.append(kind, step_id, dict(data, opened=[t.step_id for t in step.opened]))
+    result = step.finish()
     operation = "return" if kind == labels.TASK_RETURNED else "withdraw"
-    return Outcome(
-        instance.id,
-        instance.status,
-        operation,
-        [{"id": t.id, "step": t.step_id, "name": t.step_name, "role": t.role} for t in opened],
-    )
-
-
-def _renew_id(workflow: Any, task: Any) -> None:
-    """Give a reset task a new id: the step opens anew (new due time, reminders, timers), as when a
-    loop in the flow reaches it again."""
-    old, new = task.id, uuid4()
-    del workflow.tasks[old]
-    task.id = new
-    workflow.tasks[new] = task
-    parent = task.parent
-    if parent is not None:
-        parent._children = [new if child == old else child for child in parent._children]
-    for child in task.children:
-        child._parent = new
+    return _outcome(result, operation)
 
 
 def withdrawable(session: Session, instance_id: int, actor: str) -> str | None:
@@ -449,38 +461,41 @@ def _last_progress(session: Session, instance_id: int) -> HistoryEvent | None:
 def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Outcome:
     """Take back one's latest step before anyone acts on what followed, or cancel a matter one started
     that nobody has acted on yet."""
-    instance = _lock_instance(session, instance_id)
+    instance = _matter_for(session, instance_id, actor, "matter.withdraw")
     if instance.status != "running":
-        raise InvalidState("事项已经结束，不能撤回")
+        raise InvalidState("事项已经结束，不能撤回", code="matter.ended", params={"matter": instance_id})
     reason = _reason(reason, "撤回理由")
     what = withdrawable(session, instance_id, actor)
     if what is None:
-        raise InvalidState("下一步已经有人办理，或这一步不是您办理的，不能撤回")
-    if what == "matter":
-        return _cancel(session, instance, actor, reason, "withdraw", None)
-    last = _last_progress(session, instance_id)
+        raise InvalidState("下一步已经有人办理，或这一步不是您办理的，不能撤回", code="matter.not_withdrawable")
     definition = loaded(instance.definition)
-    workflow = runtime.load_workflow(instance, definition)
-    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    if what == "matter":
+        return _cancel(session, instance, definition, actor, reason, "withdraw", None)
+    last = _last_progress(session, instance_id)
+    step = Step.of_task(session, instance, definition, actor)
+    ready = step.workflow.get_tasks(state=TaskState.READY, manual=True)
     candidates = [
         t
-        for t in workflow.tasks.values()
+        for t in step.workflow.tasks.values()
         if t.task_spec.name == last.step_id and t.state == TaskState.COMPLETED and all(_descends(r, t) for r in ready)
     ]
     if not ready or not candidates:
-        raise InvalidState("流程已经往下走了，不能撤回")
+        raise InvalidState("流程已经往下走了，不能撤回", code="matter.not_withdrawable")
     target = max(candidates, key=lambda t: t.last_state_change)
     return _reset(
-        session,
-        instance,
-        definition,
-        workflow,
+        step,
         target,
-        actor,
         labels.TASK_WITHDRAWN,
         last.step_id,
         {"reason": reason, "from": sorted({t.task_spec.name for t in ready})},
     )
+
+
+def _matter_for(session: Session, instance_id: int, actor: str, action: str) -> ProcessInstance:
+    """Lock the matter and check ``actor`` may do ``action`` on it (NotFound where they may not see it)."""
+    instance = steps.lock_instance(session, instance_id)
+    policy.require(session, actor, action, instance)
+    return instance
 
 
 def _descends(task: Any, ancestor: Any) -> bool:
@@ -505,19 +520,43 @@ def transfer_candidates(session: Session, task_id: str, actor: str) -> list[dict
         .where(RoleAssignment.role == row.role, RoleAssignment.org_unit_id == row.org_unit_id, User.active.is_(True))
         .order_by(User.username)
     )
-    return [{"username": u.username, "display_name": u.display_name} for u in users if u.username != actor]
+    return [
+        {"username": u.username, "display_name": u.display_name}
+        for u in users
+        if u.username != actor and _may_take(session, u.username, row)
+    ]
+
+
+def _may_take(session: Session, username: str, row: OpenTask) -> bool:
+    """Whether the step could be handed to ``username``: they would hold it were it not assigned."""
+    return policy.may(session, username, "task.act", _Unassigned(row))
+
+
+@dataclass(frozen=True)
+class _Unassigned:
+    """An open task seen as if nobody had been handed it."""
+
+    row: OpenTask
+
+    def __getattr__(self, name: str) -> Any:
+        return None if name == "assignee" else getattr(self.row, name)
 
 
 def transfer(session: Session, task_id: str, actor: str, to: str, reason: str) -> Outcome:
     """Hand the step to another holder of the same role in the same place."""
-    row, instance, definition = _open_task_for(session, task_id)
-    require_holder(session, get_user(session, actor), row)
+    row, instance, definition = _open_task_for(session, task_id, actor)
     reason = _reason(reason, "转办说明")
+    to = (to or "").strip() if isinstance(to, str) else ""
+    if to == actor:
+        raise PowerlistError("不能转办给自己", code="transfer.self", field="to")
     target = session.scalar(select(User).where(User.username == to))
-    if target is None or not target.active or not holds(target, row.role, row.org_unit_id):
-        raise PermissionDenied(f"{to} 不是本步骤同一岗位（{labels.role_name(row.role)}）的人员，不能转给他")
-    if target.username == actor:
-        raise PowerlistError("不能转办给自己")
+    if target is None or not target.active or not _may_take(session, target.username, row):
+        raise PermissionDenied(
+            f"{to} 不是本步骤同一岗位（{labels.role_name(row.role)}）的人员，不能转给他",
+            code="transfer.not_holder",
+            params={"user": to, "role": row.role},
+            field="to",
+        )
     row.assignee = target.username
     event = history.append(
         session,
@@ -528,7 +567,7 @@ def transfer(session: Session, task_id: str, actor: str, to: str, reason: str) -
         step_id=row.step_id,
         data={"to": target.username, "reason": reason},
     )
-    _record(session, instance, [event], actor)
+    steps.record(session, instance, [event], actor)
     return Outcome(instance.id, instance.status, "transfer")
 
 
@@ -538,7 +577,7 @@ SUPERVISOR_ROLES = ("supervisory_member", "town_discipline", "county_discipline"
 
 
 def copy_candidates(session: Session, instance_id: int) -> list[dict[str, str]]:
-    """The supervisors of the matter's village, town and county."""
+    """The supervisors of the matter's village, town and county who may see it."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         return []
@@ -554,32 +593,37 @@ def copy_candidates(session: Session, instance_id: int) -> list[dict[str, str]]:
             .order_by(User.username)
         )
         for user in users:
-            found.append({"username": user.username, "display_name": user.display_name, "role": labels.role_name(role)})
+            if policy.may(session, user.username, "matter.read", instance):
+                found.append(
+                    {"username": user.username, "display_name": user.display_name, "role": labels.role_name(role)}
+                )
     return found
 
 
-def copy(session: Session, instance_id: int, actor: str, recipients: list[str], note: str | None = None) -> Outcome:
+def copy(session: Session, instance_id: int, actor: str, recipients: Any, note: str | None = None) -> Outcome:
     """Copy the matter to users who may see it (supervisors, usually) for their information."""
-    instance = _lock_instance(session, instance_id)
-    actor_user = get_user(session, actor)
-    if not can_see_village(actor_user, instance.village):
-        raise NotFound(f"没有编号为 {instance_id} 的事项，或您无权查看")
+    instance = _matter_for(session, instance_id, actor, "matter.copy")
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise PowerlistError("请选择抄送给谁", code="copy.no_recipients", field="to")
     names = list(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
     if not names:
-        raise PowerlistError("请选择抄送给谁")
+        raise PowerlistError("请选择抄送给谁", code="copy.no_recipients", field="to")
     if len(names) > MAX_COPIES:
-        raise PowerlistError(f"一次最多抄送 {MAX_COPIES} 人")
+        raise PowerlistError(
+            f"一次最多抄送 {MAX_COPIES} 人", code="copy.too_many", params={"max": MAX_COPIES}, field="to"
+        )
     note = _note(note)
     now = clock.now()
     for name in names:
-        user = session.scalar(select(User).where(User.username == name))
-        if user is None or not user.active or not can_see_village(user, instance.village):
-            raise PermissionDenied(f"{name} 无权查看本村事项，不能抄送给他")
+        if not policy.may(session, name, "matter.read", instance):
+            raise PermissionDenied(
+                f"{name} 无权查看本事项，不能抄送给他", code="copy.not_reader", params={"user": name}, field="to"
+            )
         session.add(MatterCopy(instance_id=instance.id, recipient=name, sent_by=actor, sent_at=now, note=note))
     event = history.append(
         session, instance, labels.MATTER_COPIED, at=now, actor=actor, data={"to": names, "note": note}
     )
-    _record(session, instance, [event], actor)
+    steps.record(session, instance, [event], actor)
     return Outcome(instance.id, instance.status, "copy")
 
 
@@ -598,12 +642,9 @@ def mark_copies_read(session: Session, instance_id: int, username: str) -> None:
 
 def remind(session: Session, task_id: str, actor: str, note: str | None = None) -> Outcome:
     """Remind the holders of an open step; at most once an hour per person and step."""
-    row, instance, definition = _open_task_for(session, task_id)
-    user = get_user(session, actor)
-    if not can_see_village(user, instance.village):
-        raise NotFound(f"没有编号为 {instance.id} 的事项，或您无权查看")
+    row, instance, definition = _open_task_for(session, task_id, actor, "task.remind")
     if is_holder(session, actor, row):
-        raise PowerlistError("这是您自己要办的步骤，不用催办")
+        raise PowerlistError("这是您自己要办的步骤，不用催办", code="remind.own_step")
     now = clock.now()
     recent = session.scalar(
         select(TaskReminder.id).where(
@@ -613,7 +654,7 @@ def remind(session: Session, task_id: str, actor: str, note: str | None = None) 
         )
     )
     if recent is not None:
-        raise InvalidState("您一小时内已经催办过这一步了")
+        raise InvalidState("您一小时内已经催办过这一步了", code="remind.too_soon")
     note = _note(note)
     session.add(
         TaskReminder(
@@ -623,7 +664,7 @@ def remind(session: Session, task_id: str, actor: str, note: str | None = None) 
     event = history.append(
         session, instance, labels.TASK_REMINDED, at=now, actor=actor, step_id=row.step_id, data={"note": note}
     )
-    _record(session, instance, [event], actor)
+    steps.record(session, instance, [event], actor)
     return Outcome(instance.id, instance.status, "remind")
 
 
@@ -649,18 +690,8 @@ def _approvals_in_progress(session: Session, instance_id: int) -> bool:
     )
 
 
-def _cancel_approvals(session: Session, task_ids: list[str]) -> None:
-    if not task_ids:
-        return
-    for approval in session.scalars(
-        select(AddedApproval).where(AddedApproval.task_id.in_(task_ids), AddedApproval.status == "pending")
-    ):
-        approval.status = "cancelled"
-        approval.decided_at = clock.now()
-
-
 def approver_candidates(session: Session, instance_id: int, actor: str) -> list[dict[str, str]]:
-    """Active users who may see the matter, other than the actor."""
+    """Active users who could decide an added approval of the matter, other than the actor."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         return []
@@ -668,25 +699,37 @@ def approver_candidates(session: Session, instance_id: int, actor: str) -> list[
     return [
         {"username": u.username, "display_name": u.display_name}
         for u in users
-        if u.username != actor and u.roles and can_see_village(u, instance.village)
+        if u.username != actor and u.roles and _may_approve(session, u.username, instance)
     ]
+
+
+def _may_approve(session: Session, username: str, instance: ProcessInstance) -> bool:
+    """An added approver must see the matter and hold a role that acts in it (not a reader)."""
+    return policy.may(session, username, "matter.read", instance) and policy.may(
+        session, username, "matter.copy", instance
+    )
 
 
 def add_approver(session: Session, task_id: str, actor: str, approver: str, position: str, reason: str) -> Outcome:
     """Ask another person to approve this step: ``before`` the holder completes it, or ``after``
     (the holder's submission then waits for their approval)."""
-    row, instance, definition = _open_task_for(session, task_id)
-    require_holder(session, get_user(session, actor), row)
+    row, instance, definition = _open_task_for(session, task_id, actor)
     if position not in ("before", "after"):
-        raise PowerlistError("加签方式只能是“前加签”或“后加签”")
+        raise PowerlistError("加签方式只能是“前加签”或“后加签”", code="approval.position", field="position")
     reason = _reason(reason, "加签理由")
+    approver = (approver or "").strip() if isinstance(approver, str) else ""
+    if approver == actor:
+        raise PowerlistError("不能加签给自己", code="approval.self", field="approver")
     target = session.scalar(select(User).where(User.username == approver))
-    if target is None or not target.active or not can_see_village(target, instance.village):
-        raise PermissionDenied(f"{approver} 无权查看本村事项，不能加签给他")
-    if target.username == actor:
-        raise PowerlistError("不能加签给自己")
+    if target is None or not target.active or not _may_approve(session, target.username, instance):
+        raise PermissionDenied(
+            f"{approver} 无权查看或办理本事项，不能加签给他",
+            code="approval.not_eligible",
+            params={"user": approver},
+            field="approver",
+        )
     if pending_approvals(session, task_id):
-        raise InvalidState("这一步已经有一个加签在等待审批")
+        raise InvalidState("这一步已经有一个加签在等待审批", code="approval.pending")
     now = clock.now()
     approval = AddedApproval(
         instance_id=instance.id,
@@ -710,29 +753,35 @@ def add_approver(session: Session, task_id: str, actor: str, approver: str, posi
         step_id=row.step_id,
         data={"approval": approval.id, "approver": target.username, "position": position, "reason": reason},
     )
-    _record(session, instance, [event], actor)
+    steps.record(session, instance, [event], actor)
     return Outcome(instance.id, instance.status, "add_approver")
 
 
-def decide(session: Session, approval_id: int, actor: str, agree: bool, comment: str | None) -> Outcome:
+def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: str | None) -> Outcome:
     """The added approver agrees or not. Agreeing to an ``after`` approval completes the step with
-    the holder's waiting submission; declining sends that submission back to the holder."""
+    the holder's waiting submission; declining sends that submission back to the holder.
+
+    The approver must still see the matter and hold a role that acts in it."""
     begin_write(session)
+    if not isinstance(agree, bool):
+        raise PowerlistError("请选择同意或不同意", code="approval.agree", field="agree")
     approval = session.get(AddedApproval, approval_id)
-    if approval is None or approval.approver != actor:
-        raise NotFound("没有这个加签审批")
+    if approval is None:
+        raise NotFound("没有这个加签审批", code="approval.not_found")
+    policy.require(session, actor, "approval.decide", approval)
+    if approval.status == "cancelled":
+        raise InvalidState("该步骤已经变化，这个加签不再需要审批", code="approval.stale")
     if approval.status != "pending":
-        raise InvalidState("这个加签已经审批过了")
+        raise InvalidState("这个加签已经审批过了", code="approval.decided")
     if approval.position == "after" and approval.parked is None:
-        raise InvalidState("办理人还没有提交，请等提交后再审批")
+        raise InvalidState("办理人还没有提交，请等提交后再审批", code="approval.not_submitted")
     comment = _note(comment)
     if not agree and not comment:
-        raise PowerlistError("不同意时请写明意见")
+        raise PowerlistError("不同意时请写明意见", code="approval.comment_required", field="comment")
     row = session.get(OpenTask, approval.task_id)
-    instance = _lock_instance(session, approval.instance_id)
+    instance = steps.lock_instance(session, approval.instance_id)
     if row is None or instance.status != "running":
-        approval.status = "cancelled"
-        raise InvalidState("该步骤已经变化，这个加签不再需要审批")
+        raise InvalidState("该步骤已经变化，这个加签不再需要审批", code="approval.stale")
     now = clock.now()
     approval.status = "approved" if agree else "declined"
     approval.decided_at = now
@@ -748,7 +797,9 @@ def decide(session: Session, approval_id: int, actor: str, agree: bool, comment:
     )
     if approval.position == "after" and agree:
         parked = approval.parked or {}
-        result = api.complete(session, approval.task_id, parked["actor"], parked["data"], parked.get("waive_reason"))
-        return Outcome(result.instance_id, result.status, "decide", _opened(result.opened))
-    _record(session, instance, [event], actor)
+        payload = parked.get("payload") or {"form": parked.get("data") or {}}
+        row, instance, definition = steps.lock_open_task(session, approval.task_id)
+        result = _run_completion(session, row, instance, definition, parked["actor"], payload)
+        return _outcome(result, "decide")
+    steps.record(session, instance, [event], actor)
     return Outcome(instance.id, instance.status, "decide")

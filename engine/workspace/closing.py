@@ -1,0 +1,20 @@
+"""A step that closes ends what waited on it: its pending added approvals (加签) are cancelled,
+whichever way it closed (completed, forced, returned, withdrawn, rejected, or by a timer)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import clock, hooks
+from engine.workspace.models import AddedApproval
+
+
+@hooks.after_step
+def cancel_approvals_of_closed_steps(context: hooks.StepContext) -> None:
+    if not context.closed:
+        return
+    for approval in context.session.scalars(
+        select(AddedApproval).where(AddedApproval.task_id.in_(context.closed), AddedApproval.status == "pending")
+    ):
+        approval.status = "cancelled"
+        approval.decided_at = clock.now()
