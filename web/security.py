@@ -5,13 +5,15 @@ Every view checks who may do what on the server; templates only leave out what a
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.wrappers import Response as BaseResponse
 
 from engine.workspace.access import Profile
 
@@ -23,9 +25,13 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
+# What a user whose password an administrator chose may still open before choosing their own.
+OPEN_BEFORE_OWN_PASSWORD = frozenset({"auth.change_password", "auth.logout", "static", "i18n.choose"})
+
 
 class WebUser(UserMixin):
-    """The signed-in person; the session keeps their id and a fingerprint of their password."""
+    """The signed-in person; the session and remember cookies keep their id and a fingerprint of
+    their password and session generation (see ``engine.workspace.accounts``)."""
 
     def __init__(self, profile: Profile):
         self.profile = profile
@@ -63,7 +69,7 @@ def load_user(user_id: str) -> WebUser | None:
     if not number.isdigit():
         return None
     profile = profile_by_id(db.session(), int(number))
-    if profile is None or profile.auth_version != version:
+    if profile is None or not hmac.compare_digest(profile.auth_version.encode(), version.encode()):
         return None
     return WebUser(profile)
 
@@ -75,7 +81,20 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.before_request(_own_password_first)
     app.after_request(_headers)
+
+
+def _own_password_first() -> BaseResponse | None:
+    """Send a user still on a password an administrator chose to the page where they choose their own.
+
+    The API authenticates with bearer tokens, not the session, and is left alone.
+    """
+    if request.endpoint is None or request.endpoint in OPEN_BEFORE_OWN_PASSWORD or request.blueprint == "api":
+        return None
+    if current_user.is_authenticated and current_user.profile.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def _headers(response: Response) -> Response:

@@ -137,3 +137,15 @@ class StagedUpload(Base):
     filename: Mapped[str] = mapped_column(String(200))
     bpmn: Mapped[bytes] = mapped_column(LargeBinary)
     forms: Mapped[dict[str, Any]]  # path -> text
+
+
+class LoginAddressFailure(Base):
+    """A failed password login, by address only and kept for a day: one address is limited across
+    every user name it tries."""
+
+    __tablename__ = "login_address_failure"
+    __table_args__ = (Index("ix_login_address_failure_address", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
