@@ -1,4 +1,5 @@
-"""Demo data: one county, two towns, four villages, a user for every role, and the shipped flows."""
+"""Demo data: one county, two towns, four villages, a user for every role, and the shipped flows,
+published to the demo county."""
 
 from __future__ import annotations
 
@@ -75,6 +76,6 @@ def load_demo(session: Session, deploy_flows: bool = True) -> dict[str, Any]:
         if not report.ok:
             skipped.append(f"skipped {path.name}: " + "; ".join(str(p) for p in report.problems[:3]))
             continue
-        result = deploy(session, report, path.read_bytes(), actor="admin")
+        result = deploy(session, report, path.read_bytes(), actor=None, counties=[county.code])
         deployed.append(f"deployed {result.key} v{result.version}" + ("" if result.created else " (unchanged)"))
     return {"users": users, "deployed": deployed, "skipped": skipped}

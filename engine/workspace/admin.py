@@ -1,5 +1,9 @@
 """Putting flows into service: uploads (a BPMN file and its forms, or a zip), their validation report
-and preview, deployment, the versions of each power item and what changed between them, retiring."""
+and preview, deployment, the versions of each power item and what changed between them, retiring.
+
+An administrator sees and changes the flows published to their counties only (the access policy's
+``flow.*`` actions, :mod:`engine.policy.admin`); actor None is the command-line operator.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import api, clock
+from engine.definitions import scope
 from engine.definitions.codes import summary
 from engine.definitions.conventions import BPMN_NS, PL_NS
 from engine.definitions.forms import FormRefused, normalize_form_path
 from engine.definitions.model import ValidationReport
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError, Problem
-from engine.persistence.models import AuditLog, DefinitionVersion, ProcessInstance
+from engine.persistence.models import AuditLog, DefinitionVersion, OrgUnit, ProcessInstance
+from engine.policy import admin as admin_policy
 from engine.workspace.labels import CATEGORY_NAMES, role_name
 from engine.workspace.models import StagedUpload
 
@@ -189,8 +195,24 @@ def preview(report: ValidationReport) -> dict[str, Any]:
     }
 
 
-def stage(session: Session, upload: Upload, actor: str) -> str:
-    """Keep a validated upload until it is deployed; returns the id the deploy button sends."""
+def require_flow_admin(session: Session, actor: str | None) -> None:
+    """Refuse anyone who administers no county's flows."""
+    admin_policy.require(session, actor, "flow.list")
+
+
+def deploy_targets(session: Session, actor: str | None) -> list[str]:
+    """Names of the counties an upload by ``actor`` is published to (the operator's: every county)."""
+    if actor is None:
+        ids = admin_policy.every_county(session)
+    else:
+        ids = admin_policy.administered(session, admin_policy.holdings_of(session, actor))
+    return list(session.scalars(select(OrgUnit.name).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.code)))
+
+
+def stage(session: Session, upload: Upload, actor: str, key: str | None = None) -> str:
+    """Keep a validated upload of flow ``key`` until it is deployed, once ``actor`` may deploy it;
+    returns the id the deploy button sends."""
+    admin_policy.require(session, actor, "flow.deploy", key)
     now = clock.now()
     session.execute(delete(StagedUpload).where(StagedUpload.uploaded_at < now - STAGED_FOR))
     staged_id = secrets.token_hex(16)
@@ -236,6 +258,7 @@ def _version(session: Session, key: str, version: int) -> DefinitionVersion:
 
 def retire_version(session: Session, key: str, version: int, actor: str | None) -> None:
     """Stop starting new matters on a version; matters already running on it carry on."""
+    admin_policy.require(session, actor, "flow.retire", key)
     row = _version(session, key, version)
     if row.retired:
         raise PowerlistError(f"{key} 第 {version} 版已经停用")
@@ -244,6 +267,7 @@ def retire_version(session: Session, key: str, version: int, actor: str | None) 
 
 
 def reinstate_version(session: Session, key: str, version: int, actor: str | None) -> None:
+    admin_policy.require(session, actor, "flow.retire", key)
     row = _version(session, key, version)
     if not row.retired:
         raise PowerlistError(f"{key} 第 {version} 版正在使用")
@@ -251,8 +275,24 @@ def reinstate_version(session: Session, key: str, version: int, actor: str | Non
     session.add(AuditLog(at=clock.now(), actor=actor, action="reinstate", subject=f"{key} v{version}", detail={}))
 
 
-def items(session: Session) -> list[dict[str, Any]]:
-    """Every power item with its versions in service, retired, and running matters."""
+def may_retire(session: Session, key: str, actor: str | None) -> bool:
+    """Whether ``actor`` may retire and reinstate versions of ``key``."""
+    return admin_policy.may(session, actor, "flow.retire", key)
+
+
+def counties_of(session: Session, key: str) -> list[str]:
+    """Names of the counties flow ``key`` is published to."""
+    return scope.publications(session, "name").get(key, [])
+
+
+def items(session: Session, actor: str | None) -> list[dict[str, Any]]:
+    """The power items published to the actor's counties (the operator's: every item), each with its
+    versions in service, retired, running matters and the counties it is published to."""
+    admin_policy.require(session, actor, "flow.list")
+    counties = scope.publications(session, "name")
+    visible: set[str] | None = None
+    if actor is not None:
+        visible = scope.keys_in(session, admin_policy.administered(session, admin_policy.holdings_of(session, actor)))
     running = dict(
         session.execute(
             select(DefinitionVersion.key, func.count())
@@ -263,9 +303,17 @@ def items(session: Session) -> list[dict[str, Any]]:
     )
     found: dict[str, dict[str, Any]] = {}
     for row in session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.key, DefinitionVersion.version)):
+        if visible is not None and row.key not in visible:
+            continue
         item = found.setdefault(
             row.key,
-            {"key": row.key, "versions": 0, "in_service": None, "running": running.get(row.key, 0)},
+            {
+                "key": row.key,
+                "versions": 0,
+                "in_service": None,
+                "running": running.get(row.key, 0),
+                "counties": counties.get(row.key, []),
+            },
         )
         item["versions"] += 1
         item["name"] = row.name
@@ -276,8 +324,9 @@ def items(session: Session) -> list[dict[str, Any]]:
     return sorted(found.values(), key=lambda i: (i["number"] or "~", i["key"]))
 
 
-def versions(session: Session, key: str) -> list[dict[str, Any]]:
+def versions(session: Session, key: str, actor: str | None) -> list[dict[str, Any]]:
     """The versions of one item, newest first, each with its running matters and its changes."""
+    admin_policy.require(session, actor, "flow.read", key)
     rows = list(
         session.scalars(
             select(DefinitionVersion).where(DefinitionVersion.key == key).order_by(DefinitionVersion.version)
@@ -349,7 +398,8 @@ def step_diff(old: DefinitionVersion, new: DefinitionVersion) -> dict[str, Any]:
     }
 
 
-def bpmn_of(session: Session, key: str, version: int) -> str:
+def bpmn_of(session: Session, key: str, version: int, actor: str | None) -> str:
+    admin_policy.require(session, actor, "flow.read", key)
     return _version(session, key, version).bpmn_xml
 
 

@@ -1,7 +1,9 @@
 """Administering the organisation: counties, towns, villages, users and their roles.
 
-An administrator holds the ``admin`` role in a county and manages that county only. Every change
-is written to the audit log.
+An administrator holds the ``admin`` role in a county and manages that county only: its units, and
+the users whose every role is in counties they administer (the access policy's ``unit.manage``,
+``user.manage`` and ``role.*`` actions, :mod:`engine.policy.admin`). Actor None is the command-line
+operator. Every change is written to the audit log.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.passwords import hash_password
+from engine.org.reserved import refuse_reserved
 from engine.org.roles import LEVELS, ROLES
-from engine.org.service import ancestors, ensure_unit, get_unit, grant
+from engine.org.service import ensure_unit, get_unit, grant
 from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
+from engine.policy import admin as admin_policy
 from engine.workspace.labels import role_name
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -34,30 +38,18 @@ def _audit(session: Session, actor: str | None, action: str, subject: str, **det
 def admin_counties(session: Session, actor: str | None) -> set[int]:
     """Ids of the counties ``actor`` administers; None means the command line (every county)."""
     if actor is None:
-        return set(session.scalars(select(OrgUnit.id).where(OrgUnit.level == "county")))
-    user = session.scalar(select(User).where(User.username == actor))
-    if user is None or not user.active:
-        return set()
-    return {a.org_unit_id for a in user.roles if a.role == "admin"}
+        return admin_policy.every_county(session)
+    return admin_policy.administered(session, admin_policy.holdings_of(session, actor))
 
 
-def _county_of(unit: OrgUnit) -> OrgUnit:
-    return ancestors(unit)[-1]
-
-
-def _require_unit(session: Session, actor: str | None, unit: OrgUnit) -> None:
-    if _county_of(unit).id not in admin_counties(session, actor):
-        raise PermissionDenied(f"您不是 {_county_of(unit).name} 的管理员")
+def _require_unit(session: Session, actor: str | None, unit: OrgUnit | None) -> None:
+    """The actor administers the unit's county (None: a new county, the operator's alone)."""
+    admin_policy.require(session, actor, "unit.manage", unit)
 
 
 def _require_user(session: Session, actor: str | None, user: User) -> None:
     """An administrator manages users whose roles are all in their counties (or who have none yet)."""
-    counties = admin_counties(session, actor)
-    if not counties:
-        raise PermissionDenied("只有管理员可以管理用户")
-    for assignment in user.roles:
-        if _county_of(assignment.org_unit).id not in counties:
-            raise PermissionDenied(f"{user.username} 在别的县有岗位，您不能管理")
+    admin_policy.require(session, actor, "user.manage", user)
 
 
 def _user(session: Session, username: str) -> User:
@@ -83,6 +75,7 @@ def add_user(session: Session, actor: str | None, username: str, display_name: s
     display_name = (display_name or "").strip()
     if not USERNAME_RE.match(username):
         raise PowerlistError("用户名用小写字母、数字、点、横线或下划线，2–64 位")
+    refuse_reserved(username)
     if not display_name or len(display_name) > 100:
         raise PowerlistError("请填写姓名（最多 100 字）")
     check_password_strength(password)
@@ -91,7 +84,11 @@ def add_user(session: Session, actor: str | None, username: str, display_name: s
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise PowerlistError(f"用户名 {username} 已经有人用了")
     user = User(
-        username=username, display_name=display_name, password_hash=hash_password(password), created_at=clock.now()
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        created_at=clock.now(),
+        must_change_password=True,  # someone else chose it
     )
     session.add(user)
     session.flush()
@@ -105,6 +102,7 @@ def set_password(session: Session, actor: str | None, username: str, password: s
         _require_user(session, actor, user)
     check_password_strength(password)
     user.password_hash = hash_password(password)
+    user.must_change_password = actor != user.username
     _audit(session, actor, "user_password", username)
 
 
@@ -119,10 +117,10 @@ def set_active(session: Session, actor: str | None, username: str, active: bool)
 
 
 def grant_role(session: Session, actor: str | None, username: str, role: str, unit_code: str) -> None:
+    """Grant ``role`` in the unit to a user the actor manages, in a unit of the actor's counties."""
     user = _user(session, username)
     unit = get_unit(session, unit_code)
-    if actor is not None:
-        _require_unit(session, actor, unit)
+    admin_policy.require(session, actor, "role.grant", (user, unit))
     if role not in ROLES:
         raise PowerlistError(f"没有这个岗位：{role}")
     grant(session, user, role, unit)
@@ -132,8 +130,7 @@ def grant_role(session: Session, actor: str | None, username: str, role: str, un
 def revoke_role(session: Session, actor: str | None, username: str, role: str, unit_code: str) -> None:
     user = _user(session, username)
     unit = get_unit(session, unit_code)
-    if actor is not None:
-        _require_unit(session, actor, unit)
+    admin_policy.require(session, actor, "role.revoke", (user, unit))
     found = session.scalar(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user.id, RoleAssignment.role == role, RoleAssignment.org_unit_id == unit.id
@@ -158,10 +155,7 @@ def add_unit(session: Session, actor: str | None, code: str, name: str, level: s
     if session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)) is not None:
         raise PowerlistError(f"编码 {code} 已经有了")
     parent = get_unit(session, parent_code) if parent_code else None
-    if actor is not None:
-        if parent is None:
-            raise PermissionDenied("新建县只能用命令行")
-        _require_unit(session, actor, parent)
+    _require_unit(session, actor, parent)
     unit = ensure_unit(session, code, name, level, parent)
     _audit(session, actor, "unit_add", code, name=name, level=level, parent=parent_code)
     return unit
@@ -189,13 +183,14 @@ def org_tree(session: Session, actor: str | None) -> list[dict[str, Any]]:
 
 
 def users(session: Session, actor: str | None, query: str | None = None) -> list[dict[str, Any]]:
-    """Users of the actor's counties and users without any role yet."""
+    """Users with a role in the actor's counties and users without any role yet; ``manageable`` tells
+    whether every role of theirs is in the actor's counties, so the actor may change them."""
     counties = admin_counties(session, actor)
     needle = (query or "").strip().lower()
     result = []
     for user in session.scalars(select(User).order_by(User.username)):
-        holdings = [(a, _county_of(a.org_unit)) for a in user.roles]
-        if holdings and not any(county.id in counties for _, county in holdings):
+        verdict = admin_policy.user_verdict(counties, admin_policy.user_counties(session, user))
+        if verdict == "hidden":
             continue
         if needle and needle not in user.username.lower() and needle not in user.display_name.lower():
             continue
@@ -204,6 +199,7 @@ def users(session: Session, actor: str | None, query: str | None = None) -> list
                 "username": user.username,
                 "display_name": user.display_name,
                 "active": user.active,
+                "manageable": verdict is None,
                 "roles": [
                     {
                         "role": a.role,
@@ -211,7 +207,7 @@ def users(session: Session, actor: str | None, query: str | None = None) -> list
                         "unit_code": a.org_unit.code,
                         "unit_name": a.org_unit.name,
                     }
-                    for a, _ in holdings
+                    for a in user.roles
                 ],
             }
         )
@@ -224,5 +220,5 @@ def units_for_role(session: Session, actor: str | None) -> list[dict[str, str]]:
     return [
         {"code": u.code, "name": u.name, "level": u.level, "level_name": LEVEL_NAMES[u.level]}
         for u in session.scalars(select(OrgUnit).order_by(OrgUnit.code))
-        if _county_of(u).id in counties
+        if admin_policy.county_of(session, u.id) in counties
     ]

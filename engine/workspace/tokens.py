@@ -1,4 +1,8 @@
-"""API tokens for integrations: shown once when created, kept only as a SHA-256."""
+"""API tokens for integrations: shown once when created, kept only as a SHA-256.
+
+A user has tokens made for themself, or by an administrator who manages them (the access policy's
+``token.*`` actions); actor None is the command-line operator.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from engine import clock
 from engine.errors import NotFound, PowerlistError
 from engine.org.service import get_user
 from engine.persistence.models import AuditLog, User
+from engine.policy import admin as admin_policy
 from engine.workspace.models import ApiToken
 
 PREFIX = "plt_"
@@ -25,8 +30,9 @@ def _digest(token: str) -> str:
 
 
 def create(session: Session, username: str, name: str, created_by: str | None) -> str:
-    """A new token acting as ``username``; the text is returned here and never again."""
+    """A new token acting as ``username``, made by ``created_by``; the text is returned here and never again."""
     user = get_user(session, username)
+    admin_policy.require(session, created_by, "token.create", user)
     name = (name or "").strip()[:100] or "integration"
     token = PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
@@ -61,10 +67,18 @@ def user_for(session: Session, token: str) -> User | None:
     return user
 
 
-def listing(session: Session, username: str | None = None) -> list[dict[str, Any]]:
-    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+def listing(session: Session, actor: str | None, username: str | None = None) -> list[dict[str, Any]]:
+    """The tokens ``actor`` may see (the operator: all), only ``username``'s when given."""
+    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
     if username:
         query = query.where(User.username == username)
+    seen: dict[int, bool] = {}
+    rows = []
+    for row, user in session.execute(query):
+        if user.id not in seen:
+            seen[user.id] = admin_policy.may(session, actor, "token.read", user)
+        if seen[user.id]:
+            rows.append((row, user.username))
     return [
         {
             "id": row.id,
@@ -76,14 +90,17 @@ def listing(session: Session, username: str | None = None) -> list[dict[str, Any
             "last_used_at": row.last_used_at,
             "revoked": row.revoked_at is not None,
         }
-        for row, user in session.execute(query)
+        for row, user in rows
     ]
 
 
-def revoke(session: Session, token_id: int, actor: str | None) -> None:
+def revoke(session: Session, token_id: int, actor: str | None, username: str | None = None) -> None:
+    """Revoke a token (of ``username``, when given) that ``actor`` may revoke."""
     row = session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFound(f"没有编号为 {token_id} 的令牌")
+    owner = session.get(User, row.user_id) if row is not None else None
+    if row is None or owner is None or (username is not None and owner.username != username):
+        raise NotFound(f"没有编号为 {token_id} 的令牌", code="token.not_found", params={"token": token_id})
+    admin_policy.require(session, actor, "token.revoke", owner)
     if row.revoked_at is not None:
         raise PowerlistError("这个令牌已经作废了")
     row.revoked_at = clock.now()

@@ -1,6 +1,8 @@
-"""Administration from the command line: users, their roles and passwords, API tokens, org units.
+"""Administration from the command line: users, their roles and passwords, API tokens, org units,
+and which counties each flow is published to.
 
-Exit codes as everywhere: 0 done, 1 refused (unknown user, wrong level), 2 invalid input.
+The command line acts as the province-level operator: it manages every county. Exit codes as
+everywhere: 0 done, 1 refused (unknown user, wrong level), 2 invalid input.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import sys
 
 import click
 
-from powerlist.cli import State, echo_json, pass_state, reports_errors
+from powerlist.cli import SMALL_ID, State, echo_json, pass_state, reports_errors
 
 
 def _password(value: str | None, generate: bool) -> tuple[str, bool]:
@@ -173,7 +175,7 @@ def token_list(state: State, username: str | None, as_json: bool) -> None:
     from engine.workspace import tokens
 
     with state.transaction() as session:
-        rows = tokens.listing(session, username)
+        rows = tokens.listing(session, None, username)
     if as_json:
         echo_json(rows)
         return
@@ -183,7 +185,7 @@ def token_list(state: State, username: str | None, as_json: bool) -> None:
 
 
 @token.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=SMALL_ID)
 @pass_state
 @reports_errors
 def token_revoke(state: State, token_id: int) -> None:
@@ -216,4 +218,32 @@ def unit_add(state: State, code: str, name: str, level: str, parent: str | None)
     click.echo(f"added {level} {code} {name}")
 
 
-commands = [user, token, unit]
+@click.command()
+@click.argument("key")
+@click.option("--county", "counties", multiple=True, required=True, help="County code (repeatable).")
+@pass_state
+@reports_errors
+def publish(state: State, key: str, counties: tuple[str, ...]) -> None:
+    """Publish the deployed flow KEY to more counties: their villages may start its matters."""
+    from engine.definitions.deploy import publish as publish_flow
+
+    with state.transaction() as session:
+        added = publish_flow(session, key, list(counties), None)
+    click.echo(f"{key} published to {', '.join(added)}" if added else f"{key} was already published there")
+
+
+@click.command()
+@click.argument("key")
+@click.option("--county", "counties", multiple=True, required=True, help="County code (repeatable).")
+@pass_state
+@reports_errors
+def unpublish(state: State, key: str, counties: tuple[str, ...]) -> None:
+    """Withdraw flow KEY from counties: no new matters there; running matters carry on."""
+    from engine.definitions.deploy import unpublish as unpublish_flow
+
+    with state.transaction() as session:
+        removed = [code for code in dict.fromkeys(counties) if unpublish_flow(session, key, code, None)]
+    click.echo(f"{key} withdrawn from {', '.join(removed)}" if removed else f"{key} was not published there")
+
+
+commands = [user, token, unit, publish, unpublish]

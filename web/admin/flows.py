@@ -1,4 +1,7 @@
-"""Putting a flow into service: upload, validation report, preview, deploy; versions and retiring."""
+"""Putting a flow into service: upload, validation report, preview, deploy; versions and retiring.
+
+Only the flows published to the administrator's counties are listed and shown; the engine decides.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
-from engine.errors import DefinitionInvalid, NotFound, PowerlistError
+from engine.errors import DefinitionInvalid, NotFound, PermissionDenied, PowerlistError
 from engine.workspace import admin as flows_admin
 from web import db
 from web.admin import bp
@@ -22,7 +25,7 @@ def index():
 
 @bp.get("/flows")
 def flows():
-    return render_template("admin/flows.html", items=flows_admin.items(db.session()))
+    return render_template("admin/flows.html", items=flows_admin.items(db.session(), current_user.username))
 
 
 def _uploaded_files() -> list[tuple[str, bytes]]:
@@ -59,8 +62,12 @@ def upload():
             ),
             400,
         )
-    with db.writing() as session:
-        staged_id = flows_admin.stage(session, collected, current_user.username)
+    key = report.definition.key if report.definition else None
+    try:
+        with db.writing() as session:
+            staged_id = flows_admin.stage(session, collected, current_user.username, key)
+    except PermissionDenied as exc:
+        return render_template("admin/upload.html", error=str(exc)), 403
     return render_template(
         "admin/preview.html",
         preview=flows_admin.preview(report),
@@ -68,6 +75,7 @@ def upload():
         filename=collected.bpmn_name,
         forms=sorted(collected.forms),
         svg=_svg(collected.bpmn or b""),
+        counties=flows_admin.deploy_targets(db.session(), current_user.username),
     )
 
 
@@ -91,16 +99,24 @@ def deploy():
 
 @bp.get("/flows/<key>")
 def flow(key: str):
-    session = db.session()
-    versions = flows_admin.versions(session, key)
+    session, actor = db.session(), current_user.username
+    versions = flows_admin.versions(session, key, actor)
     shown = next((v for v in versions if v["in_service"]), versions[0])
-    svg = _svg(flows_admin.bpmn_of(session, key, shown["version"]))
-    return render_template("admin/flow.html", key=key, versions=versions, shown=shown, svg=svg)
+    svg = _svg(flows_admin.bpmn_of(session, key, shown["version"], actor))
+    return render_template(
+        "admin/flow.html",
+        key=key,
+        versions=versions,
+        shown=shown,
+        svg=svg,
+        counties=flows_admin.counties_of(session, key),
+        may_retire=flows_admin.may_retire(session, key, actor),
+    )
 
 
 @bp.get("/flows/<key>/<int:version>/diagram.svg")
 def flow_diagram(key: str, version: int):
-    svg = _svg(flows_admin.bpmn_of(db.session(), key, version))
+    svg = _svg(flows_admin.bpmn_of(db.session(), key, version, current_user.username))
     if not svg:
         abort(404)
     response = Response(svg, mimetype="image/svg+xml")

@@ -1,4 +1,7 @@
-"""Organisation and users: units, users and their roles, passwords, deactivation, API tokens."""
+"""Organisation and users: units, users and their roles, passwords, deactivation, API tokens.
+
+The engine decides which units, users and tokens the administrator manages (their own counties').
+"""
 
 from __future__ import annotations
 
@@ -87,7 +90,7 @@ def user(username: str):
         user=found,
         roles=ROLES,
         units=people.units_for_role(session, current_user.username),
-        tokens=tokens.listing(session, username),
+        tokens=tokens.listing(session, current_user.username, username),
     )
 
 
@@ -131,9 +134,6 @@ def create_token(username: str):
     actor, name = current_user.username, request.form.get("name", "")
 
     def run(session):
-        found = [u for u in people.users(session, actor) if u["username"] == username]
-        if not found:
-            raise NotFound(_("没有这个用户，或不归您管理"))
         return tokens.create(session, username, name, actor)
 
     return _change(run, _("已创建令牌。它只显示这一次，请立即复制保存。"), _back(username))
@@ -143,11 +143,7 @@ def create_token(username: str):
 def revoke_token(username: str, token_id: int):
     actor = current_user.username
 
-    def run(session):
-        if not any(t["id"] == token_id for t in tokens.listing(session, username)):
-            raise NotFound(_("没有这个令牌"))
-        if not any(u["username"] == username for u in people.users(session, actor)):
-            raise NotFound(_("没有这个用户，或不归您管理"))
-        tokens.revoke(session, token_id, actor)
+    def run(session) -> None:
+        tokens.revoke(session, token_id, actor, username)
 
     return _change(run, _("令牌已作废"), _back(username))
