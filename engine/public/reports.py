@@ -1,11 +1,15 @@
 """码上举报: a villager's report from the QR code at home starts a complaint matter as the system.
 
-Reports are counted per address in the database, so every web process applies the same limit.
-The report becomes the start data of the complaint flow; the villager gets a receipt code.
+Reports are counted per sender in the database, so every web process applies the same limit: an
+IPv4 address, or an IPv6 address's /64 network (one household's or phone's, whose addresses rotate
+within it). The report becomes the start data of the complaint flow, whom it concerns included;
+the phone number a villager leaves is kept apart (see :mod:`engine.public.complaints`) and the
+history records only its salted digest. The villager gets a receipt code.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,13 +23,13 @@ from engine.calendar import CST
 from engine.definitions.deploy import latest_version
 from engine.persistence.db import begin_write
 from engine.persistence.models import DefinitionVersion, OrgUnit
+from engine.public import complaints
 from engine.public.models import ReportAttempt
 from engine.public.receipts import receipt_for
 from engine.public.villages import public_village
-from engine.runtime.forms import validate_form
 from engine.runtime.steps import start_matter
 
-COMPLAINT_KEY = "complaint"
+COMPLAINT_KEY = complaints.FLOW
 ACTOR = "public"
 MAX_REPORTS = 5
 WINDOW = timedelta(hours=1)
@@ -33,6 +37,9 @@ KEEP = timedelta(days=1)
 WHAT_LENGTH = (5, 1000)
 WHERE_LENGTH = (2, 100)
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{5,18}[0-9]")
+ABOUT = complaints.ABOUT
+UNSAID = "cadres"  # a report sent from a page without the question is read the most protective way
+IPV6_NETWORK = 64
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Report:
     where: str = ""
     phone: str = ""
     anonymous: bool = False
+    about: str = ""  # whom it concerns: one of ABOUT
 
 
 @dataclass
@@ -57,7 +65,8 @@ def _bad_characters(text: str, newlines: bool) -> bool:
 
 
 def check(report: Report) -> dict[str, str]:
-    """What is wrong with a report: field -> ``length``, ``characters`` or ``format``; empty when it may be sent."""
+    """What is wrong with a report: field -> ``length``, ``characters``, ``format`` or ``choice``; empty when
+    it may be sent."""
     errors: dict[str, str] = {}
     for name, text, (low, high), newlines in (
         ("what", report.what, WHAT_LENGTH, True),
@@ -69,20 +78,42 @@ def check(report: Report) -> dict[str, str]:
             errors[name] = "characters"
     if report.phone and not report.anonymous and not _PHONE.fullmatch(report.phone):
         errors["phone"] = "format"
+    if report.about not in ABOUT:
+        errors["about"] = "choice"
     return errors
 
 
-def cleaned(what: str | None, where: str | None, phone: str | None, anonymous: bool) -> Report:
+def cleaned(
+    what: str | None, where: str | None, phone: str | None, anonymous: bool, about: str | None = None
+) -> Report:
+    """The report as typed, trimmed. ``about`` is None when the page sent no answer to whom the report
+    concerns (a page opened before the question was asked): it is then taken as the village's cadres."""
     return Report(
         what=(what or "").strip()[: WHAT_LENGTH[1] + 1],
         where=(where or "").strip()[: WHERE_LENGTH[1] + 1],
         phone="" if anonymous else (phone or "").strip()[:30],
         anonymous=anonymous,
+        about=UNSAID if about is None else about.strip()[:20],
     )
 
 
+def sender(address: str | None) -> str:
+    """Whom the rate limit counts: an IPv4 address as it is, an IPv6 address by its /64 network
+    (an IPv4 address mapped into IPv6 as the IPv4 address); anything else as given."""
+    text = (address or "unknown").strip()
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(parsed), IPV6_NETWORK), strict=False))
+    return str(parsed)
+
+
 def wait_seconds(session: Session, address: str) -> int:
-    """Seconds until ``address`` may send another report; 0 when it may now."""
+    """Seconds until ``address`` (a :func:`sender`) may send another report; 0 when it may now."""
     now = clock.now()
     recent = list(
         session.scalars(
@@ -104,25 +135,28 @@ def complaint_flow(session: Session) -> DefinitionVersion:
 
 def _start(session: Session, village: OrgUnit, report: Report) -> int:
     now = clock.now()
-    data = validate_form(
-        "start",
-        None,
-        {
-            "channel": "qr_code",
-            "received_on": now.astimezone(CST).date().isoformat(),
-            "anonymous": report.anonymous,
-            "reporter_contact": report.phone,
-            "content": report.what,
-            "location": report.where,
-        },
-    )
+    contact = "" if report.anonymous else report.phone
+    salt = complaints.new_salt()
+    data = {
+        "channel": "qr_code",
+        "received_on": now.astimezone(CST).date().isoformat(),
+        "about": report.about,
+        "content": report.what,
+        "location": report.where,
+        "anonymous": report.anonymous,
+        "has_contact": bool(contact),
+        "reporter_contact": complaints.digest(contact, salt) if contact else "",
+    }
     title = f"码上举报：{report.where}"[:200]
     result = start_matter(session, complaint_flow(session), village, ACTOR, data, title)
+    if contact:
+        complaints.keep_contact(session, result.instance_id, contact, salt)
     return result.instance_id
 
 
 def submit(session: Session, village_code: str, report: Report, address: str, trap: str = "") -> ReportResult:
-    """Take a report from ``address``: refuse it, or start a complaint and return its receipt code.
+    """Take a report from ``address`` (the client's IP address): refuse it, or start a complaint and
+    return its receipt code.
 
     ``trap`` is the form's hidden field, which only robots fill in. Counted submissions are kept
     whatever the result, so the caller commits in every case.
@@ -130,7 +164,7 @@ def submit(session: Session, village_code: str, report: Report, address: str, tr
     begin_write(session)
     village = public_village(session, village_code)
     complaint_flow(session)
-    address = (address or "unknown")[:64]
+    address = sender(address)
     wait = wait_seconds(session, address)
     if wait:
         return ReportResult(wait_seconds=wait)

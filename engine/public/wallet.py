@@ -1,15 +1,16 @@
 """我们的钱包: where the village's collective money went, read-only.
 
 Only payments whose flow reached its paid end count; a voucher turned down on the way is not money
-spent. Payees are shown as the disclosure board shows them: names, never account or ID numbers.
+spent. Payees and purposes are shown as the disclosure board shows them: every text passes
+:func:`engine.public.masking.mask_personal`, so no ID, phone, landline or account number is shown,
+however it was typed.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
+from engine.public.masking import mask_personal
 from engine.public.villages import place_name, public_village
 from engine.supervision.models import Evidence
 
@@ -26,14 +28,28 @@ PAYMENT_KEY = "fund_payment"
 PAID_END = "end_paid"
 VOUCHER_STEP = "voucher"
 PAYMENT_STEP = "payment"
-_NUMBERS = re.compile(r"[0-9Xx*]{6,}")
+PAYEE_CHARS = 100
+PURPOSE_CHARS = 200
 
 
 def shown_payee(text: Any) -> str:
-    """A payee as disclosed: long digit runs (ID, account or phone numbers) become ***."""
-    if not isinstance(text, str):
-        return ""
-    return _NUMBERS.sub("***", text).strip()[:100]
+    """A payee as disclosed: a name, with any ID, account or phone number as ***."""
+    return mask_personal(text, PAYEE_CHARS)
+
+
+def shown_purpose(text: Any) -> str:
+    """What the money was for, with any ID, account or phone number as ***."""
+    return mask_personal(text, PURPOSE_CHARS)
+
+
+def _paid_day(value: Any) -> str | None:
+    """The day a payment form gives, when it is a real date (YYYY-MM-DD); other text is not shown."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10]).isoformat()
+    except ValueError:
+        return None
 
 
 def _local_day(value: datetime) -> str:
@@ -84,11 +100,11 @@ def _payments(session: Session, village_id: int) -> list[dict[str, Any]]:
         voucher = found.get(VOUCHER_STEP, {})
         paid = found.get(PAYMENT_STEP, {})
         amount = paid.get("paid_amount_fen") or voucher.get("amount_fen")
-        day = paid.get("paid_on") if isinstance(paid.get("paid_on"), str) else None
+        day = _paid_day(paid.get("paid_on"))
         payments.append(
             {
-                "date": (day or _local_day(instance.ended_at or instance.started_at))[:10],
-                "purpose": str(voucher.get("purpose") or instance.definition.name)[:200],
+                "date": day or _local_day(instance.ended_at or instance.started_at),
+                "purpose": shown_purpose(str(voucher.get("purpose") or instance.definition.name)),
                 "payee": shown_payee(voucher.get("payee")),
                 "amount_fen": amount if isinstance(amount, int) else 0,
             }

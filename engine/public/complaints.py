@@ -1,0 +1,197 @@
+"""码上举报 kept confidential: whom a report concerns, and the reporter's contact outside the history.
+
+A report's start data says whom it concerns (``about``). One about the village's own cadres is
+hidden from them by the access policy (the conflict check registered here); one about the
+supervisory committee goes straight to the town discipline commission, which also replies.
+
+The contact a reporter leaves is kept in :class:`ComplaintContact`, never in the history. The start
+event holds ``HMAC-SHA256(salt, contact)`` instead, with a random salt per report kept beside the
+contact: the record proves which contact was given, and the digest alone cannot be searched for a
+phone number. Only the holders of the reply step read the contact, and every read is logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from engine import clock, policy
+from engine.errors import NotFound, PermissionDenied
+from engine.history.events import INSTANCE_STARTED
+from engine.org.units import unit_chain
+from engine.persistence.db import WRITE_OPTION, begin_write
+from engine.persistence.models import (
+    AuditLog,
+    DefinitionVersion,
+    HistoryEvent,
+    OpenTask,
+    ProcessInstance,
+    RoleAssignment,
+    User,
+)
+from engine.public.models import ComplaintContact
+
+FLOW = "complaint"
+ABOUT = ("cadres", "supervisors", "other")  # the village's cadres, its supervisory committee, anyone or anything else
+ABOUT_SUPERVISORS = "supervisors"
+NOT_CONFLICTED = frozenset({"supervisors", "other"})
+REPLY_STEPS = frozenset({"reply_reporter", "reply_reporter_town"})
+VILLAGE_READER = "supervisory_member"  # in the matter's own village, unless the report is about the committee
+DISCIPLINE_READERS = frozenset({"town_discipline", "county_discipline"})  # within reach of the village
+DIGEST_PREFIX = "hmac-sha256:"
+SALT_BYTES = 32
+READ = "reporter_contact_read"
+REFUSED = "reporter_contact_refused"
+
+
+def new_salt() -> bytes:
+    return secrets.token_bytes(SALT_BYTES)
+
+
+def digest(contact: str, salt: bytes) -> str:
+    """What the history keeps of a contact: ``hmac-sha256:<hex>`` keyed by the report's own salt."""
+    return DIGEST_PREFIX + hmac.new(salt, contact.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def keep_contact(session: Session, instance_id: int, contact: str, salt: bytes) -> None:
+    """Store the contact of the report that started ``instance_id`` (in the caller's transaction)."""
+    session.add(ComplaintContact(instance_id=instance_id, contact=contact, salt=salt, created_at=clock.now()))
+    session.flush()
+
+
+def start_data(session: Session, instance_id: int) -> dict[str, Any]:
+    """The start data the matter's history recorded."""
+    raw = session.scalar(
+        select(HistoryEvent.data)
+        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == INSTANCE_STARTED)
+        .order_by(HistoryEvent.seq)
+        .limit(1)
+    )
+    data = json.loads(raw).get("data") if raw else None
+    return data if isinstance(data, dict) else {}
+
+
+def about(session: Session, instance_id: int) -> str | None:
+    value = start_data(session, instance_id).get("about")
+    return value if value in ABOUT else None
+
+
+def concerns_cadres(session: Session, instance: ProcessInstance) -> bool:
+    """The conflict check of complaints: a report concerns the village's own cadres unless it says
+    it is about the supervisory committee or about someone or something else."""
+    return about(session, instance.id) not in NOT_CONFLICTED
+
+
+policy.register_conflict_check(FLOW, concerns_cadres)
+
+
+def _instance(session: Session, instance_id: int) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound("没有这个事项，或您无权查看", code="matter.not_found")
+    return instance
+
+
+def _is_complaint(session: Session, instance: ProcessInstance) -> bool:
+    key = session.scalar(select(DefinitionVersion.key).where(DefinitionVersion.id == instance.definition_version_id))
+    return key == FLOW
+
+
+def _holds_reader_role(session: Session, username: str, instance: ProcessInstance) -> bool:
+    holdings = session.execute(
+        select(RoleAssignment.role, RoleAssignment.org_unit_id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(User.username == username, User.active.is_(True))
+    ).all()
+    reach = {unit.id for unit in unit_chain(session, instance.village_id)}
+    village_reader = about(session, instance.id) != ABOUT_SUPERVISORS
+    return any(
+        (role in DISCIPLINE_READERS and unit in reach)
+        or (village_reader and role == VILLAGE_READER and unit == instance.village_id)
+        for role, unit in holdings
+    )
+
+
+def may_read_contact(session: Session, username: str, instance: ProcessInstance) -> bool:
+    """Whether ``username`` holds the reply step's role for this complaint (nothing is logged)."""
+    return (
+        _is_complaint(session, instance)
+        and policy.may(session, username, "matter.read", instance)
+        and _holds_reader_role(session, username, instance)
+    )
+
+
+def reporter_contact(session: Session, username: str, instance_id: int) -> str | None:
+    """The contact the reporter of a complaint left (None when they left none), for a holder of the
+    reply step's role: the supervisory committee member in the village (not for a report about the
+    committee), or the town or county discipline commission within reach.
+
+    Someone who may not see the matter gets NotFound; someone who sees it but does not reply,
+    PermissionDenied. Every read and every refused read by someone who sees the matter is logged
+    (see :func:`_log`): call it from a transaction that only reads, or from one that declared its
+    writing with :func:`~engine.persistence.db.begin_write` before its first statement.
+    """
+    instance = _instance(session, instance_id)
+    policy.require(session, username, "matter.read", instance)
+    if not _is_complaint(session, instance) or not _holds_reader_role(session, username, instance):
+        _log(session, username, REFUSED, instance_id)
+        raise PermissionDenied(
+            "只有答复举报人的办理人能看举报人的联系方式", code="complaint.contact_denied", params={"user": username}
+        )
+    row = session.get(ComplaintContact, instance_id)
+    if row is None:
+        return None
+    _log(session, username, READ, instance_id)
+    return row.contact
+
+
+def contact_for_task(session: Session, username: str, task: OpenTask) -> str | None:
+    """The reporter's contact to show on the reply step's form, for a holder of that step; else None."""
+    if task.step_id not in REPLY_STEPS:
+        return None
+    instance = _instance(session, task.instance_id)
+    if not may_read_contact(session, username, instance):
+        return None
+    return reporter_contact(session, username, instance.id)
+
+
+def contact_matches_record(session: Session, instance_id: int) -> bool | None:
+    """Whether the kept contact is the one the history's start event recorded (None: none was kept).
+
+    Reveals nothing of the contact; for auditors checking that the protected row was not changed.
+    """
+    row = session.get(ComplaintContact, instance_id)
+    if row is None:
+        return None
+    recorded = start_data(session, instance_id).get("reporter_contact")
+    return isinstance(recorded, str) and hmac.compare_digest(recorded, digest(row.contact, row.salt))
+
+
+def _writing(session: Session) -> bool:
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().get_execution_options().get(WRITE_OPTION))
+
+
+def _log(session: Session, actor: str, action: str, instance_id: int) -> None:
+    """Record a read of a contact. Reads happen in transactions that only read (a page, an API call)
+    and are never committed, so the entry is committed at once in a transaction of its own. A caller
+    that declared a write gets the entry in its own transaction instead: SQLite has one writer."""
+    entry = AuditLog(
+        at=clock.now(), actor=actor, action=action, subject=f"matter {instance_id}", detail={"instance": instance_id}
+    )
+    bind = session.get_bind()
+    if _writing(session) or not isinstance(bind, Engine):
+        session.add(entry)
+        session.flush()
+        return
+    with Session(bind) as log:
+        begin_write(log)
+        log.add(entry)
+        log.commit()
