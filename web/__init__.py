@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from web import config, db, errors, formatting, i18n, security
+from web import config, db, errors, formatting, i18n, ids, security
 from web.blueprints import BLUEPRINTS
 
 
@@ -15,6 +15,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from engine.persistence.db import instance_path
 
     app = Flask(__name__, instance_path=str(instance_path()))
+    app.url_map.converters.update(ids.CONVERTERS)
     config.load(app, test_config)
     db.init_app(app)
     security.init_app(app)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
+# "Keep me signed in" lasts this long at most; signing out ends it sooner, on every device.
+REMEMBER_FOR = timedelta(days=14)
 
 
 def _secret_key(instance: Path) -> str:
@@ -42,6 +45,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_NAME="powerlist_session",
+        REMEMBER_COOKIE_NAME="powerlist_remember",
+        REMEMBER_COOKIE_DURATION=REMEMBER_FOR,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,
@@ -52,6 +57,11 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     )
     if test_config:
         app.config.update(test_config)
+    from engine.public.qr import DEFAULT_PUBLIC_URL, SETTING, public_base_url
+
+    # QR codes and absolute public links use this address, never the request's Host header.
+    public_url = app.config.get("PUBLIC_URL") or os.environ.get(SETTING) or DEFAULT_PUBLIC_URL
+    app.config["PUBLIC_URL"] = public_base_url(public_url)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     if not app.config.get("ATTACHMENTS_FOLDER"):

@@ -14,11 +14,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.expressions.errors import ExpressionError
-from engine.expressions.functions import (
-    BUILTIN_FUNCTIONS,
-    FORBIDDEN_FUNCTIONS,
+from engine.expressions.functions import BUILTIN_FUNCTIONS, FORBIDDEN_FUNCTIONS
+from engine.expressions.limits import (
+    ENTRY_BYTES,
     MAX_INT_BITS,
     MAX_SEQUENCE_LENGTH,
+    OBJECT_BYTES,
+    POINTER_BYTES,
+    charge,
+    check_length,
+    check_result,
+    close_budget,
+    concatenate,
+    open_budget,
+    repeat,
+    text_of,
 )
 
 MAX_EXPRESSION_CHARS = 10_000
@@ -70,6 +80,7 @@ _COMPARISONS: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 _SEQUENCES = (str, list, tuple)
+_CONTAINERS = frozenset((list, tuple, dict))
 
 
 class Expression:
@@ -84,9 +95,15 @@ class Expression:
         self._node = node
 
     def evaluate(self, names: Names, functions: Functions | None = None) -> Any:
-        """Value of the expression for ``names`` (task data); ``functions`` adds e.g. ``rule``."""
+        """Value of the expression for ``names`` (task data); ``functions`` adds e.g. ``rule``.
+
+        Everything the evaluation builds counts against one budget (see :mod:`.limits`), shared
+        with the script or evaluation this one runs inside.
+        """
+        budget = open_budget()
         try:
-            return self._node(names, functions or _NO_FUNCTIONS)
+            value = self._node(names, functions or _NO_FUNCTIONS)
+            return check_result(value) if type(value) in _CONTAINERS else value
         except ExpressionError as exc:
             if exc.expression is None:
                 exc.expression = self.text
@@ -95,6 +112,8 @@ class Expression:
             raise ExpressionError("value nested too deeply", self.text) from None
         except Exception as exc:
             raise ExpressionError(_describe(exc), self.text) from exc
+        finally:
+            close_budget(budget)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -281,7 +300,9 @@ class _Compiler:
             bounds = [p(names, functions) if p is not None else None for p in parts]
             if any(b is not None and not isinstance(b, int) for b in bounds):
                 raise ExpressionError("slice bounds must be integers", offset=column)
-            return obj[slice(*bounds)]
+            part = slice(*bounds)
+            check_length(obj, len(range(*part.indices(len(obj)))))
+            return obj[part]
 
         return sliced
 
@@ -359,23 +380,49 @@ class _Compiler:
 
     def _List(self, node: ast.List) -> Node:
         items = [self.compile(e) for e in node.elts]
-        return lambda names, functions: [item(names, functions) for item in items]
+        size = OBJECT_BYTES + POINTER_BYTES * len(items)
+
+        def build(names: Names, functions: Functions) -> list[Any]:
+            charge(size)
+            return [item(names, functions) for item in items]
+
+        return build
 
     def _Tuple(self, node: ast.Tuple) -> Node:
         items = [self.compile(e) for e in node.elts]
-        return lambda names, functions: tuple(item(names, functions) for item in items)
+        size = OBJECT_BYTES + POINTER_BYTES * len(items)
+
+        def build(names: Names, functions: Functions) -> tuple[Any, ...]:
+            charge(size)
+            return tuple(item(names, functions) for item in items)
+
+        return build
 
     def _Dict(self, node: ast.Dict) -> Node:
         if any(k is None for k in node.keys):
             raise self.reject("'**' unpacking", node)
         pairs = [(self.compile(k), self.compile(v)) for k, v in zip(node.keys, node.values, strict=True)]
-        return lambda names, functions: {k(names, functions): v(names, functions) for k, v in pairs}
+        size = OBJECT_BYTES + ENTRY_BYTES * len(pairs)
+
+        def build(names: Names, functions: Functions) -> dict[Any, Any]:
+            charge(size)
+            return {k(names, functions): v(names, functions) for k, v in pairs}
+
+        return build
 
     def _JoinedStr(self, node: ast.JoinedStr) -> Node:
         parts = [self.compile(v) for v in node.values]
 
         def join(names: Names, functions: Functions) -> str:
-            return _checked_size("".join(str(part(names, functions)) for part in parts))
+            pieces = []
+            length = 0
+            for part in parts:
+                piece = text_of(part(names, functions), MAX_SEQUENCE_LENGTH - length)
+                length += len(piece)
+                pieces.append(piece)
+            text = "".join(pieces)
+            check_length(text, len(text))
+            return text
 
         return join
 
@@ -408,15 +455,9 @@ class _Compiler:
         return call
 
 
-def _checked_size(value: Any) -> Any:
-    if isinstance(value, _SEQUENCES) and len(value) > MAX_SEQUENCE_LENGTH:
-        raise ExpressionError(f"result longer than {MAX_SEQUENCE_LENGTH} items")
-    return value
-
-
 def _add(a: Any, b: Any) -> Any:
-    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES) and len(a) + len(b) > MAX_SEQUENCE_LENGTH:
-        raise ExpressionError(f"result longer than {MAX_SEQUENCE_LENGTH} items")
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+        return concatenate(a, b)
     return a + b
 
 
@@ -424,8 +465,8 @@ def _multiply(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, _SEQUENCES):
         a, b = b, a
     if isinstance(a, _SEQUENCES):
-        if isinstance(b, int) and len(a) * b > MAX_SEQUENCE_LENGTH:
-            raise ExpressionError(f"result longer than {MAX_SEQUENCE_LENGTH} items")
+        if isinstance(b, int):
+            return repeat(a, b)
     elif isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
         raise ExpressionError("number too large")
     return a * b

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.expressions.errors import ExpressionError
+from engine.expressions.limits import MAX_INT_BITS, MAX_SEQUENCE_LENGTH, text_of
 
-MAX_SEQUENCE_LENGTH = 100_000  # longest string, list or tuple an expression may build
-MAX_INT_BITS = 1024  # largest integer an expression may build by multiplication
 MAX_ROUND_DIGITS = 20
 
 
@@ -27,6 +26,11 @@ def _sum(values: Any, start: Any = 0) -> Any:
     return sum(values, start)
 
 
+def _str(value: Any = "") -> str:
+    # str() of a list that holds one long list many times would be far larger than the list.
+    return text_of(value)
+
+
 BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "min": min,
@@ -37,10 +41,12 @@ BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "any": any,
     "all": all,
     "int": int,
-    "str": str,
+    "str": _str,
     "bool": bool,
     "float": float,
 }
 
 # Python builtins other than the ones above can never be called, whatever a caller supplies.
 FORBIDDEN_FUNCTIONS = frozenset(dir(builtins)) - frozenset(BUILTIN_FUNCTIONS)
+
+__all__ = ["BUILTIN_FUNCTIONS", "FORBIDDEN_FUNCTIONS", "MAX_INT_BITS", "MAX_ROUND_DIGITS", "MAX_SEQUENCE_LENGTH"]

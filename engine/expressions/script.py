@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.expressions.compiler import Expression, Functions, compile_tree
 from engine.expressions.errors import ExpressionError
+from engine.expressions.limits import close_budget, open_budget
 
 MAX_SCRIPT_CHARS = 100_000
 MAX_CACHED_CHARS = 4_000
@@ -73,14 +74,21 @@ class Script:
         functions: Functions | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> None:
-        """Assign into ``data``; names are read from ``data`` first, then from ``context``."""
+        """Assign into ``data``; names are read from ``data`` first, then from ``context``.
+
+        All statements of one run share one budget of memory for the values they build.
+        """
         names = ChainMap(data, context) if context else data
-        for target, expression, line in self.assignments:
-            try:
-                data[target] = expression.evaluate(names, functions)
-            except ExpressionError as exc:
-                exc.line = line
-                raise
+        budget = open_budget()
+        try:
+            for target, expression, line in self.assignments:
+                try:
+                    data[target] = expression.evaluate(names, functions)
+                except ExpressionError as exc:
+                    exc.line = line
+                    raise
+        finally:
+            close_budget(budget)
 
     def __repr__(self) -> str:
         return f"Script({self.text!r})"

@@ -19,6 +19,8 @@ DATETIME_RE = re.compile(
 )
 ISO_TIMER_RE = re.compile(rf"(?:{DURATION_RE.pattern})|(?:{DATETIME_RE.pattern})|R\d*/[-+:.,\dA-Z/]+")
 
+MAX_NUMBER_CHARS = 20  # no duration part is longer; a far longer one would only overflow
+
 _UNITS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
 
 
@@ -38,6 +40,8 @@ def duration_parts(text: str) -> dict[str, float]:
         raise ExpressionError(f"weeks cannot be combined with years, months or days: {text!r}")
     parts: dict[str, float] = {}
     for index, (unit, value) in enumerate(given):
+        if len(value) > MAX_NUMBER_CHARS:
+            raise ExpressionError(f"duration out of range: {text[:40]!r}")
         if not value.isdigit() and index != len(given) - 1:
             raise ExpressionError(f"only the last part of a duration may have a fraction: {text!r}")
         parts[unit] = int(value) if value.isdigit() else float(value.replace(",", "."))

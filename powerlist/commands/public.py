@@ -5,18 +5,16 @@ Exit codes as everywhere: 0 done, 1 refused (no such matter or village), 2 inval
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from powerlist.cli import State, echo_json, pass_state, reports_errors
-
-DEFAULT_BASE_URL = "http://localhost:5000"
+from engine.public.qr import DEFAULT_PUBLIC_URL
+from powerlist.cli import ID, State, echo_json, pass_state, reports_errors
 
 
 @click.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
 @reports_errors
@@ -38,7 +36,7 @@ def receipt(state: State, instance_id: int, as_json: bool) -> None:
 @click.option(
     "--base-url",
     default=None,
-    help=f"Address of the web app as villagers reach it (default: $POWERLIST_PUBLIC_URL or {DEFAULT_BASE_URL}).",
+    help=f"Address of the web app as villagers reach it (default: $POWERLIST_PUBLIC_URL or {DEFAULT_PUBLIC_URL}).",
 )
 @pass_state
 @reports_errors
@@ -49,9 +47,13 @@ def qr(state: State, village_code: str, out: str, base_url: str | None) -> None:
 
     if Path(out).suffix.lower().lstrip(".") not in codes.FORMATS:
         raise click.BadParameter("the file must end in .svg or .png", param_hint="--out")
-    base = base_url or os.environ.get("POWERLIST_PUBLIC_URL") or DEFAULT_BASE_URL
-    if not base.startswith(("http://", "https://")):
-        raise click.BadParameter("an http:// or https:// address", param_hint="--base-url")
+    if base_url is not None:
+        try:
+            base = codes.public_base_url(base_url, "--base-url")
+        except codes.PublicUrlInvalid as exc:
+            raise click.BadParameter(str(exc), param_hint="--base-url") from None
+    else:
+        base = codes.configured_base_url()
     with state.transaction() as session:
         village = public_village(session, village_code)
         url = codes.village_url(base, village.code)

@@ -7,7 +7,7 @@ ask an auditor to check it, and a deleted or rewritten record no longer matches.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from engine.audit import views
 from engine.catalog.catalog import power_list
@@ -54,7 +54,8 @@ def progress(receipt: str) -> str:
 def village(code: str) -> str:
     session = db.session()
     unit = villages.public_village(session, code)
-    return render_template("public/village.html", village=unit, place=villages.place_name(unit))
+    address = qr.village_url(current_app.config["PUBLIC_URL"], unit.code)
+    return render_template("public/village.html", village=unit, place=villages.place_name(unit), address=address)
 
 
 @bp.get("/villages/<code>/wallet")
@@ -68,12 +69,15 @@ def report(code: str):
     unit = villages.public_village(session, code)
     reports.complaint_flow(session)
     if request.method == "GET":
-        return render_template("public/report.html", village=unit, report=reports.Report(), errors={})
+        return render_template(
+            "public/report.html", village=unit, report=reports.Report(), errors={}, about_choices=_about_choices()
+        )
     sent = reports.cleaned(
         request.form.get("what"),
         request.form.get("where"),
         request.form.get("phone"),
         request.form.get("anonymous") == "1",
+        request.form.get("about"),
     )
     with db.writing() as writing:
         result = reports.submit(writing, code, sent, client_address(), request.form.get(TRAP, ""))
@@ -88,13 +92,23 @@ def report(code: str):
     else:
         message, status = _("请按提示修改后再提交"), 400
     errors = {name: _error_text(name, problem) for name, problem in result.errors.items()}
-    page = render_template("public/report.html", village=unit, report=sent, errors=errors, message=message)
+    page = render_template(
+        "public/report.html", village=unit, report=sent, errors=errors, message=message, about_choices=_about_choices()
+    )
     return page, status
+
+
+def _about_choices() -> list[tuple[str, str]]:
+    """Whom a report may concern, as the form offers it (value, label)."""
+    labels = {"cadres": _("村干部（书记、主任、会计等）"), "supervisors": _("村务监督委员会"), "other": _("其他人或事")}
+    return [(value, labels[value]) for value in reports.ABOUT]
 
 
 def _error_text(name: str, problem: str) -> str:
     if problem == "characters":
         return _("有无法识别的字符，请删掉后再提交")
+    if name == "about":
+        return _("请选择反映的是谁的问题")
     if name == "what":
         return _("请用 {low} 到 {high} 个字说明发生了什么", low=reports.WHAT_LENGTH[0], high=reports.WHAT_LENGTH[1])
     if name == "where":
@@ -105,7 +119,7 @@ def _error_text(name: str, problem: str) -> str:
 @bp.get("/villages/<code>/qr.svg")
 def village_qr(code: str) -> Response:
     unit = villages.public_village(db.session(), code)
-    url = url_for("public.village", code=unit.code, _external=True)
+    url = qr.village_url(current_app.config["PUBLIC_URL"], unit.code)
     response = Response(qr.svg(url, title=unit.name), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
