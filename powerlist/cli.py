@@ -8,10 +8,12 @@ prints machine-readable output.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import DefinitionInvalid, PowerlistError
+from engine.messages import describe
 
 
 class State:
@@ -66,7 +69,7 @@ def reports_errors(func: Callable) -> Callable:
                 click.echo(str(problem), err=True)
             sys.exit(2)
         except PowerlistError as exc:
-            fail(str(exc), exc.exit_code)
+            fail(describe(exc, os.environ.get("POWERLIST_LANG", "zh")), exc.exit_code)
         except (OperationalError, ProgrammingError) as exc:
             text = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
             if "no such table" in text or "does not exist" in text:
@@ -91,6 +94,27 @@ def parse_data(text: str | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+
+
+class IdType(click.ParamType):
+    """A database id: a whole number from 1 to what the column holds; anything else exits 2."""
+
+    name = "id"
+
+    def __init__(self, big: bool = True) -> None:
+        self.big = big
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from engine.persistence.ids import max_id, parse_id
+
+        number = parse_id(value, self.big)
+        if number is None:
+            self.fail(f"{str(value)[:40]!r} is not an id (a whole number from 1 to {max_id(self.big)})", param, ctx)
+        return number
+
+
+ID = IdType()  # ids of BigId columns (matters, violations, uploads)
+SMALL_ID = IdType(big=False)  # ids of Integer columns (tokens, users, units)
 
 
 @click.group()
@@ -171,16 +195,29 @@ def validate(file: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--as", "actor", default=None, help="Who deploys (recorded in the audit log).")
+@click.option(
+    "--as",
+    "actor",
+    default=None,
+    help="Deploy as this county administrator, for their counties; without it, as the province-level operator.",
+)
+@click.option(
+    "--county",
+    "counties",
+    multiple=True,
+    help="Publish the flow to this county (code; repeatable). Default: the administrator's counties, or every county.",
+)
 @pass_state
 @reports_errors
-def deploy(state: State, file: str, actor: str | None) -> None:
-    """Deploy a BPMN file (and the forms beside it) as a new version."""
+def deploy(state: State, file: str, actor: str | None, counties: tuple[str, ...]) -> None:
+    """Deploy a BPMN file (and the forms beside it) as a new version, and publish it to counties."""
     from engine.api import deploy_file
 
     with state.transaction() as session:
-        result = deploy_file(session, file, actor)
+        result = deploy_file(session, file, actor, list(counties) or None)
     click.echo(f"deployed {result.key} v{result.version}" + ("" if result.created else " (unchanged)"))
+    if result.published:
+        click.echo(f"published to {', '.join(result.published)}")
 
 
 @main.command()
@@ -188,11 +225,13 @@ def deploy(state: State, file: str, actor: str | None) -> None:
 @pass_state
 @reports_errors
 def definitions(state: State, as_json: bool) -> None:
-    """List deployed flows and their versions."""
+    """List deployed flows, their versions and the counties each flow is published to."""
+    from engine.definitions.scope import publications
     from engine.queries import definitions as list_definitions
 
     with state.transaction() as session:
-        rows = list_definitions(session)
+        published = publications(session)
+        rows = [{**row, "counties": published.get(row["key"], [])} for row in list_definitions(session)]
     if as_json:
         echo_json(rows)
         return
@@ -200,7 +239,7 @@ def definitions(state: State, as_json: bool) -> None:
         flag = " retired" if row["retired"] else ""
         click.echo(
             f"{row['key']:<24} v{row['version']:<3} {row['number'] or '-':<5} {row['name']} "
-            f"({row['steps']} steps, {row['running']} running){flag}"
+            f"({row['steps']} steps, {row['running']} running) [{', '.join(row['counties'])}]{flag}"
         )
 
 
@@ -214,18 +253,18 @@ def definitions(state: State, as_json: bool) -> None:
 @pass_state
 @reports_errors
 def start(state: State, key: str, village: str, actor: str, data: str | None, title: str | None, as_json: bool):
-    """Start a matter of a power item for a village; prints the instance id."""
+    """Start a matter of a power item for a village; prints the instance id.
+
+    The start data may hold only the fields of the flow's start form."""
     from engine.api import start as start_matter
 
     payload = parse_data(data)
     with state.transaction() as session:
-        result = start_matter(session, key, village, actor, payload, title)
+        outcome = start_matter(session, key, village, actor, payload, title)
     if as_json:
-        echo_json(
-            {"instance": result.instance_id, "status": result.status, "opened": [t.__dict__ for t in result.opened]}
-        )
+        echo_json({"instance": outcome.instance_id, "status": outcome.status, "opened": outcome.opened})
         return
-    click.echo(result.instance_id)
+    click.echo(outcome.instance_id)
 
 
 @main.command()
@@ -253,10 +292,30 @@ def tasks(state: State, village: str | None, actor: str | None, as_json: bool) -
         )
 
 
+def parse_attachments(values: tuple[str, ...]) -> list[tuple[str, Path]]:
+    found = []
+    for value in values:
+        slot, sep, path = value.partition("=")
+        if not sep or not slot or not path:
+            raise click.BadParameter(f"'{value}': give SLOT=FILE, e.g. minutes=会议记录.pdf", param_hint="--attach")
+        file = Path(path)
+        if not file.is_file():
+            raise click.BadParameter(f"'{path}' is not a readable file", param_hint="--attach")
+        found.append((slot, file))
+    return found
+
+
 @main.command()
 @click.argument("task_id")
 @click.option("--as", "actor", required=True)
 @click.option("--data", required=True, help="Form data as a JSON object, or @file.json.")
+@click.option(
+    "--attach",
+    "attach",
+    multiple=True,
+    metavar="SLOT=FILE",
+    help="A file for one of the step's attachment slots (会议记录, 签到表…); repeat for more files.",
+)
 @click.option(
     "--waive-checks",
     "waive_reason",
@@ -267,27 +326,44 @@ def tasks(state: State, village: str | None, actor: str | None, as_json: bool) -
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @reports_errors
-def complete(state: State, task_id: str, actor: str, data: str, waive_reason: str | None, as_json: bool) -> None:
-    """Complete an open task with form data."""
+def complete(
+    state: State, task_id: str, actor: str, data: str, attach: tuple[str, ...], waive_reason: str | None, as_json: bool
+) -> None:
+    """Complete an open task with form data and the files its attachment slots ask for."""
     from engine.api import complete as complete_task
+    from engine.workspace import attachments
 
     payload = parse_data(data)
+    files = parse_attachments(attach)
     with state.transaction() as session:
-        result = complete_task(session, task_id, actor, payload, waive_reason)
+        from engine import policy
+        from engine.persistence.models import OpenTask
+
+        row = session.get(OpenTask, task_id)
+        if row is None or not policy.may(session, actor, "task.act", row):
+            files = []  # the command refuses the step as it stands: no file is kept for it
+        chosen: dict[str, list[int]] = {}
+        for slot, file in files:
+            row = attachments.store_upload(
+                session, None, file.read_bytes()[: attachments.MAX_ATTACHMENT_BYTES + 1], file.name, actor
+            )
+            chosen.setdefault(slot, []).append(row.id)
+        outcome = complete_task(session, task_id, actor, payload, chosen, waive_reason)
     if as_json:
-        echo_json(
-            {"instance": result.instance_id, "status": result.status, "opened": [t.__dict__ for t in result.opened]}
-        )
+        echo_json(outcome.as_dict())
         return
-    opened = ", ".join(f"{t.step_name} ({t.id})" for t in result.opened)
-    click.echo(f"completed; instance {result.instance_id} {result.status}" + (f"; next: {opened}" if opened else ""))
+    if outcome.parked:
+        click.echo(f"submitted; instance {outcome.instance_id} waits for the added approver")
+        return
+    opened = ", ".join(f"{t['name']} ({t['id']})" for t in outcome.opened)
+    click.echo(f"completed; instance {outcome.instance_id} {outcome.status}" + (f"; next: {opened}" if opened else ""))
 
 
 @main.command()
 @click.argument("task_id")
-@click.option("--as", "actor", required=True, help="An administrator, or the town agency of the matter's town.")
+@click.option("--as", "actor", required=True, help="The town agency of the matter's town.")
 @click.option("--reason", required=True, help="Why the step is forced past (kept in history).")
-@click.option("--data", default=None, help="Data the later steps need, as a JSON object or @file.json.")
+@click.option("--data", default=None, help="Fields of the step's form the later steps need, as JSON or @file.json.")
 @pass_state
 @reports_errors
 def force(state: State, task_id: str, actor: str, reason: str, data: str | None) -> None:
@@ -296,20 +372,24 @@ def force(state: State, task_id: str, actor: str, reason: str, data: str | None)
 
     payload = parse_data(data)
     with state.transaction() as session:
-        result = force_task(session, task_id, actor, reason, payload)
-    click.echo(f"forced; instance {result.instance_id} {result.status}")
+        outcome = force_task(session, task_id, actor, reason, payload)
+    click.echo(f"forced; instance {outcome.instance_id} {outcome.status}")
 
 
 @main.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ID)
+@click.option("--as", "actor", default=None, help="Show it only if this user may read the matter.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @reports_errors
-def history(state: State, instance_id: int, as_json: bool) -> None:
+def history(state: State, instance_id: int, actor: str | None, as_json: bool) -> None:
     """Show an instance's history events in order."""
     from engine import queries
+    from engine.workspace.access import visible_instance
 
     with state.transaction() as session:
+        if actor is not None:
+            visible_instance(session, actor, instance_id)
         info = queries.instance(session, instance_id)
         events = queries.history(session, instance_id)
     if as_json:
@@ -326,7 +406,7 @@ def history(state: State, instance_id: int, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--instance", "instance_id", type=int, default=None, help="Check one instance only.")
+@click.option("--instance", "instance_id", type=ID, default=None, help="Check one instance only.")
 @click.option("--anchor", "anchor", default=None, metavar="DIGEST", help="Also check against a published anchor.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
+    "表单有误，请按提示修改": "The form has mistakes; see each field",
+    "您的岗位不发起这些事项，只能查看清单。": "Your roles start none of these items; you may read the list.",
     "申请人凭此码可在“流程到哪了”查看办理进度": "the applicant can follow the matter with this code on the public progress page",
     "群众查询码": "Public receipt code",
     "{n} 周": "{n} weeks",
@@ -149,7 +151,6 @@ ENGLISH: dict[str, str] = {
     "必填": "required",
     "恢复使用": "Reinstate",
     "您没有权限做这件事": "You may not do this",
-    "您没有村、镇或县的岗位，只能查看清单，不能发起事项。": "You hold no role in a village, town or county: you can read the list but not start matters.",
     "意见": "Comment",
     "我发起的": "Started by me",
     "我已保存，返回": "Saved, go back",
@@ -580,3 +581,8 @@ ENGLISH: dict[str, str] = {
     "这里只显示办理进度，不显示任何人的个人信息和提交的内容。": "Only the progress is shown here: no one’s personal details and nothing that was written in the forms.",
     "银行或村务卡记下的实际付款，可以和上面的支出对照。": "Payments as the bank or village card recorded them, to compare with the list above.",
 }
+
+from web import messages_complaints, messages_public, messages_sessions, messages_tenancy  # noqa: E402
+
+for _area in (messages_sessions, messages_public, messages_tenancy, messages_complaints):
+    ENGLISH.update(_area.ENGLISH)

@@ -15,7 +15,7 @@ import click
 
 from engine import clock
 from engine.clock import as_utc
-from powerlist.cli import State, echo_json, fail, pass_state, reports_errors
+from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
 
 PROCESSES = Path(__file__).resolve().parent.parent.parent / "processes"
 
@@ -118,7 +118,7 @@ def evidence() -> None:
 
 
 @evidence.command("record")
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ID)
 @click.option("--kind", default="payment", show_default=True, help="payment, receipt or document.")
 @click.option("--amount", default=None, help="Amount in yuan, e.g. 950.00.")
 @click.option("--payee", default=None)
@@ -200,7 +200,7 @@ def evidence_import(state: State, file: str, actor: str | None, as_json: bool) -
 @click.option("--village", default=None, help="Village, town or county code.")
 @click.option("--status", default=None, type=click.Choice(["open", "acknowledged", "rectified", "escalated", "closed"]))
 @click.option("--period", default=None, help="Quarter, e.g. 2026Q4.")
-@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--instance", "instance_id", type=ID, default=None)
 @click.option("--as", "actor", default=None, help="Only those this user supervises now or must rectify.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
@@ -227,7 +227,7 @@ def violation() -> None:
 
 def _action(name: str, help_text: str):
     @violation.command(name, help=help_text)
-    @click.argument("violation_id", type=int)
+    @click.argument("violation_id", type=ID)
     @click.option("--as", "actor", required=True)
     @click.option("--note", required=True, help="What was done or decided (kept in the violation's history).")
     @click.option("--dismiss", is_flag=True, hidden=name != "close", help="Close as a false alarm: no points lost.")
@@ -257,7 +257,7 @@ _action("close", "Close a violation (after rectification, or with --dismiss as a
 
 
 @violation.command("show")
-@click.argument("violation_id", type=int)
+@click.argument("violation_id", type=ID)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @reports_errors

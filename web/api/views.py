@@ -9,9 +9,9 @@ from typing import Any
 from flask import Response, abort, g, jsonify, request, send_file
 
 from engine import api as engine_api
-from engine.errors import DefinitionInvalid, PermissionDenied, PowerlistError
+from engine.errors import DefinitionInvalid, PowerlistError
 from engine.history.chain import format_time
-from engine.workspace import access, attachments, formspec, idempotency, inbox, matters, operations, people
+from engine.workspace import access, attachments, formspec, idempotency, inbox, matters, operations
 from engine.workspace import admin as flows_admin
 from engine.workspace.operations import Outcome
 from web import db
@@ -129,7 +129,7 @@ def complete(task_id: str):
     if earlier is not None:
         return ok(dict(earlier, repeated=True))
     name = user()
-    outcome = run_once(name, key, lambda s: operations.submit(s, task_id, name, form, ids, waive, key))
+    outcome = run_once(name, key, lambda s: operations.complete(s, task_id, name, form, ids, waive, key))
     return ok(outcome.as_dict())
 
 
@@ -212,7 +212,7 @@ def start():
     data, name = body(), user()
     key = text(data, "key", limit=100)
     village = text(data, "village", limit=32)
-    title = text(data, "title", limit=200)
+    title = text(data, "title", required=False, limit=200)
     initial = data.get("data", {})
     if not isinstance(initial, dict):
         raise BadInput("data: a JSON object is required")
@@ -222,16 +222,7 @@ def start():
         return ok(dict(earlier, repeated=True), 200)
 
     def run(session) -> Outcome:
-        access.require_start_in(session, name, village)
-        result = engine_api.start(session, key, village, name, initial, title)
-        outcome = Outcome(
-            result.instance_id,
-            result.status,
-            "start",
-            [{"id": t.id, "step": t.step_id, "name": t.step_name, "role": t.role} for t in result.opened],
-        )
-        idempotency.remember(session, name, idem, "start", outcome.as_dict())
-        return outcome
+        return operations.start(session, key, village, name, initial, title, idem)
 
     return ok(run_once(name, idem, run).as_dict(), 201)
 
@@ -268,7 +259,6 @@ def diagram(instance_id: int):
 @bp.post("/matters/<int:instance_id>/withdraw")
 def withdraw(instance_id: int):
     data, name = body(), user()
-    access.visible_instance(db.session(), name, instance_id)
     return _operate(lambda s: operations.withdraw(s, instance_id, name, text(data, "reason")))
 
 
@@ -313,14 +303,14 @@ def upload():
 
 
 def _require_admin() -> None:
-    if not people.admin_counties(db.session(), user()):
-        raise PermissionDenied("only administrators may manage flows")
+    """Refuse a flow upload from anyone who administers no county, before reading the files."""
+    flows_admin.require_flow_admin(db.session(), user())
 
 
 @bp.get("/definitions")
 def definitions():
-    _require_admin()
-    return ok(flows_admin.items(db.session()))
+    """The flows published to the caller's counties."""
+    return ok(flows_admin.items(db.session(), user()))
 
 
 @bp.post("/definitions")
@@ -350,13 +340,11 @@ def upload_definition():
 
 @bp.get("/definitions/<key>")
 def definition_versions(key: str):
-    _require_admin()
-    return ok(flows_admin.versions(db.session(), key))
+    return ok(flows_admin.versions(db.session(), key, user()))
 
 
 @bp.post("/definitions/<key>/versions/<int:version>/retire")
 def retire(key: str, version: int):
-    _require_admin()
     with db.writing() as session:
         flows_admin.retire_version(session, key, version, user())
     return ok({"key": key, "version": version, "retired": True})

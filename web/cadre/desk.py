@@ -7,10 +7,9 @@ import secrets
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import api
+from engine.errors import FormInvalid
 from engine.workspace import access, idempotency, operations
 from engine.workspace import inbox as inbox_queries
-from engine.workspace.operations import Outcome
 from web import db
 from web.actions import run_once
 from web.cadre import bp
@@ -57,9 +56,9 @@ def started():
 def start():
     query = (request.args.get("q") or "").strip()[:50]
     session = db.session()
-    groups = inbox_queries.catalogue(session, query)
-    villages = access.startable_villages(session, current_user.username)
-    return render_template("cadre/start.html", groups=groups, query=query, can_start=bool(villages))
+    groups = inbox_queries.catalogue(session, query, current_user.username)
+    can_start = any(item["can_start"] for group in groups for item in group["items"])
+    return render_template("cadre/start.html", groups=groups, query=query, can_start=can_start)
 
 
 @bp.route("/start/<key>", methods=["GET", "POST"])
@@ -69,7 +68,9 @@ def start_item(key: str):
     item = next((i for g in inbox_queries.catalogue(session) for i in g["items"] if i["key"] == key), None)
     if item is None:
         abort(404)
-    villages = [{"code": v.code, "name": v.name} for v in access.startable_villages(session, current_user.username)]
+    villages = [
+        {"code": v.code, "name": v.name} for v in access.startable_villages(session, current_user.username, key)
+    ]
     if not villages:
         abort(403)
     errors: dict[str, str] = {}
@@ -81,36 +82,27 @@ def start_item(key: str):
         if earlier is not None:
             flash(_("这个事项已经发起过了"), "info")
             return redirect(url_for("cadre.matter", instance_id=earlier["instance"]))
-        if not 2 <= len(form["title"]) <= 100:
-            errors["title"] = _("请填写事项名称（2–100 个字）")
-        if form["village"] not in {v["code"] for v in villages}:
+        if not form["village"]:
             errors["village"] = _("请选择村")
         if not errors:
-            outcome = run_once(
-                current_user.username,
-                key_text,
-                lambda s: _start(s, key, form["village"], form["title"], key_text),
-            )
-            flash(_("事项已发起"), "success")
-            return redirect(_after_start(outcome))
+            try:
+                outcome = run_once(
+                    current_user.username,
+                    key_text,
+                    lambda s: operations.start(
+                        s, key, form["village"], current_user.username, {}, form["title"], key_text
+                    ),
+                )
+            except FormInvalid as exc:
+                errors = {e.field or "title": _(e.message) for e in exc.errors}
+            else:
+                flash(_("事项已发起"), "success")
+                return redirect(_after_start(outcome))
     status = 400 if errors else 200
     return render_template("cadre/start_item.html", item=item, villages=villages, form=form, errors=errors), status
 
 
-def _start(session, key: str, village: str, title: str, idempotency_key: str | None) -> Outcome:
-    access.require_start_in(session, current_user.username, village)
-    result = api.start(session, key, village, current_user.username, {}, title)
-    outcome = Outcome(
-        result.instance_id,
-        result.status,
-        "start",
-        [{"id": t.id, "step": t.step_id, "name": t.step_name, "role": t.role} for t in result.opened],
-    )
-    idempotency.remember(session, current_user.username, idempotency_key, "start", outcome.as_dict())
-    return outcome
-
-
-def _after_start(outcome: Outcome) -> str:
+def _after_start(outcome: operations.Outcome) -> str:
     """Straight to the first step's form when the person who started the matter does it."""
     task_id = operations.first_step_for(db.session(), current_user.username, outcome.opened)
     if task_id is not None:

@@ -9,6 +9,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from engine.errors import Conflict, FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.persistence.ids import parse_id
 from engine.workspace import attachments, formspec, idempotency, matters, operations
 from engine.workspace.operations import Outcome
 from web import db
@@ -89,7 +90,7 @@ def submit(task_id: str):
     chosen: dict[str, list[int]] = {}
     for slot in spec.attachments:
         name = slot["name"]
-        kept_ids = [int(x) for x in request.form.getlist(f"keep_{name}") if x.isdigit()]
+        kept_ids = [i for i in (parse_id(x) for x in request.form.getlist(f"keep_{name}")) if i is not None]
         new_ids, upload_errors = store_files(request.files.getlist(f"file_{name}"), user, name)
         errors += upload_errors
         if kept_ids or new_ids:
@@ -99,7 +100,7 @@ def submit(task_id: str):
     if not errors:
         try:
             outcome = run_once(
-                user, key, lambda s: operations.submit(s, task_id, user, data, chosen, waive_reason, key)
+                user, key, lambda s: operations.complete(s, task_id, user, data, chosen, waive_reason, key)
             )
             return _done(outcome)
         except FormInvalid as exc:
