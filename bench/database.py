@@ -35,7 +35,7 @@ def bench_database(url: str | None, flow: Path) -> Iterator[tuple[Engine, sessio
             sessions = make_sessionmaker(db_engine)
             with sessions() as session, session.begin():
                 demo.load_demo(session, deploy_flows=False)
-                api.deploy_file(session, flow, "bench")
+                api.deploy_file(session, flow)
             yield db_engine, sessions
         finally:
             db_engine.dispose()

@@ -100,6 +100,7 @@ def fill(db_engine, sessions, tasks: int, timers: int, due: int, now: datetime) 
         (
             {
                 "id": task_ids[n],
+                "engine_task_id": task_ids[n],
                 "instance_id": first_id + n // TASKS_PER_INSTANCE,
                 "step_id": "propose",
                 "step_name": "提议",
