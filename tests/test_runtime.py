@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import api, clock, queries
-from engine.errors import Conflict, FormInvalid, InvalidState, PermissionDenied, PowerlistError
+from engine.errors import Conflict, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.runtime import cache
 from engine.runtime.steps import StepFailed
@@ -84,9 +84,12 @@ def test_refused_steps_change_nothing(deployed):
         with deployed() as session, session.begin():
             api.complete(session, task["id"], "shangtang.secretary", {"subject": "x", "amount_fen": 1.5})
     assert {e.field for e in invalid.value.errors} == {"subject", "amount_fen"}
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # another village's secretary does not see the matter at all
         with deployed() as session, session.begin():
             api.complete(session, task["id"], "xiatang.secretary", PROPOSE)
+    with pytest.raises(PermissionDenied):  # the chair sees it, but the step is the secretary's
+        with deployed() as session, session.begin():
+            api.complete(session, task["id"], "shangtang.chair", PROPOSE)
     with pytest.raises(FormInvalid):
         with deployed() as session, session.begin():
             api.complete(session, task["id"], "shangtang.secretary", ["not", "an", "object"])
@@ -123,7 +126,7 @@ def test_state_survives_a_restart_mid_flow(deployed):
     cache.clear()  # as after a restart: the next step restores the stored state
     with deployed() as session, session.begin():
         result = api.complete(session, open_task(deployed, instance_id)["id"], "shangtang.chair", RESOLVE)
-    assert [t.step_id for t in result.opened] == ["disclose"]
+    assert [t["step"] for t in result.opened] == ["disclose"]
     with deployed() as session, session.begin():
         result = api.complete(
             session, open_task(deployed, instance_id)["id"], "shangtang.chair", {"posted_on": "2026-11-20"}
@@ -200,7 +203,7 @@ def test_only_privileged_users_force_a_step_and_must_say_why(deployed):
     with pytest.raises(PermissionDenied):
         with deployed() as session, session.begin():
             api.force(session, resolve["id"], "shangtang.chair", "会议无法召开")
-    with pytest.raises(PermissionDenied):  # another town's agency
+    with pytest.raises(NotFound):  # another town's agency does not see the matter
         with deployed() as session, session.begin():
             api.force(session, resolve["id"], "xiling.agency", "会议无法召开")
     with pytest.raises(PowerlistError):
@@ -211,25 +214,35 @@ def test_only_privileged_users_force_a_step_and_must_say_why(deployed):
             api.force(session, resolve["id"], "dongxi.agency", "会议无法召开")
     with deployed() as session, session.begin():
         result = api.force(session, resolve["id"], "dongxi.agency", "会议无法召开", {"votes_for": 1, "present": 1})
-    assert [t.step_id for t in result.opened] == ["disclose"]
+    assert [t["step"] for t in result.opened] == ["disclose"]
     with deployed() as session:
         event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
     assert event["kind"] == "task_forced" and event["actor"] == "dongxi.agency"
     assert event["data"]["reason"] == "会议无法召开" and event["data"]["role"] == "committee_chair"
 
 
-def test_attachments_are_a_reserved_field_checked_on_their_own(deployed):
+def test_attachments_come_only_from_uploads(deployed):
+    """A caller-made attachment list (any digest, any filename) is refused, never recorded."""
     from engine.runtime.forms import validate_form
 
     schema = {"type": "object", "additionalProperties": False, "properties": {"subject": {"type": "string"}}}
-    good = {
+    forged = {
         "subject": "x",
-        "attachments": [{"sha256": "a" * 64, "filename": "会议记录.jpg", "size": 10, "type": "image/jpeg"}],
+        "attachments": [
+            {"sha256": "a" * 64, "filename": "联席会议记录（已签字）.jpg", "size": 10, "type": "image/jpeg"}
+        ],
     }
-    assert validate_form("s", schema, good) == good
     with pytest.raises(FormInvalid) as invalid:
-        validate_form("s", schema, {"subject": "x", "attachments": [{"sha256": "../etc", "filename": "x"}]})
-    assert {e.field.split(".")[0] for e in invalid.value.errors} == {"attachments"}
+        validate_form("s", schema, forged)
+    assert [e.field for e in invalid.value.errors] == ["attachments"]
+    instance_id = start(deployed)
+    task = open_task(deployed, instance_id)
+    before = counts(deployed, instance_id)
+    with pytest.raises(FormInvalid) as invalid:
+        with deployed() as session, session.begin():
+            api.complete(session, task["id"], "shangtang.secretary", dict(PROPOSE, attachments=forged["attachments"]))
+    assert [e.field for e in invalid.value.errors] == ["attachments"]
+    assert counts(deployed, instance_id) == before
 
 
 def test_a_task_handed_to_someone_is_theirs_alone(deployed):

@@ -12,6 +12,7 @@ from engine.audit.eventlog import EventLog, EventLogBuilder
 from engine.audit.model import ProcessModel, compile_model
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from tests.conftest import ROOT
+from tests.support import files
 
 FLOW = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 FULL = ["propose", "discuss", "review", "resolve", "disclose_resolution", "implement", "disclose_result"]
@@ -126,7 +127,7 @@ def advance(
     stop_after: str | None = None,
 ) -> int:
     """Complete the matter's open tasks one after another from ``at`` on, as in :func:`drive`."""
-    from engine import api, clock, queries
+    from engine import clock, queries
 
     gaps = gaps or {}
     failed = False
@@ -146,7 +147,7 @@ def advance(
                 failed = True
             actor = f"{SLUG[village]}.{ROLE_ACTOR[task['role']]}"
             with sessions() as session, session.begin():
-                api.complete(session, task["id"], actor, data)
+                files.complete(session, task["id"], actor, data)
             if task["step"] == stop_after:
                 return instance_id
     finally:

@@ -38,7 +38,7 @@ def test_supervision_is_the_violation_source_of_the_audit_views(demo_org):
         clean = api.start(session, "mini_decision", "QX0101", "shangtang.secretary").instance_id
         forced = api.start(session, "mini_decision", "QX0101", "shangtang.secretary")
     with sessions() as session, session.begin():
-        api.force(session, forced.opened[0].id, "dongxi.agency", "提议人外出", {"subject": "修路", "amount_fen": 1})
+        api.force(session, forced.opened[0]["id"], "dongxi.agency", "提议人外出", {"subject": "修路", "amount_fen": 1})
     with sessions() as session:
         flagged = replay.matters(session, has_violations=True)
         unflagged = replay.matters(session, has_violations=False)

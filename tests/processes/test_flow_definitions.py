@@ -82,7 +82,7 @@ def fields(schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict
 def test_validates_with_its_forms(path: Path) -> None:
     definition = parsed(path)
     assert definition.key == path.stem == path.parent.name
-    used = {step.form for step in definition.steps}
+    used = {step.form for step in definition.steps} | ({definition.start_form} if definition.start_form else set())
     on_disk = {str(p.relative_to(path.parent)) for p in (path.parent / "forms").glob("*.json")}
     assert used == on_disk, f"forms no step uses, or steps without a form file: {sorted(used ^ on_disk)}"
 

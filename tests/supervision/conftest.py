@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine import api, clock, queries
 from engine.persistence.models import OpenTask, RoleAssignment, User
 from tests.conftest import MINI, ROOT
+from tests.support import files
 
 DATA = Path(__file__).resolve().parent / "data"
 TIMED = DATA / "timed" / "timed_posting.bpmn"
@@ -78,7 +79,7 @@ class World:
         task = self.task(instance_id, step)
         actor = actor or self.holder(task["id"])
         with self.sessions() as session, session.begin():
-            return api.complete(session, task["id"], actor, data, waive)
+            return files.complete(session, task["id"], actor, data, waive)
 
     def force(self, instance_id: int, step: str, reason: str, data: dict | None = None, actor: str = "dongxi.agency"):
         task = self.task(instance_id, step)

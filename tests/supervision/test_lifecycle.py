@@ -147,7 +147,7 @@ def test_violation_commands(world, cli):
     assert [v["id"] for v in listed] == [violation["id"]]
     assert cli("violations", "--as", "xiatang.supervisor", "--json", check=True).json() == []
     refused = cli("violation", "ack", str(violation["id"]), "--as", "xiatang.supervisor", "--note", "看到了")
-    assert refused.code == 1 and "does not supervise" in refused.err
+    assert refused.code == 1 and "无权处理这条预警" in refused.err
     ok = cli("violation", "ack", str(violation["id"]), "--as", "shangtang.supervisor", "--note", "已受理")
     assert ok.code == 0 and "acknowledged" in ok.out
     dismissed = cli(

@@ -52,9 +52,9 @@ def world_app(tmp_path_factory):
     with sessions() as session, session.begin():
         result = api.start(session, "four_deliberations", "QX0101", HOLDER, {}, "村道硬化")
         upload = attachments.store_upload(session, files, png_bytes(), "方案.png", HOLDER)
-        operations.submit(
+        operations.complete(
             session,
-            result.opened[0].id,
+            result.opened[0]["id"],
             HOLDER,
             {
                 "matter_title": "村道硬化工程",
@@ -107,7 +107,7 @@ PAGES = {
     "/done": (302, 200, 200, 200, 200, 200),
     "/started": (302, 200, 200, 200, 200, 200),
     "/start": (302, 200, 200, 200, 200, 200),
-    "/start/four_deliberations": (302, 200, 200, 200, 200, 200),
+    "/start/four_deliberations": (302, 200, 200, 200, 403, 403),  # the town agency and the admin start none
     "/matters/{matter}": (302, 200, 200, 404, 404, 200),
     "/matters/{matter}/diagram.svg": (302, 200, 200, 404, 404, 200),
     "/matters/{matter}/attachments/{sha256}": (302, 200, 200, 404, 404, 200),
@@ -127,8 +127,8 @@ REFUSED_POSTS = {
     "/tasks/{task}/return": (302, None, 403, 404, 404, 403),
     "/tasks/{task}/transfer": (302, None, 403, 404, 404, 403),
     "/tasks/{task}/approvers": (302, None, 403, 404, 404, 403),
-    "/matters/{matter}/copy": (302, None, None, 404, 404, None),
-    "/matters/{matter}/withdraw": (302, None, None, 404, 404, None),
+    "/matters/{matter}/copy": (302, None, None, 404, 404, 403),  # administrators read but do not act
+    "/matters/{matter}/withdraw": (302, None, None, 404, 404, 403),
     "/admin/flows/four_deliberations/1/retire": (302, 403, 403, 403, 403, None),
     "/admin/users/shangtang.cadre/password": (302, 403, 403, 403, 403, None),
     "/admin/users/shangtang.cadre/active": (302, 403, 403, 403, 403, None),

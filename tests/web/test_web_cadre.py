@@ -160,7 +160,7 @@ def test_required_attachments_and_oversized_requests(client, auth, app, world):
     assert "去办理" not in page  # the chair does not hold the first step
     auth.logout()
     auth.login(SECRETARY)
-    task_id = started.opened[0].id
+    task_id = started.opened[0]["id"]
     fake_photo = (io.BytesIO(b"MZ\x90\x00 not an image"), "photo.jpg")
     answer = client.post(
         f"/tasks/{task_id}",

@@ -28,7 +28,7 @@ DEPUTY = "shangtang.deputy"
 def start(sessions) -> tuple[int, str]:
     with sessions() as session, session.begin():
         result = api.start(session, "four_deliberations", "QX0101", SECRETARY, {}, "村道硬化")
-    return result.instance_id, result.opened[0].id
+    return result.instance_id, result.opened[0]["id"]
 
 
 def open_step(sessions, instance_id: int) -> dict:
@@ -57,7 +57,7 @@ def test_withdraw_return_transfer_remind_copy_reject(world):
 
     with world() as session, session.begin():
         plan = files.store_upload(session, None, png_bytes(), "方案.png", SECRETARY).id
-    run(world, operations.submit, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
+    run(world, operations.complete, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
     assert open_step(world, instance_id)["step"] == "discuss"
     with world() as session:
         assert operations.withdrawable(session, instance_id, SECRETARY) == "step"
@@ -73,7 +73,7 @@ def test_withdraw_return_transfer_remind_copy_reject(world):
         assert view["previous"]["matter_title"] == "村道硬化工程"
         assert [a["id"] for a in view["kept_attachments"]] == [plan]
 
-    run(world, operations.submit, step["id"], SECRETARY, PROPOSE, {"proposal": [plan]})
+    run(world, operations.complete, step["id"], SECRETARY, PROPOSE, {"proposal": [plan]})
     discuss = open_step(world, instance_id)
     with world() as session:
         assert [s["step"] for s in operations.returnable_steps(session, discuss["id"])] == ["propose"]
@@ -82,7 +82,7 @@ def test_withdraw_return_transfer_remind_copy_reject(world):
     run(world, operations.return_to, discuss["id"], SECRETARY, "propose", "方案不完整")
     step = open_step(world, instance_id)
     assert step["step"] == "propose"
-    run(world, operations.submit, step["id"], SECRETARY, PROPOSE)
+    run(world, operations.complete, step["id"], SECRETARY, PROPOSE)
     discuss = open_step(world, instance_id)
 
     with pytest.raises(PermissionDenied):
@@ -132,7 +132,7 @@ def test_added_approvals_before_and_after(world):
     instance_id, task_id = start(world)
     run(world, operations.add_approver, task_id, SECRETARY, "dongxi.agency", "before", "请镇三资中心先把关")
     with pytest.raises(InvalidState, match="加签人"):
-        run(world, operations.submit, task_id, SECRETARY, PROPOSE)
+        run(world, operations.complete, task_id, SECRETARY, PROPOSE)
     with world() as session:
         approval = inbox.approvals(session, "dongxi.agency")[0]
     with pytest.raises(NotFound):
@@ -140,7 +140,7 @@ def test_added_approvals_before_and_after(world):
     with pytest.raises(PowerlistError, match="意见"):
         run(world, operations.decide, approval["id"], "dongxi.agency", False, "")
     run(world, operations.decide, approval["id"], "dongxi.agency", True, "可以")
-    run(world, operations.submit, task_id, SECRETARY, PROPOSE)
+    run(world, operations.complete, task_id, SECRETARY, PROPOSE)
 
     discuss = open_step(world, instance_id)
     run(world, operations.add_approver, discuss["id"], SECRETARY, "shangtang.supervisor", "after", "请监委会确认")
@@ -169,7 +169,7 @@ def test_added_approvals_before_and_after(world):
             slot: [files.store_upload(session, None, png_bytes(), f"{slot}.png", SECRETARY).id]
             for slot in required_slots
         }
-    parked = run(world, operations.submit, discuss["id"], SECRETARY, meeting, ids)
+    parked = run(world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
     assert parked.parked and open_step(world, instance_id)["step"] == "discuss"
     with world() as session:
         approval = inbox.approvals(session, "shangtang.supervisor")[0]
@@ -177,7 +177,7 @@ def test_added_approvals_before_and_after(world):
     run(world, operations.decide, approval["id"], "shangtang.supervisor", False, "票数与签到表不符")
     assert open_step(world, instance_id)["step"] == "discuss"
     # Declined: the holder corrects and submits again, with the files already attached.
-    outcome = run(world, operations.submit, discuss["id"], SECRETARY, meeting, ids)
+    outcome = run(world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
     assert not outcome.parked and [o["step"] for o in outcome.opened] == ["review"]
     with world() as session:
         assert api.verify_history(session, instance_id).ok
@@ -198,7 +198,7 @@ def test_added_approvals_before_and_after(world):
         session.commit()
     answers = dict(meeting, notice_date="2026-01-02", opinions="同意")
     answers = {k: v for k, v in answers.items() if k in schema["properties"]}
-    assert run(world, operations.submit, review["id"], SECRETARY, answers, ids).parked
+    assert run(world, operations.complete, review["id"], SECRETARY, answers, ids).parked
     with world() as session:
         approval = inbox.approvals(session, "dongxi.discipline")[0]
     outcome = run(world, operations.decide, approval["id"], "dongxi.discipline", True, "表决有效")
@@ -220,7 +220,7 @@ def test_a_retried_submission_acts_once(world):
     def attempt() -> None:
         barrier.wait()
         try:
-            outcomes.append(run(world, operations.submit, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001"))
+            outcomes.append(run(world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001"))
         except (Conflict, InvalidState):
             with world() as session:
                 outcomes.append(idempotency.lookup(session, SECRETARY, "retry-key-0001"))
@@ -231,7 +231,7 @@ def test_a_retried_submission_acts_once(world):
     for thread in threads:
         thread.join(30)
     assert len(outcomes) == 3 and all(o is not None for o in outcomes)
-    again = run(world, operations.submit, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001")
+    again = run(world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001")
     assert again.repeated and again.instance_id == instance_id
     with world() as session:
         completed = [

@@ -11,6 +11,7 @@ import segno
 from sqlalchemy import select
 
 from tests.conftest import ROOT
+from tests.support import files
 from tests.web.conftest import ADMIN
 
 PROCESSES = ROOT / "processes"
@@ -72,13 +73,12 @@ def holder(session, task) -> str:
 
 
 def complete(world, instance_id: int, step: str, data: dict) -> None:
-    from engine import api
     from engine.persistence.models import OpenTask
 
     with world() as session, session.begin():
         task = session.scalar(select(OpenTask).where(OpenTask.instance_id == instance_id, OpenTask.step_id == step))
         assert task is not None, step
-        api.complete(session, task.id, holder(session, task), data)
+        files.complete(session, task.id, holder(session, task), data)
 
 
 def start_payment(world, voucher: dict, village: str = "QX0101") -> int:
@@ -293,8 +293,8 @@ def test_the_village_page_links_everything_and_its_qr_code_opens_it(client, worl
     svg = client.get("/public/villages/QX0101/qr.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
     drawn = drawn_modules(svg.get_data(as_text=True))
-    assert drawn == qr_modules("http://localhost/public/villages/QX0101")
-    assert drawn != qr_modules("http://localhost/public/villages/QX0102")
+    assert drawn == qr_modules("http://localhost:5000/public/villages/QX0101")
+    assert drawn != qr_modules("http://localhost:5000/public/villages/QX0102")
     assert client.get("/public/villages/QX01/qr.svg").status_code == 404
 
 

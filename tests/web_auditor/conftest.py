@@ -68,8 +68,8 @@ def build_world(folder: Path, url: str | None = None) -> World:
             upload = attachments.store_upload(session, files, png_bytes(), "方案.png", "shangtang.secretary")
             from tests.audit.conftest import form
 
-            operations.submit(
-                session, started.opened[0].id, "shangtang.secretary", form("propose"), {"proposal": [upload.id]}
+            operations.complete(
+                session, started.opened[0]["id"], "shangtang.secretary", form("propose"), {"proposal": [upload.id]}
             )
     finally:
         clock.clock.set(None)
