@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine import builtin
 from engine.definitions import scope
 from engine.errors import NotFound, PermissionDenied
 from engine.org.roles import ROLES
@@ -44,7 +45,7 @@ from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, Proc
 from engine.policy import admin
 from engine.policy.rules import access_rules
 
-__all__ = ["Start", "may", "require", "register_conflict_check", "starters", "ACTIONS"]
+__all__ = ["Start", "may", "require", "register_concern", "starters", "ACTIONS"]
 
 ACTIONS = (
     "matter.read",
@@ -69,14 +70,15 @@ class Start:
     village: OrgUnit
 
 
-ConflictCheck = Callable[[Session, ProcessInstance], bool]
-_conflict_checks: dict[str, ConflictCheck] = {}
+ConcernCheck = Callable[[Session, ProcessInstance], "str | None"]
+_concern_checks: dict[str, ConcernCheck] = {}
 
 
-def register_conflict_check(key: str, check: ConflictCheck) -> None:
-    """``check(session, instance)`` tells whether a matter of flow ``key`` concerns its village's own
-    cadres; then the flow's ``conflicted`` roles in that village neither see nor handle it."""
-    _conflict_checks[key] = check
+def register_concern(key: str, check: ConcernCheck) -> None:
+    """``check(session, instance)`` tells whom a matter of flow ``key`` concerns (``cadres``,
+    ``supervisors``…, or None); the flow's ``conflicted`` roles for that concern, held in the
+    matter's village, then neither see nor handle it."""
+    _concern_checks[key] = check
 
 
 @dataclass(frozen=True)
@@ -144,11 +146,15 @@ def _reads(session: Session, actor: _Actor, instance: ProcessInstance) -> bool:
         return _holds_within(actor, rules.read_matters, reach)
     if not _holds_within(actor, confidential.read, reach):
         return False
-    if confidential.conflicted and any(
-        role in confidential.conflicted and unit == instance.village_id for role, unit in actor.holdings
-    ):
-        check = _conflict_checks.get(key)
-        if check is None or check(session, instance):
+    if confidential.conflicted:
+        if key not in _concern_checks:
+            builtin.load()  # the modules that say whom their matters concern
+        check = _concern_checks.get(key)
+        if check is None:  # nobody says whom it concerns: keep every conflicted role out
+            kept_out = frozenset().union(*confidential.conflicted.values())
+        else:
+            kept_out = confidential.conflicted.get(check(session, instance) or "", frozenset())
+        if any(role in kept_out and unit == instance.village_id for role, unit in actor.holdings):
             return False
     return True
 

@@ -21,7 +21,7 @@ class Confidential:
     """A flow whose matters only the roles that handle them see."""
 
     read: frozenset[str]
-    conflicted: frozenset[str]
+    conflicted: dict[str, frozenset[str]]  # what a matter concerns -> roles in its village kept out
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,10 @@ def parse(data: dict[str, Any]) -> AccessRules:
     confidential = {
         key: Confidential(
             _roles(f"confidential.{key}.read", value.get("read", []), sets),
-            _roles(f"confidential.{key}.conflicted", value.get("conflicted", []), sets),
+            {
+                concern: _roles(f"confidential.{key}.conflicted.{concern}", roles, sets)
+                for concern, roles in (value.get("conflicted") or {}).items()
+            },
         )
         for key, value in (data.get("confidential") or {}).items()
     }

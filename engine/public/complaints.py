@@ -40,7 +40,6 @@ from engine.public.models import ComplaintContact
 FLOW = "complaint"
 ABOUT = ("cadres", "supervisors", "other")  # the village's cadres, its supervisory committee, anyone or anything else
 ABOUT_SUPERVISORS = "supervisors"
-NOT_CONFLICTED = frozenset({"supervisors", "other"})
 REPLY_STEPS = frozenset({"reply_reporter", "reply_reporter_town"})
 VILLAGE_READER = "supervisory_member"  # in the matter's own village, unless the report is about the committee
 DISCIPLINE_READERS = frozenset({"town_discipline", "county_discipline"})  # within reach of the village
@@ -82,13 +81,13 @@ def about(session: Session, instance_id: int) -> str | None:
     return value if value in ABOUT else None
 
 
-def concerns_cadres(session: Session, instance: ProcessInstance) -> bool:
-    """The conflict check of complaints: a report concerns the village's own cadres unless it says
-    it is about the supervisory committee or about someone or something else."""
-    return about(session, instance.id) not in NOT_CONFLICTED
+def concern(session: Session, instance: ProcessInstance) -> str:
+    """Whom a report concerns, for the access policy: the village's cadres unless it says it is
+    about the supervisory committee or about someone or something else."""
+    return about(session, instance.id) or "cadres"
 
 
-policy.register_conflict_check(FLOW, concerns_cadres)
+policy.register_concern(FLOW, concern)
 
 
 def _instance(session: Session, instance_id: int) -> ProcessInstance:
