@@ -67,7 +67,7 @@ class FormInvalid(PowerlistError):
         lines = "; ".join(str(e) for e in errors)
         first = errors[0].field if errors else None
         super().__init__(
-            f"form of step '{step}' is invalid: {lines}",
+            f"「{step}」的表单有误：{lines}",
             code="form.invalid",
             params={"step": step},
             field=first or None,

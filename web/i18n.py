@@ -23,7 +23,10 @@ def locale() -> str:
     chosen = g.get("locale")
     if chosen:
         return chosen
-    chosen = session.get("lang") or request.cookies.get(COOKIE) or DEFAULT
+    chosen = session.get("lang") or request.cookies.get(COOKIE)
+    if not chosen and request.path.startswith("/api/"):
+        chosen = request.accept_languages.best_match(LANGUAGES)  # API clients say it in the header
+    chosen = chosen or DEFAULT
     if chosen not in LANGUAGES:
         chosen = DEFAULT
     g.locale = chosen

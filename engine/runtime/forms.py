@@ -23,18 +23,18 @@ def undeclared_fields(
     script, a rule or an earlier step (an amount the gateways route on, a count that escalates).
     """
     if not isinstance(data, dict):
-        raise FormInvalid(step, [FieldError("", "表单数据必须是一个 JSON 对象 (form data must be a JSON object)")])
+        raise FormInvalid(step, [FieldError("", "表单数据必须是一个 JSON 对象")])
     if len(data) > MAX_FIELDS:
-        raise FormInvalid(step, [FieldError("", f"too many fields ({len(data)}; at most {MAX_FIELDS})")])
+        raise FormInvalid(step, [FieldError("", f"表单项目太多了（{len(data)} 项，最多 {MAX_FIELDS} 项）")])
     declared = set((schema or {}).get("properties") or {}) | allowed
     errors = []
     for key in data:
         if not isinstance(key, str) or not FIELD_NAME.match(key):
-            errors.append(FieldError(str(key)[:64], "field names are letters, digits and _ and start with a letter"))
+            errors.append(FieldError(str(key)[:64], "项目名只能由字母、数字和下划线组成，并以字母开头"))
         elif key == ATTACHMENTS:
-            errors.append(FieldError(key, "附件只能通过上传提交 (attachments are set from uploaded files only)"))
+            errors.append(FieldError(key, "附件只能通过上传提交，不能写在表单数据里"))
         elif key not in declared:
-            errors.append(FieldError(key, f"本步骤的表单没有「{key}」这一项 (not a field of this step's form)"))
+            errors.append(FieldError(key, f"本步骤的表单没有「{key}」这一项"))
     if errors:
         raise FormInvalid(step, errors)
 

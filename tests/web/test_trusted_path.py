@@ -242,3 +242,18 @@ def test_someone_whose_roles_were_revoked_decides_no_added_approval(world, clien
     )
     assert answer.status_code in (403, 404)
     assert history_length(world, instance_id) == before
+
+
+def test_api_errors_carry_a_stable_code_and_speak_the_clients_language(world, client, tokens):
+    instance_id, signoff = to_finance_signoff(world)
+    data = {"data": step_data(example(FUND, "tier4_town_leader"), "finance_signoff")}
+    url = f"/api/v1/tasks/{signoff}/complete"
+    chinese = client.post(url, headers=bearer(tokens[CADRE]), json=data).get_json()["error"]
+    english = client.post(url, headers={**bearer(tokens[CADRE]), "Accept-Language": "en"}, json=data).get_json()[
+        "error"
+    ]
+    assert chinese["code"] == english["code"] == "task.not_holder"
+    assert "committee_chair" in chinese["message"] and "村主任审核签字" in chinese["message"]
+    assert english["message"].startswith(f"{CADRE} may not do") and not any(
+        "\u4e00" <= c <= "\u9fff" for c in english["message"][:20]
+    )

@@ -76,8 +76,11 @@ def document() -> dict[str, Any]:
             "description": (
                 "Village micro-power lists (村级小微权力清单) run as BPMN flows. Authenticate with "
                 "'Authorization: Bearer <token>' (created by an administrator or 'powerlist token create'). "
-                'Errors answer {"error": {"code", "message", "fields"?, "problems"?}} with 400 (invalid '
-                "input), 401, 403, 404 (missing, or not visible to you) or 409 (the matter changed)."
+                'Errors answer {"error": {"code", "message", "field", "fields"?, "problems"?}}: a stable code '
+                "(e.g. form.invalid, task.not_holder, matter.start_denied), the message in the language of "
+                "Accept-Language or the session, and the input at fault; with 400 (invalid input), 401, 403, "
+                "404 (missing, or not visible to you) or 409 (the matter changed). A step or a start takes "
+                "only the fields its form declares; files are referred to by upload id, never described."
             ),
         },
         "servers": [{"url": "/api/v1"}],
@@ -394,6 +397,7 @@ COMPONENTS: dict[str, Any] = {
                     "properties": {
                         "code": {"type": "string"},
                         "message": {"type": "string"},
+                        "field": {"type": ["string", "null"]},
                         "fields": {"type": "array", "items": {"type": "object"}},
                         "problems": {"type": "array", "items": {"type": "object"}},
                     },
