@@ -17,13 +17,20 @@ from sqlalchemy.orm import Session
 from engine.definitions.models import FlowPublication
 from engine.persistence.models import OrgUnit
 
+_KNOWN = "powerlist.publications"
+
 
 def is_published(session: Session, key: str, county_id: int) -> bool:
-    """Whether matters of flow ``key`` may be started in the county."""
-    found = session.scalar(
-        select(FlowPublication.key).where(FlowPublication.key == key, FlowPublication.county_id == county_id)
-    )
-    return found is not None
+    """Whether matters of flow ``key`` may be started in the county (read once per session)."""
+    known = session.info.setdefault(_KNOWN, {})
+    if (key, county_id) not in known:
+        known[(key, county_id)] = (
+            session.scalar(
+                select(FlowPublication.key).where(FlowPublication.key == key, FlowPublication.county_id == county_id)
+            )
+            is not None
+        )
+    return known[(key, county_id)]
 
 
 def counties_of(session: Session, key: str) -> set[int]:
@@ -55,6 +62,7 @@ def publications(session: Session, field: str = "code") -> dict[str, list[str]]:
 
 def add(session: Session, key: str, county_ids: Iterable[int], actor: str | None, now: datetime) -> list[int]:
     """Publish ``key`` to the counties; returns the ids of those it was not published to before."""
+    session.info.pop(_KNOWN, None)
     already = counties_of(session, key)
     added = sorted(set(county_ids) - already)
     for county_id in added:
@@ -65,6 +73,7 @@ def add(session: Session, key: str, county_ids: Iterable[int], actor: str | None
 
 def remove(session: Session, key: str, county_id: int) -> bool:
     """Withdraw ``key`` from the county; whether it was published there."""
+    session.info.pop(_KNOWN, None)
     result = session.execute(
         delete(FlowPublication).where(FlowPublication.key == key, FlowPublication.county_id == county_id)
     )

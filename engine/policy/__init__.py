@@ -169,8 +169,20 @@ def starters(definition: Any) -> frozenset[str]:
     return rules.start_default | first_step_roles(definition)
 
 
+_first_roles: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
 def first_step_roles(definition: Any) -> frozenset[str]:
     """Roles of the user tasks a new matter reaches first (the start event's lane, in effect)."""
+    found = _first_roles.get(id(definition.spec))
+    if found is not None and found[0] is definition.spec:
+        return found[1]
+    roles = _first_step_roles(definition)
+    _first_roles[id(definition.spec)] = (definition.spec, roles)
+    return roles
+
+
+def _first_step_roles(definition: Any) -> frozenset[str]:
     roles: set[str] = set()
     seen: set[str] = set()
     pending = [definition.spec.start]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, policy
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.reserved import refuse_reserved
@@ -113,6 +113,7 @@ def set_active(session: Session, actor: str | None, username: str, active: bool)
         if user.username == actor and not active:
             raise PowerlistError("不能停用自己的账号")
     user.active = active
+    policy.forget(session)  # the holdings read in this session changed
     _audit(session, actor, "user_activate" if active else "user_deactivate", username)
 
 
@@ -124,6 +125,7 @@ def grant_role(session: Session, actor: str | None, username: str, role: str, un
     if role not in ROLES:
         raise PowerlistError(f"没有这个岗位：{role}")
     grant(session, user, role, unit)
+    policy.forget(session)  # the holdings read in this session changed
     _audit(session, actor, "role_grant", username, role=role, unit=unit.code)
 
 
@@ -141,6 +143,7 @@ def revoke_role(session: Session, actor: str | None, username: str, role: str, u
     if actor == username and role == "admin":
         raise PowerlistError("不能撤销自己的管理员岗位")
     user.roles.remove(found)
+    policy.forget(session)  # the holdings read in this session changed
     _audit(session, actor, "role_revoke", username, role=role, unit=unit.code)
 
 
