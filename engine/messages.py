@@ -106,6 +106,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Only those who reply to the reporter see their contact",
     ),
     "token.not_found": ("没有编号为 {token} 的令牌", "No token {token}"),
+    "user.not_found": ("没有这个用户，或不归您管理", "No such user, or not one you manage"),
+    "user.other_county": ("{user} 在别的县有岗位，您不能管理", "{user} holds a role in another county"),
+    "unit.new_county": ("新建县只能用命令行", "Counties are added from the command line only"),
+    "unit.not_administered": ("您不是 {county} 的管理员", "You do not administer {county}"),
+    "flow.other_county": (
+        "事项 {key} 已发布到{counties}，您不是那里的管理员，不能部署它的新版本",
+        "Item '{key}' is published to {counties}, which you do not administer; you cannot deploy it",
+    ),
+    "flow.shared": (
+        "事项 {key} 还发布在{counties}，只有这些县也归您管理时才能停用或恢复它的版本",
+        "Item '{key}' is also published to {counties}; only their administrators may retire or reinstate it",
+    ),
 }
 
 
