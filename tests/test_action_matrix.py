@@ -27,9 +27,9 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from tests.conftest import MINI, PG_AVAILABLE, PG_URL, _pg_schema_url
+from tests.conftest import DATABASES, MINI, fresh_database
 from tests.support.files import PDF
 
 PASSWORD = "powerlist-demo"
@@ -229,23 +229,10 @@ class World:
         return self.sessions()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=DATABASES)
 def matrix_db(request, tmp_path_factory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'matrix.sqlite'}"
-        return
-    if not PG_AVAILABLE:
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _pg_schema_url(schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path_factory.mktemp("matrix")) as url:
+        yield url
 
 
 def new_matter(sessions, approval: bool = False) -> Target:

@@ -9,7 +9,6 @@ and nothing is written: no history, no step opened or closed, no matter, no uplo
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +16,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from engine.catalog.examples import examples_path, load_examples
-from tests.conftest import MINI, PG_AVAILABLE, PG_URL, ROOT, _pg_schema_url
+from tests.conftest import DATABASES, MINI, ROOT, fresh_database
 
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 FUND = ROOT / "processes" / "fund_payment" / "fund_payment.bpmn"
@@ -119,23 +118,10 @@ class World:
     starts: list[Start]
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=DATABASES)
 def fields_db(request, tmp_path_factory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('fields') / 'fields.sqlite'}"
-        return
-    if not PG_AVAILABLE:
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _pg_schema_url(schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path_factory.mktemp("fields")) as url:
+        yield url
 
 
 def _declared(schema: dict[str, Any] | None) -> frozenset[str]:
