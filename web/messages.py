@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
+    "这一步依法必须办理完成，不能驳回或退回。": "By law this step must be done: it cannot be rejected or sent back.",
     "表单有误，请按提示修改": "The form has mistakes; see each field",
     "您的岗位不发起这些事项，只能查看清单。": "Your roles start none of these items; you may read the list.",
     "申请人凭此码可在“流程到哪了”查看办理进度": "the applicant can follow the matter with this code on the public progress page",

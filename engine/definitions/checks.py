@@ -9,7 +9,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from engine.definitions.conventions import CALENDARS, FLOW_FUNCTIONS, PL_ATTRIBUTES, bpmn, pl
+from engine.definitions.conventions import CALENDARS, FLOW_FUNCTIONS, OPERATIONS, PL_ATTRIBUTES, bpmn, pl
 from engine.definitions.document import (
     CONTAINERS,
     FLOW_NODES,
@@ -473,6 +473,14 @@ def check_step_attributes(doc: BpmnDocument) -> Iterator[Problem]:
         if calendar is not None and calendar.strip() not in CALENDARS:
             yield doc.problem(
                 "bad-calendar", f"pl:calendar '{calendar}' is not one of: {', '.join(CALENDARS)}", task
+            )
+        operations = task.get(pl("operations"))
+        unknown = sorted(set((operations or "").split()) - set(OPERATIONS))
+        if unknown:
+            yield doc.problem(
+                "bad-operations",
+                f"pl:operations names {', '.join(unknown)}; the operations are: {', '.join(OPERATIONS)}",
+                task,
             )
 
 

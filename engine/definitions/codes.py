@@ -36,6 +36,7 @@ PROBLEM_SUMMARIES: dict[str, str] = {
     "engine-parse": "流程引擎无法读入",
     "internal-error": "检查时出了内部错误",
     "form-overwrites-variable": "表单的项目与脚本设置的变量同名，填表人可以改写它",
+    "bad-operations": "环节允许的办理方式写法不对",
     "role-cannot-act": "环节交给了只读或管理岗位，没有人能办理",
 }
 

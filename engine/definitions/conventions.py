@@ -13,6 +13,9 @@ PL_NS = "urn:powerlist:bpmn:1"
 NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "pl": PL_NS}
 
 CALENDARS = ("calendar", "working")
+
+# Operations a step may allow besides completing it (pl:operations; absent: all of them).
+OPERATIONS = ("reject", "return", "transfer", "add_approver", "remind", "withdraw")
 DEFAULT_CALENDAR = "calendar"
 
 # Functions a flow's expressions may call: the built-ins plus rule("key"), supplied at run time.
@@ -21,7 +24,7 @@ FLOW_FUNCTIONS = frozenset(BUILTIN_FUNCTIONS) | {"rule"}
 # Powerlist attributes each BPMN element may carry (local names in the pl namespace).
 PL_ATTRIBUTES: dict[str, frozenset[str]] = {
     "process": frozenset({"category", "number", "responsibleBody", "legalBasis"}),
-    "userTask": frozenset({"role", "form", "timeLimit", "calendar", "legalBasis"}),
+    "userTask": frozenset({"role", "form", "timeLimit", "calendar", "legalBasis", "operations"}),
     "lane": frozenset({"role"}),
     "startEvent": frozenset({"form"}),  # the start form: the only start data a matter takes besides its title
 }

@@ -31,6 +31,10 @@ class StepInfo:
     documentation: str | None = None
     lane: str | None = None
     line: int | None = None
+    operations: list[str] | None = None  # what the step allows besides completing it; None: every operation
+
+    def allows(self, operation: str) -> bool:
+        return self.operations is None or operation in self.operations
 
 
 @dataclass

@@ -80,7 +80,13 @@ def _step(doc: BpmnDocument, task: Element, forms: dict[str, dict[str, Any]]) ->
         documentation=_documentation(task),
         lane=(lane.get("name") or "").strip() or None if lane is not None else None,
         line=task.sourceline,
+        operations=_operations(task),
     )
+
+
+def _operations(task: Element) -> list[str] | None:
+    raw = task.get(pl("operations"))
+    return None if raw is None else sorted(set(raw.split()))
 
 
 def _attribute(element: Element, name: str) -> str | None:

@@ -266,9 +266,12 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
         "spec": spec,
         "schema": schema,
         "previous": _previous_submission(session, instance.id, step.id),
-        "returnable": operations.returnable_steps(session, task_id),
-        "transfer_to": operations.transfer_candidates(session, task_id, username),
-        "approver_candidates": operations.approver_candidates(session, instance.id, username),
+        "operations": sorted(operations.allowed_operations(definition, step.id)),
+        "returnable": operations.returnable_steps(session, task_id) if step.allows("return") else [],
+        "transfer_to": operations.transfer_candidates(session, task_id, username) if step.allows("transfer") else [],
+        "approver_candidates": (
+            operations.approver_candidates(session, instance.id, username) if step.allows("add_approver") else []
+        ),
         "pending_approvals": [
             {
                 "id": a.id,
