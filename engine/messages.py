@@ -43,6 +43,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "start.too_many_fields": ("发起时填写的项目太多了", "The start data has too many fields"),
     "start.title": ("事项名称必须是文字", "The title must be text"),
     "step.failed": ("流程无法继续，请联系管理员", "The flow could not go on; tell the administrator"),
+    "step.operation_not_allowed": (
+        "「{step}」不能这样办理：流程规定这一步只能依法办理完成",
+        "Step '{step}' does not allow '{operation}': the flow says it must be done",
+    ),
     "task.not_open": (
         "该步骤已经办理过了，或者已被退回、撤回",
         "This step was already done, returned or withdrawn",
@@ -117,6 +121,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "flow.shared": (
         "事项 {key} 还发布在{counties}，只有这些县也归您管理时才能停用或恢复它的版本",
         "Item '{key}' is also published to {counties}; only their administrators may retire or reinstate it",
+    ),
+    "role.incompatible": (
+        "{user} 已在 {unit} 担任 {held}，不能同时担任 {role}（依据：{legal_basis}）",
+        "{user} holds '{held}' in {unit} and may not also hold '{role}' (incompatible duties)",
+    ),
+    "task.incompatible_duty": (
+        "{user} 已在本事项办理「{other}」，不能再办理「{step}」（依据：{legal_basis}）",
+        "{user} did '{other}' in this matter and may not also do '{step}' (incompatible duties)",
+    ),
+    "violation.dismiss_level": (
+        "这个预警只能由{level}级监督机构或上级不予认定，请上报",
+        "Only the {level} supervisors or above may dismiss this warning; escalate it",
     ),
 }
 

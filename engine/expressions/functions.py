@@ -31,6 +31,25 @@ def _str(value: Any = "") -> str:
     return text_of(value)
 
 
+def _distinct(values: Any) -> list[Any]:
+    """The values of a list without repeats, in order; names count once however they are spaced
+    (``len(distinct(reviewers))``: how many different people signed)."""
+    if not isinstance(values, list | tuple):
+        raise ExpressionError("distinct() takes a list")
+    seen: set[Any] = set()
+    result: list[Any] = []
+    for value in values:
+        key = " ".join(value.split()) if isinstance(value, str) else value
+        try:
+            if key in seen:
+                continue
+            seen.add(key)
+        except TypeError:
+            raise ExpressionError("distinct() takes a list of names, numbers or other plain values") from None
+        result.append(value)
+    return result
+
+
 BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "min": min,
@@ -44,6 +63,7 @@ BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "str": _str,
     "bool": bool,
     "float": float,
+    "distinct": _distinct,
 }
 
 # Python builtins other than the ones above can never be called, whatever a caller supplies.

@@ -61,6 +61,8 @@ _RECORD_KEYS: dict[str, tuple[str, ...]] = {
     "postings": ("item", "step"),
     "meetings": ("item", "steps"),
     "checks": ("id",),
+    "incompatible_roles": ("id",),
+    "incompatible_steps": ("id",),
 }
 
 
@@ -363,9 +365,10 @@ def validate(data: dict[str, Any]) -> list[str]:
     errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+    from engine.supervision.duties import check_duty_rules
     from engine.supervision.semantics import check_semantics
 
-    return check_semantics(data["supervision"])
+    return check_semantics(data["supervision"]) + check_duty_rules(data["supervision"])
 
 
 def role_is_village(role: str) -> bool:

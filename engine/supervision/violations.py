@@ -20,8 +20,9 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import InvalidState, NotFound, PowerlistError
 from engine.history.chain import GENESIS, format_time
+from engine.org.roles import ROLES
 from engine.org.service import get_user, holds
-from engine.org.units import holds_role, unit_chain
+from engine.org.units import holds_role, unit_chain, unit_for_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
 from engine.supervision import chain, timers
@@ -104,6 +105,16 @@ def _holds_role(session: Session, username: str | None, role: str, unit_id: int)
     return bool(username) and username != SYSTEM and holds_role(session, username, role, unit_id)
 
 
+def role_unit_id(session: Session, village_id: int, role: str | None) -> int:
+    """The unit a role is held in for a matter of the village (a town role: the town); else the village."""
+    if role in ROLES:
+        try:
+            return unit_for_role(session, village_id, role).id
+        except PowerlistError:
+            pass
+    return village_id
+
+
 def raise_violation(session: Session, book: RuleBook, finding: Finding, now: datetime) -> Violation | None:
     """Record a violation (once per dedup key), schedule its escalation and start its rectification."""
     if session.scalar(select(Violation.id).where(Violation.dedup_key == finding.dedup_key)) is not None:
@@ -112,12 +123,14 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
     severity = finding.severity or spec["severity"]
     owner_role = spec.get("owner", "responsible")
     if owner_role == "responsible":
+        # Responsibility follows the step: a town (county) step's warning is the town's (county's).
         responsible = finding.responsible_role
-        owner_role = responsible if responsible and role_is_village(responsible) else None
+        owner_role = responsible if responsible in ROLES else None
         owner_role = owner_role or book.rectification["default_owner"]
+    owner_unit = role_unit_id(session, finding.village_id, owner_role)
     owner_user = finding.responsible_user
-    if not _holds_role(session, owner_user, owner_role, finding.village_id):
-        owner_user = sole_holder(session, owner_role, finding.village_id)
+    if not _holds_role(session, owner_user, owner_role, owner_unit):
+        owner_user = sole_holder(session, owner_role, owner_unit)
     rectify_by = now + book.rectify_within(finding.code) if severity != "blue" else None
     violation = Violation(
         code=finding.code,
@@ -196,7 +209,7 @@ def _schedule_escalation(session: Session, book: RuleBook, violation: Violation,
         session,
         key=f"escalate:{violation.id}:{violation.level}:{violation.severity}",
         kind=timers.ESCALATION,
-        due_at=since + delay,
+        due_at=_later(session, violation, since, delay),
         violation_id=violation.id,
         instance_id=violation.instance_id,
         payload={"level": violation.level},
@@ -204,11 +217,22 @@ def _schedule_escalation(session: Session, book: RuleBook, violation: Violation,
     )
 
 
+def _later(session: Session, violation: Violation, since: datetime, delay):
+    """``since`` plus ``delay`` in the calendar of the violation's step (working days for a working-day step)."""
+    if violation.task_id is None:
+        return since + delay
+    from engine.supervision.deadlines import step_later
+
+    return step_later(session, violation.task_id, since, delay)
+
+
 def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
     """Start the rectification flow when the colour calls for one; else watch the rectification deadline."""
     if violation.rectification_instance_id is not None or violation.severity == "blue":
         return
-    if book.starts_rectification(violation.code, violation.severity):
+    # The rectification flow is the village's: a town or county owner rectifies by the deadline.
+    village_owner = violation.owner_role is None or role_is_village(violation.owner_role)
+    if village_owner and book.starts_rectification(violation.code, violation.severity):
         from engine.supervision.rectification import start_rectification
 
         if start_rectification(session, book, violation, now) is not None:
@@ -331,6 +355,10 @@ def act(
             raise InvalidState(f"violation {violation.id} is already with the {book.level_title(violation.level)}")
         return violation
     outcome = None
+    if to_status == CLOSED and dismiss:
+        from engine.supervision.duties import require_dismiss_level
+
+        require_dismiss_level(session, book, violation, actor)  # a red warning: the town or above
     if to_status == CLOSED:
         outcome = "dismissed" if dismiss else ("rectified" if violation.status == RECTIFIED else "handled")
     transition(session, book, violation, to_status, actor=actor, note=note.strip(), now=now, outcome=outcome)
@@ -353,7 +381,9 @@ def may_act(session: Session, username: str, action: str, violation: Violation) 
     book = book_for_village(session, violation.village_id)
     if supervises_at(session, book, user, violation):
         return None
-    owner = violation.owner_role and holds(user, violation.owner_role, violation.village_id)
+    owner = violation.owner_role and holds(
+        user, violation.owner_role, role_unit_id(session, violation.village_id, violation.owner_role)
+    )
     if action == "violation.rectify" and owner:
         return None
     return "denied"

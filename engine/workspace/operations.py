@@ -39,6 +39,7 @@ from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
 from engine.runtime.steps import Step, StepResult
+from engine.supervision import duties
 from engine.workspace import attachments, formspec, idempotency, labels
 from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
 
@@ -135,15 +136,44 @@ def first_step_for(session: Session, username: str, opened: list[dict[str, Any]]
 
 
 def _open_task_for(
-    session: Session, task_id: str, actor: str, action: str = "task.act"
+    session: Session, task_id: str, actor: str, action: str = "task.act", operation: str | None = None
 ) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
-    """Lock the open task's matter and check ``actor`` may do ``action`` on it.
+    """Lock the open task's matter and check ``actor`` may do ``action`` on it, and that the step
+    allows ``operation`` (its ``pl:operations``).
 
     For someone who may not see the matter, the task does not exist.
     """
     row, instance, definition = steps.lock_open_task(session, task_id)
     policy.require(session, actor, action, row)
+    if operation is not None:
+        _require_operation(definition, row.step_id, operation)
     return row, instance, definition
+
+
+OPERATION_NAMES = {
+    "reject": "驳回",
+    "return": "退回",
+    "transfer": "转办",
+    "add_approver": "加签",
+    "remind": "催办",
+    "withdraw": "撤回",
+}
+
+
+def allowed_operations(definition: LoadedDefinition, step_id: str) -> set[str]:
+    """The operations the flow allows on the step besides completing it."""
+    step = definition.step(step_id)
+    return {op for op in OPERATION_NAMES if step.allows(op)}
+
+
+def _require_operation(definition: LoadedDefinition, step_id: str, operation: str) -> None:
+    step = definition.step(step_id)
+    if not step.allows(operation):
+        raise PermissionDenied(
+            f"「{step.name}」不能{OPERATION_NAMES[operation]}：流程规定这一步只能依法办理完成",
+            code="step.operation_not_allowed",
+            params={"step": step.name, "operation": operation},
+        )
 
 
 def _opened(result_opened: list[Any]) -> list[dict[str, Any]]:
@@ -235,8 +265,14 @@ def complete(
 
     clean: dict[str, Any] = {}
     failed: list[FieldError] = []
+    # Checks may read the matter's data from earlier steps and which attachment slots have files.
+    run = Step.of_task(session, instance, definition, actor)
+    context = {
+        "earlier": {k: v for k, v in run.engine_task(row).data.items() if k != "attachments"},
+        "attached": sorted(name for name, ids in (attachment_ids or {}).items() if ids),
+    }
     try:
-        clean, failed = validate_form(step.name, schema, data, collect_checks=True)
+        clean, failed = validate_form(step.name, schema, data, collect_checks=True, context=context)
         errors = failed if waive_reason is None else []
     except FormInvalid as exc:
         errors = exc.errors
@@ -261,12 +297,13 @@ def complete(
             payload["reason"] = reason
     if resolved.entries:
         payload["form"]["attachments"] = resolved.entries
+    duties.check_step(session, row, instance, definition, actor, waive_reason)  # separation of duties
 
     after = next((a for a in approvals if a.position == "after"), None)
     if after is not None:
         return _park(session, row, instance, after, actor, payload, resolved, key)
 
-    result = _run_completion(session, row, instance, definition, actor, payload)
+    result = _run_completion(session, row, instance, definition, actor, payload, step=run)
     attachments.claim(resolved.rows, resolved.entries, instance.id, task_id, step.id)
     outcome = _outcome(result, "complete")
     idempotency.remember(session, actor, key, "complete", outcome.as_dict())
@@ -281,11 +318,12 @@ def _run_completion(
     actor: str,
     payload: dict[str, Any],
     kind: str = history.TASK_COMPLETED,
+    step: Step | None = None,
 ) -> StepResult:
     """Run the step with the checked payload: the form's fields go into the flow, the rest only
-    into the history (files, waived checks, the reason)."""
+    into the history (files, waived checks, the reason). ``step``: the step already restored."""
     data = {k: v for k, v in payload["form"].items() if k != "attachments"}
-    step = Step.of_task(session, instance, definition, actor)
+    step = step or Step.of_task(session, instance, definition, actor)
     step.complete(row, data, kind, payload)
     return step.finish()
 
@@ -345,7 +383,7 @@ def _only_given(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
 
 def reject(session: Session, task_id: str, actor: str, reason: str) -> Outcome:
     """The holder refuses the matter at this step; it ends, and the reason stays in its history."""
-    row, instance, definition = _open_task_for(session, task_id, actor)
+    row, instance, definition = _open_task_for(session, task_id, actor, operation="reject")
     reason = _reason(reason, "驳回理由")
     return _cancel(session, instance, definition, actor, reason, "reject", row)
 
@@ -410,7 +448,7 @@ def _completed_ancestors(task: Any) -> dict[str, Any]:
 
 def return_to(session: Session, task_id: str, actor: str, step_id: str, reason: str) -> Outcome:
     """Send the matter back from this step to an earlier step it came through."""
-    row, instance, definition = _open_task_for(session, task_id, actor)
+    row, instance, definition = _open_task_for(session, task_id, actor, operation="return")
     reason = _reason(reason, "退回理由")
     step = Step.of_task(session, instance, definition, actor)
     current = step.workflow.get_task_from_id(_engine_id(row))
@@ -441,6 +479,8 @@ def withdrawable(session: Session, instance_id: int, actor: str) -> str | None:
     if last.kind == history.INSTANCE_STARTED:
         return "matter" if instance.started_by == actor else None
     if last.kind == history.TASK_COMPLETED and last.actor == actor and last.step_id:
+        if not loaded(instance.definition).step(last.step_id).allows("withdraw"):
+            return None
         if session.scalar(select(OpenTask.id).where(OpenTask.instance_id == instance_id).limit(1)) is None:
             return None
         if _approvals_in_progress(session, instance_id):
@@ -472,6 +512,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     if what == "matter":
         return _cancel(session, instance, definition, actor, reason, "withdraw", None)
     last = _last_progress(session, instance_id)
+    _require_operation(definition, last.step_id, "withdraw")
     step = Step.of_task(session, instance, definition, actor)
     ready = step.workflow.get_tasks(state=TaskState.READY, manual=True)
     candidates = [
@@ -544,7 +585,7 @@ class _Unassigned:
 
 def transfer(session: Session, task_id: str, actor: str, to: str, reason: str) -> Outcome:
     """Hand the step to another holder of the same role in the same place."""
-    row, instance, definition = _open_task_for(session, task_id, actor)
+    row, instance, definition = _open_task_for(session, task_id, actor, operation="transfer")
     reason = _reason(reason, "转办说明")
     to = (to or "").strip() if isinstance(to, str) else ""
     if to == actor:
@@ -642,7 +683,7 @@ def mark_copies_read(session: Session, instance_id: int, username: str) -> None:
 
 def remind(session: Session, task_id: str, actor: str, note: str | None = None) -> Outcome:
     """Remind the holders of an open step; at most once an hour per person and step."""
-    row, instance, definition = _open_task_for(session, task_id, actor, "task.remind")
+    row, instance, definition = _open_task_for(session, task_id, actor, "task.remind", operation="remind")
     if is_holder(session, actor, row):
         raise PowerlistError("这是您自己要办的步骤，不用催办", code="remind.own_step")
     now = clock.now()
@@ -713,7 +754,7 @@ def _may_approve(session: Session, username: str, instance: ProcessInstance) -> 
 def add_approver(session: Session, task_id: str, actor: str, approver: str, position: str, reason: str) -> Outcome:
     """Ask another person to approve this step: ``before`` the holder completes it, or ``after``
     (the holder's submission then waits for their approval)."""
-    row, instance, definition = _open_task_for(session, task_id, actor)
+    row, instance, definition = _open_task_for(session, task_id, actor, operation="add_approver")
     if position not in ("before", "after"):
         raise PowerlistError("加签方式只能是“前加签”或“后加签”", code="approval.position", field="position")
     reason = _reason(reason, "加签理由")

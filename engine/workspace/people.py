@@ -124,6 +124,9 @@ def grant_role(session: Session, actor: str | None, username: str, role: str, un
     admin_policy.require(session, actor, "role.grant", (user, unit))
     if role not in ROLES:
         raise PowerlistError(f"没有这个岗位：{role}")
+    from engine.supervision.duties import check_grant
+
+    check_grant(session, user, role, unit)  # incompatible roles in one unit (rule data)
     grant(session, user, role, unit)
     policy.forget(session)  # the holdings read in this session changed
     _audit(session, actor, "role_grant", username, role=role, unit=unit.code)

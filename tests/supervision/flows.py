@@ -82,7 +82,7 @@ FUND_PAYMENT = {
     "finance_signoff": {"signoff_approved": True, "signer_name": "张建国", "signed_on": "2026-11-03", "opinion": ""},
     "supervisory_review": {
         "supervisory_approved": True,
-        "reviewers": ["王监督", "陈监督"],
+        "reviewers": ["王监督", "陈监督", "刘监督"],
         "reviewed_on": "2026-11-04",
         "seal_applied": True,
         "opinion": "",

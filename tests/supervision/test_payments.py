@@ -70,8 +70,10 @@ def test_a_card_statement_is_matched_by_reference_and_unmatched_rows_are_kept(wo
     ]
     codes = sorted(v["code"] for v in world.violations())
     # Two running mini matters paid before approval, a payment with no matter at all, and two
-    # payments to one payee just under the 1,000-yuan village-head limit that together cross it.
+    # payments to one payee just under the 1,000-yuan village-head limit that together cross it;
+    # and the town agency's one demo clerk both audited and paid (a separation-of-duties warning).
     assert codes == [
+        "incompatible_steps_one_person",
         "payment_before_approval",
         "payment_before_approval",
         "payment_without_approval",
@@ -82,7 +84,7 @@ def test_a_card_statement_is_matched_by_reference_and_unmatched_rows_are_kept(wo
 
     again = cli("evidence", "import", str(statement), "--as", "shangtang.bookkeeper")
     assert again.code == 0 and "0 matched, 0 unmatched, 4 already recorded" in again.out
-    assert len(world.violations()) == 4
+    assert len(world.violations()) == 5  # the four above and the town clerk's separation-of-duties warning
 
     broken = tmp_path / "broken.csv"
     broken.write_text("at,payee,amount\n2026-11-40,某人,12.345\n", encoding="utf-8")

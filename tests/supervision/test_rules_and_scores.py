@@ -107,8 +107,8 @@ def test_scores_grades_and_notices(world):
     village = {v["village"]: v for v in result["villages"]}
     assert (village["QX0101"]["score"], village["QX0101"]["grade"], village["QX0101"]["notice"]) == (80, "C", "warning")
     assert (village["QX0102"]["score"], village["QX0102"]["grade"]) == (100, "A")
-    cadres = {(c["user"], c["village"]): c for c in result["cadres"]}
-    assert cadres[("dongxi.agency", "QX0101")]["deducted"] == 10
+    cadres = {(c["user"], c["unit"]): c for c in result["cadres"]}
+    assert cadres[("dongxi.agency", "QX01")]["deducted"] == 10  # a town user, listed under the town
     assert cadres[("shangtang.chair", "QX0101")]["deducted"] == 10
     with world.sessions() as session, session.begin():
         issued = scores.issue_notices(session, "2026Q4", "dongxi.discipline", "QX01")
@@ -118,7 +118,7 @@ def test_scores_grades_and_notices(world):
     from engine.supervision.violations import act
 
     with world.sessions() as session, session.begin():
-        act(session, forced["id"], "close", "shangtang.supervisor", "复核为误报", dismiss=True)
+        act(session, forced["id"], "close", "dongxi.discipline", "复核为误报", dismiss=True)  # red: the town
         assert scores.scores(session, "2026Q4", "QX0101")["villages"][0]["score"] == 85
 
 

@@ -51,7 +51,8 @@ def test_four_deliberations_meetings_below_quorum_or_majority(world):
     # 党员大会 with too few members present
     first = world.start("four_deliberations")
     world.run(first, {k: steps[k] for k in ("propose", "discuss")})
-    world.complete(first, "review", {**steps["review"], "present": 18, "votes_for": 15, "abstain": 0}, waive=WAIVE)
+    short = {**steps["review"], "present": 18, "votes_for": 16, "votes_against": 2, "abstain": 0}
+    world.complete(first, "review", short, waive=WAIVE)
     assert _codes(world, first) == {"quorum_not_met"}
     # 村民代表会议: too few present, and "passed" with fewer than half of them in favour
     second = world.start("four_deliberations")
@@ -139,6 +140,7 @@ def test_a_lawful_adult_villagers_meeting_is_not_a_quorum_violation(world):
     lawful = {
         **FOUR_DELIBERATIONS["resolve"],
         "meeting_type": "adult_villagers_meeting",
+        "notice_date": "2026-10-30",  # 组织法 art. 21: ten days' notice of a villagers' meeting
         "members": 800,
         "present": 450,
         "votes_for": 300,

@@ -1,0 +1,229 @@
+"""Separation of duties (不相容职务相分离), applied from the rule set an auditor reads.
+
+``incompatible_roles`` of ``rules/defaults/supervision.yaml``: roles one person may not hold together
+in the same village or town; :func:`check_grant` refuses the grant that would combine them (every
+grant, from the web, the API or the command line, goes through ``people.grant_role``).
+
+``incompatible_steps``: steps of one matter that one person may not both do; :func:`check_step`
+refuses the second one before it runs (the ``complete`` command calls it), or lets it through and
+raises the rule's violation: always (``on_conflict: warn``) or when the person gives a reason
+(``on_conflict: waive``).
+
+``escalation.dismiss_from``: the lowest level whose supervisors may close a warning of a colour as
+dismissed (:func:`require_dismiss_level`, called by ``violations.act``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.errors import PermissionDenied
+from engine.history import events as history
+from engine.org.roles import ROLES
+from engine.org.service import get_user, holds
+from engine.org.units import unit_chain
+from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance, User
+from engine.supervision.rules import LEVEL_ORDER, RuleBook, rules_for
+
+DEFAULT_STEP_CODE = "incompatible_steps_one_person"
+
+
+def _role_name(role: str) -> str:
+    return ROLES[role].name_zh if role in ROLES else role
+
+
+def _enabled(records: Any) -> list[dict[str, Any]]:
+    return [r for r in records or [] if isinstance(r, dict) and r.get("enabled", True)]
+
+
+# --- the rule data ---------------------------------------------------------------------------------
+
+
+def role_rules(book: RuleBook) -> list[dict[str, Any]]:
+    return _enabled(book.rules.get("incompatible_roles"))
+
+
+def step_rules(book: RuleBook, item: str, step_id: str) -> list[dict[str, Any]]:
+    return [r for r in _enabled(book.rules.get("incompatible_steps")) if r["item"] == item and step_id in r["steps"]]
+
+
+def incompatible_with(book: RuleBook, role: str) -> list[tuple[str, dict[str, Any]]]:
+    """(other role, rule) for every role one may not hold together with ``role`` in one unit."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for record in role_rules(book):
+        if role in record["roles"]:
+            found += [(other, record) for other in record["with"] if other != role]
+        if role in record["with"]:
+            found += [(other, record) for other in record["roles"] if other != role]
+    return found
+
+
+def check_duty_rules(rules: dict[str, Any]) -> list[str]:
+    """What the schema cannot see: unknown roles, roles of different levels, repeated ids, codes
+    that name no violation."""
+    problems: list[str] = []
+    ids: set[str] = set()
+    for index, record in enumerate(rules.get("incompatible_roles") or []):
+        where = f"incompatible_roles/{index} ({record['id']})"
+        if record["id"] in ids:
+            problems.append(f"{where}: id '{record['id']}' is used twice")
+        ids.add(record["id"])
+        named = [*record["roles"], *record["with"]]
+        unknown = [r for r in named if r not in ROLES]
+        if unknown:
+            problems.append(f"{where}: unknown role(s) {', '.join(unknown)}")
+            continue
+        if len({ROLES[r].level for r in named}) > 1:
+            problems.append(f"{where}: the roles are held at different levels; only roles of one unit can clash")
+        if set(record["roles"]) & set(record["with"]):
+            problems.append(f"{where}: a role cannot be incompatible with itself")
+    ids = set()
+    codes = set(rules.get("violations") or {})
+    for index, record in enumerate(rules.get("incompatible_steps") or []):
+        where = f"incompatible_steps/{index} ({record['id']})"
+        if record["id"] in ids:
+            problems.append(f"{where}: id '{record['id']}' is used twice")
+        ids.add(record["id"])
+        if len(set(record["steps"])) != len(record["steps"]):
+            problems.append(f"{where}: a step is named twice")
+        code = record.get("code", DEFAULT_STEP_CODE)
+        if record.get("on_conflict", "refuse") != "refuse" and code not in codes:
+            problems.append(f"{where}/code: no violation '{code}' in violations")
+    return problems
+
+
+# --- roles -----------------------------------------------------------------------------------------
+
+
+def _book_for_unit(session: Session, unit: OrgUnit) -> RuleBook:
+    return rules_for(session, unit_chain(session, unit.id)[-1].code)
+
+
+def check_grant(session: Session, user: User, role: str, unit: OrgUnit) -> None:
+    """Refuse granting ``role`` in ``unit`` to a user who holds a role there it is incompatible with."""
+    held = {a.role for a in user.roles if a.org_unit_id == unit.id} - {role}
+    if not held:
+        return
+    for other, record in incompatible_with(_book_for_unit(session, unit), role):
+        if other in held:
+            raise PermissionDenied(
+                f"{user.username} 已是{unit.name}的{_role_name(other)}，不能同时担任{_role_name(role)}"
+                f"（依据：{record['legal_basis']}）",
+                code="role.incompatible",
+                params={
+                    "user": user.username,
+                    "role": role,
+                    "held": other,
+                    "unit": unit.code,
+                    "legal_basis": record["legal_basis"],
+                    "rule": record["id"],
+                },
+                field="role",
+            )
+
+
+# --- steps of one matter ---------------------------------------------------------------------------
+
+
+def _latest_completions(session: Session, instance: ProcessInstance) -> dict[str, Any]:
+    """The latest completion event of each step of the matter (a step done again replaces it)."""
+    latest: dict[str, Any] = {}
+    for event in history.events_of(session, instance.id):
+        if event.kind == history.TASK_COMPLETED and event.step_id:
+            latest[event.step_id] = event
+    return latest
+
+
+def check_step(
+    session: Session,
+    row: OpenTask,
+    instance: ProcessInstance,
+    definition: Any,
+    actor: str,
+    waive_reason: str | None = None,
+) -> None:
+    """Before ``actor`` does the open step ``row``: refuse it when they did an incompatible step of
+    the same matter, or record the rule's violation (``warn``; ``waive`` with a reason)."""
+    from engine.supervision.violations import Finding, book_for_village, event_ref, raise_violation
+
+    book = book_for_village(session, instance.village_id)
+    rules = step_rules(book, definition.key, row.step_id)
+    if not rules:
+        return
+    latest = _latest_completions(session, instance)
+
+    def name(step_id: str) -> str:
+        step = definition.steps.get(step_id)
+        return step.name if step is not None else step_id
+
+    for record in rules:
+        clashes = [s for s in record["steps"] if s != row.step_id and s in latest and latest[s].actor == actor]
+        if not clashes:
+            continue
+        others = "、".join(f"「{name(s)}」" for s in clashes)
+        reason = (waive_reason or "").strip()
+        mode = record.get("on_conflict", "refuse")
+        if mode == "warn" or (mode == "waive" and reason):
+            code = record.get("code", DEFAULT_STEP_CODE)
+            raise_violation(
+                session,
+                book,
+                Finding(
+                    code=code,
+                    village_id=instance.village_id,
+                    dedup_key=f"{code}:{instance.id}:{row.id}",
+                    message=f"{actor} 办理了{others}，又办理「{name(row.step_id)}」"
+                    + (f"，理由：{reason}" if reason else "")
+                    + f"（依据：{record['legal_basis']}）",
+                    instance_id=instance.id,
+                    step_id=row.step_id,
+                    task_id=row.id,
+                    evidence=[event_ref(latest[s]) for s in clashes]
+                    + [{"rule": record["id"], "reason": reason or None}],
+                    responsible_role=row.role,
+                    responsible_user=actor,
+                ),
+                clock.now(),
+            )
+            continue
+        raise PermissionDenied(
+            f"{actor} 已在本事项办理{others}，不能再办理「{name(row.step_id)}」：不相容的环节须由不同的人办理"
+            f"（依据：{record['legal_basis']}）",
+            code="task.incompatible_duty",
+            params={
+                "user": actor,
+                "step": name(row.step_id),
+                "other": "、".join(name(s) for s in clashes),
+                "legal_basis": record["legal_basis"],
+                "rule": record["id"],
+                "waivable": mode == "waive",
+            },
+        )
+
+
+# --- dismissing a warning --------------------------------------------------------------------------
+
+
+def require_dismiss_level(session: Session, book: RuleBook, violation: Any, actor: str) -> None:
+    """Closing a warning as dismissed needs a supervisor of the level ``escalation.dismiss_from`` names
+    for its colour, or of a level above."""
+    from engine.supervision.violations import supervisor_units
+
+    level = (book.rules["escalation"].get("dismiss_from") or {}).get(violation.severity)
+    if level not in LEVEL_ORDER:
+        return
+    user = get_user(session, actor)
+    lowest = LEVEL_ORDER.index(level)
+    for unit_level, role, unit_id in supervisor_units(session, book, violation):
+        if unit_level in LEVEL_ORDER and LEVEL_ORDER.index(unit_level) >= lowest and holds(user, role, unit_id):
+            return
+    title = book.level_title(level)
+    raise PermissionDenied(
+        f"{book.rules['severities'].get(violation.severity, violation.severity)}只能由{title}或上级不予认定（撤销），"
+        f"{actor} 不能单独撤销；可以上报{title}",
+        code="violation.dismiss_level",
+        params={"user": actor, "severity": violation.severity, "level": level},
+    )
