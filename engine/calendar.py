@@ -1,11 +1,15 @@
 """Due times: calendar durations and working days (工作日) in China Standard Time.
 
-Working days skip weekends and public holidays and count the adjusted working weekends (调休),
-from the holiday calendar kept as data under ``rules/calendar/``.
+Working days skip weekends and public holidays and count the adjusted working weekends (调休).
+The national holidays come from the ``chinesecalendar`` package for the years it covers and from
+``rules/calendar/<year>.yaml`` (a year's file replaces the package's data for that year); a county
+adds its own under ``POWERLIST_RULES_DIR/calendar/``. A year with no data at all is counted by
+weekends only, and :meth:`WorkCalendar.missing_years` names it so the caller can warn loudly.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +18,24 @@ from functools import lru_cache
 from pathlib import Path
 
 CST = timezone(timedelta(hours=8), "CST")
+WORKDAY_START = time(9, 0)  # a reminder moved off a day off arrives at this time of the next working day
+
+log = logging.getLogger(__name__)
+
+
+def local_iso(at: datetime | str | None) -> str | None:
+    """A time as ISO 8601 in China time (``2026-11-05T09:00:00+08:00``), for people to read."""
+    if at is None or at == "":
+        return None
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            return at
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(CST).replace(microsecond=0).isoformat()
+
 
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -34,6 +56,15 @@ def parse_time_limit(text: str) -> timedelta:
 class WorkCalendar:
     holidays: set[date] = field(default_factory=set)
     workdays: set[date] = field(default_factory=set)  # weekend days that are working days (调休)
+    years: set[int] = field(default_factory=set)  # years whose holidays are known
+
+    def covers(self, day: date) -> bool:
+        return day.year in self.years
+
+    def missing_years(self, start: datetime, end: datetime) -> list[int]:
+        """Years between the local days of ``start`` and ``end`` that have no holiday data."""
+        first, last = sorted((as_local_day(start), as_local_day(end)))
+        return [year for year in range(first.year, last.year + 1) if year not in self.years]
 
     def is_working(self, day: date) -> bool:
         if day in self.workdays:
@@ -50,7 +81,56 @@ class WorkCalendar:
             day += timedelta(days=1)
             if self.is_working(day):
                 remaining -= 1
+        missing = self.missing_years(start, datetime.combine(day, time(12), CST))
+        if missing:
+            log.warning(
+                "no holiday calendar for %s: working days up to %s counted by weekends only "
+                "(add rules/calendar/<year>.yaml or upgrade chinesecalendar)",
+                ", ".join(map(str, missing)),
+                day,
+            )
         return datetime.combine(day, time(23, 59, 59), CST).astimezone(UTC)
+
+    def next_working_start(self, at: datetime) -> datetime:
+        """``at`` itself on a working day, else the start of the next working day (China time)."""
+        day = as_local_day(at)
+        if self.is_working(day):
+            return at
+        while not self.is_working(day):
+            day += timedelta(days=1)
+        return datetime.combine(day, WORKDAY_START, CST).astimezone(UTC)
+
+    def working_point(self, start: datetime, end: datetime, share: float) -> datetime:
+        """The instant when ``share`` (0–1) of the working time between ``start`` and ``end`` is used.
+
+        Only the hours of working days count, so a share of a working-day limit never lands on a
+        weekend or holiday (when the limit has any working time at all).
+        """
+        start, end = start.astimezone(CST), end.astimezone(CST)
+        spans: list[tuple[datetime, datetime]] = []
+        day = start.date()
+        while day <= end.date():
+            if self.is_working(day):
+                lo = max(start, datetime.combine(day, time(0), CST))
+                hi = min(end, datetime.combine(day + timedelta(days=1), time(0), CST))
+                if hi > lo:
+                    spans.append((lo, hi))
+            day += timedelta(days=1)
+        total = sum(((hi - lo) for lo, hi in spans), timedelta(0))
+        if not spans:
+            return self.next_working_start(start + (end - start) * share).astimezone(UTC)
+        wanted = total * share
+        for lo, hi in spans:
+            if hi - lo >= wanted:
+                return (lo + wanted).astimezone(UTC)
+            wanted -= hi - lo
+        return spans[-1][1].astimezone(UTC)
+
+    def add_working(self, start: datetime, delta: timedelta) -> datetime:
+        """``start`` plus whole days counted as working days (the rest of ``delta`` as is)."""
+        if delta.days <= 0:
+            return start + delta
+        return self.add_working_days(start, delta.days) + timedelta(seconds=delta.seconds)
 
     @classmethod
     def load(cls, folder: Path) -> WorkCalendar:
@@ -61,20 +141,51 @@ class WorkCalendar:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             calendar.holidays.update(date.fromisoformat(str(d)) for d in data.get("holidays", []))
             calendar.workdays.update(date.fromisoformat(str(d)) for d in data.get("workdays", []))
+            if isinstance(data.get("year"), int):
+                calendar.years.add(data["year"])
         return calendar
+
+    @classmethod
+    def national(cls) -> WorkCalendar:
+        """The State Council's holidays and adjusted working days from ``chinesecalendar`` (empty without it)."""
+        try:
+            from chinese_calendar import constants
+        except ImportError:  # pragma: no cover - a declared dependency
+            log.warning("the chinesecalendar package is not installed: only rules/calendar/*.yaml is used")
+            return cls()
+        holidays = set(constants.holidays)
+        workdays = set(constants.workdays)
+        return cls(holidays, workdays, {d.year for d in holidays})
+
+    def replace_years(self, other: WorkCalendar) -> None:
+        """Take ``other``'s data for the years it declares, dropping ours for those years."""
+        self.holidays = {d for d in self.holidays if d.year not in other.years} | other.holidays
+        self.workdays = {d for d in self.workdays if d.year not in other.years} | other.workdays
+        self.years |= other.years
+
+    def override(self, other: WorkCalendar) -> None:
+        """A county's own days off and worked days, on top of the national ones."""
+        self.holidays = (self.holidays | other.holidays) - other.workdays
+        self.workdays = (self.workdays | other.workdays) - other.holidays
+        self.years |= other.years
+
+
+def as_local_day(at: datetime) -> date:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CST).date()
+
+
+RULES_CALENDAR = Path(__file__).resolve().parent.parent / "rules" / "calendar"
 
 
 @lru_cache(maxsize=1)
 def load_work_calendar() -> WorkCalendar:
-    """Holidays of ``rules/calendar/`` plus a county's own under ``POWERLIST_RULES_DIR/calendar/``."""
-    root = Path(__file__).resolve().parent.parent / "rules" / "calendar"
-    calendar = WorkCalendar.load(root)
+    """National holidays (``chinesecalendar``, then ``rules/calendar/`` per year) and a county's own
+    under ``POWERLIST_RULES_DIR/calendar/``."""
+    calendar = WorkCalendar.national()
+    calendar.replace_years(WorkCalendar.load(RULES_CALENDAR))
     folder = os.environ.get("POWERLIST_RULES_DIR")
     if folder and (Path(folder) / "calendar").is_dir():
-        extra = WorkCalendar.load(Path(folder) / "calendar")
-        calendar.holidays |= extra.holidays
-        calendar.workdays |= extra.workdays
-        calendar.holidays -= extra.workdays
+        calendar.override(WorkCalendar.load(Path(folder) / "calendar"))
     return calendar
 
 

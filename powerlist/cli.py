@@ -285,11 +285,18 @@ def tasks(state: State, village: str | None, actor: str | None, as_json: bool) -
     if not rows:
         click.echo("no open tasks")
     for row in rows:
-        due = row["due_at"] or "-"
+        due = _china_time(row["due_at"]) or "-"
         mark = " OVERDUE" if row["overdue"] else ""
         click.echo(
             f"{row['id']}  #{row['instance']:<6} {row['village']:<8} {row['step_name']} [{row['role']}] due {due}{mark}"
         )
+
+
+def _china_time(value: Any) -> str | None:
+    """Times people read are China time (Asia/Shanghai, +08:00); --json keeps the stored UTC form."""
+    from engine.calendar import local_iso
+
+    return local_iso(value)
 
 
 def parse_attachments(values: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -402,7 +409,7 @@ def history(state: State, instance_id: int, actor: str | None, as_json: bool) ->
         who = f" by {event['actor']}" if event["actor"] else ""
         step = f" {event['step']}" if event["step"] else ""
         detail = json.dumps(event["data"], ensure_ascii=False) if event["data"] else ""
-        click.echo(f"{event['seq']:>3} {event['at']} {event['kind']}{step}{who} {detail}")
+        click.echo(f"{event['seq']:>3} {_china_time(event['at'])} {event['kind']}{step}{who} {detail}")
 
 
 @main.command()

@@ -3,11 +3,21 @@
 A task's limit is its ``pl:timeLimit`` (already in ``open_task.due_at``), else the earliest timer
 boundary event on it, else the rule set's default for the item and step. Each deadline gets a blue
 reminder timer and a yellow one at the deadline; the yellow one schedules the red one.
+
+Time is counted in the step's own calendar: for a working-day step the blue reminder falls when the
+share of its *working* time is used (never on a weekend or holiday) and the red threshold's days are
+working days. A working-day limit reaching a year with no holiday data is logged as a warning, kept in
+the audit log (``calendar.missing_year``) and repeated in the step's warnings.
+
+Responsibility follows the step: a warning names the step's role and the person holding it (whoever
+completed or forced it, else the task's assignee, else the sole holder of its role in its unit), so a
+town step's delay is the town's (see ``scoring.charge`` in the rule set).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +27,7 @@ from engine.clock import as_utc
 from engine.history import events as history
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
-from engine.persistence.models import OpenTask, ProcessInstance
+from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
 from engine.supervision import timers
 from engine.supervision.models import SupervisionTimer, Violation
 from engine.supervision.rules import RuleBook
@@ -38,9 +48,52 @@ from engine.supervision.violations import (
     upgrade,
 )
 
+log = logging.getLogger(__name__)
+
 
 def work_calendar() -> WorkCalendar:
     return load_work_calendar()
+
+
+def step_calendar(definition, step_id: str | None) -> str:
+    """``working`` or ``calendar``: the calendar of a step's own ``pl:calendar``."""
+    try:
+        return definition.step(step_id).calendar if step_id else "calendar"
+    except (LookupError, AttributeError):  # a step no longer in the definition
+        return "calendar"
+
+
+def _missing_calendar(context: StepContext, opened, due: datetime) -> str | None:
+    """The loud warning for a working-day limit counted into a year without holiday data."""
+    missing = work_calendar().missing_years(context.now, due)
+    if not missing:
+        return None
+    years = "、".join(str(y) for y in missing)
+    note = f"{years}年无节假日数据（rules/calendar/），“{opened.step_name}”的工作日时限仅按周末计算，请核对"
+    log.warning(
+        "no holiday calendar for %s: matter %s step %s due %s counted by weekends only",
+        years,
+        context.instance.id,
+        opened.step_id,
+        as_utc(due).isoformat(),
+    )
+    context.session.add(
+        AuditLog(
+            at=context.now,
+            actor=SYSTEM,
+            action="calendar.missing_year",
+            subject=f"calendar {years}",
+            detail={
+                "years": missing,
+                "instance": context.instance.id,
+                "task": opened.id,
+                "step": opened.step_id,
+                "due_at": as_utc(due).isoformat(),
+                "note": note,
+            },
+        )
+    )
+    return note
 
 
 def _local(at: datetime) -> str:
@@ -63,10 +116,11 @@ def _open_deadline(context: StepContext, book: RuleBook, item: str, opened, boun
     due, source = opened.due_at, "time_limit"
     if due is None and boundary_due is not None:
         due, source = boundary_due, "boundary_timer"
+    calendar = step_calendar(context.definition, opened.step_id) if source == "time_limit" else "calendar"
     if due is None:
         rule = book.deadline(item, opened.step_id)
         due = due_at(context.now, rule.limit, rule.calendar, work_calendar()) if rule.limit else None
-        source = "rule"
+        source, calendar = "rule", rule.calendar
     if due is None:
         return
     if source != "time_limit":
@@ -80,10 +134,18 @@ def _open_deadline(context: StepContext, book: RuleBook, item: str, opened, boun
         "opened_at": as_utc(context.now).isoformat(),
         "due_at": as_utc(due).isoformat(),
         "source": source,
+        "calendar": calendar,
     }
+    if calendar == "working":
+        warning = _missing_calendar(context, opened, due)
+        if warning:
+            payload["calendar_warning"] = warning
     common = {"instance_id": context.instance.id, "task_id": opened.id, "payload": payload, "new_key": True}
     if book.reminder_percent:
-        remind = context.now + (due - context.now) * book.reminder_percent / 100
+        if calendar == "working":
+            remind = work_calendar().working_point(context.now, due, book.reminder_percent / 100)
+        else:
+            remind = context.now + (due - context.now) * book.reminder_percent / 100
         if remind < due:
             timers.schedule(
                 context.session, key=f"remind:{opened.id}", kind=timers.TASK_REMINDER, due_at=remind, **common
@@ -142,7 +204,8 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
             code="step_completed_late",
             village_id=context.instance.village_id,
             dedup_key=f"step_completed_late:{task_id}",
-            message=f"“{payload.get('step_name')}”应于{_local(due_timer.due_at)}前办结，实际于{_local(context.now)}办结",
+            message=f"“{payload.get('step_name')}”应于{_local(due_timer.due_at)}前办结，实际于{_local(context.now)}办结"
+            + _calendar_note(payload),
             instance_id=context.instance.id,
             step_id=step_id,
             task_id=task_id,
@@ -152,6 +215,11 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
         ),
         context.now,
     )
+
+
+def _calendar_note(payload: dict) -> str:
+    warning = payload.get("calendar_warning")
+    return f"（注意：{warning}）" if warning else ""
 
 
 def _violation(session: Session, dedup_key: str) -> Violation | None:
@@ -191,6 +259,7 @@ def fire_reminder(session: Session, book: RuleBook, timer: SupervisionTimer, ins
     if task is None or task.due_at is None or as_utc(task.due_at) <= now:
         return "obsolete"
     message = f"“{task.step_name}”（{_role_name(task.role)}）须于{_local(task.due_at)}前办结，时限已用去大半"
+    message += _calendar_note(timer.payload)
     finding = _finding(instance, task, "step_due_soon", message)
     finding.responsible_user = finding.responsible_user or sole_holder(session, task.role, task.org_unit_id)
     return "fired" if raise_violation(session, book, finding, now) else "obsolete"
@@ -210,6 +279,7 @@ def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance
             session, book, reminder, CLOSED, actor=SYSTEM, note="已超期，转为黄色预警", now=now, outcome="handled"
         )
     message = f"“{task.step_name}”（{_role_name(task.role)}）应于{_local(timer.due_at)}前办结，已超期未办"
+    message += _calendar_note(timer.payload)
     finding = _finding(instance, task, "step_overdue", message)
     finding.responsible_user = finding.responsible_user or sole_holder(session, task.role, task.org_unit_id)
     violation = raise_violation(session, book, finding, now)
@@ -219,7 +289,7 @@ def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance
             session,
             key=f"red:{task.id}",
             kind=timers.TASK_RED,
-            due_at=as_utc(timer.due_at) + red_after,
+            due_at=red_at(timer, red_after),
             instance_id=instance.id,
             task_id=task.id,
             violation_id=violation.id,
@@ -227,6 +297,23 @@ def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance
             new_key=True,  # a task's deadline fires once
         )
     return "fired" if violation is not None else "obsolete"
+
+
+def step_later(session: Session, task_id: str, since: datetime, delay: timedelta) -> datetime:
+    """``since`` plus ``delay``, whole days counted in the task's own calendar (its deadline's)."""
+    with session.no_autoflush:
+        payload = session.scalar(select(_TIMER.payload).where(_TIMER.key == f"due:{task_id}"))
+    if (payload or {}).get("calendar") == "working":
+        return work_calendar().add_working(as_utc(since), delay)
+    return since + delay
+
+
+def red_at(timer: SupervisionTimer, red_after: timedelta) -> datetime:
+    """The deadline plus the red threshold, its days counted as working days for a working-day step."""
+    due = as_utc(timer.due_at)
+    if (timer.payload or {}).get("calendar") == "working":
+        return work_calendar().add_working(due, red_after)
+    return due + red_after
 
 
 def fire_red(session: Session, book: RuleBook, timer: SupervisionTimer, instance, now: datetime) -> str:

@@ -1,5 +1,8 @@
-"""Scores per village and cadre per quarter, their grades (A–D, thresholds as rule data), and the
-warning and rectification notices (预警通知 / 整改通知) that low grades call for.
+"""Scores per unit (village, town, county) and person per quarter, their grades (A–D, thresholds as
+rule data), and the warning and rectification notices (预警通知 / 整改通知) that low grades call for.
+
+A violation counts against the unit and the person that held its step (``scoring.charge_to``):
+a town agency's late audit lowers the town's score and is listed under the town, not the village.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import PowerlistError
+from engine.org.roles import ROLES
 from engine.org.service import get_unit
-from engine.org.units import unit_chain
+from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
-from engine.persistence.models import AuditLog, OrgUnit
+from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
 from engine.supervision.models import SupervisionNotice, Violation
 from engine.supervision.rules import rules_for
 from engine.supervision.violations import SYSTEM, period_of
 
 _PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
+_OWN_UNITS = "powerlist.supervision.own_units"
 
 
 def check_period(period: str) -> str:
@@ -35,70 +40,129 @@ def current_period(now: datetime | None = None) -> str:
     return period_of(now or clock.now())
 
 
-def _villages(session: Session, code: str | None) -> list[OrgUnit]:
-    villages = list(session.scalars(select(OrgUnit).where(OrgUnit.level == "village").order_by(OrgUnit.code)))
+def _units(session: Session, code: str | None, levels: list[str]) -> list[OrgUnit]:
+    """Units of the scored levels within ``code`` (the unit itself and what lies under it), by code."""
+    units = list(session.scalars(select(OrgUnit).where(OrgUnit.level.in_(levels)).order_by(OrgUnit.code)))
     if code is None:
-        return villages
-    unit = get_unit(session, code)
-    return [v for v in villages if unit.id in {u.id for u in unit_chain(session, v.id)}]
+        return units
+    scope = get_unit(session, code)
+    return [u for u in units if scope.id in {c.id for c in unit_chain(session, u.id)}]
+
+
+def charged_unit(session: Session, violation: Violation, charge_to: str = "step") -> UnitInfo:
+    """The unit a violation counts against: the unit of the role that held the step, else the village."""
+    chain = unit_chain(session, violation.village_id)
+    if charge_to == "step" and violation.responsible_role in ROLES:
+        level = ROLES[violation.responsible_role].level
+        return next((u for u in chain if u.level == level), chain[0])
+    return chain[0]
+
+
+def own_unit(session: Session, username: str, charged: UnitInfo, village_id: int) -> UnitInfo:
+    """Where a person belongs: the charged unit when they hold a role there, else the nearest unit of
+    the matter's chain where they hold one (a town official forcing a village step: the town)."""
+    cache = session.info.setdefault(_OWN_UNITS, {})
+    if username not in cache:
+        cache[username] = set(
+            session.scalars(
+                select(RoleAssignment.org_unit_id)
+                .join(User, User.id == RoleAssignment.user_id)
+                .where(User.username == username)
+            )
+        )
+    held = cache[username]
+    if charged.id in held:
+        return charged
+    return next((u for u in unit_chain(session, village_id) if u.id in held), charged)
+
+
+def _row(book, unit, found: list[Violation]) -> dict[str, Any]:
+    deducted = sum(v.points for v in found)
+    score = book.base_score - deducted
+    grade, notice = book.grade(score)
+    return {
+        "unit": unit.code,
+        "level": unit.level,
+        "name": unit.name,
+        "deducted": deducted,
+        "score": score,
+        "grade": grade,
+        "notice": notice,
+        "violations": len(found),
+        "red": sum(1 for v in found if v.severity == "red"),
+        "yellow": sum(1 for v in found if v.severity == "yellow"),
+        "blue": sum(1 for v in found if v.severity == "blue"),
+    }
 
 
 def scores(session: Session, period: str, unit_code: str | None = None) -> dict[str, Any]:
-    """Deductions of every village (and cadre) under ``unit_code`` in ``period``; dismissed ones do not count."""
+    """Deductions of every unit (and person) under ``unit_code`` in ``period``; dismissed ones do not count.
+
+    A violation counts against the unit that held its step (``scoring.charge_to`` in the rule set):
+    a town step's delay lowers the town's score, not the village's. People are listed once per
+    unit they belong to. ``villages`` and ``towns`` are the rows of ``units`` at those levels.
+    """
     check_period(period)
-    villages = _villages(session, unit_code)
-    ids = [v.id for v in villages]
+    session.info.pop(_OWN_UNITS, None)  # role assignments as they are now
+    default = rules_for(session, None).rules["scoring"]
+    levels = list(default.get("levels") or ["village"])
+    in_scope = _units(session, unit_code, ["village", "town", "county"])
+    units = [u for u in in_scope if u.level in levels]
+    village_ids = [u.id for u in in_scope if u.level == "village"]
     rows = (
-        session.scalars(select(Violation).where(Violation.period == period, Violation.village_id.in_(ids))).all()
-        if ids
+        session.scalars(
+            select(Violation).where(Violation.period == period, Violation.village_id.in_(village_ids))
+        ).all()
+        if village_ids
         else []
     )
-    per_village: dict[int, list[Violation]] = defaultdict(list)
-    per_cadre: dict[tuple[str, int], list[Violation]] = defaultdict(list)
+    per_unit: dict[int, list[Violation]] = defaultdict(list)
+    per_person: dict[tuple[str, int], list[Violation]] = defaultdict(list)
+    unit_info: dict[int, UnitInfo] = {}
     for violation in rows:
         if violation.outcome == "dismissed":
             continue
-        per_village[violation.village_id].append(violation)
+        book = _book(session, violation.village_id)
+        charged = charged_unit(session, violation, book.rules["scoring"].get("charge_to", "step"))
+        per_unit[charged.id].append(violation)
         if violation.responsible_user and violation.responsible_user != SYSTEM:
-            per_cadre[(violation.responsible_user, violation.village_id)].append(violation)
-    by_id = {v.id: v for v in villages}
-    result_villages, result_cadres = [], []
-    for village in villages:
-        book = rules_for(session, unit_chain(session, village.id)[-1].code)
-        found = per_village.get(village.id, [])
-        deducted = sum(v.points for v in found)
-        score = book.base_score - deducted
-        grade, notice = book.grade(score)
-        result_villages.append(
-            {
-                "village": village.code,
-                "name": village.name,
-                "deducted": deducted,
-                "score": score,
-                "grade": grade,
-                "notice": notice,
-                "violations": len(found),
-                "red": sum(1 for v in found if v.severity == "red"),
-                "yellow": sum(1 for v in found if v.severity == "yellow"),
-                "blue": sum(1 for v in found if v.severity == "blue"),
-            }
-        )
-    for (username, village_id), found in sorted(per_cadre.items()):
-        village = by_id[village_id]
-        book = rules_for(session, unit_chain(session, village.id)[-1].code)
-        deducted = sum(v.points for v in found)
-        grade, _notice = book.grade(book.base_score - deducted)
-        result_cadres.append(
+            mine = own_unit(session, violation.responsible_user, charged, violation.village_id)
+            unit_info[mine.id] = mine
+            per_person[(violation.responsible_user, mine.id)].append(violation)
+    scope_ids = {u.id for u in in_scope}
+    result_units = [_row(_book(session, unit.id), unit, per_unit.get(unit.id, [])) for unit in units]
+    for row in result_units:
+        if row["level"] == "village":
+            row["village"] = row["unit"]  # the name these rows have always had
+    result_people = []
+    for (username, unit_id), found in sorted(per_person.items(), key=lambda kv: (kv[0][0], unit_info[kv[0][1]].code)):
+        unit = unit_info[unit_id]
+        if unit_id not in scope_ids:
+            continue
+        row = _row(_book(session, unit_id), unit, found)
+        result_people.append(
             {
                 "user": username,
-                "village": village.code,
-                "deducted": deducted,
-                "score": book.base_score - deducted,
-                "grade": grade,
-                "violations": len(found),
+                "unit": unit.code,
+                "level": unit.level,
+                "village": unit.code if unit.level == "village" else None,
+                "deducted": row["deducted"],
+                "score": row["score"],
+                "grade": row["grade"],
+                "violations": row["violations"],
             }
         )
-    return {"period": period, "villages": result_villages, "cadres": result_cadres}
+    return {
+        "period": period,
+        "units": result_units,
+        "villages": [r for r in result_units if r["level"] == "village"],
+        "towns": [r for r in result_units if r["level"] == "town"],
+        "cadres": result_people,
+    }
+
+
+def _book(session: Session, unit_id: int):
+    return rules_for(session, unit_chain(session, unit_id)[-1].code)
 
 
 def issue_notices(session: Session, period: str, actor: str | None, unit_code: str | None = None) -> list[dict]:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from engine import clock
+from engine.calendar import local_iso
 from engine.clock import as_utc
 from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
 
@@ -45,7 +46,7 @@ def _violation_line(v: dict[str, Any]) -> str:
     where = f"{v['village']}" + (f" #{v['instance']}" if v["instance"] else "")
     return (
         f"#{v['id']:<5} {v['severity']:<6} {v['status']:<12} {where:<14} {v['title']}：{v['message']} "
-        f"[{v['supervisor']}，扣{v['points']}分]"
+        f"[{v['supervisor']}，扣{v['points']}分] {local_iso(v.get('detected_at')) or ''}".rstrip()
     )
 
 
@@ -71,7 +72,7 @@ def sweep(state: State, as_of: str | None, batch: int, as_json: bool) -> None:
         click.echo("nothing due" + (f" ({report.busy} busy, left for the next sweep)" if report.busy else ""))
     for fired in report.fired:
         where = f" instance {fired.instance_id}" if fired.instance_id else ""
-        due = as_utc(fired.due_at).isoformat()
+        due = local_iso(as_utc(fired.due_at))
         click.echo(f"{fired.outcome:<8} {fired.kind:<16} {fired.key}{where} due {due}")
         for raised in fired.raised:
             click.echo(f"         raised violation #{raised['id']} [{raised['severity']}] {raised['title']}")
@@ -272,13 +273,12 @@ def violation_show(state: State, violation_id: int, as_json: bool) -> None:
         return
     click.echo(_violation_line(detail))
     click.echo(f"  legal basis: {detail['legal_basis']}")
-    click.echo(
-        f"  owner: {detail['owner_role_name'] or '-'} {detail['owner_user'] or ''}; rectify by {detail['rectify_by']}"
-    )
+    rectify_by = local_iso(detail["rectify_by"]) or "-"
+    click.echo(f"  owner: {detail['owner_role_name'] or '-'} {detail['owner_user'] or ''}; rectify by {rectify_by}")
     click.echo(f"  evidence: {json.dumps(detail['evidence'], ensure_ascii=False)}")
     for event in detail["history"]:
         note = event["data"].get("note") or ""
-        click.echo(f"  {event['seq']:>3} {event['at']} {event['kind']} by {event['actor']} {note}")
+        click.echo(f"  {event['seq']:>3} {local_iso(event['at'])} {event['kind']} by {event['actor']} {note}")
 
 
 @violation.command("verify")
@@ -328,14 +328,16 @@ def scores(state: State, period, village, issue, actor, as_json) -> None:
         echo_json(result)
         return
     click.echo(f"period {period}")
-    for row in result["villages"]:
+    # Units at their own level (a town's steps count against the town), people under their own unit.
+    for row in result.get("units", result["villages"]):
         notice = {"warning": " 预警通知", "rectification": " 整改通知"}.get(row["notice"] or "", "")
         click.echo(
-            f"  {row['village']:<8} {row['name']:<8} score {row['score']:>4} grade {row['grade']} "
-            f"(-{row['deducted']}, {row['violations']} violations){notice}"
+            f"  {row.get('level', 'village'):<7} {row.get('unit', row.get('village')):<8} {row['name']:<8} "
+            f"score {row['score']:>4} grade {row['grade']} (-{row['deducted']}, {row['violations']} violations){notice}"
         )
     for row in result["cadres"]:
-        click.echo(f"  cadre {row['user']:<24} {row['village']:<8} score {row['score']:>4} grade {row['grade']}")
+        level, unit = row.get("level", "village"), row.get("unit", row.get("village"))
+        click.echo(f"  person  {row['user']:<24} {level:<7} {unit:<8} score {row['score']:>4} grade {row['grade']}")
     for row in result.get("issued", []):
         click.echo(f"issued {row['kind']} notice to {row['village']} (grade {row['grade']})")
 
@@ -475,11 +477,21 @@ def calendar_show(year: int | None, as_json: bool) -> None:
     loaded = work_calendar()
     holidays = sorted(d for d in loaded.holidays if year is None or d.year == year)
     workdays = sorted(d for d in loaded.workdays if year is None or d.year == year)
+    years = sorted(loaded.years)
     if as_json:
-        echo_json({"holidays": [d.isoformat() for d in holidays], "workdays": [d.isoformat() for d in workdays]})
+        echo_json(
+            {
+                "holidays": [d.isoformat() for d in holidays],
+                "workdays": [d.isoformat() for d in workdays],
+                "years": years,
+            }
+        )
         return
+    if year is not None and year not in loaded.years:
+        click.echo(f"warning: no holiday data for {year}: working days are counted by weekends only", err=True)
     click.echo("holidays: " + ", ".join(d.isoformat() for d in holidays))
     click.echo("workdays: " + ", ".join(d.isoformat() for d in workdays))
+    click.echo(f"years with data: {years[0]}–{years[-1]}" if years else "years with data: none")
 
 
 commands = [sweep, scheduler, evidence, violations, violation, scores, rules, calendar]
