@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import FieldError, FormInvalid
@@ -46,13 +47,15 @@ def validate_form(
     schema_text: str | None = None,
     collect_checks: bool = False,
     allowed: frozenset[str] = frozenset(),
+    context: Mapping[str, Any] | None = None,
 ) -> Any:
     """Return a deep copy of ``data`` fit for the engine, or raise :class:`FormInvalid` naming every field.
 
     The one check of form data, for every step and start: only fields the form declares (and
     ``allowed``) are accepted, then the schema and the legal checks (``x-checks``), worded in Chinese
     by :mod:`engine.workspace.formspec`. With ``collect_checks`` the failed
-    ``x-checks`` do not raise; ``(data, failed checks)`` is returned.
+    ``x-checks`` do not raise; ``(data, failed checks)`` is returned. ``context`` holds read-only
+    names the checks may read besides the form's fields (``earlier``: the matter's data so far).
     """
     from engine.workspace import formspec
 
@@ -62,7 +65,7 @@ def validate_form(
     if schema is not None:
         errors = formspec.validate(schema, {k: v for k, v in data.items() if k not in allowed})
         if not errors:
-            failed_checks = formspec.failed_checks(schema, data)
+            failed_checks = formspec.failed_checks(schema, data, context)
             if not collect_checks:
                 errors = failed_checks
     if errors:

@@ -374,15 +374,24 @@ class CheckResult:
     ok: bool | None  # None: not enough answers yet to tell
 
 
-def run_checks(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[CheckResult]:
-    """Evaluate the form's legal checks (``x-checks``) with the engine's safe expressions."""
+def run_checks(
+    schema: dict[str, Any] | None, data: dict[str, Any], context: Mapping[str, Any] | None = None
+) -> list[CheckResult]:
+    """Evaluate the form's legal checks (``x-checks``) with the engine's safe expressions.
+
+    ``context`` adds read-only names beside the form's fields (a field of the same name wins): the
+    engine gives ``earlier``, the matter's data from its earlier steps (``earlier.meeting_date <=
+    meeting_date``), and ``attached``, the attachment slots given files. Without them (a form
+    shown before submission) the checks that read them cannot tell yet.
+    """
     from engine.expressions import ExpressionError, compile_expression
     from engine.ruleset import rule
 
+    names: dict[str, Any] = data if not context else {**context, **data}
     results = []
     for check in form_spec(schema).checks:
         try:
-            ok: bool | None = bool(compile_expression(check.expr).evaluate(data, {"rule": rule}))
+            ok: bool | None = bool(compile_expression(check.expr).evaluate(names, {"rule": rule}))
         except ExpressionError:
             ok = None
         except Exception:
@@ -391,9 +400,13 @@ def run_checks(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[Chec
     return results
 
 
-def failed_checks(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[FieldError]:
+def failed_checks(
+    schema: dict[str, Any] | None, data: dict[str, Any], context: Mapping[str, Any] | None = None
+) -> list[FieldError]:
     return [
-        FieldError(r.fields[0] if r.fields else "", r.message) for r in run_checks(schema, data) if r.ok is not True
+        FieldError(r.fields[0] if r.fields else "", r.message)
+        for r in run_checks(schema, data, context)
+        if r.ok is not True
     ]
 
 

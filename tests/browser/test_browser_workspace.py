@@ -24,6 +24,7 @@ NUMBERS = {
     "objections": "0",
 }
 CHOICES = {"passed": "true", "dual_role": "false", "objections_resolved": "true"}
+DATES = {"notice_date": "2025-12-20"}  # ten days and more before the meetings (组织法第二十一条)
 
 
 def sign_in(page, base: str, username: str) -> None:
@@ -57,7 +58,7 @@ def fill_step(page, photo) -> None:
             else:
                 field.locator("input[type=radio]").first.check()
         elif kind == "date":
-            field.locator("input").fill("2026-01-05")
+            field.locator("input").fill(DATES.get(name, "2026-01-05"))
         elif kind in ("integer", "number"):
             field.locator("input").fill(NUMBERS.get(name, "1"))
         elif kind == "money":
