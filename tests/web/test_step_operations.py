@@ -4,34 +4,20 @@ rejected or sent back, and a violator cannot reject their own rectification, on 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import api
-from engine.catalog.examples import examples_path, load_examples
 from engine.errors import PermissionDenied
-from engine.persistence.models import HistoryEvent, OpenTask
+from engine.persistence.models import OpenTask
 from engine.workspace import operations
 from tests.conftest import ROOT
 from tests.support import files
+from tests.support.matters import example, history_length, open_steps
 
 ALLOWANCE = ROOT / "processes" / "lost_work_allowance" / "lost_work_allowance.bpmn"
 RECTIFICATION = ROOT / "processes" / "rectification" / "rectification.bpmn"
 CHAIR = "shangtang.chair"
 SUPERVISOR = "shangtang.supervisor"
-
-
-def example(flow, name: str):
-    return next(p for p in load_examples(examples_path(flow)) if p.name == name)
-
-
-def open_steps(world, instance_id: int) -> list[OpenTask]:
-    with world() as session:
-        return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)))
-
-
-def history_length(world, instance_id: int) -> int:
-    with world() as session:
-        return session.scalar(select(func.count()).where(HistoryEvent.instance_id == instance_id))
 
 
 @pytest.fixture

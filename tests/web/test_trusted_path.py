@@ -10,14 +10,14 @@ import io
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import api
-from engine.catalog.examples import examples_path, load_examples
 from engine.persistence.models import HistoryEvent, OpenTask
 from tests.conftest import ROOT
 from tests.support import files
 from tests.support.files import PDF
+from tests.support.matters import example, history_length, open_steps
 from tests.web.conftest import SECRETARY
 
 FUND = ROOT / "processes" / "fund_payment" / "fund_payment.bpmn"
@@ -27,10 +27,6 @@ CADRE = "shangtang.cadre"
 CHAIR = "shangtang.chair"
 SUPERVISOR = "shangtang.supervisor"
 AUDITOR = "county.auditor"
-
-
-def example(flow, name: str):
-    return next(p for p in load_examples(examples_path(flow)) if p.name == name)
 
 
 def step_data(path, step: str) -> dict:
@@ -49,16 +45,6 @@ def tokens(world):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def open_steps(world, instance_id: int) -> list[OpenTask]:
-    with world() as session:
-        return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)))
-
-
-def history_length(world, instance_id: int) -> int:
-    with world() as session:
-        return session.scalar(select(func.count()).where(HistoryEvent.instance_id == instance_id))
 
 
 def to_finance_signoff(world) -> tuple[int, str]:

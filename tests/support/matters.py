@@ -1,0 +1,25 @@
+"""Reading a matter's state in tests: its open steps, the length of its history, a flow's example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from engine.catalog.examples import ExamplePath, examples_path, load_examples
+from engine.persistence.models import HistoryEvent, OpenTask
+
+
+def open_steps(sessions, instance_id: int) -> list[OpenTask]:
+    with sessions() as session:
+        return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)))
+
+
+def history_length(sessions, instance_id: int) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).where(HistoryEvent.instance_id == instance_id))
+
+
+def example(flow: Path, name: str) -> ExamplePath:
+    """The example path ``name`` of the flow in ``flow`` (its examples.yaml)."""
+    return next(p for p in load_examples(examples_path(flow)) if p.name == name)
