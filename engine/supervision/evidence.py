@@ -9,6 +9,7 @@ approve-before-pay (先审后付) and split payments.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -247,7 +248,8 @@ def check_payment(
 
 
 def check_split(session: Session, book: RuleBook, evidence: Evidence, now: datetime) -> list[Violation]:
-    """Payments to one payee, each just under an approval threshold, whose sum within the window crosses it."""
+    """Payments to one payee, each within an approval limit and near it, whose sum within the window
+    exceeds it: each stays inside the limit (an amount equal to it is still within), together they do not."""
     split = book.split
     if not evidence.payee or not evidence.amount_fen:
         return []
@@ -259,7 +261,7 @@ def check_split(session: Session, book: RuleBook, evidence: Evidence, now: datet
         except (UnknownRule, TypeError, ValueError):
             continue
         near = threshold * int(split["near_percent"]) // 100
-        if not near <= evidence.amount_fen < threshold:
+        if not near <= evidence.amount_fen <= threshold:
             continue
         group = list(
             session.scalars(
@@ -271,13 +273,13 @@ def check_split(session: Session, book: RuleBook, evidence: Evidence, now: datet
                     Evidence.at >= as_utc(evidence.at) - window,
                     Evidence.at <= as_utc(evidence.at) + window,
                     Evidence.amount_fen >= near,
-                    Evidence.amount_fen < threshold,
+                    Evidence.amount_fen <= threshold,
                 )
                 .order_by(Evidence.at, Evidence.id)
             )
         )
         total = sum(e.amount_fen or 0 for e in group)
-        if len(group) < 2 or total < threshold:
+        if len(group) < 2 or total <= threshold:
             continue
         first = min(e.id for e in group)
         instances = sorted({e.instance_id for e in group if e.instance_id})
@@ -289,7 +291,7 @@ def check_split(session: Session, book: RuleBook, evidence: Evidence, now: datet
                 village_id=evidence.village_id,
                 dedup_key=f"split_payment:{evidence.village_id}:{key}:{first}",
                 message=(
-                    f"{split['window']}内向{evidence.payee}支付{len(group)}笔，每笔略低于{_yuan(threshold)}元的审批权限"
+                    f"{split['window']}内向{evidence.payee}支付{len(group)}笔，每笔都在{_yuan(threshold)}元的审批权限以内"
                     f"（{key}），合计{_yuan(total)}元"
                 ),
                 instance_id=evidence.instance_id,
@@ -297,6 +299,74 @@ def check_split(session: Session, book: RuleBook, evidence: Evidence, now: datet
                 + [{"instances": instances}],
             ),
             now,
+        )
+        if violation is not None:
+            found.append(violation)
+    return found
+
+
+def check_voucher_split(context: Any, book: RuleBook) -> list[Violation]:
+    """The same split test over the flows' own vouchers, as each is submitted: vouchers of one village
+    to one payee within the window, each within a limit and near it, whose sum exceeds it."""
+    spec = (book.split.get("vouchers") or {}).get(context.definition.key)
+    if not spec:
+        return []
+    submitted = [e for e in context.events if e.kind == history.TASK_COMPLETED and e.step_id == spec["step"]]
+    if not submitted:
+        return []
+    form = (json.loads(submitted[-1].data).get("form") or {}) if submitted else {}
+    payee, amount = str(form.get(spec["payee"]) or "").strip(), form.get(spec["amount"])
+    if not payee or not isinstance(amount, int):
+        return []
+    session, village_id = context.session, context.instance.village_id
+    window = parse_time_limit(book.split["window"])
+    rows = session.execute(
+        select(HistoryEvent)
+        .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+        .where(
+            ProcessInstance.village_id == village_id,
+            ProcessInstance.status != "cancelled",
+            HistoryEvent.kind == history.TASK_COMPLETED,
+            HistoryEvent.step_id == spec["step"],
+            HistoryEvent.at >= as_utc(context.now) - window,
+        )
+        .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
+    ).scalars()
+    latest: dict[int, tuple[HistoryEvent, int]] = {}  # a voucher submitted again counts once, as last sent
+    for event in rows:
+        data = json.loads(event.data).get("form") or {}
+        if str(data.get(spec["payee"]) or "").strip() == payee and isinstance(data.get(spec["amount"]), int):
+            latest[event.instance_id] = (event, data[spec["amount"]])
+    found = []
+    for key in book.split["thresholds"]:
+        try:
+            threshold = int(rule(key))
+        except (UnknownRule, TypeError, ValueError):
+            continue
+        near = threshold * int(book.split["near_percent"]) // 100
+        if not near <= amount <= threshold:
+            continue
+        group = [(e, a) for e, a in latest.values() if near <= a <= threshold]
+        total = sum(a for _e, a in group)
+        if len(group) < 2 or total <= threshold:
+            continue
+        first = min(e.instance_id for e, _a in group)
+        violation = raise_violation(
+            session,
+            book,
+            Finding(
+                code="split_payment",
+                village_id=village_id,
+                dedup_key=f"split_voucher:{village_id}:{key}:{first}:{len(group)}",
+                message=(
+                    f"{book.split['window']}内向{payee}填报支出凭证{len(group)}张，每张都在{_yuan(threshold)}元的"
+                    f"审批权限以内（{key}），合计{_yuan(total)}元"
+                ),
+                instance_id=context.instance.id,
+                step_id=spec["step"],
+                evidence=[{**event_ref(e), "amount_fen": a} for e, a in group],
+            ),
+            context.now,
         )
         if violation is not None:
             found.append(violation)

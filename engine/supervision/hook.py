@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine import hooks
 from engine.hooks import StepContext
-from engine.supervision import deadlines, detect, rectification, timers
+from engine.supervision import deadlines, detect, evidence, rectification, timers
 from engine.supervision.violations import book_for_village
 
 
@@ -14,4 +14,5 @@ def watch_step(context: StepContext) -> None:
     waiting = timers.schedule_waiting_timers(context.session, context.instance, context.definition, context.workflow)
     deadlines.on_step(context, book, waiting)
     detect.on_step(context, book)
+    evidence.check_voucher_split(context, book)
     rectification.on_step(context, book)

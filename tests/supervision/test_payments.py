@@ -118,3 +118,34 @@ def test_evidence_from_the_command_line(world, cli):
     assert cli("evidence", str(instance), "--amount", "abc", "--payee", "王五").code == 2
     assert cli("evidence", "999999", "--amount", "1.00", "--payee", "王五").code == 1
     assert datetime(2026, 11, 3, 2, tzinfo=UTC) == evidence.parse_time("2026-11-03T10:00:00+08:00")
+
+
+def test_split_payments_are_judged_by_their_sum_over_the_limit_at_the_boundary(world):
+    """Two payments of exactly 1,000.00 yuan to one payee when the village head's limit is ≤ 1,000 yuan
+    exceed it together; two of 500.00 do not come near it; a single 1,000.00 is within it."""
+    world.deploy(shipped("fund_payment"))
+    first, second, third = (world.start("fund_payment") for _ in range(3))
+    assert "split_payment" not in _pay(world, first, "1000.00", payee="李四五金", at="2026-11-03T10:00:00+08:00")
+    codes = _pay(world, second, "1000.00", payee="李四五金", at="2026-11-10T10:00:00+08:00")
+    assert "split_payment" in codes
+    [split] = world.violations(code="split_payment")
+    assert sorted(e["amount_fen"] for e in split["evidence"] if "amount_fen" in e) == [100_000, 100_000]
+    # the lawful twin: small amounts far under the limit to another payee
+    assert "split_payment" not in _pay(world, third, "500.00", payee="赵六", at="2026-11-03T10:00:00+08:00")
+    assert "split_payment" not in _pay(world, third, "500.00", payee="赵六", at="2026-11-04T10:00:00+08:00")
+
+
+def test_split_vouchers_are_caught_as_they_are_submitted_before_any_money_moves(world):
+    """Two vouchers of exactly 1,000.00 yuan to one payee (the village head's limit) within the window:
+    the second raises a split warning at once; a voucher to another payee raises nothing."""
+    world.deploy(shipped("fund_payment"))
+    voucher = {**FUND_PAYMENT["voucher"], "amount_fen": 100_000, "payee": "李四五金"}
+    first, second, other = (world.start("fund_payment") for _ in range(3))
+    world.complete(first, "voucher", voucher)
+    world.complete(other, "voucher", {**voucher, "payee": "赵六"})
+    assert world.violations(code="split_payment") == []
+    world.complete(second, "voucher", voucher)
+    [split] = world.violations(code="split_payment")
+    assert split["instance"] == second and split["step"] == "voucher"
+    assert sorted(e["amount_fen"] for e in split["evidence"]) == [100_000, 100_000]
+    assert {e["instance"] for e in split["evidence"]} == {first, second}
