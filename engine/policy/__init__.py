@@ -198,7 +198,7 @@ def _first_step_roles(definition: Any) -> frozenset[str]:
     return frozenset(roles)
 
 
-def _decide(session: Session, actor: _Actor, action: str, target: Any) -> str | None:
+def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_assignee: bool = False) -> str | None:
     """None when allowed; otherwise ``"hidden"`` (the target does not exist for the actor) or ``"denied"``."""
     rules = access_rules()
     acting = rules.roles("acting")
@@ -235,10 +235,17 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any) -> str | 
         row: OpenTask = target
         if row.role not in acting or (row.role, row.org_unit_id) not in actor.holdings:
             return "denied"
-        if row.assignee and row.assignee != actor.username:
+        if row.assignee and row.assignee != actor.username and not ignore_assignee:
             return "assigned"
         return None
     raise ValueError(f"unknown action '{action}'")
+
+
+def could_hold(session: Session, username: str | None, row: OpenTask) -> bool:
+    """Whether ``username`` could do the open step were it not handed to anyone: who a step may be
+    handed to (转办)."""
+    actor = _actor(session, username)
+    return actor is not None and _decide(session, actor, "task.act", row, ignore_assignee=True) is None
 
 
 def may(session: Session, username: str | None, action: str, target: Any = None) -> bool:

@@ -564,23 +564,8 @@ def transfer_candidates(session: Session, task_id: str, actor: str) -> list[dict
     return [
         {"username": u.username, "display_name": u.display_name}
         for u in users
-        if u.username != actor and _may_take(session, u.username, row)
+        if u.username != actor and policy.could_hold(session, u.username, row)
     ]
-
-
-def _may_take(session: Session, username: str, row: OpenTask) -> bool:
-    """Whether the step could be handed to ``username``: they would hold it were it not assigned."""
-    return policy.may(session, username, "task.act", _Unassigned(row))
-
-
-@dataclass(frozen=True)
-class _Unassigned:
-    """An open task seen as if nobody had been handed it."""
-
-    row: OpenTask
-
-    def __getattr__(self, name: str) -> Any:
-        return None if name == "assignee" else getattr(self.row, name)
 
 
 def transfer(session: Session, task_id: str, actor: str, to: str, reason: str) -> Outcome:
@@ -591,7 +576,7 @@ def transfer(session: Session, task_id: str, actor: str, to: str, reason: str) -
     if to == actor:
         raise PowerlistError("不能转办给自己", code="transfer.self", field="to")
     target = session.scalar(select(User).where(User.username == to))
-    if target is None or not target.active or not _may_take(session, target.username, row):
+    if target is None or not target.active or not policy.could_hold(session, target.username, row):
         raise PermissionDenied(
             f"{to} 不是本步骤同一岗位（{labels.role_name(row.role)}）的人员，不能转给他",
             code="transfer.not_holder",
