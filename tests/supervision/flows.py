@@ -155,8 +155,8 @@ SUBSISTENCE_AID = {
         "meets_criteria": True,
     },
     "democratic_review": REVIEW,
+    "town_opinion": {"town_recommends": True, "reviewer_name": "镇民政办", "reviewed_on": "2026-11-10", "opinion": ""},
     "posting": {**POSTING, "posting_start": "2026-11-11", "posting_end": "2026-11-17", "posting_days": 7},
-    "town_opinion": {"town_recommends": True, "reviewer_name": "镇民政办", "reviewed_on": "2026-11-19", "opinion": ""},
     "county_approval": {
         "county_approved": True,
         "spot_checked": False,

@@ -121,7 +121,7 @@ def test_subsistence_aid_for_a_cadre_relative_and_a_review_short_of_two_thirds(w
     steps = SUBSISTENCE_AID
     relative = world.start("subsistence_aid")
     world.run(relative, {k: steps[k] for k in ("accept_application", "town_survey", "democratic_review")})
-    world.run(relative, {k: steps[k] for k in ("posting", "town_opinion")})
+    world.run(relative, {k: steps[k] for k in ("town_opinion", "posting")})
     world.complete(relative, "county_approval", steps["county_approval"], waive="申请人行动不便，电话核实")
     assert _codes(world, relative) == {"relative_without_full_check"}
 
