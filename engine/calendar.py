@@ -5,6 +5,11 @@ The national holidays come from the ``chinesecalendar`` package for the years it
 ``rules/calendar/<year>.yaml`` (a year's file replaces the package's data for that year); a county
 adds its own under ``POWERLIST_RULES_DIR/calendar/``. A year with no data at all is counted by
 weekends only, and :meth:`WorkCalendar.missing_years` names it so the caller can warn loudly.
+
+A year's file may say ``provisional: true``: its statutory holidays are known (《全国年节及纪念日放假办法》)
+but the State Council's adjusted working days (调休) are not yet. Such a year is counted as listed and
+warned about once, until the package or the file is updated or a county confirms the year in its own
+file with ``provisional: false``. A provisional file never replaces a year the package covers.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ class WorkCalendar:
     holidays: set[date] = field(default_factory=set)
     workdays: set[date] = field(default_factory=set)  # weekend days that are working days (调休)
     years: set[int] = field(default_factory=set)  # years whose holidays are known
+    provisional: set[int] = field(default_factory=set)  # years whose 调休 are not confirmed yet
+    confirmed: set[int] = field(default_factory=set)  # years a file declares confirmed (provisional: false)
+    warned: set[int] = field(default_factory=set, repr=False)  # provisional years already warned about
 
     def covers(self, day: date) -> bool:
         return day.year in self.years
@@ -65,6 +73,24 @@ class WorkCalendar:
         """Years between the local days of ``start`` and ``end`` that have no holiday data."""
         first, last = sorted((as_local_day(start), as_local_day(end)))
         return [year for year in range(first.year, last.year + 1) if year not in self.years]
+
+    def provisional_years(self, start: datetime, end: datetime) -> list[int]:
+        """Years between the local days of ``start`` and ``end`` whose adjusted working days are provisional."""
+        first, last = sorted((as_local_day(start), as_local_day(end)))
+        return [year for year in range(first.year, last.year + 1) if year in self.provisional]
+
+    def warn_provisional(self, years: list[int]) -> list[int]:
+        """Log the provisional years not warned about yet (once per year and calendar); returns them."""
+        new = [year for year in years if year in self.provisional and year not in self.warned]
+        if new:
+            self.warned.update(new)
+            log.warning(
+                "holiday calendar for %s is provisional: statutory holidays only, the State Council's adjusted "
+                "working days (调休) are not confirmed; a county should confirm or override them in "
+                "POWERLIST_RULES_DIR/calendar/<year>.yaml (provisional: false)",
+                ", ".join(map(str, new)),
+            )
+        return new
 
     def is_working(self, day: date) -> bool:
         if day in self.workdays:
@@ -89,6 +115,7 @@ class WorkCalendar:
                 ", ".join(map(str, missing)),
                 day,
             )
+        self.warn_provisional(self.provisional_years(start, datetime.combine(day, time(12), CST)))
         return datetime.combine(day, time(23, 59, 59), CST).astimezone(UTC)
 
     def next_working_start(self, at: datetime) -> datetime:
@@ -141,8 +168,13 @@ class WorkCalendar:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             calendar.holidays.update(date.fromisoformat(str(d)) for d in data.get("holidays", []))
             calendar.workdays.update(date.fromisoformat(str(d)) for d in data.get("workdays", []))
-            if isinstance(data.get("year"), int):
-                calendar.years.add(data["year"])
+            year = data.get("year")
+            if isinstance(year, int):
+                calendar.years.add(year)
+                if data.get("provisional") is True:
+                    calendar.provisional.add(year)
+                elif data.get("provisional") is False:
+                    calendar.confirmed.add(year)
         return calendar
 
     @classmethod
@@ -158,16 +190,29 @@ class WorkCalendar:
         return cls(holidays, workdays, {d.year for d in holidays})
 
     def replace_years(self, other: WorkCalendar) -> None:
-        """Take ``other``'s data for the years it declares, dropping ours for those years."""
-        self.holidays = {d for d in self.holidays if d.year not in other.years} | other.holidays
-        self.workdays = {d for d in self.workdays if d.year not in other.years} | other.workdays
-        self.years |= other.years
+        """Take ``other``'s data for the years it declares, dropping ours for those years.
+
+        A provisional year of ``other`` is skipped when we already have that year: confirmed data
+        (the State Council's arrangement in the package) is never replaced by a provisional file.
+        """
+        skipped = other.provisional & self.years
+        taken = other.years - skipped
+        self.holidays = {d for d in self.holidays if d.year not in taken} | {
+            d for d in other.holidays if d.year in taken
+        }
+        self.workdays = {d for d in self.workdays if d.year not in taken} | {
+            d for d in other.workdays if d.year in taken
+        }
+        self.provisional = (self.provisional - taken) | (other.provisional & taken)
+        self.years |= taken
 
     def override(self, other: WorkCalendar) -> None:
-        """A county's own days off and worked days, on top of the national ones."""
+        """A county's own days off and worked days, on top of the national ones; ``provisional: false``
+        in the county's file confirms a provisional year, ``provisional: true`` marks one."""
         self.holidays = (self.holidays | other.holidays) - other.workdays
         self.workdays = (self.workdays | other.workdays) - other.holidays
         self.years |= other.years
+        self.provisional = (self.provisional | other.provisional) - other.confirmed
 
 
 def as_local_day(at: datetime) -> date:

@@ -1,4 +1,8 @@
-"""Checking a year's holiday calendar file (rules/calendar/<year>.yaml) before an administrator installs it."""
+"""Checking a year's holiday calendar file (rules/calendar/<year>.yaml) before an administrator installs it.
+
+Keys: ``year``, ``holidays``, ``workdays`` and the optional ``provisional`` (true while the State
+Council's adjusted working days of the year are not confirmed; false in a county's file confirms them).
+"""
 
 from __future__ import annotations
 
@@ -40,8 +44,13 @@ def check_calendar(text: str) -> tuple[list[str], str]:
     for day in sorted(days["workdays"]):
         if day.weekday() < 5:
             problems.append(f"workdays: {day} is a weekday; list only weekend days that are worked (调休)")
-    unknown = set(data) - {"year", "holidays", "workdays"}
+    provisional = data.get("provisional")
+    if provisional is not None and not isinstance(provisional, bool):
+        problems.append("provisional: true or false")
+    unknown = set(data) - {"year", "holidays", "workdays", "provisional"}
     if unknown:
         problems.append(f"unknown key(s): {', '.join(sorted(unknown))}")
     summary = f"{year}: {len(days['holidays'])} holidays, {len(days['workdays'])} worked weekend days"
+    if provisional is True:
+        summary += " (provisional: adjusted working days not confirmed)"
     return problems, summary
