@@ -1,4 +1,4 @@
-"""Durable step speed and storage of a 7-user-task 四议两公开 flow.
+"""Durable step speed and storage of a 9-user-task 四议两公开 flow.
 
     python -m bench.step [--db URL] [--instances N] [--json]
 
@@ -38,9 +38,8 @@ POSTING = {
     "posting_days": 15,
     "objections": 0,
     "objections_resolved": True,
-    "supervisor_name": "王监督",
-    "supervisory_opinion": "程序合规，同意公开",
 }
+SIGNED = {"supervision_decision": "agree", "supervisor_name": "王监督", "supervisory_opinion": "程序合规，同意公开"}
 HAPPY_PATH = {
     "propose": {
         "matter_title": "修缮村内主干道",
@@ -77,7 +76,6 @@ HAPPY_PATH = {
     "resolve": {
         **MEETING,
         "meeting_type": "representatives_meeting",
-        "resolution_no": "2026-07",
         "notice_date": "2026-11-05",
         "meeting_date": "2026-11-08",
         "members": 45,
@@ -86,9 +84,11 @@ HAPPY_PATH = {
         "votes_against": 3,
         "abstain": 2,
         "passed": True,
+        "approved_amount_fen": 8_000_000,
         "resolution_content": "同意修缮村内主干道，预算八万元，公开比选施工单位。",
     },
     "disclose_resolution": {**POSTING, "posting_content": "村民代表会议决议：修缮村内主干道。"},
+    "supervise_resolution": {**SIGNED, "supervised_on": "2026-11-25"},
     "implement": {
         "start_date": "2026-11-26",
         "completion_date": "2026-12-20",
@@ -102,6 +102,7 @@ HAPPY_PATH = {
         "posting_content": "主干道修缮结果及支出明细。",
         "appraisal": "satisfied",
     },
+    "supervise_result": {**SIGNED, "supervised_on": "2027-01-05", "supervisory_opinion": "资金使用与决议一致"},
 }
 # The matters run after every date in their forms, so the benchmark measures lawful steps:
 # no posting is cut short and no warning is raised (tests cover the violation paths).

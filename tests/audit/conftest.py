@@ -15,9 +15,19 @@ from tests.conftest import ROOT
 from tests.support import files
 
 FLOW = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
-FULL = ["propose", "discuss", "review", "resolve", "disclose_resolution", "implement", "disclose_result"]
+FULL = [
+    "propose",
+    "discuss",
+    "review",
+    "resolve",
+    "disclose_resolution",
+    "supervise_resolution",
+    "implement",
+    "disclose_result",
+    "supervise_result",
+]
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in China
-ROLE_ACTOR = {"party_secretary": "secretary", "committee_chair": "chair"}
+ROLE_ACTOR = {"party_secretary": "secretary", "committee_chair": "chair", "supervisory_member": "supervisor"}
 SLUG = {"QX0101": "shangtang", "QX0102": "xiatang", "QX0201": "lingtou", "QX0202": "lingjiao"}
 
 

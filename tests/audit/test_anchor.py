@@ -31,16 +31,16 @@ def test_one_anchor_a_day_and_only_changes_stored(anchored):
     sessions, first, second, digest = anchored
     with sessions() as session, session.begin():
         again = make_anchor(session, DAY1)
-        assert again.digest == digest and again.instance_count == 2 and again.event_count == 13 + 7
+        assert again.digest == digest and again.instance_count == 2 and again.event_count == 18 + 7
     append_steps(sessions, second, ["resolve"], "xiatang.chair", T0 + timedelta(days=4))
     with sessions() as session, session.begin():
         later = make_anchor(session, DAY2)
-        assert later.digest != digest and later.changed_count == 1 and later.event_count == 21
+        assert later.digest != digest and later.changed_count == 1 and later.event_count == 26
         assert set(anchored_leaves(session)) == {first, second}
     with sessions() as session:
         check = verify_anchor(session, digest)  # events appended after the anchor are fine
         assert check.ok, str(check)
-        assert str(check).startswith("ok: anchor of 2026-03-20") and "2 matters and 20 events" in str(check)
+        assert str(check).startswith("ok: anchor of 2026-03-20") and "2 matters and 25 events" in str(check)
         assert verify_anchor(session, later.digest).ok
         assert verify_anchor(session, digest[:16]).ok  # a long enough prefix is accepted
 
@@ -128,7 +128,7 @@ def test_tampering_is_detected_by_the_anchor(anchored, db_url, tamper):
     assert not check.ok
     expected = {
         "edit": (first, "event #3 was altered"),
-        "delete_newest": (first, "events after #12 were deleted"),
+        "delete_newest": (first, "events after #17 were deleted"),
         "delete_matter": (second, "the matter was deleted"),
         "rewrite_chain": (first, "were rewritten"),
         "anchor_table": (None, "damaged"),

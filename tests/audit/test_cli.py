@@ -83,13 +83,13 @@ def test_anchor_and_exports(cli, matters, tmp_path):
     assert cli("anchor", "--json", check=True).json()["digest"] == digest  # once a day
 
     out = cli("export", KEY, "--format", "xlsx", "--out", str(tmp_path / "audit.xlsx"), check=True).out
-    assert "exported 3 matters, 23 events, 1 findings" in out and digest in out
+    assert "exported 3 matters, 29 events, 1 findings" in out and digest in out
     workbook = load_workbook(tmp_path / "audit.xlsx")
     assert workbook.sheetnames[0] == "审计发现" and len(workbook.sheetnames) == 4
     cli("export", KEY, "--format", "xes", "--findings", "--out", str(tmp_path / "audit.xes"), check=True)
     assert digest in (tmp_path / "audit.xes").read_text(encoding="utf-8")
     summary = cli("export", KEY, "--format", "csv", "--out", str(tmp_path / "a.csv"), "--json", check=True).json()
-    assert summary["events"] == 23 and summary["anchor"] == digest
+    assert summary["events"] == 29 and summary["anchor"] == digest
     assert not list(tmp_path.glob(".*.part"))
 
 

@@ -46,7 +46,7 @@ def test_csv_round_trip_keeps_case_start_and_end(four):
     assert (
         found(check_log(imported.log, four))
         == found(check_log(log, four))
-        == {"late_start": [("overdue", "propose"), ("skip", "disclose_result")]}
+        == {"late_start": [("overdue", "propose"), ("skip", "supervise_result")]}
     )
 
 

@@ -41,7 +41,7 @@ def test_overdue_steps_of_driven_matters(matters):
         findings = check_histories(session, Scope(key=KEY))
         deviation = findings.deviations()[0]
         assert deviation.due == T0 + timedelta(days=11) and deviation.at == T0 + timedelta(days=13)
-        assert findings.summary()["cases"] == 3 and findings.summary()["events"] == 7 + 7 + 9
+        assert findings.summary()["cases"] == 3 and findings.summary()["events"] == 9 + 9 + 11
 
 
 def test_records_written_around_the_engine_are_checked(flow):
@@ -90,7 +90,7 @@ def _signature(findings) -> list[tuple[str, str, str, int]]:
 
 def test_export_round_trip_and_workbook(matters, tmp_path):
     sessions, ok, slow, loop = matters
-    append_steps(sessions, ok, ["disclose_result"], "shangtang.chair", T0 + timedelta(days=8))
+    append_steps(sessions, ok, ["implement"], "shangtang.chair", T0 + timedelta(days=10))
     with sessions() as session, session.begin():
         digest = make_anchor(session).digest
     with sessions() as session:
@@ -106,7 +106,7 @@ def test_export_round_trip_and_workbook(matters, tmp_path):
     xes = (tmp_path / "out.xes").read_text(encoding="utf-8")
     assert digest in xes and 'key="powerlist:deviation" value="repeat"' in xes
     imported = read_xes(tmp_path / "out.xes", mapper)
-    assert imported.rejected_count == 0 and imported.used == 24
+    assert imported.rejected_count == 0 and imported.used == 30
     assert _signature(check_log(imported.log, model)) == expected
 
     csv_text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
@@ -126,7 +126,7 @@ def test_export_round_trip_and_workbook(matters, tmp_path):
     kinds = sorted(row[3] for row in sheet.iter_rows(min_row=4, values_only=True))
     assert kinds == ["超时", "重复"]
     village = workbook["岭头村"]
-    assert village.max_row == 3 + 9  # title, subtitle, header, nine steps
+    assert village.max_row == 3 + 11  # title, subtitle, header, eleven steps
 
 
 def test_replay_positions_durations_and_as_of(flow):

@@ -54,6 +54,7 @@ def test_four_deliberations_precedence_and_followers(four):
         "review",
         "resolve",
         "disclose_resolution",
+        "supervise_resolution",
         "implement",
     }
     assert bits(four, four.df[four.start]) == {"propose"}

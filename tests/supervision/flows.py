@@ -37,7 +37,6 @@ FOUR_DELIBERATIONS = {
     "resolve": {
         **MEETING,
         "meeting_type": "representatives_meeting",
-        "resolution_no": "2026-07",
         "notice_date": "2026-11-06",
         "meeting_date": "2026-11-09",
         "members": 45,
@@ -46,6 +45,7 @@ FOUR_DELIBERATIONS = {
         "votes_against": 3,
         "abstain": 2,
         "passed": True,
+        "approved_amount_fen": 8_000_000,
         "resolution_content": "同意修缮村内主干道，预算八万元。",
     },
     "disclose_resolution": {
@@ -53,8 +53,13 @@ FOUR_DELIBERATIONS = {
         "posting_start": "2026-11-10",
         "posting_end": "2026-11-12",
         "posting_days": 3,
+    },
+    # The 村监会 signs the disclosure once its posting period is over.
+    "supervise_resolution": {
+        "supervision_decision": "agree",
         "supervisor_name": "王监督",
-        "supervisory_opinion": "同意公开",
+        "supervised_on": "2026-11-12",
+        "supervisory_opinion": "程序齐全，公开内容与决议一致",
     },
     "implement": {
         "start_date": "2026-11-16",

@@ -70,6 +70,7 @@ def test_four_deliberations_posting_cut_short_and_work_started_before_it_ended(w
     now(datetime(2026, 11, 11, 2, 0, tzinfo=UTC))  # one day into a three-day posting from 10 November
     world.complete(instance, "disclose_resolution", FOUR_DELIBERATIONS["disclose_resolution"])
     assert _codes(world, instance) == {"posting_too_short"}
+    world.complete(instance, "supervise_resolution", FOUR_DELIBERATIONS["supervise_resolution"])
     world.complete(instance, "implement", {**FOUR_DELIBERATIONS["implement"], "start_date": "2026-11-12"})
     assert _codes(world, instance) == {"posting_too_short", "implement_before_posting_end"}
     early = world.violations(instance, "implement_before_posting_end")[0]
@@ -83,7 +84,8 @@ def test_a_posting_kept_its_full_period_raises_nothing(world, now):
     now(datetime(2026, 11, 9, 2, 0, tzinfo=UTC))
     world.complete(instance, "resolve", FOUR_DELIBERATIONS["resolve"])
     now(datetime(2026, 11, 12, 16, 0, tzinfo=UTC))  # 13 November, China time: three full days
-    world.run(instance, {k: FOUR_DELIBERATIONS[k] for k in ("disclose_resolution", "implement")})
+    signed = ("disclose_resolution", "supervise_resolution", "implement")
+    world.run(instance, {k: FOUR_DELIBERATIONS[k] for k in signed})
     assert world.violations(instance) == []
 
 
