@@ -19,7 +19,7 @@ def test_catalog_before_and_after_the_database_is_set_up(cli, tmp_path: Path) ->
     assert by_key["small_works"]["category_label"] == "小项目"
     assert by_key["complaint"]["category_label"] == "小职责"
     assert by_key["seal_use"]["category_label"] == "最多跑一次"
-    assert by_key["small_works"]["steps"] == 12
+    assert by_key["small_works"]["steps"] == 13
     assert not list(tmp_path.glob("*.sqlite")), "listing must not create a database"
 
     text = cli("catalog", check=True)
