@@ -130,6 +130,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{user} 已在本事项办理「{other}」，不能再办理「{step}」（依据：{legal_basis}）",
         "{user} did '{other}' in this matter and may not also do '{step}' (incompatible duties)",
     ),
+    "decision.not_found": ("本村决议台账中没有 {number}", "The village's decision register has no {number}"),
+    "decision.not_open": ("{number} 已结项或已撤销", "{number} is closed or revoked"),
     "violation.dismiss_level": (
         "这个预警只能由{level}级监督机构或上级不予认定，请上报",
         "Only the {level} supervisors or above may dismiss this warning; escalate it",

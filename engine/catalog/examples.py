@@ -1,7 +1,10 @@
 """Example paths of a flow (``processes/<key>/examples.yaml``): the form data of every step, per branch.
 
 They document each flow for administrators and are run by the tests. A step may list ``refused``
-variants of its data that the engine must refuse, naming a field.
+variants of its data that the engine must refuse, naming a field. A path may cite decisions of the
+village's register made elsewhere: the file's ``decisions`` mapping describes them (kind, amount,
+purpose, date) and a step's data names one as ``{decision: name}``; whoever runs the path registers
+them first and puts their numbers in (:func:`cite`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,39 @@ class ExamplePath:
     end: str
     start: dict[str, Any] = field(default_factory=dict)
     started_by: str | None = None  # role of whoever starts the matter; else the first step's role
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # register entries it cites
+
+    def cited(self) -> dict[str, dict[str, Any]]:
+        """The decisions the path's data names, by name."""
+        names: set[str] = set()
+        for step in self.steps:
+            _names(step.data, names)
+            for refusal in step.refused:
+                _names(refusal.change, names)
+        return {name: self.decisions[name] for name in sorted(names)}
+
+
+def _names(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        if set(value) == {"decision"}:
+            found.add(value["decision"])
+        else:
+            for item in value.values():
+                _names(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _names(item, found)
+
+
+def cite(value: Any, numbers: dict[str, str]) -> Any:
+    """``value`` with every ``{decision: name}`` replaced by that decision's number in the register."""
+    if isinstance(value, dict):
+        if set(value) == {"decision"}:
+            return numbers[value["decision"]]
+        return {key: cite(item, numbers) for key, item in value.items()}
+    if isinstance(value, list):
+        return [cite(item, numbers) for item in value]
+    return value
 
 
 def examples_path(bpmn_path: Path) -> Path:
@@ -65,14 +101,39 @@ def load_examples(path: Path) -> list[ExamplePath]:
     where = str(path)
     root = _mapping(document, where)
     defaults = {key: root[key] for key in ("village", "started_by") if key in root}
+    decisions = _decisions(root.get("decisions", {}), f"{where}: decisions")
     paths = _mapping(root.get("paths"), f"{where}: paths")
-    return [
-        _path(name, {**defaults, **_mapping(raw, f"{where}: {name}")}, f"{where}: {name}")
+    found = [
+        _path(name, {**defaults, **_mapping(raw, f"{where}: {name}")}, f"{where}: {name}", decisions)
         for name, raw in paths.items()
     ]
+    for path_ in found:
+        unknown: set[str] = set()
+        for step in path_.steps:
+            _names(step.data, unknown)
+            for refusal in step.refused:
+                _names(refusal.change, unknown)
+        missing = sorted(unknown - set(decisions))
+        if missing:
+            raise ExamplesInvalid(f"{where}: {path_.name} cites {', '.join(missing)}, not under decisions")
+    return found
 
 
-def _path(name: str, raw: dict[str, Any], where: str) -> ExamplePath:
+DECISION_FIELDS = {"kind", "amount_fen", "purpose", "passed_on", "note"}
+
+
+def _decisions(raw: Any, where: str) -> dict[str, dict[str, Any]]:
+    found = {}
+    for name, entry in _mapping(raw, where).items():
+        entry = _mapping(entry, f"{where}: {name}")
+        extra = set(entry) - DECISION_FIELDS
+        if extra or not {"kind", "purpose", "passed_on"} <= set(entry):
+            raise ExamplesInvalid(f"{where}: {name} needs kind, purpose, passed_on (and amount_fen, note) only")
+        found[str(name)] = {"amount_fen": None, "note": "会议记录存村档案室", **entry}
+    return found
+
+
+def _path(name: str, raw: dict[str, Any], where: str, decisions: dict[str, dict[str, Any]]) -> ExamplePath:
     village = raw.get("village")
     started_by = raw.get("started_by")
     steps = raw.get("steps")
@@ -90,6 +151,7 @@ def _path(name: str, raw: dict[str, Any], where: str) -> ExamplePath:
         end=_text(raw.get("end"), f"{where}: end"),
         start=_mapping(raw.get("start", {}), f"{where}: start"),
         started_by=started_by,
+        decisions=decisions,
     )
 
 

@@ -20,6 +20,8 @@ GATEWAY_TAKEN = "gateway_taken"
 TIMER_FIRED = "timer_fired"
 INSTANCE_ENDED = "instance_ended"
 INSTANCE_CANCELLED = "instance_cancelled"
+DECISION_REGISTERED = "decision_registered"  # the step passed a decision, numbered in the register
+DECISION_CLOSED = "decision_closed"  # a decision of the matter closed or revoked
 
 
 def append(

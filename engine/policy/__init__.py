@@ -24,6 +24,10 @@ action                        target              who
 ``violation.handle``          Violation           its supervisors at its level or above (the
                                                   escalation chain of the supervision rules)
 ``violation.rectify``         Violation           the same, or the owner it names in the village
+``decision.read``             OrgUnit (village)   ``read_matters`` within reach
+``decision.record``           OrgUnit (village)   ``registering`` within reach (a decision passed
+                                                  on paper, entered with its minutes)
+``decision.close``            OrgUnit (village)   the same
 ============================  ==================  ==============================================
 """
 
@@ -59,6 +63,9 @@ ACTIONS = (
     "file.upload",
     "violation.handle",
     "violation.rectify",
+    "decision.read",
+    "decision.record",
+    "decision.close",
 )
 
 
@@ -210,6 +217,12 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
         return may_act(session, actor.username, action, target)
     if action == "file.upload":
         return None if any(role in acting for role, _unit in actor.holdings) else "denied"
+    if action.startswith("decision."):
+        reach = _reach(session, target.id)
+        sets = rules.read_matters if action == "decision.read" else rules.roles("registering")
+        if not _holds_within(actor, rules.read_matters, reach):
+            return "hidden"
+        return None if _holds_within(actor, sets, reach) else "denied"
     if action == "matter.start":
         chain = unit_chain(session, target.village.id)
         if not scope.is_published(session, target.definition.key, chain[-1].id):
@@ -308,4 +321,7 @@ _ACTION_NAMES = {
     "file.upload": "上传附件",
     "violation.handle": "处理这条预警",
     "violation.rectify": "报告这条预警已整改",
+    "decision.read": "查看决议台账",
+    "decision.record": "登记决议",
+    "decision.close": "关闭决议",
 }

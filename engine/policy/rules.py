@@ -13,7 +13,7 @@ from engine.errors import PowerlistError
 from engine.org.roles import ROLES
 
 ACCESS_FILE = Path(__file__).resolve().parent.parent.parent / "rules" / "defaults" / "access.yaml"
-SETS = ("acting", "read_only", "administering", "forcing", "supervising")
+SETS = ("acting", "read_only", "administering", "forcing", "supervising", "registering")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import UnknownRule, rule
+from engine.supervision import decisions
 from engine.supervision.facts import Names, evaluate
 from engine.supervision.models import Evidence, Violation
 from engine.supervision.rules import RuleBook
@@ -191,6 +192,7 @@ def store(
         book = book_for_village(session, village_id)
         found += check_payment(session, book, evidence, instance, event, now)
         found += check_split(session, book, evidence, now)
+        found += decisions.check_settled(session, book, evidence, instance, now)
     return Recorded(evidence, True, found)
 
 
@@ -215,8 +217,8 @@ def check_payment(
     refs: list[dict[str, Any]] = [{"evidence": evidence.id}]
     if instance is None:
         code, message = (
-            "payment_without_approval",
-            f"{paid}（村务卡流水{evidence.reference or '无关联事项'}），未关联任何审批事项",
+            "payment_without_voucher",
+            f"{paid}（村务卡流水{evidence.reference or '无关联事项'}），没有对应的支出凭证和审批事项",
         )
     else:
         if event is not None:

@@ -148,3 +148,56 @@ class SupervisionNotice(Base):
     deducted: Mapped[int]
     issued_at: Mapped[datetime]
     issued_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Decision(Base):
+    """A passed approving decision in the village's register (决议台账), numbered by the system.
+
+    A 四议两公开 resolution, a “两委” or 村民代表会议 decision, a payment approved under 先审后付, or
+    one passed on paper before the village used the system (recorded by the town). Payments,
+    contracts and works cite it by ``number``; :class:`DecisionUse` holds what each citation counts.
+    """
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        UniqueConstraint("village_id", "number"),
+        UniqueConstraint("village_id", "kind", "year", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(24))  # resolution | joint_meeting | representatives | payment_approval
+    year: Mapped[int]
+    seq: Mapped[int]
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(200))
+    passed_on: Mapped[str] = mapped_column(String(10))  # ISO date, China time
+    status: Mapped[str] = mapped_column(String(12), index=True)  # open | closed | revoked
+    source: Mapped[str] = mapped_column(String(12))  # flow | paper
+    instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instance.id"), index=True)
+    step_id: Mapped[str | None] = mapped_column(String(100))
+    history_seq: Mapped[int | None]
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DecisionUse(Base):
+    """What one step of a matter counts against a decision it cites: contracted or paid, in fen.
+
+    One row per decision, matter and step, replaced when the step is done again; a cancelled matter's
+    uses count nothing.
+    """
+
+    __tablename__ = "decision_use"
+    __table_args__ = (UniqueConstraint("decision_id", "instance_id", "step_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(BigId, ForeignKey("decision.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instance.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(12))  # contracted | paid
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    history_seq: Mapped[int | None]

@@ -46,6 +46,8 @@ BUILTIN_CODES = (
     "step_forced",
     "payment_before_approval",
     "payment_without_approval",
+    "payment_without_voucher",
+    "voucher_without_payment",
     "split_payment",
     "quorum_not_met",
     "vote_rule_not_met",

@@ -66,12 +66,39 @@ def _problems(rules: dict[str, Any]) -> Iterator[str]:
         if key not in known_keys:
             yield f"payments/split/thresholds: no rule value '{key}' in the flow rule values"
     yield from _durations("payments/split", split, ("window",))
+    if "register" in rules:
+        yield from _register(rules["register"], codes, known_keys)
     yield from _chain(rules["escalation"])
     rectification = rules["rectification"]
     yield from _durations("rectification", rectification, ("within",))
     if not role_is_village(rectification["default_owner"]):
         yield f"rectification/default_owner: '{rectification['default_owner']}' is not a village role"
     yield from _grades(rules["scoring"]["grades"])
+
+
+def _register(register: dict[str, Any], codes: set[str], known_keys: dict[str, Any]) -> Iterator[str]:
+    kinds = set(register["kinds"])
+    for index, row in enumerate(register["decisions"]):
+        where = f"register/decisions/{index}"
+        if row["kind"] not in kinds:
+            yield f"{where}/kind: no kind '{row['kind']}' in register/kinds"
+        for name in ("when", "amount", "purpose", "passed_on"):
+            if name in row:
+                yield from _expression(f"{where}/{name}", row[name], known_keys)
+    for index, row in enumerate(register["uses"]):
+        for name in ("cites", "amount"):
+            yield from _expression(f"register/uses/{index}/{name}", row[name], known_keys)
+    reconciliation = register["reconciliation"]
+    for stage, code in reconciliation["over"].items():
+        if code not in codes:
+            yield f"register/reconciliation/over/{stage}: no violation '{code}' in violations"
+    for item, text in (reconciliation.get("approved_amount") or {}).items():
+        yield from _expression(f"register/reconciliation/approved_amount/{item}", text, known_keys)
+    for item, row in (register.get("unpaid_vouchers") or {}).items():
+        where = f"register/unpaid_vouchers/{item}"
+        if row["within"] not in known_keys:
+            yield f"{where}/within: no rule value '{row['within']}' in the flow rule values"
+        yield from _expression(f"{where}/paid", row["paid"], known_keys)
 
 
 def _durations(where: str, record: dict[str, Any], names: tuple[str, ...]) -> Iterator[str]:

@@ -21,7 +21,7 @@ from engine import builtin, clock
 from engine.clock import as_utc
 from engine.persistence.db import begin_write, make_sessionmaker
 from engine.runtime import cache
-from engine.supervision import deadlines, timers
+from engine.supervision import deadlines, timers, vouchers
 from engine.supervision.models import SupervisionTimer, Violation
 from engine.supervision.violations import (
     ACKNOWLEDGED,
@@ -162,6 +162,11 @@ def _fire(session: Session, timer: SupervisionTimer, now: datetime) -> str | Non
         return handler(session, book, timer, instance, now)
     if timer.kind in (timers.ESCALATION, timers.RECTIFY_DEADLINE):
         return _fire_violation_timer(session, timer, now)
+    if timer.kind == vouchers.VOUCHER_UNPAID:
+        instance = timers.lock_instance(session, timer.instance_id, skip_locked=True)
+        if instance is None:
+            return BUSY
+        return vouchers.fire(session, book_for_village(session, instance.village_id), timer, instance, now)
     return "obsolete"
 
 

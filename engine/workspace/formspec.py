@@ -28,7 +28,7 @@ class Field:
     name: str
     title: str
     help: str | None
-    kind: str  # text, textarea, date, integer, number, money, boolean, choice, choices, lines, json
+    kind: str  # text, textarea, date, integer, number, money, boolean, choice, choices, lines, json, reference
     required: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)
     minimum: float | None = None
@@ -36,6 +36,7 @@ class Field:
     min_length: int | None = None
     max_length: int | None = None
     depends_on: tuple[str, Any] | None = None  # (field, value) that makes this field required and shown
+    cites: tuple[str, ...] = ()  # for a reference: the kinds of decision in the register it may cite
 
 
 @dataclass
@@ -157,6 +158,8 @@ def _field(name: str, prop: dict[str, Any], required: bool, depends_on: tuple[st
         kind = "json"
     elif options:
         kind = "choice"
+    elif isinstance(prop.get("x-reference"), dict):
+        kind = "reference"
     elif prop.get("format") == "date":
         kind = "date"
     elif (prop.get("maxLength") or 0) > 200 or (prop.get("minLength") or 0) >= 10:
@@ -175,6 +178,9 @@ def _field(name: str, prop: dict[str, Any], required: bool, depends_on: tuple[st
         min_length=prop.get("minLength") if isinstance(prop.get("minLength"), int) else None,
         max_length=prop.get("maxLength") if isinstance(prop.get("maxLength"), int) else None,
         depends_on=depends_on,
+        cites=tuple(str(k) for k in (prop.get("x-reference") or {}).get("kinds") or ())
+        if isinstance(prop.get("x-reference"), dict)
+        else (),
     )
 
 

@@ -36,6 +36,8 @@ EVENT_NAMES = {
     "timer_fired": "时限到达",
     "instance_ended": "办结",
     "instance_cancelled": "事项终止",
+    "decision_registered": "决议登记",
+    "decision_closed": "决议关闭",
     TASK_REJECTED: "驳回",
     TASK_RETURNED: "退回",
     TASK_WITHDRAWN: "撤回",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,8 @@ from engine.persistence.models import OpenTask, ProcessInstance, User
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
+from engine.supervision import decisions
+from engine.supervision.violations import book_for_village
 from engine.workspace import attachments, formspec, labels, operations, warnings
 from engine.workspace.access import visible_instance
 from engine.workspace.inbox import urgency
@@ -219,6 +222,20 @@ def _node_name(definition: LoadedDefinition, element_id: str) -> str:
     return getattr(spec, "bpmn_name", None) or element_id
 
 
+def _with_citable(session: Session, spec: formspec.FormSpec, village_id: int) -> formspec.FormSpec:
+    """The form with each reference field offering the open decisions of the village it may cite."""
+    if not any(f.kind == "reference" for f in spec.fields):
+        return spec
+    book = book_for_village(session, village_id)
+    fields = [
+        dataclasses.replace(f, options=decisions.choices(session, book, village_id, f.cites))
+        if f.kind == "reference"
+        else f
+        for f in spec.fields
+    ]
+    return dataclasses.replace(spec, fields=fields)
+
+
 def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     """The open step as its form shows it; only for someone who may act on it."""
     from engine.public.complaints import contact_for_task
@@ -231,7 +248,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     definition = loaded(instance.definition)
     step = definition.step(row.step_id)
     schema, _ = definition.form(step)
-    spec = formspec.form_spec(schema)
+    spec = _with_citable(session, formspec.form_spec(schema), instance.village_id)
     due = as_utc(row.due_at) if row.due_at else None
     approvals = operations.pending_approvals(session, task_id)
     declined = session.scalars(

@@ -39,7 +39,8 @@ from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
 from engine.runtime.steps import Step, StepResult
-from engine.supervision import duties
+from engine.supervision import decisions, duties
+from engine.supervision.violations import book_for_village
 from engine.workspace import attachments, formspec, idempotency, labels
 from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
 
@@ -287,8 +288,10 @@ def complete(
         )
     except FormInvalid as exc:
         attachment_errors = exc.errors
-    if errors or attachment_errors:
-        raise FormInvalid(step.name, errors + attachment_errors)
+    # Citations of the decision register are facts, not legal checks: no reason waives them.
+    cited = decisions.check_references(session, _book(session, instance), schema, data, instance.village_id)
+    if errors or attachment_errors or cited:
+        raise FormInvalid(step.name, _merge_errors(errors + cited) + attachment_errors)
     payload: dict[str, Any] = {"form": clean}
     if waive_reason is not None:
         reason = _reason(waive_reason, "不符合规定仍要提交的理由")
@@ -366,11 +369,27 @@ def force(session: Session, task_id: str, actor: str, reason: str, data: Any = N
     data = {} if data is None else data
     undeclared_fields(step.name, schema, data)
     given = formspec.validate(_only_given(schema, data), data) if schema else []
+    given += decisions.check_references(session, _book(session, instance), schema, data, instance.village_id)
     if given:
         raise FormInvalid(step.name, given)
     payload = {"form": cleaned(schema, data), "reason": reason, "role": row.role}
     result = _run_completion(session, row, instance, definition, actor, payload, history.TASK_FORCED)
     return _outcome(result, "force")
+
+
+def _book(session: Session, instance: ProcessInstance) -> Any:
+    return book_for_village(session, instance.village_id)
+
+
+def _merge_errors(errors: list[FieldError]) -> list[FieldError]:
+    """One message per field and text, in order."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for error in errors:
+        if (error.field, error.message) not in seen:
+            seen.add((error.field, error.message))
+            unique.append(error)
+    return unique
 
 
 def _only_given(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

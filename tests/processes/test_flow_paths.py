@@ -7,7 +7,7 @@ naming the right field. Together the paths of a flow take every one of its seque
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import api, queries
-from engine.catalog.examples import ExamplePath, ExamplesInvalid, examples_path, load_examples
+from engine.catalog.examples import ExamplePath, ExamplesInvalid, cite, examples_path, load_examples
 from engine.catalog.graph import FlowGraph, flow_graph, taken_flows
 from engine.definitions.model import ParsedDefinition
 from engine.definitions.validate import load_definition_file
@@ -27,6 +27,7 @@ from engine.runtime.loaded import loaded
 from engine.workspace import attachments, formspec
 from powerlist.demo import COUNTY_ROLES, TOWN_ROLES, TOWN_SLUGS, TOWNS, VILLAGE_ROLES
 from tests.support import files
+from tests.support.matters import register_cited
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 FLOWS = {path.stem: path for path in sorted(PROCESSES.glob("*/*.bpmn"))}
@@ -106,9 +107,15 @@ def drive(sessions: sessionmaker[Session], key: str, example: ExamplePath) -> se
     village = example.village
     starter = example.started_by or definition(key).step(example.steps[0].step).role
     with sessions() as session, session.begin():
+        numbers = register_cited(session, example, actor("town_agency", village))
         started = api.start(session, key, village, actor(starter, village), example.start, example.title)
     instance_id = started.instance_id
-    for number, step in enumerate(example.steps, 1):
+    for number, plain in enumerate(example.steps, 1):
+        step = replace(
+            plain,
+            data=cite(plain.data, numbers),
+            refused=tuple(replace(r, change=cite(r.change, numbers)) for r in plain.refused),
+        )
         where = f"{key}/{example.name} step {number} ({step.step})"
         tasks = open_tasks(sessions, instance_id)
         assert [t.step_id for t in tasks] == [step.step], f"{where}: open tasks {[t.step_id for t in tasks]}"

@@ -76,7 +76,7 @@ def test_a_card_statement_is_matched_by_reference_and_unmatched_rows_are_kept(wo
         "incompatible_steps_one_person",
         "payment_before_approval",
         "payment_before_approval",
-        "payment_without_approval",
+        "payment_without_voucher",
         "split_payment",
     ]
     split = world.violations(code="split_payment")[0]
