@@ -29,11 +29,11 @@ def state_of(html: str, element: str) -> str:
 def test_replay_steps_through_positions_on_the_diagram(world, client_as):
     url = f"/audit/matters/{world.loop}"
     last = page(client_as, url)
-    assert "第 17 / 17 条" in last
+    assert "第 22 / 22 条" in last
     assert state_of(last, "disclose_result") == "done" and state_of(last, "end_done") == "done"
     assert state_of(last, "end_rejected") == "skipped"
     first = page(client_as, f"{url}?pos=0")
-    assert "第 1 / 17 条" in first and state_of(first, "start") == "done"
+    assert "第 1 / 22 条" in first and state_of(first, "start") == "done"
     assert state_of(first, "propose") == "current" and state_of(first, "discuss") == "none"
     assert 'data-step="first"' not in first and 'data-step="next"' in first
     review_failed = page(client_as, f"{url}?pos=5")
@@ -44,7 +44,7 @@ def test_replay_steps_through_positions_on_the_diagram(world, client_as):
     assert "7 天" in review_failed and "1 天" in review_failed  # time limit and time taken
     assert re.search(r'data-step="next" href="/audit/matters/\d+\?pos=6"', review_failed)
     beyond = page(client_as, f"{url}?pos=500")
-    assert "第 17 / 17 条" in beyond
+    assert "第 22 / 22 条" in beyond
 
 
 def test_replay_as_of_a_moment(world, client_as):
@@ -57,7 +57,7 @@ def test_replay_as_of_a_moment(world, client_as):
     before = page(client_as, f"{url}?as_of=2026-03-01")
     assert "事项还没有发起" in before
     bad = page(client_as, f"{url}?as_of=2026-02-30T10:00", status=400)
-    assert "不是有效的时间" in bad and "第 17 / 17 条" in bad
+    assert "不是有效的时间" in bad and "第 22 / 22 条" in bad
     assert "不是有效的时间" in page(client_as, f"{url}?as_of=%3Cscript%3E", status=400)
     assert "位置" in page(client_as, f"{url}?pos=-1", status=400)
 
@@ -145,7 +145,7 @@ def test_heatmap_numbers_on_the_seeded_history(client_as):
     assert rows["discuss"] == [5, 1, 0, 0, 0, 1]
     assert rows["review"] == [4, 0, 0, 0, 0, 1]
     assert rows["resolve"] == [3, 0, 0, 0, 0, 0]
-    assert "5 件事项，26 个已办步骤，其中 1 件有问题" in html
+    assert "5 件事项，32 个已办步骤，其中 1 件有问题" in html
     assert "超时 20%" in html and "heat-1" in html
     assert re.search(r'class="pl-shape pl-task heat-1" data-element-id="discuss"', html)
     median = page(client_as, "/audit/heatmap?flow=four_deliberations&metric=median")
@@ -196,7 +196,7 @@ def test_english_pages(client_as, world):
     client.get("/lang/en")
     try:
         html = client.get(f"/audit/matters/{world.loop}?pos=5").data.decode()
-        assert "Event 6 of 17" in html and "Steps done" in html and "Integrity" in html
+        assert "Event 6 of 22" in html and "Steps done" in html and "Integrity" in html
         assert "Heatmap" in client.get("/audit/heatmap").data.decode()
     finally:
         client.get("/lang/zh")
