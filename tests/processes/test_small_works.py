@@ -191,6 +191,7 @@ def test_a_comparison_with_too_few_bidders_is_refused(works: Works) -> None:
     [
         ({"inspection_dates": ["2025-04-28", "2025-06-25"]}, "inspection_dates", "检查次数不足"),
         ({"inspection_dates": ["2025-04-28", "2025-04-28", "2025-06-25"]}, "inspection_dates", "检查次数不足"),
+        ({"inspection_dates": ["2025-04-20", "2025-04-28", "2025-05-20"]}, "inspection_dates", "完工当月"),
         ({"inspection_dates": ["2025-04-10", "2025-05-20", "2025-06-25"]}, "inspection_dates", "开工至完工期间"),
         ({"inspection_dates": ["2025-04-28", "2025-05-20", "2025-07-02"]}, "inspection_dates", "开工至完工期间"),
         (
@@ -208,6 +209,7 @@ def test_a_comparison_with_too_few_bidders_is_refused(works: Works) -> None:
     ids=[
         "a-month-skipped",
         "one-day-twice",
+        "none-in-the-last-month",
         "before-start",
         "after-completion",
         "before-contract",
