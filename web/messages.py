@@ -583,7 +583,13 @@ ENGLISH: dict[str, str] = {
     "银行或村务卡记下的实际付款，可以和上面的支出对照。": "Payments as the bank or village card recorded them, to compare with the list above.",
 }
 
-from web import messages_complaints, messages_public, messages_sessions, messages_tenancy  # noqa: E402
+from web import (  # noqa: E402
+    messages_complaints,
+    messages_public,
+    messages_register,
+    messages_sessions,
+    messages_tenancy,
+)
 
-for _area in (messages_sessions, messages_public, messages_tenancy, messages_complaints):
+for _area in (messages_sessions, messages_public, messages_tenancy, messages_complaints, messages_register):
     ENGLISH.update(_area.ENGLISH)

@@ -525,7 +525,8 @@ def record_paper(
     note: Any,
 ) -> Decision:
     """Enter a decision passed on paper (before the village used the system, or at a meeting held
-    outside it), with where its minutes are: the town keeps the register, so a village cannot."""
+    outside it), with where its minutes are: the town keeps the register, so a village cannot.
+    ``amount_fen``: fen, or yuan as typed (``"120,000.00"``); None for a decision of no money."""
     begin_write(session)
     village = get_village(session, village_code)
     policy.require(session, actor, "decision.record", village)
@@ -533,10 +534,17 @@ def record_paper(
     errors = []
     if kind not in spec(book)["kinds"]:
         errors.append(FieldError("kind", f"决议类别须是：{'、'.join(spec(book)['kinds'])}"))
-    if amount_fen is not None and (
-        not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or not 0 < amount_fen < 10**13
-    ):
-        errors.append(FieldError("amount_fen", "金额须是正整数（分），且小于1000亿元"))
+    if isinstance(amount_fen, str):  # yuan as typed on a page or a command line
+        from engine.workspace.formspec import yuan_to_fen
+
+        try:
+            amount_fen = yuan_to_fen(amount_fen) if amount_fen.strip() else None
+        except ValueError as exc:
+            errors.append(FieldError("amount_fen", str(exc)))
+            amount_fen = None
+    whole = isinstance(amount_fen, int) and not isinstance(amount_fen, bool)
+    if amount_fen is not None and not (whole and 0 < amount_fen < 10**13):
+        errors.append(FieldError("amount_fen", "批准金额须大于0元，小于1000亿元"))
     purpose = purpose.strip() if isinstance(purpose, str) else ""
     if not PURPOSE_LENGTH[0] <= len(purpose) <= PURPOSE_LENGTH[1]:
         errors.append(FieldError("purpose", "请写明决议事项（2–200 个字）"))
@@ -606,3 +614,22 @@ def register_of(session: Session, actor: str, village_code: str, year: int | Non
     policy.require(session, actor, "decision.read", village)
     book = book_for_village(session, village.id)
     return [line.as_dict(book) for line in ledger(session, village.id, year)]
+
+
+def readable_villages(session: Session, username: str) -> list[OrgUnit]:
+    """The villages whose register ``username`` may read, by code."""
+    villages = session.scalars(
+        select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+    )
+    return [v for v in villages if policy.may(session, username, "decision.read", v)]
+
+
+def may_keep(session: Session, username: str, village: OrgUnit) -> bool:
+    """Whether ``username`` records and closes decisions of ``village``."""
+    return policy.may(session, username, "decision.record", village)
+
+
+def kinds(session: Session, village_id: int) -> list[tuple[str, str]]:
+    """The kinds of decision of the village's rules, as (code, title)."""
+    book = book_for_village(session, village_id)
+    return [(code, str(entry.get("title") or code)) for code, entry in spec(book)["kinds"].items()]

@@ -218,3 +218,21 @@ def test_a_town_user_cannot_record_a_decision_for_a_village_of_another_town_and_
         decisions.close(session, "xiling.agency", "QX0101", number, "已经办完了")
     with pytest.raises(PermissionDenied), world.sessions() as session, session.begin():
         decisions.close(session, "shangtang.chair", "QX0101", number, "已经办完了")
+
+
+def test_the_register_on_the_command_line(payments, cli):
+    record = ("decisions", "record", "QX0101", "--kind", "resolution", "--purpose", "村道硬化工程")
+    record += ("--passed-on", "2026-10-20", "--note", "会议记录存村档案室第3卷")
+    done = cli(*record, "--amount", "120,000.00", "--as", AGENCY)
+    assert done.code == 0, done.err
+    assert done.out.strip() == "registered QX0101-2026-决-001"
+    assert cli(*record, "--amount", "1.005", "--as", AGENCY).code == 2  # a fraction of a fen: invalid input
+    refused = cli(*record, "--amount", "100", "--as", "shangtang.chair")
+    assert refused.code == 1 and "登记决议" in refused.err
+    listed = cli("decisions", "list", "QX0101", "--as", "shangtang.supervisor", "--json")
+    assert [(r["number"], r["amount_fen"], r["paid_fen"]) for r in listed.json()] == [
+        ("QX0101-2026-决-001", 12_000_000, 0)
+    ]
+    assert cli("decisions", "close", "QX0101", "QX0101-2026-决-001", "--reason", "工程已竣工决算", "--as", AGENCY).code == 0
+    again = cli("decisions", "close", "QX0101", "QX0101-2026-决-001", "--reason", "工程已竣工决算", "--as", AGENCY)
+    assert again.code == 1 and "已结项" in again.err

@@ -62,6 +62,7 @@ INSTANCE_ID = _path("instance_id", {"type": "integer"}, "matter id")
 APPROVAL_ID = _path("approval_id", {"type": "integer"}, "added approval id")
 KEY = _path("key", {"type": "string"}, "power item key")
 VERSION = _path("version", {"type": "integer"}, "version number")
+VILLAGE = _path("village", {"type": "string", "pattern": "^[A-Z0-9]{2,16}$"}, "village code")
 SHA256 = _path("sha256", {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "attachment SHA-256")
 REASON = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 4}}}
 OUTCOME = _answer("what the operation did", _ref("Outcome"))
@@ -226,6 +227,13 @@ PATHS: dict[str, Any] = {
             ),
             status="201",
         ),
+    },
+    "/villages/{village}/decisions": {
+        "get": _op(
+            "the village's decision register: each decision with what was contracted, paid and settled",
+            _answer("decisions, newest first", {"type": "array", "items": {"type": "object"}}),
+            params=[VILLAGE],
+        )
     },
     "/matters/{instance_id}": {
         "get": _op(

@@ -232,6 +232,14 @@ def started():
     return ok(inbox.started(db.session(), user()))
 
 
+@bp.get("/villages/<village>/decisions")
+def decisions(village: str):
+    from engine.supervision import decisions as register
+
+    year = request.args.get("year", type=int)
+    return ok(register.register_of(db.session(), user(), village[:16], year))
+
+
 @bp.get("/matters/<int:instance_id>")
 def matter(instance_id: int):
     return ok(matters.matter(db.session(), user(), instance_id))
