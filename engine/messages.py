@@ -130,6 +130,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{user} 已在本事项办理「{other}」，不能再办理「{step}」（依据：{legal_basis}）",
         "{user} did '{other}' in this matter and may not also do '{step}' (incompatible duties)",
     ),
+    "matter.decision_stands": (
+        "本事项已有通过的决议 {number}，不能{operation}；如需改变，应依法重新召开会议表决",
+        "The matter holds the passed decision {number}; one person cannot undo it. Changing it takes a new vote",
+    ),
     "decision.not_found": ("本村决议台账中没有 {number}", "The village's decision register has no {number}"),
     "decision.not_open": ("{number} 已结项或已撤销", "{number} is closed or revoked"),
     "violation.dismiss_level": (

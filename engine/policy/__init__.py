@@ -279,7 +279,8 @@ def require(session: Session, username: str | None, action: str, target: Any = N
         if action == "matter.start":
             raise NotFound(f"本县没有发布事项 {target.definition.key}", code="flow.not_published")
         if action.startswith("decision."):  # a village out of reach is as good as absent
-            raise NotFound(f"没有代码为 {target.code} 的县、镇或村", code="unit.not_found", params={"unit": target.code})
+            code = target.code
+            raise NotFound(f"没有代码为 {code} 的县、镇或村", code="unit.not_found", params={"unit": code})
         raise NotFound("没有这个事项，或您无权查看", code="matter.not_found")
     if verdict == "assigned":
         raise PermissionDenied(

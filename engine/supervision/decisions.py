@@ -229,6 +229,19 @@ def _set_status(
         )
 
 
+def standing(session: Session, book: RuleBook, instance_id: int, step_id: str | None = None) -> Decision | None:
+    """An open meeting decision (a ``binding`` kind) of the matter, passed at ``step_id`` if given."""
+    binding = [k for k, entry in spec(book)["kinds"].items() if entry.get("binding")]
+    if not binding:
+        return None
+    query = select(Decision).where(
+        Decision.instance_id == instance_id, Decision.status == OPEN, Decision.kind.in_(binding)
+    )
+    if step_id is not None:
+        query = query.where(Decision.step_id == step_id)
+    return session.scalars(query.order_by(Decision.id)).first()
+
+
 # --- citing -------------------------------------------------------------------------------------
 
 

@@ -283,7 +283,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
         "spec": spec,
         "schema": schema,
         "previous": _previous_submission(session, instance.id, step.id),
-        "operations": sorted(operations.allowed_operations(definition, step.id)),
+        "operations": sorted(operations.available_operations(session, instance, definition, step.id)),
         "returnable": operations.returnable_steps(session, task_id) if step.allows("return") else [],
         "transfer_to": operations.transfer_candidates(session, task_id, username) if step.allows("transfer") else [],
         "approver_candidates": (

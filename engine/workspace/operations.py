@@ -167,6 +167,16 @@ def allowed_operations(definition: LoadedDefinition, step_id: str) -> set[str]:
     return {op for op in OPERATION_NAMES if step.allows(op)}
 
 
+def available_operations(
+    session: Session, instance: ProcessInstance, definition: LoadedDefinition, step_id: str
+) -> set[str]:
+    """The operations the step allows now: no 驳回 while a meeting's decision of the matter stands."""
+    allowed = allowed_operations(definition, step_id)
+    if "reject" in allowed and decisions.standing(session, _book(session, instance), instance.id) is not None:
+        allowed = allowed - {"reject"}
+    return allowed
+
+
 def _require_operation(definition: LoadedDefinition, step_id: str, operation: str) -> None:
     step = definition.step(step_id)
     if not step.allows(operation):
@@ -404,7 +414,20 @@ def reject(session: Session, task_id: str, actor: str, reason: str) -> Outcome:
     """The holder refuses the matter at this step; it ends, and the reason stays in its history."""
     row, instance, definition = _open_task_for(session, task_id, actor, operation="reject")
     reason = _reason(reason, "驳回理由")
+    _decision_stands(session, instance, None, "驳回")
     return _cancel(session, instance, definition, actor, reason, "reject", row)
+
+
+def _decision_stands(session: Session, instance: ProcessInstance, step_id: str | None, what: str) -> None:
+    """A meeting's decision is not undone by one person: not by 驳回, not by 撤回 of the step that
+    recorded it. Ending the matter takes a new vote."""
+    decision = decisions.standing(session, _book(session, instance), instance.id, step_id)
+    if decision is not None:
+        raise InvalidState(
+            f"本事项已有通过的决议 {decision.number}，不能{what}；如需改变，应依法重新召开会议表决",
+            code="matter.decision_stands",
+            params={"number": decision.number, "operation": what},
+        )
 
 
 def _cancel(
@@ -531,6 +554,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     if what == "matter":
         return _cancel(session, instance, definition, actor, reason, "withdraw", None)
     last = _last_progress(session, instance_id)
+    _decision_stands(session, instance, last.step_id, "撤回")
     _require_operation(definition, last.step_id, "withdraw")
     step = Step.of_task(session, instance, definition, actor)
     ready = step.workflow.get_tasks(state=TaskState.READY, manual=True)

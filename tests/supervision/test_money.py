@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.catalog.examples import cite
-from engine.errors import FormInvalid, NotFound, PermissionDenied
+from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
 from engine.supervision import decisions, evidence
 from engine.supervision.models import Decision
 from tests.supervision.conftest import shipped
@@ -226,13 +226,69 @@ def test_the_register_on_the_command_line(payments, cli):
     done = cli(*record, "--amount", "120,000.00", "--as", AGENCY)
     assert done.code == 0, done.err
     assert done.out.strip() == "registered QX0101-2026-决-001"
-    assert cli(*record, "--amount", "1.005", "--as", AGENCY).code == 2  # a fraction of a fen: invalid input
+    fraction = cli(*record, "--amount", "1.005", "--as", AGENCY)  # a fraction of a fen: refused, naming the field
+    assert fraction.code == 1 and "amount_fen: 金额请填写数字，最多两位小数" in fraction.err
     refused = cli(*record, "--amount", "100", "--as", "shangtang.chair")
     assert refused.code == 1 and "登记决议" in refused.err
     listed = cli("decisions", "list", "QX0101", "--as", "shangtang.supervisor", "--json")
     assert [(r["number"], r["amount_fen"], r["paid_fen"]) for r in listed.json()] == [
         ("QX0101-2026-决-001", 12_000_000, 0)
     ]
-    assert cli("decisions", "close", "QX0101", "QX0101-2026-决-001", "--reason", "工程已竣工决算", "--as", AGENCY).code == 0
+    assert (
+        cli("decisions", "close", "QX0101", "QX0101-2026-决-001", "--reason", "工程已竣工决算", "--as", AGENCY).code
+        == 0
+    )
     again = cli("decisions", "close", "QX0101", "QX0101-2026-决-001", "--reason", "工程已竣工决算", "--as", AGENCY)
     assert again.code == 1 and "已结项" in again.err
+
+
+def test_a_meetings_resolution_is_not_undone_by_one_person(world, now):
+    """The 主任 who recorded a passed resolution cannot take the step back nor 驳回 the matter
+    later (which would end it without 决议公开); the lawful twin, a disclosure done, goes on."""
+    from engine.workspace import operations
+    from tests.support.matters import open_steps
+
+    world.deploy(shipped("four_deliberations"))
+    path = example(shipped("four_deliberations"), "happy")
+    instance = world.start("four_deliberations")
+    steps = iter(path.steps)
+    for step in steps:
+        world.complete(instance, step.step, step.data)
+        if step.step == "resolve":
+            break
+    [registered] = [e for e in world.history(instance) if e["kind"] == "decision_registered"]
+    number = registered["data"]["number"]
+    assert number.startswith("QX0101-") and "-决-" in number
+    resolver = [e for e in world.history(instance) if e["kind"] == "task_completed"][-1]["actor"]
+    with pytest.raises(InvalidState) as caught, world.sessions() as session, session.begin():
+        operations.withdraw(session, instance, resolver, "会议记录写错了，撤回重填")
+    assert caught.value.code == "matter.decision_stands" and number in str(caught.value)
+
+    for step in steps:  # the disclosure and the 村监会's signing allow no 驳回 at all; 实施 does, not now
+        world.complete(instance, step.step, step.data)
+        if step.step == "supervise_resolution":
+            break
+    [row] = open_steps(world.sessions, instance)
+    holder = world.holder(row.id)
+    with world.sessions() as session:
+        assert "reject" not in operations.available_operations(
+            session, _instance(session, instance), _definition(session, instance), row.step_id
+        )
+    with pytest.raises(InvalidState) as caught, world.sessions() as session, session.begin():
+        operations.reject(session, row.id, holder, "工程已完工，无需公开")
+    assert caught.value.code == "matter.decision_stands"
+    for step in steps:
+        world.complete(instance, step.step, step.data)
+    assert world.tasks(instance) == []
+
+
+def _instance(session, instance_id: int):
+    from engine.persistence.models import ProcessInstance
+
+    return session.get(ProcessInstance, instance_id)
+
+
+def _definition(session, instance_id: int):
+    from engine.runtime.loaded import loaded
+
+    return loaded(_instance(session, instance_id).definition)
