@@ -40,6 +40,8 @@ MIN_PRINT_PT = 8.0  # no text smaller than this on paper at 100 % print scale
 MIN_FONT_PT = 9  # the smallest font in the drawing, so it may shrink to 8/9 of its size
 MIN_SCALE = math.ceil(MIN_PRINT_PT / MIN_FONT_PT * 1000 + 1) / 1000  # a hair above 8/9: 8 pt after rounding
 MAX_SCALE = 1.5  # a small chart is enlarged to fill its sheet, up to this
+NARROWEST = 8  # characters a line in the narrowest step boxes
+COMPACT = 12  # boxes this narrow or narrower: smaller (never below 9 pt) step names and roles, names wrapped
 MARGIN_PT = 10 * PT_PER_MM
 PAD_PT = 4.0
 LABEL_PT = 9  # page numbers
@@ -209,9 +211,12 @@ class Chart:
             f"the chart does not fit one {self.plan.sheet.label} page with text of at least {MIN_PRINT_PT:g} pt: "
             f"it continues on {self.pages} pages"
         )
-        single = [label for label, pages in self.alternatives.items() if pages == 1]
-        if single:
-            note += f"; on {single[0]} it fits one page (--paper/--orientation)"
+        if self.alternatives:
+            label, pages = min(self.alternatives.items(), key=lambda item: item[1])
+            if pages == 1:
+                note += f"; on {label} it fits one page (--paper/--orientation)"
+            elif pages < self.pages:
+                note += f"; on {label} it takes {pages} pages (--paper/--orientation)"
         return note
 
 
@@ -259,15 +264,20 @@ def render(
 
 def plan_chart(definition: ParsedDefinition, graph: FlowGraph, sheet: Sheet) -> Plan:
     """Lay the chart out for ``sheet``: boxes narrow enough to fit across at the smallest scale if they
-    can, the largest scale that keeps the fewest pages, and where the pages are cut."""
+    can (else the width that needs the fewest pages), the largest scale that keeps the fewest pages,
+    and where the pages are cut."""
     area_width, area_height = sheet.area
     widest = area_width / MIN_SCALE  # the widest drawing that fits across with text still ≥ 8 pt
-    chars = min(32, max(10, int((widest / max(_breadth(graph), 1) - 90) / MIN_FONT_PT)))
+    chars = min(32, max(NARROWEST, int((widest / max(_breadth(graph), 1) - 90) / MIN_FONT_PT)))
     title_chars = max(24, int(widest / 10.5))
     layout = _layout(chart_dot(definition, graph, chars, title_chars))
-    while layout.width * MIN_SCALE > area_width and chars > 10:
-        chars = max(10, int(chars * 0.75))
+    tried = [layout]
+    while layout.width * MIN_SCALE > area_width and chars > NARROWEST:
+        chars = max(NARROWEST, min(chars - 2, int(chars * 0.75)))
         layout = _layout(chart_dot(definition, graph, chars, title_chars))
+        tried.append(layout)
+    if layout.width * MIN_SCALE > area_width:  # too wide whatever the boxes: the fewest pages, widest boxes
+        layout = min(tried, key=lambda candidate: _paged(sheet, candidate, MIN_SCALE).pages)
     fit = min(area_width / layout.width, area_height / layout.height)
     if fit >= MIN_SCALE:
         scale = min(fit, MAX_SCALE)
@@ -277,18 +287,25 @@ def plan_chart(definition: ParsedDefinition, graph: FlowGraph, sheet: Sheet) -> 
     for candidate in (round(min(1.0, area_width / layout.width) - step / 100, 2) for step in range(0, 60, 2)):
         if candidate <= MIN_SCALE:
             break
-        if _paged(sheet, layout, candidate).pages == fewest.pages:
+        paged = _paged(sheet, layout, candidate)
+        if paged.pages == fewest.pages and paged.columns <= fewest.columns:
             scale = candidate
             break
     return _paged(sheet, layout, scale)
 
 
 def _paged(sheet: Sheet, layout: Layout, scale: float) -> Plan:
+    """Pages of the drawing at ``scale``, row by row; a page with no box or text on it is left out."""
     area_width, area_height = sheet.area
     across = _cuts([(b[0], b[2]) for b in layout.boxes], layout.width, area_width / scale)
     down = _cuts([(b[1], b[3]) for b in layout.boxes], layout.height, area_height / scale)
     regions = [Region(x0, y0, x1, y1) for y0, y1 in down for x0, x1 in across]
-    return Plan(sheet, layout, scale, regions, len(across))
+    shown = [r for r in regions if any(_overlap(box, r) for box in layout.boxes)]
+    return Plan(sheet, layout, scale, shown or regions[:1], len(across))
+
+
+def _overlap(box: tuple[float, float, float, float], region: Region) -> bool:
+    return box[0] < region.x1 and box[2] > region.x0 and box[1] < region.y1 and box[3] > region.y0
 
 
 def _cuts(blocked: list[tuple[float, float]], total: float, band: float) -> list[tuple[float, float]]:
@@ -603,7 +620,7 @@ def chart_dot(definition: ParsedDefinition, graph: FlowGraph, chars: int = 32, t
             label=_title(definition, title_chars),
             pad=f"{PAD_PT / 72:.4f}",
             margin="0",
-            nodesep="0.3",
+            nodesep="0.18" if chars <= COMPACT else "0.3",
             ranksep="0.3",
             bgcolor="white",
         ),
@@ -642,15 +659,19 @@ def _breadth(graph: FlowGraph) -> int:
 def _step(node: Node, step: StepInfo | None, number: int | None, chars: int) -> dict[str, str]:
     name = step.name if step else node.name
     mark = _mark(number)
-    rows = [_row([f"{mark} {name}" if mark else name], 14, bold=True)]
+    compact = chars <= COMPACT
+    name_size, role_size = (12, 10) if compact else (14, 11)
+    title = f"{mark} {name}" if mark else name
+    title_lines = balanced(title, max(6, chars * MIN_FONT_PT // name_size)) if compact else [title]
+    rows = [_row(title_lines, name_size, bold=True)]
     if step is not None:
         limit = time_limit_text(step)
         doer = f"办理：{role_text(step.role)}"
         when = f"时限：{limit}" if limit else ""
-        if when and len(doer) + len(when) + 1 <= chars * MIN_FONT_PT / 11:
-            rows.append(_row([f"{doer}　{when}"], 11))
+        if when and len(doer) + len(when) + 1 <= chars * MIN_FONT_PT / role_size:
+            rows.append(_row([f"{doer}　{when}"], role_size))
         else:
-            rows.append(_row([line for line in (doer, when) if line], 11))
+            rows.append(_row([line for line in (doer, when) if line], role_size))
         if step.legal_basis:
             rows.append(_row(wrap(f"依据：{step.legal_basis}", chars), MIN_FONT_PT, GREY))
     return {

@@ -62,18 +62,23 @@ def svg_text_sizes(root: etree._Element) -> list[tuple[float, str]]:
     ]
 
 
-def step_numbers(texts: list[str], graph: FlowGraph, definition) -> dict[str, int]:
-    """Step id → the number printed in front of its name (① 提议 …)."""
+def step_numbers(roots: list[etree._Element], definition) -> dict[str, int]:
+    """Step id → the number printed in front of its name (① 提议 …), from each step's box on the pages."""
+    names = {step.id: step.name for step in definition.steps}
     numbers: dict[str, int] = {}
-    for text in texts:
-        text = text.replace("\xa0", " ")
-        found = re.match(rf"^([{CIRCLED}]|\d+\.) (.+)$", text)
-        if not found:
-            continue
-        mark, name = found.groups()
-        number = CIRCLED.index(mark) + 1 if mark in CIRCLED else int(mark[:-1])
-        [step] = [s for s in definition.steps if s.name == name]
-        numbers[step.id] = number
+    for root in roots:
+        for group in root.iter(f"{SVG}g"):
+            title = group.find(f"{SVG}title")
+            if group.get("class") != "node" or title is None or title.text not in names:
+                continue
+            lines = ["".join(t.itertext()).replace("\xa0", " ") for t in group.iter(f"{SVG}text")]
+            found = re.match(rf"^([{CIRCLED}]|\d+\.) (.+)$", lines[0])
+            assert found, lines
+            mark, name = found.groups()
+            rest = "".join(lines[1:])
+            assert (name + rest).startswith(names[title.text]), (name, lines)
+            assert title.text not in numbers, f"{title.text} drawn twice"
+            numbers[title.text] = CIRCLED.index(mark) + 1 if mark in CIRCLED else int(mark[:-1])
     return numbers
 
 
@@ -144,16 +149,14 @@ def test_every_shipped_chart_numbers_its_steps_in_flow_order_on_true_a4_pages(cl
     done = cli("flowchart", path.stem, "--out", str(out), check=True)
     pages = svg_pages(out)
     assert f"{len(pages)} page" in done.out, done.out
-    texts, sizes = [], []
-    for page in pages:
-        root = etree.fromstring(page.read_bytes())
+    roots = [etree.fromstring(page.read_bytes()) for page in pages]
+    sizes = []
+    for root in roots:
         assert page_size_mm(root) == (210, 297)
-        page_sizes = svg_text_sizes(root)
-        sizes += page_sizes
-        texts += [text for _, text in page_sizes]
+        sizes += svg_text_sizes(root)
     smallest = min(sizes)
     assert smallest[0] >= MIN_PRINT_PT, f"'{smallest[1]}' at {smallest[0]:.2f} pt"
-    numbers = step_numbers(texts, flow.graph, flow.definition)
+    numbers = step_numbers(roots, flow.definition)
     assert set(numbers) == {s.id for s in flow.definition.steps}, "every step once, numbered"
     assert_flow_order(numbers, flow.graph)
     if len(pages) > 1:
@@ -164,8 +167,7 @@ def test_four_deliberations_is_numbered_and_placed_by_the_law(cli, tmp_path: Pat
     flow = load_flow("four_deliberations")
     out = tmp_path / "four.svg"
     cli("flowchart", "four_deliberations", "--out", str(out), "--paper", "A3", check=True)
-    texts = [text for page in svg_pages(out) for _, text in svg_text_sizes(etree.fromstring(page.read_bytes()))]
-    numbers = step_numbers(texts, flow.graph, flow.definition)
+    numbers = step_numbers([etree.fromstring(page.read_bytes()) for page in svg_pages(out)], flow.definition)
     assert [numbers[s] for s in ("propose", "discuss", "review", "resolve")] == [1, 2, 3, 4]
     # Placed from top to bottom in that order too, every flow that does not loop back pointing down.
     chart = draw(flow.definition, flow.graph, "svg", "A3")
@@ -193,8 +195,7 @@ def test_order_is_the_flows_not_the_files(cli, tmp_path: Path) -> None:
     out = tmp_path / "reordered.svg"
     cli("flowchart", str(bpmn), "--out", str(out), "--paper", "A3", "--orientation", "landscape", check=True)
     flow = load_flow(str(bpmn))
-    texts = [text for page in svg_pages(out) for _, text in svg_text_sizes(etree.fromstring(page.read_bytes()))]
-    numbers = step_numbers(texts, flow.graph, flow.definition)
+    numbers = step_numbers([etree.fromstring(page.read_bytes()) for page in svg_pages(out)], flow.definition)
     assert [numbers[s] for s in ("propose", "discuss", "review", "resolve")] == [1, 2, 3, 4]
     assert_flow_order(numbers, flow.graph)
 
