@@ -159,6 +159,11 @@ def test_every_shipped_chart_numbers_its_steps_in_flow_order_on_true_a4_pages(cl
     numbers = step_numbers(roots, flow.definition)
     assert set(numbers) == {s.id for s in flow.definition.steps}, "every step once, numbered"
     assert_flow_order(numbers, flow.graph)
+    # Placed in that order: every flow that does not loop back points down the page.
+    layout = draw(flow.definition, flow.graph, "svg", "A4").plan.layout
+    for source, target in step_edges(flow.graph):
+        if source in numbers and numbers[source] < numbers[target]:
+            assert layout.centre(source)[1] < layout.centre(target)[1], (source, target)
     if len(pages) > 1:
         assert "continues on" in done.err and "pages" in done.err, done.err
 
