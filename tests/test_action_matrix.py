@@ -107,6 +107,7 @@ NOT_ACTIONS = {
     "api.check": "answers the form's checks; writes nothing",
     "api.upload_definition": "flow administration (tests/web/test_web_admin.py)",
     "api.retire": "flow administration (tests/web/test_web_admin.py)",
+    "cadre.register": "the decision register, not a matter (tests/web/test_web_register.py)",
 }
 # The commands that do each action, by their path.
 CLI_COMMANDS = {

@@ -151,6 +151,7 @@ def world(fields_db, tmp_path_factory) -> Iterator[World]:
     from engine.workspace import operations
     from powerlist import demo
     from tests.support import files
+    from tests.support.matters import cited_data
 
     instance = tmp_path_factory.mktemp("fields-instance")
     saved = os.environ.get("POWERLIST_INSTANCE")
@@ -180,7 +181,10 @@ def world(fields_db, tmp_path_factory) -> Iterator[World]:
     steps = [
         _open_step(sessions, "mini 决议", mini.instance_id, CHAIR, resolve),
         _open_step(sessions, "四议两公开 两委会商议", four.instance_id, SECRETARY, step_data(FOUR, "happy", "discuss")),
-        _open_step(sessions, "资金支付 报账", fund.instance_id, CADRE, step_data(FUND, "tier4_town_leader", "voucher")),
+        _open_step(
+            sessions, "资金支付 报账", fund.instance_id, CADRE,
+            cited_data(sessions, example(FUND, "tier4_town_leader"), "voucher", "QX0101"),
+        ),  # fmt: skip
         _open_step(
             sessions, "整改 验收", rect.instance_id, SUPERVISOR, step_data(RECTIFICATION, "chair_rectifies", "check")
         ),

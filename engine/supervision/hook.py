@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine import hooks
 from engine.hooks import StepContext
-from engine.supervision import deadlines, decisions, detect, evidence, rectification, timers, vouchers
+from engine.supervision import deadlines, decisions, detect, evidence, hugging, rectification, timers, vouchers
 from engine.supervision.violations import book_for_village
 
 
@@ -15,6 +15,7 @@ def watch_step(context: StepContext) -> None:
     deadlines.on_step(context, book, waiting)
     detect.on_step(context, book)
     evidence.check_voucher_split(context, book)
+    hugging.on_step(context, book)
     decisions.on_step(context, book)
     vouchers.on_step(context, book)
     rectification.on_step(context, book)

@@ -65,6 +65,9 @@ _RECORD_KEYS: dict[str, tuple[str, ...]] = {
     "checks": ("id",),
     "incompatible_roles": ("id",),
     "incompatible_steps": ("id",),
+    "watch": ("item", "step", "amount"),  # hugging
+    "decisions": ("item", "step"),  # register
+    "uses": ("item", "step"),  # register
 }
 
 

@@ -68,6 +68,13 @@ def _problems(rules: dict[str, Any]) -> Iterator[str]:
     yield from _durations("payments/split", split, ("window",))
     if "register" in rules:
         yield from _register(rules["register"], codes, known_keys)
+    if "hugging" in rules:
+        hugging = rules["hugging"]
+        if "threshold_hugging" not in codes:
+            yield "violations: the hugging rules raise 'threshold_hugging'; describe it"
+        for key in [hugging["near"]] + [k for w in hugging["watch"] for k in (*w.get("below", []), *w.get("upto", []))]:
+            if key not in known_keys:
+                yield f"hugging: no rule value '{key}' in the flow rule values (rules/defaults/*.yaml)"
     yield from _chain(rules["escalation"])
     rectification = rules["rectification"]
     yield from _durations("rectification", rectification, ("within",))

@@ -40,8 +40,9 @@ def test_payments_before_or_without_approval_are_red_and_kept_in_the_matters_his
 
     approved = world.start("fund_payment")
     world.run(approved, {k: FUND_PAYMENT[k] for k in APPROVAL})
-    assert _pay(world, approved, "500.00", at="2026-11-05T10:00:00+08:00") == []
-    assert _pay(world, approved, "500.00", at="2026-11-05T10:00:00+08:00") == []  # the same evidence, once
+    # (to another payee: three payments of 500 to one payee within 30 days would be a split of 1,500)
+    assert _pay(world, approved, "500.00", payee="李四五金", at="2026-11-05T10:00:00+08:00") == []
+    assert _pay(world, approved, "500.00", payee="李四五金", at="2026-11-05T10:00:00+08:00") == []  # once
     assert len([e for e in world.history(approved) if e["kind"] == "evidence_recorded"]) == 1
     with world.sessions() as session:
         assert api.verify_history(session).ok

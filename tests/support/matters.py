@@ -3,6 +3,7 @@ and the register decisions an example cites."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -30,6 +31,24 @@ def register_cited(session, example: ExamplePath, town_agency: str) -> dict[str,
         name: decisions.record_paper(session, town_agency, example.village, **entry).number
         for name, entry in example.cited().items()
     }
+
+
+def town_agency_of(village: str) -> str:
+    """The demo town agency clerk of ``village``'s town (who keeps its decision register)."""
+    from powerlist.demo import TOWN_SLUGS
+
+    return f"{TOWN_SLUGS[village[:4]]}.agency"
+
+
+def cited_data(sessions, example: ExamplePath, step: str, village: str | None = None) -> dict:
+    """The example's data for ``step`` with the decisions it cites registered in ``village`` (the
+    example's own by default) and their numbers put in."""
+    from engine.catalog.examples import cite
+
+    target = replace(example, village=village or example.village)
+    with sessions() as session, session.begin():
+        numbers = register_cited(session, target, town_agency_of(target.village))
+    return cite(dict(next(s.data for s in example.steps if s.step == step)), numbers)
 
 
 def example(flow: Path, name: str) -> ExamplePath:

@@ -17,7 +17,7 @@ from engine.persistence.models import HistoryEvent, OpenTask
 from tests.conftest import ROOT
 from tests.support import files
 from tests.support.files import PDF
-from tests.support.matters import example, history_length, open_steps
+from tests.support.matters import cited_data, example, history_length, open_steps
 from tests.web.conftest import SECRETARY
 
 FUND = ROOT / "processes" / "fund_payment" / "fund_payment.bpmn"
@@ -53,8 +53,9 @@ def to_finance_signoff(world) -> tuple[int, str]:
     with world() as session, session.begin():
         instance_id = api.start(session, "fund_payment", "QX0101", CADRE, {}, "路灯").instance_id
     voucher = open_steps(world, instance_id)[0]
+    data = cited_data(world, path, "voucher", "QX0101")
     with world() as session, session.begin():
-        files.complete(session, voucher.id, CADRE, step_data(path, "voucher"))
+        files.complete(session, voucher.id, CADRE, data)
     (signoff,) = open_steps(world, instance_id)
     assert signoff.step_id == "finance_signoff"
     return instance_id, signoff.id
