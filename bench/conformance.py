@@ -27,18 +27,34 @@ from engine.definitions.validate import load_definition_file
 
 FLOW = Path(__file__).resolve().parent.parent / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 
-FULL = ["propose", "discuss", "review", "resolve", "disclose_resolution", "implement", "disclose_result"]
+FULL = [
+    "propose",
+    "discuss",
+    "review",
+    "resolve",
+    "disclose_resolution",
+    "supervise_resolution",
+    "implement",
+    "disclose_result",
+    "supervise_result",
+]
 VARIANTS = [  # (weight, steps, end event or None while running)
     (70, FULL, "end_done"),
-    (12, ["propose", "review", "resolve", "disclose_resolution", "implement", "disclose_result"], "end_done"),
+    (12, ["propose", "review", *FULL[3:]], "end_done"),
     (8, ["propose", "discuss", "review", "discuss", "review", *FULL[3:]], "end_done"),
     (3, FULL[:4], "end_rejected"),
     (2, FULL[:2], "end_not_agreed"),
     (5, None, None),  # a running matter: a prefix of the full path
 ]
-SKIPPABLE = ["propose", "review", "resolve", "disclose_resolution", "implement", "disclose_result"]
-SWAPPABLE = [0, 2, 3, 4, 5]  # FULL[i] and FULL[i + 1] change places
-ROLE_OF = {step: ("secretary" if step in ("propose", "discuss", "review") else "chair") for step in FULL}
+SKIPPABLE = [s for s in FULL if s != "discuss"]
+# FULL[i] and FULL[i + 1] change places; not within a loop (商议 ⇄ 审议, a disclosure ⇄ its 村监会 review),
+# where the swapped order is itself a lawful path
+SWAPPABLE = [0, 2, 3, 5, 6]
+ROLE_OF = {
+    **{step: "chair" for step in FULL},
+    **{step: "secretary" for step in ("propose", "discuss", "review")},
+    **{step: "supervisor" for step in ("supervise_resolution", "supervise_result")},
+}
 BASE = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 HOUR = 3600.0
 
@@ -51,13 +67,14 @@ def generate(model: ProcessModel, cases: int, deviating: float, seed: int) -> tu
     act = {s: i for i, s in enumerate(log.activity_names)}
     limit = {s: model.limit_seconds[model.index[s]] for s in model.steps}
     villages = [f"v{n:03d}" for n in range(200)]
-    resources = {(v, r): i + 1 for i, (v, r) in enumerate((v, r) for v in villages for r in ("secretary", "chair"))}
+    roles = ("secretary", "chair", "supervisor")
+    resources = {(v, r): i + 1 for i, (v, r) in enumerate((v, r) for v in villages for r in roles)}
     log.resource_names.extend(f"{v}.{r}" for v, r in resources)
     seeded: list[Counter] = []
     for n in range(cases):
         _, steps, end = rng.choices(VARIANTS, weights)[0]
         if steps is None:
-            steps = FULL[: rng.randint(1, 6)]
+            steps = FULL[: rng.randint(1, len(FULL) - 1)]
         steps = list(steps)
         expected: Counter = Counter()
         overdue_at = -1

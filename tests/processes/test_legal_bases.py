@@ -80,6 +80,15 @@ def test_the_statutory_steps_cite_their_article() -> None:
 # Steps whose basis is a national law with numbered articles (社会救助暂行办法, 土地管理法,
 # 村民委员会组织法, 民法典…); the others rest on documents without articles or on county rules.
 STATUTORY = {
+    "four_deliberations": {
+        "review",
+        "resolve",
+        "disclose_resolution",
+        "supervise_resolution",
+        "implement",
+        "disclose_result",
+        "supervise_result",
+    },
     "subsistence_aid": {
         "accept_application",
         "town_survey",

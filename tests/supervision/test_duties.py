@@ -341,3 +341,19 @@ def test_the_village_committee_dismisses_a_yellow_warning_and_closes_a_red_one_a
     with world.sessions() as session, session.begin():
         act(session, red, "close", "shangtang.supervisor", "已整改完毕")
     assert world.detail(red)["outcome"] == "handled"
+
+
+def test_the_secretary_who_proposed_may_not_sign_the_disclosure_for_the_supervisory_committee(world):
+    from tests.support.matters import example
+
+    world.deploy(shipped("four_deliberations"))
+    _grant(world, "shangtang.secretary", "supervisory_member")  # a 书记 is not barred at grant
+    matter = world.start("four_deliberations")
+    steps = {s.step: s.data for s in example(shipped("four_deliberations"), "happy").steps}
+    for step in ("propose", "discuss", "review", "resolve", "disclose_resolution"):
+        world.complete(matter, step, steps[step], actor="shangtang.secretary" if step == "propose" else None)
+    with pytest.raises(PermissionDenied) as refused:
+        world.complete(matter, "supervise_resolution", steps["supervise_resolution"], actor="shangtang.secretary")
+    assert refused.value.code == "task.incompatible_duty" and refused.value.params["other"] == "提议"
+    world.complete(matter, "supervise_resolution", steps["supervise_resolution"], actor="shangtang.supervisor")
+    assert [t["step"] for t in world.tasks(matter)] == ["implement"]

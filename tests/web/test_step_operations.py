@@ -128,7 +128,7 @@ def test_a_violator_cannot_reject_their_own_rectification(flows):
 
 
 STATUTORY_DISCLOSURES = {
-    "four_deliberations": ("disclose_resolution", "disclose_result"),
+    "four_deliberations": ("disclose_resolution", "supervise_resolution", "disclose_result", "supervise_result"),
     "homestead": ("posting", "publish_result"),
     "subsistence_aid": ("posting", "publish_result"),
     "lost_work_allowance": ("disclose_resolution",),
