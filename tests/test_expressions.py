@@ -384,3 +384,67 @@ def test_hostile_script_task_never_runs(tmp_path: Path) -> None:
     assert "only assignments" in str(caught.value)
     assert caught.value.line_number == 1
     assert not marker.exists()
+
+
+# --- calendar months: month_span and months ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("month_span('2026-03-31', '2026-04-01')", 2),  # two days, two months started
+        ("month_span('2026-04-01', '2026-04-30')", 1),
+        ("month_span('2026-04-10', '2026-04-10')", 1),
+        ("month_span('2026-04-10', '2026-04-09')", 0),  # the end before the start
+        ("month_span('2026-04-10', '2026-03-31')", 0),
+        ("month_span('2025-12-20', '2026-01-20')", 2),  # over the new year
+        ("month_span('2025-04-15', '2026-06-28')", 15),
+        ("month_span('2024-02-29', '2024-02-29')", 1),
+        ("months(['2026-04-30', '2025-12-01', '2026-04-01', '2026-01-15'])", ["2025-12", "2026-01", "2026-04"]),
+        ("months(('2026-04-30',))", ["2026-04"]),
+        ("months([])", []),
+        (
+            "len(months(['2025-04-20', '2025-04-28', '2025-06-25'])) >= month_span('2025-04-15', '2025-06-28')",
+            False,
+        ),  # three inspections in three months, but May has none
+        (
+            "len(months(['2025-04-28', '2025-05-20', '2025-06-25'])) >= month_span('2025-04-15', '2025-06-28')",
+            True,
+        ),
+    ],
+)
+def test_calendar_months_of_dates(text: str, expected: object) -> None:
+    assert evaluate(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "message"),
+    [
+        ("month_span('x', '2026-01-01')", {}, "month_span() takes ISO dates (YYYY-MM-DD), not 'x'"),
+        ("month_span('2026-02-30', '2026-03-01')", {}, "not '2026-02-30'"),  # no such day
+        ("month_span('20260301', '2026-03-01')", {}, "not '20260301'"),  # compact form
+        ("month_span('2026-03-01T08:00:00', '2026-03-01')", {}, "ISO dates"),  # a time
+        ("month_span('２０２６-０３-０１', '2026-03-01')", {}, "ISO dates"),  # full-width digits
+        ("month_span(None, '2026-03-01')", {}, "not NoneType"),
+        ("month_span(20260301, '2026-03-01')", {}, "not int"),
+        ("month_span(s, '2026-03-01')", {"s": "2" * 100_000}, "not '2222"),
+        ("month_span('2026-03-01')", {}, "TypeError"),
+        ("months('2026-03-01')", {}, "months() takes a list of ISO dates"),
+        ("months(d)", {"d": {"a": "2026-03-01"}}, "months() takes a list of ISO dates"),
+        ("months(['2026-03-01', 'later'])", {}, "months() takes ISO dates (YYYY-MM-DD), not 'later'"),
+        ("months([['2026-03-01']])", {}, "not list"),
+        ("months(d)", {"d": ["2026-03-01"] * 100_001}, "months() takes at most 100000 dates"),
+    ],
+)
+def test_calendar_month_functions_refuse_what_is_not_a_date(text: str, names: dict, message: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression(text).evaluate(names)
+    assert message in str(caught.value)
+    assert len(str(caught.value)) < 500, "a huge value is not written out in the error"
+
+
+def test_the_months_of_many_dates_count_against_the_evaluation_budget() -> None:
+    dates = [f"{1000 + i // 12:04d}-{i % 12 + 1:02d}-01" for i in range(50_000)]
+    assert len(compile_expression("months(d)").evaluate({"d": dates})) == len(dates)
+    with pytest.raises(ExpressionError, match="MB"):
+        compile_expression("len(months(d)) + len(months(d))").evaluate({"d": dates})
