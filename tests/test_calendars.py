@@ -145,3 +145,22 @@ def test_the_calendar_command_names_the_years_it_knows(cli):
     shown = cli("calendar", "show", "--year", "2030", check=True)
     assert "no holiday data for 2030" in shown.err and "years with data: 2004–" in shown.out
     assert 2025 in cli("calendar", "show", "--json", check=True).json()["years"]
+    if 2027 in load_work_calendar().provisional:
+        assert cli("calendar", "show", "--json", check=True).json()["provisional"] == [2027]
+        assert "2027's adjusted working days (调休) are provisional" in cli("calendar", "show", "--year", "2027").err
+        assert "provisional" not in cli("calendar", "show", "--year", "2026").err
+
+
+def test_a_due_time_in_a_provisional_year_carries_a_note_and_is_logged_once(world, now):  # noqa: F811
+    calendar = load_work_calendar()
+    if 2027 not in calendar.provisional:
+        pytest.skip("2027's adjusted working days are confirmed in this calendar")
+    now(datetime(2026, 12, 28, 1, 0, tzinfo=UTC))  # Monday 28 December 2026: five working days reach 2027
+    first, second = world.start("mini_decision"), world.start("mini_decision")
+    world.complete(first, "propose", PROPOSE)
+    world.complete(second, "propose", PROPOSE)
+    _resolve, timers = _resolve_timers(world, first)
+    assert "2027年调休安排未经确认" in timers["task_due"].payload["calendar_warning"]
+    with world.sessions() as session:
+        logged = session.scalars(select(AuditLog).where(AuditLog.action == "calendar.provisional_year")).all()
+    assert [a.subject for a in logged] == ["calendar 2027"]

@@ -64,10 +64,11 @@ def step_calendar(definition, step_id: str | None) -> str:
 
 
 def _missing_calendar(context: StepContext, opened, due: datetime) -> str | None:
-    """The loud warning for a working-day limit counted into a year without holiday data."""
+    """The loud warning for a working-day limit counted into a year without holiday data, or into a
+    year whose adjusted working days (调休) are not confirmed yet."""
     missing = work_calendar().missing_years(context.now, due)
     if not missing:
-        return None
+        return _provisional_calendar(context, opened, due)
     years = "、".join(str(y) for y in missing)
     note = f"{years}年无节假日数据（rules/calendar/），“{opened.step_name}”的工作日时限仅按周末计算，请核对"
     log.warning(
@@ -93,6 +94,34 @@ def _missing_calendar(context: StepContext, opened, due: datetime) -> str | None
             },
         )
     )
+    return note
+
+
+def _provisional_calendar(context: StepContext, opened, due: datetime) -> str | None:
+    provisional = work_calendar().provisional_years(context.now, due)
+    if not provisional:
+        return None
+    years = "、".join(str(y) for y in provisional)
+    note = f"{years}年调休安排未经确认，“{opened.step_name}”的工作日时限暂按法定节假日计算，请县里核对"
+    recorded = set(
+        context.session.scalars(
+            select(AuditLog.subject).where(
+                AuditLog.action == "calendar.provisional_year",
+                AuditLog.subject.in_([f"calendar {y}" for y in provisional]),
+            )
+        )
+    )
+    for year in provisional:  # once per year in the audit log; every step carries its own note
+        if f"calendar {year}" not in recorded:
+            context.session.add(
+                AuditLog(
+                    at=context.now,
+                    actor=SYSTEM,
+                    action="calendar.provisional_year",
+                    subject=f"calendar {year}",
+                    detail={"year": year, "instance": context.instance.id, "step": opened.step_id, "note": note},
+                )
+            )
     return note
 
 

@@ -484,11 +484,18 @@ def calendar_show(year: int | None, as_json: bool) -> None:
                 "holidays": [d.isoformat() for d in holidays],
                 "workdays": [d.isoformat() for d in workdays],
                 "years": years,
+                "provisional": sorted(loaded.provisional),
             }
         )
         return
     if year is not None and year not in loaded.years:
         click.echo(f"warning: no holiday data for {year}: working days are counted by weekends only", err=True)
+    for unconfirmed in sorted(y for y in loaded.provisional if year is None or y == year):
+        click.echo(
+            f"warning: {unconfirmed}'s adjusted working days (调休) are provisional: the statutory holidays only, "
+            "until the county confirms the State Council's schedule",
+            err=True,
+        )
     click.echo("holidays: " + ", ".join(d.isoformat() for d in holidays))
     click.echo("workdays: " + ", ".join(d.isoformat() for d in workdays))
     click.echo(f"years with data: {years[0]}–{years[-1]}" if years else "years with data: none")
