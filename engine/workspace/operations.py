@@ -231,6 +231,10 @@ def start(
         title = title.strip() if isinstance(title, str) else ""
         if not TITLE_LENGTH[0] <= len(title) <= TITLE_LENGTH[1]:
             raise FormInvalid("start", [FieldError("title", "请填写事项名称（2–100 个字）")])
+    start_schema, _text = definition.start_form()
+    cited = decisions.check_references(session, book_for_village(session, village.id), start_schema, data, village.id)
+    if cited:
+        raise FormInvalid("start", cited)
     result = steps.start_matter(session, row, village, actor, data, title)
     outcome = _outcome(result, "start")
     idempotency.remember(session, actor, idem, "start", outcome.as_dict())

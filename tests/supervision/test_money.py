@@ -292,3 +292,29 @@ def _definition(session, instance_id: int):
     from engine.runtime.loaded import loaded
 
     return loaded(_instance(session, instance_id).definition)
+
+
+def test_a_citation_in_a_start_form_is_checked_too(world, tmp_path):
+    """An uploaded flow may cite a decision from its start form: the same check applies."""
+    import json
+    import shutil
+
+    from engine.workspace import operations
+
+    flow = tmp_path / "rectification"
+    shutil.copytree(shipped("rectification").parent, flow)
+    start_form = flow / "forms" / "start.json"
+    schema = json.loads(start_form.read_text(encoding="utf-8"))
+    schema["properties"]["basis_ref"] = {
+        "type": "string", "title": "依据的决议", "maxLength": 40,
+        "x-reference": {"register": "decision", "kinds": ["resolution"]},
+    }  # fmt: skip
+    start_form.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+    world.deploy(flow / "rectification.bpmn")
+    notice = example(shipped("rectification"), "chair_rectifies").start
+    with pytest.raises(FormInvalid) as caught, world.sessions() as session, session.begin():
+        operations.start(session, "rectification", "QX0101", "shangtang.supervisor", {**notice, "basis_ref": "随便写"})
+    assert [e.field for e in caught.value.errors] == ["basis_ref"]
+    number = paper(world, 1000)
+    with world.sessions() as session, session.begin():
+        operations.start(session, "rectification", "QX0101", "shangtang.supervisor", {**notice, "basis_ref": number})
