@@ -191,7 +191,9 @@ def test_a_comparison_with_too_few_bidders_is_refused(works: Works) -> None:
     [
         ({"inspection_dates": ["2025-04-28", "2025-06-25"]}, "inspection_dates", "检查次数不足"),
         ({"inspection_dates": ["2025-04-28", "2025-04-28", "2025-06-25"]}, "inspection_dates", "检查次数不足"),
-        ({"inspection_dates": ["2025-04-20", "2025-04-28", "2025-05-20"]}, "inspection_dates", "完工当月"),
+        ({"inspection_dates": ["2025-04-20", "2025-04-28", "2025-06-25"]}, "inspection_dates", "每个月都须有检查"),
+        ({"inspection_dates": ["2025-04-20", "2025-04-28", "2025-05-20"]}, "inspection_dates", "检查次数不足"),
+        ({"inspection_dates": ["2025-05-02", "2025-05-20", "2025-06-25"]}, "inspection_dates", "检查次数不足"),
         ({"inspection_dates": ["2025-04-10", "2025-05-20", "2025-06-25"]}, "inspection_dates", "开工至完工期间"),
         ({"inspection_dates": ["2025-04-28", "2025-05-20", "2025-07-02"]}, "inspection_dates", "开工至完工期间"),
         (
@@ -209,7 +211,9 @@ def test_a_comparison_with_too_few_bidders_is_refused(works: Works) -> None:
     ids=[
         "a-month-skipped",
         "one-day-twice",
+        "the-middle-month-skipped-another-twice",
         "none-in-the-last-month",
+        "none-in-the-first-month",
         "before-start",
         "after-completion",
         "before-contract",
@@ -234,8 +238,14 @@ def test_too_few_inspections_are_refused(works: Works, changes: dict, field: str
         },
         {"started_on": "2025-04-30", "inspection_dates": ["2025-04-30", "2025-05-01"], "completed_on": "2025-05-01"},
         {"started_on": "2025-12-20", "inspection_dates": ["2025-12-28", "2026-01-15"], "completed_on": "2026-01-20"},
+        {
+            "started_on": "2025-04-15",
+            "inspection_dates": ["2025-06-25", "2025-04-20", "2025-05-20", "2025-04-28"],
+            "completed_on": "2025-06-28",
+        },
+        {"started_on": "2025-04-10", "inspection_dates": ["2025-04-12"], "completed_on": "2025-04-20"},
     ],
-    ids=["three-months", "two-days-two-months", "over-the-new-year"],
+    ids=["three-months", "two-days-two-months", "over-the-new-year", "one-month-twice-in-any-order", "within-a-month"],
 )
 def test_one_inspection_in_every_month_goes_on_to_acceptance(works: Works, changes: dict) -> None:
     to_inspection(works)
@@ -271,3 +281,61 @@ def test_a_payment_cites_an_approved_payment_matter(works: Works, register: dict
     assert refused_on(errors, "fund_payment_ref", register["line_resolution"])
     works.done("payment", {**payment, "fund_payment_ref": register["line_paid"]})
     assert works.steps() == ["final_accounts"]
+
+
+def test_a_skipped_middle_month_is_not_made_up_by_another_month_checked_twice(works: Works) -> None:
+    """Three inspections for three months, the first and last months covered: May still had none."""
+    to_inspection(works)
+    base = lawful("joint_meeting_passed", "inspect_construction")
+    assert (base["started_on"][:7], base["completed_on"][:7]) == ("2025-04", "2025-06")
+    errors = works.refused(
+        "inspect_construction", {**base, "inspection_dates": ["2025-04-20", "2025-04-28", "2025-06-25"]}
+    )
+    assert refused_on(errors, "inspection_dates", "检查次数不足", "每个月都须有检查"), errors
+    works.done("inspect_construction", {**base, "inspection_dates": ["2025-04-20", "2025-05-28", "2025-06-25"]})
+    assert works.steps() == ["acceptance"]
+
+
+# --- who signs the acceptance, by contract amount ---------------------------------------------
+
+
+def to_acceptance(works: Works, amount_fen: int) -> Works:
+    """A works of ``amount_fen`` (decided by the joint meeting) up to its acceptance."""
+    works.done("project_setup", purchase(budget_fen=amount_fen))
+    works.done("joint_meeting", lawful("joint_meeting_passed", "joint_meeting"))
+    works.done("direct_award", {**lawful("joint_meeting_passed", "direct_award"), "award_amount_fen": amount_fen})
+    works.done("sign_contract", {**lawful("joint_meeting_passed", "sign_contract"), "contract_amount_fen": amount_fen})
+    works.done("inspect_construction", lawful("joint_meeting_passed", "inspect_construction"))
+    return works
+
+
+def test_the_acceptance_panel_line_is_rule_data() -> None:
+    assert rule("small_works.acceptance_panel_min_fen") == 2000000
+    assert rule("small_works.min_acceptance_panel") == 5
+    assert rule("small_works.min_acceptance_signers") == 2
+
+
+def test_from_twenty_thousand_yuan_the_acceptance_needs_a_panel_of_five(works: Works) -> None:
+    to_acceptance(works, rule("small_works.acceptance_panel_min_fen"))
+    acceptance = lawful("joint_meeting_passed", "acceptance")
+    errors = works.refused("acceptance", {**acceptance, "panel_members": ["孙主任", "张书记", "党员甲", "代表乙"]})
+    assert refused_on(errors, "panel_members", "验收小组人数少于规定人数"), errors
+    errors = works.refused("acceptance", {**acceptance, "panel_members": ["王监委", "孙主任"]})
+    assert refused_on(errors, "panel_members", "验收小组人数少于规定人数"), errors
+    errors = works.refused(
+        "acceptance", {**acceptance, "panel_members": ["孙主任", "张书记", "党员甲", "代表乙", " 孙主任 "]}
+    )
+    assert refused_on(errors, "panel_members", "同一人只算一次"), errors
+    works.done("acceptance", {**acceptance, "panel_members": ["孙主任", "张书记", "党员甲", "代表乙", "代表丙"]})
+    assert works.steps() == ["settlement"]
+
+
+def test_below_twenty_thousand_yuan_the_village_monitor_and_the_head_may_sign_alone(works: Works) -> None:
+    to_acceptance(works, rule("small_works.acceptance_panel_min_fen") - 1)  # 19,999.99 yuan
+    acceptance = lawful("joint_meeting_passed", "acceptance")
+    errors = works.refused("acceptance", {**acceptance, "panel_members": ["孙主任"]})
+    assert refused_on(errors, "panel_members", "验收小组人数少于规定人数"), errors
+    errors = works.refused("acceptance", {**acceptance, "panel_members": ["孙主任", " 孙主任 "]})
+    assert refused_on(errors, "panel_members", "同一人只算一次"), errors
+    works.done("acceptance", {**acceptance, "panel_members": ["王监委", "孙主任"]})
+    assert works.steps() == ["settlement"]
