@@ -15,6 +15,7 @@ from engine.supervision import decisions, evidence
 from engine.supervision.models import Decision
 from tests.supervision.conftest import shipped
 from tests.supervision.flows import FUND_PAYMENT
+from tests.support import files
 from tests.support.matters import example
 
 AGENCY = "dongxi.agency"
@@ -192,6 +193,20 @@ def test_card_payments_above_the_approved_voucher_and_payments_without_a_voucher
     assert pay("0.01", approved, "2026-11-05T11:00:00+08:00") == ["paid_above_approved"]
     assert pay("300.00", None, "2026-11-06T10:00:00+08:00") == ["payment_without_voucher"]
 
+    # As seen: 2,949 yuan of village-card payments against a 950-yuan approval.
+    small = world.start("fund_payment")
+    voucher = {**FUND_PAYMENT["voucher"], "amount_fen": 95_000, "payee": "赵六农资"}
+    world.run(small, {k: voucher if k == "voucher" else FUND_PAYMENT[k] for k in APPROVAL})
+    item = {"kind": "payment", "payee": "赵六农资", "village": "QX0101"}
+    for number, yuan in enumerate(("950.00", "999.00", "1000.00")):
+        at = evidence.parse_time(f"2026-11-0{number + 6}T10:00:00+08:00")
+        fen = evidence.parse_amount(yuan)
+        paid = evidence.EvidenceInput(at=at, amount_fen=fen, transaction_id=f"Z{number}", **item)
+        with world.sessions() as session, session.begin():
+            evidence.record(session, small, paid, "shangtang.bookkeeper")
+    over = [v["message"] for v in world.violations(small, "paid_above_approved")]
+    assert any("审批支出950.00元" in m and "共2,949.00元" in m for m in over), over
+
 
 def world_village(session) -> int:
     from engine.persistence.models import OrgUnit
@@ -318,3 +333,49 @@ def test_a_citation_in_a_start_form_is_checked_too(world, tmp_path):
     number = paper(world, 1000)
     with world.sessions() as session, session.begin():
         operations.start(session, "rectification", "QX0101", "shangtang.supervisor", {**notice, "basis_ref": number})
+
+
+def _works(world, changes: dict[str, dict]) -> int:
+    """A 村级小型工程 matter driven along its 6万元 example path, with ``changes`` to some steps' data."""
+    from tests.support.matters import register_cited
+
+    path = example(shipped("small_works"), "direct_award_below_audit_limit")
+    with world.sessions() as session, session.begin():
+        numbers = register_cited(session, path, AGENCY)
+    instance = world.start("small_works")
+    for step in path.steps:
+        [task] = [t for t in world.tasks(instance) if t["step"] == step.step]
+        data = {**cite(step.data, numbers), **changes.get(step.step, {})}
+        with world.sessions() as session, session.begin():
+            files.complete(session, task["id"], world.holder(task["id"]), data, every_slot=True)
+    return instance
+
+
+def test_a_settlement_above_the_contract_without_an_audit(payments, now):
+    world = payments
+    world.deploy(shipped("small_works"))
+    hugging = {
+        "project_setup": {"budget_fen": 8_000_000, "resolution_ref": paper(world, 80_000, purpose="村东路灯安装工程")},
+        "direct_award": {"award_amount_fen": 7_990_000},
+        "sign_contract": {"contract_amount_fen": 7_990_000},
+    }
+    over = _works(world, {**hugging, "settlement": {"settlement_amount_fen": 12_000_000}})
+    assert money(world, over) == ["settled_above_contract_without_audit", "threshold_hugging"]
+    [hug] = world.violations(over, "threshold_hugging")
+    assert "small_works.audit_min_fen" in hug["message"] and "79,900.00元" in hug["message"]
+    lawful = _works(world, {})  # a 60,000-yuan contract settled at 58,000 after acceptance
+    assert money(world, lawful) == []
+
+
+def test_spending_above_the_resolution_at_implementation(world, now):
+    world.deploy(shipped("four_deliberations"))
+    path = example(shipped("four_deliberations"), "happy")
+    approved = next(s.data for s in path.steps if s.step == "resolve")["approved_amount_fen"]
+    for actual, expected in ((approved + 1, ["paid_above_approved"]), (approved, [])):
+        instance = world.start("four_deliberations")
+        for step in path.steps:
+            data = {**step.data, "actual_amount_fen": actual} if step.step == "implement" else step.data
+            world.complete(instance, step.step, data)
+            if step.step == "implement":
+                break
+        assert money(world, instance) == expected

@@ -96,6 +96,7 @@ SPLITS = [
     # (pieces, each piece from the limit, days apart, split?)
     ("two_over", 2, lambda limit: limit // 2 + 1, 1, True),
     ("two_at", 2, lambda limit: limit // 2, 1, False),  # together exactly the limit: within authority
+    ("two_each_at_limit", 2, lambda limit: limit, 1, True),  # each exactly at the limit, together twice it
     ("three_over", 3, lambda limit: limit // 3 + 1, 1, True),
     ("two_apart", 2, lambda limit: limit // 2 + 1, 31, False),  # outside the 30-day window
 ]
