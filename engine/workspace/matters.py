@@ -196,6 +196,12 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         targets = [_node_name(definition, t) for t in data.get("to", [])]
         entry["detail"] = "→ " + "、".join(targets) if targets else None
         entry["step_name"] = _node_name(definition, event.step_id or "")
+    elif event.kind == "decision_registered":
+        amount = data.get("amount_fen")
+        money = f"，{formspec.fen_to_yuan(amount)}元" if isinstance(amount, int) else ""
+        entry["detail"] = f"决议编号 {data.get('number')}（{data.get('purpose')}{money}）已登记入本村决议台账"
+    elif event.kind == "decision_closed":
+        entry["detail"] = f"决议 {data.get('number')}：{data.get('note')}"
     elif event.kind == labels.TASK_RETURNED:
         entry["detail"] = f"退回到「{_node_name(definition, data.get('to', ''))}」"
     elif event.kind == labels.TASK_TRANSFERRED:
