@@ -22,6 +22,7 @@ AGENCY = "dongxi.agency"
 APPROVAL = ("voucher", "finance_signoff", "supervisory_review", "bookkeeper_submit", "town_audit")
 # The codes of money: the town agency's one clerk approving, auditing and paying is warned apart.
 MONEY = {
+    "acceptance_panel_too_small",
     "paid_above_approved",
     "contract_above_approved",
     "settled_above_contract_without_audit",
@@ -340,11 +341,12 @@ def test_a_citation_in_a_start_form_is_checked_too(world, tmp_path):
         operations.start(session, "rectification", "QX0101", "shangtang.supervisor", {**notice, "basis_ref": number})
 
 
-def _works(world, changes: dict[str, dict]) -> int:
-    """A 村级小型工程 matter driven along its 6万元 example path, with ``changes`` to some steps' data."""
+def _works(world, changes: dict[str, dict], name: str = "direct_award_below_audit_limit") -> int:
+    """A 村级小型工程 matter driven along an example path (the 6万元 one) to its end, with ``changes``
+    to some steps' data."""
     from tests.support.matters import register_cited
 
-    path = example(shipped("small_works"), "direct_award_below_audit_limit")
+    path = example(shipped("small_works"), name)
     with world.sessions() as session, session.begin():
         numbers = register_cited(session, path, AGENCY)
     instance = world.start("small_works")
@@ -384,3 +386,17 @@ def test_spending_above_the_resolution_at_implementation(world, now):
             if step.step == "implement":
                 break
         assert money(world, instance) == expected
+
+
+def test_a_works_settled_above_the_panel_line_was_accepted_by_too_few(payments, now):
+    world = payments
+    world.deploy(shipped("small_works"))
+    small = {
+        "direct_award": {"award_amount_fen": 1_800_000},
+        "sign_contract": {"contract_amount_fen": 1_800_000},
+        "acceptance": {"panel_members": ["王监委", "孙主任"]},
+    }
+    over = _works(world, {**small, "settlement": {"settlement_amount_fen": 2_100_000}}, "joint_meeting_passed")
+    assert money(world, over) == ["acceptance_panel_too_small", "settled_above_contract_without_audit"]
+    lawful = _works(world, {**small, "settlement": {"settlement_amount_fen": 1_800_000}}, "joint_meeting_passed")
+    assert money(world, lawful) == []
