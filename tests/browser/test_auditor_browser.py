@@ -57,7 +57,7 @@ def test_county_discipline_replays_a_matter(audited, browser, artifacts):
     page.goto(f"{base}/audit/matters")
     page.locator(f'a.cover[href="/audit/matters/{world.loop}"]').click()
     page.wait_for_url(re.compile(rf"/audit/matters/{world.loop}$"))
-    assert "第 17 / 17 条" in page.locator("#replay .position").inner_text()
+    assert "第 22 / 22 条" in page.locator("#replay .position").inner_text()
     assert state(page, "end_done") == "done"
 
     page.locator('#replay a[data-step="first"]').click()
@@ -66,7 +66,7 @@ def test_county_discipline_replays_a_matter(audited, browser, artifacts):
     page.locator('#replay a[data-step="next"]').click()
     page.wait_for_url(re.compile(r"pos=1"))
     assert state(page, "propose") == "done" and state(page, "discuss") == "current"
-    assert "第 2 / 17 条" in page.locator("#replay .position").inner_text()
+    assert "第 2 / 22 条" in page.locator("#replay .position").inner_text()
     page.keyboard.press("ArrowRight")
     page.wait_for_url(re.compile(r"pos=2"))
     page.locator('#replay a[data-step="next"]').click()
