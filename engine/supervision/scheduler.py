@@ -24,6 +24,20 @@ INTERVAL_S = 1.0
 JOB_ID = "powerlist-sweep"
 ANCHOR_JOB_ID = "powerlist-anchor"
 
+# Libraries whose INFO lines would drown the sweep's own: SpiffWorkflow writes one per task state
+# change ("spiff", "spiff.task", "spiff.workflow", ...), APScheduler one per tick.
+QUIET_LOGGERS = ("spiff", "apscheduler")
+
+
+def quiet_libraries() -> None:
+    """Log only warnings and errors of the noisy libraries, however the process set up its logging."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+        for child, logger in list(logging.root.manager.loggerDict.items()):
+            if child.startswith(f"{name}.") and isinstance(logger, logging.Logger):
+                if logging.NOTSET < logger.level < logging.WARNING:  # NOTSET ones follow their parent
+                    logger.setLevel(logging.WARNING)
+
 
 def _tick(engine: Engine, budget_s: float) -> None:
     try:
@@ -51,6 +65,7 @@ def _anchor(engine: Engine) -> None:
 def start_scheduler(engine: Engine, interval_s: float = INTERVAL_S) -> BackgroundScheduler:
     """Start a background scheduler that sweeps every ``interval_s`` seconds, beginning now, and
     anchors the history once a day just before midnight, China time."""
+    quiet_libraries()
     scheduler = BackgroundScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
