@@ -77,10 +77,16 @@ TASK_GONE = "该步骤已经办理过了，或者已被退回、撤回"
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    """The matter, locked for this transaction (``FOR UPDATE`` on PostgreSQL)."""
+    """The matter, locked for this transaction (``FOR NO KEY UPDATE`` on PostgreSQL).
+
+    ``NO KEY``: a step never changes the matter's id, so the foreign-key checks of rows that point at
+    the matter (``FOR KEY SHARE``) do not wait for it; see "Lock order" in docs/architecture.md.
+    """
     begin_write(session)
     instance = session.scalar(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update(of=ProcessInstance, key_share=True)
     )
     if instance is None:
         raise NotFound(f"没有编号为 {instance_id} 的事项", code="matter.not_found")
@@ -95,16 +101,17 @@ def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessIns
         .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
         .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
         .where(OpenTask.id == task_id)
-        .with_for_update(of=ProcessInstance)
+        .with_for_update(of=ProcessInstance, key_share=True)
     ).first()
     if found is None:
         raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
     row, instance, key, content_hash = found
     # On PostgreSQL the task row may have gone while we waited for the matter's lock (another
-    # completion of the same task); SQLite's write transaction already excludes that.
+    # completion of the same task); SQLite's write transaction already excludes that. The loser
+    # of such a race gets the same error on both databases, however the race fell out.
     if session.get_bind().dialect.name != "sqlite":
         if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
-            raise Conflict("别人刚刚办理了这一步，您的提交没有生效", code="task.taken", params={"task": task_id})
+            raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
     if instance.status != "running":
         raise InvalidState(f"事项 {instance.id} 已经结束", code="matter.ended", params={"matter": instance.id})
     return row, instance, loaded_version(session, instance.definition_version_id, key, content_hash)

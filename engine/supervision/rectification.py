@@ -81,7 +81,15 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
 
 
 def _linked(session: Session, instance_id: int) -> Violation | None:
-    return session.scalar(select(Violation).where(Violation.rectification_instance_id == instance_id).with_for_update())
+    """The violation a rectification matter works on, locked; the caller holds the matter's lock.
+
+    The lock order (matters in ascending id, then the violation) holds: the violation's own matter is
+    older than its rectification matter and is not needed here, since the rows this step adds point
+    at it only through foreign keys (``FOR KEY SHARE``), which a matter's ``FOR NO KEY UPDATE`` lets by.
+    """
+    return session.scalar(
+        select(Violation).where(Violation.rectification_instance_id == instance_id).with_for_update(key_share=True)
+    )
 
 
 def on_step(context: StepContext, book: RuleBook) -> None:

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from engine import builtin, clock
 from engine.clock import as_utc
+from engine.errors import NotFound
 from engine.persistence.db import begin_write, make_sessionmaker
 from engine.runtime import cache
 from engine.supervision import deadlines, timers, vouchers
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import SupervisionTimer
 from engine.supervision.violations import (
     ACKNOWLEDGED,
     ESCALATED,
@@ -30,6 +31,7 @@ from engine.supervision.violations import (
     SYSTEM,
     book_for_village,
     escalate,
+    lock_for_change,
     note_event,
     raised_in,
 )
@@ -171,16 +173,12 @@ def _fire(session: Session, timer: SupervisionTimer, now: datetime) -> str | Non
 
 
 def _fire_violation_timer(session: Session, timer: SupervisionTimer, now: datetime) -> str | None:
-    if timer.instance_id is not None and timers.lock_instance(session, timer.instance_id, skip_locked=True) is None:
-        return BUSY
-    violation = session.scalar(
-        select(Violation)
-        .where(Violation.id == timer.violation_id)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
+    try:
+        violation = lock_for_change(session, timer.violation_id, skip_locked=True, matter_id=timer.instance_id)
+    except NotFound:
+        return "obsolete"
     if violation is None:
-        return BUSY if session.get(Violation, timer.violation_id) is not None else "obsolete"
+        return BUSY
     book = book_for_village(session, violation.village_id)
     if timer.kind == timers.ESCALATION:
         if violation.status not in (OPEN, ESCALATED) or violation.level != timer.payload.get("level"):
@@ -205,7 +203,8 @@ def sweep(
     batch: int = BATCH,
     budget_s: float | None = None,
 ) -> SweepReport:
-    """Fire everything due now, one batch per transaction; stop early after ``budget_s`` seconds."""
+    """Fire everything due now, one batch per transaction, including timers the sweep itself made due;
+    stop early after ``budget_s`` seconds."""
     builtin.load()
     clock.install()
     sessions = make_sessionmaker(engine)
@@ -222,7 +221,10 @@ def sweep(
                 fired, busy = fire_claimed(session, claimed, current)
         report.fired += fired
         report.busy += busy
-        if len(claimed) < batch or not fired:
+        # Not "fewer than a batch, so done": a fired timer may have added one that is due already (a
+        # yellow deadline long past schedules its red one in the past), and the next probe sees it.
+        # A batch that fired nothing (all busy) ends the sweep; the next tick tries again.
+        if not fired:
             break
         if budget_s is not None and time.monotonic() - started > budget_s:
             break

@@ -175,11 +175,12 @@ class Fired:
 
 
 def lock_instance(session: Session, instance_id: int, skip_locked: bool) -> ProcessInstance | None:
-    """Lock a matter's row like a step does; with ``skip_locked``, None when a step holds it now."""
+    """Lock a matter's row like a step does (``FOR NO KEY UPDATE``); with ``skip_locked``, None when
+    someone holds it now."""
     instance = session.scalar(
         select(ProcessInstance)
         .where(ProcessInstance.id == instance_id)
-        .with_for_update(of=ProcessInstance, skip_locked=skip_locked)
+        .with_for_update(of=ProcessInstance, key_share=True, skip_locked=skip_locked)
     )
     if instance is None and session.get(ProcessInstance, instance_id) is None:
         raise NotFound(f"instance {instance_id} does not exist")

@@ -1,12 +1,14 @@
 """Raising violation warnings and moving them through their states, every change chained with its actor.
 
 States: open → acknowledged → rectified, or escalated up the chain (village supervisory committee →
-town → county discipline commission) → closed. Whoever touches a violation locks its matter first,
-then the violation, the same order a step uses, so steps, sweeps and people never deadlock.
+town → county discipline commission) → closed. Whoever touches a violation locks its matter and its
+rectification matter first (ascending id), then the violation, the order steps use, so steps, sweeps
+and people never deadlock (see "Lock order" in docs/architecture.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -306,24 +308,58 @@ def note_event(session: Session, violation: Violation, kind: str, *, actor: str 
     chain.append(session, violation, kind, at=now, actor=actor, data=data)
 
 
-def lock(session: Session, violation_id: int) -> Violation:
-    """Lock a violation for a change: its matter first (as steps do), then the violation row."""
-    begin_write(session)
-    violation = session.get(Violation, violation_id)
-    if violation is None:
-        raise NotFound(f"no violation {violation_id}")
-    if violation.instance_id is not None:
-        session.execute(
+def lock_matters(session: Session, instance_ids: Iterable[int | None], *, skip_locked: bool = False) -> bool:
+    """Lock matters in ascending id, as steps do (``FOR NO KEY UPDATE``); False when ``skip_locked``
+    and someone holds one of them now (those already taken stay locked until the transaction ends)."""
+    for instance_id in sorted({i for i in instance_ids if i is not None}):
+        locked = session.scalar(
             select(ProcessInstance.id)
-            .where(ProcessInstance.id == violation.instance_id)
-            .with_for_update(of=ProcessInstance)
+            .where(ProcessInstance.id == instance_id)
+            .with_for_update(of=ProcessInstance, key_share=True, skip_locked=skip_locked)
         )
-    locked = session.scalar(
+        if locked is None and session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id)):
+            return False
+    return True
+
+
+def lock_for_change(
+    session: Session, violation_id: int, *, skip_locked: bool = False, matter_id: int | None = None
+) -> Violation | None:
+    """Lock a violation in the lock order: its matter and its rectification matter (and ``matter_id``)
+    in ascending id, then the violation row. None when ``skip_locked`` and someone holds one of them.
+
+    The rectification matter is linked only while the violation's matter is locked, so the link read
+    before the locks is still the link once they are held; a violation without a matter may gain one
+    in between, and that newer matter is then locked last.
+    """
+    current = session.execute(
+        select(Violation.instance_id, Violation.rectification_instance_id).where(Violation.id == violation_id)
+    ).first()
+    if current is None:
+        raise NotFound(f"no violation {violation_id}")
+    matters = {current.instance_id, current.rectification_instance_id, matter_id}
+    if not lock_matters(session, matters, skip_locked=skip_locked):
+        return None
+    violation = session.scalar(
         select(Violation)
         .where(Violation.id == violation_id)
-        .with_for_update()
+        .with_for_update(key_share=True, skip_locked=skip_locked)
         .execution_options(populate_existing=True)
     )
+    if violation is None:
+        if skip_locked and session.scalar(select(Violation.id).where(Violation.id == violation_id)) is not None:
+            return None
+        raise NotFound(f"no violation {violation_id}")
+    late = {violation.instance_id, violation.rectification_instance_id} - matters
+    if late and not lock_matters(session, late, skip_locked=skip_locked):
+        return None
+    return violation
+
+
+def lock(session: Session, violation_id: int) -> Violation:
+    """Lock a violation for a person's change, in the lock order (see :func:`lock_for_change`)."""
+    begin_write(session)
+    locked = lock_for_change(session, violation_id)
     assert locked is not None
     return locked
 
