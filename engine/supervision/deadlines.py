@@ -136,12 +136,26 @@ def on_step(context: StepContext, book: RuleBook, waiting: list[WaitingTimer]) -
         for task_id in timer.attached_to:
             boundary[task_id] = min(timer.due_at, boundary.get(task_id, timer.due_at))
     for opened in context.opened:
-        _open_deadline(context, book, item, opened, boundary.get(opened.engine_task_id))
+        open_deadline(context, book, item, opened, boundary.get(opened.engine_task_id))
     for task_id in context.closed:
         _closed(context, book, task_id)
 
 
-def _open_deadline(context: StepContext, book: RuleBook, item: str, opened, boundary_due: datetime | None) -> None:
+def open_deadline(
+    context: StepContext,
+    book: RuleBook,
+    item: str,
+    opened,
+    boundary_due: datetime | None,
+    *,
+    new_key: bool = True,
+) -> list[str]:
+    """Schedule the reminder and due timers of a task opened at ``context.now``; returns the keys added.
+
+    A step passes ``new_key`` (its task is new); the backfill (:mod:`engine.supervision.backfill`)
+    passes False so that timers a task already has are kept.
+    """
+    added: list[str] = []
     due, source = opened.due_at, "time_limit"
     if due is None and boundary_due is not None:
         due, source = boundary_due, "boundary_timer"
@@ -151,7 +165,7 @@ def _open_deadline(context: StepContext, book: RuleBook, item: str, opened, boun
         due = due_at(context.now, rule.limit, rule.calendar, work_calendar()) if rule.limit else None
         source, calendar = "rule", rule.calendar
     if due is None:
-        return
+        return added
     if source != "time_limit":
         context.session.execute(update(OpenTask).where(OpenTask.id == opened.id).values(due_at=due))
         opened.due_at = due
@@ -169,17 +183,21 @@ def _open_deadline(context: StepContext, book: RuleBook, item: str, opened, boun
         warning = _missing_calendar(context, opened, due)
         if warning:
             payload["calendar_warning"] = warning
-    common = {"instance_id": context.instance.id, "task_id": opened.id, "payload": payload, "new_key": True}
+    common = {"instance_id": context.instance.id, "task_id": opened.id, "payload": payload, "new_key": new_key}
     if book.reminder_percent:
         if calendar == "working":
             remind = work_calendar().working_point(context.now, due, book.reminder_percent / 100)
         else:
             remind = context.now + (due - context.now) * book.reminder_percent / 100
-        if remind < due:
-            timers.schedule(
-                context.session, key=f"remind:{opened.id}", kind=timers.TASK_REMINDER, due_at=remind, **common
-            )
-    timers.schedule(context.session, key=f"due:{opened.id}", kind=timers.TASK_DUE, due_at=due, **common)
+        key = f"remind:{opened.id}"
+        if remind < due and timers.schedule(
+            context.session, key=key, kind=timers.TASK_REMINDER, due_at=remind, **common
+        ):
+            added.append(key)
+    key = f"due:{opened.id}"
+    if timers.schedule(context.session, key=key, kind=timers.TASK_DUE, due_at=due, **common):
+        added.append(key)
+    return added
 
 
 _TIMER = SupervisionTimer.__table__.c
@@ -314,18 +332,25 @@ def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance
     violation = raise_violation(session, book, finding, now)
     red_after = book.deadline(instance.definition.key, task.step_id).red_after
     if violation is not None and red_after is not None:
-        timers.schedule(
-            session,
-            key=f"red:{task.id}",
-            kind=timers.TASK_RED,
-            due_at=red_at(timer, red_after),
-            instance_id=instance.id,
-            task_id=task.id,
-            violation_id=violation.id,
-            payload=dict(timer.payload),
-            new_key=True,  # a task's deadline fires once
-        )
+        schedule_red(session, timer, violation, red_after, new_key=True)  # a task's deadline fires once
     return "fired" if violation is not None else "obsolete"
+
+
+def schedule_red(
+    session: Session, due_timer: SupervisionTimer, violation: Violation, red_after: timedelta, *, new_key: bool
+) -> bool:
+    """The red timer of a task whose due timer raised ``violation``; False when it was there already."""
+    return timers.schedule(
+        session,
+        key=f"red:{due_timer.task_id}",
+        kind=timers.TASK_RED,
+        due_at=red_at(due_timer, red_after),
+        instance_id=due_timer.instance_id,
+        task_id=due_timer.task_id,
+        violation_id=violation.id,
+        payload=dict(due_timer.payload),
+        new_key=new_key,
+    )
 
 
 def step_later(session: Session, task_id: str, since: datetime, delay: timedelta) -> datetime:
