@@ -129,12 +129,22 @@ def main() -> None:
 @pass_state
 @reports_errors
 def init(state: State) -> None:
-    """Create the database schema, or upgrade it to the newest version."""
+    """Create the database schema, or upgrade it to the newest version; then give open tasks the
+    deadline timers the current rules require (as ``powerlist doctor --fix``).
+
+    Safe to run while another ``init`` runs: one upgrades, the other waits and finds it done.
+    """
     from engine.persistence.migrate import upgrade
+    from engine.supervision.backfill import backfill
 
     applied = upgrade(state.engine)
     url = state.engine.url.render_as_string(hide_password=True)
     click.echo(f"database {url}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+    report = backfill(state.engine, fix=True)
+    line = f"deadline timers: {report.timers} added to {len(report.tasks)} of {report.open_tasks} open task(s)"
+    click.echo(line)
+    for failure in report.errors:
+        click.echo(f"warning: matter {failure['instance']}: deadline timers not checked: {failure['error']}", err=True)
 
 
 @main.command()
