@@ -140,6 +140,35 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "这个预警只能由{level}级监督机构或上级不予认定，请上报",
         "Only the {level} supervisors or above may dismiss this warning; escalate it",
     ),
+    "input.invalid": ("{field}：不是可以接受的输入", "{field}: not an input this takes"),
+    "input.not_json": (
+        "{field}：不是有效的 JSON（第 {line} 行第 {column} 列）",
+        "{field}: not valid JSON (line {line}, column {column})",
+    ),
+    "input.not_object": ("{field}：必须是一个 JSON 对象", "{field}: a JSON object is required"),
+    "input.not_utf8": (
+        "{field}：不是 UTF-8 编码的文字（第 {position} 个字节）",
+        "{field}: not UTF-8 text (byte {position})",
+    ),
+    "input.not_finite": ("{field}：数字 {value} 不是有限的数", "{field}: {value} is not a finite number"),
+    "input.surrogate": (
+        "{field}：含有无法识别的字符（不是有效的 UTF-8 文字）",
+        "{field}: holds characters that are not valid UTF-8 text",
+    ),
+    "input.integer_too_large": (
+        "{field}：数字太大了（最多 {max}）",
+        "{field}: the number is too large (at most {max})",
+    ),
+    "input.amount_too_large": (
+        "{field}：金额太大了（最多 {max} 分）",
+        "{field}: the amount is too large (at most {max} fen)",
+    ),
+    "input.string_too_long": (
+        "{field}：文字太长了（最多 {max} 个字）",
+        "{field}: the text is too long (at most {max})",
+    ),
+    "input.too_deep": ("{field}：嵌套太深了（最多 {max} 层）", "{field}: nested too deep (at most {max} levels)"),
+    "input.too_large": ("{field}：内容太大了（最多 {max} 字节）", "{field}: too large (at most {max} bytes)"),
 }
 
 
