@@ -63,6 +63,7 @@ def reports_errors(func: Callable) -> Callable:
     @wraps(func)
     def wrapper(*args, **kwargs):
         try:
+            check_arguments(kwargs)
             return func(*args, **kwargs)
         except DefinitionInvalid as exc:
             for problem in exc.problems:
@@ -81,19 +82,54 @@ def reports_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def parse_data(text: str | None) -> Any:
+def parse_data(text: str | None) -> dict[str, Any]:
+    """A ``--data`` value: a JSON object given inline or as ``@file``, through the one input reader.
+
+    ``null``, a list or a number is refused, as are non-finite numbers, oversized integers and
+    texts, deep nesting and a file that is not UTF-8 (each exits 2 naming the field or the file).
+    """
+    from engine.inputs import limit, read_object
+
     if text is None:
         return {}
     if text.startswith("@"):
+        name = text[1:]
         try:
-            with open(text[1:], encoding="utf-8") as handle:
-                text = handle.read()
+            with open(name, "rb") as handle:
+                raw = handle.read(limit("max_body_bytes") + 1)
         except OSError as exc:
-            raise click.BadParameter(f"cannot read {text[1:]}: {exc.strerror}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+            raise click.BadParameter(f"cannot read {name}: {exc.strerror}", param_hint="--data") from exc
+        return read_object(raw, "data", source=name)
+    return read_object(text, "data")
+
+
+def check_arguments(values: dict[str, Any]) -> None:
+    """Every text argument is checked like JSON text: no lone surrogate (a non-UTF-8 argument),
+    no text beyond the maximum; the refusal exits 2 naming the option."""
+    from engine.inputs import check_text
+
+    for name, value in values.items():
+        if name == "data":
+            continue  # read by parse_data, with the limits of a JSON body
+        for item in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(item, str):
+                check_text(item, "--" + name.replace("_", "-"))
+
+
+def check_title(title: str | None) -> None:
+    """A ``--title`` longer than a matter's title may be is refused, never cut."""
+    if title is None:
+        return
+    from engine.inputs import InputInvalid
+    from engine.workspace.operations import TITLE_LENGTH
+
+    if len(title.strip()) > TITLE_LENGTH[1]:
+        raise InputInvalid(
+            f"--title：事项名称太长了（{len(title.strip())} 个字，最多 {TITLE_LENGTH[1]} 个字）",
+            code="input.string_too_long",
+            params={"field": "--title", "max": TITLE_LENGTH[1]},
+            field="title",
+        )
 
 
 class IdType(click.ParamType):
@@ -115,6 +151,23 @@ class IdType(click.ParamType):
 
 ID = IdType()  # ids of BigId columns (matters, violations, uploads)
 SMALL_ID = IdType(big=False)  # ids of Integer columns (tokens, users, units)
+
+
+class TaskIdType(click.ParamType):
+    """An open task's id (a UUID, as ``powerlist tasks`` lists it); anything else exits 2."""
+
+    name = "task"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from engine.workspace.matters import uuid_or_none
+
+        found = uuid_or_none(value) if isinstance(value, str) and len(value) <= 64 else None
+        if found is None:
+            self.fail(f"{str(value)[:40]!r} is not a task id (see 'powerlist tasks')", param, ctx)
+        return found
+
+
+TASK = TaskIdType()
 
 
 @click.group()
@@ -266,9 +319,10 @@ def start(state: State, key: str, village: str, actor: str, data: str | None, ti
     """Start a matter of a power item for a village; prints the instance id.
 
     The start data may hold only the fields of the flow's start form."""
+    payload = parse_data(data)
+    check_title(title)
     from engine.api import start as start_matter
 
-    payload = parse_data(data)
     with state.transaction() as session:
         outcome = start_matter(session, key, village, actor, payload, title)
     if as_json:
@@ -323,7 +377,7 @@ def parse_attachments(values: tuple[str, ...]) -> list[tuple[str, Path]]:
 
 
 @main.command()
-@click.argument("task_id")
+@click.argument("task_id", type=TASK, metavar="TASK")
 @click.option("--as", "actor", required=True)
 @click.option("--data", required=True, help="Form data as a JSON object, or @file.json.")
 @click.option(
@@ -347,10 +401,10 @@ def complete(
     state: State, task_id: str, actor: str, data: str, attach: tuple[str, ...], waive_reason: str | None, as_json: bool
 ) -> None:
     """Complete an open task with form data and the files its attachment slots ask for."""
+    payload = parse_data(data)
     from engine.api import complete as complete_task
     from engine.workspace import attachments
 
-    payload = parse_data(data)
     files = parse_attachments(attach)
     with state.transaction() as session:
         from engine import policy
@@ -377,7 +431,7 @@ def complete(
 
 
 @main.command()
-@click.argument("task_id")
+@click.argument("task_id", type=TASK, metavar="TASK")
 @click.option("--as", "actor", required=True, help="The town agency of the matter's town.")
 @click.option("--reason", required=True, help="Why the step is forced past (kept in history).")
 @click.option("--data", default=None, help="Fields of the step's form the later steps need, as JSON or @file.json.")
@@ -385,9 +439,9 @@ def complete(
 @reports_errors
 def force(state: State, task_id: str, actor: str, reason: str, data: str | None) -> None:
     """Force a matter past an open task without its form (recorded, and raises a violation)."""
+    payload = parse_data(data)
     from engine.api import force as force_task
 
-    payload = parse_data(data)
     with state.transaction() as session:
         outcome = force_task(session, task_id, actor, reason, payload)
     click.echo(f"forced; instance {outcome.instance_id} {outcome.status}")

@@ -14,27 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from powerlist.cli import ID, State, echo_json, pass_state, reports_errors
+from powerlist.cli import ID, TASK, State, echo_json, pass_state, reports_errors
 
 if TYPE_CHECKING:
     from engine.workspace.operations import Outcome
-
-
-class TaskIdType(click.ParamType):
-    """An open task's id (a UUID, as ``powerlist tasks`` lists it); anything else exits 2."""
-
-    name = "task"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from engine.workspace.matters import uuid_or_none
-
-        found = uuid_or_none(value) if isinstance(value, str) and len(value) <= 64 else None
-        if found is None:
-            self.fail(f"{str(value)[:40]!r} is not a task id (see 'powerlist tasks')", param, ctx)
-        return found
-
-
-TASK = TaskIdType()
 
 
 def _as_option(help_text: str = "Username of the person doing it."):
