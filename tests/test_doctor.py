@@ -105,3 +105,29 @@ def test_concurrent_inits_on_a_fresh_database_all_succeed(db_url, tmp_path):
     applied = [out for _, out, _ in results if "applied" in out]
     assert len(applied) == 1, results  # one upgraded, the others found it done
     assert all("deadline timers: 0 added" in out for _, out, _ in results)
+
+
+def test_the_backfill_makes_the_timers_the_step_made_from_a_boundary_timer(world):
+    from sqlalchemy import update
+
+    from engine.persistence.models import OpenTask
+    from tests.supervision.conftest import TIMED
+
+    world.deploy(TIMED)
+    instance = world.start("timed_posting")
+    task = world.task(instance, "prepare")["id"]  # no pl:timeLimit: its PT48H boundary timer is the deadline
+
+    def made() -> list[tuple]:
+        rows = world.timers(task_id=task)
+        return sorted((t.key, t.kind, t.due_at, t.payload) for t in rows)
+
+    by_step = made()
+    assert [key for key, *_ in by_step] == [f"due:{task}", f"remind:{task}"]
+    _drop_timers(world, f"remind:{task}", f"due:{task}")
+    with world.sessions() as session, session.begin():  # an old database kept no deadline for it
+        session.execute(update(OpenTask).where(OpenTask.id == task).values(due_at=None))
+
+    report = backfill(world.engine, fix=True)
+    assert [(t.task_id, sorted(t.added)) for t in report.tasks] == [(task, [f"due:{task}", f"remind:{task}"])]
+    assert made() == by_step
+    assert world.task(instance, "prepare")["due_at"] == "2026-11-04T01:00:00.000000Z"
