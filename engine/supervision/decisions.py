@@ -145,7 +145,11 @@ def new_decision(
     note: str | None = None,
 ) -> Decision:
     """The next number of ``kind`` in the village's year, taken under the village's lock."""
-    village = session.execute(select(OrgUnit.code).where(OrgUnit.id == village_id).with_for_update()).one()
+    # Numbers are taken one at a time per village; FOR NO KEY UPDATE leaves rows that refer to the
+    # village (tasks, violations) free to be written meanwhile.
+    village = session.execute(
+        select(OrgUnit.code).where(OrgUnit.id == village_id).with_for_update(key_share=True)
+    ).one()
     year = int(passed_on[:4])
     seq = (
         session.scalar(
@@ -596,8 +600,20 @@ def close(session: Session, actor: str, village_code: str, number: str, reason: 
     begin_write(session)
     village = get_village(session, village_code)
     policy.require(session, actor, "decision.close", village)
+    # The lock order: the decision's matter first, then the decision (docs/architecture.md).
+    found = session.scalar(
+        select(Decision.instance_id).where(Decision.village_id == village.id, Decision.number == number)
+    )
+    instance = None
+    if found is not None:
+        instance = session.scalar(
+            select(ProcessInstance).where(ProcessInstance.id == found).with_for_update(key_share=True)
+        )
     decision = session.scalar(
-        select(Decision).where(Decision.village_id == village.id, Decision.number == number).with_for_update()
+        select(Decision)
+        .where(Decision.village_id == village.id, Decision.number == number)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if decision is None:
         raise NotFound(f"本村决议台账中没有 {number}", code="decision.not_found", params={"number": number})
@@ -611,11 +627,6 @@ def close(session: Session, actor: str, village_code: str, number: str, reason: 
     if not NOTE_LENGTH[0] <= len(reason) <= NOTE_LENGTH[1]:
         raise FormInvalid("关闭决议", [FieldError("reason", "请写明关闭理由（4–500 个字）")])
     now = clock.now()
-    instance = None
-    if decision.instance_id is not None:
-        instance = session.scalar(
-            select(ProcessInstance).where(ProcessInstance.id == decision.instance_id).with_for_update()
-        )
     _set_status(session, instance, decision, CLOSED, actor, now, reason)
     session.add(AuditLog(at=now, actor=actor, action="decision.close", subject=number, detail={"reason": reason}))
     return decision
