@@ -51,10 +51,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "该步骤已经办理过了，或者已被退回、撤回",
         "This step was already done, returned or withdrawn",
     ),
-    "task.taken": (
-        "别人刚刚办理了这一步，您的提交没有生效",
-        "Someone completed this step just now; yours was not applied",
-    ),
     "task.not_ready": ("「{step}」现在不能办理", "Step '{step}' cannot be done now"),
     "task.not_holder": (
         "{user} 不能办理「{step}」：这一步由 {unit} 的 {role} 岗位办理",

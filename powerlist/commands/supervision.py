@@ -468,7 +468,7 @@ def calendar_validate(file: str) -> None:
 
 
 @calendar.command("show")
-@click.option("--year", type=int, default=None)
+@click.option("--year", type=click.IntRange(1900, 2200), default=None)
 @click.option("--json", "as_json", is_flag=True)
 def calendar_show(year: int | None, as_json: bool) -> None:
     """Print the holidays and worked weekend days in force (rules/calendar plus POWERLIST_RULES_DIR/calendar)."""
