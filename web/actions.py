@@ -37,11 +37,14 @@ def store_files(files: list[FileStorage], username: str, field: str) -> tuple[li
 
 
 def run_once(username: str, key: str | None, operation: Callable[[Session], Outcome]) -> Outcome:
-    """Run a submission; when it fails because the step was already done by this same submission
-    (a retry that lost the race with the first), answer with the first one's outcome."""
+    """Run a submission once, its whole transaction tried again while the database is busy.
+
+    When it fails because the same submission got there first — a retry that lost the race with
+    the first, or two at once with one key (:class:`~engine.workspace.idempotency.KeyTaken`) —
+    answer with the first one's outcome.
+    """
     try:
-        with db.writing() as session:
-            return operation(session)
+        return db.write(operation)
     except (InvalidState, Conflict):
         earlier = idempotency.lookup(db.session(), username, key) if key else None
         if earlier is None:

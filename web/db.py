@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 EXTENSION = "powerlist.sessions"
+
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
@@ -43,6 +46,22 @@ def writing() -> Iterator[Session]:
     except BaseException:
         current.rollback()
         raise
+
+
+def write(run: Callable[[Session], T]) -> T:
+    """Run ``run(session)`` in a :func:`writing` transaction; when the database is busy (SQLite
+    locked by another process, a PostgreSQL deadlock victim) the whole transaction is rolled back
+    and run again after a pause, so a busy database delays the step but does not fail it.
+
+    ``run`` must do all of its work in the session: each try redoes all of it.
+    """
+    from engine.persistence.db import retrying
+
+    def attempt() -> T:
+        with writing() as current:
+            return run(current)
+
+    return retrying(attempt)
 
 
 def close_session(_error: BaseException | None = None) -> None:
