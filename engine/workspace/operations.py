@@ -216,7 +216,7 @@ def start(
     """
     begin_write(session)
     idem = idempotency.check_key(idempotency_key)
-    earlier = idempotency.lookup(session, actor, idem)
+    earlier = idempotency.claim(session, actor, idem, "start")  # looked up again and held inside the write
     if earlier is not None:
         return Outcome.repeat_of(earlier)
     user = get_user(session, actor)
@@ -262,7 +262,7 @@ def complete(
     """
     begin_write(session)
     key = idempotency.check_key(idempotency_key)
-    earlier = idempotency.lookup(session, actor, key)
+    earlier = idempotency.claim(session, actor, key, "complete")  # looked up again and held inside the write
     if earlier is not None:
         return Outcome.repeat_of(earlier)
     row, instance, definition = _open_task_for(session, task_id, actor)
