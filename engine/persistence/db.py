@@ -110,6 +110,14 @@ def _release(info: dict) -> None:
         queue.release()
 
 
+def _release_of(pooled) -> None:
+    try:
+        info = pooled.info
+    except (AttributeError, NotImplementedError):  # the engine's first connect: nothing queued
+        return
+    _release(info)
+
+
 def _sqlite_begin(queue: WriterQueue | None, wait_s: float) -> Callable[[Any], None]:
     def begin(conn) -> None:
         # pysqlite's own transaction handling is off (isolation_level=None), so every transaction,
@@ -130,9 +138,24 @@ def _sqlite_begin(queue: WriterQueue | None, wait_s: float) -> Callable[[Any], N
 
 
 def _install_writer_queue(engine: Engine) -> None:
-    """Give the turn back when the writing transaction ends, however it ends."""
-    event.listen(engine, "commit", lambda conn: _release(conn.info))
-    event.listen(engine, "rollback", lambda conn: _release(conn.info))
+    """Give the turn back when the writing transaction ends, however it ends: after the COMMIT or
+    ROLLBACK itself (the next writer would otherwise find the file still locked and poll)."""
+    dialect = engine.dialect  # this engine's own
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            _release_of(dbapi_connection)
+
+    def do_rollback(dbapi_connection) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            _release_of(dbapi_connection)
+
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
     event.listen(engine.pool, "reset", lambda _dbapi, record, _state: _release(record.info))
     event.listen(engine.pool, "invalidate", lambda _dbapi, record, _exc: _release(record.info))
     event.listen(engine.pool, "close", lambda _dbapi, record: _release(record.info))
