@@ -290,12 +290,12 @@ def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, wor
     headers = {"Authorization": f"Bearer {token}"}
     done = threading.Event()
     sweeps: list[Any] = []
+    holds: list[int] = []
 
     def scheduler() -> None:
         while not done.is_set():
             try:
-                # each batch of a sweep is a transaction of its own: safe to run again whole
-                sweeps.append(persistence.retrying(lambda: sweep(scheduler_engine, later)))
+                sweeps.append(sweep(scheduler_engine, later))
             except BaseException as exc:
                 sweeps.append(exc)
             time.sleep(0.01)
@@ -307,6 +307,7 @@ def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, wor
                 holder.hold()
             except sqlite3.OperationalError:
                 continue
+            holds.append(1)
             holder.release(after_s=0.15).join()
             time.sleep(0.1)
 
@@ -343,6 +344,8 @@ def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, wor
             thread.join(30)
     assert all(r == [201, 200] * 3 for r in results), results
     assert not [s for s in sweeps if isinstance(s, BaseException)], sweeps
+    assert sum(len(s.fired) for s in sweeps) > 0  # the scheduler wrote too
+    assert holds  # the other process did take the lock, for longer than SQLite waits
     assert matters(world) == 24
     with world() as session:
         completions = session.scalar(
