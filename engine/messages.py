@@ -130,6 +130,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "本事项已有通过的决议 {number}，不能{operation}；如需改变，应依法重新召开会议表决",
         "The matter holds the passed decision {number}; one person cannot undo it. Changing it takes a new vote",
     ),
+    "database.busy": (
+        "数据库正忙，重试 {tries} 次仍未成功，这次提交没有生效，请稍后再试",
+        "The database stayed busy after {tries} tries; nothing was saved, try again later",
+    ),
+    "idempotency.taken": (
+        "同一个提交刚刚已经办理，请查看它的结果",
+        "The same submission was just done; see its result",
+    ),
     "decision.not_found": ("本村决议台账中没有 {number}", "The village's decision register has no {number}"),
     "decision.not_open": ("{number} 已结项或已撤销", "{number} is closed or revoked"),
     "violation.dismiss_level": (

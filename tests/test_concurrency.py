@@ -353,3 +353,21 @@ def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, wor
         )
     assert completions == 24
     scheduler_engine.dispose()
+
+
+def test_a_database_busy_past_the_budget_answers_503_with_retry_after(app, world, token, monkeypatch):
+    from engine.persistence.db import BUSY_CODE, DatabaseBusy
+    from engine.workspace import operations
+
+    def busy(*_args, **_kwargs):
+        raise DatabaseBusy("数据库正忙", code=BUSY_CODE, params={"tries": 12, "seconds": 30.0})
+
+    monkeypatch.setattr(operations, "start", busy)
+    answer = app.test_client().post(
+        "/api/v1/matters",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"key": "mini_decision", "village": "QX0101", "title": "修缮村道"},
+    )
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.get_json()["error"]["code"] == "database.busy"
+    assert matters(world) == 0

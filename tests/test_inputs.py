@@ -317,3 +317,18 @@ def test_api_takes_good_input(api, world):
     assert refused.get_json()["error"]["field"] == "data.amount_fen"
     done = post(f"/api/v1/tasks/{task}/complete", '{"data": {"subject": "修路", "amount_fen": 500000}}')
     assert done.status_code == 200, done.get_json()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_engine_command_applies_the_limits_whichever_way_the_data_came(village):
+    """A page's form post never passes the JSON reader: the command itself applies the same limits."""
+    from engine.workspace import operations
+
+    with village() as session, session.begin():
+        started = operations.start(session, "mini_decision", "QX0101", "shangtang.secretary", {}, "修缮村道")
+    task = started.opened[0]["id"]
+    with pytest.raises(InputInvalid) as caught, village() as session, session.begin():
+        operations.complete(session, task, "shangtang.secretary", {"subject": "修缮村道", "amount_fen": 10**13})
+    assert caught.value.field == "data.amount_fen" or "amount_fen" in str(caught.value)
+    with village() as session, session.begin():
+        operations.complete(session, task, "shangtang.secretary", {"subject": "修缮村道", "amount_fen": 10**12})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -43,6 +43,10 @@ HEADLINES = {
 
 
 def status_of(exc: PowerlistError) -> int:
+    from engine.persistence.db import DatabaseBusy
+
+    if isinstance(exc, DatabaseBusy):
+        return 503
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, PermissionDenied):
@@ -89,7 +93,11 @@ def init_app(app: Flask) -> None:
     def engine_error(exc: PowerlistError):
         status = status_of(exc)
         body = error_body(exc)
-        return respond(status, body["message"], body)
+        response = respond(status, body["message"], body)
+        if status == 503:  # the database stayed busy: nothing was written, the client may try again
+            response = make_response(response)
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(_exc: CSRFError):

@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, policy
+from engine import clock, inputs, policy
 from engine.definitions.deploy import latest_version
 from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
 from engine.history import events as history
@@ -224,7 +224,7 @@ def start(
     row = latest_version(session, key)
     definition = loaded(row)
     policy.require(session, user.username, "matter.start", policy.Start(definition, village))
-    data = {} if data is None else data
+    data = {} if data is None else inputs.check_value(data, "data")
     if title is None and isinstance(data, dict) and isinstance(data.get("title"), str):
         title = data["title"]
     if title is not None:
@@ -265,6 +265,7 @@ def complete(
     earlier = idempotency.claim(session, actor, key, "complete")  # looked up again and held inside the write
     if earlier is not None:
         return Outcome.repeat_of(earlier)
+    inputs.check_value(data, "data")  # the one set of input limits, whichever way the data came
     row, instance, definition = _open_task_for(session, task_id, actor)
     step = definition.step(row.step_id)
     schema, schema_text = definition.form(step)
@@ -380,7 +381,7 @@ def force(session: Session, task_id: str, actor: str, reason: str, data: Any = N
     reason = _reason(reason, "强制推进的理由")
     step = definition.step(row.step_id)
     schema, _text = definition.form(step)
-    data = {} if data is None else data
+    data = {} if data is None else inputs.check_value(data, "data")
     undeclared_fields(step.name, schema, data)
     given = formspec.validate(_only_given(schema, data), data) if schema else []
     given += decisions.check_references(session, _book(session, instance), schema, data, instance.village_id)
