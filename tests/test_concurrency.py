@@ -371,3 +371,26 @@ def test_a_database_busy_past_the_budget_answers_503_with_retry_after(app, world
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.get_json()["error"]["code"] == "database.busy"
     assert matters(world) == 0
+
+
+def test_a_token_in_use_takes_the_write_lock_only_when_its_last_use_is_due(app, world, token, monkeypatch):
+    from engine.workspace.models import ApiToken
+    from web import db as web_db
+
+    writes = []
+    real = web_db.writing
+
+    def counted():
+        writes.append(1)
+        return real()
+
+    monkeypatch.setattr(web_db, "writing", counted)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(5):
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert len(writes) == 1  # the first use is recorded; the next four only read
+    with world() as session:
+        assert session.scalar(select(ApiToken.last_used_at)) is not None
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer plt_forged"}).status_code == 401
+    assert len(writes) == 1

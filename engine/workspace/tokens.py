@@ -51,19 +51,26 @@ def create(session: Session, username: str, name: str, created_by: str | None) -
     return token
 
 
-def user_for(session: Session, token: str) -> User | None:
-    """The active user a token acts as, or None for an unknown, revoked or malformed token."""
+def identify(session: Session, token: str) -> tuple[User | None, bool]:
+    """The active user a token acts as (None for an unknown, revoked or malformed token), and
+    whether its last use is due to be written. Reads only: most requests need no write at all."""
     if not token or not token.startswith(PREFIX) or len(token) > 200:
-        return None
+        return None, False
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is None or row.revoked_at is not None:
-        return None
+        return None, False
     user = session.get(User, row.user_id)
     if user is None or not user.active:
-        return None
-    now = clock.now()
-    if row.last_used_at is None or clock.as_utc(row.last_used_at) < now - TOUCH_EVERY:
-        row.last_used_at = now
+        return None, False
+    return user, row.last_used_at is None or clock.as_utc(row.last_used_at) < clock.now() - TOUCH_EVERY
+
+
+def user_for(session: Session, token: str) -> User | None:
+    """The active user a token acts as, recording its use (at most every few minutes)."""
+    user, due = identify(session, token)
+    if user is not None and due:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+        row.last_used_at = clock.now()
     return user
 
 

@@ -25,9 +25,11 @@ def authenticate():
     scheme, _, token = header.partition(" ")
     user = None
     if scheme.lower() == "bearer" and token.strip():
-        with db.writing() as session:
-            found = tokens.user_for(session, token.strip())
-            user = found.username if found is not None else None
+        found, due = tokens.identify(db.session(), token.strip())
+        if found is not None and due:  # a write only every few minutes per token, not per request
+            with db.writing() as session:
+                found = tokens.user_for(session, token.strip())
+        user = found.username if found is not None else None
     if user is None:
         response = jsonify({"error": {"code": "Unauthorized", "message": "a valid bearer token is required"}})
         response.status_code = 401
