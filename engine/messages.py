@@ -134,6 +134,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "数据库正忙，重试 {tries} 次仍未成功，这次提交没有生效，请稍后再试",
         "The database stayed busy after {tries} tries; nothing was saved, try again later",
     ),
+    "backup.refused": ("不能备份或恢复这个数据库", "This database cannot be backed up or restored"),
+    "backup.not_sqlite": (
+        "数据库是 {backend}：请用 pg_dump 备份、pg_restore 恢复",
+        "The database is {backend}: back it up with pg_dump and restore it with pg_restore",
+    ),
+    "backup.missing": ("文件 {file} 不存在", "The file {file} does not exist"),
+    "backup.same_file": ("备份文件不能是数据库本身", "The backup file cannot be the database itself"),
+    "backup.exists": ("{file} 已有内容；要覆盖请加 --force", "{file} already holds data; add --force to overwrite it"),
+    "backup.in_use": (
+        "数据库 {file} 正在使用中；请先停止服务和其他命令再恢复",
+        "The database {file} is in use; stop the server and other commands before restoring",
+    ),
+    "backup.damaged": (
+        "{file} 不是完好的 SQLite 数据库：{problem}",
+        "{file} is not a sound SQLite database: {problem}",
+    ),
     "idempotency.taken": (
         "同一个提交刚刚已经办理，请查看它的结果",
         "The same submission was just done; see its result",

@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-MODULES = ("supervision", "audit", "catalog", "admin", "public", "matters", "register", "doctor")
+MODULES = ("supervision", "audit", "catalog", "admin", "public", "matters", "register", "doctor", "backup")
 
 
 def register_all(group: click.Group) -> None:
