@@ -14,20 +14,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine import api, queries
+from engine import queries
 from engine.definitions.validate import load_definition_file
-from engine.errors import FormInvalid, PermissionDenied
+from engine.errors import PermissionDenied
 from engine.workspace import operations
+from tests.processes.driver import StepDriver, refused_on
 from tests.processes.test_flow_paths import (
     FLOWS,
     Library,
     actor,
-    complete_with_every_file,
     examples,
     library,  # noqa: F401  (the module's database fixture)
     open_tasks,
 )
-from tests.support import files
 
 KEY = "four_deliberations"
 VILLAGE = "QX0101"
@@ -44,60 +43,24 @@ def happy(step: str) -> dict:
     return dict(next(s.data for s in examples(KEY)["happy"].steps if s.step == step))
 
 
-class Matter:
+class Matter(StepDriver):
     """One four_deliberations matter of the demo village, done step by step."""
 
     def __init__(self, lib: Library):
-        self.lib = lib
-        with lib.sessions() as session, session.begin():
-            self.id = api.start(session, KEY, VILLAGE, SECRETARY, {}, "村道硬化工程").instance_id
+        super().__init__(lib, KEY, "party_secretary", "村道硬化工程", VILLAGE)
 
-    def task(self):
-        (task,) = open_tasks(self.lib.sessions, self.id)
-        return task
-
-    def done(self, step: str, data: dict | None = None, by: str | None = None) -> None:
-        task = self.task()
-        assert task.step_id == step
-        with self.lib.sessions() as session, session.begin():
-            complete_with_every_file(session, task.id, by or actor(task.role, VILLAGE), data or happy(step))
+    def lawful(self, step: str) -> dict:
+        return happy(step)
 
     def through(self, *steps: str) -> Matter:
         for step in steps:
             self.done(step)
         return self
 
-    def refused(self, step: str, data: dict, by: str | None = None) -> list[tuple[str, str]]:
-        """The (field, message) pairs a submission is refused with; the step stays open."""
-        task = self.task()
-        assert task.step_id == step
-        with pytest.raises(FormInvalid) as refusal:
-            with self.lib.sessions() as session, session.begin():
-                files.complete(session, task.id, by or actor(task.role, VILLAGE), data)
-        assert self.task().id == task.id
-        return [(e.field, e.message) for e in refusal.value.errors]
-
-    def denied(self, step: str, by: str, data: dict | None = None) -> PermissionDenied:
-        task = self.task()
-        assert task.step_id == step
-        with pytest.raises(PermissionDenied) as refusal:
-            with self.lib.sessions() as session, session.begin():
-                files.complete(session, task.id, by, data or happy(step))
-        assert self.task().id == task.id
-        return refusal.value
-
-    def status(self) -> str:
-        with self.lib.sessions() as session:
-            return queries.instance(session, self.id)["status"]
-
 
 @pytest.fixture
 def matter(library: Library) -> Iterator[Matter]:  # noqa: F811
     yield Matter(library)
-
-
-def on(errors: list[tuple[str, str]], field: str, *words: str) -> bool:
-    return any(f == field and all(w in m for w in words) for f, m in errors)
 
 
 def test_the_supervisory_committee_has_its_own_steps_after_each_disclosure():
@@ -133,18 +96,18 @@ def test_the_chair_cannot_write_the_supervisory_opinion_into_his_own_disclosure(
     matter.through("propose", "discuss", "review", "resolve")
     typed = {**happy("disclose_resolution"), "supervisor_name": "王监委", "supervisory_opinion": "程序合规"}
     errors = matter.refused("disclose_resolution", typed)
-    assert on(errors, "supervisor_name", "没有") and on(errors, "supervisory_opinion", "没有"), errors
+    assert refused_on(errors, "supervisor_name", "没有") and refused_on(errors, "supervisory_opinion", "没有"), errors
 
 
 def test_an_objection_sends_the_disclosure_back_to_be_corrected_and_answered(matter):
     matter.through(*BEFORE_IMPLEMENT)
     objection = {**happy("supervise_resolution"), "supervision_decision": "object"}
     errors = matter.refused("supervise_resolution", {**objection, "supervisory_opinion": "不行"})
-    assert on(errors, "supervisory_opinion", "写明理由", SUPERVISORY_LAW), errors
+    assert refused_on(errors, "supervisory_opinion", "写明理由", SUPERVISORY_LAW), errors
     matter.done("supervise_resolution", {**objection, "supervisory_opinion": "公开内容未列投资金额，请补全"})
     assert matter.task().step_id == "disclose_resolution"
     errors = matter.refused("disclose_resolution", happy("disclose_resolution"))
-    assert on(errors, "supervision_response", "提出了异议"), errors
+    assert refused_on(errors, "supervision_response", "提出了异议"), errors
     matter.done("disclose_resolution", {**happy("disclose_resolution"), "supervision_response": "已补全，重新公开"})
     assert matter.task().step_id == "supervise_resolution"
     matter.done("supervise_resolution")
@@ -154,7 +117,7 @@ def test_an_objection_sends_the_disclosure_back_to_be_corrected_and_answered(mat
 def test_the_committee_signs_only_after_the_posting_period(matter):
     matter.through(*BEFORE_IMPLEMENT)
     early = {**happy("supervise_resolution"), "supervised_on": "2025-03-19"}  # posted until 20 March
-    assert on(matter.refused("supervise_resolution", early), "supervised_on", "公开期满后")
+    assert refused_on(matter.refused("supervise_resolution", early), "supervised_on", "公开期满后")
 
 
 def test_the_committee_cannot_reject_or_return_the_matter(matter):
@@ -173,7 +136,7 @@ def test_the_committee_cannot_reject_or_return_the_matter(matter):
 def test_the_resolution_is_numbered_by_the_system_and_records_its_amount(matter):
     matter.through("propose", "discuss", "review")
     typed_number = {**happy("resolve"), "resolution_no": "2099-假-01"}
-    assert on(matter.refused("resolve", typed_number), "resolution_no", "没有")
+    assert refused_on(matter.refused("resolve", typed_number), "resolution_no", "没有")
     no_amount = {k: v for k, v in happy("resolve").items() if k != "approved_amount_fen"}
     assert any(f == "approved_amount_fen" for f, _ in matter.refused("resolve", no_amount))
     matter.done("resolve")

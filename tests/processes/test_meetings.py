@@ -8,17 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine import api
-from engine.errors import FormInvalid
 from engine.ruleset import rule_values
 from engine.workspace import formspec
+from tests.processes.driver import StepDriver, refused_on
 from tests.processes.test_flow_paths import (
     Library,
     actor,
-    complete_with_every_file,
     examples,
     library,  # noqa: F401  (the module's database fixture)
-    open_tasks,
 )
 from tests.support import files
 
@@ -34,42 +31,16 @@ def happy(step: str) -> dict:
     return dict(next(s.data for s in examples(KEY)["happy"].steps if s.step == step))
 
 
-class Matter:
+class Matter(StepDriver):
     """One four_deliberations matter of the demo village, done step by step by the demo holders."""
 
     def __init__(self, lib: Library, title: str):
-        self.lib = lib
-        with lib.sessions() as session, session.begin():
-            self.id = api.start(session, KEY, VILLAGE, actor("party_secretary", VILLAGE), {}, title).instance_id
-
-    def task(self):
-        (task,) = open_tasks(self.lib.sessions, self.id)
-        return task
-
-    def refused(self, step: str, data: dict) -> list[tuple[str, str]]:
-        """The (field, message) pairs a submission of ``data`` is refused with; nothing changes."""
-        task = self.task()
-        assert task.step_id == step
-        with pytest.raises(FormInvalid) as refusal:
-            with self.lib.sessions() as session, session.begin():
-                files.complete(session, task.id, actor(task.role, VILLAGE), data)
-        assert self.task().id == task.id
-        return [(e.field, e.message) for e in refusal.value.errors]
-
-    def done(self, step: str, data: dict) -> None:
-        task = self.task()
-        assert task.step_id == step
-        with self.lib.sessions() as session, session.begin():
-            complete_with_every_file(session, task.id, actor(task.role, VILLAGE), data)
+        super().__init__(lib, KEY, "party_secretary", title, VILLAGE)
 
     def through(self, *steps: str, **changes: dict) -> Matter:
         for step in steps:
             self.done(step, {**happy(step), **changes.get(step, {})})
         return self
-
-
-def refused_on(errors: list[tuple[str, str]], field: str, *words: str) -> bool:
-    return any(f == field and all(w in m for w in words) for f, m in errors)
 
 
 @pytest.fixture

@@ -13,18 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from engine import api, queries
-from engine.errors import FormInvalid
 from engine.ruleset import rule
+from tests.processes.driver import StepDriver, refused_on
 from tests.processes.test_flow_paths import (
     Library,
     actor,
-    complete_with_every_file,
     examples,
     library,  # noqa: F401  (the module's database fixture)
-    open_tasks,
 )
-from tests.support import files
 from tests.support.matters import register_cited
 
 KEY = "small_works"
@@ -42,46 +38,11 @@ def purchase(**changes) -> dict:
     return {**lawful("joint_meeting_passed", "project_setup"), "resolution_ref": "", **changes}
 
 
-class Works:
+class Works(StepDriver):
     """One small_works matter of the demo village, done step by step by the holders of each step."""
 
     def __init__(self, lib: Library, title: str = "小型工程"):
-        self.lib = lib
-        with lib.sessions() as session, session.begin():
-            self.id = api.start(session, KEY, VILLAGE, actor("committee_chair", VILLAGE), {}, title).instance_id
-
-    def steps(self) -> list[str]:
-        return [t.step_id for t in open_tasks(self.lib.sessions, self.id)]
-
-    def task(self):
-        (task,) = open_tasks(self.lib.sessions, self.id)
-        return task
-
-    def refused(self, step: str, data: dict) -> list[tuple[str, str]]:
-        """The (field, message) pairs a submission of ``data`` is refused with; nothing changes."""
-        task = self.task()
-        assert task.step_id == step
-        with pytest.raises(FormInvalid) as refusal:
-            with self.lib.sessions() as session, session.begin():
-                files.complete(session, task.id, actor(task.role, VILLAGE), data)
-        assert self.task().id == task.id
-        return [(e.field, e.message) for e in refusal.value.errors]
-
-    def done(self, step: str, data: dict) -> Works:
-        task = self.task()
-        assert task.step_id == step
-        with self.lib.sessions() as session, session.begin():
-            complete_with_every_file(session, task.id, actor(task.role, VILLAGE), data)
-        return self
-
-    def ended_at(self) -> list[str]:
-        with self.lib.sessions() as session:
-            events = queries.history(session, self.id)
-        return [e["data"]["end"] for e in events if e["kind"] == "instance_ended"]
-
-
-def refused_on(errors: list[tuple[str, str]], field: str, *words: str) -> bool:
-    return any(f == field and all(w in m for w in words) for f, m in errors)
+        super().__init__(lib, KEY, "committee_chair", title, VILLAGE)
 
 
 @pytest.fixture(scope="module")
