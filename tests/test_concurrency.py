@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from tests.conftest import MINI, ROOT
+from tests.support.webapp import served
 
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 SECRETARY = "shangtang.secretary"
@@ -37,20 +38,7 @@ def world(demo_org):
 
 @pytest.fixture
 def app(world, db_url, tmp_path):
-    from web import create_app
-    from web.db import EXTENSION
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": db_url,
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "ATTACHMENTS_FOLDER": str(tmp_path / "attachments"),
-        }
-    )
-    yield app
-    app.extensions[EXTENSION].kw["bind"].dispose()
+    yield from served(db_url, tmp_path)
 
 
 @pytest.fixture

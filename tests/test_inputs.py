@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from engine.inputs import InputInvalid, check_value, limit, read_json, read_object
 from tests.conftest import MINI
+from tests.support.webapp import served
 
 SECRETARY = "shangtang.secretary"
 HUGE = "1" + "0" * 5000
@@ -252,20 +253,7 @@ def world(demo_org):
 
 @pytest.fixture
 def app(world, db_url, tmp_path):
-    from web import create_app
-    from web.db import EXTENSION
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": db_url,
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "ATTACHMENTS_FOLDER": str(tmp_path / "attachments"),
-        }
-    )
-    yield app
-    app.extensions[EXTENSION].kw["bind"].dispose()
+    yield from served(db_url, tmp_path)
 
 
 START = '{"key": "mini_decision", "village": "QX0101", "title": "村道硬化", "data": %s}'

@@ -11,6 +11,7 @@ import zlib
 import pytest
 
 from tests.conftest import MINI, ROOT
+from tests.support.webapp import served
 
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 PASSWORD = "powerlist-demo"
@@ -33,21 +34,7 @@ def world(demo_org):
 
 @pytest.fixture
 def app(world, db_url, tmp_path):
-    from web import create_app
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": db_url,
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "ATTACHMENTS_FOLDER": str(tmp_path / "attachments"),
-        }
-    )
-    yield app
-    from web.db import EXTENSION
-
-    app.extensions[EXTENSION].kw["bind"].dispose()
+    yield from served(db_url, tmp_path)
 
 
 @pytest.fixture

@@ -9,25 +9,11 @@ from pathlib import Path
 import pytest
 
 from engine.public import qr
+from tests.support.webapp import make_app
 
 ONLY_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 PUBLIC = "https://cun.example.gov.cn"
 FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}
-
-
-def make_app(db_url: str, tmp_path: Path, **config: object):
-    from web import create_app
-
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": db_url,
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "ATTACHMENTS_FOLDER": str(tmp_path / "attachments"),
-            **config,
-        }
-    )
 
 
 @pytest.fixture
