@@ -242,6 +242,8 @@ def parse_form(spec: FormSpec, form: Mapping[str, list[str]]) -> tuple[dict[str,
                     raise ValueError(f"最多 {MAX_LINES} 行")
                 if lines:
                     data[f.name] = lines
+            elif not text and f.kind == "reference":
+                data[f.name] = ""  # "cite nothing" is a choice of its own; the form's checks judge it
             elif not text:
                 continue
             elif f.kind == "integer":

@@ -79,6 +79,10 @@ def test_a_voucher_cites_a_decision_chosen_from_the_register(world, client, auth
     }
     refused = client.post(f"/tasks/{task}", data=voucher)
     assert refused.status_code == 400 and "本村决议台账中没有编号为“2099-假-01”" in refused.text
+    # Below the 四议两公开 line "cite nothing" is a lawful choice; at or above it, it is refused.
+    nothing = client.post(f"/tasks/{task}", data={**voucher, "resolution_ref": ""})
+    assert nothing.status_code == 400 and "须从本村决议台账中选择" in nothing.text
+    assert "不引用（未达到须引用决议的标准）" in form
 
 
 def test_the_register_through_the_api(world, client):
