@@ -98,6 +98,18 @@ def test_two_api_starts_with_one_key_at_once_start_one_matter(app, world, token)
     assert matters(world) == 3
 
 
+def test_a_page_start_sent_again_lands_where_the_first_did(app, world):
+    """A retry of a start answers with the first one's page, whichever check finds it first."""
+    client = app.test_client()
+    assert client.post("/login", data={"username": SECRETARY, "password": PASSWORD}).status_code == 302
+    form = {"title": "修缮村道", "village": "QX0101", "idempotency_key": "page-again-0001"}
+    first = client.post("/start/mini_decision", data=form)
+    again = client.post("/start/mini_decision", data=form)
+    assert first.headers["Location"].startswith("/tasks/")
+    assert again.headers["Location"] == first.headers["Location"]
+    assert matters(world) == 1
+
+
 def test_two_page_starts_with_one_key_at_once_start_one_matter(app, world):
     clients = [app.test_client() for _ in range(2)]
     for client in clients:

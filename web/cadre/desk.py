@@ -81,7 +81,7 @@ def start_item(key: str):
         earlier = idempotency.lookup(session, current_user.username, idempotency.check_key(key_text))
         if earlier is not None:
             flash(_("这个事项已经发起过了"), "info")
-            return redirect(url_for("cadre.matter", instance_id=earlier["instance"]))
+            return redirect(_after_start(operations.Outcome.repeat_of(earlier)))
         if not form["village"]:
             errors["village"] = _("请选择村")
         if not errors:
@@ -96,7 +96,10 @@ def start_item(key: str):
             except FormInvalid as exc:
                 errors = {e.field or "title": _(e.message) for e in exc.errors}
             else:
-                flash(_("事项已发起"), "success")
+                if outcome.repeated:
+                    flash(_("这个事项已经发起过了"), "info")
+                else:
+                    flash(_("事项已发起"), "success")
                 return redirect(_after_start(outcome))
     status = 400 if errors else 200
     return render_template("cadre/start_item.html", item=item, villages=villages, form=form, errors=errors), status
