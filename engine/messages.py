@@ -189,6 +189,49 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "input.too_deep": ("{field}：嵌套太深了（最多 {max} 层）", "{field}: nested too deep (at most {max} levels)"),
     "input.too_large": ("{field}：内容太大了（最多 {max} 字节）", "{field}: too large (at most {max} bytes)"),
+    "migration.version_not_found": ("没有 {key} 的第 {version} 版", "No version {version} of '{key}'"),
+    "migration.target_retired": (
+        "{key} 第 {version} 版已经停用，不能把事项迁移到停用的版本",
+        "Version {version} of '{key}' is retired; matters cannot move to it",
+    ),
+    "migration.not_newer": (
+        "只能迁移到更新的版本：第 {from} 版不早于第 {to} 版",
+        "Matters move only to a newer version: version {from} is not older than version {to}",
+    ),
+    "migration.matter_changed": ("事项 {matter} 已经结束或已经迁移", "Matter {matter} ended or moved meanwhile"),
+    "migration.state_failed": (
+        "事项的状态不能迁移到新版本：{error}",
+        "The matter's state cannot move to the new version: {error}",
+    ),
+    "migration.open_step_lost": ("迁移后步骤 {steps} 不再待办", "After the move, step {steps} would no longer be open"),
+    "migration.open_step_removed": (
+        "正在办理的步骤 {step} 在新版本中没有了",
+        "The open step '{step}' is not in the new version",
+    ),
+    "migration.done_step_removed": (
+        "已经办理的步骤 {step} 在新版本中没有了",
+        "The step '{step}' the matter went through is not in the new version",
+    ),
+    "migration.step_renamed": (
+        "步骤 {step} 在新版本中换了编号（{to}）",
+        "Step '{step}' has another id in the new version ('{to}')",
+    ),
+    "migration.step_kind_changed": (
+        "步骤 {step} 在新版本中换了类型",
+        "Step '{step}' is of another kind in the new version",
+    ),
+    "migration.subprocess_removed": (
+        "子流程 {process} 在新版本中没有了",
+        "The subprocess '{process}' is not in the new version",
+    ),
+    "migration.role_changed": (
+        "正在办理的步骤 {step} 换了办理岗位（{from} → {to}）",
+        "The open step '{step}' is for another role in the new version ({from} → {to})",
+    ),
+    "migration.form_required_changed": (
+        "正在办理的步骤 {step} 的必填项变了（新增：{added}；取消：{removed}）",
+        "The required fields of the open step '{step}' changed (added: {added}; dropped: {removed})",
+    ),
 }
 
 

@@ -78,6 +78,7 @@ ENGLISH: dict[str, str] = {
     "办理流程": "Steps",
     "办理记录": "History",
     "办结": "Finished",
+    "迁移到新版本": "Moved to a new version",
     "加签": "Add approver",
     "加签人": "Added approver",
     "加签人 {who}：": "Added approver {who}: ",

@@ -38,6 +38,7 @@ EVENT_NAMES = {
     "instance_cancelled": "事项终止",
     "decision_registered": "决议登记",
     "decision_closed": "决议关闭",
+    "instance_migrated": "迁移到新版本",  # engine.workspace.migration.INSTANCE_MIGRATED
     TASK_REJECTED: "驳回",
     TASK_RETURNED: "退回",
     TASK_WITHDRAWN: "撤回",

@@ -1,5 +1,6 @@
 """The approval operations on a matter from the command line: 驳回 reject, 退回 return, 转办 transfer,
-撤回 withdraw, 抄送 copy, 催办 remind, 加签 ``approver add`` and its decision ``approval decide``.
+撤回 withdraw, 抄送 copy, 催办 remind, 加签 ``approver add`` and its decision ``approval decide``;
+and ``matters migrate``, moving running matters to a newer version of their flow.
 
 Each command is a thin adapter over the engine command of the same name in
 :mod:`engine.workspace.operations`, which checks who may act through the one access policy, exactly
@@ -10,6 +11,7 @@ wrong option), never a traceback. ``--json`` prints what the operation did.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -188,4 +190,75 @@ def approval_decide(
     _report(outcome, as_json, "agreed" if agree else "disagreed")
 
 
-commands = [reject, return_to, transfer, withdraw, copy, remind, approver, approval]
+@click.group()
+def matters() -> None:
+    """Matters of a flow as a whole."""
+
+
+@matters.command("migrate")
+@click.option("--flow", "key", required=True, metavar="KEY", help="The flow whose running matters move.")
+@click.option("--to-version", "to_version", required=True, type=click.IntRange(min=1), help="The newer version.")
+@click.option(
+    "--from-version",
+    "from_version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Move only matters of this version (default: every older version).",
+)
+@click.option("--village", default=None, metavar="CODE", help="Move only the matters of this village.")
+@click.option("--as", "actor", default=None, help="An administrator of the flow's counties (default: the operator).")
+@click.option("--dry-run", is_flag=True, help="Report what would move and why not; change nothing.")
+@_json_option()
+@pass_state
+@reports_errors
+def matters_migrate(
+    state: State,
+    key: str,
+    to_version: int,
+    from_version: int | None,
+    village: str | None,
+    actor: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Move the running matters of a flow to a newer deployed version, each in its own transaction.
+
+    A matter whose open or completed step is gone from the new version (or changed id or kind), or
+    whose open step changed role or required fields, stays as it is and is reported with the
+    reasons. Exits 1 when a real run left any matter behind.
+    """
+    import os
+
+    from engine.persistence.db import make_sessionmaker
+    from engine.workspace import migration
+
+    report = migration.migrate(
+        make_sessionmaker(state.engine),
+        key,
+        to_version,
+        actor,
+        from_version=from_version,
+        village=village,
+        dry_run=dry_run,
+    )
+    language = os.environ.get("POWERLIST_LANG", "zh")
+    if as_json:
+        echo_json(report.as_dict(language))
+    else:
+        verb = "would move" if dry_run else "moved"
+        for move in report.matters:
+            done = move.movable if dry_run else move.moved
+            head = f"matter {move.instance_id} ({move.village}, v{move.from_version})"
+            if done:
+                opened = f"; opened: {', '.join(move.opened)}" if move.opened else ""
+                click.echo(f"{head}: {verb} to v{to_version}; open: {', '.join(move.open_steps) or '-'}{opened}")
+            else:
+                reasons = "; ".join(r["message"] for r in move.as_dict(language)["reasons"])
+                click.echo(f"{head}: stays: {reasons}")
+        count = report.movable if dry_run else report.moved
+        click.echo(f"{key}: {count} of {len(report.matters)} running matters {verb} to v{to_version}")
+    if not dry_run and report.refused:
+        sys.exit(1)
+
+
+commands = [reject, return_to, transfer, withdraw, copy, remind, approver, approval, matters]
