@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import api
@@ -42,3 +42,23 @@ def bench_database(url: str | None, flow: Path) -> Iterator[tuple[Engine, sessio
             if schema:
                 with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str]:
+    """The URL of an empty database of its own, dropped afterwards: a new SQLite file, or a new
+    database on the PostgreSQL server of ``url`` (for benchmarks whose other processes connect too)."""
+    with tempfile.TemporaryDirectory() as folder:
+        if url is None or url.startswith("sqlite"):
+            yield f"sqlite:///{Path(folder) / 'bench.sqlite'}"
+            return
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        server = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with server.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            yield make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with server.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            server.dispose()
