@@ -405,7 +405,7 @@ COMPONENTS: dict[str, Any] = {
                     "properties": {
                         "code": {"type": "string"},
                         "message": {"type": "string"},
-                        "field": {"type": ["string", "null"]},
+                        "field": {"type": "string", "nullable": True},
                         "fields": {"type": "array", "items": {"type": "object"}},
                         "problems": {"type": "array", "items": {"type": "object"}},
                     },
