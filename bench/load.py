@@ -12,7 +12,7 @@ Then ``powerlist serve --no-scheduler`` runs in 1, 2 and 4 processes on PostgreS
 and ``--clients`` threads, spread over the processes, each repeat: the cadre's inbox
 (``GET /api/v1/tasks``), the completion of one of its open tasks with the path's data and files
 (``POST /api/v1/tasks/<id>/complete``; uploads beforehand are not timed) and, every fifth round, the
-town discipline commission's list of running matters (``GET /audit/matters?status=running``,
+county auditor's list of the county's running matters (``GET /audit/matters?status=running``,
 signed in). Printed per database and number of processes: ``inbox_ms_p95``, ``complete_ms_p95``,
 ``worklist_ms_p95``, ``steps_per_s`` (completions per second of wall time), ``errors``; and the sizes
 loaded, ``load_seconds`` and ``chains_ok``.
@@ -55,6 +55,7 @@ FULL_VILLAGES = 300
 FULL_MATTERS = 280_000
 ROOT = Path(__file__).resolve().parent.parent
 WORKLIST_EVERY = 5
+SUPERVISOR = demo.COUNTY_ROLES["auditor"][0]  # the county auditor: every village's matters
 
 
 @dataclass
@@ -236,9 +237,9 @@ def sign_in(base: str, username: str) -> requests.Session:
 class Client(threading.Thread):
     """One person at a time: inbox, one completion, now and then the worklist."""
 
-    def __init__(self, base: str, work: queue.Queue, keys: dict[str, str], slots, supervisor, until, figures):
+    def __init__(self, base: str, work: queue.Queue, keys: dict[str, str], roles, slots, supervisor, until, figures):
         super().__init__(daemon=True)
-        self.base, self.work, self.keys, self.slots = base, work, keys, slots
+        self.base, self.work, self.keys, self.roles, self.slots = base, work, keys, roles, slots
         self.supervisor, self.until, self.figures = supervisor, until, figures
         self.http = requests.Session()
         self.completed = 0
@@ -267,7 +268,7 @@ class Client(threading.Thread):
             except queue.Empty:
                 return
             template = item.template
-            role = self.role_of(item)
+            role = self.roles[template.key, template.path.steps[item.index].step]
             doer = county.actor(role, template.village)
             auth = {"Authorization": f"Bearer {self.keys[doer]}"}
             self.timed(self.figures.inbox, self.http.get, f"{self.base}/api/v1/tasks", headers=auth)
@@ -297,11 +298,6 @@ class Client(threading.Thread):
             if rounds % WORKLIST_EVERY == 1:
                 self.timed(self.figures.worklist, self.supervisor.get, f"{self.base}/audit/matters?status=running")
 
-    def role_of(self, item: Work) -> str:
-        return self.roles[item.template.key, item.template.path.steps[item.index].step]
-
-    roles: dict[tuple[str, str], str] = {}
-
 
 def drive(url: str, clones, processes: int, clients: int, seconds: float, folder: Path) -> dict[str, Any]:
     db_engine = make_engine(url)
@@ -309,15 +305,11 @@ def drive(url: str, clones, processes: int, clients: int, seconds: float, folder
         sessions = make_sessionmaker(db_engine)
         work = open_work(sessions, clones)
         slots = slots_of(sessions)
-        Client.roles = roles_of(sessions)
+        roles = roles_of(sessions)
         doers = {
-            county.actor(role, template.village)
-            for template in {id(t): t for t in clones.values() if t.drivable}.values()
-            for role in {Client.roles[template.key, s.step] for s in template.path.steps}
-        }
-        doers |= {
-            county.actor(Client.roles[w.template.key, w.template.path.steps[w.index].step], w.template.village)
+            county.actor(roles[w.template.key, step.step], w.template.village)
             for w in work
+            for step in w.template.path.steps[w.index :]
         }
         keys = make_tokens(sessions, doers)
     finally:
@@ -328,11 +320,12 @@ def drive(url: str, clones, processes: int, clients: int, seconds: float, folder
     figures = Figures()
     with WebProcesses(url, processes, folder) as web:
         bases = [f"http://127.0.0.1:{port}" for port in web.ports]
-        supervisors = [sign_in(bases[n % len(bases)], "dongxi.discipline") for n in range(clients)]
+        supervisors = [sign_in(bases[n % len(bases)], SUPERVISOR) for n in range(clients)]
         began = time.monotonic()
         until = began + seconds
         threads = [
-            Client(bases[n % len(bases)], pending, keys, slots, supervisors[n], until, figures) for n in range(clients)
+            Client(bases[n % len(bases)], pending, keys, roles, slots, supervisors[n], until, figures)
+            for n in range(clients)
         ]
         for thread in threads:
             thread.start()
