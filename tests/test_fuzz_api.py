@@ -110,3 +110,24 @@ def test_the_openapi_document_is_valid_openapi_3_0():
     from web.api.openapi import document
 
     schemathesis.openapi.from_dict(document()).validate()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_every_operation_but_the_document_refuses_a_missing_or_forged_token(app, world):
+    """The fuzz above always sends a real token; here every documented operation, with real ids,
+    is sent without one and with a forged one."""
+    from web.api.openapi import document
+
+    ids, _headers = world
+    client = app.test_client()
+    for path, item in document()["paths"].items():
+        url = "/api/v1" + path.format(**ids, sha256="0" * 64)
+        for method, operation in item.items():
+            for headers in ({}, {"Authorization": "Bearer plt_forged"}, {"Authorization": "Basic YWRtaW46YWRtaW4="}):
+                answer = client.open(url, method=method.upper(), headers=headers, json={})
+                if operation["security"] == []:
+                    assert answer.status_code == 200, url
+                    continue
+                assert answer.status_code == 401, (method, url, headers, answer.status_code)
+                assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+                assert answer.get_json()["error"]["code"] == "Unauthorized"
