@@ -100,11 +100,24 @@ def load(
         with sessions() as session, session.begin():
             demo.load_demo(session)
             county.add_villages(session, places)
+        organised = time.perf_counter()
         templates = county.drive_templates(sessions, county.by_code(places), folder, per_flow)
+        driven = time.perf_counter()
         clones = county.clone(db_engine, templates, county.plan(templates, places, max(matters - len(templates), 0)))
-        load_seconds = time.perf_counter() - started
+        cloned = time.perf_counter()
         ok = county.chains_ok(sessions)
-        figures = {**county.sizes(db_engine), "load_seconds": round(load_seconds, 1), "chains_ok": ok}
+        figures = {
+            **county.sizes(db_engine),
+            "load_seconds": round(cloned - started, 1),
+            "load_phases_s": {
+                "schema_and_villages": round(organised - started, 1),
+                "templates_driven": round(driven - organised, 1),
+                "templates": len(templates),
+                "cloned": round(cloned - driven, 1),
+            },
+            "verify_seconds": round(time.perf_counter() - cloned, 1),
+            "chains_ok": ok,
+        }
     finally:
         db_engine.dispose()
     return figures, clones
@@ -173,13 +186,15 @@ class WebProcesses:
         }
         self.ports = [free_port() for _ in range(count)]
         self.processes: list[subprocess.Popen] = []
+        self.logs: list[Any] = []
         self.folder = folder
 
     def __enter__(self) -> WebProcesses:
         executable = Path(sys.executable).with_name("powerlist")
         command = [str(executable)] if executable.exists() else [sys.executable, "-m", "powerlist"]
         for port in self.ports:
-            log = open(self.folder / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+            log = open(self.folder / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed in __exit__
+            self.logs.append(log)
             self.processes.append(
                 subprocess.Popen(
                     [*command, "serve", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)],
@@ -213,6 +228,8 @@ class WebProcesses:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for log in self.logs:
+            log.close()
 
 
 def sign_in(base: str, username: str) -> requests.Session:
