@@ -284,9 +284,7 @@ class _SafeWriter:
         self._writer = csv.writer(text)
 
     def writerow(self, row) -> None:
-        self._writer.writerow(
-            [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in row]
-        )
+        self._writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in row])
 
 
 def write_csv(log: EventLog, out: IO[bytes], info: ExportInfo) -> None:

@@ -64,9 +64,7 @@ def check_executable(doc: BpmnDocument) -> Iterator[Problem]:
     if doc.executable:
         return
     if not doc.processes:
-        yield doc.problem(
-            "not-executable", "descriptive (non-executable) model: the file has no bpmn:process"
-        )
+        yield doc.problem("not-executable", "descriptive (non-executable) model: the file has no bpmn:process")
         return
     for process in doc.processes:
         yield doc.problem(
@@ -88,9 +86,7 @@ def check_single_top_process(doc: BpmnDocument) -> Iterator[Problem]:
                 process,
             )
     elif doc.executable and not tops:
-        yield doc.problem(
-            "several-processes", "every executable process is called by another one", doc.executable[0]
-        )
+        yield doc.problem("several-processes", "every executable process is called by another one", doc.executable[0])
 
 
 def check_duplicate_ids(doc: BpmnDocument) -> Iterator[Problem]:
@@ -121,9 +117,7 @@ def check_start_and_end(doc: BpmnDocument) -> Iterator[Problem]:
             yield doc.problem("no-end-event", f"{describe(container)} has no end event", container)
     for container in doc.find("adHocSubProcess"):
         for event in doc.children(container, "startEvent", "endEvent"):
-            yield doc.problem(
-                "unsupported-element", "an ad hoc subprocess may not hold start or end events", event
-            )
+            yield doc.problem("unsupported-element", "an ad hoc subprocess may not hold start or end events", event)
 
 
 def check_flows(doc: BpmnDocument) -> Iterator[Problem]:
@@ -134,13 +128,9 @@ def check_flows(doc: BpmnDocument) -> Iterator[Problem]:
             if not ref:
                 yield doc.problem("dangling-flow", f"sequence flow without {attribute}", flow)
             elif target is None:
-                yield doc.problem(
-                    "dangling-flow", f"sequence flow {role} '{ref}', which does not exist", flow
-                )
+                yield doc.problem("dangling-flow", f"sequence flow {role} '{ref}', which does not exist", flow)
             elif local_name(target) not in FLOW_NODES:
-                yield doc.problem(
-                    "dangling-flow", f"sequence flow {role} '{ref}', which is not a flow node", flow
-                )
+                yield doc.problem("dangling-flow", f"sequence flow {role} '{ref}', which is not a flow node", flow)
             elif target.getparent() is not flow.getparent():
                 yield doc.problem(
                     "dangling-flow",
@@ -186,9 +176,7 @@ def check_reachability(doc: BpmnDocument) -> Iterator[Problem]:
         reached = _reachable(doc, container)
         for node in doc.flow_nodes(container):
             if node not in reached:
-                yield doc.problem(
-                    "unreachable", f"{describe(node)} cannot be reached from a start event", node
-                )
+                yield doc.problem("unreachable", f"{describe(node)} cannot be reached from a start event", node)
             elif local_name(node) in CONTAINERS:
                 containers.append(node)
 
@@ -202,8 +190,7 @@ def _reachable(doc: BpmnDocument, container: Element) -> set[Element]:
         seeds = [
             n
             for n in nodes
-            if local_name(n) == "startEvent"
-            or (local_name(n) == "subProcess" and n.get("triggeredByEvent") == "true")
+            if local_name(n) == "startEvent" or (local_name(n) == "subProcess" and n.get("triggeredByEvent") == "true")
         ]
     boundary: dict[str, list[Element]] = {}
     for node in nodes:
@@ -292,9 +279,7 @@ def _expression_problems(doc: BpmnDocument, element: Element, code: str) -> Iter
         return
     language = element.get("language")
     if language and language.lower() not in ("python", "text/x-python"):
-        yield doc.problem(
-            code, f"{what}: expression language '{language}' is not supported", owner, element.sourceline
-        )
+        yield doc.problem(code, f"{what}: expression language '{language}' is not supported", owner, element.sourceline)
         return
     juel = _JUEL.fullmatch(text.strip())
     if juel:
@@ -313,9 +298,7 @@ def _expression_problems(doc: BpmnDocument, element: Element, code: str) -> Iter
         return
     unknown = sorted(expression.functions - FLOW_FUNCTIONS)
     if unknown:
-        yield doc.problem(
-            code, f"{what}: unknown function {', '.join(unknown)} in `{text}`", owner, element.sourceline
-        )
+        yield doc.problem(code, f"{what}: unknown function {', '.join(unknown)} in `{text}`", owner, element.sourceline)
 
 
 def check_scripts(doc: BpmnDocument) -> Iterator[Problem]:
@@ -384,17 +367,11 @@ def check_timers(doc: BpmnDocument) -> Iterator[Problem]:
     for timer in doc.find("timerEventDefinition"):
         owner = _owner(timer)
         value = next(
-            (
-                c
-                for c in (timer.find(bpmn(n)) for n in ("timeDate", "timeDuration", "timeCycle"))
-                if c is not None
-            ),
+            (c for c in (timer.find(bpmn(n)) for n in ("timeDate", "timeDuration", "timeCycle")) if c is not None),
             None,
         )
         if value is None:
-            yield doc.problem(
-                "bad-timer", "timer without timeDate, timeDuration or timeCycle", owner, timer.sourceline
-            )
+            yield doc.problem("bad-timer", "timer without timeDate, timeDuration or timeCycle", owner, timer.sourceline)
             continue
         kind, text = local_name(value), text_of(value)
         if text is None:
@@ -413,9 +390,7 @@ def check_timers(doc: BpmnDocument) -> Iterator[Problem]:
             if message:
                 yield doc.problem("bad-timer", message, owner, value.sourceline)
         elif literal is not None:
-            yield doc.problem(
-                "bad-timer", f"{kind} must be ISO 8601 text, not {literal!r}", owner, value.sourceline
-            )
+            yield doc.problem("bad-timer", f"{kind} must be ISO 8601 text, not {literal!r}", owner, value.sourceline)
 
 
 def _literal(text: str) -> object:
@@ -471,9 +446,7 @@ def check_step_attributes(doc: BpmnDocument) -> Iterator[Problem]:
             yield doc.problem("bad-time-limit", message, task)
         calendar = task.get(pl("calendar"))
         if calendar is not None and calendar.strip() not in CALENDARS:
-            yield doc.problem(
-                "bad-calendar", f"pl:calendar '{calendar}' is not one of: {', '.join(CALENDARS)}", task
-            )
+            yield doc.problem("bad-calendar", f"pl:calendar '{calendar}' is not one of: {', '.join(CALENDARS)}", task)
         operations = task.get(pl("operations"))
         unknown = sorted(set((operations or "").split()) - set(OPERATIONS))
         if unknown:
@@ -528,9 +501,7 @@ def check_unsupported(doc: BpmnDocument) -> Iterator[Problem]:
             yield doc.problem("unsupported-element", reason, _owner(element))
     for loop in doc.find("standardLoopCharacteristics"):
         if loop.get("loopMaximum") is None and loop.find(bpmn("loopCondition")) is None:
-            yield doc.problem(
-                "unsupported-element", "a loop needs loopMaximum or a loopCondition", _owner(loop)
-            )
+            yield doc.problem("unsupported-element", "a loop needs loopMaximum or a loopCondition", _owner(loop))
 
 
 def _owner(element: Element) -> Element:

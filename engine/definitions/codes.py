@@ -9,7 +9,7 @@ PROBLEM_SUMMARIES: dict[str, str] = {
     "xml-syntax": "XML 格式错误",
     "xml-doctype": "含有不允许的 DOCTYPE 或实体声明",
     "xsd": "不符合 BPMN 2.0 规范",
-    "not-executable": "只是示意图，不能执行（没有 isExecutable=\"true\"）",
+    "not-executable": '只是示意图，不能执行（没有 isExecutable="true"）',
     "several-processes": "一个文件里有多个可执行流程",
     "duplicate-id": "元素 id 重复",
     "no-start-event": "缺少开始事件",

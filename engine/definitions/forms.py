@@ -88,14 +88,10 @@ def load_forms(doc: BpmnDocument, loader: FormLoader) -> tuple[dict[str, dict[st
             problems.append(doc.problem("form-path", str(exc), task))
             continue
         except OSError as exc:
-            problems.append(
-                doc.problem("form-missing", f"form '{path}' cannot be read: {exc.strerror}", task)
-            )
+            problems.append(doc.problem("form-missing", f"form '{path}' cannot be read: {exc.strerror}", task))
             continue
         if content is None:
-            problems.append(
-                doc.problem("form-missing", f"form '{path}' was not found beside the BPMN file", task)
-            )
+            problems.append(doc.problem("form-missing", f"form '{path}' was not found beside the BPMN file", task))
             continue
         schema, found = read_form(content, path, task)
         problems.extend(found)

@@ -21,9 +21,7 @@ MAX_BPMN_BYTES = 5 * 1024 * 1024
 MAX_XSD_PROBLEMS = 100
 
 _DOCTYPE_MARKERS = tuple(
-    marker.encode(encoding)
-    for marker in ("<!DOCTYPE", "<!ENTITY")
-    for encoding in ("ascii", "utf-16-le", "utf-16-be")
+    marker.encode(encoding) for marker in ("<!DOCTYPE", "<!ENTITY") for encoding in ("ascii", "utf-16-le", "utf-16-be")
 )
 _PREFIXES = {
     BPMN_NS: "bpmn",
@@ -88,9 +86,7 @@ def bpmn_schema() -> etree.XMLSchema:
 _DUPLICATE_ID_RE = re.compile(r"attribute 'id': '([^']*)' is not a valid value of the atomic type 'xs:ID'")
 
 
-def xsd_problems(
-    root: etree._Element, filename: str, duplicate_ids: frozenset[str] = frozenset()
-) -> list[Problem]:
+def xsd_problems(root: etree._Element, filename: str, duplicate_ids: frozenset[str] = frozenset()) -> list[Problem]:
     """One problem per XSD error; errors about ``duplicate_ids`` are left to the duplicate-id check."""
     schema = bpmn_schema()
     with _XSD_LOCK:  # the schema's error_log is shared state

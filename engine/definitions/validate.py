@@ -94,9 +94,7 @@ def _guarded(filename: str, what: str, run) -> list[Problem]:
 
 def _internal(filename: str, exc: Exception, what: str | None = None) -> Problem:
     during = f" ({what})" if what else ""
-    return Problem(
-        "internal-error", f"could not validate{during}: {type(exc).__name__}: {exc}", file=filename
-    )
+    return Problem("internal-error", f"could not validate{during}: {type(exc).__name__}: {exc}", file=filename)
 
 
 def _capped(problems: Iterable[Problem]) -> list[Problem]:

@@ -251,9 +251,7 @@ class _Compiler:
         def lookup(names: Names, functions: Functions) -> Any:
             obj = value(names, functions)
             if not isinstance(obj, Mapping):
-                raise ExpressionError(
-                    f"'.{key}' reads a key of a mapping, not of {type(obj).__name__}", offset=column
-                )
+                raise ExpressionError(f"'.{key}' reads a key of a mapping, not of {type(obj).__name__}", offset=column)
             try:
                 return obj[key]
             except KeyError:
@@ -278,9 +276,7 @@ class _Compiler:
                     raise ExpressionError(f"no key {key!r}", offset=column) from None
             if isinstance(obj, _SEQUENCES):
                 if not isinstance(key, int):
-                    raise ExpressionError(
-                        f"index must be an integer, not {type(key).__name__}", offset=column
-                    )
+                    raise ExpressionError(f"index must be an integer, not {type(key).__name__}", offset=column)
                 try:
                     return obj[key]
                 except IndexError:
@@ -374,9 +370,7 @@ class _Compiler:
 
     def _IfExp(self, node: ast.IfExp) -> Node:
         test, body, orelse = self.compile(node.test), self.compile(node.body), self.compile(node.orelse)
-        return lambda names, functions: (
-            body(names, functions) if test(names, functions) else orelse(names, functions)
-        )
+        return lambda names, functions: body(names, functions) if test(names, functions) else orelse(names, functions)
 
     def _List(self, node: ast.List) -> Node:
         items = [self.compile(e) for e in node.elts]

@@ -132,9 +132,7 @@ def _assignment(statement: ast.stmt, source: str) -> tuple[str, Expression, int]
     shown = ast.get_source_segment(source, statement)
     if not isinstance(statement, ast.Assign):
         kind = _STATEMENT_NAMES.get(type(statement), f"a {type(statement).__name__} statement")
-        raise ExpressionError(
-            f"only assignments `name = expression` are allowed, not {kind}", shown, line=line
-        )
+        raise ExpressionError(f"only assignments `name = expression` are allowed, not {kind}", shown, line=line)
     if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
         raise ExpressionError("only assignments to a single plain name are allowed", shown, line=line)
     target = statement.targets[0].id

@@ -14,9 +14,7 @@ DURATION_RE = re.compile(
     rf"(?:(?P<days>{_NUMBER})D)?"
     rf"(?:T(?=\d)(?:(?P<hours>{_NUMBER})H)?(?:(?P<minutes>{_NUMBER})M)?(?:(?P<seconds>{_NUMBER})S)?)?"
 )
-DATETIME_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?P<offset>Z|[+-]\d{2}:?\d{2})?"
-)
+DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?P<offset>Z|[+-]\d{2}:?\d{2})?")
 ISO_TIMER_RE = re.compile(rf"(?:{DURATION_RE.pattern})|(?:{DATETIME_RE.pattern})|R\d*/[-+:.,\dA-Z/]+")
 
 MAX_NUMBER_CHARS = 20  # no duration part is longer; a far longer one would only overflow
