@@ -18,9 +18,10 @@ from engine.definitions.deploy import DeployResult, deploy
 from engine.definitions.model import ValidationReport
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid
-from engine.history.verify import VerifyReport, verify
+from engine.history.verify import VerifyReport
 from engine.persistence.db import begin_write
 from engine.persistence.schema import load_all
+from engine.runtime.consistency import verify_record
 from engine.runtime.steps import StepResult
 from engine.workspace import operations
 from engine.workspace.operations import Outcome
@@ -107,4 +108,6 @@ def force(session: Session, task_id: str, actor: str, reason: str, data: Any = N
 
 
 def verify_history(session: Session, instance_id: int | None = None) -> VerifyReport:
-    return verify(session, instance_id)
+    """Every history chain, the state each matter's newest event vouches for, and the open-task
+    index derived again from the saved workflows; the first problem found."""
+    return verify_record(session, instance_id)

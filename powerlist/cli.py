@@ -183,7 +183,8 @@ def main() -> None:
 @reports_errors
 def init(state: State) -> None:
     """Create the database schema, or upgrade it to the newest version; then give open tasks the
-    deadline timers the current rules require (as ``powerlist doctor --fix``).
+    deadline timers the current rules require (as ``powerlist doctor --fix``) and seal the state of
+    matters whose events predate state digests.
 
     Safe to run while another ``init`` runs: one upgrades, the other waits and finds it done.
     """
@@ -198,6 +199,11 @@ def init(state: State) -> None:
     click.echo(line)
     for failure in report.errors:
         click.echo(f"warning: matter {failure['instance']}: deadline timers not checked: {failure['error']}", err=True)
+    from engine.history.seal import seal
+
+    sealed = seal(state.engine)
+    if sealed:
+        click.echo(f"state digests: {sealed} matter(s) sealed with a state_sealed event")
 
 
 @main.command()
@@ -483,16 +489,22 @@ def history(state: State, instance_id: int, actor: str | None, as_json: bool) ->
 @pass_state
 @reports_errors
 def verify(state: State, instance_id: int | None, anchor: str | None, as_json: bool) -> None:
-    """Check every history chain; exit 1 naming the first bad event."""
+    """Check every history chain, the state each matter's newest event vouches for, the open tasks
+    against the saved workflows and every violation's chain; exit 1 naming the first problem."""
     from engine.api import verify_history
+    from engine.supervision.chain import verify as verify_violations
 
     with state.transaction() as session:
         report = verify_history(session, instance_id)
+        violations = verify_violations(session) if instance_id is None and report.ok else None
         anchor_check = None
-        if anchor is not None and report.ok:
+        if anchor is not None and report.ok and (violations is None or violations.ok):
             from engine.audit.anchor import verify_anchor
 
             anchor_check = verify_anchor(session, anchor)
+    bad = str(report.bad) if report.bad else None
+    if bad is None and violations is not None and not violations.ok:
+        bad = violations.bad
     if anchor_check is not None and not anchor_check.ok:
         if as_json:
             echo_json(
@@ -500,6 +512,7 @@ def verify(state: State, instance_id: int | None, anchor: str | None, as_json: b
                     "ok": False,
                     "instances": report.instances,
                     "events": report.events,
+                    "violations": violations.violations if violations else None,
                     "bad": None,
                     "anchor": str(anchor_check),
                 }
@@ -509,17 +522,19 @@ def verify(state: State, instance_id: int | None, anchor: str | None, as_json: b
     if as_json:
         echo_json(
             {
-                "ok": report.ok,
+                "ok": bad is None,
                 "instances": report.instances,
                 "events": report.events,
-                "bad": str(report.bad) if report.bad else None,
+                "violations": violations.violations if violations else None,
+                "bad": bad,
             }
         )
-        sys.exit(0 if report.ok else 1)
-    if report.ok:
-        click.echo(f"ok: {report.instances} instances, {report.events} events, every chain intact")
+        sys.exit(0 if bad is None else 1)
+    if bad is None:
+        counted = f", {violations.violations} violations" if violations else ""
+        click.echo(f"ok: {report.instances} instances, {report.events} events{counted}, every chain intact")
     else:
-        fail(f"history was altered: {report.bad}", 1)
+        fail(f"history was altered: {bad}", 1)
 
 
 @main.command()

@@ -1,8 +1,9 @@
 """The hash chain over each instance's history.
 
 Each event's hash is SHA-256 over the previous event's hash and the event's canonical encoding:
-a header line (instance, seq, kind, time, actor, step) in sorted-key compact JSON, a newline, and
-the stored payload text exactly as kept in the database. The payload is itself written canonically,
+a header line (instance, seq, kind, time, actor, step, and the digest of the state the event leaves
+when it has one, see :mod:`engine.history.state`) in sorted-key compact JSON, a newline, and the
+stored payload text exactly as kept in the database. The payload is itself written canonically,
 so the bytes hashed never depend on how a database returns JSON.
 """
 
@@ -37,10 +38,12 @@ def event_hash(
     actor: str | None,
     step_id: str | None,
     data: str,
+    state_digest: bytes | None = None,
 ) -> bytes:
-    header = canonical_json(
-        {"actor": actor, "at": format_time(at), "instance": instance_id, "kind": kind, "seq": seq, "step": step_id}
-    )
+    fields = {"actor": actor, "at": format_time(at), "instance": instance_id, "kind": kind, "seq": seq, "step": step_id}
+    if state_digest is not None:  # events written before state digests existed have none
+        fields["state"] = bytes(state_digest).hex()
+    header = canonical_json(fields)
     digest = hashlib.sha256(prev)
     digest.update(header.encode())
     digest.update(b"\n")

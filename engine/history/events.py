@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.history import state
 from engine.history.chain import canonical_json, event_hash, format_time
 from engine.persistence.models import HistoryEvent, ProcessInstance
 
@@ -22,6 +23,7 @@ INSTANCE_ENDED = "instance_ended"
 INSTANCE_CANCELLED = "instance_cancelled"
 DECISION_REGISTERED = "decision_registered"  # the step passed a decision, numbered in the register
 DECISION_CLOSED = "decision_closed"  # a decision of the matter closed or revoked
+STATE_SEALED = "state_sealed"  # the state digest of a matter whose events predate state digests
 
 
 def append(
@@ -33,10 +35,17 @@ def append(
     actor: str | None = None,
     step_id: str | None = None,
     data: dict[str, Any] | None = None,
+    state_digest: bytes | None = None,
 ) -> HistoryEvent:
-    """Chain a new event after the instance's newest one; the caller's transaction keeps both."""
+    """Chain a new event after the instance's newest one; the caller's transaction keeps both.
+
+    The event carries the digest of the matter's state as it is when the event is appended (make
+    the change first, then record it), or ``state_digest`` when the caller computed it already.
+    """
     seq = instance.history_seq + 1
     payload = canonical_json(data or {})
+    if state_digest is None:
+        state_digest = state.state_digest(session, instance)
     digest = event_hash(
         instance.history_head,
         instance_id=instance.id,
@@ -46,6 +55,7 @@ def append(
         actor=actor,
         step_id=step_id,
         data=payload,
+        state_digest=state_digest,
     )
     values = {
         "instance_id": instance.id,
@@ -55,6 +65,7 @@ def append(
         "actor": actor,
         "step_id": step_id,
         "data": payload,
+        "state_digest": state_digest,
         "hash": digest,
     }
     # Events are append-only: a plain INSERT on the session's connection (same transaction) skips
@@ -79,6 +90,7 @@ def event_dict(event: HistoryEvent) -> dict[str, Any]:
         "actor": event.actor,
         "step": event.step_id,
         "data": json.loads(event.data),
+        "state": event.state_digest.hex() if event.state_digest else None,
         "hash": event.hash.hex(),
     }
 

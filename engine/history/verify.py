@@ -1,4 +1,5 @@
-"""Re-computing every history chain to find edited, deleted, inserted or reordered events."""
+"""Re-computing every history chain to find edited, deleted, inserted or reordered events, and
+matters whose stored state is not the state their newest event vouches for."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.history import state
 from engine.history.chain import GENESIS, event_hash
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 
 
 @dataclass
@@ -17,6 +19,8 @@ class BadEvent:
     seq: int | None
     event_id: int | None
     reason: str
+    # altered | reordered | truncated | orphan | missing | state (edited without a step) | open_tasks
+    code: str = "other"
 
     def __str__(self) -> str:
         where = f"instance {self.instance_id}"
@@ -39,14 +43,13 @@ class VerifyReport:
 
 
 def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
-    """Walk instances and their events in order; stop at the first bad event."""
+    """Walk instances and their events in order; stop at the first bad event.
+
+    Besides the chain, the state each matter is in now (its row, saved workflow and open tasks)
+    must give the digest its newest event carries (:mod:`engine.history.state`).
+    """
     report = VerifyReport()
-    instances = select(ProcessInstance.id, ProcessInstance.history_seq, ProcessInstance.history_head).order_by(
-        ProcessInstance.id
-    )
-    if instance_id is not None:
-        instances = instances.where(ProcessInstance.id == instance_id)
-    heads = {row.id: (row.history_seq, row.history_head) for row in session.execute(instances)}
+    heads = _current_states(session, instance_id)
     report.instances = len(heads)
 
     events = select(HistoryEvent).order_by(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.id)
@@ -56,10 +59,11 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
     current: int | None = None
     prev = GENESIS
     expected_seq = 1
+    last_state: bytes | None = None
     seen: set[int] = set()
 
     def close(inst: int) -> BadEvent | None:
-        seq, head = heads[inst]
+        seq, head, now_state = heads[inst]
         if expected_seq - 1 != seq or prev != head:
             return BadEvent(
                 inst,
@@ -67,6 +71,16 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
                 None,
                 f"history ends at event #{expected_seq - 1} but the "
                 f"instance records {seq} events: events were deleted or the head was altered",
+                "truncated",
+            )
+        if last_state is not None and last_state != now_state:
+            return BadEvent(
+                inst,
+                seq,
+                None,
+                "the matter's stored state (its saved workflow, status, open tasks or their roles and "
+                "assignees) is not the state its newest event recorded: it was changed without a step",
+                "state",
             )
         return None
 
@@ -77,14 +91,20 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
                 return report
             current = event.instance_id
             if current not in heads:
-                report.bad = BadEvent(current, event.seq, event.id, "events belong to an instance that does not exist")
+                report.bad = BadEvent(
+                    current, event.seq, event.id, "events belong to an instance that does not exist", "orphan"
+                )
                 return report
             seen.add(current)
-            prev, expected_seq = GENESIS, 1
+            prev, expected_seq, last_state = GENESIS, 1, None
         report.events += 1
         if event.seq != expected_seq:
             report.bad = BadEvent(
-                current, event.seq, event.id, f"expected event #{expected_seq}: events were deleted or reordered"
+                current,
+                event.seq,
+                event.id,
+                f"expected event #{expected_seq}: events were deleted or reordered",
+                "reordered",
             )
             return report
         digest = event_hash(
@@ -96,17 +116,58 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
             actor=event.actor,
             step_id=event.step_id,
             data=event.data,
+            state_digest=event.state_digest,
         )
         if digest != event.hash:
-            report.bad = BadEvent(current, event.seq, event.id, "hash does not match: the event was altered")
+            report.bad = BadEvent(current, event.seq, event.id, "hash does not match: the event was altered", "altered")
             return report
         prev = digest
+        last_state = bytes(event.state_digest) if event.state_digest is not None else None
         expected_seq += 1
     if current is not None and (bad := close(current)):
         report.bad = bad
         return report
-    for inst, (seq, _head) in heads.items():
+    for inst, (seq, _head, _state) in heads.items():
         if inst not in seen and seq:
-            report.bad = BadEvent(inst, 1, None, f"all {seq} events of the instance are missing")
+            report.bad = BadEvent(inst, 1, None, f"all {seq} events of the instance are missing", "missing")
             return report
     return report
+
+
+def _current_states(session: Session, instance_id: int | None) -> dict[int, tuple[int, bytes, bytes]]:
+    """Each matter's (history seq, head, digest of its stored state), streamed: the saved
+    workflows are read one batch at a time and only their digests kept."""
+    tasks_query = select(OpenTask.instance_id, *state.TASK_COLUMNS)
+    matters = select(
+        ProcessInstance.id,
+        ProcessInstance.history_seq,
+        ProcessInstance.history_head,
+        ProcessInstance.status,
+        ProcessInstance.definition_version_id,
+        ProcessInstance.village_id,
+        ProcessInstance.title,
+        ProcessInstance.started_by,
+        ProcessInstance.state,
+    ).order_by(ProcessInstance.id)
+    if instance_id is not None:
+        matters = matters.where(ProcessInstance.id == instance_id)
+        tasks_query = tasks_query.where(OpenTask.instance_id == instance_id)
+    tasks: dict[int, list] = {}
+    for row in session.execute(tasks_query):
+        tasks.setdefault(row[0], []).append(state.task_entry(row[1:]))
+    found: dict[int, tuple[int, bytes, bytes]] = {}
+    for row in session.execute(matters.execution_options(yield_per=500)):
+        found[row.id] = (
+            row.history_seq,
+            bytes(row.history_head),
+            state.digest(
+                status=row.status,
+                definition_version_id=row.definition_version_id,
+                village_id=row.village_id,
+                title=row.title,
+                started_by=row.started_by,
+                state=row.state,
+                tasks=tasks.pop(row.id, []),
+            ),
+        )
+    return found

@@ -168,6 +168,8 @@ class HistoryEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     step_id: Mapped[str | None] = mapped_column(String(100))
     data: Mapped[str] = mapped_column(Text)  # canonical JSON of the event's payload
+    # Digest of the state the event leaves (engine.history.state); None on events older than it.
+    state_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

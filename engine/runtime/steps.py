@@ -36,6 +36,7 @@ from engine.calendar import WorkCalendar, due_at, load_work_calendar
 from engine.errors import Conflict, InvalidState, NotFound, PowerlistError
 from engine.history import events as history
 from engine.history.chain import GENESIS
+from engine.history.state import state_digest
 from engine.org.units import unit_for_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
@@ -154,6 +155,7 @@ class Step:
         self.before_done = _completed_ids(workflow)
         self.before_ready = ready_user_task_ids(workflow)
         self.events: list[HistoryEvent] = []
+        self.pending: list[tuple[str, str | None, dict[str, Any] | None]] = []  # written by finish()
         self.opened: list[OpenedTask] = []
         self.closed: list[str] = []
 
@@ -317,20 +319,15 @@ class Step:
 
     # --- recording -------------------------------------------------------------------------
 
-    def append(self, kind: str, step_id: str | None = None, data: dict[str, Any] | None = None) -> HistoryEvent:
-        """Append an event of this step to the matter's history."""
-        event = self._append(kind, step_id, data)
-        self.events.append(event)
-        return event
-
-    def _append(self, kind: str, step_id: str | None, data: dict[str, Any] | None) -> HistoryEvent:
-        return history.append(
-            self.session, self.instance, kind, at=self.now, actor=self.actor, step_id=step_id, data=data
-        )
+    def append(self, kind: str, step_id: str | None = None, data: dict[str, Any] | None = None) -> None:
+        """Record an event of this step; :meth:`finish` appends it to the matter's history, with the
+        digest of the state the step leaves."""
+        self.pending.append((kind, step_id, data))
 
     def finish(self) -> StepResult:
-        """Record what the engine did on its own, save the workflow, run the hooks and write."""
-        self.events.extend(_engine_events(self.session, self.instance, self.workflow, self.before_done, self.now))
+        """Record what the engine did on its own, save the workflow, append the step's events, run
+        the hooks and write."""
+        self.pending.extend(_engine_events(self.workflow, self.before_done))
         if self.instance.status == "running" and self.workflow.is_completed():
             self.instance.status = "completed"
             self.instance.ended_at = self.now
@@ -338,16 +335,24 @@ class Step:
                 delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
             ).scalars()
             self.closed.extend(gone)
+            self.pending.append((history.INSTANCE_ENDED, None, {"end": _end_event(self.workflow)}))
+        self.instance.state = dump_state(self.workflow)
+        leaves = state_digest(self.session, self.instance)
+        for kind, step_id, data in self.pending:
+            actor = None if kind in ENGINE_KINDS else self.actor
             self.events.append(
                 history.append(
                     self.session,
                     self.instance,
-                    history.INSTANCE_ENDED,
+                    kind,
                     at=self.now,
-                    data={"end": _end_event(self.workflow)},
+                    actor=actor,
+                    step_id=step_id,
+                    data=data,
+                    state_digest=leaves,
                 )
             )
-        self.instance.state = dump_state(self.workflow)
+        self.pending = []
         hooks.run_after_step(
             hooks.StepContext(
                 self.session,
@@ -393,25 +398,25 @@ def flush(session: Session, instance: ProcessInstance) -> None:
 _INSERT_OPEN_TASK = OpenTask.__table__.insert()
 
 
+# What the engine does on its own is recorded without an actor.
+ENGINE_KINDS = frozenset({history.GATEWAY_TAKEN, history.TIMER_FIRED, history.INSTANCE_ENDED})
+
+
 def _engine_events(
-    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, before_done: set[UUID], now: datetime
-) -> list[HistoryEvent]:
+    workflow: BpmnWorkflow, before_done: set[UUID]
+) -> list[tuple[str, str | None, dict[str, Any] | None]]:
     """What the engine did on its own in this step: gateway decisions and fired timers."""
-    appended = []
+    found: list[tuple[str, str | None, dict[str, Any] | None]] = []
     for task in workflow.tasks.values():
         if task.state != TaskState.COMPLETED or task.id in before_done:
             continue
         spec = task.task_spec
         if isinstance(spec, ExclusiveGateway | InclusiveGateway) and len(spec.outputs) > 1:
             taken = [c.task_spec.name for c in task.children if _was_taken(c)]
-            appended.append(
-                history.append(
-                    session, instance, history.GATEWAY_TAKEN, at=now, step_id=spec.name, data={"to": sorted(taken)}
-                )
-            )
+            found.append((history.GATEWAY_TAKEN, spec.name, {"to": sorted(taken)}))
         elif isinstance(spec, CatchingEvent) and _is_timer(spec):
-            appended.append(history.append(session, instance, history.TIMER_FIRED, at=now, step_id=spec.name))
-    return appended
+            found.append((history.TIMER_FIRED, spec.name, None))
+    return found
 
 
 def _was_taken(task: Any) -> bool:

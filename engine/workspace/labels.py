@@ -39,6 +39,7 @@ EVENT_NAMES = {
     "decision_registered": "决议登记",
     "decision_closed": "决议关闭",
     "instance_migrated": "迁移到新版本",  # engine.workspace.migration.INSTANCE_MIGRATED
+    "state_sealed": "记录当前状态摘要",  # engine.history.seal
     TASK_REJECTED: "驳回",
     TASK_RETURNED: "退回",
     TASK_WITHDRAWN: "撤回",

@@ -1,4 +1,5 @@
-"""``powerlist doctor``: find open tasks without the deadline timers the current rules require.
+"""``powerlist doctor``: find open tasks without the deadline timers the current rules require, and
+matters whose state no history event vouches for yet (see :mod:`engine.history.seal`).
 
 Tasks opened before a release that added a kind of timer (or whose timer rows were lost) are never
 warned about however late they are. ``doctor`` lists them; ``doctor --fix`` adds the timers (see
@@ -22,14 +23,19 @@ from powerlist.cli import State, echo_json, fail, pass_state, reports_errors
 @reports_errors
 def doctor(state: State, fix: bool, as_json: bool) -> None:
     """Check that every open task has its deadline timers (reminder, due, red); --fix adds the missing ones."""
+    from engine.history import seal
     from engine.persistence.migrate import is_up_to_date
     from engine.supervision.backfill import backfill
 
     if not is_up_to_date(state.engine):
         fail("the database schema is not up to date: run 'powerlist init' first", 1)
     report = backfill(state.engine, fix=fix)
+    with state.transaction() as session:
+        unsealed = len(seal.unsealed(session))
+    if fix and unsealed:
+        seal.seal(state.engine)
     if as_json:
-        echo_json(report.as_dict())
+        echo_json(dict(report.as_dict(), unsealed=unsealed))
         return
     for task in report.tasks:
         due = local_iso(as_utc(task.due_at)) if task.due_at else "—"
@@ -46,6 +52,9 @@ def doctor(state: State, fix: bool, as_json: bool) -> None:
         click.echo(f"{summary}: added {report.timers} timer(s); the next sweep fires the overdue ones")
     else:
         click.echo(f"{summary}: run 'powerlist doctor --fix' to add {report.timers} timer(s)")
+    if unsealed:
+        what = f"{unsealed} matter(s) whose newest event carries no state digest"
+        click.echo(f"{what}: sealed" if fix else f"{what}: run 'powerlist doctor --fix' to seal them")
 
 
 commands = [doctor]
