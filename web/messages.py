@@ -79,6 +79,7 @@ ENGLISH: dict[str, str] = {
     "办理记录": "History",
     "办结": "Finished",
     "迁移到新版本": "Moved to a new version",
+    "记录当前状态摘要": "Current state digest recorded",
     "加签": "Add approver",
     "加签人": "Added approver",
     "加签人 {who}：": "Added approver {who}: ",
@@ -381,6 +382,8 @@ ENGLISH: dict[str, str] = {
     "存证覆盖的一条记录被改动过": "An event the anchor covered was altered",
     "存证覆盖的记录有缺失": "Events the anchor covered are missing",
     "存证覆盖的记录被重写了": "Events the anchor covered were rewritten",
+    "存证覆盖的一条违规预警被删除了": "A violation the anchor covered was deleted",
+    "存证覆盖的一条违规预警的记录被删改": "Events of a violation the anchor covered were deleted or changed",
     "存证记录已损坏": "The anchor records are damaged",
     "完好：{n} 条记录逐条串联，哈希全部对得上。": "Intact: {n} events, chained one to the next; every hash checks out.",
     "完成时间": "Done at",
@@ -439,7 +442,25 @@ ENGLISH: dict[str, str] = {
     "检查被中断了（服务重新启动过），请重新上传": "The check was interrupted (the service restarted); upload the file again",
     "正在上传…": "Uploading…",
     "正在读取和检查": "Reading and checking",
-    "每天对全部办理记录生成一个摘要。把摘要抄下、打印或报送上级；以后输入摘要，就能确认数据库里的记录没有被删改。": "Every day one digest is made over all histories. Copy it down, print it or send it upwards; entering it later confirms that no record in the database was deleted or changed.",
+    "每天对全部办理记录和违规预警记录生成一个摘要。把摘要抄下、打印或报送上级；以后输入摘要，就能确认数据库里的记录没有被删改。": (
+        "Every day one digest is made over all histories and violation records. Copy it down, print it or send "
+        "it upwards; entering it later confirms that no record in the database was deleted or changed."
+    ),
+    "{label} 时": "{label}:00",
+    "，{v} 条违规预警": ", {v} violations",
+    "打印（带二维码）": "Print (with QR code)",
+    "办理记录存证摘要": "History anchor",
+    "核对地址的二维码": "QR code of the check address",
+    "扫码或打开下面的地址，输入这个摘要，就能核对数据库里的记录是否被删改：": (
+        "Scan the code or open the address below and enter this digest to check whether records in the "
+        "database were deleted or changed:"
+    ),
+    "请把本页打印存档或报送上级。以后即使数据库被人改动，只要这张纸上的摘要还在，改动就能被发现。": (
+        "Print this page and file it or send it upwards. Even if the database is changed later, the change is "
+        "found as long as the digest on this sheet is kept."
+    ),
+    "返回存证摘要": "Back to anchors",
+    "打印": "Print",
     "每条办理记录都带着前一条记录的哈希。逐条重新计算，就能发现被改动、删除、插入或调换顺序的记录。": "Every event carries the hash of the one before. Recomputing them one by one finds events that were altered, deleted, inserted or reordered.",
     "没有发现跳过、颠倒、重复或超时的步骤。": "No skipped, swapped, repeated or overdue steps found.",
     "没有数据": "no data",
@@ -512,6 +533,13 @@ ENGLISH: dict[str, str] = {
     "这一行的列数不够": "too few columns in this row",
     "这不是有效的 XES 文件": "This is not a valid XES file",
     "这个事项的记录全部不见了": "All events of this matter are missing",
+    "事项的当前状态（流程数据、办理状态、待办的岗位或办理人）被直接改动过，与最后一条记录不符": (
+        "The matter's current state (flow data, status, open tasks' roles or assignees) was changed directly "
+        "and no longer matches its newest event"
+    ),
+    "待办与事项保存的流程状态对不上：有待办被添加、删除或改了岗位": (
+        "The open tasks do not match the matter's saved flow state: a task was added, removed or given another role"
+    ),
     "这个时刻之前，事项还没有发起。": "The matter had not been started at that moment.",
     "这时正在办理": "In progress at this point",
     "这时还没有办完的步骤。": "No step was done yet at this point.",

@@ -1,16 +1,20 @@
-"""Daily anchors: one digest a day over every history chain, to print, publish or send upwards.
+"""Anchors: a digest over every history chain, daily (and hourly when the rules say so), to
+print, publish or send upwards.
 
-The hash chains of :mod:`engine.history` show that an event was edited, but not that the newest
-events of a matter, or a whole matter, were removed with the chain's head rewritten. An anchor
-closes that gap. Each day it takes, for every instance, the leaf (instance id, history seq, head
-hash), builds a Merkle root over the leaves sorted by instance id, and derives the digest from the
-day and the root. Whoever keeps the digest outside the database can later ask
-:func:`verify_anchor` whether the database still holds exactly what the anchor covered: later
-events may have been appended, nothing covered may be missing or different.
+The hash chains of :mod:`engine.history` and of the violations (:mod:`engine.supervision.chain`)
+show that an event was edited, but not that the newest events of a matter or a violation, or a
+whole matter or violation, were removed with the chain's head rewritten. An anchor closes that gap.
+It takes, for every matter, the leaf (id, history seq, head hash), and for every violation the leaf
+(id, event seq, head hash), builds a Merkle root over each set sorted by id, and derives the digest
+from the anchor's label (its day, or its day and hour) and both roots. Whoever keeps the digest
+outside the database can later ask :func:`verify_anchor` whether the database still holds exactly
+what the anchor covered: later events may have been appended, nothing covered may be missing or
+different.
 
-Storage stays small: each anchor row keeps, compressed, only the leaves of instances that changed
-since the previous anchor; the leaves of all anchors up to one anchor give the full set it covers.
-The digest authenticates those stored leaves too, so altering the anchor table is detected.
+Storage stays small: each anchor row keeps, compressed, only the leaves that changed since the
+previous anchor; the leaves of all anchors up to one anchor give the full set it covers. The digest
+authenticates those stored leaves too, so altering the anchor table is detected. Anchors of
+version 1 (made before violations were covered) keep their digest and cover matters only.
 """
 
 from __future__ import annotations
@@ -26,21 +30,43 @@ from engine import clock
 from engine.audit import merkle
 from engine.audit.models import HistoryAnchor
 from engine.calendar import CST
-from engine.errors import InvalidState
+from engine.errors import InvalidState, PowerlistError
 from engine.history.chain import GENESIS, event_hash
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.ruleset import rule
+from engine.supervision import chain as violation_chain
+from engine.supervision.models import Violation, ViolationEvent
 
-Leaves = dict[int, tuple[int, bytes]]  # instance id -> (seq, head)
+Leaves = dict[int, tuple[int, bytes]]  # matter or violation id -> (seq, head)
 MIN_PREFIX = 16
+VERSION = 2  # matters and violations
+PERIODS = ("day", "hour")
 
 
-def digest_of(day: date, root: bytes) -> str:
-    return hashlib.sha256(b"powerlist-anchor-v1\n" + day.isoformat().encode() + b"\n" + root).hexdigest()
+def digest_of(label: str, root: bytes, violation_root: bytes | None = None) -> str:
+    """Version 1 (``violation_root`` None) covers matters only; version 2 both."""
+    if violation_root is None:
+        return hashlib.sha256(b"powerlist-anchor-v1\n" + label.encode() + b"\n" + root).hexdigest()
+    return hashlib.sha256(b"powerlist-anchor-v2\n" + label.encode() + b"\n" + root + violation_root).hexdigest()
 
 
 def today() -> date:
     return clock.now().astimezone(CST).date()
+
+
+def period() -> str:
+    """How often the scheduler anchors: ``day`` (at 23:55 China time) or ``hour`` (also at :55 of
+    every hour), from the rule value ``anchors.every``."""
+    every = str(rule("anchors.every"))
+    if every not in PERIODS:
+        raise PowerlistError(f"anchors.every must be one of {', '.join(PERIODS)}, not {every!r}")
+    return every
+
+
+def label_of(day: date, hour: int | None = None) -> str:
+    """``2026-12-06`` for a day's anchor, ``2026-12-06T14`` for the hour 14:00–14:59 China time."""
+    return day.isoformat() if hour is None else f"{day.isoformat()}T{hour:02d}"
 
 
 def latest_anchor(session: Session) -> HistoryAnchor | None:
@@ -56,9 +82,23 @@ def current_leaves(session: Session) -> Leaves:
     return {row.id: (row.history_seq, bytes(row.history_head)) for row in rows}
 
 
+def current_violation_leaves(session: Session) -> Leaves:
+    rows = session.execute(select(Violation.id, Violation.event_seq, Violation.event_head).order_by(Violation.id))
+    return {row.id: (row.event_seq, bytes(row.event_head)) for row in rows}
+
+
 def anchored_leaves(session: Session, upto: HistoryAnchor | None = None) -> Leaves:
-    """The full leaf set covered by ``upto`` (default: the newest anchor)."""
-    query = select(HistoryAnchor.leaves).order_by(HistoryAnchor.id)
+    """The matters' leaves covered by ``upto`` (default: the newest anchor)."""
+    return _anchored(session, HistoryAnchor.leaves, upto)
+
+
+def anchored_violation_leaves(session: Session, upto: HistoryAnchor | None = None) -> Leaves:
+    """The violations' leaves covered by ``upto`` (default: the newest anchor)."""
+    return _anchored(session, HistoryAnchor.violation_leaves, upto)
+
+
+def _anchored(session: Session, column, upto: HistoryAnchor | None) -> Leaves:
+    query = select(column).where(column.is_not(None)).order_by(HistoryAnchor.id)
     if upto is not None:
         query = query.where(HistoryAnchor.id <= upto.id)
     leaves: Leaves = {}
@@ -71,38 +111,72 @@ def root_of(leaves: Leaves) -> bytes:
     return merkle.root(merkle.leaf_bytes(i, seq, head) for i, (seq, head) in sorted(leaves.items()))
 
 
-def make_anchor(session: Session, day: date | None = None) -> HistoryAnchor:
-    """Today's (or ``day``'s) anchor over the database as it is now; the same row when it exists.
+def _changed(previous: Leaves, current: Leaves) -> Leaves:
+    return {i: leaf for i, leaf in current.items() if previous.get(i) != leaf}
+
+
+def make_anchor(session: Session, day: date | None = None, hour: int | None = None) -> HistoryAnchor:
+    """The anchor of today (or ``day``), or of one hour of it, over the database as it is now; the
+    same row when it exists.
 
     Refuses when something an earlier anchor covered is gone or rewritten: anchoring a database
     that lost records would hide the loss.
     """
     day = day or today()
+    if hour is not None and not 0 <= hour <= 23:
+        raise PowerlistError(f"hour must be 0–23, not {hour}")
+    label = label_of(day, hour)
     begin_write(session)
-    existing = session.scalar(select(HistoryAnchor).where(HistoryAnchor.day == day))
+    existing = session.scalar(select(HistoryAnchor).where(HistoryAnchor.label == label))
     if existing is not None:
         return existing
-    previous = anchored_leaves(session)
-    current = current_leaves(session)
-    changed: Leaves = {}
-    for instance_id, (seq, head) in current.items():
-        before = previous.get(instance_id)
-        if before != (seq, head):
-            changed[instance_id] = (seq, head)
+    previous, current = anchored_leaves(session), current_leaves(session)
+    changed = _changed(previous, current)
     _check_continuity(session, previous, current, changed)
-    root = root_of(current)
+    previous_v, current_v = anchored_violation_leaves(session), current_violation_leaves(session)
+    changed_v = _changed(previous_v, current_v)
+    _check_violation_continuity(session, previous_v, current_v, changed_v)
     anchor = HistoryAnchor(
         day=day,
-        digest=digest_of(day, root),
+        label=label,
+        version=VERSION,
+        digest=digest_of(label, root_of(current), root_of(current_v)),
         instance_count=len(current),
         event_count=sum(seq for seq, _ in current.values()),
         changed_count=len(changed),
         leaves=merkle.pack(changed),
+        violation_count=len(current_v),
+        violation_leaves=merkle.pack(changed_v),
         created_at=clock.now(),
     )
     session.add(anchor)
     session.flush()
     return anchor
+
+
+def _check_violation_continuity(session: Session, previous: Leaves, current: Leaves, changed: Leaves) -> None:
+    for violation_id, (seq, _head) in previous.items():
+        if violation_id not in current:
+            raise InvalidState(f"violation {violation_id} was covered by an earlier anchor and is missing now")
+        if current[violation_id][0] < seq:
+            raise InvalidState(
+                f"violation {violation_id} has {current[violation_id][0]} events but an earlier anchor covered {seq}"
+            )
+    grown = [i for i in changed if i in previous and previous[i][0] > 0]
+    for start in range(0, len(grown), 500):
+        chunk = grown[start : start + 500]
+        rows = session.execute(
+            select(ViolationEvent.violation_id, ViolationEvent.seq, ViolationEvent.hash).where(
+                ViolationEvent.violation_id.in_(chunk)
+            )
+        )
+        stored = {(r.violation_id, r.seq): bytes(r.hash) for r in rows}
+        for violation_id in chunk:
+            seq, head = previous[violation_id]
+            if stored.get((violation_id, seq)) != head:
+                raise InvalidState(
+                    f"violation {violation_id}: event #{seq}, covered by an earlier anchor, is missing or was rewritten"
+                )
 
 
 def _check_continuity(session: Session, previous: Leaves, current: Leaves, changed: Leaves) -> None:
@@ -141,17 +215,25 @@ class AnchorCheck:
     events: int = 0
     instance_id: int | None = None
     problem: str | None = None
+    label: str | None = None
+    violations: int = 0
+    violation_id: int | None = None
 
     def __str__(self) -> str:
         if self.day is None:
             return f"no anchor with digest {self.digest}: {self.problem}"
-        what = f"anchor of {self.day.isoformat()} ({self.digest[:16]}…)"
+        what = f"anchor of {self.label or self.day.isoformat()} ({self.digest[:16]}…)"
         if self.ok:
-            return (
-                f"ok: {what} covers {self.instances} matters and {self.events} events; "
-                "every one is still present and unchanged"
-            )
-        where = f"matter {self.instance_id}: " if self.instance_id is not None else ""
+            covered = f"{self.instances} matters and {self.events} events"
+            if self.violations:
+                covered += f" and {self.violations} violations"
+            return f"ok: {what} covers {covered}; every one is still present and unchanged"
+        if self.instance_id is not None:
+            where = f"matter {self.instance_id}: "
+        elif self.violation_id is not None:
+            where = f"violation {self.violation_id}: "
+        else:
+            where = ""
         return f"{what}: {where}{self.problem}"
 
     def as_dict(self) -> dict:
@@ -159,9 +241,12 @@ class AnchorCheck:
             "ok": self.ok,
             "digest": self.digest,
             "day": self.day.isoformat() if self.day else None,
+            "label": self.label,
             "instances": self.instances,
             "events": self.events,
+            "violations": self.violations,
             "instance": self.instance_id,
+            "violation": self.violation_id,
             "problem": self.problem,
             "message": str(self),
         }
@@ -187,23 +272,89 @@ def verify_anchor(session: Session, digest: str) -> AnchorCheck:
             problem=f"the anchor record was deleted or altered, or the digest is mistyped "
             f"(give all 64 hex digits or at least {MIN_PREFIX})",
         )
-    check = AnchorCheck(False, anchor.digest, anchor.day)
+    check = AnchorCheck(False, anchor.digest, anchor.day, label=anchor.label)
     try:
         leaves = anchored_leaves(session, anchor)
+        violations = anchored_violation_leaves(session, anchor) if anchor.version >= 2 else None
     except ValueError as exc:
         check.problem = f"the stored anchor records are damaged ({exc})"
         return check
     check.instances = len(leaves)
     check.events = sum(seq for seq, _ in leaves.values())
-    if digest_of(anchor.day, root_of(leaves)) != anchor.digest:
+    check.violations = len(violations or {})
+    expected = digest_of(anchor.label, root_of(leaves), root_of(violations) if violations is not None else None)
+    if expected != anchor.digest:
         check.problem = "the stored anchor records no longer give this digest: the anchor table was altered"
         return check
     bad = _first_difference(session, leaves)
     if bad is not None:
         check.instance_id, check.problem = bad
         return check
+    if violations is not None:
+        bad = _first_violation_difference(session, violations)
+        if bad is not None:
+            check.violation_id, check.problem = bad
+            return check
     check.ok = True
     return check
+
+
+def _first_violation_difference(session: Session, leaves: Leaves) -> tuple[int, str] | None:
+    """The first anchored violation (by id) whose events no longer lead to its anchored head."""
+    present = {
+        row.id: row.event_seq for row in session.execute(select(Violation.id, Violation.event_seq)) if row.id in leaves
+    }
+    events = session.execute(
+        select(
+            ViolationEvent.violation_id,
+            ViolationEvent.seq,
+            ViolationEvent.kind,
+            ViolationEvent.at,
+            ViolationEvent.actor,
+            ViolationEvent.data,
+            ViolationEvent.hash,
+        )
+        .order_by(ViolationEvent.violation_id, ViolationEvent.seq)
+        .execution_options(yield_per=2000)
+    )
+    rows = iter(events)
+    pending = next(rows, None)
+    for violation_id in sorted(leaves):
+        seq, head = leaves[violation_id]
+        if violation_id not in present:
+            return violation_id, f"the violation was deleted (the anchor covers {seq} of its events)"
+        if present[violation_id] < seq:
+            return violation_id, (
+                f"it now records {present[violation_id]} events but the anchor covers {seq}: "
+                f"events after #{present[violation_id]} were deleted"
+            )
+        while pending is not None and pending.violation_id < violation_id:
+            pending = next(rows, None)
+        prev, expected, altered = GENESIS, 1, None
+        while pending is not None and pending.violation_id == violation_id:
+            if pending.seq <= seq:
+                if pending.seq != expected:
+                    return violation_id, f"event #{expected} is missing"
+                digest = violation_chain.event_hash(
+                    prev,
+                    violation_id=violation_id,
+                    seq=pending.seq,
+                    kind=pending.kind,
+                    at=pending.at,
+                    actor=pending.actor,
+                    data=pending.data,
+                )
+                if altered is None and digest != bytes(pending.hash):
+                    altered = pending.seq
+                prev, expected = digest, expected + 1
+            pending = next(rows, None)
+        if expected <= seq:
+            return violation_id, f"event #{expected} is missing (the anchor covers up to #{seq})"
+        if prev != head:
+            if altered is not None:
+                return violation_id, f"event #{altered} was altered"
+            return violation_id, f"its events up to #{seq} were rewritten: they no longer lead to the anchored head"
+    return None
 
 
 def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | None:
@@ -222,6 +373,7 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
             HistoryEvent.actor,
             HistoryEvent.step_id,
             HistoryEvent.data,
+            HistoryEvent.state_digest,
             HistoryEvent.hash,
         )
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
@@ -254,6 +406,7 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
                     actor=pending.actor,
                     step_id=pending.step_id,
                     data=pending.data,
+                    state_digest=pending.state_digest,
                 )
                 if altered is None and digest != bytes(pending.hash):
                     altered = pending.seq
@@ -268,14 +421,21 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
     return None
 
 
+def check_path(digest: str) -> str:
+    """Where the auditors' page checks the database against ``digest``."""
+    return f"/audit/anchors?digest={digest}#check"
+
+
 def anchor_info(anchor: HistoryAnchor | None) -> dict | None:
     """What export headers show about an anchor."""
     if anchor is None:
         return None
     return {
         "day": anchor.day.isoformat(),
+        "label": anchor.label,
         "digest": anchor.digest,
         "instances": anchor.instance_count,
+        "violations": anchor.violation_count,
         "events": anchor.event_count,
         "created_at": anchor.created_at.isoformat() if isinstance(anchor.created_at, datetime) else None,
     }

@@ -11,21 +11,27 @@ from engine.persistence.models import Base
 
 
 class HistoryAnchor(Base):
-    """One day's digest over every history chain (see :mod:`engine.audit.anchor`).
+    """One digest over every history and violation chain (see :mod:`engine.audit.anchor`), made for
+    a day or for one hour of it.
 
-    ``leaves`` holds, compressed, the (instance, seq, head) of the instances that changed since the
-    previous anchor; the leaves of all anchors up to this one give the full set it covers.
+    ``leaves`` and ``violation_leaves`` hold, compressed, the (id, seq, head) of the matters and the
+    violations that changed since the previous anchor; the leaves of all anchors up to this one give
+    the full set it covers. Version 1 anchors cover matters only (``violation_leaves`` is None).
     """
 
     __tablename__ = "history_anchor"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, unique=True)
+    day: Mapped[date] = mapped_column(Date, index=True)  # China time
+    label: Mapped[str] = mapped_column(String(16), unique=True)  # 2026-12-06, or 2026-12-06T14 for an hour
+    version: Mapped[int] = mapped_column(default=1)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     instance_count: Mapped[int]
     event_count: Mapped[int] = mapped_column(BigInteger)
     changed_count: Mapped[int]
     leaves: Mapped[bytes] = mapped_column(LargeBinary)
+    violation_count: Mapped[int] = mapped_column(default=0)
+    violation_leaves: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 
 

@@ -27,9 +27,9 @@ from engine.audit.model import model_for
 from engine.audit.models import HistoryAnchor
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
 from engine.errors import NotFound, PermissionDenied
-from engine.history.verify import verify
 from engine.org.service import ancestors, get_user
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
+from engine.runtime.consistency import verify_record as verify
 from engine.workspace import labels
 from engine.workspace import matters as workspace_matters
 
@@ -635,21 +635,6 @@ def export_scope(
 # --- trust: chains and anchors -----------------------------------------------------------------
 
 
-def _problem(reason: str) -> str:
-    """A short code for a chain problem reported by :func:`engine.history.verify.verify`."""
-    if "hash does not match" in reason:
-        return "altered"
-    if "deleted or reordered" in reason:
-        return "reordered"
-    if "history ends at" in reason:
-        return "truncated"
-    if "does not exist" in reason:
-        return "orphan"
-    if "are missing" in reason:
-        return "missing"
-    return "other"
-
-
 def verify_matter(session: Session, scope: AuditScope, instance_id: int) -> dict[str, Any]:
     require_matter(session, scope, instance_id)
     return _report(verify(session, instance_id))
@@ -687,30 +672,49 @@ def _report(report: Any) -> dict[str, Any]:
             "instance": bad.instance_id,
             "seq": bad.seq,
             "row": bad.event_id,
-            "problem": _problem(bad.reason),
+            "problem": bad.code,
             "reason": str(bad),
         },
     }
 
 
-def anchors(session: Session, limit: int = 30) -> list[dict[str, Any]]:
-    rows = session.scalars(select(HistoryAnchor).order_by(HistoryAnchor.day.desc()).limit(limit))
-    return [
-        {
-            "day": r.day,
-            "digest": r.digest,
-            "instances": r.instance_count,
-            "events": r.event_count,
-            "changed": r.changed_count,
-            "created_at": r.created_at,
-        }
-        for r in rows
-    ]
+def anchors(session: Session, limit: int = 30, daily: bool = False) -> list[dict[str, Any]]:
+    """The newest anchors, newest first; ``daily``: the days' anchors only, not the hours'."""
+    query = select(HistoryAnchor).order_by(HistoryAnchor.id.desc()).limit(limit)
+    if daily:
+        query = query.where(func.length(HistoryAnchor.label) == DAY_LABEL_CHARS)
+    return [_anchor_row(r) for r in session.scalars(query)]
+
+
+DAY_LABEL_CHARS = len("2026-12-06")
+
+
+def _anchor_row(r: HistoryAnchor) -> dict[str, Any]:
+    return {
+        "day": r.day,
+        "label": r.label,
+        "hourly": r.label != r.day.isoformat(),
+        "digest": r.digest,
+        "instances": r.instance_count,
+        "events": r.event_count,
+        "violations": r.violation_count if r.version >= 2 else None,
+        "changed": r.changed_count,
+        "created_at": r.created_at,
+    }
+
+
+def anchor_by_label(session: Session, label: str) -> dict[str, Any] | None:
+    """The anchor of a day (``2026-12-06``) or an hour (``2026-12-06T14``), if it was made."""
+    if len(label) > DAY_LABEL_CHARS + 3:
+        return None
+    row = session.scalar(select(HistoryAnchor).where(HistoryAnchor.label == label))
+    return _anchor_row(row) if row is not None else None
 
 
 def today_anchor(session: Session) -> dict[str, Any] | None:
-    today = anchor.today()
-    return next((a for a in anchors(session, 1) if a["day"] == today), None)
+    """Today's daily anchor (not an hourly one)."""
+    row = session.scalar(select(HistoryAnchor).where(HistoryAnchor.label == anchor.today().isoformat()))
+    return _anchor_row(row) if row is not None else None
 
 
 def make_today_anchor(session: Session, scope: AuditScope) -> str:
@@ -728,6 +732,8 @@ def _anchor_problem(check: anchor.AnchorCheck) -> str:
         return "damaged"
     if "anchor table was altered" in problem:
         return "table"
+    if check.violation_id is not None:
+        return "violation_deleted" if "was deleted (" in problem else "violation"
     if "was deleted (" in problem:
         return "deleted"
     if "was altered" in problem:
@@ -748,4 +754,8 @@ def check_anchor(session: Session, scope: AuditScope, digest: str) -> dict[str, 
         row = session.get(ProcessInstance, check.instance_id)
         if row is None or row.village_id not in scope.village_ids:
             result.update(instance=None, instance_in_scope=False, message=None)
+    if check.violation_id is not None:
+        found = session.get(_violation_model(), check.violation_id)
+        if found is None or found.village_id not in scope.village_ids:
+            result.update(violation=None, instance_in_scope=False, message=None)
     return result

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 INTERVAL_S = 1.0
 JOB_ID = "powerlist-sweep"
 ANCHOR_JOB_ID = "powerlist-anchor"
+HOURLY_ANCHOR_JOB_ID = "powerlist-anchor-hourly"
 
 # Libraries whose INFO lines would drown the sweep's own: SpiffWorkflow writes one per task state
 # change ("spiff", "spiff.task", "spiff.workflow", ...), APScheduler one per tick.
@@ -49,22 +50,25 @@ def _tick(engine: Engine, budget_s: float) -> None:
         log.info("sweep fired %d timer(s)", len(report.fired))
 
 
-def _anchor(engine: Engine) -> None:
-    """The day's digest over all history chains; every scheduler tries, the first one makes it."""
+def _anchor(engine: Engine, hourly: bool = False) -> None:
+    """The day's (or, ``hourly``, this hour's) digest over all history and violation chains; every
+    scheduler tries, the first one makes it."""
     from engine.audit.anchor import make_anchor
     from engine.persistence.db import make_sessionmaker
 
+    hour = datetime.now(UTC).astimezone(CST).hour if hourly else None
     try:
         with make_sessionmaker(engine)() as session, session.begin():
-            anchor = make_anchor(session)
-        log.info("history anchor %s: %s", anchor.day, anchor.digest)
+            anchor = make_anchor(session, hour=hour)
+        log.info("history anchor %s: %s", anchor.label, anchor.digest)
     except Exception:  # another process made it first, or the record is broken: logged for the auditors
-        log.exception("daily anchor failed")
+        log.exception("anchor failed")
 
 
 def start_scheduler(engine: Engine, interval_s: float = INTERVAL_S) -> BackgroundScheduler:
     """Start a background scheduler that sweeps every ``interval_s`` seconds, beginning now, and
-    anchors the history once a day just before midnight, China time."""
+    anchors the history once a day just before midnight, China time, and at :55 of every hour when
+    the rule value ``anchors.every`` is ``hour``."""
     quiet_libraries()
     scheduler = BackgroundScheduler(
         timezone=UTC,
@@ -79,6 +83,10 @@ def start_scheduler(engine: Engine, interval_s: float = INTERVAL_S) -> Backgroun
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(_anchor, "cron", hour=23, minute=55, timezone=CST, args=[engine], id=ANCHOR_JOB_ID)
+    from engine.audit.anchor import period as anchor_period
+
+    if anchor_period() == "hour":
+        scheduler.add_job(_anchor, "cron", minute=55, timezone=CST, args=[engine, True], id=HOURLY_ANCHOR_JOB_ID)
     scheduler.start()
     return scheduler
 

@@ -7,6 +7,7 @@ unknown flow, 2 for an unreadable log file or bad arguments.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import sys
 import zlib
@@ -189,20 +190,55 @@ def export(state: State, key: str, fmt: str, out: str, findings: bool, village: 
 
 
 @click.command()
+@click.option("--hour", "hourly", is_flag=True, help="Make this hour's anchor (China time) instead of today's.")
+@click.option("--qr", "show_qr", is_flag=True, help="Also print a QR code of the check address, to photograph.")
+@click.option(
+    "--qr-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the QR code of the check address to FILE.svg or FILE.png, to print.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Address of the web app for the QR code (default: $POWERLIST_PUBLIC_URL or http://localhost:5000).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @reports_errors
-def anchor(state: State, as_json: bool) -> None:
-    """Make (once a day) and print the digest over every history chain; keep it outside the database."""
-    from engine.audit.anchor import anchor_info, make_anchor
+def anchor(state: State, hourly: bool, show_qr: bool, qr_file: str | None, base_url: str | None, as_json: bool) -> None:
+    """Make (once a day, or once an hour with --hour) and print the digest over every history and
+    violation chain; keep it outside the database."""
+    from engine.audit.anchor import anchor_info, check_path, make_anchor, today
+    from engine.clock import now
+    from engine.public import qr as codes
 
+    if qr_file is not None and Path(qr_file).suffix.lower().lstrip(".") not in codes.FORMATS:
+        raise click.BadParameter("the file must end in .svg or .png", param_hint="--qr-file")
+    try:
+        base = codes.public_base_url(base_url, "--base-url") if base_url is not None else codes.configured_base_url()
+    except codes.PublicUrlInvalid as exc:
+        raise click.BadParameter(str(exc), param_hint="--base-url") from None
     with state.transaction() as session:
-        row = make_anchor(session)
+        row = make_anchor(session, today(), now().astimezone(CST).hour if hourly else None)
         info = anchor_info(row)
+    url = base + check_path(info["digest"])
+    if qr_file is not None:
+        codes.write(url, qr_file)
     if as_json:
-        echo_json(info)
+        echo_json(dict(info, check_url=url))
         return
-    click.echo(f"anchor {info['day']} {info['digest']} ({info['instances']} matters, {info['events']} events)")
+    click.echo(
+        f"anchor {info['label']} {info['digest']} ({info['instances']} matters, {info['events']} events, "
+        f"{info['violations']} violations)"
+    )
+    if show_qr:
+        out = io.StringIO()
+        codes.make(url).terminal(out=out, compact=True)
+        click.echo(out.getvalue(), nl=False)
+        click.echo(url)
+    if qr_file is not None:
+        click.echo(f"wrote {qr_file}: {url}")
 
 
 @click.group()

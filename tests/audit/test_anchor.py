@@ -89,6 +89,7 @@ def _rewrite_chain(db_url: str, instance: int, sessions) -> None:
                 actor=event.actor,
                 step_id=event.step_id,
                 data=data,
+                state_digest=event.state_digest,
             )
             updates.append(
                 ("UPDATE history_event SET data = :d, hash = :h WHERE id = :e", {"d": data, "h": prev, "e": event.id})

@@ -77,7 +77,9 @@ def test_bad_input_exits_2_and_unknown_flow_1(cli, flow, tmp_path):
 
 def test_anchor_and_exports(cli, matters, tmp_path):
     first = cli("anchor", check=True).out
-    match = re.fullmatch(r"anchor (\d{4}-\d\d-\d\d) ([0-9a-f]{64}) \(3 matters, \d+ events\)\n", first)
+    match = re.fullmatch(
+        r"anchor (\d{4}-\d\d-\d\d) ([0-9a-f]{64}) \(3 matters, \d+ events, \d+ violations\)\n", first
+    )
     assert match, first
     digest = match.group(2)
     assert cli("anchor", "--json", check=True).json()["digest"] == digest  # once a day

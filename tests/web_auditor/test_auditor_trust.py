@@ -94,3 +94,18 @@ def test_only_county_roles_make_anchors(client_as):
     assert "今天的存证摘要" in answer.data.decode()
     listing = client_as("county.auditor").get("/audit/anchors").data.decode()
     assert re.search(r'<p class="digest">[0-9a-f]{64}</p>', listing) and "历次存证" in listing
+
+
+def test_an_anchor_prints_on_a_sheet_with_a_qr_code_of_its_check_address(client_as):
+    county = client_as("county.auditor")
+    county.post("/audit/anchors")
+    listing = county.get("/audit/anchors").data.decode()
+    label = re.search(r'href="/audit/anchors/([0-9T-]+)/print"', listing).group(1)
+    digest = re.search(r'<p class="digest">([0-9a-f]{64})</p>', listing).group(1)
+    sheet = county.get(f"/audit/anchors/{label}/print").data.decode()
+    assert digest[:8] in sheet and digest[-8:] in sheet and "违规预警" in sheet
+    assert f"/audit/anchors?digest={digest}#check" in sheet
+    code = county.get(f"/audit/anchors/{label}/qr.svg")
+    assert code.status_code == 200 and code.mimetype == "image/svg+xml" and b"<svg" in code.data
+    assert county.get("/audit/anchors/1999-01-01/print").status_code == 404
+    assert county.get("/audit/anchors/" + "x" * 300 + "/qr.svg").status_code == 404

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
-from engine.audit import views
+from engine.audit import anchor, views
+from engine.public import qr
 from engine.errors import InvalidState
 from web import db
 from web.auditor import bp, filters, scope
@@ -69,3 +70,23 @@ def make_anchor():
         return redirect(url_for("auditor.anchors"))
     flash(_("今天的存证摘要：{digest}", digest=digest), "success")
     return redirect(url_for("auditor.anchors"))
+
+
+@bp.get("/anchors/<label>/print")
+def print_anchor(label: str):
+    """One anchor on a page to print and file or send upwards: its digest and a QR code of the
+    address that checks the database against it."""
+    found = views.anchor_by_label(db.session(), label)
+    if found is None:
+        abort(404)
+    url = current_app.config["PUBLIC_URL"] + anchor.check_path(found["digest"])
+    return render_template("auditor/anchor_print.html", anchor=found, check_url=url)
+
+
+@bp.get("/anchors/<label>/qr.svg")
+def anchor_qr(label: str) -> Response:
+    found = views.anchor_by_label(db.session(), label)
+    if found is None:
+        abort(404)
+    url = current_app.config["PUBLIC_URL"] + anchor.check_path(found["digest"])
+    return Response(qr.svg(url, title=found["label"]), mimetype="image/svg+xml")

@@ -28,7 +28,7 @@ def board() -> str:
     items = power_list(session)
     return render_template(
         "public/board.html",
-        anchors=views.anchors(session, DAYS_SHOWN),
+        anchors=views.anchors(session, DAYS_SHOWN, daily=True),
         items=[item for item in items if item.versions],
         villages=villages.villages(session),
     )

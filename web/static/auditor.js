@@ -196,6 +196,10 @@
     document.querySelectorAll(".diagram.heat").forEach(focusHottest);
     var job = document.querySelector("#job[data-status-url]");
     if (job) follow(job);
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
