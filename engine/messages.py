@@ -161,6 +161,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Only the {level} supervisors or above may dismiss this warning; escalate it",
     ),
     "input.invalid": ("{field}：不是可以接受的输入", "{field}: not an input this takes"),
+    "input.idempotency_key": (
+        "idempotency_key：8 到 64 个字母、数字、'-' 或 '_'",
+        "idempotency_key: 8–64 letters, digits, '-' or '_'",
+    ),
     "input.not_json": (
         "{field}：不是有效的 JSON（第 {line} 行第 {column} 列）",
         "{field}: not valid JSON (line {line}, column {column})",

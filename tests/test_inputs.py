@@ -320,3 +320,16 @@ def test_the_engine_command_applies_the_limits_whichever_way_the_data_came(villa
     assert caught.value.field == "data.amount_fen" or "amount_fen" in str(caught.value)
     with village() as session, session.begin():
         operations.complete(session, task, "shangtang.secretary", {"subject": "修缮村道", "amount_fen": 10**12})
+
+
+@pytest.mark.parametrize("key", ["bad key!", "short", "x" * 65, "键" * 10])
+def test_a_bad_idempotency_key_is_refused_as_input_naming_its_field(key):
+    from engine.workspace import idempotency
+
+    with pytest.raises(InputInvalid) as caught:
+        idempotency.check_key(key)
+    assert (caught.value.code, caught.value.field, caught.value.exit_code) == (
+        "input.idempotency_key",
+        "idempotency_key",
+        2,
+    )

@@ -19,12 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.errors import Conflict, PowerlistError
+from engine.errors import Conflict
+from engine.inputs import InputInvalid
 from engine.workspace.models import IdempotencyKey
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 KEEP = timedelta(days=7)
 TAKEN_CODE = "idempotency.taken"
+KEY_CODE = "input.idempotency_key"
 
 
 class KeyTaken(Conflict):
@@ -37,8 +39,12 @@ class KeyTaken(Conflict):
 def check_key(key: str | None) -> str | None:
     if key is None or key == "":
         return None
-    if not KEY_RE.match(key):
-        raise PowerlistError("idempotency_key: 8–64 letters, digits, '-' or '_'")
+    if not isinstance(key, str) or not KEY_RE.match(key):
+        raise InputInvalid(
+            "idempotency_key：8 到 64 个字母、数字、'-' 或 '_'",
+            code=KEY_CODE,
+            field="idempotency_key",
+        )
     return key
 
 
