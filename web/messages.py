@@ -449,7 +449,6 @@ ENGLISH: dict[str, str] = {
     "{label} 时": "{label}:00",
     "，{v} 条违规预警": ", {v} violations",
     "打印（带二维码）": "Print (with QR code)",
-    "办理记录存证摘要": "History anchor",
     "核对地址的二维码": "QR code of the check address",
     "扫码或打开下面的地址，输入这个摘要，就能核对数据库里的记录是否被删改：": (
         "Scan the code or open the address below and enter this digest to check whether records in the "

@@ -7,8 +7,8 @@ import re
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from engine.audit import anchor, views
-from engine.public import qr
 from engine.errors import InvalidState
+from engine.public import qr
 from web import db
 from web.auditor import bp, filters, scope
 from web.auditor.params import Params
