@@ -11,6 +11,7 @@ BLUEPRINTS: list[str] = [
     "web.cadre",
     "web.admin",
     "web.auditor",
+    "web.supervise",
     "web.public",
     "web.api",
 ]
