@@ -31,6 +31,11 @@ def session() -> Session:
     return g.db_session
 
 
+def sessions() -> Callable[[], Session]:
+    """The app's session factory, for engine commands that open a transaction per item."""
+    return current_app.extensions[EXTENSION]
+
+
 @contextmanager
 def writing() -> Iterator[Session]:
     """A transaction that writes and commits, started fresh so SQLite takes its write lock at once."""

@@ -26,7 +26,7 @@ from engine.definitions.forms import FormRefused, normalize_form_path
 from engine.definitions.model import ValidationReport
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError, Problem
-from engine.persistence.models import AuditLog, DefinitionVersion, OrgUnit, ProcessInstance
+from engine.persistence.models import AuditLog, DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.policy import admin as admin_policy
 from engine.workspace.labels import CATEGORY_NAMES, role_name
 from engine.workspace.models import StagedUpload
@@ -362,8 +362,38 @@ def versions(session: Session, key: str, actor: str | None) -> list[dict[str, An
             }
         )
         previous = row
+    older_running = 0
+    for entry in result:  # oldest first: what a migration to this version could move
+        entry["older_running"] = older_running
+        older_running += entry["running"]
     result.reverse()
     return result
+
+
+def matters_of(session: Session, key: str, instance_ids: list[int], actor: str | None) -> dict[int, dict[str, Any]]:
+    """The village name and the open steps' names of some matters of flow ``key`` (a migration report's
+    rows); matters of other flows are left out."""
+    admin_policy.require(session, actor, "flow.read", key)
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(instance_ids), 500):
+        chunk = instance_ids[start : start + 500]
+        rows = session.execute(
+            select(ProcessInstance.id, OrgUnit.name)
+            .join(OrgUnit, OrgUnit.id == ProcessInstance.village_id)
+            .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+            .where(ProcessInstance.id.in_(chunk), DefinitionVersion.key == key)
+        )
+        for instance_id, village_name in rows:
+            found[instance_id] = {"village_name": village_name, "steps": []}
+        steps = session.execute(
+            select(OpenTask.instance_id, OpenTask.step_name)
+            .where(OpenTask.instance_id.in_([i for i in chunk if i in found]))
+            .order_by(OpenTask.instance_id, OpenTask.opened_at, OpenTask.step_name)
+        )
+        for instance_id, step_name in steps:
+            if step_name not in found[instance_id]["steps"]:
+                found[instance_id]["steps"].append(step_name)
+    return found
 
 
 STEP_FIELDS = {

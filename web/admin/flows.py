@@ -1,4 +1,5 @@
-"""Putting a flow into service: upload, validation report, preview, deploy; versions and retiring.
+"""Putting a flow into service: upload, validation report, preview, deploy; versions and retiring;
+moving running matters to a newer version (:mod:`engine.workspace.migration`).
 
 Only the flows published to the administrator's counties are listed and shown; the engine decides.
 """
@@ -10,10 +11,13 @@ from flask_login import current_user
 
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
 from engine.errors import DefinitionInvalid, NotFound, PermissionDenied, PowerlistError
+from engine.messages import describe
 from engine.workspace import admin as flows_admin
+from engine.workspace import migration
 from web import db
 from web.admin import bp
 from web.i18n import gettext as _
+from web.i18n import locale
 
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -147,3 +151,61 @@ def _version_change(key: str, version: int, change, message: str):
     else:
         flash(message.format(version=version), "success")
     return redirect(url_for("admin.flow", key=key))
+
+
+def _version_number(value: str | None, field: str, label: str, required: bool = False) -> int | None:
+    """A version number from the request (None when left empty and not required); anything else is a
+    400 naming the field."""
+    text = (value or "").strip()
+    if not text and not required:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 9 or int(text) < 1:
+        abort(400, _("{label}（{field}）应当是正整数，而不是「{value}」", label=label, field=field, value=text[:40]))
+    return int(text)
+
+
+@bp.route("/flows/<key>/<version>/migrate", methods=["GET", "POST"])
+def migrate(key: str, version: str):
+    """GET: what a migration of the running matters to ``version`` would do (a dry run); POST: do it.
+
+    The engine command decides who may and which matters move; this view only parses and shows.
+    """
+    values = request.form if request.method == "POST" else request.args
+    to_version = _version_number(version, "version", _("目标版本"), required=True)
+    assert to_version is not None
+    from_version = _version_number(values.get("from"), "from", _("原版本"))
+    village = (values.get("village") or "").strip()[:40] or None
+    dry_run = request.method == "GET"
+    try:
+        report = migration.migrate(
+            db.sessions(),
+            key,
+            to_version,
+            current_user.username,
+            from_version=from_version,
+            village=village,
+            dry_run=dry_run,
+        )
+    except NotFound as exc:
+        if exc.code != "unit.not_found":
+            raise
+        abort(
+            400, _("{label}（{field}）：{message}", label=_("村代码"), field="village", message=describe(exc, locale()))
+        )
+    session = db.session()
+    if session.in_transaction():
+        session.commit()  # read what the migration's own transactions wrote, not an older snapshot
+    details = report.as_dict(locale())["details"]
+    rows = flows_admin.matters_of(session, key, [d["instance"] for d in details], current_user.username)
+    versions = flows_admin.versions(session, key, current_user.username)
+    return render_template(
+        "admin/migrate.html",
+        key=key,
+        name=versions[0]["name"],
+        to_version=to_version,
+        from_version=from_version,
+        village=village or "",
+        older=[v["version"] for v in versions if v["version"] < to_version],
+        report=report,
+        matters=[{**d, **rows.get(d["instance"], {"village_name": "", "steps": []})} for d in details],
+    )
