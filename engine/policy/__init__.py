@@ -21,6 +21,8 @@ action                        target              who
 ``task.remind``               OpenTask            readers holding an acting role within reach
 ``approval.decide``           AddedApproval       the named approver, while they still act and see
 ``file.upload``               None                anyone holding an acting role
+``violation.read``            Violation           supervisors and auditors within reach of its
+                                                  village, and its rectification owner
 ``violation.handle``          Violation           its supervisors at its level or above (the
                                                   escalation chain of the supervision rules)
 ``violation.rectify``         Violation           the same, or the owner it names in the village
@@ -61,6 +63,7 @@ ACTIONS = (
     "task.remind",
     "approval.decide",
     "file.upload",
+    "violation.read",
     "violation.handle",
     "violation.rectify",
     "decision.read",
@@ -211,6 +214,10 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
     acting = rules.roles("acting")
     if action.startswith(admin.ADMIN_PREFIXES):
         return admin.decide(session, actor.username, actor.holdings, action, target)
+    if action == "violation.read":
+        from engine.supervision.handling import may_read
+
+        return None if may_read(session, actor.username, target) else "hidden"
     if action.startswith("violation."):
         from engine.supervision.violations import may_act
 
@@ -278,6 +285,8 @@ def require(session: Session, username: str | None, action: str, target: Any = N
     if verdict == "hidden":
         if action == "matter.start":
             raise NotFound(f"本县没有发布事项 {target.definition.key}", code="flow.not_published")
+        if action.startswith("violation."):
+            raise NotFound("没有这条预警，或您无权查看", code="violation.not_found", params={"violation": target.id})
         if action.startswith("decision."):  # a village out of reach is as good as absent
             code = target.code
             raise NotFound(f"没有代码为 {code} 的县、镇或村", code="unit.not_found", params={"unit": code})
@@ -322,6 +331,7 @@ _ACTION_NAMES = {
     "task.remind": "催办这一步",
     "approval.decide": "审批这个加签",
     "file.upload": "上传附件",
+    "violation.read": "查看这条预警",
     "violation.handle": "处理这条预警",
     "violation.rectify": "报告这条预警已整改",
     "decision.read": "查看决议台账",

@@ -223,7 +223,22 @@ def violations(state: State, village, status, period, instance_id, actor, as_jso
 
 @click.group()
 def violation() -> None:
-    """Handle one violation: ack, rectify, escalate, close; show its history; verify the chains."""
+    """Handle one violation: ack, assign, rectify, accept, reject, escalate, close; show it; verify the chains."""
+
+
+def _handled(state: State, violation_id: int, action: str, actor: str, as_json: bool, **options: Any) -> None:
+    """Run the one handling command (engine.supervision.handling) and print the violation after it."""
+    from engine.supervision.handling import handle
+    from engine.supervision.models import Violation
+    from engine.supervision.queries import violation_dict
+
+    with state.transaction() as session:
+        handle(session, violation_id, action, actor, **options)
+        result = violation_dict(session, session.get(Violation, violation_id))
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"violation #{violation_id} {result['status']} ({result['supervisor']})")
 
 
 def _action(name: str, help_text: str):
@@ -236,17 +251,9 @@ def _action(name: str, help_text: str):
     @pass_state
     @reports_errors
     def command(state: State, violation_id: int, actor: str, note: str, dismiss: bool, as_json: bool) -> None:
-        from engine.supervision.queries import violation_dict
-        from engine.supervision.violations import act
-
         if dismiss and name != "close":
             fail("--dismiss goes with close", 2)
-        with state.transaction() as session:
-            result = violation_dict(session, act(session, violation_id, name, actor, note, dismiss=dismiss))
-        if as_json:
-            echo_json(result)
-            return
-        click.echo(f"violation #{violation_id} {result['status']} ({result['supervisor']})")
+        _handled(state, violation_id, "dismiss" if dismiss else name, actor, as_json, note=note)
 
     return command
 
@@ -255,6 +262,35 @@ _action("ack", "Acknowledge a violation: the supervisor has taken it up.")
 _action("rectify", "Report a violation rectified (its owner, or a supervisor).")
 _action("escalate", "Pass a violation up to the next level of the chain.")
 _action("close", "Close a violation (after rectification, or with --dismiss as a false alarm).")
+_action("accept", "Accept a reported rectification: the violation closes as rectified.")
+_action("reject", "Reject a reported rectification with the reason (--note): back to its owner.")
+
+
+@violation.command("assign")
+@click.argument("violation_id", type=ID)
+@click.option("--as", "actor", required=True)
+@click.option("--owner-role", required=True, help="The village role that rectifies, e.g. committee_chair.")
+@click.option("--owner", "owner_user", default=None, help="A person holding that role in the village.")
+@click.option("--deadline", required=True, metavar="YYYY-MM-DD", help="Rectify by the end of this day (China time).")
+@click.option("--note", default=None, help="Kept in the violation's history.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@reports_errors
+def violation_assign(
+    state: State, violation_id: int, actor: str, owner_role: str, owner_user, deadline: str, note, as_json: bool
+) -> None:
+    """Name a violation's rectification owner (a village role, optionally a person) and deadline."""
+    _handled(
+        state,
+        violation_id,
+        "assign",
+        actor,
+        as_json,
+        note=note,
+        owner_role=owner_role,
+        owner_user=owner_user,
+        deadline=deadline,
+    )
 
 
 @violation.command("show")
