@@ -174,6 +174,58 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "violation.at_top": ("预警 #{violation} 已在最高一级，不能再上报", "Warning #{violation} is at the top level"),
     "search.query": ("请输入 {min} 到 {max} 个字的查询", "Search for {min} to {max} characters"),
     "worklist.filter": ("筛选条件 {field} 不对：{value}", "Filter {field} is not valid: '{value}'"),
+    "notice.templates_invalid": ("文书模板有误：{problem}", "The document templates are invalid: {problem}"),
+    "notice.kind_unknown": (
+        "没有这种文书：{kind}（预警通知书 warning、整改通知书 rectification、督查令 order）",
+        "No kind of document '{kind}' (warning, rectification, order)",
+    ),
+    "notice.text_required": ("请填写 {field}", "{field} is required"),
+    "notice.text_too_long": ("{field} 最多 {max} 个字", "{field} takes at most {max} characters"),
+    "notice.date_invalid": ("{field}：日期应写成 2026-12-31", "{field}: a date is written 2026-12-31"),
+    "notice.deadline_past": ("{field}：整改期限不能早于今天", "{field}: the deadline cannot be before today"),
+    "notice.target_missing": (
+        "请指明预警，或村和考评期间",
+        "Name a violation, or a village and a period",
+    ),
+    "notice.order_needs_violation": ("督查令只针对一条预警签发", "A supervision order is issued for a violation"),
+    "notice.violation_dismissed": (
+        "预警 #{violation} 已不予认定，不能再签发文书",
+        "Warning #{violation} was dismissed; no document is issued for it",
+    ),
+    "notice.grade_calls_for_other": (
+        "{village} 在 {period} 定档为 {grade}，不需要{kind}",
+        "{village} was graded {grade} in {period}, which does not call for a {kind}",
+    ),
+    "notice.already_issued": (
+        "{village} {period} 的通知书已经签发：{number}",
+        "The notice of {village} for {period} was issued already: {number}",
+    ),
+    "notice.already_received": ("{number} 已由 {by} 签收", "{number} was received already, by {by}"),
+    "notice.received_on_range": (
+        "{field}：签收日期应在签发之日和今天之间",
+        "{field}: the day of receipt lies between the day of issue and today",
+    ),
+    "notice.not_found": ("没有这份文书，或您无权查看", "No such document, or not yours to see"),
+    "notice.issue_denied": ("{user} 不能签发{kind}：由{roles}签发", "{user} may not issue a {kind}: {roles} do"),
+    "notice.receive_denied": (
+        "{user} 不能登记{kind}的签收：由{roles}登记",
+        "{user} may not record the receipt of a {kind}: {roles} do",
+    ),
+    "talk.kind_unknown": (
+        "没有这种谈话：{kind}（约谈 interview、提醒谈话 reminder）",
+        "No kind of talk '{kind}' (interview, reminder)",
+    ),
+    "talk.present_invalid": (
+        "{field}：请填写在场人员，每人姓名和职务（最多 {max} 人）",
+        "{field}: list the people present, each with name and office (at most {max})",
+    ),
+    "talk.date_future": ("{field}：谈话日期不能晚于今天", "{field}: the talk cannot be after today"),
+    "talk.follow_up_before": (
+        "{field}：回访日期不能早于谈话日期",
+        "{field}: the follow-up cannot be before the talk",
+    ),
+    "talk.target_missing": ("请指明预警或村", "Name a violation or a village"),
+    "talk.record_denied": ("{user} 不能记录{kind}：由{roles}记录", "{user} may not record a {kind}: {roles} do"),
     "input.invalid": ("{field}：不是可以接受的输入", "{field}: not an input this takes"),
     "input.idempotency_key": (
         "idempotency_key：8 到 64 个字母、数字、'-' 或 '_'",

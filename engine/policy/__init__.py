@@ -30,6 +30,11 @@ action                        target              who
 ``decision.record``           OrgUnit (village)   ``registering`` within reach (a decision passed
                                                   on paper, entered with its minutes)
 ``decision.close``            OrgUnit (village)   the same
+``notice.read`` ``talk.read``  document, OrgUnit   ``supervising`` and ``read_only`` within reach
+``notice.issue``              notices.Target      the roles ``rules/defaults/notices.yaml`` names
+                                                  for the kind (``issuers``), within reach
+``notice.receive``            document            the same, for the document's kind
+``talk.record``               notices.Target      the roles it names for the kind of talk
 ============================  ==================  ==============================================
 """
 
@@ -69,6 +74,11 @@ ACTIONS = (
     "decision.read",
     "decision.record",
     "decision.close",
+    "notice.read",
+    "notice.issue",
+    "notice.receive",
+    "talk.read",
+    "talk.record",
 )
 
 
@@ -222,6 +232,10 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
         from engine.supervision.violations import may_act
 
         return may_act(session, actor.username, action, target)
+    if action.startswith(("notice.", "talk.")):
+        from engine.supervision.notices import decide
+
+        return decide(session, actor.holdings, action, target)
     if action == "file.upload":
         return None if any(role in acting for role, _unit in actor.holdings) else "denied"
     if action.startswith("decision."):
@@ -287,6 +301,8 @@ def require(session: Session, username: str | None, action: str, target: Any = N
             raise NotFound(f"本县没有发布事项 {target.definition.key}", code="flow.not_published")
         if action.startswith("violation."):
             raise NotFound("没有这条预警，或您无权查看", code="violation.not_found", params={"violation": target.id})
+        if action.startswith(("notice.", "talk.")):
+            raise NotFound("找不到这个对象，或您无权查看", code="not_found")
         if action.startswith("decision."):  # a village out of reach is as good as absent
             code = target.code
             raise NotFound(f"没有代码为 {code} 的县、镇或村", code="unit.not_found", params={"unit": code})
@@ -309,6 +325,10 @@ def _denied(session: Session, username: str, action: str, target: Any) -> Permis
             code="task.not_holder",
             params={"user": username, "step": target.step_name, "role": target.role, "unit": unit.code},
         )
+    if action.startswith(("notice.", "talk.")):
+        from engine.supervision.notices import denied
+
+        return denied(session, username, action, target)
     if action == "matter.start":
         return PermissionDenied(
             f"{username} 不能在 {target.village.name}（{target.village.code}）发起「{target.definition.name}」",

@@ -201,3 +201,86 @@ class DecisionUse(Base):
     stage: Mapped[str] = mapped_column(String(12))  # contracted | paid
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     history_seq: Mapped[int | None]
+
+
+class NoticeCounter(Base):
+    """The last number an issuing unit gave a kind of document in a year: numbers are never reused.
+
+    Taken under the row's lock after the violation's (see "Lock order" in docs/architecture.md).
+    """
+
+    __tablename__ = "notice_counter"
+    __table_args__ = (UniqueConstraint("unit_id", "kind", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int]
+    last: Mapped[int]
+
+
+class SupervisionDocument(Base):
+    """A numbered document issued by a supervising unit: 预警通知书, 整改通知书 or 三色督查令.
+
+    For a violation (``violation_id``; its issue and receipt are events of the violation's chain)
+    or for a village's grade in a quarter (``notice_id``: the :class:`SupervisionNotice` it puts on
+    paper). ``content`` is the text as issued (title, addressee, paragraphs, signature, the facts
+    it was made from); ``content_sha256`` is its digest, also kept in the chain event.
+    """
+
+    __tablename__ = "supervision_document"
+    __table_args__ = (
+        UniqueConstraint("issuer_unit_id", "kind", "year", "seq"),
+        UniqueConstraint("notice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # warning | rectification | order
+    number: Mapped[str] = mapped_column(String(120), index=True)
+    year: Mapped[int]
+    seq: Mapped[int]
+    issuer_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    issuer_role: Mapped[str] = mapped_column(String(32))
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    violation_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("violation.id"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_notice.id"))
+    colour: Mapped[str | None] = mapped_column(String(8))  # an order's: red | yellow | blue
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[dict[str, Any]]
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[str] = mapped_column(String(64))
+    check_url: Mapped[str] = mapped_column(String(300))  # what its QR code opens
+    rectify_by: Mapped[datetime | None]
+    reply_by: Mapped[datetime | None]
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime | None]
+    received_by: Mapped[str | None] = mapped_column(String(100))  # who signed for it, as written
+    receipt_recorded_by: Mapped[str | None] = mapped_column(String(64))
+    receipt_note: Mapped[str | None] = mapped_column(Text)
+
+
+class SupervisionTalk(Base):
+    """A 约谈 (interview) or 提醒谈话 (reminder talk) held about a violation and/or with a village.
+
+    ``present`` lists the people present by name and office; the talk is an event of the
+    violation's chain when it concerns one.
+    """
+
+    __tablename__ = "supervision_talk"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # interview | reminder
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    violation_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("violation.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))  # the unit that held it
+    held_on: Mapped[str] = mapped_column(String(10))  # ISO date, China time
+    place: Mapped[str] = mapped_column(String(200))
+    present: Mapped[list[Any]] = mapped_column(JSON)  # [{"name", "office"}]
+    subject_name: Mapped[str] = mapped_column(String(100))
+    subject_office: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    follow_up_on: Mapped[str | None] = mapped_column(String(10))  # ISO date, China time
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]

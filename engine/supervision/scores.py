@@ -182,26 +182,34 @@ def issue_notices(session: Session, period: str, actor: str | None, unit_code: s
         )
         if exists is not None:
             continue
-        session.add(
-            SupervisionNotice(
-                period=period,
-                village_id=village.id,
-                grade=row["grade"],
-                kind=row["notice"],
-                score=row["score"],
-                deducted=row["deducted"],
-                issued_at=now,
-                issued_by=actor,
-            )
-        )
-        session.add(
-            AuditLog(
-                at=now,
-                actor=actor,
-                action="supervision.notice",
-                subject=f"{row['village']} {period}",
-                detail={"grade": row["grade"], "kind": row["notice"], "score": row["score"]},
-            )
-        )
+        record_notice(session, period, village, row, actor, now)
         issued.append({"village": row["village"], "grade": row["grade"], "kind": row["notice"], "score": row["score"]})
     return issued
+
+
+def record_notice(
+    session: Session, period: str, village: OrgUnit, row: dict[str, Any], actor: str | None, now: datetime
+) -> SupervisionNotice:
+    """Record the notice a village's grade calls for (its scores ``row``); the numbered document that
+    puts it on paper is :func:`engine.supervision.notices.issue`'s."""
+    notice = SupervisionNotice(
+        period=period,
+        village_id=village.id,
+        grade=row["grade"],
+        kind=row["notice"],
+        score=row["score"],
+        deducted=row["deducted"],
+        issued_at=now,
+        issued_by=actor,
+    )
+    session.add(notice)
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="supervision.notice",
+            subject=f"{village.code} {period}",
+            detail={"grade": row["grade"], "kind": row["notice"], "score": row["score"]},
+        )
+    )
+    return notice

@@ -1,0 +1,1089 @@
+"""Documents supervisors issue: 预警通知书 (warning), 整改通知书 (rectification) and 三色督查令 (order).
+
+A document is issued for a violation warning, or for a village's grade in a quarter (the
+:class:`SupervisionNotice` that :func:`engine.supervision.scores.issue_notices` records, put on
+paper). Its text comes from the templates of ``rules/defaults/notices.yaml``, filled with the
+matter's facts by a formatter that knows only the placeholders listed there (no expressions, no
+attribute access); its number counts per issuing unit, kind and year and is never reused. Who may
+issue which kind is rule data too, applied through :func:`engine.policy.require`.
+
+Issuing and recording receipt (签收) are commands: authorise → lock (the violation's matters and
+the violation, then the number counter) → validate → act → record (an event of the violation's
+chain and an :class:`AuditLog` row), one transaction. The text is kept as issued, with its
+SHA-256 in the chain event; the PDF is made from it at any time (:func:`render_pdf`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import json
+import os
+import string
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import clock, policy
+from engine.calendar import CST, load_work_calendar
+from engine.clock import as_utc
+from engine.errors import InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.history.chain import canonical_json, format_time
+from engine.inputs import InputInvalid
+from engine.org.roles import ROLES
+from engine.org.service import get_unit
+from engine.org.units import UnitInfo, unit_chain
+from engine.persistence.db import begin_write
+from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.ruleset import DEFAULTS
+from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
+
+KINDS = ("warning", "rectification", "order")
+KIND_NAMES = {"warning": "预警通知书", "rectification": "整改通知书", "order": "督查令"}
+SEVERITY_NAMES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
+DEFAULT_FILE = DEFAULTS / "notices.yaml"
+SCHEMA_FILE = DEFAULTS.parent / "notices.schema.json"
+OVERRIDE_NAME = "notices.yaml"
+MAX_FACTS = 2000
+MAX_NAME = 100
+MAX_NOTE = 500
+
+# The placeholders each kind of template may use.
+NUMBER_KEYS = frozenset({"short", "body", "county", "town", "village", "year", "seq", "colour"})
+BODY_KEYS = frozenset({"village", "town", "county"})
+TEXT_KEYS = frozenset(
+    {
+        "village",
+        "town",
+        "county",
+        "body",
+        "short",
+        "number",
+        "date",
+        "matter_title",
+        "receipt",
+        "step",
+        "amount",
+        "rule",
+        "legal_basis",
+        "message",
+        "detected",
+        "severity",
+        "colour",
+        "points",
+        "rectify_by",
+        "reply_by",
+        "facts",
+        "period",
+        "grade",
+        "score",
+        "deducted",
+        "violations",
+    }
+)
+
+
+class TemplatesInvalid(PowerlistError):
+    """A notices rule file that cannot be used; the first problem is the message, all are listed."""
+
+    exit_code = 2
+    default_code = "notice.templates_invalid"
+
+    def __init__(self, problems: list[str], key: str | None = None, where: str | None = None):
+        self.problems = problems
+        super().__init__(
+            "the document templates are invalid:\n" + "\n".join(f"  {p}" for p in problems),
+            params={"problem": problems[0] if problems else "", "key": key or "", "where": where or ""},
+            field=where,
+        )
+
+
+# --- safe templates --------------------------------------------------------------------------
+
+
+_FORMATTER = string.Formatter()
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholder names of a template, refusing anything but ``{name}`` (no ``{a.b}``,
+    ``{a[0]}``, ``{a!r}`` or ``{a:>10}``); ``{{`` and ``}}`` are literal braces."""
+    names = []
+    try:
+        parsed = list(_FORMATTER.parse(text))
+    except ValueError as exc:
+        raise ValueError(f"unbalanced braces ({exc})") from None
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"{{{shown}}} is not a plain {{name}}")
+        names.append(name)
+    return names
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """The template with each ``{name}`` replaced by ``values[name]`` as plain text (never evaluated)."""
+    out = []
+    for literal, name, _spec, _conversion in _FORMATTER.parse(text):
+        out.append(literal)
+        if name is not None:
+            out.append(str(values.get(name, "")))
+    return "".join(out)
+
+
+# --- rule data -------------------------------------------------------------------------------
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``: mappings deeply, other values (lists too) replaced."""
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def parse_text(text: str, name: str = "notices.yaml") -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TemplatesInvalid([f"{name}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("notices"), dict):
+        raise TemplatesInvalid([f"{name}: a notices file is a mapping with one key 'notices'"])
+    return data
+
+
+@lru_cache(maxsize=1)
+def _schema_validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def _template_problems(where: str, text: str, allowed: frozenset[str]) -> list[tuple[str, str, str]]:
+    """(problem, key, where) for each placeholder of ``text`` not in ``allowed``."""
+    try:
+        names = placeholders(text)
+    except ValueError as exc:
+        return [(f"{where}: {exc}", "", where)]
+    return [
+        (f"{where}: unknown placeholder {{{name}}} (known: {', '.join(sorted(allowed))})", name, where)
+        for name in names
+        if name not in allowed
+    ]
+
+
+def problems_of(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Every problem of a whole notices file as (message, placeholder key, where): shape, then meaning."""
+    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        found = []
+        for error in errors:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            found.append((f"{where}: {error.message}", "", where))
+        return found
+    rules = data["notices"]
+    found: list[tuple[str, str, str]] = []
+    for section, entries in (
+        ("issuers", rules["issuers"]),
+        ("talks", {k: v["roles"] for k, v in rules["talks"].items()}),
+    ):
+        for kind, roles in entries.items():
+            for role in roles:
+                if role not in ROLES:
+                    where = f"notices.{section}.{kind}"
+                    found.append((f"{where}: no role '{role}'", "", where))
+    for level, body in rules["bodies"].items():
+        for part in ("name", "short"):
+            found += _template_problems(f"notices.bodies.{level}.{part}", body[part], BODY_KEYS)
+    for kind, template in rules["kinds"].items():
+        base = f"notices.kinds.{kind}"
+        found += _template_problems(f"{base}.number", template["number"], NUMBER_KEYS)
+        if "seq" not in placeholders_or_empty(template["number"]):
+            found.append((f"{base}.number: the number must contain {{seq}}", "seq", f"{base}.number"))
+        found += _template_problems(f"{base}.title", template["title"], TEXT_KEYS)
+        found += _template_problems(f"{base}.addressee", template["addressee"], TEXT_KEYS)
+        for part in ("paragraphs", "grade_paragraphs", "signature"):
+            for index, text in enumerate(template.get(part) or []):
+                found += _template_problems(f"{base}.{part}[{index}]", text, TEXT_KEYS)
+    for county, override in (rules.get("counties") or {}).items():
+        merged = copy.deepcopy(data)
+        merged["notices"].pop("counties", None)
+        merged = merge(merged, {"notices": override})
+        found += [(f"counties.{county}: {p}", key, f"counties.{county}.{w}") for p, key, w in problems_of(merged)]
+    return found
+
+
+def placeholders_or_empty(text: str) -> list[str]:
+    try:
+        return placeholders(text)
+    except ValueError:
+        return []
+
+
+def check(data: dict[str, Any]) -> None:
+    """Refuse a notices file with any problem, naming the first placeholder at fault and where."""
+    found = problems_of(data)
+    if found:
+        keyed = next((f for f in found if f[1]), found[0])
+        raise TemplatesInvalid([f[0] for f in found], key=keyed[1], where=keyed[2])
+
+
+@lru_cache(maxsize=1)
+def base_data() -> dict[str, Any]:
+    """The defaults with the deployment's override folder (``POWERLIST_RULES_DIR/notices.yaml``), checked."""
+    data = parse_text(DEFAULT_FILE.read_text(encoding="utf-8"), str(DEFAULT_FILE))
+    folder = os.environ.get("POWERLIST_RULES_DIR")
+    if folder and (Path(folder) / OVERRIDE_NAME).is_file():
+        path = Path(folder) / OVERRIDE_NAME
+        data = merge(data, parse_text(path.read_text(encoding="utf-8"), str(path)))
+    check(data)
+    return data
+
+
+def reset() -> None:
+    base_data.cache_clear()
+
+
+def rules_for(county_code: str | None) -> dict[str, Any]:
+    """The notices rules of a county: the defaults, then what the county changes under ``counties``."""
+    rules = base_data()["notices"]
+    override = (rules.get("counties") or {}).get(county_code or "")
+    return merge(rules, override) if override else rules
+
+
+# --- policy ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Issuing (or receiving, or recording a talk of) ``kind`` in the village ``village_id``."""
+
+    kind: str
+    village_id: int
+
+
+def _reach(session: Session, village_id: int) -> set[int]:
+    return {unit.id for unit in unit_chain(session, village_id)}
+
+
+def _readers() -> frozenset[str]:
+    from engine.policy.rules import access_rules
+
+    rules = access_rules()
+    return rules.roles("supervising") | rules.roles("read_only")
+
+
+def roles_for(session: Session, action: str, target: Target) -> list[str]:
+    rules = rules_for(unit_chain(session, target.village_id)[-1].code)
+    if action.startswith("talk."):
+        return list(rules["talks"][target.kind]["roles"])
+    return list(rules["issuers"][target.kind])
+
+
+def decide(session: Session, holdings: tuple[tuple[str, int], ...], action: str, target: Any) -> str | None:
+    """The policy's answer for documents and talks: the supervisors and auditors within reach of the
+    village read them; the roles the rules name for a kind issue it, record its receipt, or hold
+    a talk of it. None when allowed, ``"hidden"`` or ``"denied"``."""
+    if isinstance(target, SupervisionDocument):
+        target = Target(target.kind, target.village_id)
+    village_id = target.id if isinstance(target, OrgUnit) else target.village_id
+    reach = _reach(session, village_id)
+    if not any(role in _readers() and unit in reach for role, unit in holdings):
+        return "hidden"
+    if action in ("notice.read", "talk.read"):
+        return None
+    roles = set(roles_for(session, action, target))
+    return None if any(role in roles and unit in reach for role, unit in holdings) else "denied"
+
+
+def denied(session: Session, username: str, action: str, target: Any) -> PermissionDenied:
+    """The refusal, naming the roles that may do it."""
+    if isinstance(target, SupervisionDocument):
+        target = Target(target.kind, target.village_id)
+    roles = "、".join(ROLES[r].name_zh for r in roles_for(session, action, target) if r in ROLES)
+    if action.startswith("talk."):
+        from engine.supervision.talks import TALK_NAMES
+
+        name = TALK_NAMES.get(target.kind, target.kind)
+        return PermissionDenied(
+            f"{username} 不能记录{name}：由{roles}记录",
+            code="talk.record_denied",
+            params={"user": username, "kind": name, "roles": roles},
+        )
+    name = KIND_NAMES.get(target.kind, target.kind)
+    code = "notice.receive_denied" if action == "notice.receive" else "notice.issue_denied"
+    verb = "登记签收" if action == "notice.receive" else "签发"
+    return PermissionDenied(
+        f"{username} 不能{verb}{name}：由{roles}{verb}",
+        code=code,
+        params={"user": username, "kind": name, "roles": roles},
+    )
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+_DIGITS = "〇一二三四五六七八九"
+
+
+def _small_number(n: int) -> str:
+    """1–31 in Chinese numerals: 六, 十二, 二十一, 三十."""
+    tens, ones = divmod(n, 10)
+    text = ("" if tens <= 1 else _DIGITS[tens]) + ("十" if tens else "")
+    return text + (_DIGITS[ones] if ones else "")
+
+
+def chinese_date(day: date) -> str:
+    """二〇二六年十二月六日: how official documents write a date."""
+    year = "".join(_DIGITS[int(d)] for d in str(day.year))
+    return f"{year}年{_small_number(day.month)}月{_small_number(day.day)}日"
+
+
+def local_day(at: datetime) -> date:
+    return as_utc(at).astimezone(CST).date()
+
+
+def _yuan(fen: int | None) -> str:
+    if fen is None:
+        return "无"
+    return f"{fen / 100:,.2f} 元"
+
+
+def _amounts(value: Any) -> list[int]:
+    """Every ``amount_fen`` in a nested structure, in order."""
+    found: list[int] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "amount_fen" and isinstance(item, int) and not isinstance(item, bool):
+                found.append(item)
+            else:
+                found += _amounts(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _amounts(item)
+    return found
+
+
+def _amount_of(session: Session, violation: Violation) -> int | None:
+    """The amount a violation is about: in its evidence, else in its step's form, else in the matter's."""
+    found = _amounts(violation.evidence)
+    if found:
+        return found[0]
+    if violation.instance_id is None:
+        return None
+    from engine.supervision.facts import matter_facts
+
+    instance = session.get(ProcessInstance, violation.instance_id)
+    facts = matter_facts(session, instance, instance.definition.key)
+    if violation.step_id and _amounts(facts.steps.get(violation.step_id)):
+        return _amounts(facts.steps[violation.step_id])[0]
+    for step in reversed(facts.done):
+        if _amounts(facts.steps.get(step)):
+            return _amounts(facts.steps[step])[0]
+    return None
+
+
+def _step_name(instance: ProcessInstance | None, step_id: str | None) -> str:
+    if not step_id:
+        return "—"
+    if instance is not None:
+        for step in (instance.definition.meta or {}).get("steps", []):
+            if step.get("id") == step_id:
+                return step.get("name") or step_id
+    return step_id
+
+
+def _public_base() -> str:
+    from engine.public.qr import configured_base_url
+
+    return configured_base_url()
+
+
+def check_url(session: Session, violation: Violation | None, village: OrgUnit) -> tuple[str, str | None]:
+    """What the document's QR code opens, and the matter's receipt code: the public progress page of
+    the matter (流程到哪了), else the staff page of the violation, else the village's public page."""
+    from engine.public import receipts
+    from engine.public.qr import village_url
+
+    base = _public_base()
+    if violation is not None and violation.instance_id is not None:
+        code = receipts.display(receipts.receipt_for(session, violation.instance_id))
+        return f"{base}/public/matters/{code}", code
+    if violation is not None:
+        return f"{base}/supervise/violations/{violation.id}", None
+    return village_url(base, village.code), None
+
+
+def _names(chain: tuple[UnitInfo, ...]) -> dict[str, str]:
+    by_level = {unit.level: unit for unit in chain}
+    return {level: by_level[level].name if level in by_level else "" for level in ("village", "town", "county")}
+
+
+def issuer_of(session: Session, holdings: tuple[tuple[str, int], ...], kind: str, village_id: int) -> UnitInfo:
+    """The unit a document is issued in: the nearest unit of the village's chain where the issuer
+    holds a role the rules name for the kind (a town official issues as the town)."""
+    chain = unit_chain(session, village_id)
+    roles = set(roles_for(session, "notice.issue", Target(kind, village_id)))
+    for unit in chain:
+        if any(role in roles and held == unit.id for role, held in holdings):
+            return unit
+    raise PermissionDenied(code="notice.issue_denied")  # the policy refused first
+
+
+def _role_in(holdings: tuple[tuple[str, int], ...], roles: list[str], unit: UnitInfo) -> str:
+    return next(role for role in roles if (role, unit.id) in holdings)
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def text_input(value: Any, field: str, *, required: bool, most: int) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip() and not required):
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputInvalid(f"{field}: 请填写", code="notice.text_required", params={"field": field}, field=field)
+    if len(value) > most:
+        raise InputInvalid(
+            f"{field}: 至多 {most} 个字", code="notice.text_too_long", params={"field": field, "max": most}, field=field
+        )
+    return value.strip()
+
+
+def parse_day(value: Any, field: str) -> date | None:
+    """A China-time day given as ``YYYY-MM-DD`` (None when empty)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        if not isinstance(value, str) or len(value.strip()) != 10:
+            raise ValueError
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputInvalid(
+            f"{field}: 日期应写成 2026-12-31", code="notice.date_invalid", params={"field": field}, field=field
+        ) from None
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), CST).astimezone(UTC)
+
+
+def _kind(kind: Any) -> str:
+    if kind not in KINDS:
+        raise InputInvalid(
+            f"kind: one of {', '.join(KINDS)}",
+            code="notice.kind_unknown",
+            params={"kind": str(kind)[:40]},
+            field="kind",
+        )
+    return kind
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """A document ready to be numbered: everything but its number, date-dependent text and id."""
+
+    kind: str
+    village: OrgUnit
+    violation: Violation | None
+    grade_row: dict[str, Any] | None
+    period: str | None
+    values: dict[str, str]
+    rules: dict[str, Any]
+    issuer: UnitInfo
+    issuer_role: str
+    colour: str | None
+    rectify_by: datetime | None
+    reply_by: datetime
+    check_url: str
+
+
+def holdings_of(session: Session, username: str) -> tuple[tuple[str, int], ...]:
+    """The roles an active user holds, with the unit of each."""
+    rows = session.execute(
+        select(RoleAssignment.role, RoleAssignment.org_unit_id)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(User.username == username, User.active.is_(True))
+    ).all()
+    return tuple((row.role, row.org_unit_id) for row in rows)
+
+
+def _grade_row(session: Session, village: OrgUnit, period: str) -> dict[str, Any]:
+    from engine.supervision import scores
+
+    scores.check_period(period)
+    rows = scores.scores(session, period, village.code)["villages"]
+    return next(r for r in rows if r["village"] == village.code)
+
+
+def _draft(
+    session: Session,
+    actor: str,
+    kind: str,
+    *,
+    violation: Violation | None,
+    village: OrgUnit,
+    period: str | None,
+    facts: str | None,
+    rectify_by: date | None,
+    now: datetime,
+) -> Draft:
+    chain = unit_chain(session, village.id)
+    county = chain[-1].code
+    rules = rules_for(county)
+    holdings = holdings_of(session, actor)
+    issuer = issuer_of(session, holdings, kind, village.id)
+    role = _role_in(holdings, list(rules["issuers"][kind]), issuer)
+    names = _names(chain)
+    body = fill(rules["bodies"][issuer.level]["name"], names)
+    short = fill(rules["bodies"][issuer.level]["short"], names)
+    calendar = load_work_calendar()
+    reply_by = calendar.add_working_days(now, int(rules["reply_within_working_days"]))
+    if rectify_by is not None:
+        if rectify_by < local_day(now):
+            raise InputInvalid(
+                "rectify_by: 整改期限不能早于今天",
+                code="notice.deadline_past",
+                params={"field": "rectify_by"},
+                field="rectify_by",
+            )
+        due = end_of_day(rectify_by)
+    elif violation is not None and violation.rectify_by is not None and as_utc(violation.rectify_by) > as_utc(now):
+        due = as_utc(violation.rectify_by)
+    else:
+        due = calendar.add_working_days(now, int(rules["rectify_within_working_days"]))
+    values: dict[str, str] = {
+        **names,
+        "body": body,
+        "short": short,
+        "facts": facts or "",
+        "rectify_by": chinese_date(local_day(due)),
+        "reply_by": chinese_date(local_day(reply_by)),
+    }
+    grade_row = None
+    colour = None
+    if violation is not None:
+        instance = session.get(ProcessInstance, violation.instance_id) if violation.instance_id else None
+        url, receipt = check_url(session, violation, village)
+        colour = violation.severity if kind == "order" else None
+        values.update(
+            matter_title=(instance.title or instance.definition.name) if instance else violation.title,
+            receipt=receipt or "—",
+            step=_step_name(instance, violation.step_id),
+            amount=_yuan(_amount_of(session, violation)),
+            rule=violation.title,
+            legal_basis=violation.legal_basis or "有关",
+            message=violation.message,
+            detected=chinese_date(local_day(violation.detected_at)),
+            severity=SEVERITY_NAMES.get(violation.severity, violation.severity),
+            colour=rules["colours"].get(violation.severity, "") if colour else "",
+            points=str(violation.points),
+        )
+    else:
+        grade_row = _grade_row(session, village, period or "")
+        url, _receipt = check_url(session, None, village)
+        values.update(
+            period=_period_name(period or ""),
+            grade=grade_row["grade"],
+            score=str(grade_row["score"]),
+            deducted=str(grade_row["deducted"]),
+            violations=str(grade_row["violations"]),
+        )
+    return Draft(kind, village, violation, grade_row, period, values, rules, issuer, role, colour, due, reply_by, url)
+
+
+def _period_name(period: str) -> str:
+    if len(period) == 6 and period[4] == "Q":
+        return f"{period[:4]}年第{_small_number(int(period[5]))}季度"
+    return period
+
+
+def _content(draft: Draft, number: str, issued_on: date) -> dict[str, Any]:
+    """The text of the document: its templates filled with the draft's values, its number and date."""
+    values = dict(draft.values, number=number, date=chinese_date(issued_on))
+    template = draft.rules["kinds"][draft.kind]
+    paragraphs = template["paragraphs"] if draft.violation is not None else template.get("grade_paragraphs") or []
+    filled = [fill(p, values) for p in paragraphs]
+    return {
+        "title": fill(template["title"], values),
+        "number": number,
+        "addressee": fill(template["addressee"], values),
+        "paragraphs": [p for p in filled if p.strip()],
+        "signature": [fill(s, values) for s in template["signature"]],
+        "date": values["date"],
+        "facts": {k: v for k, v in sorted(draft.values.items())},
+        "check_url": draft.check_url,
+    }
+
+
+def _number(draft: Draft, year: int, seq: int) -> str:
+    names = {k: draft.values[k] for k in ("village", "town", "county", "short", "body")}
+    return fill(
+        draft.rules["kinds"][draft.kind]["number"],
+        dict(names, year=str(year), seq=str(seq), colour=draft.values.get("colour", "")),
+    )
+
+
+def next_seq(session: Session, unit_id: int, kind: str, year: int) -> int:
+    """The next number of the unit's documents of ``kind`` in ``year``, under the counter row's lock."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(
+        insert(NoticeCounter)
+        .values(unit_id=unit_id, kind=kind, year=year, last=0)
+        .on_conflict_do_nothing(index_elements=["unit_id", "kind", "year"])
+    )
+    counter = session.scalar(
+        select(NoticeCounter)
+        .where(NoticeCounter.unit_id == unit_id, NoticeCounter.kind == kind, NoticeCounter.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    counter.last += 1
+    return counter.last
+
+
+def _target_of(session: Session, violation_id: int | None, village: str | None, period: str | None):
+    if violation_id is None and not (village and period):
+        raise InputInvalid(
+            "give a violation, or a village and a period",
+            code="notice.target_missing",
+            field="violation",
+        )
+    if violation_id is not None:
+        return None, None
+    unit = get_unit(session, village)
+    if unit.level != "village":
+        raise InputInvalid(f"{village} 不是村", code="unit.not_a_village", params={"unit": village}, field="village")
+    return unit, period
+
+
+def issue(
+    session: Session,
+    actor: str,
+    kind: str,
+    *,
+    violation_id: int | None = None,
+    village: str | None = None,
+    period: str | None = None,
+    facts: str | None = None,
+    rectify_by: Any = None,
+    preview: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Issue a document of ``kind`` for a violation, or for a village's grade in ``period``.
+
+    With ``preview`` nothing is written and nothing locked: the text as it would be issued now,
+    its number shown as ``〔…〕`` and the check address as it would be.
+    """
+    kind = _kind(kind)
+    facts = text_input(facts, "facts", required=False, most=MAX_FACTS)
+    due = parse_day(rectify_by, "rectify_by")
+    unit, period = _target_of(session, violation_id, village, period)
+    now = now or clock.now()
+    violation = None
+    if violation_id is not None:
+        if preview:
+            violation = session.get(Violation, violation_id)
+            if violation is None:
+                raise NotFound(f"no violation {violation_id}", code="violation.not_found", params={"id": violation_id})
+        else:
+            from engine.supervision.violations import lock
+
+            violation = lock(session, violation_id)
+        unit = session.get(OrgUnit, violation.village_id)
+    elif kind == "order":
+        raise InputInvalid("督查令 is issued for a violation", code="notice.order_needs_violation", field="violation")
+    elif not preview:
+        begin_write(session)
+    policy.require(session, actor, "notice.issue", Target(kind, unit.id))
+    if violation is not None and violation.outcome == "dismissed":
+        raise InvalidState(
+            f"violation {violation.id} was dismissed",
+            code="notice.violation_dismissed",
+            params={"violation": violation.id},
+        )
+    notice = None
+    draft = _draft(
+        session, actor, kind, violation=violation, village=unit, period=period, facts=facts, rectify_by=due, now=now
+    )
+    if violation is None:
+        notice = _grade_notice(session, draft, kind, actor, now, preview)
+    issued_on = local_day(now)
+    if preview:
+        content = _content(draft, "〔…〕", issued_on)
+        return _view_of_content(draft, content, now, actor)
+    seq = next_seq(session, draft.issuer.id, kind, issued_on.year)
+    number = _number(draft, issued_on.year, seq)
+    content = _content(draft, number, issued_on)
+    digest = hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    document = SupervisionDocument(
+        kind=kind,
+        number=number,
+        year=issued_on.year,
+        seq=seq,
+        issuer_unit_id=draft.issuer.id,
+        issuer_role=draft.issuer_role,
+        village_id=unit.id,
+        violation_id=violation.id if violation is not None else None,
+        notice_id=notice.id if notice is not None else None,
+        colour=draft.colour,
+        title=content["title"][:200],
+        content=content,
+        content_sha256=digest,
+        template_version=str(draft.rules["version"])[:64],
+        check_url=draft.check_url[:300],
+        rectify_by=draft.rectify_by,
+        reply_by=draft.reply_by,
+        issued_at=now,
+        issued_by=actor,
+    )
+    session.add(document)
+    session.flush()
+    record = {
+        "document": document.id,
+        "kind": kind,
+        "number": number,
+        "issuer": draft.issuer.code,
+        "colour": draft.colour,
+        "rectify_by": format_time(draft.rectify_by) if draft.rectify_by else None,
+        "reply_by": format_time(draft.reply_by),
+        "sha256": digest,
+    }
+    if violation is not None:
+        from engine.supervision.violations import note_event
+
+        note_event(session, violation, "document_issued", actor=actor, now=now, data=record)
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="supervision.document",
+            subject=number[:200],
+            detail={**record, "village": unit.code, "violation": violation_id, "period": period},
+        )
+    )
+    return document_dict(session, document)
+
+
+def _grade_notice(
+    session: Session, draft: Draft, kind: str, actor: str, now: datetime, preview: bool
+) -> SupervisionNotice | None:
+    """The village's notice for its grade in the period (recorded now if the grades' issuing has not
+    yet); refused when the grade calls for no notice of this kind or it is on paper already."""
+    from engine.supervision.scores import record_notice
+
+    row = draft.grade_row or {}
+    if row.get("notice") != kind:
+        raise InvalidState(
+            f"{draft.village.code} 在 {draft.period} 定档为 {row.get('grade')}，不需要{KIND_NAMES[kind]}",
+            code="notice.grade_calls_for_other",
+            params={
+                "village": draft.village.code,
+                "period": draft.period,
+                "grade": row.get("grade"),
+                "kind": KIND_NAMES[kind],
+            },
+            field="kind",
+        )
+    notice = session.scalar(
+        select(SupervisionNotice).where(
+            SupervisionNotice.period == draft.period, SupervisionNotice.village_id == draft.village.id
+        )
+    )
+    if notice is not None:
+        number = session.scalar(select(SupervisionDocument.number).where(SupervisionDocument.notice_id == notice.id))
+        if number is not None:
+            raise InvalidState(
+                f"{draft.village.code} {draft.period} 的通知书已经签发：{number}",
+                code="notice.already_issued",
+                params={"village": draft.village.code, "period": draft.period, "number": number},
+            )
+        return notice
+    if preview:
+        return None
+    try:
+        with session.begin_nested():
+            notice = record_notice(session, draft.period, draft.village, row, actor, now)
+            session.flush()
+    except IntegrityError:
+        raise InvalidState(
+            f"{draft.village.code} {draft.period} 的通知书刚刚由别人签发",
+            code="notice.already_issued",
+            params={"village": draft.village.code, "period": draft.period, "number": ""},
+        ) from None
+    return notice
+
+
+def receive(
+    session: Session,
+    actor: str,
+    document_id: int,
+    received_by: Any,
+    *,
+    received_on: Any = None,
+    note: Any = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Record that a document was received (签收): who signed for it and on which day."""
+    signer = text_input(received_by, "received_by", required=True, most=MAX_NAME)
+    note = text_input(note, "note", required=False, most=MAX_NOTE)
+    day = parse_day(received_on, "received_on")
+    now = now or clock.now()
+    begin_write(session)
+    found = session.execute(
+        select(SupervisionDocument.violation_id).where(SupervisionDocument.id == document_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no document {document_id}", code="notice.not_found", params={"document": document_id})
+    violation = None
+    if found.violation_id is not None:
+        from engine.supervision.violations import lock
+
+        violation = lock(session, found.violation_id)
+    document = session.scalar(
+        select(SupervisionDocument)
+        .where(SupervisionDocument.id == document_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    policy.require(session, actor, "notice.receive", document)
+    if document.received_at is not None:
+        raise InvalidState(
+            f"{document.number} 已于 {chinese_date(local_day(document.received_at))} 由 {document.received_by} 签收",
+            code="notice.already_received",
+            params={"number": document.number, "by": document.received_by},
+        )
+    received_at = now if day is None else min(now, end_of_day(day))
+    if day is not None and (day > local_day(now) or day < local_day(document.issued_at)):
+        raise InputInvalid(
+            "received_on: 签收日期应在签发之日和今天之间",
+            code="notice.received_on_range",
+            params={"field": "received_on"},
+            field="received_on",
+        )
+    document.received_at = received_at
+    document.received_by = signer
+    document.receipt_recorded_by = actor
+    document.receipt_note = note
+    record = {
+        "document": document.id,
+        "number": document.number,
+        "received_by": signer,
+        "received_at": format_time(received_at),
+        "note": note,
+    }
+    if violation is not None:
+        from engine.supervision.violations import note_event
+
+        note_event(session, violation, "document_received", actor=actor, now=now, data=record)
+    session.add(
+        AuditLog(
+            at=now, actor=actor, action="supervision.document_received", subject=document.number[:200], detail=record
+        )
+    )
+    return document_dict(session, document)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_time(value) if value is not None else None
+
+
+def document_dict(session: Session, document: SupervisionDocument) -> dict[str, Any]:
+    village = session.get(OrgUnit, document.village_id)
+    issuer = session.get(OrgUnit, document.issuer_unit_id)
+    return {
+        "id": document.id,
+        "kind": document.kind,
+        "kind_name": KIND_NAMES.get(document.kind, document.kind),
+        "number": document.number,
+        "title": document.title,
+        "colour": document.colour,
+        "village": village.code,
+        "village_name": village.name,
+        "issuer": issuer.code,
+        "issuer_name": issuer.name,
+        "issuer_role": document.issuer_role,
+        "violation": document.violation_id,
+        "notice": document.notice_id,
+        "issued_at": _time(document.issued_at),
+        "issued_by": document.issued_by,
+        "rectify_by": _time(document.rectify_by),
+        "reply_by": _time(document.reply_by),
+        "received_at": _time(document.received_at),
+        "received_by": document.received_by,
+        "receipt_recorded_by": document.receipt_recorded_by,
+        "receipt_note": document.receipt_note,
+        "check_url": document.check_url,
+        "template_version": document.template_version,
+        "sha256": document.content_sha256,
+        "content": document.content,
+    }
+
+
+def _view_of_content(draft: Draft, content: dict[str, Any], now: datetime, actor: str) -> dict[str, Any]:
+    return {
+        "id": None,
+        "kind": draft.kind,
+        "kind_name": KIND_NAMES[draft.kind],
+        "number": content["number"],
+        "title": content["title"],
+        "colour": draft.colour,
+        "village": draft.village.code,
+        "village_name": draft.village.name,
+        "issuer": draft.issuer.code,
+        "issuer_name": draft.issuer.name,
+        "issuer_role": draft.issuer_role,
+        "violation": draft.violation.id if draft.violation is not None else None,
+        "notice": None,
+        "issued_at": _time(now),
+        "issued_by": actor,
+        "rectify_by": _time(draft.rectify_by),
+        "reply_by": _time(draft.reply_by),
+        "received_at": None,
+        "received_by": None,
+        "check_url": draft.check_url,
+        "template_version": str(draft.rules["version"]),
+        "content": content,
+        "preview": True,
+    }
+
+
+def get_document(session: Session, actor: str, document_id: int) -> dict[str, Any]:
+    document = session.get(SupervisionDocument, document_id)
+    if document is None:
+        raise NotFound(f"no document {document_id}", code="notice.not_found", params={"document": document_id})
+    try:
+        policy.require(session, actor, "notice.read", document)
+    except NotFound:
+        raise NotFound(
+            f"no document {document_id}", code="notice.not_found", params={"document": document_id}
+        ) from None
+    return document_dict(session, document)
+
+
+def documents(
+    session: Session, actor: str, *, violation_id: int | None = None, village: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The documents the user may read, newest first: of a violation, of a village (or town,
+    county), or all in their scope."""
+    query = select(SupervisionDocument).order_by(SupervisionDocument.issued_at.desc(), SupervisionDocument.id.desc())
+    if violation_id is not None:
+        query = query.where(SupervisionDocument.violation_id == violation_id)
+    if village:
+        scope = get_unit(session, village)
+        policy.require(
+            session, actor, "notice.read", scope if scope.level == "village" else _any_village(session, scope)
+        )
+        query = query.where(SupervisionDocument.village_id.in_(_villages_under(session, scope)))
+    found = []
+    for document in session.scalars(query):
+        if policy.may(session, actor, "notice.read", document):
+            found.append(document_dict(session, document))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _villages_under(session: Session, scope: OrgUnit) -> list[int]:
+    villages = session.scalars(select(OrgUnit.id).where(OrgUnit.level == "village")).all()
+    return [v for v in villages if scope.id in _reach(session, v)]
+
+
+def _any_village(session: Session, scope: OrgUnit) -> OrgUnit:
+    ids = _villages_under(session, scope)
+    if not ids:
+        raise NotFound(code="unit.not_found", params={"unit": scope.code})
+    return session.get(OrgUnit, ids[0])
+
+
+def issuable(session: Session, actor: str, violation: Violation) -> list[str]:
+    """The kinds the user may issue for a violation now (for the buttons of its page)."""
+    if violation.outcome == "dismissed":
+        return []
+    return [k for k in KINDS if policy.may(session, actor, "notice.issue", Target(k, violation.village_id))]
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+_COLOURS = {"red": "#c00000", "yellow": "#b8860b", "blue": "#1f4e9c"}
+FONT = '"WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif'
+
+
+def qr_data_uri(url: str) -> str:
+    """The check address as an inline SVG QR code (a data: URI: the document needs no other file)."""
+    import base64
+
+    from engine.public import qr
+
+    return "data:image/svg+xml;base64," + base64.b64encode(qr.svg(url)).decode()
+
+
+def render_html(view: dict[str, Any], *, lang: str = "zh") -> str:
+    """The document as a standalone HTML page (A4, CJK font, QR code inline): printable as it is,
+    and what :func:`render_pdf` lays out. Every value is escaped; nothing in it is a template."""
+    e = html.escape
+    content = view["content"]
+    colour = _COLOURS.get(view.get("colour") or "", "#c00000")
+    paragraphs = "\n".join(f"<p>{e(p)}</p>" for p in content["paragraphs"])
+    signature = "\n".join(f"<div>{e(line)}</div>" for line in content["signature"])
+    received = ""
+    if view.get("received_at"):
+        received = f'<p class="receipt">签收：{e(view["received_by"] or "")}　{e(_day_text(view["received_at"]))}</p>'
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>{e(content["title"])} {e(content["number"])}</title>
+<style>
+@page {{ size: A4; margin: 25mm 22mm 22mm 25mm; }}
+body {{ font-family: {FONT}; font-size: 15pt; line-height: 1.8; color: #000; }}
+h1 {{ text-align: center; color: {colour}; font-size: 24pt; letter-spacing: 0.15em; margin: 0 0 4mm; }}
+.number {{ text-align: center; margin: 0 0 6mm; }}
+.rule {{ border-top: 2px solid {colour}; margin: 0 0 6mm; }}
+p {{ text-indent: 2em; margin: 0 0 2mm; }}
+p.addressee, p.receipt {{ text-indent: 0; }}
+.signature {{ text-align: right; margin-top: 14mm; }}
+.qr {{ margin-top: 10mm; font-size: 9pt; line-height: 1.3; }}
+.qr img {{ width: 28mm; height: 28mm; display: block; }}
+</style></head>
+<body>
+<h1>{e(content["title"])}</h1>
+<div class="number">{e(content["number"])}</div>
+<div class="rule"></div>
+<p class="addressee">{e(content["addressee"])}</p>
+{paragraphs}
+<div class="signature">{signature}</div>
+{received}
+<div class="qr"><img alt="QR" src="{qr_data_uri(view["check_url"])}">扫码核查：{e(view["check_url"])}</div>
+</body></html>"""
+
+
+def _day_text(iso: str) -> str:
+    return chinese_date(local_day(datetime.fromisoformat(iso.replace("Z", "+00:00"))))
+
+
+def render_pdf(view: dict[str, Any]) -> bytes:
+    """The document as an A4 PDF (WeasyPrint, the CJK font of the system)."""
+    from weasyprint import HTML
+
+    return HTML(string=render_html(view)).write_pdf()
