@@ -56,6 +56,7 @@ FULL_MATTERS = 280_000
 ROOT = Path(__file__).resolve().parent.parent
 WORKLIST_EVERY = 5
 SUPERVISOR = demo.COUNTY_ROLES["auditor"][0]  # the county auditor: every village's matters
+WORKLIST = "/audit/matters?status=running"
 
 
 @dataclass
@@ -313,7 +314,7 @@ class Client(threading.Thread):
                         self.work.put(Work(opened["id"], template, steps.index(opened["step"], item.index + 1)))
             rounds += 1
             if rounds % WORKLIST_EVERY == 1:
-                self.timed(self.figures.worklist, self.supervisor.get, f"{self.base}/audit/matters?status=running")
+                self.timed(self.figures.worklist, self.supervisor.get, self.base + WORKLIST)
 
 
 def drive(url: str, clones, processes: int, clients: int, seconds: float, folder: Path) -> dict[str, Any]:
