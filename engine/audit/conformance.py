@@ -16,6 +16,11 @@ are not all done has them skipped or swapped; a repeat is legal only after the l
 A step is **overdue** when it completed later than its ``pl:timeLimit`` after it was enabled: after
 the previous step of the case (or the case's start) in sequential models, after the latest step that
 enables it in parallel ones. Due times follow :func:`engine.calendar.due_at`.
+
+A sanctioned return (退回, recorded in our own histories as a note of the log) rewinds the case to
+where it stood before the latest completion of the step it returned to: doing that step again, and
+the steps after it, is a second pass, not a repeat or a swap. The step is enabled again at the moment
+of the return. A step done again without a return remains a repeat.
 """
 
 from __future__ import annotations
@@ -110,6 +115,7 @@ class StepStats:
     count: int = 0
     cases: int = 0
     reworked: int = 0  # occurrences beyond the first in a case, legal or not
+    returned: int = 0  # sanctioned returns (退回) to this step
     durations: list[float] = field(default_factory=list)
 
 
@@ -217,6 +223,7 @@ def combine(log: EventLog, parts: list[Findings], key: str = "") -> Findings:
                 merged.count += figures.count
                 merged.cases += figures.cases
                 merged.reworked += figures.reworked
+                merged.returned += figures.returned
                 merged.durations.extend(figures.durations)
     return Findings(
         log,
@@ -266,8 +273,10 @@ def check_log(
     ends = [-1 if end is None else model.end_target(end) for end in log.case_end]
     raw: list[tuple[int, int, int, int, Any]] = []
     stats = [StepStats() for _ in model.steps] if collect_stats else None
+    returns = _returns(log, model, case_range)
     replay = _replay_sequential if model.sequential else _replay_parallel
-    replay(model, acts, log.times, log.offsets, log.case_start, ends, case_range, raw, _WorkingDue(calendar), stats)
+    due = _WorkingDue(calendar)
+    replay(model, acts, log.times, log.offsets, log.case_start, ends, case_range, raw, due, stats, returns)
     if cases is None:
         events, unknown = len(acts), acts.count(-1)
     else:
@@ -277,6 +286,32 @@ def check_log(
     if stats is not None:
         findings.stats = {model.steps[a]: figures for a, figures in enumerate(stats)}
     return findings
+
+
+Returns = dict[int, list[tuple[int, int, float]]]  # case -> (position in case, step index, time)
+
+
+def _returns(log: EventLog, model: ProcessModel, case_range: Iterable[int]) -> Returns:
+    """The sanctioned returns of the checked cases, with the model's index of the step returned to."""
+    if not log.notes:
+        return {}
+    wanted = set(case_range)
+    result: Returns = {}
+    for case in log.notes:
+        if case not in wanted:
+            continue
+        found = [(n.pos, model.index[n.target], n.at) for n in log.returns(case) if n.target in model.index]
+        if found:
+            result[case] = found
+    return result
+
+
+def _rewind_to(acts: list[int], lo: int, stop: int, target: int) -> int:
+    """Index of the case's latest completion of ``target`` before ``stop``, or -1."""
+    for i in range(stop - 1, lo - 1, -1):
+        if acts[i] == target:
+            return i
+    return -1
 
 
 def _later(acts: list[int], start: int, stop: int, act: int) -> bool:
@@ -311,11 +346,13 @@ def _replay_sequential(
     out: Raw,
     working_due: _WorkingDue,
     stats: list[StepStats] | None,
+    returns: Returns | None = None,
 ) -> None:
     df, reach, between = model.df, model.reach, model.between
     limits, working = model.limit_seconds, model.working_days
     start_state = model.start
     append = out.append
+    returns = returns or {}
     for c in case_range:
         lo = offsets[c]
         hi = offsets[c + 1]
@@ -323,7 +360,21 @@ def _replay_sequential(
         done = 0
         pending = 0
         prev = starts[c]
-        for i in range(lo, hi):
+        rets = returns.get(c)
+        snaps: list[tuple[int, int, int]] = []
+        for i in range(lo, hi + (1 if rets else 0)):
+            if rets:
+                while rets and rets[0][0] <= i - lo:
+                    _pos, target, when = rets.pop(0)
+                    j = _rewind_to(acts, lo, i, target)
+                    if j >= 0:
+                        s, done, pending = snaps[j - lo]
+                        prev = when
+                    if stats is not None:
+                        stats[target].returned += 1
+                if i == hi:
+                    break
+                snaps.append((s, done, pending))
             a = acts[i]
             if a < 0:
                 continue
@@ -385,11 +436,13 @@ def _replay_parallel(
     out: Raw,
     working_due: _WorkingDue,
     stats: list[StepStats] | None,
+    returns: Returns | None = None,
 ) -> None:
     must, loopmates, pred = model.must, model.loopmates, model.pred
     limits, working = model.limit_seconds, model.working_days
     start_state = model.start
     append = out.append
+    returns = returns or {}
     for c in case_range:
         lo = offsets[c]
         hi = offsets[c + 1]
@@ -398,7 +451,23 @@ def _replay_parallel(
         stamp: dict[int, int] = {}
         finished: dict[int, float] = {start_state: starts[c]}
         prev = starts[c]
-        for i in range(lo, hi):
+        rets = returns.get(c)
+        snaps: list[tuple[int, int, dict[int, int], dict[int, float]]] = []
+        reopened: dict[int, float] = {}  # steps returned to: enabled again at the return
+        for i in range(lo, hi + (1 if rets else 0)):
+            if rets:
+                while rets and rets[0][0] <= i - lo:
+                    _pos, target, when = rets.pop(0)
+                    j = _rewind_to(acts, lo, i, target)
+                    if j >= 0:
+                        done, excused, saved_stamp, saved_finished = snaps[j - lo]
+                        stamp, finished = dict(saved_stamp), dict(saved_finished)
+                        reopened[target] = when
+                    if stats is not None:
+                        stats[target].returned += 1
+                if i == hi:
+                    break
+                snaps.append((done, excused, dict(stamp), dict(finished)))
             a = acts[i]
             if a < 0:
                 continue
@@ -425,6 +494,10 @@ def _replay_parallel(
                     enabled = when
             if enabled != enabled:
                 enabled = prev
+            if reopened:
+                again = reopened.pop(a, None)
+                if again is not None and not again <= enabled:
+                    enabled = again
             limit = limits[a]
             if limit:
                 if t - enabled > limit:

@@ -12,6 +12,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 NO_TIME = math.nan
+RETURNED, TRANSFERRED = "returned", "transferred"
+
+
+@dataclass(slots=True)
+class Note:
+    """A recorded event that is not a step done: a return (退回) to ``target`` or a transfer (转办)
+    to the user ``target``, made at ``step`` before the case's event at position ``pos``."""
+
+    kind: str  # RETURNED or TRANSFERRED
+    pos: int  # 0-based position within the case of the next step done
+    at: float
+    step: str
+    target: str
+    reason: str = ""
+    actor: str | None = None
+    seq: int | None = None
 
 
 @dataclass
@@ -33,6 +49,14 @@ class EventLog:
     case_end: list[str | None] = field(default_factory=list)
     case_attrs: list[dict[str, Any]] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)  # log-level attributes (flow key, anchor…)
+    # Our own histories only: the history event number (seq) of each event, and per case the events
+    # that are not steps done (退回, 转办), each placed before the case's event at ``pos``.
+    seqs: list[int] | None = None
+    notes: dict[int, list[Note]] = field(default_factory=dict)
+
+    def returns(self, case: int) -> list[Note]:
+        """The case's sanctioned returns (退回), in order."""
+        return [n for n in self.notes.get(case, ()) if n.kind == RETURNED]
 
     @property
     def case_count(self) -> int:

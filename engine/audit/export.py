@@ -1,17 +1,28 @@
 """Exporting histories and findings: XES for process-mining tools, CSV, and Excel workbooks to print.
 
-Every export names the newest history anchor in its header (XES log attributes, a ``#`` comment line
-before the CSV header, the Excel title rows), so a printed or mailed copy can be checked against the
-database later with ``powerlist verify --anchor``.
+Each row of an export is one recorded event of a matter: a step done (办理, 强制推进), a return
+(退回: from which step to which, why) or a transfer (转办: from whom to whom, why). A row carries the
+matter (id, receipt code, flow and version, village), the step, the event kind (a stable English code
+and its Chinese name), the time in China time (ISO 8601, +08:00), who acted (username, name and
+office), the amounts of the step's form in yuan, the form itself (files by name only), the pass of
+the step (a step done again after a return is its second pass, marked as such) and how long the
+step waited and was in the acting person's hands, in seconds (hours in Excel).
+
+Every export names the newest history anchor, so a printed or mailed copy can be checked against the
+database later with ``powerlist verify --anchor``: XES as log attributes, Excel on its first sheet
+(说明), CSV in a sidecar ``<file>.meta.json`` (the CSV itself starts with its header row).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -23,12 +34,15 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit.anchor import anchor_info, latest_anchor
 from engine.audit.conformance import KIND_NAMES_ZH, Deviation, Findings
-from engine.audit.eventlog import EventLog
+from engine.audit.eventlog import RETURNED, TRANSFERRED, EventLog, Note
 from engine.audit.histories import Scope, check_histories, load_histories
 from engine.audit.model import model_for
 from engine.calendar import CST
+from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.persistence.models import DefinitionVersion
+from engine.org.roles import ROLES
+from engine.persistence.models import DefinitionVersion, HistoryEvent, RoleAssignment, User
+from engine.workspace import labels
 
 FORMATS = ("xes", "csv", "xlsx")
 XES_NS = "http://www.xes-standard.org/"
@@ -40,16 +54,49 @@ XES_EXTENSIONS = (
 )
 CASE_ATTRIBUTES = ("village", "village_name", "town", "town_name", "title", "status", "version", "started_by")
 
+# Event kinds of the rows: stable codes, their Chinese names and their XES lifecycle transitions.
+COMPLETED, FORCED = "completed", "forced"
+KIND_CODES = {
+    "task_completed": COMPLETED,
+    "task_forced": FORCED,
+    labels.TASK_RETURNED: RETURNED,
+    labels.TASK_TRANSFERRED: TRANSFERRED,
+}
+ROW_KIND_NAMES = {
+    COMPLETED: labels.EVENT_NAMES["task_completed"],
+    FORCED: labels.EVENT_NAMES["task_forced"],
+    RETURNED: labels.EVENT_NAMES[labels.TASK_RETURNED],
+    TRANSFERRED: labels.EVENT_NAMES[labels.TASK_TRANSFERRED],
+}
+LIFECYCLE = {COMPLETED: "complete", FORCED: "complete", RETURNED: "ate_abort", TRANSFERRED: "reassign"}
+SIDECAR_SUFFIX = ".meta.json"
+IN_CHUNK = 500
+
+
+@dataclass
+class FormField:
+    name: str
+    title: str
+    amount: bool  # an integer amount in fen (``*_fen``): exported in yuan
+    choices: dict[Any, str] = field(default_factory=dict)  # enum value -> its title
+
 
 @dataclass
 class ExportInfo:
-    """What an export's header says: the flow, when, and the newest anchor."""
+    """What an export says about itself: the flow, when, the filters, the newest anchor, the steps'
+    names and forms. With a ``session``, rows of our own histories get their details (forms, people,
+    receipt codes, when each step opened) from the database."""
 
     flow: str
     flow_name: str
     exported_at: datetime
     anchor: dict[str, Any] | None
     names: dict[str, str]  # step id -> step name
+    forms: dict[str, list[FormField]] = field(default_factory=dict)  # step id -> its form's fields
+    amounts: list[FormField] = field(default_factory=list)  # the flow's amount fields, in form order
+    filters: dict[str, Any] = field(default_factory=dict)
+    session: Session | None = None
+    _details: Details | None = None
 
     def line(self) -> str:
         text = f"powerlist export of {self.flow} ({self.flow_name}) at {_local(self.exported_at.timestamp())}"
@@ -67,6 +114,52 @@ class ExportInfo:
             text += "  尚无存证摘要"
         return text
 
+    def details(self, log: EventLog) -> Details | None:
+        """Forms, people and receipt codes of the log's matters (our own histories only), read once."""
+        if self._details is None and self.session is not None and log.seqs is not None:
+            self._details = read_details(self.session, log)
+        return self._details
+
+    def meta(self, log: EventLog, findings: Findings | None = None, fmt: str = "csv") -> dict[str, Any]:
+        """The export's metadata: what the CSV's sidecar and the workbook's first sheet hold."""
+        notes = Counter(n.kind for notes in log.notes.values() for n in notes)
+        anchor = None
+        if self.anchor:
+            anchor = {k: self.anchor.get(k) for k in ("label", "day", "digest", "created_at")}
+        return {
+            "export": "powerlist",
+            "format": fmt,
+            "flow": self.flow,
+            "flow_name": self.flow_name,
+            "exported_at": _iso(self.exported_at.timestamp()),
+            "time_zone": "Asia/Shanghai (+08:00)",
+            "filters": self.filters,
+            "anchor": anchor,
+            "check": f"powerlist verify --anchor {self.anchor['digest']}" if self.anchor else None,
+            "counts": {
+                "cases": log.case_count,
+                "steps_done": log.event_count,
+                "returns": notes.get(RETURNED, 0),
+                "transfers": notes.get(TRANSFERRED, 0),
+                "rows": log.event_count + sum(notes.values()),
+                "deviations": findings.counts() if findings is not None else None,
+            },
+            "columns": self.columns(),
+        }
+
+    def columns(self) -> dict[str, str]:
+        """The CSV's columns and what each holds."""
+        described = dict(CSV_COLUMN_NOTES)
+        amounts = {amount_column(f.name): f"{f.title}（元）：表单字段 {f.name}，两位小数" for f in self.amounts}
+        result: dict[str, str] = {}
+        for name in self.csv_columns():
+            result[name] = amounts.get(name) or described.get(name, "")
+        return result
+
+    def csv_columns(self) -> tuple[str, ...]:
+        head, tail = CSV_COLUMNS[: CSV_COLUMNS.index("form")], CSV_COLUMNS[CSV_COLUMNS.index("form") :]
+        return (*head, *(amount_column(f.name) for f in self.amounts), *tail)
+
 
 @dataclass
 class ExportSummary:
@@ -76,6 +169,17 @@ class ExportSummary:
     events: int
     deviations: int | None
     anchor: str | None
+    meta: str | None = None  # the CSV's sidecar
+
+
+def amount_column(name: str) -> str:
+    """``amount_fen`` -> ``amount_yuan``."""
+    return f"{name.removesuffix('_fen')}_yuan"
+
+
+def sidecar_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
 def export_flow(
@@ -85,16 +189,18 @@ def export_flow(
     out: str | Path,
     findings: bool = False,
     scope: Scope | None = None,
+    meta_out: str | Path | None = None,
 ) -> ExportSummary:
     """Write the histories of flow ``key`` (optionally with findings) to ``out`` as xes, csv or xlsx.
 
-    A CSV with findings holds the findings table instead of the events.
+    A CSV with findings holds the findings table instead of the events. A CSV's metadata goes to
+    ``meta_out`` (default: ``<out>.meta.json``).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; one of {', '.join(FORMATS)}")
     scope = scope or Scope()
     scope.key = key
-    info = export_info(session, key)
+    info = export_info(session, key, scope)
     checked: Findings | None = None
     if findings or fmt == "xlsx":
         checked = check_histories(session, scope)
@@ -111,6 +217,11 @@ def export_flow(
             write_csv(log, handle, info)
         else:
             write_xlsx(log, checked, handle, info)
+    meta_path = None
+    if fmt == "csv":
+        meta_path = Path(meta_out) if meta_out is not None else sidecar_path(path)
+        meta = info.meta(log, checked, "findings" if findings else "csv")
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return ExportSummary(
         str(path),
         fmt,
@@ -118,19 +229,98 @@ def export_flow(
         log.event_count,
         len(checked.raw) if checked is not None else None,
         info.anchor["digest"] if info.anchor else None,
+        str(meta_path) if meta_path else None,
     )
 
 
-def export_info(session: Session, key: str) -> ExportInfo:
+def export_info(session: Session, key: str, scope: Scope | None = None) -> ExportInfo:
+    """The export's header facts for flow ``key``; ``scope``: the filters to name."""
     query = select(DefinitionVersion).where(DefinitionVersion.key == key).order_by(DefinitionVersion.version)
     rows = list(session.scalars(query))
     if not rows:
         raise NotFound(f"no deployed flow with key '{key}'")
+    from engine.runtime.loaded import loaded
+
     names: dict[str, str] = {}
+    forms: dict[str, list[FormField]] = {}
+    amounts: dict[str, FormField] = {}
     for row in rows:
         model = model_for(row)
         names.update(zip(model.steps, model.names, strict=True))
-    return ExportInfo(key, rows[-1].name, clock.now(), anchor_info(latest_anchor(session)), names)
+        definition = loaded(row)
+        for step_id in model.steps:
+            step = definition.steps.get(step_id)
+            schema = definition.form(step)[0] if step is not None else None
+            if schema:
+                forms[step_id] = _form_fields(schema)
+                for item in forms[step_id]:
+                    if item.amount:
+                        amounts.setdefault(item.name, item)
+    info = ExportInfo(key, rows[-1].name, clock.now(), anchor_info(latest_anchor(session)), names)
+    info.forms, info.amounts, info.session = forms, list(amounts.values()), session
+    if scope is not None:
+        info.filters = scope_filters(scope)
+    return info
+
+
+def scope_filters(scope: Scope) -> dict[str, Any]:
+    found = {
+        "flow": scope.key,
+        "unit": scope.unit,
+        "since": _iso(as_utc(scope.since).timestamp()) if scope.since else None,
+        "until": _iso(as_utc(scope.until).timestamp()) if scope.until else None,
+        "status": scope.status,
+    }
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _form_fields(schema: dict[str, Any]) -> list[FormField]:
+    properties = schema.get("properties") or {}
+    order = [n for n in schema.get("x-order") or [] if n in properties]
+    order += [n for n in properties if n not in order]
+    result = []
+    for name in order:
+        prop = properties[name] if isinstance(properties[name], dict) else {}
+        amount = name.endswith("_fen") and prop.get("type") == "integer"
+        choices = {o["const"]: o.get("title", o["const"]) for o in prop.get("oneOf") or [] if "const" in o}
+        result.append(FormField(name, str(prop.get("title") or name), amount, choices))
+    return result
+
+
+def newest_anchor_digest(session: Session) -> str | None:
+    """The newest anchor's digest (for an export's ``X-Powerlist-Anchor`` header)."""
+    found = anchor_info(latest_anchor(session))
+    return found["digest"] if found else None
+
+
+def export_for_auditor(
+    session: Session,
+    scope: Any,
+    key: str,
+    kind: str,
+    out: IO[bytes] | None,
+    unit: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Write the histories of flow ``key`` in an auditor's scope (``kind``: xes, csv, findings, xlsx)
+    to ``out`` and return the export's metadata; with ``out`` None only the metadata is made."""
+    from engine.audit import views
+
+    views.require_flow(session, key)
+    unit_row = views.require_unit(session, scope, unit)
+    chosen = Scope(key=key, unit=unit_row.code, since=since, until=until, status=status)
+    info = export_info(session, key, chosen)
+    findings = None
+    if kind == "csv":
+        log = load_histories(session, chosen)
+    else:
+        findings = check_histories(session, chosen)
+        log = findings.log
+    if out is not None:
+        views.write_export(kind, log, findings, info, out)
+    return info.meta(log, findings, kind)
 
 
 def _local(seconds: float) -> str:
@@ -141,6 +331,17 @@ def _local(seconds: float) -> str:
 
 def _xes_time(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, CST).isoformat(timespec="milliseconds")
+
+
+def _iso(seconds: float) -> str:
+    """China time, ISO 8601 with its offset: ``2026-03-02T09:00:00+08:00``."""
+    if seconds != seconds:
+        return ""
+    return datetime.fromtimestamp(seconds, CST).isoformat(timespec="seconds")
+
+
+def _iso_dt(value: datetime | None) -> str:
+    return _iso(value.timestamp()) if value is not None else ""
 
 
 def _activity_labels(names: dict[str, str]) -> dict[str, str]:
@@ -166,13 +367,251 @@ def _deviations_by_event(findings: Findings | None) -> tuple[dict[int, list[str]
     return per_event, per_case
 
 
+# --- details of our own histories --------------------------------------------------------------
+
+
+@dataclass
+class Details:
+    """What the log's columns leave out, for our own histories."""
+
+    forms: dict[tuple[int, int], dict[str, Any]]  # (instance, seq) -> the form submitted
+    opened: dict[tuple[int, int], tuple[float, float]]  # (instance, seq) -> step opened, holder got it
+    people: dict[str, tuple[str, list[str]]]  # username -> display name, roles held
+    receipts: dict[int, str]  # instance -> receipt code (only codes already made)
+    roles: dict[tuple[int, str], str]  # (definition id, step) -> the step's role
+    forced: set[tuple[int, int]] = field(default_factory=set)  # (instance, seq) of forced steps
+
+
+def read_details(session: Session, log: EventLog) -> Details:
+    from engine.public.models import PublicReceipt
+    from engine.runtime.loaded import loaded
+
+    instances = [a["instance"] for a in log.case_attrs if a.get("instance") is not None]
+    details = Details({}, {}, {}, {}, {})
+    wanted = set(KIND_CODES)
+    usernames: set[str] = set()
+    for start in range(0, len(instances), IN_CHUNK):
+        chunk = instances[start : start + IN_CHUNK]
+        rows = session.execute(
+            select(
+                HistoryEvent.instance_id,
+                HistoryEvent.seq,
+                HistoryEvent.kind,
+                HistoryEvent.step_id,
+                HistoryEvent.at,
+                HistoryEvent.actor,
+                HistoryEvent.data,
+            )
+            .where(HistoryEvent.instance_id.in_(chunk))
+            .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
+        )
+        current = None
+        open_at: dict[str, list[float]] = {}
+        holder: dict[str, float] = {}
+        for row in rows:
+            if row.instance_id != current:
+                current, open_at, holder = row.instance_id, {}, {}
+            data = json.loads(row.data or "{}")
+            at = as_utc(row.at).timestamp() if row.at else math.nan
+            step = row.step_id or ""
+            if row.kind in wanted and step:
+                key = (row.instance_id, row.seq)
+                opened = (open_at.get(step) or [math.nan])[0]
+                details.opened[key] = (opened, holder.get(step, opened))
+                if row.actor:
+                    usernames.add(row.actor)
+                if row.kind == labels.TASK_TRANSFERRED:
+                    holder[step] = at
+                    usernames.add(str(data.get("to") or ""))
+                elif row.kind in ("task_completed", "task_forced"):
+                    details.forms[key] = data.get("form") or {}
+                    if row.kind == "task_forced":
+                        details.forced.add(key)
+                    if open_at.get(step):
+                        open_at[step].pop(0)
+                    holder.pop(step, None)
+            if row.kind in (labels.TASK_RETURNED, labels.TASK_WITHDRAWN, "instance_ended", "instance_cancelled"):
+                open_at, holder = {}, {}
+            for opened_step in data.get("opened") or []:
+                open_at.setdefault(opened_step, []).append(at)
+        details.receipts.update(
+            session.execute(
+                select(PublicReceipt.instance_id, PublicReceipt.code).where(PublicReceipt.instance_id.in_(chunk))
+            ).all()
+        )
+    usernames.discard("")
+    names = sorted(usernames)
+    for start in range(0, len(names), IN_CHUNK):
+        chunk = names[start : start + IN_CHUNK]
+        for username, display in session.execute(
+            select(User.username, User.display_name).where(User.username.in_(chunk))
+        ):
+            details.people[username] = (display or "", [])
+        for username, role in session.execute(
+            select(User.username, RoleAssignment.role)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(User.username.in_(chunk))
+            .order_by(RoleAssignment.id)
+        ):
+            details.people[username][1].append(role)
+    for definition_id in {a["definition_id"] for a in log.case_attrs if a.get("definition_id") is not None}:
+        definition = loaded(session.get(DefinitionVersion, definition_id))
+        for step_id, step in definition.steps.items():
+            details.roles[(definition_id, step_id)] = step.role
+    return details
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One exported row: a step done, a return or a transfer."""
+
+    case: int
+    event: int | None  # the log's event index (steps done), None for returns and transfers
+    number: int  # position of the row in its case, from 1
+    kind: str
+    step: str
+    at: float
+    actor: str | None
+    actor_name: str
+    office: str
+    form: dict[str, Any] | None
+    waiting: float  # seconds from the step's opening to this event
+    handling: float  # seconds from when the acting person got the step (opening or 转办) to this event
+    passes: int = 1
+    redone: bool = False  # done again after a return sent the matter back over it
+    note: Note | None = None
+    target_name: str = ""  # the step returned to, or the person transferred to
+
+
+def rows_of(log: EventLog, info: ExportInfo) -> Iterator[Row]:
+    """Every row of the log, case by case in time order (returns and transfers in their place)."""
+    details = info.details(log)
+    for case in range(log.case_count):
+        attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
+        instance = attrs.get("instance")
+        notes = log.notes.get(case, [])
+        passes: Counter[str] = Counter()
+        done: list[str] = []
+        redo: set[str] = set()
+        prev = log.case_start[case]
+        number = 0
+        events = list(log.events(case))
+        ni = 0
+        for pos in range(len(events) + 1):
+            while ni < len(notes) and (notes[ni].pos <= pos or pos == len(events)):
+                note = notes[ni]
+                ni += 1
+                number += 1
+                if note.kind == RETURNED and note.target in done:
+                    redo.update(done[len(done) - 1 - done[::-1].index(note.target) :])
+                yield _note_row(case, number, note, attrs, info, details)
+                prev = note.at
+            if pos == len(events):
+                break
+            event = events[pos]
+            step = log.activity(event)
+            at = log.times[event]
+            number += 1
+            passes[step] += 1
+            row = Row(case, event, number, COMPLETED, step, at, log.resource(event), "", "", None, at - prev, at - prev)
+            row.passes = passes[step]
+            if step in redo:
+                redo.discard(step)
+                row.redone = True
+            if details is not None and log.seqs is not None and instance is not None:
+                key = (instance, log.seqs[event])
+                row.form = details.forms.get(key)
+                row.kind = FORCED if key in details.forced else COMPLETED
+                _timing(row, details, key)
+                _person(row, details, attrs)
+            done.append(step)
+            prev = at
+            yield row
+
+
+def _timing(row: Row, details: Details, key: tuple[int, int]) -> None:
+    opened, since = details.opened.get(key, (math.nan, math.nan))
+    if opened == opened:
+        row.waiting = row.at - opened
+    if since == since:
+        row.handling = row.at - since
+
+
+def _person(row: Row, details: Details, attrs: dict[str, Any]) -> None:
+    if not row.actor:
+        return
+    display, roles = details.people.get(row.actor, ("", []))
+    row.actor_name = display
+    role = details.roles.get((attrs.get("definition_id"), row.step))
+    if role not in roles:
+        role = next((r for r in ROLES if r in roles), roles[0] if roles else role)
+    row.office = labels.role_name(role) if role else ""
+
+
+def _note_row(
+    case: int, number: int, note: Note, attrs: dict[str, Any], info: ExportInfo, details: Details | None
+) -> Row:
+    row = Row(case, None, number, note.kind, note.step, note.at, note.actor, "", "", None, math.nan, math.nan)
+    row.note = note
+    if note.kind == RETURNED:
+        row.target_name = info.names.get(note.target, note.target)
+    if details is not None:
+        key = (attrs.get("instance"), note.seq)
+        _timing(row, details, key)  # type: ignore[arg-type]
+        _person(row, details, attrs)
+        if note.kind == TRANSFERRED:
+            row.target_name = details.people.get(note.target, ("", []))[0]
+    return row
+
+
+def _yuan(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return round(value / 100, 2)
+
+
+def _yuan_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return ""
+    sign = "-" if value < 0 else ""
+    whole, cents = divmod(abs(value), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def form_values(form: dict[str, Any] | None) -> dict[str, Any]:
+    """The submitted form with its files by name only: ``attachments`` -> slot -> file names."""
+    if not form:
+        return {}
+    result = {k: v for k, v in form.items() if k != "attachments"}
+    files: dict[str, list[str]] = {}
+    for entry in form.get("attachments") or []:
+        if isinstance(entry, dict):
+            files.setdefault(str(entry.get("name") or ""), []).append(str(entry.get("filename") or ""))
+    if files:
+        result["attachments"] = files
+    return result
+
+
+def _seconds(value: float) -> int | str:
+    return "" if value != value else max(int(round(value)), 0)
+
+
+def _hours(value: float) -> float | None:
+    return None if value != value else round(max(value, 0.0) / 3600, 2)
+
+
 # --- XES ---------------------------------------------------------------------------------------
 
 
 def write_xes(log: EventLog, out: IO[bytes], info: ExportInfo, findings: Findings | None = None) -> None:
-    """One trace per case; readable by PM4Py and ProM (IEEE 1849 XES)."""
-    labels = _activity_labels(info.names)
+    """One trace per case; readable by PM4Py and ProM (IEEE 1849 XES). Returns and transfers are
+    events with the lifecycle transitions ``ate_abort`` and ``reassign``."""
+    labels_ = _activity_labels(info.names)
     per_event, per_case = _deviations_by_event(findings)
+    details = info.details(log)
     write = out.write
     write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
     write(f'<log xes.version="1849-2016" xmlns="{XES_NS}">\n'.encode())
@@ -190,8 +629,15 @@ def write_xes(log: EventLog, out: IO[bytes], info: ExportInfo, findings: Finding
     write(b'  <classifier name="Activity and resource" keys="concept:name org:resource"/>\n')
     for kind, key, value in _log_attributes(info, findings):
         write(b"  " + _xes_attr(kind, key, value) + b"\n")
+    rows = rows_of(log, info)
+    row = next(rows, None)
     for case in range(log.case_count):
-        write(_trace(log, case, labels, per_event, per_case.get(case, [])))
+        receipt = details.receipts.get(log.case_attrs[case].get("instance")) if details else None
+        write(_trace_head(log, case, per_case.get(case, []), receipt))
+        while row is not None and row.case == case:
+            write(_xes_event(row, labels_, info, per_event))
+            row = next(rows, None)
+        write(b"  </trace>\n")
     write(b"</log>\n")
 
 
@@ -218,19 +664,23 @@ def _log_attributes(info: ExportInfo, findings: Findings | None) -> Iterator[tup
     if info.anchor:
         yield "string", "powerlist:anchor", info.anchor["digest"]
         yield "string", "powerlist:anchorDay", info.anchor["day"]
+    for key, value in info.filters.items():
+        yield "string", f"powerlist:filter:{key}", value
     if findings is not None:
         for kind, count in findings.counts().items():
             yield "int", f"powerlist:{kind}", count
 
 
-def _trace(
-    log: EventLog, case: int, labels: dict[str, str], per_event: dict[int, list[str]], deviations: list[Deviation]
-) -> bytes:
+def _trace_head(log: EventLog, case: int, deviations: list[Deviation], receipt: str | None) -> bytes:
     parts = [b"  <trace>", _xes_attr("string", "concept:name", log.case_ids[case])]
     attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
     for key in CASE_ATTRIBUTES:
         if attrs.get(key) is not None:
             parts.append(_xes_attr("string", f"powerlist:{key}", attrs[key]))
+    if attrs.get("key"):
+        parts.append(_xes_attr("string", "powerlist:flow", attrs["key"]))
+    if receipt:
+        parts.append(_xes_attr("string", "powerlist:receipt", receipt))
     start = log.case_start[case]
     if start == start:
         parts.append(_xes_attr("date", "powerlist:started", _xes_time(start)))
@@ -240,39 +690,84 @@ def _trace(
         text = "; ".join(f"{d.kind}:{d.step}@{d.event}" for d in deviations)
         parts.append(_xes_attr("string", "powerlist:deviations", text))
     parts.append(b"\n")
-    for event in log.events(case):
-        step = log.activity(event)
-        parts.append(b"    <event>")
-        parts.append(_xes_attr("string", "concept:name", labels.get(step, step)))
-        parts.append(_xes_attr("date", "time:timestamp", _xes_time(log.times[event])))
-        resource = log.resource(event)
-        if resource:
-            parts.append(_xes_attr("string", "org:resource", resource))
-        parts.append(_xes_attr("string", "lifecycle:transition", "complete"))
-        parts.append(_xes_attr("string", "powerlist:step", step))
-        if event in per_event:
-            parts.append(_xes_attr("string", "powerlist:deviation", ",".join(per_event[event])))
-        parts.append(b"</event>\n")
-    parts.append(b"  </trace>\n")
+    return b"".join(parts)
+
+
+def _xes_event(row: Row, labels_: dict[str, str], info: ExportInfo, per_event: dict[int, list[str]]) -> bytes:
+    parts = [b"    <event>", _xes_attr("string", "concept:name", labels_.get(row.step, row.step))]
+    parts.append(_xes_attr("date", "time:timestamp", _xes_time(row.at)))
+    if row.actor:
+        parts.append(_xes_attr("string", "org:resource", row.actor))
+    if row.office:
+        parts.append(_xes_attr("string", "org:role", row.office))
+    parts.append(_xes_attr("string", "lifecycle:transition", LIFECYCLE[row.kind]))
+    parts.append(_xes_attr("string", "powerlist:step", row.step))
+    parts.append(_xes_attr("string", "powerlist:kind", row.kind))
+    parts.append(_xes_attr("string", "powerlist:kindName", ROW_KIND_NAMES[row.kind]))
+    if row.actor_name:
+        parts.append(_xes_attr("string", "powerlist:resourceName", row.actor_name))
+    for item in info.amounts:
+        yuan = _yuan((row.form or {}).get(item.name))
+        if yuan is not None:
+            parts.append(_xes_attr("float", f"powerlist:{amount_column(item.name)}", f"{yuan:.2f}"))
+    if row.note is not None:
+        prefix = "powerlist:return" if row.kind == RETURNED else "powerlist:transfer"
+        parts.append(_xes_attr("string", f"{prefix}To", row.note.target))
+        if row.target_name:
+            parts.append(_xes_attr("string", f"{prefix}ToName", row.target_name))
+        parts.append(_xes_attr("string", "powerlist:reason", row.note.reason))
+    else:
+        parts.append(_xes_attr("int", "powerlist:pass", row.passes))
+        if row.redone:
+            parts.append(_xes_attr("boolean", "powerlist:redoneAfterReturn", "true"))
+    if row.waiting == row.waiting:
+        parts.append(_xes_attr("float", "powerlist:waitingSeconds", _seconds(row.waiting)))
+    if row.handling == row.handling:
+        parts.append(_xes_attr("float", "powerlist:handlingSeconds", _seconds(row.handling)))
+    if row.event is not None and row.event in per_event:
+        parts.append(_xes_attr("string", "powerlist:deviation", ",".join(per_event[row.event])))
+    parts.append(b"</event>\n")
     return b"".join(parts)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-CSV_COLUMNS = (
-    "case",
-    "activity",
-    "step_name",
-    "timestamp",
-    "resource",
-    "case_started",
-    "case_end",
-    "village",
-    "village_name",
-    "title",
-    "version",
-)
-
+CSV_COLUMN_NOTES = {
+    "case": "事项编号",
+    "receipt": "回执码（已生成的）",
+    "flow": "事项流程编码",
+    "version": "流程版本",
+    "village": "村编码",
+    "village_name": "村名",
+    "title": "事项名称",
+    "activity": "环节编码",
+    "step_name": "环节名称",
+    "kind": "操作：completed 办理、forced 强制推进、returned 退回、transferred 转办",
+    "kind_zh": "操作（中文）",
+    "timestamp": "时间，北京时间，ISO 8601（+08:00）",
+    "resource": "办理人账号",
+    "resource_name": "办理人姓名",
+    "office": "办理人岗位",
+    "form": "提交的表单（JSON；附件只列文件名）",
+    "return_from": "退回：从哪个环节（编码）",
+    "return_from_name": "退回：从哪个环节",
+    "return_to": "退回：退回到哪个环节（编码）",
+    "return_to_name": "退回：退回到哪个环节",
+    "transfer_from": "转办：转出人账号",
+    "transfer_from_name": "转办：转出人姓名",
+    "transfer_to": "转办：接办人账号",
+    "transfer_to_name": "转办：接办人姓名",
+    "reason": "退回或转办的理由",
+    "pass": "该环节在本事项中第几次办理",
+    "redone_after_return": "1：退回后重办（正常流程，不是违规重复）",
+    "waiting_seconds": "等待时长（秒）：从环节开启到这一操作",
+    "handling_seconds": "经手时长（秒）：从办理人接手（环节开启或转办给他）到这一操作",
+    "deviation": "合规检查发现的问题（skip 跳过、swap 顺序颠倒、repeat 重复、overdue 超时）",
+    "lifecycle": "XES 生命周期：complete 办理、ate_abort 退回、reassign 转办",
+    "case_started": "事项发起时间（北京时间）",
+    "case_end": "事项办结的结束事件；ended：已办结",
+}
+CSV_COLUMNS = tuple(CSV_COLUMN_NOTES)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -287,34 +782,63 @@ class _SafeWriter:
         self._writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in row])
 
 
-def write_csv(log: EventLog, out: IO[bytes], info: ExportInfo) -> None:
-    """One row per event; the importer reads it back (case, activity, timestamp, resource)."""
+def write_csv(log: EventLog, out: IO[bytes], info: ExportInfo, findings: Findings | None = None) -> None:
+    """One row per event, the header row first (the metadata goes in the sidecar, see
+    :meth:`ExportInfo.meta`); the importer reads it back (case, activity, timestamp, resource;
+    rows whose lifecycle is not ``complete`` are returns and transfers, not steps done)."""
+    per_event, _per_case = _deviations_by_event(findings)
+    details = info.details(log)
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
     try:
-        text.write(f"# {info.line()}\n")
         writer = _SafeWriter(text)
-        writer.writerow(CSV_COLUMNS)
-        for case in range(log.case_count):
-            attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
-            start = _xes_time(log.case_start[case]) if log.case_start[case] == log.case_start[case] else ""
-            end = log.case_end[case]
-            for event in log.events(case):
-                step = log.activity(event)
-                writer.writerow(
-                    (
-                        log.case_ids[case],
-                        step,
-                        info.names.get(step, step),
-                        _xes_time(log.times[event]),
-                        log.resource(event) or "",
-                        start,
-                        "" if end is None else (end or "ended"),
-                        attrs.get("village") or "",
-                        attrs.get("village_name") or "",
-                        attrs.get("title") or "",
-                        attrs.get("version") or "",
-                    )
+        writer.writerow(info.csv_columns())
+        for row in rows_of(log, info):
+            attrs = log.case_attrs[row.case] if row.case < len(log.case_attrs) else {}
+            start = _iso(log.case_start[row.case])
+            end = log.case_end[row.case]
+            note = row.note
+            returned = note is not None and note.kind == RETURNED
+            transferred = note is not None and note.kind == TRANSFERRED
+            form = form_values(row.form)
+            receipt = details.receipts.get(attrs.get("instance"), "") if details else ""
+            writer.writerow(
+                (
+                    log.case_ids[row.case],
+                    receipt,
+                    attrs.get("key") or info.flow,
+                    attrs.get("version") or "",
+                    attrs.get("village") or "",
+                    attrs.get("village_name") or "",
+                    attrs.get("title") or "",
+                    row.step,
+                    info.names.get(row.step, row.step),
+                    row.kind,
+                    ROW_KIND_NAMES[row.kind],
+                    _iso(row.at),
+                    row.actor or "",
+                    row.actor_name,
+                    row.office,
+                    *(_yuan_text((row.form or {}).get(f.name)) for f in info.amounts),
+                    json.dumps(form, ensure_ascii=False) if form else "",
+                    row.step if returned else "",
+                    info.names.get(row.step, row.step) if returned else "",
+                    note.target if returned else "",
+                    row.target_name if returned else "",
+                    row.actor or "" if transferred else "",
+                    row.actor_name if transferred else "",
+                    note.target if transferred else "",
+                    row.target_name if transferred else "",
+                    note.reason if note is not None else "",
+                    row.passes if note is None else "",
+                    1 if row.redone else "",
+                    _seconds(row.waiting),
+                    _seconds(row.handling),
+                    ",".join(per_event.get(row.event, [])) if row.event is not None else "",
+                    LIFECYCLE[row.kind],
+                    start,
+                    "" if end is None else (end or "ended"),
                 )
+            )
     finally:
         text.flush()
         text.detach()
@@ -329,6 +853,7 @@ FINDING_COLUMNS = (
     "event",
     "at",
     "resource",
+    "resource_name",
     "other",
     "other_name",
     "enabled",
@@ -341,15 +866,16 @@ FINDING_COLUMNS = (
 
 
 def write_findings_csv(findings: Findings, out: IO[bytes], info: ExportInfo) -> None:
+    """The findings, one per row, the header row first; times in China time, lateness in hours."""
+    details = info.details(findings.log)
+    people = details.people if details is not None else {}
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
     try:
-        text.write(f"# {info.line()}\n")
         writer = _SafeWriter(text)
         writer.writerow(FINDING_COLUMNS)
         for case, deviation in _findings_rows(findings):
             attrs = findings.log.case_attrs[case] if case < len(findings.log.case_attrs) else {}
-            row = deviation.as_dict()
-            late = row["late_seconds"]
+            late = (deviation.at - deviation.due).total_seconds() if deviation.at and deviation.due else None
             writer.writerow(
                 (
                     deviation.case,
@@ -358,13 +884,14 @@ def write_findings_csv(findings: Findings, out: IO[bytes], info: ExportInfo) -> 
                     deviation.step,
                     deviation.step_name,
                     deviation.event,
-                    row["at"] or "",
+                    _iso_dt(deviation.at),
                     deviation.resource or "",
+                    people.get(deviation.resource or "", ("", []))[0],
                     deviation.other or "",
                     deviation.other_name or "",
-                    row["enabled"] or "",
-                    row["due"] or "",
-                    round(late / 3600, 1) if late is not None else "",
+                    _iso_dt(deviation.enabled),
+                    _iso_dt(deviation.due),
+                    round(late / 3600, 2) if late is not None else "",
                     attrs.get("village") or "",
                     attrs.get("title") or "",
                     deviation.describe(),
@@ -392,20 +919,40 @@ FINDING_HEADERS = (
     "办理人",
     "时间",
     "应完成时间",
-    "超时",
+    "超时（小时）",
     "说明",
 )
-FINDING_WIDTHS = (10, 10, 28, 10, 12, 7, 18, 17, 17, 12, 44)
-EVENT_HEADERS = ("事项编号", "事项", "序号", "环节", "办理人", "完成时间", "用时", "时限", "问题")
-EVENT_WIDTHS = (10, 30, 6, 14, 20, 17, 12, 8, 20)
+FINDING_WIDTHS = (10, 10, 28, 10, 12, 7, 18, 17, 17, 10, 44)
+EVENT_HEADERS = (
+    "事项编号",
+    "回执码",
+    "事项",
+    "序号",
+    "环节",
+    "操作",
+    "办理人",
+    "账号",
+    "岗位",
+    "时间（北京时间）",
+    "等待（小时）",
+    "经手（小时）",
+    "时限",
+    "第几次",
+)
+EVENT_WIDTHS = (10, 16, 30, 6, 14, 10, 12, 16, 14, 17, 10, 10, 8, 7)
+EVENT_TAIL = ("退回自", "退回至", "转办自", "转办至", "理由", "问题")
+EVENT_TAIL_WIDTHS = (12, 12, 12, 12, 30, 20)
+FORM_HEADERS = ("事项编号", "回执码", "村", "事项", "第几次", "办理人", "时间（北京时间）")
 MAX_SHEET_ROWS = 1_048_000
 
 
 def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: ExportInfo) -> None:
-    """A workbook laid out for printing: the findings first, then one sheet per village."""
+    """A workbook laid out for printing: 说明 (what was exported, the anchor), the findings, one sheet
+    per village with every event, and one sheet per step with its form's fields as columns."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -416,6 +963,7 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
     wrap = Alignment(wrap_text=True, vertical="top")
     flagged = Font(color="B00000")
     used_names: set[str] = set()
+    details = info.details(log)
 
     def sheet(title: str, headers: tuple[str, ...], widths: tuple[int, ...], subtitle: str):
         ws = workbook.create_sheet(_sheet_name(title, used_names))
@@ -431,8 +979,8 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
         ws.oddHeader.left.text = f"{info.flow_name} {title}"
         ws.oddHeader.right.text = f"存证 {info.anchor['digest'][:16]}…" if info.anchor else "尚无存证"
         ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-        for index, width in enumerate(widths):
-            ws.column_dimensions[chr(ord("A") + index)].width = width
+        for index, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
         heading = WriteOnlyCell(ws, value=f"{info.flow_name} — {title}")
         heading.font = title_font
         ws.append([heading])
@@ -445,13 +993,15 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
         ws.append(cells)
         return ws
 
-    def row(ws, values: list[Any], highlight: bool = False) -> None:
+    def row(ws, values: list[Any], highlight: bool = False, money: frozenset[int] = frozenset()) -> None:
         cells = []
-        for value in values:
+        for index, value in enumerate(values):
             cell = WriteOnlyCell(ws, value=value)
             cell.border, cell.alignment = border, wrap
             if isinstance(value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, float):
+                cell.number_format = "#,##0.00" if index in money else "0.00"
             elif isinstance(value, str) and value.startswith("="):
                 cell.data_type = "s"  # text typed by users is never a formula
             if highlight:
@@ -459,10 +1009,12 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
             cells.append(cell)
         ws.append(cells)
 
+    _about_sheet(workbook, info, log, findings, bold, title_font)
     per_event, per_case = _deviations_by_event(findings)
     counts = findings.counts() if findings is not None else {}
     summary = "，".join(f"{KIND_NAMES_ZH[k]} {n}" for k, n in counts.items()) or "未检查"
     ws = sheet("审计发现", FINDING_HEADERS, FINDING_WIDTHS, f"{info.line_zh()}  共 {log.case_count} 件：{summary}")
+    people = details.people if details is not None else {}
     written = 0
     for case in sorted(per_case):
         attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
@@ -470,7 +1022,8 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
             if written >= MAX_SHEET_ROWS:
                 break
             written += 1
-            late = _hours_zh((deviation.at - deviation.due).total_seconds()) if deviation.due and deviation.at else ""
+            late = _hours((deviation.at - deviation.due).total_seconds()) if deviation.due and deviation.at else None
+            name = people.get(deviation.resource or "", ("", []))[0]
             row(
                 ws,
                 [
@@ -480,7 +1033,7 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
                     KIND_NAMES_ZH[deviation.kind],
                     deviation.step_name,
                     deviation.event,
-                    deviation.resource or "",
+                    f"{name}（{deviation.resource}）" if name else deviation.resource or "",
                     _naive(deviation.at),
                     _naive(deviation.due),
                     late,
@@ -489,41 +1042,154 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
             )
 
     limits = _limits(findings)
+    amount_titles = tuple(f"{f.title}（元）" for f in info.amounts)
+    headers = (*EVENT_HEADERS, *amount_titles, *EVENT_TAIL)
+    widths = (*EVENT_WIDTHS, *(12 for _ in amount_titles), *EVENT_TAIL_WIDTHS)
+    money = frozenset(range(len(EVENT_HEADERS), len(EVENT_HEADERS) + len(amount_titles)))
     villages: dict[str, list[int]] = {}
     for case in range(log.case_count):
         attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
         villages.setdefault(attrs.get("village_name") or attrs.get("village") or "全部", []).append(case)
+    village_of = {case: village for village, cases in villages.items() for case in cases}
+    sheets = {}
     for village, cases in sorted(villages.items()):
-        ws = sheet(village, EVENT_HEADERS, EVENT_WIDTHS, f"{info.line_zh()}  {village} 共 {len(cases)} 件")
-        written = 0
-        for case in cases:
-            attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
-            prev = log.case_start[case]
-            for number, event in enumerate(log.events(case), start=1):
-                if written >= MAX_SHEET_ROWS:
-                    break
-                written += 1
-                step = log.activity(event)
-                t = log.times[event]
-                took = _hours_zh(t - prev) if prev == prev else ""
-                kinds = per_event.get(event, [])
-                row(
-                    ws,
-                    [
-                        log.case_ids[case],
-                        attrs.get("title") or "",
-                        number,
-                        info.names.get(step, step),
-                        log.resource(event) or "",
-                        _naive(datetime.fromtimestamp(t, UTC)),
-                        took,
-                        limits.get(step) or "",
-                        "、".join(KIND_NAMES_ZH[k] for k in kinds),
-                    ],
-                    highlight=bool(kinds),
-                )
-                prev = t
+        sheets[village] = sheet(village, headers, widths, f"{info.line_zh()}  {village} 共 {len(cases)} 件")
+    by_step: dict[str, list[Row]] = {}
+    written_in: Counter[str] = Counter()
+    for item in rows_of(log, info):
+        village = village_of[item.case]
+        if written_in[village] >= MAX_SHEET_ROWS:
+            continue
+        written_in[village] += 1
+        attrs = log.case_attrs[item.case] if item.case < len(log.case_attrs) else {}
+        receipt = details.receipts.get(attrs.get("instance"), "") if details else ""
+        note = item.note
+        returned = note is not None and note.kind == RETURNED
+        transferred = note is not None and note.kind == TRANSFERRED
+        kinds = per_event.get(item.event, []) if item.event is not None else []
+        actor_name = item.actor_name or item.actor or ""
+        row(
+            sheets[village],
+            [
+                log.case_ids[item.case],
+                receipt,
+                attrs.get("title") or "",
+                item.number,
+                info.names.get(item.step, item.step),
+                ROW_KIND_NAMES[item.kind] + ("（退回后重办）" if item.redone else ""),
+                item.actor_name,
+                item.actor or "",
+                item.office,
+                _naive(datetime.fromtimestamp(item.at, UTC)) if item.at == item.at else None,
+                _hours(item.waiting),
+                _hours(item.handling),
+                limits.get(item.step) or "",
+                item.passes if note is None else None,
+                *(_yuan((item.form or {}).get(f.name)) for f in info.amounts),
+                info.names.get(item.step, item.step) if returned else "",
+                item.target_name if returned else "",
+                actor_name if transferred else "",
+                (item.target_name or note.target) if transferred else "",
+                note.reason if note is not None else "",
+                "、".join(KIND_NAMES_ZH[k] for k in kinds),
+            ],
+            highlight=bool(kinds),
+            money=money,
+        )
+        if item.form is not None and item.step in info.forms:
+            by_step.setdefault(item.step, []).append(item)
+
+    for step, fields in info.forms.items():
+        done = by_step.get(step)
+        if not done:
+            continue
+        titles = tuple(f"{f.title}（元）" if f.amount else f.title for f in fields)
+        ws = sheet(
+            f"表单·{info.names.get(step, step)}",
+            (*FORM_HEADERS, *titles, "附件"),
+            (10, 16, 10, 28, 7, 12, 17, *(14 for _ in fields), 24),
+            f"{info.line_zh()}  {info.names.get(step, step)} 共 {len(done)} 次办理",
+        )
+        offset = len(FORM_HEADERS)
+        money_here = frozenset(offset + i for i, f in enumerate(fields) if f.amount)
+        for item in done[:MAX_SHEET_ROWS]:
+            attrs = log.case_attrs[item.case] if item.case < len(log.case_attrs) else {}
+            values = form_values(item.form)
+            files = values.get("attachments") or {}
+            row(
+                ws,
+                [
+                    log.case_ids[item.case],
+                    details.receipts.get(attrs.get("instance"), "") if details else "",
+                    attrs.get("village_name") or "",
+                    attrs.get("title") or "",
+                    item.passes,
+                    item.actor_name or item.actor or "",
+                    _naive(datetime.fromtimestamp(item.at, UTC)) if item.at == item.at else None,
+                    *(_cell_value(values.get(f.name), f) for f in fields),
+                    "；".join(f"{slot}：{'、'.join(names)}" for slot, names in files.items()),
+                ],
+                money=money_here,
+            )
     workbook.save(out)
+
+
+def _about_sheet(workbook: Any, info: ExportInfo, log: EventLog, findings: Findings | None, bold, title_font) -> None:
+    """The first sheet, 说明: what was exported, when, with which filters, and the anchor to check it."""
+    from openpyxl.cell import WriteOnlyCell
+
+    ws = workbook.create_sheet("说明")
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 90
+    meta = info.meta(log, findings, "xlsx")
+    heading = WriteOnlyCell(ws, value=f"{info.flow_name} 办理记录导出")
+    heading.font = title_font
+    ws.append([heading])
+    counts = meta["counts"]
+    anchor = meta["anchor"]
+    filters = "；".join(f"{FILTER_NAMES.get(k, k)}：{v}" for k, v in info.filters.items()) or "无"
+    lines = [
+        ("事项流程", f"{info.flow_name}（{info.flow}）"),
+        ("导出时间", meta["exported_at"]),
+        ("时区", "北京时间（+08:00）"),
+        ("筛选条件", filters),
+        ("事项数", counts["cases"]),
+        ("已办步骤数", counts["steps_done"]),
+        ("退回次数", counts["returns"]),
+        ("转办次数", counts["transfers"]),
+    ]
+    if counts["deviations"] is not None:
+        lines.append(("问题", "，".join(f"{KIND_NAMES_ZH[k]} {n}" for k, n in counts["deviations"].items())))
+    if anchor:
+        lines += [
+            ("存证摘要日期", anchor["label"] or anchor["day"]),
+            ("存证摘要", anchor["digest"]),
+            ("核验方法", meta["check"]),
+        ]
+    else:
+        lines.append(("存证摘要", "尚无存证摘要"))
+    lines.append(("说明", "退回后重办是正常流程，标为“退回后重办”，不算重复办理；金额单位为元；时长单位为小时。"))
+    for key, value in lines:
+        label = WriteOnlyCell(ws, value=key)
+        label.font = bold
+        ws.append([label, value])
+
+
+FILTER_NAMES = {"flow": "事项流程", "unit": "单位", "since": "发起时间自", "until": "发起时间至", "status": "状态"}
+
+
+def _cell_value(value: Any, item: FormField) -> Any:
+    if value is None:
+        return None
+    if item.amount:
+        return _yuan(value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if item.choices and not isinstance(value, (list, dict)) and value in item.choices:
+        return item.choices[value]
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def _limits(findings: Findings | None) -> dict[str, str]:
@@ -540,14 +1206,6 @@ def _limits(findings: Findings | None) -> dict[str, str]:
 def _naive(value: datetime | None) -> datetime | None:
     """Excel has no time zones: China Standard Time, without the zone."""
     return value.astimezone(CST).replace(tzinfo=None) if value else None
-
-
-def _hours_zh(seconds: float) -> str:
-    if seconds != seconds or seconds < 0:
-        return ""
-    days, rest = divmod(int(seconds), 86400)
-    hours = rest // 3600
-    return f"{days}天{hours}小时" if days else f"{hours}小时{(rest % 3600) // 60}分"
 
 
 _FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})

@@ -1,9 +1,11 @@
 """Our own histories as an event log: one case per matter, one event per step done.
 
 A step is done when its task was completed, or forced past by a privileged user. A step its doer
-withdrew (撤回) counts as not done; a matter sent back to an earlier step (退回) does that step again,
-which the check reports as a repeat: rework the model does not foresee. Each matter is checked
-against the flow version it ran on.
+withdrew (撤回) counts as not done. A matter sent back to an earlier step (退回, a sanctioned return)
+is kept beside the steps as a note: the check rewinds the matter to that step, so doing it again (and
+the steps after it) is a second pass, not a repeat; a step done again without a return is still a
+repeat. Transfers (转办) are kept as notes too, for exports. Each matter is checked against the flow
+version it ran on.
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import case as when
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.conformance import Findings, check_log, combine
-from engine.audit.eventlog import NO_TIME, EventLog, Interner
+from engine.audit.eventlog import NO_TIME, RETURNED, TRANSFERRED, EventLog, Interner, Note
 from engine.audit.model import model_for
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
 from engine.org.service import get_unit
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
-from engine.workspace.labels import TASK_WITHDRAWN
+from engine.workspace.labels import TASK_RETURNED, TASK_TRANSFERRED, TASK_WITHDRAWN
 
 ACTIVITY_KINDS = (TASK_COMPLETED, TASK_FORCED)
+NOTE_KINDS = {TASK_RETURNED: RETURNED, TASK_TRANSFERRED: TRANSFERRED}
 
 
 @dataclass
@@ -104,19 +108,27 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
     log.attrs["flow"] = scope.key
     activity = Interner(log.activity_names)
     resource = Interner(log.resource_names)
+    noted = HistoryEvent.kind.in_(tuple(NOTE_KINDS))
     events = iter(
         session.execute(
             select(
-                HistoryEvent.instance_id, HistoryEvent.kind, HistoryEvent.step_id, HistoryEvent.at, HistoryEvent.actor
+                HistoryEvent.instance_id,
+                HistoryEvent.seq,
+                HistoryEvent.kind,
+                HistoryEvent.step_id,
+                HistoryEvent.at,
+                HistoryEvent.actor,
+                when((noted, HistoryEvent.data), else_=None).label("data"),
             )
             .where(
-                HistoryEvent.kind.in_((*ACTIVITY_KINDS, TASK_WITHDRAWN)),
+                HistoryEvent.kind.in_((*ACTIVITY_KINDS, TASK_WITHDRAWN, *NOTE_KINDS)),
                 HistoryEvent.instance_id.in_(select(ids.c.id)),
             )
             .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
             .execution_options(yield_per=5000)
         )
     )
+    log.seqs = []
     pending = next(events, None)
     for row in rows:
         village = units.get(row.village_id)
@@ -142,23 +154,45 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
         while pending is not None and pending.instance_id < row.id:
             pending = next(events, None)
         first = len(log.acts)
+        case_index = len(log.case_ids) - 1
         while pending is not None and pending.instance_id == row.id:
+            at = as_utc(pending.at).timestamp() if pending.at else NO_TIME
             if pending.kind == TASK_WITHDRAWN:
-                _annul(log, first, activity(pending.step_id or ""))
+                _annul(log, first, activity(pending.step_id or ""), case_index)
+            elif pending.kind in NOTE_KINDS:
+                data = json.loads(pending.data or "{}")
+                log.notes.setdefault(case_index, []).append(
+                    Note(
+                        NOTE_KINDS[pending.kind],
+                        len(log.acts) - first,
+                        at,
+                        pending.step_id or "",
+                        str(data.get("to") or ""),
+                        str(data.get("reason") or ""),
+                        pending.actor,
+                        pending.seq,
+                    )
+                )
             else:
                 log.acts.append(activity(pending.step_id or ""))
-                log.times.append(as_utc(pending.at).timestamp() if pending.at else NO_TIME)
+                log.times.append(at)
                 log.resources.append(resource(pending.actor or ""))
+                log.seqs.append(pending.seq)
             pending = next(events, None)
         log.offsets.append(len(log.acts))
     return log
 
 
-def _annul(log: EventLog, first: int, act: int) -> None:
+def _annul(log: EventLog, first: int, act: int, case: int) -> None:
     """Drop the case's latest completion of ``act`` (events from ``first`` on): it was withdrawn."""
     for i in range(len(log.acts) - 1, first - 1, -1):
         if log.acts[i] == act:
             del log.acts[i], log.times[i], log.resources[i]
+            if log.seqs is not None:
+                del log.seqs[i]
+            for note in log.notes.get(case, ()):
+                if note.pos > i - first:
+                    note.pos -= 1
             return
 
 

@@ -452,6 +452,7 @@ def read_csv(
     ended: bool = False,
 ) -> ImportResult:
     """Read a CSV log with a header row (comment lines starting with ``#`` before it are skipped).
+    Rows whose ``lifecycle`` column says other than ``complete`` are skipped, as in XES.
 
     The encoding is UTF-8 (with or without BOM) or, when that fails on the first 64 KB, GB18030;
     the delimiter is a comma, semicolon or tab. With ``ended`` every case counts as finished.
@@ -513,6 +514,7 @@ def _read_csv_rows(
     cleaned = [normalize(h).lower() for h in header]
     start_i = cleaned.index("case_started") if "case_started" in cleaned else None
     end_i = cleaned.index("case_end") if "case_end" in cleaned else None
+    life_i = next((cleaned.index(n) for n in ("lifecycle:transition", "lifecycle") if n in cleaned), None)
     described: set[str] = set()
     width = max(index.values()) + 1
     reader = csv.reader(text, delimiter=delimiter)
@@ -544,6 +546,9 @@ def _read_csv_rows(
         if (start_i is not None or end_i is not None) and case not in described:
             described.add(case)
             _describe_case(builder, result, line, case, row, start_i, end_i, header)
+        if life_i is not None and life_i < len(row) and row[life_i].strip().lower() not in ("", "complete"):
+            result.skipped += 1  # a return or transfer in our own export, not a step done
+            continue
         resource = row[res_i] if res_i is not None and res_i < len(row) else None
         _add_event(builder, result, mapper, line, case, row[act_i], row[time_i], resource, names)
 

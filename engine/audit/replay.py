@@ -1,7 +1,9 @@
 """Data for the auditor's replay view, matter lists and per-flow heatmaps, as plain dicts.
 
 ``replay`` walks one matter's history position by position: what was done, by whom, when and with
-what data, which steps were open at that moment, and how long each step took against its limit.
+what data, which steps were open at that moment, and how long each step took against its limit. A
+return (退回) is listed with its reason and the steps it sent back; a step done again after it is its
+second pass (``pass`` 2, ``returned`` naming the return), not a deviation.
 ``matters`` lists the matters of a village, town or county with filters; ``heatmap`` summarises a
 flow per step from the conformance check.
 
@@ -106,6 +108,8 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
     open_now: list[_Open] = []
     completions: list[dict[str, Any]] = []
     positions: list[dict[str, Any]] = []
+    returns: list[dict[str, Any]] = []
+    to_redo: dict[str, dict[str, Any]] = {}  # step -> the return that sent the matter back over it
     for event in events_of(session, instance_id):
         at = as_utc(event.at)
         if cutoff is not None and at > cutoff:
@@ -117,6 +121,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
                 open_now.remove(opened)
             started = opened.opened_at if opened else (positions[-1]["_at"] if positions else at)
             due = opened.due if opened else due_of(event.step_id, started)
+            passes = sum(1 for c in completions if c["step"] == event.step_id and not c["withdrawn"])
             completions.append(
                 {
                     "position": len(positions),
@@ -132,8 +137,29 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
                     "took_seconds": (at - started).total_seconds(),
                     "due_at": _time(due),
                     "overdue": bool(due and at > due),
+                    "pass": passes + 1,
+                    "returned": to_redo.pop(event.step_id, None),
                 }
             )
+        if event.kind == TASK_RETURNED:
+            target = str(data.get("to") or "")
+            item = {
+                "position": len(positions),
+                "seq": event.seq,
+                "from": event.step_id,
+                "from_name": step_info(event.step_id)["step_name"],
+                "to": target,
+                "to_name": step_info(target)["step_name"],
+                "reason": data.get("reason") or "",
+                "by": event.actor,
+                "at": _time(at),
+            }
+            returns.append(item)
+            active = [c for c in completions if not c["withdrawn"]]
+            latest = max((i for i, c in enumerate(active) if c["step"] == target), default=None)
+            if latest is not None:
+                for c in active[latest:]:
+                    to_redo[c["step"]] = item
         if event.kind == TASK_WITHDRAWN:
             annulled = [c for c in completions if c["step"] == event.step_id and not c["withdrawn"]]
             if annulled:
@@ -168,6 +194,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
         ],
         "positions": positions,
         "completions": completions,
+        "returns": returns,
         "open": [_open_dict(o, moment, step_info) for o in open_now],
         "deviations": _deviations_of(session, row, cutoff),
     }
@@ -194,6 +221,8 @@ def _deviations_of(session: Session, row: ProcessInstance, cutoff: datetime | No
         return []
     kept = [i for i in log.events(0) if log.times[i] <= limit]
     log.offsets[1] = log.offsets[0] + len(kept)
+    if 0 in log.notes:
+        log.notes[0] = [n for n in log.notes[0] if n.at <= limit]
     if row.ended_at is None or as_utc(row.ended_at) > cutoff:
         log.case_end[0] = None
     return [d.as_dict() for d in check_log(log, findings.model).deviations()]
@@ -269,8 +298,9 @@ def heatmap(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, Any]:
-    """Per step of a flow: how often done, overdue, skipped, swapped, repeated, reworked, and the
-    median time it took, over the matters in scope."""
+    """Per step of a flow: how often done, overdue, skipped, swapped, repeated, reworked, returned to
+    (退回: sanctioned, counted apart from the deviations), and the median time it took, over the
+    matters in scope."""
     latest = session.scalar(
         select(DefinitionVersion).where(DefinitionVersion.key == key).order_by(DefinitionVersion.version.desc())
     )
@@ -296,6 +326,7 @@ def heatmap_of(findings: Findings, order: list | None = None) -> dict[str, Any]:
                     "cases": 0,
                     **{kind: 0 for kind in KINDS},
                     "reworked": 0,
+                    "returns": 0,
                     "median_seconds": None,
                 },
             )
@@ -309,6 +340,7 @@ def heatmap_of(findings: Findings, order: list | None = None) -> dict[str, Any]:
             entry["count"] = figures.count
             entry["cases"] = figures.cases
             entry["reworked"] = figures.reworked
+            entry["returns"] = figures.returned
             entry["median_seconds"] = statistics.median(figures.durations) if figures.durations else None
     for entry in steps.values():
         entry["overdue_rate"] = round(entry["overdue"] / entry["count"], 4) if entry["count"] else 0.0

@@ -166,27 +166,38 @@ def _print_import(result) -> None:
 @pass_state
 @reports_errors
 def export(state: State, key: str, fmt: str, out: str, findings: bool, village: str | None, as_json: bool) -> None:
-    """Export the histories of flow KEY as XES, CSV or an Excel workbook."""
-    from engine.audit.export import export_flow
+    """Export the histories of flow KEY as XES, CSV or an Excel workbook.
+
+    Each row is a step done, a return (退回) or a transfer (转办), with amounts in yuan, the form,
+    names and offices, times in China time and durations in seconds. The metadata (flow, time,
+    filters, counts, the newest anchor) is in the workbook's first sheet, the XES log's attributes,
+    or for CSV in FILE.meta.json beside it (the CSV starts with its header row)."""
+    from engine.audit.export import export_flow, sidecar_path
     from engine.audit.histories import Scope
 
     target = Path(out)
     if target.parent and not target.parent.exists():
         raise click.BadParameter(f"folder {target.parent} does not exist", param_hint="--out")
     partial = target.with_name(f".{target.name}.part")
+    meta, meta_partial = sidecar_path(target), target.with_name(f".{target.name}.meta.part")
     try:
         with state.transaction() as session:
-            summary = export_flow(session, key, fmt, partial, findings, Scope(unit=village))
+            summary = export_flow(session, key, fmt, partial, findings, Scope(unit=village), meta_partial)
+        if summary.meta is not None:
+            os.replace(meta_partial, meta)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+        meta_partial.unlink(missing_ok=True)
     summary.path = str(target)
+    summary.meta = str(meta) if summary.meta is not None else None
     if as_json:
         echo_json(summary.__dict__)
         return
     extra = f", {summary.deviations} findings" if summary.deviations is not None else ""
     anchor = f"; anchor {summary.anchor}" if summary.anchor else "; no anchor yet (run 'powerlist anchor')"
-    click.echo(f"exported {summary.cases} matters, {summary.events} events{extra} to {target}{anchor}")
+    sidecar = f" (metadata in {meta})" if summary.meta else ""
+    click.echo(f"exported {summary.cases} matters, {summary.events} events{extra} to {target}{sidecar}{anchor}")
 
 
 @click.command()

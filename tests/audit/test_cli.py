@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from openpyxl import load_workbook
@@ -87,11 +88,16 @@ def test_anchor_and_exports(cli, matters, tmp_path):
     out = cli("export", KEY, "--format", "xlsx", "--out", str(tmp_path / "audit.xlsx"), check=True).out
     assert "exported 3 matters, 29 events, 1 findings" in out and digest in out
     workbook = load_workbook(tmp_path / "audit.xlsx")
-    assert workbook.sheetnames[0] == "审计发现" and len(workbook.sheetnames) == 4
+    assert workbook.sheetnames[:2] == ["说明", "审计发现"]
+    assert digest in [row[1] for row in workbook["说明"].iter_rows(values_only=True)]
     cli("export", KEY, "--format", "xes", "--findings", "--out", str(tmp_path / "audit.xes"), check=True)
     assert digest in (tmp_path / "audit.xes").read_text(encoding="utf-8")
     summary = cli("export", KEY, "--format", "csv", "--out", str(tmp_path / "a.csv"), "--json", check=True).json()
     assert summary["events"] == 29 and summary["anchor"] == digest
+    assert summary["meta"] == str(tmp_path / "a.csv.meta.json")
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8-sig").startswith("case,receipt,flow,")
+    meta = json.loads((tmp_path / "a.csv.meta.json").read_text(encoding="utf-8"))
+    assert meta["anchor"]["digest"] == digest and meta["counts"]["cases"] == 3
     assert not list(tmp_path.glob(".*.part"))
 
 

@@ -56,12 +56,13 @@ def test_workbook_without_villages_and_odd_sheet_names(four, tmp_path):
     out = io.BytesIO()
     write_xlsx(log, check_log(log, four), out, info(four))
     workbook = load_workbook(io.BytesIO(out.getvalue()))
-    assert workbook.sheetnames == ["审计发现", "a_b_c", "全部"]
+    assert workbook.sheetnames == ["说明", "审计发现", "a_b_c", "全部"]
+    assert ANCHOR["digest"] in [row[1] for row in workbook["说明"].iter_rows(values_only=True)]
     sheet = workbook["a_b_c"]
     assert sheet.page_setup.paperSize == 9 and sheet.print_title_rows == "$3:$3"
-    assert sheet.column_dimensions["B"].width == 30
-    assert [c.value for c in sheet[4]][1:4] == ['=HYPERLINK("http://x")', 1, "提议"]
-    assert sheet["B4"].data_type == "s"  # a title is text, never a formula
+    assert sheet.column_dimensions["C"].width == 30
+    assert [c.value for c in sheet[4]][2:5] == ['=HYPERLINK("http://x")', 1, "提议"]
+    assert sheet["C4"].data_type == "s"  # a title is text, never a formula
 
 
 def test_csv_cells_never_start_a_formula():

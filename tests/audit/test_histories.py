@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -110,15 +111,17 @@ def test_export_round_trip_and_workbook(matters, tmp_path):
     assert _signature(check_log(imported.log, model)) == expected
 
     csv_text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
-    assert csv_text.startswith("# ") and digest in csv_text.splitlines()[0]
+    assert csv_text.startswith("case,receipt,flow,") and digest not in csv_text
+    assert json.loads((tmp_path / "out.csv.meta.json").read_text(encoding="utf-8"))["anchor"]["digest"] == digest
     imported = read_csv(tmp_path / "out.csv", mapper)
     assert imported.rejected_count == 0
     assert _signature(check_log(imported.log, model)) == expected
     findings_csv = (tmp_path / "findings.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert findings_csv[1].startswith("case,kind,kind_zh") and len(findings_csv) == 2 + len(expected)
+    assert findings_csv[0].startswith("case,kind,kind_zh") and len(findings_csv) == 1 + len(expected)
 
     workbook = load_workbook(tmp_path / "out.xlsx")
-    assert workbook.sheetnames == ["审计发现", "上塘村", "下塘村", "岭头村"]
+    assert workbook.sheetnames[:5] == ["说明", "审计发现", "上塘村", "下塘村", "岭头村"]
+    assert all(name.startswith("表单·") for name in workbook.sheetnames[5:])
     sheet = workbook["审计发现"]
     assert sheet.print_title_rows == "$3:$3" and sheet.page_setup.orientation == "landscape"
     assert digest in sheet["A2"].value
