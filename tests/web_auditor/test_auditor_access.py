@@ -40,6 +40,7 @@ PAGES = {
     f"/audit/export/csv?{FLOW}": (302, 200, 200, 200, 200, 200, 403, 403),
     f"/audit/export/xes?{FLOW}&unit=QX0102": (302, 404, 200, 404, 200, 200, 403, 403),
     f"/audit/export/xlsx?{FLOW}&unit=QX": (302, 404, 404, 404, 200, 200, 403, 403),
+    f"/audit/export/csv/meta?{FLOW}&unit=QX0102": (302, 404, 200, 404, 200, 200, 403, 403),
     "/audit/verify": (302, 200, 200, 200, 200, 200, 403, 403),
     "/audit/verify?run=1&unit=QX0201": (302, 404, 404, 200, 200, 200, 403, 403),
     "/audit/verify?matter={loop}": (302, 404, 404, 200, 200, 200, 403, 403),

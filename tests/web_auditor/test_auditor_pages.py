@@ -179,13 +179,18 @@ def test_exports_download_with_the_right_content_type(world, client_as):
     csv = client.get("/audit/export/csv?flow=four_deliberations")
     assert csv.status_code == 200 and csv.content_type == "text/csv; charset=utf-8"
     lines = csv.data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("# powerlist export") and lines[1].startswith("case,activity")
+    assert lines[0].startswith("case,receipt,flow,") and "X-Powerlist-Anchor" in csv.headers
+    meta = client.get("/audit/export/csv/meta?flow=four_deliberations")
+    assert meta.status_code == 200 and ".csv.meta.json" in meta.headers["Content-Disposition"]
+    assert meta.json["flow"] == "four_deliberations" and meta.json["counts"]["cases"] == len(
+        {line.split(",")[0] for line in lines[1:]}
+    )
     findings = client.get("/audit/export/findings?flow=four_deliberations").data.decode("utf-8-sig").splitlines()
-    assert findings[1].startswith("case,kind") and len(findings) == 3 and ",overdue," in findings[2]
+    assert findings[0].startswith("case,kind") and len(findings) == 2 and ",overdue," in findings[1]
     xlsx = client.get("/audit/export/xlsx?flow=four_deliberations")
     assert xlsx.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     workbook = load_workbook(io.BytesIO(xlsx.data))
-    assert workbook.sheetnames[0] == "审计发现" and "下塘村" in workbook.sheetnames
+    assert workbook.sheetnames[:2] == ["说明", "审计发现"] and "下塘村" in workbook.sheetnames
     assert client.get("/audit/export/pdf?flow=four_deliberations").status_code == 404
     assert client.get("/audit/export/csv").status_code == 400
     assert client.get("/audit/export/csv?flow=four_deliberations&since=soon").status_code == 400

@@ -12,6 +12,7 @@ from flask import abort, jsonify, redirect, render_template, request, send_file,
 from flask_login import current_user
 
 from engine import clock
+from engine.audit import export as exports
 from engine.audit import logs, views
 from engine.audit.conformance import check_log
 from engine.audit.mapping import ActivityMapper, MappingFileInvalid, mapper_for, read_mapping_file
@@ -172,9 +173,7 @@ def job_export(token: str, kind: str):
     return _send(kind, f"{stem}-checked", lambda out: views.write_export(kind, imported.log, findings, info, out))
 
 
-@bp.get("/export/<kind>")
-def export(kind: str):
-    """Histories of a flow in the user's scope (with the filters of the conformance page)."""
+def _chosen_export(kind: str):
     if kind not in views.EXPORTS:
         abort(404)
     params = Params(request.args)
@@ -183,19 +182,52 @@ def export(kind: str):
     if params.errors or not chosen.flow:
         abort(400, "；".join(params.errors) or _("请选择事项流程"))
     unit = views.require_unit(db.session(), scope(), chosen.unit).code
+    return chosen, unit
+
+
+@bp.get("/export/<kind>")
+def export(kind: str):
+    """Histories of a flow in the user's scope (with the filters of the conformance page). The CSV
+    starts with its header row; its metadata is the separate download ``/export/<kind>/meta``, and
+    every download names the newest anchor in its ``X-Powerlist-Anchor`` header."""
+    chosen, unit = _chosen_export(kind)
 
     def write(out) -> None:
-        views.export_scope(
+        exports.export_for_auditor(
             db.session(), scope(), chosen.flow, kind, out, unit, chosen.since, chosen.until, chosen.status
         )
 
     return _send(kind, f"{chosen.flow}-{unit}", write)
 
 
-def _send(kind: str, stem: str, write):
-    mimetype, extension = views.EXPORTS[kind]
+@bp.get("/export/<kind>/meta")
+def export_meta(kind: str):
+    """The metadata of the export ``kind`` with the same filters (what the CLI writes beside a CSV as
+    FILE.meta.json): flow, time, filters, counts, the newest anchor."""
+    chosen, unit = _chosen_export(kind)
+    meta = exports.export_for_auditor(
+        db.session(), scope(), chosen.flow, kind, None, unit, chosen.since, chosen.until, chosen.status
+    )
+    _mimetype, extension = views.EXPORTS[kind]
+    response = jsonify(meta)
+    name = f"{_download_name(kind, f'{chosen.flow}-{unit}', extension)}{exports.SIDECAR_SUFFIX}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return _anchored(response)
+
+
+def _download_name(kind: str, stem: str, extension: str) -> str:
     day = clock.now().astimezone(CST).strftime("%Y%m%d")
     suffix = "-findings" if kind == "findings" else ""
+    return f"{stem}{suffix}-{day}.{extension}"
+
+
+def _anchored(response):
+    response.headers["X-Powerlist-Anchor"] = exports.newest_anchor_digest(db.session()) or "none"
+    return response
+
+
+def _send(kind: str, stem: str, write):
+    mimetype, extension = views.EXPORTS[kind]
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # send_file closes it
     try:
         write(out)
@@ -203,4 +235,7 @@ def _send(kind: str, stem: str, write):
     except BaseException:
         out.close()
         raise
-    return send_file(out, mimetype=mimetype, as_attachment=True, download_name=f"{stem}{suffix}-{day}.{extension}")
+    response = send_file(
+        out, mimetype=mimetype, as_attachment=True, download_name=_download_name(kind, stem, extension)
+    )
+    return _anchored(response)
