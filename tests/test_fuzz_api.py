@@ -45,6 +45,8 @@ def world(demo_org):
             "key": "mini_decision",
             "version": 1,
             "village": "QX0101",
+            "violation_id": 1,
+            "action": "ack",
         }
         headers = {u: {"Authorization": f"Bearer {tokens.create(session, u, 'fuzz', None)}"} for u in USERS}
     return ids, headers

@@ -39,9 +39,31 @@ def _refused(message: str, wait_seconds: int, minutes: int) -> tuple[str, int, d
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    landing = _landing(current_user)
+    if landing:
+        return redirect(url_for(landing))
     if current_user.has_duties or not current_user.is_admin:
         return redirect(url_for("cadre.inbox"))
     return redirect(url_for("admin.flows"))
+
+
+def _landing(user) -> str | None:
+    """Supervisors and auditors without acting duties land on their own pages, not the cadre desk:
+    one who only supervises (and perhaps audits) on the worklist, an auditor only on the audit pages.
+    Holding an acting role keeps the desk, with the 监督 menu beside it."""
+    from engine.policy.rules import access_rules
+
+    rules = access_rules()
+    roles = {h.role for h in user.profile.holdings} - {"admin"}
+    if not roles:
+        return None
+    supervising, reading = rules.roles("supervising"), rules.roles("read_only")
+    acting_only = rules.roles("acting") - supervising
+    if roles & acting_only:
+        return None
+    if roles <= supervising | reading:
+        return "supervise.worklist" if roles & supervising else "auditor.matters"
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])

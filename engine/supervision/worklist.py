@@ -84,6 +84,7 @@ class WorkItem:
     village: str
     village_name: str
     instance_id: int | None
+    matter_title: str | None
     flow: str | None
     step: str | None
     raised_at: datetime
@@ -301,7 +302,7 @@ def count_now(session: Session, username: str) -> int:
 
 def _violations(session, username, user, villages, filters, units) -> list[WorkItem]:
     query = (
-        select(Violation, DefinitionVersion.key)
+        select(Violation, DefinitionVersion.key, ProcessInstance.title)
         .outerjoin(ProcessInstance, ProcessInstance.id == Violation.instance_id)
         .outerjoin(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
         .where(Violation.village_id.in_(sorted(villages)))
@@ -321,7 +322,7 @@ def _violations(session, username, user, villages, filters, units) -> list[WorkI
         query = query.where(Violation.detected_at >= start, Violation.detected_at < end)
     items: list[WorkItem] = []
     books: dict[int, Any] = {}
-    for violation, key in session.execute(query):
+    for violation, key, matter_title in session.execute(query):
         book = books.get(violation.village_id)
         if book is None:
             book = books[violation.village_id] = v.book_for_village(session, violation.village_id)
@@ -342,6 +343,7 @@ def _violations(session, username, user, villages, filters, units) -> list[WorkI
                 village=unit.code,
                 village_name=unit.name,
                 instance_id=violation.instance_id,
+                matter_title=matter_title,
                 flow=key,
                 step=violation.step_id,
                 raised_at=violation.detected_at,
@@ -404,6 +406,7 @@ def _complaints(session, username, villages, filters, units, now) -> list[WorkIt
                 village=unit.code,
                 village_name=unit.name,
                 instance_id=instance.id,
+                matter_title=instance.title,
                 flow=COMPLAINT,
                 step=shown.step_id if shown is not None else None,
                 raised_at=instance.started_at,

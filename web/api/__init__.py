@@ -39,4 +39,5 @@ def authenticate():
     return None
 
 
-from web.api import views  # noqa: E402,F401  (the views register on bp)
+from web.api import views  # noqa: E402,F401,I001  (the views register on bp; areas add theirs below)
+from web.api import violations  # noqa: E402,F401  (the supervisors' views)

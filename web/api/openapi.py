@@ -424,3 +424,106 @@ COMPONENTS: dict[str, Any] = {
         )
     },
 }
+
+
+# --- supervision: the worklist of warnings and complaints, one warning and its handling, search ------
+
+VIOLATION_ID = _path("violation_id", {"type": "integer", "minimum": 1}, "violation (warning) id")
+VIOLATION_ACTION = _path(
+    "action",
+    {"type": "string", "enum": ["ack", "assign", "rectify", "accept", "reject", "escalate", "dismiss", "close"]},
+    "handling action",
+)
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+WORKLIST_FILTERS = [
+    _query("village", {"type": "string", "maxLength": 100}, "village code"),
+    _query("flow", {"type": "string", "maxLength": 100}, "power item key of the matter"),
+    _query("kind", {"type": "string", "maxLength": 100}, "violation code, or complaint"),
+    _query("colour", {"type": "string", "enum": ["red", "yellow", "blue"]}, "colour"),
+    _query(
+        "state",
+        {"type": "string", "enum": ["open", "acknowledged", "escalated", "rectified", "closed"]},
+        "state (default: all but closed)",
+    ),
+    _query("period", {"type": "string", "pattern": "^[0-9]{4}(-[0-9]{2}|Q[1-4])?$"}, "2026-11, 2026Q4 or 2026"),
+    _query("page", {"type": "integer", "minimum": 1}, "page of each list"),
+    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "items per page"),
+]
+PAGE = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "total": {"type": "integer"},
+        "page": {"type": "integer"},
+        "per_page": {"type": "integer"},
+        "pages": {"type": "integer"},
+    },
+}
+PATHS.update(
+    {
+        "/violations": {
+            "get": _op(
+                "the supervisor's worklist: warnings and complaints to handle now, and the others in scope, "
+                "most severe first, then newest (auditors: read only)",
+                _answer(
+                    "the worklist",
+                    {
+                        "type": "object",
+                        "properties": {"now": PAGE, "others": PAGE, "may_act": {"type": "boolean"}},
+                    },
+                ),
+                params=WORKLIST_FILTERS,
+                tag="supervision",
+            )
+        },
+        "/violations/{violation_id}": {
+            "get": _op(
+                "one warning: its facts, its whole history and the actions you may take now",
+                _answer("the warning", {"type": "object"}),
+                params=[VIOLATION_ID],
+                tag="supervision",
+            )
+        },
+        "/violations/{violation_id}/{action}": {
+            "post": _op(
+                "handle a warning: ack, assign (owner_role, owner_user?, deadline YYYY-MM-DD), rectify, "
+                "accept or reject a reported rectification, escalate, dismiss, close; note required but for assign",
+                _answer("what the action did", {"type": "object"}),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "note": {"type": "string", "maxLength": 2000},
+                            "owner_role": {"type": "string", "maxLength": 64},
+                            "owner_user": {"type": "string", "maxLength": 64},
+                            "deadline": {"type": "string", "format": "date"},
+                        },
+                        "additionalProperties": False,
+                    }
+                ),
+                params=[VIOLATION_ID, VIOLATION_ACTION],
+                tag="supervision",
+            )
+        },
+        "/search": {
+            "get": _op(
+                "search the matters in your scope by title, receipt code, person or decision number",
+                _answer("matching matters, newest first (at most 50)", {"type": "object"}),
+                params=[
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 2, "maxLength": 100},
+                    }
+                ],
+                tag="supervision",
+            )
+        },
+    }
+)
