@@ -132,7 +132,7 @@ def test_a_sweep_firing_two_violation_timers_and_a_rectification_step_do_not_dea
         (timers.RECTIFY_DEADLINE, "fired", None),
     ]
     with world.sessions() as session:
-        assert session.get(Violation, violation["id"]).level == "county"  # escalated twice
+        assert session.get(Violation, violation["id"]).level == "county"  # from the town, where a red warning starts
 
 
 def test_the_losing_racer_of_one_task_gets_the_same_error_on_both_databases(world, db_url):

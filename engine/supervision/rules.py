@@ -56,6 +56,15 @@ BUILTIN_CODES = (
 )
 SEVERITIES = ("blue", "yellow", "red")
 LEVEL_ORDER = ("village", "town", "county")
+COMPLEXITIES = ("general", "complex", "special")  # 一般 / 复杂 / 重大 (三级联动)
+
+# The complaint rules of a rule set written before they existed: the flow's own three levels.
+_COMPLAINTS = {
+    "flow": "complaint",
+    "step": "triage",
+    "levels": dict(zip(COMPLEXITIES, LEVEL_ORDER, strict=True)),
+    "categories": {},
+}
 
 # Lists of records that a county's override merges record by record, by these fields.
 _RECORD_KEYS: dict[str, tuple[str, ...]] = {
@@ -224,8 +233,40 @@ class RuleBook:
         index = levels.index(level)
         return levels[index + 1] if index + 1 < len(levels) else None
 
-    def unhandled_after(self, severity: str) -> timedelta | None:
-        return _duration(self.rules["escalation"]["unhandled_after"].get(severity))
+    def starts_at(self, severity: str) -> str:
+        """The level a new warning of ``severity`` starts at (``escalation.starts_at``; else the chain's first)."""
+        levels = [c["level"] for c in self.chain]
+        level = (self.rules["escalation"].get("starts_at") or {}).get(severity)
+        return level if level in levels else levels[0]
+
+    def unhandled_after(self, severity: str, level: str | None = None) -> timedelta | None:
+        """How long an unhandled warning of ``severity`` stays at ``level`` before it moves up (None: it stays)."""
+        value = self.rules["escalation"]["unhandled_after"].get(severity)
+        if isinstance(value, dict):
+            value = value.get(level) if level is not None else None
+        return _duration(value)
+
+    @property
+    def escalation_calendar(self) -> str:
+        """``working``, ``calendar`` or ``step``: how the escalation delays are counted."""
+        return self.rules["escalation"].get("calendar", "step")
+
+    @property
+    def complaints(self) -> dict[str, Any]:
+        return self.rules.get("complaints") or _COMPLAINTS
+
+    def complaint_complexity(self, complexity: str | None, category: str | None) -> str:
+        """The complexity a report is handled as: the one given at triage, raised to its category's least."""
+        ranks = [
+            COMPLEXITIES.index(c)
+            for c in (complexity, (self.complaints.get("categories") or {}).get(category))
+            if c in COMPLEXITIES
+        ]
+        return COMPLEXITIES[max(ranks, default=0)]
+
+    def complaint_level(self, complexity: str) -> str:
+        """The level that handles a report of ``complexity`` (三级联动)."""
+        return self.complaints["levels"].get(complexity) or self.chain[0]["level"]
 
     @property
     def rectification(self) -> dict[str, Any]:

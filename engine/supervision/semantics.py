@@ -12,7 +12,7 @@ from engine.expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expre
 from engine.org.roles import ROLES
 from engine.ruleset import rule_values
 from engine.supervision.facts import FUNCTIONS
-from engine.supervision.rules import BUILTIN_CODES, LEVEL_ORDER, SEVERITIES, role_is_village
+from engine.supervision.rules import BUILTIN_CODES, COMPLEXITIES, LEVEL_ORDER, SEVERITIES, role_is_village
 
 
 def check_semantics(rules: dict[str, Any]) -> list[str]:
@@ -76,6 +76,8 @@ def _problems(rules: dict[str, Any]) -> Iterator[str]:
             if key not in known_keys:
                 yield f"hugging: no rule value '{key}' in the flow rule values (rules/defaults/*.yaml)"
     yield from _chain(rules["escalation"])
+    if "complaints" in rules:
+        yield from _complaints(rules["complaints"], rules["escalation"])
     rectification = rules["rectification"]
     yield from _durations("rectification", rectification, ("within",))
     if not role_is_village(rectification["default_owner"]):
@@ -147,10 +149,32 @@ def _chain(escalation: dict[str, Any]) -> Iterator[str]:
         levels.append(LEVEL_ORDER.index(row["level"]))
     if levels != sorted(set(levels)):
         yield "escalation/chain: levels must go up, village before town before county, each once"
+    in_chain = {row["level"] for row in escalation["chain"]}
+    for severity, level in (escalation.get("starts_at") or {}).items():
+        if level not in in_chain:
+            yield f"escalation/starts_at/{severity}: no level '{level}' in escalation/chain"
     for severity, value in escalation["unhandled_after"].items():
         if severity not in SEVERITIES:
             yield f"escalation/unhandled_after: unknown colour '{severity}'"
-        yield from _durations("escalation/unhandled_after", {severity: value}, (severity,))
+        if isinstance(value, dict):
+            for level in value:
+                if level not in in_chain:
+                    yield f"escalation/unhandled_after/{severity}/{level}: no level '{level}' in escalation/chain"
+            yield from _durations(f"escalation/unhandled_after/{severity}", value, tuple(value))
+        else:
+            yield from _durations("escalation/unhandled_after", {severity: value}, (severity,))
+
+
+def _complaints(complaints: dict[str, Any], escalation: dict[str, Any]) -> Iterator[str]:
+    """Every complaint level is a level of the chain and rises with the complexity."""
+    in_chain = {row["level"] for row in escalation["chain"]}
+    levels = complaints["levels"]
+    for complexity, level in levels.items():
+        if level not in in_chain:
+            yield f"complaints/levels/{complexity}: no level '{level}' in escalation/chain"
+    ranks = [LEVEL_ORDER.index(levels[c]) for c in COMPLEXITIES]
+    if ranks != sorted(ranks):
+        yield "complaints/levels: a more complex report never goes to a lower level (general ≤ complex ≤ special)"
 
 
 def _grades(grades: list[dict[str, Any]]) -> Iterator[str]:

@@ -1,7 +1,10 @@
 """Raising violation warnings and moving them through their states, every change chained with its actor.
 
 States: open → acknowledged → rectified, or escalated up the chain (village supervisory committee →
-town → county discipline commission) → closed. Whoever touches a violation locks its matter and its
+town → county discipline commission) → closed. A new warning starts at the level its colour says
+(``escalation.starts_at``: a red one with the town at once), a colour raised later moves it there at
+once, and an unhandled one moves up after the rule's delay at its level, counted in working days
+(``escalation.calendar``, engine.calendar). Whoever touches a violation locks its matter and its
 rectification matter first (ascending id), then the violation, the order steps use, so steps, sweeps
 and people never deadlock (see "Lock order" in docs/architecture.md).
 """
@@ -134,6 +137,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
     if not _holds_role(session, owner_user, owner_role, owner_unit):
         owner_user = sole_holder(session, owner_role, owner_unit)
     rectify_by = now + book.rectify_within(finding.code) if severity != "blue" else None
+    level = book.starts_at(severity)
     violation = Violation(
         code=finding.code,
         dedup_key=finding.dedup_key[:200],
@@ -152,7 +156,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
         responsible_user=finding.responsible_user,
         owner_role=owner_role,
         owner_user=owner_user,
-        level=book.chain[0]["level"],
+        level=level,
         status=OPEN,
         detected_at=now,
         rectify_by=rectify_by,
@@ -189,6 +193,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
             "responsible": {"role": violation.responsible_role, "user": violation.responsible_user},
             "owner": {"role": owner_role, "user": owner_user},
             "rectify_by": format_time(rectify_by) if rectify_by else None,
+            "routed": routing(book, severity, level),
         },
     )
     session.info.setdefault(RAISED, []).append(violation)
@@ -202,8 +207,28 @@ def raised_in(session: Session) -> list[Violation]:
     return session.info.setdefault(RAISED, [])
 
 
+def routing(book: RuleBook, severity: str, level: str) -> dict[str, Any]:
+    """Who receives a warning of ``severity`` at ``level`` and why: the rule that sends it there."""
+    return {
+        "level": level,
+        "role": book.supervisor_role(level),
+        "title": book.level_title(level),
+        "rule": f"escalation.starts_at.{severity}",
+        "severity": severity,
+        "calendar": book.escalation_calendar,
+        "unhandled_after": _iso(book.unhandled_after(severity, level)),
+    }
+
+
+def _iso(delay) -> str | None:
+    if delay is None:
+        return None
+    days, seconds = delay.days, delay.seconds
+    return "P" + (f"{days}D" if days else "") + (f"T{seconds}S" if seconds else "") if days or seconds else "PT0S"
+
+
 def _schedule_escalation(session: Session, book: RuleBook, violation: Violation, since: datetime) -> None:
-    delay = book.unhandled_after(violation.severity)
+    delay = book.unhandled_after(violation.severity, violation.level)
     if delay is None or book.next_level(violation.level) is None:
         return
     # A violation reaches each level and each colour once, so the key is new.
@@ -211,21 +236,25 @@ def _schedule_escalation(session: Session, book: RuleBook, violation: Violation,
         session,
         key=f"escalate:{violation.id}:{violation.level}:{violation.severity}",
         kind=timers.ESCALATION,
-        due_at=_later(session, violation, since, delay),
+        due_at=_later(session, book, violation, since, delay),
         violation_id=violation.id,
         instance_id=violation.instance_id,
-        payload={"level": violation.level},
+        payload={"level": violation.level, "calendar": book.escalation_calendar, "after": _iso(delay)},
         new_key=True,
     )
 
 
-def _later(session: Session, violation: Violation, since: datetime, delay):
-    """``since`` plus ``delay`` in the calendar of the violation's step (working days for a working-day step)."""
-    if violation.task_id is None:
-        return since + delay
-    from engine.supervision.deadlines import step_later
+def _later(session: Session, book: RuleBook, violation: Violation, since: datetime, delay):
+    """``since`` plus ``delay`` in the rule set's escalation calendar: working days (holidays and 调休 from
+    engine.calendar), every day, or the calendar of the violation's step (``step``)."""
+    from engine.supervision.deadlines import step_later, work_calendar
 
-    return step_later(session, violation.task_id, since, delay)
+    calendar = book.escalation_calendar
+    if calendar == "working":
+        return work_calendar().add_working(as_utc(since), delay)
+    if calendar == "step" and violation.task_id is not None:
+        return step_later(session, violation.task_id, since, delay)
+    return since + delay
 
 
 def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
@@ -265,8 +294,21 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
         actor=SYSTEM,
         data={"set": {"severity": severity, "points": violation.points}, "note": note},
     )
-    _schedule_escalation(session, book, violation, now)
+    target = book.starts_at(severity)
+    if violation.status != RECTIFIED and _rank(book, target) > _rank(book, violation.level):
+        # The new colour starts higher up (a red warning is the town's at once): it moves there now.
+        title = book.level_title(target)
+        moved = f"升级为{book.rules['severities'].get(severity, severity)}，按规则直接交{title}办理"
+        routed = {"routed": routing(book, severity, target)}
+        transition(session, book, violation, ESCALATED, actor=SYSTEM, note=moved, now=now, level=target, extra=routed)
+    else:
+        _schedule_escalation(session, book, violation, now)
     _after_severity(session, book, violation, now)
+
+
+def _rank(book: RuleBook, level: str) -> int:
+    levels = [c["level"] for c in book.chain]
+    return levels.index(level) if level in levels else -1
 
 
 def transition(
@@ -281,7 +323,9 @@ def transition(
     kind: str | None = None,
     outcome: str | None = None,
     level: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
+    """Change a violation's status (and level), chained with its actor, note and ``extra`` data."""
     changes: dict[str, Any] = {"status": to_status}
     violation.status = to_status
     if level is not None:
@@ -289,7 +333,8 @@ def transition(
     if to_status == CLOSED:
         violation.outcome = changes["outcome"] = outcome or "handled"
         violation.closed_at = now
-    chain.append(session, violation, kind or to_status, at=now, actor=actor, data={"set": changes, "note": note})
+    data = {"set": changes, "note": note, **(extra or {})}
+    chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
     if to_status == ESCALATED:
         _schedule_escalation(session, book, violation, now)
 

@@ -317,7 +317,18 @@ def _warning(world, code: str) -> int:
         return violation.id
 
 
+def _red_starts_at_the_village(world) -> None:
+    """A county whose red warnings start with the village committee (escalation.starts_at), as before
+    red went to the town at once: its town still decides whether one is dismissed."""
+    from engine.supervision import rules
+
+    override = "supervision:\n  escalation:\n    starts_at: {red: village}\n"
+    with world.sessions() as session, session.begin():
+        rules.activate(session, override, "county.admin", scope="QX")
+
+
 def test_the_village_supervisory_committee_alone_may_not_dismiss_a_red_warning(world):
+    _red_starts_at_the_village(world)
     red = _warning(world, "split_payment")
     with pytest.raises(PermissionDenied) as refused, world.sessions() as session, session.begin():
         act(session, red, "close", "shangtang.supervisor", "误报", dismiss=True)
@@ -332,6 +343,7 @@ def test_the_village_supervisory_committee_alone_may_not_dismiss_a_red_warning(w
 
 
 def test_the_village_committee_dismisses_a_yellow_warning_and_closes_a_red_one_as_handled(world, cli):
+    _red_starts_at_the_village(world)
     yellow = _warning(world, "posting_too_short")
     with world.sessions() as session, session.begin():
         act(session, yellow, "close", "shangtang.supervisor", "误报", dismiss=True)

@@ -43,40 +43,44 @@ def _act(world, violation_id: int, action: str, actor: str, note: str = "已核�
 
 def test_an_ignored_warning_moves_up_the_chain_until_someone_takes_it(world, now):
     _instance, violation = _forced(world)
-    assert violation["level"] == "village" and violation["supervisor"] == "村务监督委员会"
-    assert _inbox(world, "shangtang.supervisor") == [violation["id"]]
-    assert _inbox(world, "dongxi.discipline") == []
-    world.sweep(T0 + timedelta(days=3, seconds=1))  # red: unhandled after P3D
-    assert violation["id"] not in _inbox(world, "shangtang.supervisor")
+    # A red warning is the town discipline commission's at once (escalation.starts_at).
+    assert violation["level"] == "town" and violation["supervisor"] == "镇纪委"
     assert _inbox(world, "dongxi.discipline") == [violation["id"]]
+    assert _inbox(world, "shangtang.supervisor") == []
+    assert _inbox(world, "county.discipline") == []
+    world.sweep(T0 + timedelta(days=3, seconds=1))  # red: unhandled at the town after P5D working days
+    assert _inbox(world, "dongxi.discipline") == [violation["id"]]
+    world.sweep(T0 + timedelta(days=8))  # Tuesday 10 November: past Monday 9 November
+    assert violation["id"] not in _inbox(world, "dongxi.discipline")
+    assert _inbox(world, "county.discipline") == [violation["id"]]
     moved = world.detail(violation["id"])
-    assert (moved["status"], moved["level"], moved["history"][-1]["actor"]) == ("escalated", "town", "system")
-    with pytest.raises(PermissionDenied):  # the village committee no longer handles it
+    assert (moved["status"], moved["level"], moved["history"][-1]["actor"]) == ("escalated", "county", "system")
+    with pytest.raises(PermissionDenied):  # the town commission no longer handles it
+        _act(world, violation["id"], "ack", "dongxi.discipline")
+    with pytest.raises(PermissionDenied):  # the village committee never did
         _act(world, violation["id"], "ack", "shangtang.supervisor")
-    with pytest.raises(PermissionDenied):  # another town's commission never did
-        _act(world, violation["id"], "ack", "xiling.discipline")
-    assert _act(world, violation["id"], "ack", "dongxi.discipline", "已约谈村主任") == "acknowledged"
-    world.sweep(T0 + timedelta(days=9))  # acknowledged: no further escalation
-    assert world.detail(violation["id"])["level"] == "town"
+    assert _act(world, violation["id"], "ack", "county.discipline", "已约谈村主任") == "acknowledged"
+    world.sweep(T0 + timedelta(days=12))  # acknowledged: no further escalation
+    assert world.detail(violation["id"])["level"] == "county"
     with pytest.raises(PowerlistError):
         _act(world, violation["id"], "rectify", "shangtang.chair", " ")  # a note is required
     assert _act(world, violation["id"], "rectify", "shangtang.chair", "已补开会议") == "rectified"
     with pytest.raises(InvalidState):
-        _act(world, violation["id"], "ack", "dongxi.discipline")
-    assert _act(world, violation["id"], "close", "dongxi.discipline", "整改到位") == "closed"
+        _act(world, violation["id"], "ack", "county.discipline")
+    assert _act(world, violation["id"], "close", "county.discipline", "整改到位") == "closed"
     closed = world.detail(violation["id"])
     assert closed["outcome"] == "rectified"
     assert [(e["kind"], e["actor"]) for e in closed["history"]][-4:] == [
         ("escalated", "system"),
-        ("acknowledged", "dongxi.discipline"),
+        ("acknowledged", "county.discipline"),
         ("rectified", "shangtang.chair"),
-        ("closed", "dongxi.discipline"),
+        ("closed", "county.discipline"),
     ]
 
 
 def test_the_violation_record_is_tamper_evident(world):
     _instance, violation = _forced(world)
-    _act(world, violation["id"], "ack", "shangtang.supervisor")
+    _act(world, violation["id"], "ack", "dongxi.discipline")
     with world.sessions() as session:
         assert verify(session).ok
     with world.engine.begin() as conn:
@@ -143,12 +147,12 @@ def test_an_ignored_rectification_moves_up_the_chain(rectification_flow):
 
 def test_violation_commands(world, cli):
     _instance, violation = _forced(world)
-    listed = cli("violations", "--as", "shangtang.supervisor", "--json", check=True).json()
+    listed = cli("violations", "--as", "dongxi.discipline", "--json", check=True).json()  # red: the town's
     assert [v["id"] for v in listed] == [violation["id"]]
-    assert cli("violations", "--as", "xiatang.supervisor", "--json", check=True).json() == []
-    refused = cli("violation", "ack", str(violation["id"]), "--as", "xiatang.supervisor", "--note", "看到了")
+    assert cli("violations", "--as", "xiling.discipline", "--json", check=True).json() == []
+    refused = cli("violation", "ack", str(violation["id"]), "--as", "shangtang.supervisor", "--note", "看到了")
     assert refused.code == 1 and "无权处理这条预警" in refused.err
-    ok = cli("violation", "ack", str(violation["id"]), "--as", "shangtang.supervisor", "--note", "已受理")
+    ok = cli("violation", "ack", str(violation["id"]), "--as", "dongxi.discipline", "--note", "已受理")
     assert ok.code == 0 and "acknowledged" in ok.out
     dismissed = cli(
         "violation", "close", str(violation["id"]), "--as", "dongxi.discipline", "--note", "误报", "--dismiss"
