@@ -4,6 +4,12 @@ A report's start data says whom it concerns (``about``). One about the village's
 hidden from them by the access policy (the conflict check registered here); one about the
 supervisory committee goes straight to the town discipline commission, which also replies.
 
+三级联动: at 登记分流 (the rule set's ``complaints.step``) the committee judges a report general, complex
+or special (一般 / 复杂 / 重大, the form's ``complexity``); the rule set's ``complaints.levels`` names the
+level that handles each (village, town, county) and ``complaints.categories`` the least complexity
+of a category. The level chosen (``handling_level``, which the flow routes on) may be higher, never
+lower: :func:`check_triage` refuses the step naming the field, so a complex report is the town's at once.
+
 The contact a reporter leaves is kept in :class:`ComplaintContact`, never in the history. The start
 event holds ``HMAC-SHA256(salt, contact)`` instead, with a random salt per report kept beside the
 contact: the record proves which contact was given, and the digest alone cannot be searched for a
@@ -21,9 +27,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from engine import clock, policy
-from engine.errors import NotFound, PermissionDenied
-from engine.history.events import INSTANCE_STARTED
+from engine import clock, hooks, policy
+from engine.errors import FieldError, FormInvalid, NotFound, PermissionDenied
+from engine.history.events import INSTANCE_STARTED, TASK_COMPLETED
 from engine.org.units import unit_chain
 from engine.persistence.db import WRITE_OPTION, begin_write
 from engine.persistence.models import (
@@ -88,6 +94,57 @@ def concern(session: Session, instance: ProcessInstance) -> str:
 
 
 policy.register_concern(FLOW, concern)
+
+
+# --- 三级联动: the level a report's complexity sends it to ------------------------------------------
+
+COMPLEXITY_NAMES = {"general": "一般问题", "complex": "复杂问题", "special": "重大问题"}
+
+
+def required_level(book: Any, form: dict[str, Any]) -> tuple[str, str]:
+    """(complexity, level) of a triage form under the rule set: the complexity given, raised to its
+    category's least (``complaints.categories``), and the level that handles it (``complaints.levels``)."""
+    complexity = book.complaint_complexity(form.get("complexity"), form.get("category"))
+    return complexity, book.complaint_level(complexity)
+
+
+def check_triage(book: Any, step: str, form: dict[str, Any]) -> None:
+    """Refuse a triage whose ``handling_level`` is below the level its complexity goes to."""
+    from engine.supervision.rules import LEVEL_ORDER
+
+    chosen = form.get("handling_level")
+    complexity, level = required_level(book, form)
+    if chosen not in LEVEL_ORDER or LEVEL_ORDER.index(chosen) >= LEVEL_ORDER.index(level):
+        return
+    title = book.level_title(level)
+    category = "（按问题类别）" if form.get("complexity") != complexity else ""
+    raise FormInvalid(
+        step,
+        [
+            FieldError(
+                "handling_level",
+                f"{COMPLEXITY_NAMES[complexity]}按“三级联动”规则由{title}办理，不能分流到更低一级"
+                f"（可以交更高一级）{category}",
+            )
+        ],
+    )
+
+
+@hooks.after_step
+def _triage_routing(context: hooks.StepContext) -> None:
+    """A completed 登记分流 of a complaint must send the report at least as high as its complexity says."""
+    from engine.supervision.violations import book_for_village
+
+    if not any(event.kind == TASK_COMPLETED for event in context.events):
+        return
+    book = book_for_village(context.session, context.instance.village_id)
+    rules = book.complaints
+    if context.definition.key != rules["flow"]:
+        return
+    for event in context.events:
+        if event.kind == TASK_COMPLETED and event.step_id == rules["step"]:
+            form = json.loads(event.data).get("form") or {}
+            check_triage(book, event.step_id, form)
 
 
 def _instance(session: Session, instance_id: int) -> ProcessInstance:
