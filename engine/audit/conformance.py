@@ -358,6 +358,7 @@ def _replay_sequential(
         hi = offsets[c + 1]
         s = start_state
         done = 0
+        seen = 0  # every step done in the case, whatever a return rewound (for the rework figures)
         pending = 0
         prev = starts[c]
         rets = returns.get(c)
@@ -372,9 +373,9 @@ def _replay_sequential(
                         prev = when
                     if stats is not None:
                         stats[target].returned += 1
-                if i == hi:
-                    break
                 snaps.append((s, done, pending))
+            if i == hi:
+                break
             a = acts[i]
             if a < 0:
                 continue
@@ -412,9 +413,10 @@ def _replay_sequential(
                 if t > due:
                     append((c, _OVERDUE, i, a, (prev, due)))
             if stats is not None:
-                _count(stats[a], done & bit, t - prev)
+                _count(stats[a], seen & bit, t - prev)
             prev = t
             done |= bit
+            seen |= bit
         end = ends[c]
         if end >= 0 and not df[s] >> end & 1 and reach[s] >> end & 1:
             missing = between[s][end]
@@ -447,6 +449,7 @@ def _replay_parallel(
         lo = offsets[c]
         hi = offsets[c + 1]
         done = 0
+        seen = 0  # every step done in the case, whatever a return rewound (for the rework figures)
         excused = 0  # missing steps already reported, so later steps do not report them again
         stamp: dict[int, int] = {}
         finished: dict[int, float] = {start_state: starts[c]}
@@ -465,9 +468,9 @@ def _replay_parallel(
                         reopened[target] = when
                     if stats is not None:
                         stats[target].returned += 1
-                if i == hi:
-                    break
                 snaps.append((done, excused, dict(stamp), dict(finished)))
+            if i == hi:
+                break
             a = acts[i]
             if a < 0:
                 continue
@@ -507,9 +510,10 @@ def _replay_parallel(
                 if t > due:
                     append((c, _OVERDUE, i, a, (enabled, due)))
             if stats is not None:
-                _count(stats[a], done & bit, t - enabled)
+                _count(stats[a], seen & bit, t - enabled)
             prev = t
             done |= bit
+            seen |= bit
             stamp[a] = i
             finished[a] = t
         end = ends[c]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -180,3 +181,56 @@ def append_event(
     with sessions() as session, session.begin():
         instance = session.get(ProcessInstance, instance_id)
         events.append(session, instance, kind, at=at, actor=actor, step_id=step, data=data or {})
+
+
+# --- a sanctioned return, a transfer and an unsanctioned repeat -----------------------------------
+
+RETURN_REASON = "审议前请补充商议的会议记录"
+TRANSFER_REASON = "书记出差，由副书记办理"
+
+
+@dataclass
+class Returned:
+    sessions: object
+    returned: int  # 上塘村: 提议, 商议, 审议 returned to 商议, 商议 transferred and redone, then to the end
+    repeated: int  # 下塘村: a full path with 实施 recorded twice, without any return
+
+
+def _open_task(sessions, instance_id: int, step: str) -> str:
+    from engine import queries
+
+    with sessions() as session:
+        return next(t["id"] for t in queries.open_tasks(session) if t["instance"] == instance_id and t["step"] == step)
+
+
+@pytest.fixture
+def returned(flow) -> Returned:
+    """Two matters of 四议两公开: one returned (退回) from 审议 to 商议 at T0+3d, its 商议 transferred
+    (转办) to 上塘村副书记 at T0+4d and done by them at T0+5d; one with an unsanctioned repeat."""
+    from engine import clock
+    from engine.org.service import ensure_user, get_village, grant
+    from engine.workspace import operations
+
+    with flow() as session, session.begin():
+        deputy = ensure_user(session, "shangtang.deputy", "上塘村副书记")
+        grant(session, deputy, "party_secretary", get_village(session, "QX0101"))
+    matter = drive(flow, stop_after="discuss")
+    try:
+        clock.clock.set(T0 + timedelta(days=3))
+        with flow() as session, session.begin():
+            operations.return_to(
+                session, _open_task(flow, matter, "review"), "shangtang.secretary", "discuss", RETURN_REASON
+            )
+        clock.clock.set(T0 + timedelta(days=4))
+        with flow() as session, session.begin():
+            task = _open_task(flow, matter, "discuss")
+            operations.transfer(session, task, "shangtang.secretary", "shangtang.deputy", TRANSFER_REASON)
+        clock.clock.set(T0 + timedelta(days=5))
+        with flow() as session, session.begin():
+            files.complete(session, _open_task(flow, matter, "discuss"), "shangtang.deputy", form("discuss"))
+    finally:
+        clock.clock.set(None)
+    advance(flow, matter, T0 + timedelta(days=5))
+    repeated = drive(flow, village="QX0102")
+    append_steps(flow, repeated, ["implement"], "xiatang.chair", T0 + timedelta(days=12))
+    return Returned(flow, matter, repeated)
