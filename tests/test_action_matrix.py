@@ -108,6 +108,7 @@ NOT_ACTIONS = {
     "api.upload_definition": "flow administration (tests/web/test_web_admin.py)",
     "api.retire": "flow administration (tests/web/test_web_admin.py)",
     "cadre.register": "the decision register, not a matter (tests/web/test_web_register.py)",
+    "api.violation_action": "handling a violation warning, not a matter (tests/test_violation_matrix.py)",
 }
 # The commands that do each action, by their path.
 CLI_COMMANDS = {
