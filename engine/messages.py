@@ -302,6 +302,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "正在办理的步骤 {step} 的必填项变了（新增：{added}；取消：{removed}）",
         "The required fields of the open step '{step}' changed (added: {added}; dropped: {removed})",
     ),
+    "overview.period": (
+        "{field}：期间「{value}」不对，月份写作 2026-10，季度写作 2026Q4，年度写作 2026",
+        "{field}: '{value}' is not a period; a month is written 2026-10, a quarter 2026Q4, a year 2026",
+    ),
+    "overview.period_kind": (
+        "{field}：这里的期间应当写作 {examples}，不是「{value}」",
+        "{field}: here a period is written {examples}, not '{value}'",
+    ),
+    "overview.trend": (
+        "{field}：趋势的期数应当是 1 到 {max} 之间的整数",
+        "{field}: a trend covers 1 to {max} periods",
+    ),
 }
 
 

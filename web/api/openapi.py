@@ -527,3 +527,59 @@ PATHS.update(
         },
     }
 )
+
+
+# --- the supervisors' overview: risk map, grades, the monthly red and black lists (read only) ---------
+
+
+def _period_param(examples: str) -> dict[str, Any]:
+    return _query(
+        "period",
+        {"type": "string", "maxLength": 16},
+        f"China time: {examples} (default: the current one); anything else answers 400, field period",
+    )
+
+
+_UNIT = _query(
+    "unit",
+    {"type": "string", "maxLength": 16},
+    "county, town or village code within your scope (default: your widest unit)",
+)
+
+
+PATHS.update(
+    {
+        "/overview/risk": {
+            "get": _op(
+                "risk map: violations by colour and points per village × power item for a period",
+                _answer("rows (villages), items, cells, totals and the worst cells", {"type": "object"}),
+                params=[
+                    _period_param("a month 2026-10, a quarter 2026Q4 or a year 2026"),
+                    _UNIT,
+                    _query("items", {"type": "string", "enum": ["warned"]}, "warned: only items with a violation"),
+                ],
+                tag="supervision",
+            )
+        },
+        "/overview/grades": {
+            "get": _op(
+                "scores and grades per village for a quarter or a year, with the trend of the last periods",
+                _answer("villages with score, grade, notice and trend; villages per grade", {"type": "object"}),
+                params=[
+                    _period_param("a quarter 2026Q4 or a year 2026"),
+                    _UNIT,
+                    _query("trend", {"type": "integer", "minimum": 1, "maximum": 12}, "periods in the trend (4)"),
+                ],
+                tag="supervision",
+            )
+        },
+        "/overview/lists": {
+            "get": _op(
+                "晾晒台: the red and black lists of villages for a month, as the rule set's lists say",
+                _answer("red, black and the other villages with score, grade and reasons", {"type": "object"}),
+                params=[_period_param("a month 2026-10"), _UNIT],
+                tag="supervision",
+            )
+        },
+    }
+)
