@@ -183,6 +183,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "notice.text_too_long": ("{field} 最多 {max} 个字", "{field} takes at most {max} characters"),
     "notice.date_invalid": ("{field}：日期应写成 2026-12-31", "{field}: a date is written 2026-12-31"),
     "notice.deadline_past": ("{field}：整改期限不能早于今天", "{field}: the deadline cannot be before today"),
+    "notice.period_invalid": ("{field}：季度写作 2026Q4", "{field}: a quarter is written 2026Q4"),
     "notice.target_missing": (
         "请指明预警，或村和考评期间",
         "Name a violation, or a village and a period",

@@ -108,6 +108,9 @@ NOT_ACTIONS = {
     "api.upload_definition": "flow administration (tests/web/test_web_admin.py)",
     "api.retire": "flow administration (tests/web/test_web_admin.py)",
     "cadre.register": "the decision register, not a matter (tests/web/test_web_register.py)",
+    "api.issue_document": "a supervisor's document, not a matter (tests/supervise/test_documents.py)",
+    "api.document_receipt": "a document's receipt, not a matter (tests/supervise/test_documents.py)",
+    "api.talk_record": "a supervisor's talk, not a matter (tests/supervise/test_documents.py)",
     "api.violation_action": "handling a violation warning, not a matter (tests/test_violation_matrix.py)",
 }
 # The commands that do each action, by their path.

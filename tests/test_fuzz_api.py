@@ -47,6 +47,7 @@ def world(demo_org):
             "village": "QX0101",
             "violation_id": 1,
             "action": "ack",
+            "document_id": 1,
         }
         headers = {u: {"Authorization": f"Bearer {tokens.create(session, u, 'fuzz', None)}"} for u in USERS}
     return ids, headers

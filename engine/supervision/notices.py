@@ -20,6 +20,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -47,6 +48,7 @@ from engine.ruleset import DEFAULTS
 from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
 
 KINDS = ("warning", "rectification", "order")
+_PERIOD = re.compile(r"^\d{4}Q[1-4]$")
 KIND_NAMES = {"warning": "预警通知书", "rectification": "整改通知书", "order": "督查令"}
 SEVERITY_NAMES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
 DEFAULT_FILE = DEFAULTS / "notices.yaml"
@@ -410,16 +412,24 @@ def _public_base() -> str:
     return configured_base_url()
 
 
-def check_url(session: Session, violation: Violation | None, village: OrgUnit) -> tuple[str, str | None]:
+def check_url(
+    session: Session, violation: Violation | None, village: OrgUnit, *, create: bool = True
+) -> tuple[str, str | None]:
     """What the document's QR code opens, and the matter's receipt code: the public progress page of
-    the matter (流程到哪了), else the staff page of the violation, else the village's public page."""
+    the matter (流程到哪了), else the staff page of the violation, else the village's public page.
+    Without ``create`` a matter without a receipt code yet keeps it so (a preview writes nothing)."""
     from engine.public import receipts
+    from engine.public.models import PublicReceipt
     from engine.public.qr import village_url
 
     base = _public_base()
     if violation is not None and violation.instance_id is not None:
-        code = receipts.display(receipts.receipt_for(session, violation.instance_id))
-        return f"{base}/public/matters/{code}", code
+        if create:
+            code = receipts.receipt_for(session, violation.instance_id)
+        else:
+            code = session.scalar(select(PublicReceipt.code).where(PublicReceipt.instance_id == violation.instance_id))
+        shown = receipts.display(code) if code else "XXXX-XXXX-XXXX"
+        return f"{base}/public/matters/{shown}", shown
     if violation is not None:
         return f"{base}/supervise/violations/{violation.id}", None
     return village_url(base, village.code), None
@@ -542,6 +552,7 @@ def _draft(
     facts: str | None,
     rectify_by: date | None,
     now: datetime,
+    preview: bool = False,
 ) -> Draft:
     chain = unit_chain(session, village.id)
     county = chain[-1].code
@@ -579,7 +590,7 @@ def _draft(
     colour = None
     if violation is not None:
         instance = session.get(ProcessInstance, violation.instance_id) if violation.instance_id else None
-        url, receipt = check_url(session, violation, village)
+        url, receipt = check_url(session, violation, village, create=not preview)
         colour = violation.severity if kind == "order" else None
         values.update(
             matter_title=(instance.title or instance.definition.name) if instance else violation.title,
@@ -670,6 +681,10 @@ def _target_of(session: Session, violation_id: int | None, village: str | None, 
         )
     if violation_id is not None:
         return None, None
+    if not isinstance(period, str) or not _PERIOD.match(period):
+        raise InputInvalid(
+            "period: 季度写作 2026Q4", code="notice.period_invalid", params={"field": "period"}, field="period"
+        )
     unit = get_unit(session, village)
     if unit.level != "village":
         raise InputInvalid(f"{village} 不是村", code="unit.not_a_village", params={"unit": village}, field="village")
@@ -723,7 +738,16 @@ def issue(
         )
     notice = None
     draft = _draft(
-        session, actor, kind, violation=violation, village=unit, period=period, facts=facts, rectify_by=due, now=now
+        session,
+        actor,
+        kind,
+        violation=violation,
+        village=unit,
+        period=period,
+        facts=facts,
+        rectify_by=due,
+        now=now,
+        preview=preview,
     )
     if violation is None:
         notice = _grade_notice(session, draft, kind, actor, now, preview)

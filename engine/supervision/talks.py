@@ -183,6 +183,11 @@ def record(
     return talk_dict(session, talk)
 
 
+def may_record(session: Session, actor: str, kind: str, village_id: int) -> bool:
+    """Whether the user may record a talk of ``kind`` in the village (for the page's form)."""
+    return policy.may(session, actor, "talk.record", Target(kind, village_id))
+
+
 def talk_dict(session: Session, talk: SupervisionTalk) -> dict[str, Any]:
     village = session.get(OrgUnit, talk.village_id)
     unit = session.get(OrgUnit, talk.unit_id)

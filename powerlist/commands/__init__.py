@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-MODULES = ("supervision", "audit", "catalog", "admin", "public", "matters", "register", "doctor", "backup")
+MODULES = ("supervision", "audit", "catalog", "admin", "public", "matters", "register", "doctor", "backup", "notices")
 
 
 def register_all(group: click.Group) -> None:

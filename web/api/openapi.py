@@ -529,6 +529,134 @@ PATHS.update(
 )
 
 
+# --- documents (预警通知书, 整改通知书, 三色督查令) and talks (约谈, 提醒谈话) ---------------------------
+
+DOCUMENT_ID = _path("document_id", {"type": "integer", "minimum": 1}, "document id")
+_DOC_QUERY = [
+    {"name": "violation", "in": "query", "required": False, "schema": {"type": "integer"}, "description": "of it"},
+    {
+        "name": "village",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "maxLength": 16},
+        "description": "in this village, town or county",
+    },
+]
+_DOCUMENT = {"type": "object", "description": "number, title, village, issuer, dates, receipt, content as issued"}
+_DAY = {"type": "string", "description": "a day, YYYY-MM-DD (China time)"}
+PATHS.update(
+    {
+        "/documents": {
+            "get": _op(
+                "the documents you may read, newest first",
+                _answer("documents", {"type": "array", "items": _DOCUMENT}),
+                params=_DOC_QUERY,
+                tag="supervise",
+            ),
+            "post": _op(
+                "issue a 预警通知书 (warning), 整改通知书 (rectification) or 三色督查令 (order) for a violation, or "
+                "a warning or rectification notice for a village's grade in a quarter; with preview: true, its "
+                "text without issuing it (200). Who may issue which kind is rule data (notices.yaml); a refusal "
+                "answers 403 notice.issue_denied",
+                _answer("the document as issued", _DOCUMENT),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["kind"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["warning", "rectification", "order"]},
+                            "violation": {"type": "integer", "description": "the violation it is issued for"},
+                            "village": {"type": "string", "description": "or: the village graded C or D …"},
+                            "period": {"type": "string", "description": "… in this quarter, e.g. 2026Q4"},
+                            "facts": {"type": "string", "maxLength": 2000, "description": "the issuer's findings"},
+                            "rectify_by": _DAY,
+                            "preview": {"type": "boolean"},
+                        },
+                    }
+                ),
+                status="201",
+                tag="supervise",
+            ),
+        },
+        "/documents/{document_id}": {
+            "get": _op("one document", _answer("the document", _DOCUMENT), params=[DOCUMENT_ID], tag="supervise")
+        },
+        "/documents/{document_id}/pdf": {
+            "get": _op(
+                "the document as an A4 PDF with its QR code",
+                _answer("PDF", {"type": "string", "format": "binary"}, "application/pdf"),
+                params=[DOCUMENT_ID],
+                tag="supervise",
+            )
+        },
+        "/documents/{document_id}/receipt": {
+            "post": _op(
+                "record that the document was received (签收): who signed for it and on which day",
+                _answer("the document", _DOCUMENT),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["received_by"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "received_by": {"type": "string", "maxLength": 100},
+                            "received_on": _DAY,
+                            "note": {"type": "string", "maxLength": 500},
+                        },
+                    }
+                ),
+                params=[DOCUMENT_ID],
+                tag="supervise",
+            )
+        },
+        "/talks": {
+            "get": _op(
+                "the talks (约谈, 提醒谈话) you may read, newest first",
+                _answer("talks", {"type": "array", "items": {"type": "object"}}),
+                params=_DOC_QUERY,
+                tag="supervise",
+            ),
+            "post": _op(
+                "record a 约谈 (interview) or 提醒谈话 (reminder) about a violation and/or with a village",
+                _answer("the talk", {"type": "object"}),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["kind", "held_on", "place", "present", "subject_name", "summary", "outcome"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["interview", "reminder"]},
+                            "violation": {"type": "integer"},
+                            "village": {"type": "string", "maxLength": 16},
+                            "held_on": _DAY,
+                            "place": {"type": "string", "maxLength": 200},
+                            "present": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": 30,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["name", "office"],
+                                    "properties": {"name": {"type": "string"}, "office": {"type": "string"}},
+                                },
+                            },
+                            "subject_name": {"type": "string", "maxLength": 100},
+                            "subject_office": {"type": "string", "maxLength": 100},
+                            "summary": {"type": "string", "maxLength": 4000},
+                            "outcome": {"type": "string", "maxLength": 4000},
+                            "follow_up_on": _DAY,
+                        },
+                    }
+                ),
+                status="201",
+                tag="supervise",
+            ),
+        },
+    }
+)
+
+
 # --- the supervisors' overview: risk map, grades, the monthly red and black lists (read only) ---------
 
 

@@ -57,3 +57,4 @@ menu.add("监督", "supervise.worklist", may_open, badge="supervise", order=50)
 
 from web.supervise import worklist  # noqa: E402,F401,I001  (the views register on bp; areas add theirs below)
 from web.supervise import overview  # noqa: E402,F401
+from web.supervise import documents  # noqa: E402,F401
