@@ -19,7 +19,7 @@ from engine.persistence.models import OrgUnit
 from engine.supervision import worklist as wl
 from engine.supervision.models import Decision, Violation
 from engine.supervision.violations import book_for_village, upgrade
-from tests.supervise.conftest import Warnings
+from tests.supervise.conftest import Warnings, warning
 from tests.support.webapp import served
 
 PASSWORD = "powerlist-demo"
@@ -268,9 +268,27 @@ def _state(site: Site, violation: int) -> tuple:
         return row.status, row.level, row.outcome, row.owner_role, row.owner_user, row.rectify_by
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-def test_assign_rectify_reject_and_accept_a_rectification(site, adapter):
+def test_assign_rectify_reject_and_accept_a_rectification(site):
+    for adapter in ADAPTERS:
+        _rectification(site, adapter, _fresh(site, adapter))
+
+
+def test_ack_escalate_dismiss_and_close_with_the_same_refusals(site):
+    for adapter in ADAPTERS:
+        _handling(site, adapter, _fresh(site, adapter))
+
+
+def _fresh(site: Site, adapter: str) -> Warnings:
+    """New warnings of each colour on 上塘村's matter, for one adapter's run."""
     w = site.w
+    made = {
+        colour: warning(w.world, w.matter, "QX0101", code, key=adapter)
+        for colour, code in (("yellow", "step_overdue"), ("blue", "step_due_soon"), ("red", "step_forced"))
+    }
+    return Warnings(w.world, w.matter, made["red"], made["yellow"], made["blue"], w.neighbour, w.far)
+
+
+def _rectification(site: Site, adapter: str, w: Warnings) -> None:
     done = ("done", None)
     assign = {"owner_role": "committee_chair", "owner_user": "shangtang.chair", "deadline": "2026-11-20"}
     assert site.act(adapter, "shangtang.supervisor", w.yellow, "assign", **assign) == done
@@ -304,9 +322,7 @@ def test_assign_rectify_reject_and_accept_a_rectification(site, adapter):
     assert "2026-11-20" in page and "整改验收通过" in page and "上塘村监委会成员" in page
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-def test_ack_escalate_dismiss_and_close_with_the_same_refusals(site, adapter):
-    w = site.w
+def _handling(site: Site, adapter: str, w: Warnings) -> None:
     done = ("done", None)
     assert site.act(adapter, "shangtang.supervisor", w.blue, "ack", note="已签收") == done
     assert site.act(adapter, "shangtang.supervisor", w.blue, "ack", note="再签收") == _refusal(
@@ -364,8 +380,12 @@ def _cli_message(exc) -> str:
     return f"error: {describe(exc, 'zh')}"
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-def test_bad_input_is_refused_naming_the_field_and_writes_nothing(site, adapter):
+def test_bad_input_is_refused_naming_the_field_and_writes_nothing(site):
+    for adapter in ADAPTERS:
+        _bad_input(site, adapter)
+
+
+def _bad_input(site: Site, adapter: str) -> None:
     w = site.w
     before = _history(site, w.yellow)
     cases = [
@@ -404,6 +424,7 @@ def test_bad_input_is_refused_naming_the_field_and_writes_nothing(site, adapter)
     assert _history(site, w.yellow) == before
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_installed_command_assigns_and_accepts(warnings, cli, db_url):
     """The real entry point: ``powerlist violation assign`` and ``accept`` (on the real clock)."""
     from datetime import timedelta
