@@ -318,7 +318,7 @@ def _count(warnings: Warnings) -> int:
 
 
 def test_who_may_issue_what_is_the_same_on_every_adapter_and_documents_and_talks_go_through_page_and_api(
-    site, warnings
+    site, warnings, tmp_path
 ):
     red = warnings.red
     for (user, kind), verdict in WHO.items():
@@ -380,6 +380,9 @@ def test_who_may_issue_what_is_the_same_on_every_adapter_and_documents_and_talks
     assert len(via_api) == 10 and via_api[0]["id"] == document_id  # newest first
     assert site.api("xiling.discipline", "GET", f"/documents/{document_id}").status_code == 404
     assert site.api("county.auditor", "GET", f"/documents/{document_id}/pdf").status_code == 200
+    printed = site.cli("notice", "pdf", str(document_id), "--as", "county.auditor", "--out", str(tmp_path / "d.pdf"))
+    assert printed.exit_code == 0 and (tmp_path / "d.pdf").read_bytes().startswith(b"%PDF")
+    assert site.cli("notice", "pdf", str(document_id), "--as", "xiling.discipline", "--out", "x.pdf").exit_code == 1
     wrong = site.api("dongxi.discipline", "POST", "/documents", json={"kind": "memo", "violation": red})
     assert (wrong.status_code, wrong.get_json()["error"]["field"]) == (400, "kind")
     grade = site.api(
