@@ -463,3 +463,34 @@ def test_the_installed_command_assigns_and_accepts(warnings, cli, db_url):
         "2026-11-30",
     )
     assert bad.code == 2 and "整改责任岗位" in bad.err
+
+
+def test_an_open_complaint_is_in_the_worklist_of_whoever_holds_its_step(warnings):
+    """A 码上举报 report about the village's cadres: the village committee triages it now; the town
+    reads it among the others; the other town sees nothing of it."""
+    from engine import api
+    from tests.supervision.conftest import shipped
+
+    w = warnings.world
+    w.deploy(shipped("complaint"))
+    start = {
+        "channel": "qr_code",
+        "received_on": "2026-11-02",
+        "about": "cadres",
+        "content": "村道硬化工程用料偷工减料",
+        "location": "村东头新修的村道",
+        "anonymous": False,
+        "has_contact": False,
+    }
+    with w.sessions() as session, session.begin():
+        report = api.start(
+            session, "complaint", "QX0101", "shangtang.supervisor", start, "电话反映村道质量"
+        ).instance_id
+    mine = _list(warnings, "shangtang.supervisor", kind="complaint").now
+    assert [(i.kind, i.id, i.step, i.colour) for i in mine.items] == [("complaint", report, "triage", "yellow")]
+    assert mine.items[0].task_id is not None
+    town = _list(warnings, "dongxi.discipline", kind="complaint")
+    assert (_ids(town.now), _ids(town.others)) == ([], [])  # nothing for the town to do in it yet
+    assert _ids(_list(warnings, "county.auditor", kind="complaint").others) == [report]
+    assert _list(warnings, "xiling.discipline", kind="complaint").others.total == 0
+    assert _list(warnings, "shangtang.supervisor", kind="complaint", colour="blue").now.total == 0
