@@ -10,6 +10,7 @@ ENGLISH: dict[str, str] = {
     "提醒谈话": "Reminder talk",
     "文书": "Documents",
     "文书与谈话": "Documents and talks",
+    "文书已签收": "Document signed for",
     "文号": "Number",
     "签发": "Issued",
     "签发文书": "Issue a document",

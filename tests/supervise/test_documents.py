@@ -427,3 +427,13 @@ def test_who_may_issue_what_is_the_same_on_every_adapter_and_documents_and_talks
     with w.sessions() as session:
         assert verify(session).ok
     assert site.cli("talk", "list", "--as", "xiling.discipline").output.strip() == "no talks"
+
+
+def test_a_warning_page_leads_supervisors_to_its_documents_and_its_history_names_them(site, warnings):
+    red = warnings.red
+    document = _issue(warnings.world, "dongxi.discipline", "order", violation_id=red)
+    page = site.page("dongxi.discipline").get(f"/supervise/violations/{red}").get_data(as_text=True)
+    assert f'href="/supervise/violations/{red}/documents"' in page
+    assert "签发文书" in page and document["number"] in site.page("dongxi.discipline").get(
+        f"/supervise/violations/{red}/documents"
+    ).get_data(as_text=True)

@@ -15,7 +15,7 @@ from engine.supervision import handling, search
 from engine.supervision import worklist as engine_worklist
 from web import db
 from web.i18n import gettext as _
-from web.supervise import bp
+from web.supervise import bp, may_open
 
 FILTERS = ("village", "flow", "kind", "colour", "state", "period", "page", "per_page")
 ACTION_LABELS = {
@@ -49,6 +49,9 @@ EVENT_LABELS = {
     "rectification_started": "启动整改流程",
     "rectification_unavailable": "按整改期限督办",
     "rectification_overdue": "整改超期",
+    "document_issued": "签发文书",
+    "document_received": "文书已签收",
+    "talk_recorded": "记录谈话",
 }
 LEVEL_LABELS = {"village": "村务监督委员会", "town": "镇纪委", "county": "县纪委"}
 
@@ -83,7 +86,14 @@ def worklist():
 
 def _violation_page(violation_id: int, errors: dict[str, str] | None = None, form: dict | None = None):
     found = engine_worklist.view(db.session(), current_user.username, violation_id)
-    return render_template("supervise/violation.html", v=found, errors=errors or {}, form=form or {}, **_labels())
+    return render_template(
+        "supervise/violation.html",
+        v=found,
+        errors=errors or {},
+        form=form or {},
+        documents=may_open(current_user),
+        **_labels(),
+    )
 
 
 @bp.get("/violations/<int:violation_id>")
