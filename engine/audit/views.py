@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from engine.audit import anchor, replay
 from engine.audit.conformance import KIND_NAMES_ZH, KINDS, Findings
 from engine.audit.eventlog import EventLog
-from engine.audit.export import ExportInfo, export_info, write_csv, write_findings_csv, write_xes, write_xlsx
-from engine.audit.histories import Scope, check_histories, instances_query, load_histories, village_ids
+from engine.audit.export import ExportInfo, write_csv, write_findings_csv, write_xes, write_xlsx
+from engine.audit.histories import Scope, check_histories, instances_query, village_ids
 from engine.audit.model import model_for
 from engine.audit.models import HistoryAnchor
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
@@ -607,29 +607,6 @@ def write_export(kind: str, log: EventLog, findings: Findings | None, info: Expo
         write_xlsx(log, findings, out, info)
     else:
         raise ValueError(f"unknown export '{kind}'")
-
-
-def export_scope(
-    session: Session,
-    scope: AuditScope,
-    key: str,
-    kind: str,
-    out: IO[bytes],
-    unit: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    status: str | None = None,
-) -> None:
-    """Write the histories of flow ``key`` in the user's scope (or findings on them) to ``out``."""
-    require_flow(session, key)
-    unit_row = require_unit(session, scope, unit)
-    chosen = Scope(key=key, unit=unit_row.code, since=since, until=until, status=status)
-    info = export_info(session, key)
-    if kind == "csv":
-        write_export(kind, load_histories(session, chosen), None, info, out)
-        return
-    findings = check_histories(session, chosen)
-    write_export(kind, findings.log, findings, info, out)
 
 
 # --- trust: chains and anchors -----------------------------------------------------------------
