@@ -322,13 +322,20 @@ def _violations(session, username, user, villages, filters, units) -> list[WorkI
         query = query.where(Violation.detected_at >= start, Violation.detected_at < end)
     items: list[WorkItem] = []
     books: dict[int, Any] = {}
+    # Who handles a warning depends only on its village and level: asked once per pair, not per warning.
+    answers: dict[tuple[int, str], tuple[bool, bool]] = {}
     for violation, key, matter_title in session.execute(query):
         book = books.get(violation.village_id)
         if book is None:
             book = books[violation.village_id] = v.book_for_village(session, violation.village_id)
         closed = violation.status == v.CLOSED
-        now_ = not closed and v.handles_now(session, book, user, violation)
-        acts = not closed and v.supervises_at(session, book, user, violation)
+        pair = (violation.village_id, violation.level)
+        if pair not in answers:
+            answers[pair] = (
+                v.handles_now(session, book, user, violation),
+                v.supervises_at(session, book, user, violation),
+            )
+        now_, acts = (False, False) if closed else answers[pair]
         unit = units[violation.village_id]
         items.append(
             WorkItem(
