@@ -281,8 +281,9 @@ def worklist(session: Session, username: str, filters: Filters | None = None, no
         for item in _complaints(session, username, villages, filters, units, now):
             (mine if item.handles_now else others).append(item)
 
-    if supervises:  # a supervisor's second list: what they may still act on; an auditor's: all they read
-        others = [item for item in others if item.may_act]
+    if supervises:  # a supervisor's second list: what they may still act on, and the closed ones when the
+        # filter asks for them (state=closed: what was done in their scope); an auditor's: all they read
+        others = [item for item in others if item.may_act or item.state == v.CLOSED]
 
     def page(items: list[WorkItem]) -> Page:
         items.sort(key=lambda i: (COLOUR_RANK.get(i.colour, 9), -as_utc(i.raised_at).timestamp(), -i.id))

@@ -202,6 +202,11 @@ def test_filters_narrow_the_lists_and_a_bad_filter_names_its_field(site):
         session.get(Violation, w.yellow).status = "closed"  # a filter by state shows closed ones
     assert _ids(_list(w, "shangtang.supervisor", state="closed").now) == []
     assert _ids(_list(w, "county.auditor", state="closed").others) == [w.yellow]
+    # Supervisors read what was closed in their scope too, at any level; not another town's.
+    for user in ("shangtang.supervisor", "dongxi.discipline", "county.discipline"):
+        assert _ids(_list(w, user, state="closed").others) == [w.yellow], user
+    assert _ids(_list(w, "xiling.discipline", state="closed").others) == []
+    assert _ids(_list(w, "xiatang.supervisor", state="closed").others) == []
 
 
 # --- search ------------------------------------------------------------------------------------------
