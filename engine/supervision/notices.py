@@ -1011,16 +1011,13 @@ def documents(
     session: Session, actor: str, *, violation_id: int | None = None, village: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The documents the user may read, newest first: of a violation, of a village (or town,
-    county), or all in their scope."""
+    county), or all in their scope. See :func:`require_lister` for who may ask."""
+    require_lister(session, actor, violation_id)
     query = select(SupervisionDocument).order_by(SupervisionDocument.issued_at.desc(), SupervisionDocument.id.desc())
     if violation_id is not None:
         query = query.where(SupervisionDocument.violation_id == violation_id)
     if village:
-        scope = get_unit(session, village)
-        policy.require(
-            session, actor, "notice.read", scope if scope.level == "village" else _any_village(session, scope)
-        )
-        query = query.where(SupervisionDocument.village_id.in_(_villages_under(session, scope)))
+        query = query.where(SupervisionDocument.village_id.in_(villages_asked(session, actor, "notice.read", village)))
     found = []
     for document in session.scalars(query):
         if policy.may(session, actor, "notice.read", document):
@@ -1028,6 +1025,27 @@ def documents(
             if len(found) >= limit:
                 break
     return found
+
+
+def require_lister(session: Session, actor: str, violation_id: int | None = None) -> None:
+    """Lists of documents and talks are the supervisors' and auditors' (anyone else: PermissionDenied,
+    as for their worklist); those of a violation need the violation in the reader's scope (NotFound
+    when it is not, as for the violation itself)."""
+    from engine.supervision.worklist import scope_villages
+
+    scope_villages(session, actor)
+    if violation_id is not None:
+        violation = session.get(Violation, violation_id)
+        if violation is None:
+            raise NotFound(f"没有预警 {violation_id}", code="violation.not_found", params={"violation": violation_id})
+        policy.require(session, actor, "violation.read", violation)
+
+
+def villages_asked(session: Session, actor: str, action: str, village: str) -> list[int]:
+    """The villages of the unit a list is filtered by; NotFound when it is out of the reader's reach."""
+    scope = get_unit(session, village)
+    policy.require(session, actor, action, scope if scope.level == "village" else _any_village(session, scope))
+    return _villages_under(session, scope)
 
 
 def _villages_under(session: Session, scope: OrgUnit) -> list[int]:

@@ -23,7 +23,16 @@ from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit
 from engine.supervision.models import SupervisionTalk
-from engine.supervision.notices import Target, holdings_of, local_day, parse_day, rules_for, text_input
+from engine.supervision.notices import (
+    Target,
+    holdings_of,
+    local_day,
+    parse_day,
+    require_lister,
+    rules_for,
+    text_input,
+    villages_asked,
+)
 
 KINDS = ("interview", "reminder")
 TALK_NAMES = {"interview": "约谈", "reminder": "提醒谈话"}
@@ -216,13 +225,14 @@ def talk_dict(session: Session, talk: SupervisionTalk) -> dict[str, Any]:
 def talks(
     session: Session, actor: str, *, violation_id: int | None = None, village: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """The talks the user may read, newest first: about a violation, with a village, or all in scope."""
+    """The talks the user may read, newest first: about a violation, with a village (or the villages
+    of a town, county), or all in scope; who may ask, as for documents (:func:`notices.require_lister`)."""
+    require_lister(session, actor, violation_id)
     query = select(SupervisionTalk).order_by(SupervisionTalk.held_on.desc(), SupervisionTalk.id.desc())
     if violation_id is not None:
         query = query.where(SupervisionTalk.violation_id == violation_id)
     if village:
-        unit = get_unit(session, village)
-        query = query.where(SupervisionTalk.village_id == unit.id) if unit.level == "village" else query
+        query = query.where(SupervisionTalk.village_id.in_(villages_asked(session, actor, "talk.read", village)))
     found = []
     for talk in session.scalars(query):
         if policy.may(session, actor, "talk.read", Target(talk.kind, talk.village_id)):
