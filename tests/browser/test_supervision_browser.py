@@ -63,7 +63,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
     clock.install()
     clock.clock.set(T0)
     rules.reset()
-    server = None
+    server = thread = None
     try:
         with sessions() as session, session.begin():
             demo.load_demo(session, deploy_flows=False)
@@ -91,6 +91,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
     finally:
         if server is not None:
             server.shutdown()
+            thread.join(10)
         clock.clock.set(None)
         rules.reset()
         engine.dispose()
