@@ -281,9 +281,9 @@ def worklist(session: Session, username: str, filters: Filters | None = None, no
         for item in _complaints(session, username, villages, filters, units, now):
             (mine if item.handles_now else others).append(item)
 
-    if supervises:  # a supervisor's second list: what they may still act on, and the closed ones when the
-        # filter asks for them (state=closed: what was done in their scope); an auditor's: all they read
-        others = [item for item in others if item.may_act or item.state == v.CLOSED]
+    # The second list: every other warning and report in the reader's villages, those a higher level
+    # handles too (a village committee follows the red warning the town handles in its village); each
+    # item says whether the reader may act on it.
 
     def page(items: list[WorkItem]) -> Page:
         items.sort(key=lambda i: (COLOUR_RANK.get(i.colour, 9), -as_utc(i.raised_at).timestamp(), -i.id))

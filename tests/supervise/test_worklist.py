@@ -117,7 +117,7 @@ def test_each_supervisor_sees_what_they_must_handle_first_and_nothing_outside_th
     w = site.w
     expected = {
         # user: (must handle now, the others)
-        "shangtang.supervisor": ([w.yellow, w.blue], []),
+        "shangtang.supervisor": ([w.yellow, w.blue], [w.red]),  # the town handles the red one; the village follows it
         "xiatang.supervisor": ([w.neighbour], []),
         "dongxi.discipline": ([w.red], [w.neighbour, w.yellow, w.blue]),
         "county.discipline": ([], [w.red, w.far, w.neighbour, w.yellow, w.blue]),
@@ -127,6 +127,8 @@ def test_each_supervisor_sees_what_they_must_handle_first_and_nothing_outside_th
     for user, (now, others) in expected.items():
         listing = _list(w, user)
         assert (_ids(listing.now), _ids(listing.others)) == (now, others), user
+        if user == "shangtang.supervisor":
+            assert [item.may_act for item in listing.others.items] == [False]
         assert listing.may_act == (user != "county.auditor")
         api = site.api(user, "GET", "/violations").get_json()
         assert [i["id"] for i in api["now"]["items"]] == now and [i["id"] for i in api["others"]["items"]] == others
@@ -495,7 +497,8 @@ def test_an_open_complaint_is_in_the_worklist_of_whoever_holds_its_step(warnings
     assert [(i.kind, i.id, i.step, i.colour) for i in mine.items] == [("complaint", report, "triage", "yellow")]
     assert mine.items[0].task_id is not None
     town = _list(warnings, "dongxi.discipline", kind="complaint")
-    assert (_ids(town.now), _ids(town.others)) == ([], [])  # nothing for the town to do in it yet
+    assert (_ids(town.now), _ids(town.others)) == ([], [report])  # nothing for the town to do in it yet
+    assert [item.may_act for item in town.others.items] == [False]
     assert _ids(_list(warnings, "county.auditor", kind="complaint").others) == [report]
     assert _list(warnings, "xiling.discipline", kind="complaint").others.total == 0
     assert _list(warnings, "shangtang.supervisor", kind="complaint", colour="blue").now.total == 0
