@@ -61,7 +61,8 @@ def test_doctor_gives_an_old_open_task_its_deadline_timers_and_a_late_sweep_warn
     report = world.sweep(T0 + timedelta(days=365))  # a year overdue
     assert ("task_due", "fired") in [(f.kind, f.outcome) for f in report.fired]
     overdue = world.violations(instance, "step_overdue")
-    assert len(overdue) == 1 and overdue[0]["status"] == "open"
+    # A year late it is red at once, and a red warning goes to the town (escalation.starts_at).
+    assert [(v["severity"], v["level"], v["status"]) for v in overdue] == [("red", "town", "escalated")]
 
     # The red timer the due one made is lost too: the backfill makes it again, from the violation.
     world.sweep()

@@ -168,7 +168,7 @@ def job_export(token: str, kind: str):
     except logs.LogUnreadable:
         abort(404)
     findings = check_log(imported.log, model)
-    info = views.export_info(session, state["flow"])
+    info = exports.export_info(session, state["flow"])
     stem = Path(state["filename"]).name.split(".")[0] or "log"
     return _send(kind, f"{stem}-checked", lambda out: views.write_export(kind, imported.log, findings, info, out))
 
