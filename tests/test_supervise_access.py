@@ -143,7 +143,7 @@ API = {
 # The API's error codes: a list refused to a non-reader, an item or unit out of scope, a missing token.
 CODES = {
     401: {"Unauthorized"},
-    403: {"policy.denied", "permission_denied"},  # the worklist's and documents' policy; the overview's audit scope
+    403: {"policy.denied"},
     404: {"violation.not_found", "notice.not_found", "not_found", "unit.not_found"},
 }
 API_PREFIXES = ("/api/v1/violations", "/api/v1/documents", "/api/v1/talks", "/api/v1/overview/", "/api/v1/search")

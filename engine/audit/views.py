@@ -68,7 +68,11 @@ def audit_scope(session: Session, username: str) -> AuditScope:
     user = get_user(session, username)
     held = [a for a in user.roles if a.role in AUDIT_ROLES]
     if not held:
-        raise PermissionDenied("只有村务监督委员会成员、纪委和审计人员可以查看审计页面")
+        raise PermissionDenied(
+            "只有村务监督委员会成员、纪委和审计人员可以查看审计页面",
+            code="policy.denied",
+            params={"user": username, "action": "audit.read"},
+        )
     units = {a.org_unit_id: a.org_unit for a in held}
     tops = [u for u in units.values() if not any(p.id in units for p in ancestors(u)[1:])]
     tops.sort(key=lambda u: (LEVEL_ORDER.get(u.level, 9), u.code))
@@ -697,7 +701,11 @@ def today_anchor(session: Session) -> dict[str, Any] | None:
 def make_today_anchor(session: Session, scope: AuditScope) -> str:
     """Today's anchor (made once a day); only county discipline and auditors make it."""
     if not scope.may_anchor:
-        raise PermissionDenied("只有县纪委和审计人员可以生成存证摘要")
+        raise PermissionDenied(
+            "只有县纪委和审计人员可以生成存证摘要",
+            code="policy.denied",
+            params={"user": scope.username, "action": "anchor.make"},
+        )
     return anchor.make_anchor(session).digest
 
 
