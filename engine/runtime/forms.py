@@ -52,26 +52,27 @@ def validate_form(
     """Return a deep copy of ``data`` fit for the engine, or raise :class:`FormInvalid` naming every field.
 
     The one check of form data, for every step and start: only fields the form declares (and
-    ``allowed``) are accepted, then the schema and the legal checks (``x-checks``), worded in Chinese
-    by :mod:`engine.workspace.formspec`. With ``collect_checks`` the failed
-    ``x-checks`` do not raise; ``(data, failed checks)`` is returned. ``context`` holds read-only
-    names the checks may read besides the form's fields (``earlier``: the matter's data so far).
+    ``allowed``) are accepted, then requiredness (``required`` and ``x-required-when``), the schema
+    and the legal checks (``x-checks``) in one pass, worded in Chinese by
+    :mod:`engine.workspace.formspec`; an empty answer to a field not required now is left out.
+    With ``collect_checks`` the failed ``x-checks`` alone do not raise; ``(data, failed checks)``
+    is returned. ``context`` holds read-only names the checks may read besides the form's fields
+    (``earlier``: the matter's data so far).
     """
     from engine.workspace import formspec
 
     undeclared_fields(step, schema, data, allowed)
-    failed_checks: list[FieldError] = []
-    errors: list[FieldError] = []
-    if schema is not None:
-        errors = formspec.validate(schema, {k: v for k, v in data.items() if k not in allowed})
-        if not errors:
-            failed_checks = formspec.failed_checks(schema, data, context)
-            if not collect_checks:
-                errors = failed_checks
-    if errors:
-        raise FormInvalid(step, errors)
-    clean = cleaned(schema, data)
-    return (clean, failed_checks) if collect_checks else clean
+    if schema is None:
+        clean = cleaned(schema, data)
+        return (clean, []) if collect_checks else clean
+    own = {k: v for k, v in data.items() if k not in allowed}
+    verdict = formspec.evaluate(schema, own, context)
+    # Field errors and failed checks together, so the cadre fixes everything in one go; with
+    # ``collect_checks`` the failed checks alone do not raise (a reason may waive them).
+    if verdict.errors or (verdict.failed and not collect_checks):
+        raise FormInvalid(step, verdict.all_errors())
+    clean = cleaned(schema, {**verdict.data, **{k: v for k, v in data.items() if k in allowed}})
+    return (clean, verdict.check_errors()) if collect_checks else clean
 
 
 def cleaned(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:

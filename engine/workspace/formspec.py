@@ -36,6 +36,9 @@ class Field:
     min_length: int | None = None
     max_length: int | None = None
     depends_on: tuple[str, Any] | None = None  # (field, value) that makes this field required and shown
+    required_when: str | None = None  # x-required-when: the expression over the form that makes it required
+    required_message: str | None = None  # what to say when it is required and left empty
+    prefill: str | None = None  # x-prefill: what of the matter fills it in at first ("title")
     cites: tuple[str, ...] = ()  # for a reference: the kinds of decision in the register it may cite
 
 
@@ -44,6 +47,7 @@ class Check:
     expr: str
     message: str
     fields: list[str]
+    id: str = ""  # the check's name in the waiver rules: its "id", else its first field
 
 
 @dataclass
@@ -54,6 +58,9 @@ class FormSpec:
     fields: list[Field]
     checks: list[Check]
     attachments: list[dict[str, Any]]
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
 
 
 # Deployed forms are long-lived objects of their restored definition: what is derived from one is
@@ -83,19 +90,27 @@ def _form_spec(schema: dict[str, Any]) -> FormSpec:
     properties = schema.get("properties") or {}
     order = [n for n in schema.get("x-order", []) if n in properties]
     order += [n for n in properties if n not in order]
-    required = set(schema.get("required") or [])
+    when = required_when(schema)
+    required = set(schema.get("required") or []) - set(when)
     conditional = _conditional_required(schema)
+    prefill = schema.get("x-prefill") if isinstance(schema.get("x-prefill"), dict) else {}
     fields = []
     for name in order:
         prop = properties.get(name) or {}
         if not isinstance(prop, dict):
             continue
-        fields.append(_field(name, prop, name in required, conditional.get(name)))
-    checks = [
-        Check(c["expr"], str(c.get("message") or ""), [str(f) for f in c.get("fields") or []])
-        for c in schema.get("x-checks") or []
-        if isinstance(c, dict) and isinstance(c.get("expr"), str)
-    ]
+        f = _field(name, prop, name in required, conditional.get(name))
+        if name in when:
+            f.required_when, f.required_message = when[name]
+        if isinstance(prefill.get(name), str):
+            f.prefill = prefill[name]
+        fields.append(f)
+    checks = []
+    for c in schema.get("x-checks") or []:
+        if isinstance(c, dict) and isinstance(c.get("expr"), str):
+            names = [str(f) for f in c.get("fields") or []]
+            ident = str(c.get("id") or (names[0] if names else f"check{len(checks) + 1}"))
+            checks.append(Check(c["expr"], str(c.get("message") or ""), names, ident))
     attachments = [
         {
             "name": str(a["name"]),
@@ -118,6 +133,86 @@ def _form_spec(schema: dict[str, Any]) -> FormSpec:
 
 def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
+
+
+def required_when(schema: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """``x-required-when``: field -> (expression, message). A field named there is required only
+    when its expression over the form's fields holds (``"payment_method != 'cash'"``); the value is
+    the expression's text or ``{"when": text, "message": text}``."""
+    declared = schema.get("x-required-when")
+    found: dict[str, tuple[str, str | None]] = {}
+    if not isinstance(declared, dict):
+        return found
+    for name, value in declared.items():
+        if isinstance(value, str):
+            found[str(name)] = (value, None)
+        elif isinstance(value, dict) and isinstance(value.get("when"), str):
+            message = value.get("message")
+            found[str(name)] = (value["when"], message if isinstance(message, str) and message.strip() else None)
+    return found
+
+
+PREFILL_SOURCES = ("title",)
+
+
+def declaration_problems(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """(code, message) for a bad ``x-required-when`` or ``x-prefill``, each naming its field; for
+    validation at deploy time beside the other ``x-`` keys."""
+    from engine.expressions import ExpressionError, compile_expression
+
+    problems: list[tuple[str, str]] = []
+    properties = schema.get("properties") or {}
+    declared = schema.get("x-required-when")
+    if declared is not None and not isinstance(declared, dict):
+        problems.append(("form-invalid", "x-required-when must map field names to expressions"))
+        declared = {}
+    for name, value in (declared or {}).items():
+        where = f"x-required-when.{name}"
+        if name not in properties:
+            problems.append(("form-invalid", f"{where}: the form has no field '{name}'"))
+            continue
+        text = value if isinstance(value, str) else value.get("when") if isinstance(value, dict) else None
+        if not isinstance(text, str):
+            shape = '{"when": text, "message": text}'
+            problems.append(("form-invalid", f"{where} must be an expression text or {shape}"))
+            continue
+        try:
+            expression = compile_expression(text)
+        except ExpressionError as exc:
+            problems.append(("bad-expression", f"{where}: {exc}"))
+            continue
+        unknown_names = sorted(expression.names - set(properties) - CONDITION_CONTEXT)
+        if unknown_names:
+            problems.append(("bad-expression", f"{where} reads {', '.join(unknown_names)}, not fields of the form"))
+        unknown = sorted(expression.functions - {"rule"} - set(_builtin_functions()))
+        if unknown:
+            problems.append(("bad-expression", f"{where} calls unknown function {', '.join(unknown)}"))
+    prefill = schema.get("x-prefill")
+    if prefill is not None:
+        if not isinstance(prefill, dict):
+            problems.append(("form-invalid", "x-prefill must map field names to what fills them"))
+            prefill = {}
+        for name, source in prefill.items():
+            if name not in properties:
+                problems.append(("form-invalid", f"x-prefill.{name}: the form has no field '{name}'"))
+            elif source not in PREFILL_SOURCES:
+                known = ", ".join(PREFILL_SOURCES)
+                problems.append(("form-invalid", f"x-prefill.{name}: '{source}' is not one of {known}"))
+    return problems
+
+
+CONDITION_CONTEXT = frozenset({"earlier"})  # besides the form's fields: the matter's data from earlier steps
+
+
+def _builtin_functions() -> Any:
+    from engine.expressions import BUILTIN_FUNCTIONS
+
+    return BUILTIN_FUNCTIONS
+
+
+def prefill_values(spec: FormSpec, matter: Mapping[str, Any]) -> dict[str, Any]:
+    """What the matter fills in at first (``x-prefill``): e.g. the title typed at start."""
+    return {f.name: matter[f.prefill] for f in spec.fields if f.prefill and matter.get(f.prefill)}
 
 
 def _conditional_required(schema: dict[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -319,7 +414,7 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[FieldE
         return []
     spec = form_spec(schema)
     by_name = {f.name: f for f in spec.fields}
-    validator = _kept("validator", schema, lambda s: _validator(json.dumps(s, sort_keys=True)))
+    validator = _kept("validator", schema, lambda s: _validator(json.dumps(_without_conditions(s), sort_keys=True)))
     errors: dict[str, FieldError] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), str(e.absolute_path))):
         name, message = _explain(error, by_name, schema)
@@ -327,6 +422,14 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> list[FieldE
             continue
         errors.setdefault(name, FieldError(name, message))
     return list(errors.values())
+
+
+def _without_conditions(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with the fields of ``x-required-when`` out of ``required``: their condition decides."""
+    when = required_when(schema)
+    if not when or not isinstance(schema.get("required"), list):
+        return schema
+    return {**schema, "required": [n for n in schema["required"] if n not in when]}
 
 
 def _explain(error, by_name: dict[str, Field], schema: dict[str, Any]) -> tuple[str, str | None]:
@@ -380,6 +483,7 @@ class CheckResult:
     message: str
     fields: list[str]
     ok: bool | None  # None: not enough answers yet to tell
+    id: str = ""
 
 
 def run_checks(
@@ -404,18 +508,95 @@ def run_checks(
             ok = None
         except Exception:
             ok = None
-        results.append(CheckResult(check.message or check.expr, check.fields, ok))
+        results.append(CheckResult(check.message or check.expr, check.fields, ok, check.id))
     return results
 
 
 def failed_checks(
     schema: dict[str, Any] | None, data: dict[str, Any], context: Mapping[str, Any] | None = None
 ) -> list[FieldError]:
-    return [
-        FieldError(r.fields[0] if r.fields else "", r.message)
-        for r in run_checks(schema, data, context)
-        if r.ok is not True
-    ]
+    return Verdict(data, [], run_checks(schema, data, context)).check_errors()
+
+
+def _empty(value: Any) -> bool:
+    return (isinstance(value, str) and not value.strip()) or value == []
+
+
+def required_now(
+    schema: dict[str, Any] | None, data: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> dict[str, bool | None]:
+    """For each field with an ``x-required-when``: whether its condition holds for ``data`` (None:
+    cannot tell yet, e.g. a field it reads has a wrong value). Fields left empty read as null."""
+    from engine.expressions import compile_expression
+    from engine.ruleset import rule
+
+    spec = form_spec(schema)
+    names: dict[str, Any] = {**(context or {}), **{f.name: None for f in spec.fields}}
+    names.update({k: v for k, v in data.items() if not _empty(v)})
+    found: dict[str, bool | None] = {}
+    for f in spec.fields:
+        if f.required_when is None:
+            continue
+        try:
+            found[f.name] = bool(compile_expression(f.required_when).evaluate(names, {"rule": rule}))
+        except Exception:
+            found[f.name] = None
+    return found
+
+
+@dataclass
+class Verdict:
+    """Everything wrong with a form at once: field errors (required, type, range) and legal checks."""
+
+    data: dict[str, Any]  # what is stored: empty answers to fields not required left out
+    errors: list[FieldError]  # field errors, one per field
+    checks: list[CheckResult]
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        """The checks that stop a submission: those that fail, and those that cannot tell once the
+        fields are right (a check reads what a field error leaves missing: that error says it)."""
+        return [c for c in self.checks if c.ok is False or (c.ok is None and not self.errors)]
+
+    def check_errors(self) -> list[FieldError]:
+        return [FieldError(c.fields[0] if c.fields else "", c.message) for c in self.failed]
+
+    def all_errors(self) -> list[FieldError]:
+        return self.errors + self.check_errors()
+
+    def summary(self) -> dict[str, Any]:
+        passed = sum(1 for c in self.checks if c.ok is True)
+        failed = sum(1 for c in self.checks if c.ok is False)
+        state = "ok" if passed == len(self.checks) else "fail" if failed else "pending"
+        return {"passed": passed, "total": len(self.checks), "state": state}
+
+
+def evaluate(
+    schema: dict[str, Any] | None, data: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> Verdict:
+    """The one pass over a form: which fields are required now (``required`` and the
+    ``x-required-when`` that hold), the schema's types and ranges, and the legal checks, all of
+    them. An empty answer ("" or []) to a field not required now is left out (not stored as
+    "无"); an empty answer to a required one is refused naming the field."""
+    if not schema:
+        return Verdict(dict(data), [], [])
+    spec = form_spec(schema)
+    by_name = {f.name: f for f in spec.fields}
+    holds = required_now(schema, data, context)
+    errors: dict[str, FieldError] = {}
+    kept: dict[str, Any] = {}
+    for name, value in data.items():
+        f = by_name.get(name)
+        if f is None or not _empty(value):
+            kept[name] = value
+        elif f.required or holds.get(name):
+            errors[name] = FieldError(name, f.required_message or f"请填写「{f.title}」")
+    for f in spec.fields:
+        if holds.get(f.name) and f.name not in data and f.name not in errors:
+            errors[f.name] = FieldError(f.name, f.required_message or f"请填写「{f.title}」")
+    for error in validate(schema, kept):
+        errors.setdefault(error.field, error)
+    return Verdict(kept, list(errors.values()), run_checks(schema, kept, context))
 
 
 # --- showing submitted data ------------------------------------------------------------------
