@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import builtin
+from engine.definitions import listing
 from engine.definitions.deploy import DeployResult, deploy
 from engine.definitions.model import ValidationReport
 from engine.definitions.validate import load_definition_file, validate_bpmn
@@ -61,7 +62,10 @@ def deploy_file(
     if not report.ok:
         raise DefinitionInvalid(report.problems)
     begin_write(session)
-    return deploy(session, report, path.read_bytes(), actor, counties)
+    result = deploy(session, report, path.read_bytes(), actor, counties)
+    if result.created:  # a file on the server: reviewed by whoever put it there
+        listing.show_deployed_file(session, result.key, actor)
+    return result
 
 
 def deploy_upload(

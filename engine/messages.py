@@ -105,6 +105,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "只有答复举报人的办理人能看举报人的联系方式",
         "Only those who reply to the reporter see their contact",
     ),
+    "complaint.anonymous_contact": (
+        "匿名举报不能留联系方式（{field}）：要留联系方式以便答复的，请不要选匿名",
+        "An anonymous report leaves no contact ({field}); to be answered, do not report anonymously",
+    ),
     "token.not_found": ("没有编号为 {token} 的令牌", "No token {token}"),
     "user.not_found": ("没有这个用户，或不归您管理", "No such user, or not one you manage"),
     "user.other_county": ("{user} 在别的县有岗位，您不能管理", "{user} holds a role in another county"),
@@ -117,6 +121,29 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "flow.shared": (
         "事项 {key} 还发布在{counties}，只有这些县也归您管理时才能停用或恢复它的版本",
         "Item '{key}' is also published to {counties}; only their administrators may retire or reinstate it",
+    ),
+    "role.wrong_level": (
+        "{role}是{level}一级的岗位，{unit}是{unit_level}：请选择一个{level}",
+        "{role_en} is held in a {level_en}, and {unit} is a {unit_level_en}: choose a {level_en}",
+    ),
+    "role.unknown": ("没有这个岗位：{role}", "No role '{role}'"),
+    "unit.bad_level": ("级别只能是县、镇或村，不是 {level}", "A unit is a county, town or village, not '{level}'"),
+    "unit.wrong_parent": ("{level}应当属于{parent}", "This unit must belong to a unit one level up"),
+    "flow.listing_uncategorised": (
+        "事项 {key} 还没有分类（pl:category），不能向村民公示",
+        "Item '{key}' has no category (pl:category); it cannot be shown to villagers",
+    ),
+    "flow.listing_unnumbered": (
+        "事项 {key} 还没有清单编号（pl:number），不能向村民公示",
+        "Item '{key}' has no power-list number (pl:number); it cannot be shown to villagers",
+    ),
+    "flow.listing_retired": (
+        "事项 {key} 没有在用的版本，不能向村民公示",
+        "Item '{key}' has no version in service; it cannot be shown to villagers",
+    ),
+    "flow.listing_changed": (
+        "事项 {key} 在您审核后又部署了第 {version} 版，请重新核对后再公示",
+        "Item '{key}' got version {version} after your review; review it again before showing it",
     ),
     "role.incompatible": (
         "{user} 已在 {unit} 担任 {held}，不能同时担任 {role}（依据：{legal_basis}）",
@@ -153,6 +180,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "idempotency.taken": (
         "同一个提交刚刚已经办理，请查看它的结果",
         "The same submission was just done; see its result",
+    ),
+    "draft.too_large": (
+        "草稿太大了（{size} 字节，最多 {max} 字节）",
+        "The draft is too large ({size} bytes, at most {max})",
+    ),
+    "draft.revision": (
+        "草稿的版本号必须是 0 以上的整数（填写时的时间，毫秒）",
+        "revision: the draft's version must be a whole number from 0 (the typing time in milliseconds)",
+    ),
+    "draft.outdated": (
+        "这份草稿已经有更新的版本（在别处填写的），没有覆盖它",
+        "A later version of this draft was saved elsewhere; it was not overwritten",
+    ),
+    "draft.busy": ("这份草稿刚刚在别处保存过，请稍后再试", "This draft was just saved elsewhere; try again shortly"),
+    "draft.start_denied": (
+        "{user} 不能发起这个事项（{flow}），也就不能保存它的草稿",
+        "{user} may not start '{flow}', so keeps no draft of it",
     ),
     "decision.not_found": ("本村决议台账中没有 {number}", "The village's decision register has no {number}"),
     "decision.not_open": ("{number} 已结项或已撤销", "{number} is closed or revoked"),

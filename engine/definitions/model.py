@@ -66,6 +66,7 @@ class ValidationReport:
     filename: str
     problems: list[Problem] = field(default_factory=list)
     definition: ParsedDefinition | None = None
+    warnings: list[Problem] = field(default_factory=list)  # shown before deploying; they refuse nothing
 
     @property
     def ok(self) -> bool:

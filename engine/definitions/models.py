@@ -20,3 +20,17 @@ class FlowPublication(Base):
     county_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True, index=True)
     published_at: Mapped[datetime]
     published_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class VillagerListing(Base):
+    """A flow an administrator reviewed (its category and power-list number) and showed to villagers: the
+    public power list shows it while it has a version in service; retiring its last version removes it."""
+
+    __tablename__ = "villager_listing"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int]  # the version reviewed
+    category: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(32))
+    listed_at: Mapped[datetime]
+    listed_by: Mapped[str | None] = mapped_column(String(64))

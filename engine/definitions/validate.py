@@ -18,6 +18,7 @@ from engine.definitions.forms import FormLoader, folder_loader, load_forms, mapp
 from engine.definitions.model import ValidationReport
 from engine.definitions.parse import build_definition
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml, xsd_problems
+from engine.definitions.triggers import check_triggers
 from engine.errors import Problem
 
 MAX_PROBLEMS_PER_CODE = 200
@@ -65,6 +66,9 @@ def _validate(content: bytes, filename: str, loader: FormLoader) -> ValidationRe
         report.problems.extend(_guarded(filename, "XSD", lambda: xsd_problems(root, filename, duplicates)))
         for check in CHECKS:
             report.problems.extend(_run_check(check, doc))
+        refusals, warnings = _triggers(doc)
+        report.problems.extend(refusals)
+        report.warnings.extend(warnings)
         schemas, form_problems = load_forms(doc, loader)
         report.problems.extend(form_problems)
         report.problems.extend(_guarded(filename, "roles", lambda: ownership.check_step_roles(doc)))
@@ -78,6 +82,13 @@ def _validate(content: bytes, filename: str, loader: FormLoader) -> ValidationRe
     if report.problems:
         report.definition = None
     return report
+
+
+def _triggers(doc: BpmnDocument) -> tuple[list[Problem], list[Problem]]:
+    try:
+        return check_triggers(doc)
+    except Exception as exc:
+        return [_internal(doc.filename, exc, "triggers")], []
 
 
 def _run_check(check: Check, doc: BpmnDocument) -> list[Problem]:

@@ -32,6 +32,7 @@ ROLES: dict[str, Role] = {
 }
 
 LEVELS = ("county", "town", "village")
+LEVEL_NAMES = {"county": "县", "town": "镇", "village": "村"}
 
 
 def role_level(code: str) -> str:

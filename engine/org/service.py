@@ -9,7 +9,7 @@ from engine import clock
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.reserved import refuse_reserved
-from engine.org.roles import LEVELS, ROLES, role_level
+from engine.org.roles import LEVEL_NAMES, LEVELS, ROLES, role_level
 from engine.persistence.models import OrgUnit, RoleAssignment, User
 
 
@@ -36,10 +36,19 @@ def get_user(session: Session, username: str) -> User:
 
 def ensure_unit(session: Session, code: str, name: str, level: str, parent: OrgUnit | None = None) -> OrgUnit:
     if level not in LEVELS:
-        raise PowerlistError(f"unknown level '{level}'")
+        raise PowerlistError(
+            f"级别只能是县、镇或村，不是 {level}", code="unit.bad_level", params={"level": level}, field="level"
+        )
     expected_parent = {"county": None, "town": "county", "village": "town"}[level]
     if (parent.level if parent else None) != expected_parent:
-        raise PowerlistError(f"a {level} must belong to a {expected_parent or 'nothing'}")
+        raise PowerlistError(
+            f"{LEVEL_NAMES[level]}应当属于{LEVEL_NAMES.get(expected_parent or '', '')}"
+            if expected_parent
+            else "县不属于别的单位",
+            code="unit.wrong_parent",
+            params={"level": LEVEL_NAMES[level], "parent": LEVEL_NAMES.get(expected_parent or "", "")},
+            field="parent",
+        )
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
     if unit is None:
         unit = OrgUnit(code=code, name=name, level=level, parent=parent)
@@ -71,9 +80,8 @@ def ensure_user(
 
 def grant(session: Session, user: User, role: str, unit: OrgUnit) -> RoleAssignment:
     if role not in ROLES:
-        raise PowerlistError(f"unknown role '{role}'")
-    if role_level(role) != unit.level:
-        raise PowerlistError(f"role '{role}' is held in a {role_level(role)}, not in a {unit.level}")
+        raise PowerlistError(f"没有这个岗位：{role}", code="role.unknown", params={"role": role}, field="role")
+    check_role_level(role, unit)
     for assignment in user.roles:
         if assignment.role == role and assignment.org_unit_id == unit.id:
             return assignment
@@ -81,6 +89,27 @@ def grant(session: Session, user: User, role: str, unit: OrgUnit) -> RoleAssignm
     session.add(assignment)
     session.flush()
     return assignment
+
+
+def check_role_level(role: str, unit: OrgUnit) -> None:
+    """Refuse a role held at another level than the unit's (a 村委会主任 in a town, a 镇纪委 in a village)."""
+    level = role_level(role)
+    if level != unit.level:
+        raise PowerlistError(
+            f"{ROLES[role].name_zh}是{LEVEL_NAMES[level]}一级的岗位，{unit.name}是{LEVEL_NAMES[unit.level]}："
+            f"请选择一个{LEVEL_NAMES[level]}",
+            code="role.wrong_level",
+            params={
+                "role": ROLES[role].name_zh,
+                "role_en": ROLES[role].name_en,
+                "level": LEVEL_NAMES[level],
+                "level_en": level,
+                "unit": unit.name,
+                "unit_level": LEVEL_NAMES[unit.level],
+                "unit_level_en": unit.level,
+            },
+            field="unit",
+        )
 
 
 def unit_for_role(village: OrgUnit, role: str) -> OrgUnit:

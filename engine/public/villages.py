@@ -1,10 +1,12 @@
-"""The villages the public pages are about."""
+"""The villages the public pages are about, and the power items shown to their villagers."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.catalog.catalog import CatalogItem, power_list
+from engine.definitions.listing import listed_keys
 from engine.errors import NotFound
 from engine.persistence.models import OrgUnit
 
@@ -30,3 +32,15 @@ def villages(session: Session) -> list[OrgUnit]:
             select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
         )
     )
+
+
+def public_items(session: Session) -> list[CatalogItem]:
+    """The power list villagers see: flows an administrator reviewed and showed to them
+    (:mod:`engine.definitions.listing`) that have a version in service, by number."""
+    shown = listed_keys(session)
+    items = []
+    for item in power_list(session):
+        if item.key in shown:
+            item.versions = [v for v in item.versions or [] if not v["retired"]]
+            items.append(item)
+    return items

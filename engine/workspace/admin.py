@@ -7,7 +7,9 @@ An administrator sees and changes the flows published to their counties only (th
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import posixpath
 import secrets
 import zipfile
@@ -19,8 +21,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import api, clock
-from engine.definitions import scope
-from engine.definitions.codes import summary
+from engine.catalog import flowchart
+from engine.catalog.graph import flow_graph
+from engine.definitions import listing, scope
+from engine.definitions.codes import guide_anchor, summary
 from engine.definitions.conventions import BPMN_NS, PL_NS
 from engine.definitions.forms import FormRefused, normalize_form_path
 from engine.definitions.model import ValidationReport
@@ -264,6 +268,8 @@ def retire_version(session: Session, key: str, version: int, actor: str | None) 
         raise PowerlistError(f"{key} 第 {version} 版已经停用")
     row.retired = True
     session.add(AuditLog(at=clock.now(), actor=actor, action="retire", subject=f"{key} v{version}", detail={}))
+    session.flush()
+    listing.forget(session, key, actor)  # no version left in service: off the villagers' list
 
 
 def reinstate_version(session: Session, key: str, version: int, actor: str | None) -> None:
@@ -355,6 +361,9 @@ def versions(session: Session, key: str, actor: str | None) -> list[dict[str, An
                 "deployed_by": row.deployed_by,
                 "retired": row.retired,
                 "in_service": row.version == in_service,
+                "usage": _usage(row, in_service, counts),
+                "category_name": CATEGORY_NAMES.get((row.meta or {}).get("category") or "", ""),
+                "number": (row.meta or {}).get("number"),
                 "running": counts.get((row.id, "running"), 0),
                 "finished": counts.get((row.id, "completed"), 0) + counts.get((row.id, "cancelled"), 0),
                 "steps": [{**s, "role_name": role_name(s.get("role", ""))} for s in (row.meta or {}).get("steps", [])],
@@ -368,6 +377,19 @@ def versions(session: Session, key: str, actor: str | None) -> list[dict[str, An
         older_running += entry["running"]
     result.reverse()
     return result
+
+
+def _usage(row: DefinitionVersion, in_service: int | None, counts: dict[tuple[int, str], int]) -> str:
+    """What a version is used for: ``in_service`` (new matters start on it), ``retired``, ``superseded``
+    (a newer version is in service, matters started on it before carry on), or ``unused`` (superseded
+    without any matter ever started on it). A version with matters is never ``unused``."""
+    if row.version == in_service:
+        return "in_service"
+    if row.retired:
+        return "retired"
+    if any(counts.get((row.id, status), 0) for status in ("running", "completed", "cancelled")):
+        return "superseded"
+    return "unused"
 
 
 def matters_of(session: Session, key: str, instance_ids: list[int], actor: str | None) -> dict[int, dict[str, Any]]:
@@ -433,11 +455,14 @@ def bpmn_of(session: Session, key: str, version: int, actor: str | None) -> str:
     return _version(session, key, version).bpmn_xml
 
 
-def problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
+def problem_rows(problems: list[Problem], language: str = "zh") -> list[dict[str, Any]]:
+    """The problems of a validation report for a page: each worded in ``language`` (the technical detail,
+    in English, kept beside it) with the section of the conventions guide that explains it."""
     return [
         {
             "code": p.code,
-            "summary": summary(p.code),
+            "summary": summary(p.code, language),
+            "guide": guide_anchor(p.code),
             "message": p.message,
             "element_id": p.element_id,
             "element_name": p.element_name,
@@ -446,3 +471,70 @@ def problem_rows(problems: list[Problem]) -> list[dict[str, Any]]:
         }
         for p in problems
     ]
+
+
+def bundle(session: Session, key: str, version: int, actor: str | None) -> tuple[str, bytes]:
+    """A ZIP of one deployed version as it was uploaded: ``<key>.bpmn`` and its forms at the paths its
+    tasks name (``forms/propose.json``), ready to edit and upload again. Returns (file name, bytes)."""
+    admin_policy.require(session, actor, "flow.read", key)
+    row = _version(session, key, version)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{key}/{key}.bpmn", row.bpmn_xml.encode("utf-8"))
+        for path, schema in sorted((row.forms or {}).items()):
+            text = json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+            archive.writestr(f"{key}/{path}", text.encode("utf-8"))
+    return f"{key}-v{version}.zip", buffer.getvalue()
+
+
+def wall_chart(session: Session, key: str, version: int, actor: str | None, paper: str = "A4") -> bytes:
+    """The printable wall chart (照图办事) of one deployed version as a PDF."""
+    admin_policy.require(session, actor, "flow.read", key)
+    row = _version(session, key, version)
+    content = row.bpmn_xml.encode("utf-8")
+    forms = {name: json.dumps(schema).encode("utf-8") for name, schema in (row.forms or {}).items()}
+    report = api.validate_upload(content, f"{key} v{version}", forms)
+    if not report.ok or report.definition is None:
+        raise DefinitionInvalid(report.problems)
+    return flowchart.render(report.definition, flow_graph(content, f"{key} v{version}"), "pdf", paper)
+
+
+def staged_changes(session: Session, report: ValidationReport, actor: str | None) -> dict[str, Any] | None:
+    """What an upload changes against the version in service of its item (None: a new item): its steps
+    added, removed and changed, and the item's own name, category and number."""
+    d = report.definition
+    if d is None:
+        return None
+    admin_policy.require(session, actor, "flow.list")
+    current = session.scalar(
+        select(DefinitionVersion)
+        .where(DefinitionVersion.key == d.key, DefinitionVersion.retired.is_(False))
+        .order_by(DefinitionVersion.version.desc())
+        .limit(1)
+    )
+    if current is None:
+        return None
+    proposed = DefinitionVersion(
+        key=d.key,
+        meta={"steps": [dataclasses.asdict(step) for step in d.steps]},
+        forms=d.forms,
+    )
+    item = []
+    meta = current.meta or {}
+    for name, label, old, new in (
+        ("name", "名称", current.name, d.name),
+        ("category", "分类", _category(meta.get("category")), _category(d.category)),
+        ("number", "编号", meta.get("number") or "", d.number or ""),
+    ):
+        if old != new:
+            item.append({"field": name, "label": label, "old": old, "new": new})
+    return {"version": current.version, "item": item, "steps": step_diff(current, proposed)}
+
+
+def _category(category: str | None) -> str:
+    return CATEGORY_NAMES.get(category or "", "未分类")
+
+
+def listing_of(session: Session, key: str, actor: str | None) -> dict[str, Any] | None:
+    admin_policy.require(session, actor, "flow.read", key)
+    return listing.listing_of(session, key)

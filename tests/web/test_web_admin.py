@@ -99,7 +99,7 @@ def test_people_and_tokens(client, auth):
     wrong_level = client.post(
         "/admin/users/wang.wu/roles", data={"role": "town_agency", "unit": "QX0101"}, follow_redirects=True
     )
-    assert "held in a town" in wrong_level.data.decode()
+    assert "镇三资中心是镇一级的岗位，上塘村是村：请选择一个镇" in wrong_level.data.decode()
     page = client.get("/admin/users/wang.wu").data.decode()
     assert "上塘村" in page and "村干部" in page
     assert (

@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from engine.catalog.flowchart import RenderFailed
+from engine.definitions import guide, listing
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
 from engine.errors import DefinitionInvalid, NotFound, PermissionDenied, PowerlistError
 from engine.messages import describe
@@ -60,7 +62,7 @@ def upload():
         return (
             render_template(
                 "admin/upload.html",
-                problems=flows_admin.problem_rows(report.problems),
+                problems=flows_admin.problem_rows(report.problems, locale()),
                 filename=collected.bpmn_name or files[0][0],
                 forms=sorted(collected.forms),
             ),
@@ -75,6 +77,8 @@ def upload():
     return render_template(
         "admin/preview.html",
         preview=flows_admin.preview(report),
+        warnings=flows_admin.problem_rows(report.warnings, locale()),
+        changes=flows_admin.staged_changes(db.session(), report, current_user.username),
         staged_id=staged_id,
         filename=collected.bpmn_name,
         forms=sorted(collected.forms),
@@ -90,7 +94,7 @@ def deploy():
         with db.writing() as session:
             result = flows_admin.deploy_staged(session, staged_id, current_user.username)
     except DefinitionInvalid as exc:
-        return render_template("admin/upload.html", problems=flows_admin.problem_rows(exc.problems)), 400
+        return render_template("admin/upload.html", problems=flows_admin.problem_rows(exc.problems, locale())), 400
     if result.created:
         flash(
             _("已部署：{key} 第 {version} 版。新发起的事项将使用这个版本。", key=result.key, version=result.version),
@@ -115,6 +119,7 @@ def flow(key: str):
         svg=svg,
         counties=flows_admin.counties_of(session, key),
         may_retire=flows_admin.may_retire(session, key, actor),
+        listing=flows_admin.listing_of(session, key, actor),
     )
 
 
@@ -126,6 +131,68 @@ def flow_diagram(key: str, version: int):
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = SVG_POLICY
     return response
+
+
+@bp.get("/flows/<key>/<int:version>/download")
+def download(key: str, version: int):
+    """The version's BPMN file and forms as a ZIP, to edit and upload again."""
+    name, content = flows_admin.bundle(db.session(), key, version, current_user.username)
+    response = Response(content, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/flows/<key>/<int:version>/flowchart.pdf")
+def wall_chart(key: str, version: int):
+    """The printable wall chart (照图办事) of the version, A4 or A3."""
+    paper = "A3" if request.args.get("paper") == "A3" else "A4"
+    try:
+        pdf = flows_admin.wall_chart(db.session(), key, version, current_user.username, paper)
+    except RenderFailed:
+        abort(503, _("现在不能生成流程图：服务器缺少 graphviz"))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{key}-v{version}.pdf"'
+    return response
+
+
+@bp.post("/flows/<key>/publish")
+def publish(key: str):
+    """向村民公示: after the administrator checked the category and number of the version they saw."""
+    reviewed = _version_number(request.form.get("version"), "version", _("审核的版本"), required=True)
+    if request.form.get("reviewed") != "1":
+        flash(_("请先核对分类和编号，勾选“已核对”后再公示"), "error")
+        return redirect(url_for("admin.flow", key=key))
+    try:
+        with db.writing() as session:
+            listing.publish(session, key, current_user.username, reviewed)
+    except NotFound:
+        raise
+    except PowerlistError as exc:
+        flash(describe(exc, locale()), "error")
+    else:
+        flash(_("已向村民公示：村民公开页的权力清单将列出这个事项。"), "success")
+    return redirect(url_for("admin.flow", key=key))
+
+
+@bp.post("/flows/<key>/withdraw")
+def withdraw(key: str):
+    try:
+        with db.writing() as session:
+            listing.withdraw(session, key, current_user.username)
+    except NotFound:
+        raise
+    except PowerlistError as exc:
+        flash(describe(exc, locale()), "error")
+    else:
+        flash(_("已停止向村民公示。"), "success")
+    return redirect(url_for("admin.flow", key=key))
+
+
+@bp.get("/conventions")
+def conventions():
+    """The guide to the pl: conventions, in the interface's language (or the one asked for)."""
+    language = request.args.get("lang") if request.args.get("lang") in ("zh", "en") else locale()
+    return render_template("admin/conventions.html", guide=guide.render(language), language=language)
 
 
 @bp.post("/flows/<key>/<int:version>/retire")
@@ -147,7 +214,7 @@ def _version_change(key: str, version: int, change, message: str):
     except NotFound:
         raise
     except PowerlistError as exc:
-        flash(str(exc), "error")
+        flash(describe(exc, locale()), "error")
     else:
         flash(message.format(version=version), "success")
     return redirect(url_for("admin.flow", key=key))

@@ -9,11 +9,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from engine.errors import NotFound, PermissionDenied, PowerlistError
+from engine.messages import describe
 from engine.org.roles import ROLES
 from engine.workspace import people, tokens
 from web import db
 from web.admin import bp
 from web.i18n import gettext as _
+from web.i18n import locale
 
 
 def _change(run, message: str, back: str):
@@ -24,7 +26,7 @@ def _change(run, message: str, back: str):
     except (NotFound, PermissionDenied):
         raise
     except PowerlistError as exc:
-        flash(str(exc), "error")
+        flash(describe(exc, locale()), "error")
         return redirect(back)
     if shown:
         flash(message, "success")

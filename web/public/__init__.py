@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from engine.audit import views
-from engine.catalog.catalog import power_list
 from engine.public import qr, receipts, reports, villages, wallet
 from web import db
 from web.i18n import gettext as _
@@ -25,11 +24,10 @@ TRAP = "website"  # the hidden field only robots fill in
 @bp.get("/")
 def board() -> str:
     session = db.session()
-    items = power_list(session)
     return render_template(
         "public/board.html",
         anchors=views.anchors(session, DAYS_SHOWN, daily=True),
-        items=[item for item in items if item.versions],
+        items=villages.public_items(session),
         villages=villages.villages(session),
     )
 

@@ -1,0 +1,42 @@
+# ruff: noqa: E501
+"""English for the administrators' pages: flows (validation, preview and diff, download, wall chart,
+showing a flow to villagers, the conventions guide) and role grants."""
+
+from __future__ import annotations
+
+ENGLISH: dict[str, str] = {
+    "上墙流程图": "Wall chart",
+    "下载 BPMN 和表单（zip）": "Download the BPMN and forms (zip)",
+    "下载 zip": "Download zip",
+    "与正在使用的第 {v} 版相比": "Compared with version {v}, in service",
+    "停止公示": "Stop showing to villagers",
+    "办理说明": "Instructions",
+    "县": "County",
+    "只列出与岗位同一级别的单位：村级岗位选村，镇级岗位选镇，县级岗位选县。": "Only units of the role's level are listed: a village role in a village, a town role in a town, a county role in a county.",
+    "向村民公示": "Show to villagers",
+    "审核的版本": "Reviewed version",
+    "已停止向村民公示。": "No longer shown to villagers.",
+    "已公示": "Shown to villagers",
+    "已向村民公示：村民公开页的权力清单将列出这个事项。": "Shown to villagers: the public power list now lists this item.",
+    "已有新版，原有事项继续办理": "Superseded; its matters carry on",
+    "已核对第 {v} 版的分类和编号": "I checked the category and number of version {v}",
+    "打印上墙流程图（PDF）": "Print the wall chart (PDF)",
+    "技术细节（英文）": "Technical detail",
+    "提醒：{n} 处需要留意（不影响部署）": "Warnings: {n} to look at (they do not stop deploying)",
+    "日历": "Calendar",
+    "未分类": "Uncategorised",
+    "没有编号": "No number",
+    "流程编写说明（pl: 约定）": "Writing a flow (the pl: conventions)",
+    "现在不能生成流程图：服务器缺少 graphviz": "The chart cannot be made now: graphviz is missing on the server",
+    "看说明": "See the guide",
+    "确定停止向村民公示？": "Stop showing this item to villagers?",
+    "第 {n} 行": "line {n}",
+    "第 {v} 版，{at} 由 {who} 核对": "Version {v}, checked {at} by {who}",
+    "系统管理员": "the operator",
+    "表单内容": "form content",
+    "请先核对分类和编号，勾选“已核对”后再公示": "Check the category and number first, tick “checked”, then show it",
+    "还没有向村民公示：村民公开页的权力清单不列出这个事项。请先核对分类和编号。": "Not shown to villagers yet: the public power list does not list this item. Check its category and number first.",
+    "还没有部署过它的任何版本。": "No version of it has been deployed.",
+    "这是一个新事项": "A new item",
+    "部署后干部即可发起；向村民公示需要在事项页面核对分类和编号后另行操作。": "Once deployed, cadres can start it; showing it to villagers is a separate step on the item's page, after checking its category and number.",
+}
