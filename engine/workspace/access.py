@@ -16,7 +16,7 @@ from engine import policy
 from engine.errors import NotFound
 from engine.org.service import ancestors, get_user
 from engine.persistence.models import OrgUnit, ProcessInstance, User
-from engine.workspace.labels import role_name
+from engine.workspace.labels import office, role_name
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Profile:
 
     @property
     def role_names(self) -> list[str]:
-        return [f"{h.unit_name}{h.role_name}" for h in self.holdings]
+        return [office(h.unit_name, h.role, h.level) for h in self.holdings]
 
 
 def auth_version(user: User) -> str:

@@ -15,9 +15,10 @@ from engine.clock import as_utc
 from engine.history import events as history
 from engine.org.service import get_user
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
-from engine.workspace import labels
+from engine.workspace import labels, summary
 from engine.workspace.access import startable_villages
 from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
+from engine.workspace.people import persons
 
 DUE_SOON = timedelta(hours=48)
 DONE_KINDS = (
@@ -69,10 +70,15 @@ def todo(session: Session, username: str) -> list[dict[str, Any]]:
     ids = [task.id for task, *_ in rows]
     reminders = _reminder_counts(session, ids)
     waiting = _waiting_approvals(session, ids)
+    why = summary.reasons(session, [task for task, *_ in rows])
+    names = persons(session, {w["approver"] for w in waiting.values()})
     now = clock.now()
     result = []
     for task, instance, item_name, village_name in rows:
         due = _time(task.due_at)
+        reason = why.get(task.id)
+        if task.id in waiting:
+            waiting[task.id]["approver_name"] = names[waiting[task.id]["approver"]].label
         result.append(
             {
                 "id": task.id,
@@ -89,6 +95,8 @@ def todo(session: Session, username: str) -> list[dict[str, Any]]:
                 "assignee": task.assignee,
                 "reminders": reminders.get(task.id, 0),
                 "waiting_for": waiting.get(task.id),
+                "returned": summary.plain(reason) if reason is not None and reason.kind == "returned" else None,
+                "transferred": summary.plain(reason) if reason is not None and reason.kind == "transferred" else None,
             }
         )
     result.sort(key=lambda t: t["urgency"] != "overdue")
@@ -188,12 +196,14 @@ def copies(session: Session, username: str, limit: int = 50) -> list[dict[str, A
         .order_by(MatterCopy.sent_at.desc(), MatterCopy.id.desc())
         .limit(limit)
     ).all()
+    names = persons(session, {copy.sent_by for copy, *_ in rows})
     return [
         {
             "instance": instance.id,
             "title": instance.title,
             "item": item_name,
             "sent_by": copy.sent_by,
+            "sent_by_name": names[copy.sent_by].label,
             "sent_at": _time(copy.sent_at),
             "note": copy.note,
             "read": copy.read_at is not None,
@@ -212,6 +222,7 @@ def approvals(session: Session, username: str) -> list[dict[str, Any]]:
         .where(AddedApproval.approver == username, AddedApproval.status == "pending")
         .order_by(AddedApproval.requested_at)
     ).all()
+    names = persons(session, {approval.requested_by for approval, *_ in rows})
     return [
         {
             "id": approval.id,
@@ -222,6 +233,7 @@ def approvals(session: Session, username: str) -> list[dict[str, Any]]:
             "position": approval.position,
             "position_name": labels.POSITION_NAMES[approval.position],
             "requested_by": approval.requested_by,
+            "requested_by_name": names[approval.requested_by].label,
             "requested_at": _time(approval.requested_at),
             "reason": approval.reason,
             "ready": approval.position == "before" or approval.parked is not None,

@@ -57,3 +57,22 @@ POSITION_NAMES = {"before": "前加签（先由加签人审批）", "after": "�
 def role_name(code: str) -> str:
     role = ROLES.get(code)
     return role.name_zh if role else code
+
+
+# The words that end a unit's name at each level and may begin a role's name at it: a town's role
+# "镇纪委" held in "东溪镇" reads "东溪镇纪委", never "东溪镇镇纪委".
+LEVEL_WORDS = {"county": ("县",), "town": ("乡镇", "镇", "乡"), "village": ("村",)}
+
+
+def office(unit_name: str, role_code: str, level: str | None = None) -> str:
+    """A role held in a unit, as one name: the unit's name, then the role's name without the level
+    word the unit's name already ends in ("东溪镇" + "镇纪委" → "东溪镇纪委", "上塘村" + "村干部" →
+    "上塘村干部", "东溪镇" + "乡镇民政办" → "东溪镇民政办")."""
+    role = role_name(role_code)
+    known = ROLES.get(role_code)
+    words = LEVEL_WORDS.get(level or (known.level if known else ""), ())
+    if any(unit_name.endswith(w) for w in ("乡", "镇", "县", "村")):
+        for word in words:
+            if role.startswith(word) and len(role) > len(word):
+                return unit_name + role[len(word) :]
+    return unit_name + role

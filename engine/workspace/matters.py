@@ -16,16 +16,17 @@ from engine.clock import as_utc
 from engine.diagram import DiagramUnavailable, diagram_of
 from engine.errors import NotFound
 from engine.history.events import events_of
-from engine.persistence.models import OpenTask, ProcessInstance, User
+from engine.persistence.models import OpenTask, ProcessInstance, RoleAssignment, User
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
 from engine.supervision import decisions
 from engine.supervision.violations import book_for_village
-from engine.workspace import attachments, formspec, labels, operations, warnings
+from engine.workspace import attachments, formspec, labels, operations, summary, warnings
 from engine.workspace.access import visible_instance
 from engine.workspace.inbox import urgency
 from engine.workspace.models import AddedApproval, TaskReminder
+from engine.workspace.people import by_office, persons
 
 LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
 
@@ -76,11 +77,22 @@ def diagram_states(session: Session, instance: ProcessInstance) -> tuple[Any, di
     return drawing, states
 
 
-def _names(session: Session, usernames: set[str]) -> dict[str, str]:
-    if not usernames:
-        return {}
-    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
-    return dict(rows.all())
+def _names(session: Session, usernames: set[str], roles: dict[str, str] | None = None) -> dict[str, str]:
+    """Each person as pages name them: display name with office, never the username alone."""
+    return {name: p.label for name, p in persons(session, usernames, roles).items()}
+
+
+def _mentioned(events: list[Any]) -> set[str]:
+    """Usernames an event names besides its actor: whom a step went to, who was copied or asked to approve."""
+    found: set[str] = set()
+    for event in events:
+        if event.kind not in (labels.TASK_TRANSFERRED, labels.MATTER_COPIED, labels.APPROVER_ADDED):
+            continue
+        data = json.loads(event.data)
+        for key in ("to", "approver"):
+            value = data.get(key)
+            found.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+    return found
 
 
 def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
@@ -88,7 +100,6 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
     definition = loaded(instance.definition)
     now = clock.now()
     events = events_of(session, instance.id)
-    people = _names(session, {e.actor for e in events if e.actor} | {instance.started_by})
     open_rows = list(
         session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.opened_at))
     )
@@ -96,6 +107,16 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
         session.scalars(
             select(AddedApproval).where(AddedApproval.instance_id == instance.id).order_by(AddedApproval.id)
         )
+    )
+    roles = {e.actor: definition.steps[e.step_id].role for e in events if e.actor and e.step_id in definition.steps}
+    people = _names(
+        session,
+        {e.actor for e in events if e.actor}
+        | {instance.started_by}
+        | _mentioned(events)
+        | {r.assignee for r in open_rows if r.assignee}
+        | {a.approver for a in approvals},
+        roles,
     )
     reminders = list(session.scalars(select(TaskReminder).where(TaskReminder.instance_id == instance.id)))
     open_tasks = []
@@ -108,6 +129,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
                 "step_name": row.step_name,
                 "role_name": labels.role_name(row.role),
                 "assignee": row.assignee,
+                "assignee_name": people.get(row.assignee or "", row.assignee),
                 "opened_at": as_utc(row.opened_at),
                 "due_at": due,
                 "urgency": urgency(due, now),
@@ -117,6 +139,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
                     {
                         "id": a.id,
                         "approver": a.approver,
+                        "approver_name": people.get(a.approver, a.approver),
                         "position_name": labels.POSITION_NAMES[a.position],
                         "parked": a.parked is not None,
                     }
@@ -161,6 +184,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
         "withdrawable": operations.withdrawable(session, instance.id, username),
         "warnings": warnings.for_instance(session, instance.id),
         "history_events": instance.history_seq,
+        "summary": summary.of_instance(session, instance),
     }
 
 
@@ -205,11 +229,12 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
     elif event.kind == labels.TASK_RETURNED:
         entry["detail"] = f"退回到「{_node_name(definition, data.get('to', ''))}」"
     elif event.kind == labels.TASK_TRANSFERRED:
-        entry["detail"] = f"转给 {data.get('to')}"
+        entry["detail"] = f"转给 {people.get(data.get('to') or '', data.get('to'))}"
     elif event.kind == labels.MATTER_COPIED:
-        entry["detail"] = "抄送给 " + "、".join(data.get("to", []))
+        entry["detail"] = "抄送给 " + "、".join(people.get(n, n) for n in data.get("to", []))
     elif event.kind == labels.APPROVER_ADDED:
-        entry["detail"] = f"{labels.POSITION_NAMES.get(data.get('position'), '')}：{data.get('approver')}"
+        approver = data.get("approver") or ""
+        entry["detail"] = f"{labels.POSITION_NAMES.get(data.get('position'), '')}：{people.get(approver, approver)}"
     elif event.kind == labels.APPROVER_DECIDED:
         entry["detail"] = ("同意" if data.get("agree") else "不同意") + (
             f"：{data['comment']}" if data.get("comment") else ""
@@ -266,6 +291,8 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
         a for a in attachments.of_instance(session, instance.id) if a.step_id == step.id and a.uploaded_by == username
     ]
     contact = contact_for_task(session, username, row)  # a complaint's reply step: read and logged
+    card = summary.of_instance(session, instance, row)
+    named = persons(session, {a.approver for a in approvals} | {a.approver for a in declined})
     documentation = step.documentation
     if contact:
         documentation = f"{documentation or ''}（举报人留下的联系电话：{contact}）"
@@ -291,14 +318,17 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
         "previous": _previous_submission(session, instance.id, step.id),
         "operations": sorted(operations.available_operations(session, instance, definition, step.id)),
         "returnable": operations.returnable_steps(session, task_id) if step.allows("return") else [],
-        "transfer_to": operations.transfer_candidates(session, task_id, username) if step.allows("transfer") else [],
-        "approver_candidates": (
-            operations.approver_candidates(session, instance.id, username) if step.allows("add_approver") else []
-        ),
+        "summary": card,
+        "reason": card.reason,
+        "transfer_to": _people_list(session, operations.transfer_candidates(session, task_id, username))
+        if step.allows("transfer")
+        else [],
+        "approver_candidates": approver_candidates(session, row, username) if step.allows("add_approver") else [],
         "pending_approvals": [
             {
                 "id": a.id,
                 "approver": a.approver,
+                "approver_name": named[a.approver].label,
                 "position": a.position,
                 "position_name": labels.POSITION_NAMES[a.position],
                 "parked": a.parked is not None,
@@ -307,12 +337,38 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
             for a in approvals
         ],
         "decided_approvals": [
-            {"approver": a.approver, "agree": a.status == "approved", "comment": a.comment} for a in declined
+            {
+                "approver": a.approver,
+                "approver_name": named[a.approver].label,
+                "agree": a.status == "approved",
+                "comment": a.comment,
+            }
+            for a in declined
         ],
         "kept_attachments": [
             {"id": a.id, "slot": a.slot, "filename": a.filename, "size": a.size, "sha256": a.sha256} for a in kept
         ],
     }
+
+
+def _people_list(session: Session, found: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Candidates as pages offer them: name and office, sorted by office."""
+    people = persons(session, [c["username"] for c in found])
+    return [p.as_dict() for p in by_office(people.values())]
+
+
+def approver_candidates(session: Session, row: OpenTask, actor: str) -> list[dict[str, str]]:
+    """Whom the holder of an open step may ask to approve it too (加签): the others who could do the
+    step themselves (the policy's ``could_hold``: its role, in its place), sorted by office; never
+    an administrator, an auditor or a holder of another role."""
+    users = session.scalars(
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.role == row.role, RoleAssignment.org_unit_id == row.org_unit_id, User.active.is_(True))
+    )
+    names = [u.username for u in users if u.username != actor and policy.could_hold(session, u.username, row)]
+    people = persons(session, names, {n: row.role for n in names})
+    return [p.as_dict() for p in by_office(people.values())]
 
 
 def _previous_submission(session: Session, instance_id: int, step_id: str) -> dict[str, Any] | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +25,7 @@ from engine.org.roles import LEVELS, ROLES
 from engine.org.service import ensure_unit, get_unit, grant
 from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
 from engine.policy import admin as admin_policy
-from engine.workspace.labels import role_name
+from engine.workspace.labels import office, role_name
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -212,6 +214,7 @@ def users(session: Session, actor: str | None, query: str | None = None) -> list
                         "role_name": role_name(a.role),
                         "unit_code": a.org_unit.code,
                         "unit_name": a.org_unit.name,
+                        "office": office(a.org_unit.name, a.role, a.org_unit.level),
                     }
                     for a in user.roles
                 ],
@@ -228,3 +231,64 @@ def units_for_role(session: Session, actor: str | None) -> list[dict[str, str]]:
         for u in session.scalars(select(OrgUnit).order_by(OrgUnit.code))
         if admin_policy.county_of(session, u.id) in counties
     ]
+
+
+# --- people as the cadres' pages name them ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone named on a page: their name and office ("上塘村报账员", "东溪镇三资中心"), never
+    their username alone."""
+
+    username: str
+    display_name: str
+    office: str
+
+    @property
+    def label(self) -> str:
+        """ "张三（东溪镇三资中心）"; just the name where it already is the office."""
+        if not self.office or self.office == self.display_name:
+            return self.display_name
+        return f"{self.display_name}（{self.office}）"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "username": self.username,
+            "display_name": self.display_name,
+            "office": self.office,
+            "label": self.label,
+        }
+
+
+def _office_of(user: User, role: str | None = None) -> str:
+    holdings = sorted(user.roles, key=lambda a: (a.org_unit.level != "village", a.org_unit.code, a.role))
+    chosen = [a for a in holdings if a.role == role] or holdings
+    return "、".join(office(a.org_unit.name, a.role, a.org_unit.level) for a in chosen[:2])
+
+
+def persons(
+    session: Session, usernames: Iterable[str | None], roles: dict[str, str] | None = None
+) -> dict[str, Person]:
+    """The people of ``usernames`` by username, each with their office (in ``roles[username]``
+    where they hold it, else every role they hold). An unknown name stands for itself."""
+    names = {n for n in usernames if n}
+    found: dict[str, Person] = {}
+    if names:
+        for user in session.scalars(select(User).where(User.username.in_(names))):
+            role = (roles or {}).get(user.username)
+            found[user.username] = Person(user.username, user.display_name, _office_of(user, role))
+    for name in names - set(found):
+        found[name] = Person(name, name, "")
+    return found
+
+
+def person(session: Session, username: str | None, role: str | None = None) -> Person | None:
+    if not username:
+        return None
+    return persons(session, [username], {username: role} if role else None)[username]
+
+
+def by_office(people: Iterable[Person]) -> list[Person]:
+    """People sorted by office, then name."""
+    return sorted(people, key=lambda p: (p.office, p.display_name, p.username))

@@ -112,7 +112,12 @@ PATHS: dict[str, Any] = {
     },
     "/tasks/{task_id}": {
         "get": _op(
-            "one open step with its form (JSON Schema)", _answer("the step", {"type": "object"}), params=[TASK_ID]
+            "one open step with its form (JSON Schema) and the matter's summary",
+            _answer(
+                "the step",
+                {"type": "object", "properties": {"form": {"type": "object"}, "summary": _ref("MatterSummary")}},
+            ),
+            params=[TASK_ID],
         )
     },
     "/tasks/{task_id}/complete": {
@@ -373,6 +378,60 @@ COMPONENTS: dict[str, Any] = {
                 "urgency": {"type": "string", "enum": ["ok", "soon", "overdue"]},
             },
         },
+        "MatterSummary": {
+            "type": "object",
+            "description": (
+                "the matter at a glance, from its history: start data, amounts (fen and yuan), parties, "
+                "attachments, earlier opinions with who and when, and why the step came back (退回) or was "
+                "handed over (转办); people as {username, display_name, office, label}"
+            ),
+            "properties": {
+                "instance": {"type": "integer"},
+                "title": {"type": "string"},
+                "start": {"type": "array", "items": _ref("Fact")},
+                "amounts": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string"},
+                            "label": {"type": "string"},
+                            "fen": {"type": "integer"},
+                            "yuan": {"type": "string"},
+                            "step_name": {"type": "string"},
+                        },
+                    },
+                },
+                "parties": {"type": "array", "items": _ref("Fact")},
+                "subject": {"type": "array", "items": _ref("Fact")},
+                "attachments": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "sha256": {"type": "string"},
+                            "filename": {"type": "string"},
+                            "content_type": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["image", "pdf", "file"]},
+                            "step_name": {"type": "string"},
+                        },
+                    },
+                },
+                "opinions": {"type": "array", "items": {"type": "object"}},
+                "reason": {
+                    "type": "object",
+                    "nullable": True,
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["returned", "transferred"]},
+                        "text": {"type": "string"},
+                        "at": {"type": "string"},
+                        "by": {"type": "object", "nullable": True},
+                        "from_step_name": {"type": "string", "nullable": True},
+                    },
+                },
+            },
+        },
+        "Fact": {"type": "object", "properties": {"label": {"type": "string"}, "text": {"type": "string"}}},
         "Completion": {
             "type": "object",
             "required": ["data"],

@@ -122,8 +122,9 @@ def tasks():
 @bp.get("/tasks/<task_id>")
 def task(task_id: str):
     view = matters.task(db.session(), user(), _task_id(task_id))
-    result = {k: v for k, v in view.items() if k not in ("spec", "schema")}
+    result = {k: v for k, v in view.items() if k not in ("spec", "schema", "summary", "reason")}
     result["form"] = view["schema"]
+    result["summary"] = view["summary"].as_dict()  # the matter at a glance, with the reason it came back
     return ok(result)
 
 
