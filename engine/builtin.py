@@ -9,6 +9,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "engine.supervision.audit_source",
     "engine.public.complaints",
     "engine.workspace.closing",
+    "engine.workspace.drafts",
 )
 
 _loaded = False

@@ -112,6 +112,9 @@ NOT_ACTIONS = {
     "api.document_receipt": "a document's receipt, not a matter (tests/supervise/test_documents.py)",
     "api.talk_record": "a supervisor's talk, not a matter (tests/supervise/test_documents.py)",
     "api.violation_action": "handling a violation warning, not a matter (tests/test_violation_matrix.py)",
+    "cadre.save_task_draft": "a draft, never part of the record (tests/web/test_drafts.py)",
+    "cadre.save_start_draft": "a draft, never part of the record (tests/web/test_drafts.py)",
+    "api.save_task_draft": "a draft, never part of the record (tests/web/test_drafts.py)",
 }
 # The commands that do each action, by their path.
 CLI_COMMANDS = {

@@ -9,6 +9,7 @@ MODEL_MODULES = (
     "engine.supervision.models",
     "engine.audit.models",
     "engine.workspace.models",
+    "engine.workspace.draft_models",
     "engine.public.models",
     "engine.definitions.models",
 )

@@ -43,3 +43,4 @@ from web.api import views  # noqa: E402,F401,I001  (the views register on bp; ar
 from web.api import violations  # noqa: E402,F401  (the supervisors' views)
 from web.api import overview  # noqa: E402,F401
 from web.api import documents  # noqa: E402,F401
+from web.api import drafts  # noqa: E402,F401

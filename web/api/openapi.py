@@ -770,3 +770,47 @@ PATHS.update(
         },
     }
 )
+
+DRAFT = {
+    "type": "object",
+    "required": ["data", "revision"],
+    "properties": {
+        "data": {"type": "object", "description": "the form as typed so far (field name -> value)"},
+        "revision": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "the typing time in milliseconds: a save older than the kept draft answers 409",
+        },
+    },
+}
+DRAFT_ANSWER = _answer(
+    "the draft (data, revision, saved_at, attachments already uploaded by slot), or null", {"type": "object"}
+)
+PATHS.update(
+    {
+        "/tasks/{task_id}/draft": {
+            "get": _op(
+                "the caller's unsent draft of the open step's form (not part of the record)",
+                DRAFT_ANSWER,
+                params=[TASK_ID],
+            ),
+            "put": _op(
+                "keep a draft of the step's form; only for someone who may act on the step; the latest typing wins",
+                DRAFT_ANSWER,
+                body=_json_body(DRAFT),
+                params=[TASK_ID],
+            ),
+            "post": _op(
+                "the same as PUT, for clients that cannot send PUT",
+                DRAFT_ANSWER,
+                body=_json_body(DRAFT),
+                params=[TASK_ID],
+            ),
+            "delete": _op(
+                "discard the caller's draft of the step's form",
+                _answer("whether there was one", {"type": "object", "properties": {"discarded": {"type": "boolean"}}}),
+                params=[TASK_ID],
+            ),
+        }
+    }
+)

@@ -1,0 +1,221 @@
+"""Drafts: what a cadre has typed into a form and not yet submitted, kept so that leaving the page,
+a phone call or a dropped connection loses nothing.
+
+A draft belongs to one user and one form: an open step (only someone who may act on the step keeps
+a draft of it) or a flow's start form (someone who may start the flow). It is never part of the
+legal record: no history event is written, and the submission alone counts. The latest typing
+wins: each save carries the writer's ``revision`` (their device's clock in milliseconds), and an
+older save arriving late (a second tab, a retry from a phone that was offline) is refused.
+
+Drafts end with their step: when it is completed, returned, withdrawn, rejected or closed by a
+timer, its drafts are deleted in the same transaction (:func:`drop_closed`, an after-step hook);
+when it is transferred, the drafts of everyone but the new holder are deleted. A start form's draft
+is deleted when its writer starts a matter of that flow.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import clock, hooks, inputs, policy
+from engine.errors import Conflict, NotFound, PermissionDenied
+from engine.history import events as history
+from engine.inputs import InputInvalid
+from engine.persistence.db import begin_write
+from engine.persistence.models import OpenTask
+from engine.runtime import steps
+from engine.workspace import attachments, labels
+from engine.workspace.access import startable_villages, visible_instance
+from engine.workspace.draft_models import TaskDraft
+
+MAX_DRAFT_BYTES = 100_000  # the JSON text of one draft; a form is a few kilobytes
+MAX_REVISION = 2**53
+KEEP_PREFIX = "keep_"  # the form's already uploaded files, by slot: ``keep_<slot>`` -> ids
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def _check(data: Any, revision: Any) -> tuple[dict[str, Any], int]:
+    if not isinstance(data, dict):
+        raise InputInvalid("data：草稿必须是一个 JSON 对象（{…}）", code="input.not_object", field="data")
+    inputs.check_value(data, "data")
+    size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_DRAFT_BYTES:
+        raise InputInvalid(
+            f"草稿太大了（{size} 字节，最多 {MAX_DRAFT_BYTES} 字节）",
+            code="draft.too_large",
+            params={"size": size, "max": MAX_DRAFT_BYTES},
+            field="data",
+        )
+    if isinstance(revision, str) and revision.isdigit():
+        revision = int(revision)
+    if not isinstance(revision, int) or isinstance(revision, bool) or not 0 <= revision <= MAX_REVISION:
+        raise InputInvalid(
+            "revision：草稿的版本号必须是 0 以上的整数（填写时的时间，毫秒）",
+            code="draft.revision",
+            params={"max": MAX_REVISION},
+            field="revision",
+        )
+    return data, revision
+
+
+def _open_task(session: Session, username: str, task_id: str) -> OpenTask:
+    """The open step, for someone who may act on it (as its form page): NotFound, PermissionDenied."""
+    row = session.get(OpenTask, task_id)
+    if row is None:
+        raise NotFound("该步骤已经办理过了，或者已被退回、撤回", code="task.not_open", params={"task": task_id})
+    visible_instance(session, username, row.instance_id)
+    policy.require(session, username, "task.act", row)
+    return row
+
+
+def _require_starter(session: Session, username: str, key: str) -> None:
+    if not startable_villages(session, username, key):
+        raise PermissionDenied(
+            f"{username} 不能发起这个事项（{key}），也就不能保存它的草稿",
+            code="draft.start_denied",
+            params={"user": username, "flow": key},
+        )
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def _view(session: Session, draft: TaskDraft | None) -> dict[str, Any] | None:
+    if draft is None:
+        return None
+    return {
+        "data": draft.data,
+        "revision": draft.revision,
+        "saved_at": draft.saved_at,
+        "attachments": _uploads(session, draft),
+    }
+
+
+def _uploads(session: Session, draft: TaskDraft) -> dict[str, list[dict[str, Any]]]:
+    """The files the form had already uploaded (``keep_<slot>``), those its writer may still use."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, value in draft.data.items():
+        if not name.startswith(KEEP_PREFIX):
+            continue
+        values = value if isinstance(value, list) else [value]
+        ids = [int(v) for v in values if isinstance(v, int | str) and str(v).isdigit() and len(str(v)) < 19]
+        rows = attachments.own_uploads(session, draft.username, ids, draft.instance_id, draft.step_id)
+        if rows:
+            found[name[len(KEEP_PREFIX) :]] = [{"id": r.id, "filename": r.filename, "size": r.size} for r in rows]
+    return found
+
+
+def _task_draft(session: Session, username: str, task_id: str) -> TaskDraft | None:
+    return session.scalar(select(TaskDraft).where(TaskDraft.username == username, TaskDraft.task_id == task_id))
+
+
+def _start_draft(session: Session, username: str, key: str) -> TaskDraft | None:
+    return session.scalar(select(TaskDraft).where(TaskDraft.username == username, TaskDraft.flow_key == key))
+
+
+def load_task_draft(session: Session, username: str, task_id: str) -> dict[str, Any] | None:
+    """The user's draft of the open step, or None; only for someone who may act on the step."""
+    _open_task(session, username, task_id)
+    return _view(session, _task_draft(session, username, task_id))
+
+
+def load_start_draft(session: Session, username: str, key: str) -> dict[str, Any] | None:
+    """The user's draft of flow ``key``'s start form, or None; only for someone who may start it."""
+    _require_starter(session, username, key)
+    return _view(session, _start_draft(session, username, key))
+
+
+# --- writing (each a command: the caller owns the transaction) -----------------------------------
+
+
+def save_task_draft(session: Session, username: str, task_id: str, data: Any, revision: Any) -> dict[str, Any]:
+    """Keep ``data`` as the user's draft of the open step, unless a later typing was saved already."""
+    data, revision = _check(data, revision)
+    row, _instance, _definition = steps.lock_open_task(session, task_id)  # not behind a step closing it
+    visible_instance(session, username, row.instance_id)
+    policy.require(session, username, "task.act", row)
+    where = {"task_id": task_id, "instance_id": row.instance_id, "step_id": row.step_id}
+    return _save(session, username, _task_draft(session, username, task_id), where, data, revision)
+
+
+def save_start_draft(session: Session, username: str, key: str, data: Any, revision: Any) -> dict[str, Any]:
+    """Keep ``data`` as the user's draft of flow ``key``'s start form."""
+    data, revision = _check(data, revision)
+    begin_write(session)
+    _require_starter(session, username, key)
+    return _save(session, username, _start_draft(session, username, key), {"flow_key": key}, data, revision)
+
+
+def _save(
+    session: Session, username: str, draft: TaskDraft | None, where: dict[str, Any], data: dict, revision: int
+) -> dict[str, Any]:
+    if draft is not None and draft.revision > revision:
+        raise Conflict(
+            "这份草稿已经有更新的版本（在别处填写的），没有覆盖它",
+            code="draft.outdated",
+            params={"revision": draft.revision},
+        )
+    if draft is None:
+        draft = TaskDraft(username=username, **where, data=data, revision=revision, saved_at=clock.now())
+        try:
+            with session.begin_nested():
+                session.add(draft)
+        except IntegrityError as exc:  # the same user's other save got there first
+            raise Conflict(
+                "这份草稿刚刚在别处保存过，请稍后再试", code="draft.busy", params={"revision": revision}
+            ) from exc
+    else:
+        draft.data, draft.revision, draft.saved_at = data, revision, clock.now()
+        session.flush()
+    return _view(session, draft) or {}
+
+
+def discard_task_draft(session: Session, username: str, task_id: str) -> bool:
+    """Delete the user's draft of the open step; whether there was one."""
+    begin_write(session)
+    _open_task(session, username, task_id)
+    gone = session.execute(delete(TaskDraft).where(TaskDraft.username == username, TaskDraft.task_id == task_id))
+    return bool(gone.rowcount)
+
+
+def discard_start_draft(session: Session, username: str, key: str) -> bool:
+    """Delete the user's draft of flow ``key``'s start form; whether there was one."""
+    begin_write(session)
+    _require_starter(session, username, key)
+    gone = session.execute(delete(TaskDraft).where(TaskDraft.username == username, TaskDraft.flow_key == key))
+    return bool(gone.rowcount)
+
+
+# --- the after-step hook --------------------------------------------------------------------------
+
+
+@hooks.after_step
+def drop_closed(context: hooks.StepContext) -> None:
+    """In the step's transaction: drafts of steps that closed go, and so do the drafts of a
+    transferred step's former holders, and the starter's draft of a start form just used."""
+    session = context.session
+    if context.closed:
+        session.execute(delete(TaskDraft).where(TaskDraft.task_id.in_(context.closed)))
+    for event in context.events:
+        if event.kind == labels.TASK_TRANSFERRED:
+            to = json.loads(event.data).get("to") if isinstance(event.data, str) else None
+            session.execute(
+                delete(TaskDraft).where(
+                    TaskDraft.instance_id == context.instance.id,
+                    TaskDraft.step_id == event.step_id,
+                    TaskDraft.username != (to or ""),
+                )
+            )
+        elif event.kind == history.INSTANCE_STARTED and context.actor:
+            session.execute(
+                delete(TaskDraft).where(
+                    TaskDraft.username == context.actor, TaskDraft.flow_key == context.definition.key
+                )
+            )
