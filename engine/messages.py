@@ -105,6 +105,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "只有答复举报人的办理人能看举报人的联系方式",
         "Only those who reply to the reporter see their contact",
     ),
+    "complaint.anonymous_contact": (
+        "匿名举报不能留联系方式（{field}）：要留联系方式以便答复的，请不要选匿名",
+        "An anonymous report leaves no contact ({field}); to be answered, do not report anonymously",
+    ),
     "token.not_found": ("没有编号为 {token} 的令牌", "No token {token}"),
     "user.not_found": ("没有这个用户，或不归您管理", "No such user, or not one you manage"),
     "user.other_county": ("{user} 在别的县有岗位，您不能管理", "{user} holds a role in another county"),
@@ -176,6 +180,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "idempotency.taken": (
         "同一个提交刚刚已经办理，请查看它的结果",
         "The same submission was just done; see its result",
+    ),
+    "draft.too_large": (
+        "草稿太大了（{size} 字节，最多 {max} 字节）",
+        "The draft is too large ({size} bytes, at most {max})",
+    ),
+    "draft.revision": (
+        "草稿的版本号必须是 0 以上的整数（填写时的时间，毫秒）",
+        "revision: the draft's version must be a whole number from 0 (the typing time in milliseconds)",
+    ),
+    "draft.outdated": (
+        "这份草稿已经有更新的版本（在别处填写的），没有覆盖它",
+        "A later version of this draft was saved elsewhere; it was not overwritten",
+    ),
+    "draft.busy": ("这份草稿刚刚在别处保存过，请稍后再试", "This draft was just saved elsewhere; try again shortly"),
+    "draft.start_denied": (
+        "{user} 不能发起这个事项（{flow}），也就不能保存它的草稿",
+        "{user} may not start '{flow}', so keeps no draft of it",
     ),
     "decision.not_found": ("本村决议台账中没有 {number}", "The village's decision register has no {number}"),
     "decision.not_open": ("{number} 已结项或已撤销", "{number} is closed or revoked"),

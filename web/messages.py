@@ -275,6 +275,13 @@ ENGLISH: dict[str, str] = {
     "请选择村": "Choose a village",
     "账号": "Account",
     "转办": "Hand over",
+    "被退回": "Returned",
+    "事项摘要": "Matter summary",
+    "发起时登记的内容": "Recorded at the start",
+    "发起人": "Started by",
+    "前面各步的意见": "Opinions of earlier steps",
+    "{who} 于 {when} 从「{step}」退回：": "{who} returned it from “{step}” on {when}: ",
+    "{who} 于 {when} 转给您办理：": "{who} handed it to you on {when}: ",
     "转给": "Hand to",
     "转给我办": "handed to me",
     "还剩 {amount}": "{amount} left",
@@ -754,6 +761,12 @@ ENGLISH: dict[str, str] = {
     "黄": "Yellow",
     "黑榜": "Black list",
     "黑榜：等次为 {grades}，或有 {n} 条以上红色预警逾期未整改。": "Black list: grade {grades}, or at least {n} red warnings not rectified by their deadline.",
+    # Drafts and a submit that survives a dropped connection (web/cadre/drafts.py, static/drafts.js)
+    "已恢复草稿": "Draft restored",
+    "丢弃": "Discard",
+    "网络连接中断，表单已保留在本机，恢复连接后会自动提交。": "The connection dropped. The form is kept on this device and will be sent when the connection returns.",
+    "立即重试": "Retry now",
+    "正在重新提交…": "Sending again…",
 }
 
 from web import (  # noqa: E402
