@@ -147,6 +147,39 @@ def _triage_routing(context: hooks.StepContext) -> None:
             check_triage(book, event.step_id, form)
 
 
+# --- 匿名: an anonymous report leaves no contact -------------------------------------------------
+
+ANONYMOUS_CONTACT = "complaint.anonymous_contact"
+ANONYMOUS_CONTACT_TEXT = "匿名举报不能留联系方式：要留联系方式以便答复的，请不要选匿名"
+
+
+def check_start(data: dict[str, Any]) -> None:
+    """Refuse start data that is anonymous yet holds a contact (or its digest), naming the field.
+
+    The start form's check refuses ``has_contact`` with ``anonymous``; this refuses the digest too,
+    so a contact is never kept, nor silently dropped, for a report that says it is anonymous.
+    """
+    if data.get("anonymous") is not True:
+        return
+    for name in ("has_contact", "reporter_contact"):
+        if data.get(name):
+            error = FormInvalid("start", [FieldError(name, ANONYMOUS_CONTACT_TEXT)])
+            error.code = ANONYMOUS_CONTACT
+            error.params = {"step": "start", "field": name}
+            raise error
+
+
+@hooks.after_step
+def _start_contact(context: hooks.StepContext) -> None:
+    """A complaint started anonymously keeps no contact, whoever starts it."""
+    if context.definition.key != FLOW:
+        return
+    for event in context.events:
+        if event.kind == INSTANCE_STARTED:
+            data = json.loads(event.data).get("data")
+            check_start(data if isinstance(data, dict) else {})
+
+
 def _instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:

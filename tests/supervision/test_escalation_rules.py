@@ -220,14 +220,10 @@ START = {
     "has_contact": False,
 }
 TRIAGE = {
-    "channel": "phone",
-    "received_on": "2026-11-02",
-    "anonymous": False,
     "reporter_name": "村民甲",
     "reporter_contact": "13812345678",
     "subject": "村道硬化工程",
     "category": "project",
-    "content": "工程用料偷工减料",
     "triage_reason": "按问题性质分流",
 }
 

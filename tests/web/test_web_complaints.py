@@ -28,14 +28,10 @@ AUDITOR = "county.auditor"
 READERS = (SUPERVISOR, TOWN_DISCIPLINE, COUNTY_DISCIPLINE, AUDITOR)
 VILLAGE_CADRES = ("shangtang.secretary", "shangtang.cadre", "shangtang.bookkeeper", "shangtang.chair")
 TRIAGE = {
-    "channel": "qr_code",
-    "received_on": "2025-03-01",
-    "anonymous": False,
     "reporter_name": "",
     "reporter_contact": "",
     "subject": "村道硬化工程",
     "category": "project",
-    "content": WHAT,
     "handling_level": "village",
     "triage_reason": "一般问题，由村务监督委员会核查",
 }
