@@ -28,14 +28,36 @@ from engine.messages import describe
 class State:
     def __init__(self) -> None:
         self._engine = None
+        self.may_create = False  # init and demo create the database; other commands need it to exist
 
     @property
     def engine(self):
         if self._engine is None:
-            from engine.persistence.db import make_engine
+            from engine.persistence.db import make_engine, missing_default_database
 
+            missing = missing_default_database()
+            if missing is not None and not self.may_create:
+                fail(
+                    f"no database at {missing} (the default: instance/powerlist.sqlite under the current folder). "
+                    "Run this command from the folder that holds the instance/ folder, or point at the database "
+                    "with POWERLIST_INSTANCE=/path/to/instance or POWERLIST_DATABASE_URL=sqlite:////path/to/file; "
+                    "'powerlist init' creates a new one here",
+                    1,
+                )
             self._engine = make_engine()
         return self._engine
+
+    def announce_database(self, creating: bool) -> None:
+        """Let this command create the database, and say where when it does (on standard error)."""
+        from engine.persistence.db import database_url, sqlite_file
+
+        self.may_create = creating
+        if self._engine is not None:
+            return
+        file = sqlite_file(database_url())
+        if file is not None and not file.exists():
+            click.echo(f"creating the database {file}", err=True)
+            file.parent.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -191,6 +213,7 @@ def init(state: State) -> None:
     from engine.persistence.migrate import upgrade
     from engine.supervision.backfill import backfill
 
+    state.announce_database(creating=True)
     applied = upgrade(state.engine)
     url = state.engine.url.render_as_string(hide_password=True)
     click.echo(f"database {url}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
@@ -207,24 +230,48 @@ def init(state: State) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the logins as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the logins and what was made as JSON.")
+@click.option(
+    "--size",
+    type=click.Choice(["full", "small"]),
+    default="full",
+    show_default=True,
+    help="How many demo matters: a year of them, or a quarter as many (for tests).",
+)
+@click.option("--no-matters", is_flag=True, help="Only the county, its users and the flows.")
 @pass_state
 @reports_errors
-def demo(state: State, as_json: bool) -> None:
-    """Create (or refresh) a demo county with towns, villages, users and the shipped flows."""
+def demo(state: State, as_json: bool, size: str, no_matters: bool) -> None:
+    """Create (or refresh) a demo county with towns, villages, two users per role, the shipped flows
+    published to it, and a year of matters (made once: a second run adds none)."""
     from engine.persistence.migrate import upgrade
-    from powerlist.demo import DEMO_PASSWORD, load_demo
+    from powerlist.demo import DEMO_PASSWORD, load_demo, load_matters
 
+    state.announce_database(creating=True)
     upgrade(state.engine)
     with state.transaction() as session:
         summary = load_demo(session)
+    made = None if no_matters else load_matters(state.engine, size)
     if as_json:
+        if made is not None:
+            summary["matters"] = {
+                "already": made.already,
+                "matters": made.matters,
+                "completed": made.completed,
+                "open": made.open,
+                "complaints": made.complaints,
+                "violations": made.violations,
+                "handled": made.handled,
+                "failed": made.failed,
+            }
         echo_json(summary)
         return
     for line in summary["deployed"]:
         click.echo(line)
     for line in summary["skipped"]:
         click.echo(line, err=True)
+    for line in made.lines() if made is not None else []:
+        click.echo(line)
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for login in summary["users"]:
         click.echo(f"  {login['username']:<28} {login['roles']}")

@@ -50,6 +50,26 @@ def database_url() -> str:
     return f"sqlite:///{instance_path() / 'powerlist.sqlite'}"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def missing_default_database() -> Path | None:
+    """The default database file (``instance/powerlist.sqlite`` under the current folder) when neither
+    POWERLIST_DATABASE_URL nor POWERLIST_INSTANCE says where the database is and that file does not
+    exist: a command run from another folder would otherwise make a new, empty database there."""
+    if os.environ.get("POWERLIST_DATABASE_URL") or os.environ.get("POWERLIST_INSTANCE"):
+        return None
+    file = sqlite_file(database_url())
+    return file if file is not None and not file.exists() else None
+
+
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     def pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()

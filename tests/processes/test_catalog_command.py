@@ -30,7 +30,7 @@ def test_catalog_before_and_after_the_database_is_set_up(cli, tmp_path: Path) ->
     assert "database not set up" in text.err
 
     cli("init", check=True)
-    cli("demo", check=True)
+    cli("demo", "--no-matters", check=True)
     cli("deploy", str(MINI), "--as", "admin", check=True)
     after = cli("catalog", "--json", check=True).json()
     by_key = {item["key"]: item for item in after}
