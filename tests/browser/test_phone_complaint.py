@@ -1,0 +1,141 @@
+"""On a phone: a villager's 码上举报 reaches the village supervisory committee, whose member reads the
+report on the 登记分流 page (text, place, channel, date) and triages it without typing any of it
+again; an anonymous report is triaged with the reporter's name and contact left empty. The reporter's
+phone is not on the triage page."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser.conftest import PHONE
+from tests.conftest import ROOT
+from tests.web.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+COMPLAINT = ROOT / "processes" / "complaint" / "complaint.bpmn"
+SUPERVISOR = "shangtang.supervisor"  # 上塘村 (QX0101) 村务监督委员会成员
+VILLAGER_PHONE = "13812345678"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[str]:
+    """One app for the module's journeys: the demo county with the complaint flow."""
+    from werkzeug.serving import make_server
+
+    from engine import api
+    from engine.persistence.db import make_engine, make_sessionmaker
+    from engine.persistence.migrate import upgrade
+    from powerlist import demo
+    from web import create_app
+
+    folder = tmp_path_factory.mktemp("complaint")
+    url = f"sqlite:///{folder / 'browser.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        demo.load_demo(session, deploy_flows=False)
+        api.deploy_file(session, COMPLAINT, "admin")
+    engine.dispose()
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(folder / "files")})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def send_report(browser, base: str, what: str, where: str, phone: str = "", anonymous: bool = False) -> None:
+    """A villager sends a report from the village's 码上举报 page on their phone."""
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/public/villages/QX0101/report")
+        page.fill("textarea[name=what]", what)
+        page.fill("input[name=where]", where)
+        page.check("input[name=about][value=cadres]")
+        if phone:
+            page.fill("input[name=phone]", phone)
+        if anonymous:
+            page.check("input[name=anonymous]")
+        page.click("form button[type=submit]")
+        page.wait_for_load_state()
+        assert "举报已收到" in page.locator("body").inner_text()
+    finally:
+        context.close()
+
+
+def open_triage(page, base: str, where: str) -> None:
+    """The committee member signs in on their phone and opens the report's 登记分流 from the desk."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", SUPERVISOR)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{base}/")
+    page.locator("a", has_text=f"码上举报：{where}").first.click()
+    page.wait_for_load_state()
+    if "/tasks/" not in page.url:  # the desk linked the matter: its open step is one tap on
+        page.locator("a", has_text="去办理").first.click()
+        page.wait_for_url("**/tasks/**")
+    assert "登记分流" in page.locator("h1").inner_text()
+
+
+def choose(page, name: str, value: str) -> None:
+    page.locator(f"label:has(input[name={name}][value={value}])").click()
+
+
+def triage(page, subject: str, reason: str) -> None:
+    """Fill in only what triage decides, nothing of the report, and submit."""
+    form = page.locator("#task-form")
+    assert form.locator("[name=content]").count() == 0, "the form asks again for the report's content"
+    assert form.locator("[name=channel]").count() == 0 and form.locator("[name=received_on]").count() == 0
+    page.fill("input[name=subject]", subject)
+    page.select_option("select[name=category]", "project")
+    choose(page, "complexity", "general")
+    choose(page, "handling_level", "village")
+    page.fill("textarea[name=triage_reason]", reason)
+    page.click("#task-form button[type=submit]")
+    page.wait_for_url("**/matters/**")
+    assert "村级核查处理" in page.locator("body").inner_text()
+
+
+def test_the_committee_reads_a_villagers_report_and_triages_it_on_a_phone(served, browser, artifacts):
+    what, where = "村道刚修好就裂了，怀疑施工方偷工减料", "村东头新修的村道"
+    send_report(browser, served, what, where, phone=VILLAGER_PHONE)
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    try:
+        open_triage(page, served, where)
+        card = page.locator("#summary").inner_text()
+        assert what in card and where in card and "码上举报" in card and "收到日期" in card
+        assert page.locator("#summary").is_visible()
+        assert VILLAGER_PHONE not in page.content()
+        page.screenshot(path=str(artifacts / "test_phone_complaint_triage.png"), full_page=True)
+        triage(page, "村道硬化工程", "一般问题，由村务监督委员会核查")
+        page.screenshot(path=str(artifacts / "test_phone_complaint.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_an_anonymous_report_is_triaged_with_no_reporter_on_a_phone(served, browser, artifacts):
+    what, where = "村集体鱼塘承包费一直没有公开", "村西鱼塘"
+    send_report(browser, served, what, where, anonymous=True)
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    try:
+        open_triage(page, served, where)
+        card = page.locator("#summary").inner_text()
+        assert what in card and "匿名举报" in card
+        assert page.input_value("input[name=reporter_name]") == ""
+        assert page.input_value("input[name=reporter_contact]") == ""
+        triage(page, "鱼塘承包", "一般问题，由村务监督委员会核查承包合同和收款")
+        page.screenshot(path=str(artifacts / "test_phone_complaint_anonymous.png"), full_page=True)
+    finally:
+        context.close()
