@@ -117,10 +117,16 @@ def forget(session: Session, key: str, actor: str | None) -> None:
         )
 
 
-def listed_keys(session: Session) -> set[str]:
-    """Keys of the flows villagers see: reviewed and with a version in service."""
+def listed(session: Session) -> dict[str, tuple[str, str]]:
+    """The flows villagers see, reviewed and with a version in service: key -> (category, number) as the
+    administrator reviewed them."""
     in_service = select(DefinitionVersion.key).where(DefinitionVersion.retired.is_(False))
-    return set(session.scalars(select(VillagerListing.key).where(VillagerListing.key.in_(in_service))))
+    rows = session.execute(
+        select(VillagerListing.key, VillagerListing.category, VillagerListing.number).where(
+            VillagerListing.key.in_(in_service)
+        )
+    )
+    return {key: (category, number) for key, category, number in rows}
 
 
 def listing_of(session: Session, key: str) -> dict[str, Any] | None:

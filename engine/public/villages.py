@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.catalog.catalog import CatalogItem, power_list
-from engine.definitions.listing import listed_keys
+from engine.definitions.listing import listed
 from engine.errors import NotFound
 from engine.persistence.models import OrgUnit
 
@@ -37,10 +37,13 @@ def villages(session: Session) -> list[OrgUnit]:
 def public_items(session: Session) -> list[CatalogItem]:
     """The power list villagers see: flows an administrator reviewed and showed to them
     (:mod:`engine.definitions.listing`) that have a version in service, by number."""
-    shown = listed_keys(session)
+    shown = listed(session)
     items = []
     for item in power_list(session):
         if item.key in shown:
+            item.category, item.number = shown[item.key]
             item.versions = [v for v in item.versions or [] if not v["retired"]]
+            if item.versions:
+                item.name = item.versions[-1]["name"]
             items.append(item)
-    return items
+    return sorted(items, key=lambda item: (item.number, item.key))
