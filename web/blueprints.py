@@ -14,4 +14,5 @@ BLUEPRINTS: list[str] = [
     "web.supervise",
     "web.public",
     "web.api",
+    "web.site",
 ]

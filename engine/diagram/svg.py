@@ -88,6 +88,10 @@ def render_svg(
     root.set("height", _num(height * (min(width, max_width) / width) if max_width else height))
     root.set("role", "img")
     root.set("preserveAspectRatio", "xMinYMin meet")
+    focus = focus_point(diagram, states)
+    if focus is not None:  # where a phone opens the drawing: the step in progress, else where the flow starts
+        root.set("data-focus-x", _num(focus[0] + dx))
+        root.set("data-focus-y", _num(focus[1] + dy))
     _el(root, "title").text = title or diagram.name or "流程图"
     _el(root, "style").text = STYLE
     _defs(root, id_prefix)
@@ -104,6 +108,24 @@ def render_svg(
             continue
         _shape(canvas, shape, states.get(shape.element_id))
     return etree.tostring(root, encoding="unicode")
+
+
+CONTAINERS = ("participant", "lane", "group", "textAnnotation")
+
+
+def focus_point(diagram: Diagram, states: dict[str, str]) -> Point | None:
+    """The centre of the first step in progress (overdue or current), else of the flow's first start
+    event, else of the first flow node: a tall or wide drawing opens there, not on empty lanes."""
+    nodes = [shape for shape in diagram.shapes if shape.kind not in CONTAINERS and not shape.expanded]
+    for wanted in ("overdue", "current"):
+        for shape in nodes:
+            if states.get(shape.element_id) == wanted:
+                return shape.bounds.center
+    starts = [shape for shape in nodes if shape.kind == "startEvent"]
+    chosen = starts or nodes
+    if not chosen:
+        return None
+    return min(chosen, key=lambda shape: (shape.bounds.x, shape.bounds.y)).bounds.center
 
 
 def _defs(root: etree._Element, prefix: str) -> None:
