@@ -57,6 +57,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{user} may not do '{step}': it is for the {role} of {unit}",
     ),
     "task.assigned_to_other": ("此步骤已转给 {user} 办理", "This step was handed to {user}"),
+    "check.not_waivable": (
+        "「{message}」是法定要求，不能以理由越过（依据：{basis}）",
+        "“{message}” is a statutory rule and cannot be waived with a reason (basis: {basis})",
+    ),
     "task.awaiting_approver": (
         "请等待加签人 {approver} 审批后再办理",
         "Wait for the added approver {approver} to decide first",

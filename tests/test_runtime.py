@@ -178,9 +178,17 @@ def _to_resolve(sessions) -> tuple[int, dict]:
     return instance_id, open_task(sessions, instance_id)
 
 
-def test_failed_checks_can_be_waived_with_a_reason_and_are_recorded(deployed):
+def test_failed_checks_can_be_waived_with_a_reason_and_are_recorded(deployed, monkeypatch):
+    from engine.workspace import waivers
+
     instance_id, resolve = _to_resolve(deployed)
     short = {"members": 30, "present": 12, "votes_for": 12, "votes_against": 0, "abstain": 0}
+    with pytest.raises(PowerlistError) as refused:  # a statutory quorum admits no exception by default
+        with deployed() as session, session.begin():
+            api.complete(session, resolve["id"], "shangtang.chair", short, waive_reason="台风天气，无法到会")
+    assert refused.value.code == "check.not_waivable" and refused.value.params["check"] == "present"
+    # A county whose waiver rules admit this exception records it with the reason.
+    monkeypatch.setattr(waivers, "rules", lambda: {"default": True, "flows": {}})
     with pytest.raises(FormInvalid):
         with deployed() as session, session.begin():
             api.complete(session, resolve["id"], "shangtang.chair", short)

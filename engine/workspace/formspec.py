@@ -599,6 +599,26 @@ def evaluate(
     return Verdict(kept, list(errors.values()), run_checks(schema, kept, context))
 
 
+def live_check(
+    schema: dict[str, Any] | None,
+    data: Mapping[str, Any],
+    parse_errors: list[FieldError] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a page or client shows while the form is typed: every field's error at once (what could
+    not be read, requiredness, types), each legal check with its state, and the summary's state
+    (``ok`` only when every check passed)."""
+    verdict = evaluate(schema, data, context)
+    fields: dict[str, str] = {}
+    for error in (parse_errors or []) + verdict.errors:
+        fields.setdefault(error.field.split(".")[0], error.message)
+    return {
+        "fields": fields,
+        "checks": [{"id": c.id, "message": c.message, "fields": c.fields, "ok": c.ok} for c in verdict.checks],
+        "summary": verdict.summary(),
+    }
+
+
 # --- showing submitted data ------------------------------------------------------------------
 
 

@@ -241,6 +241,24 @@ def start(
     return outcome
 
 
+def _refuse_unwaivable(flow: str, schema: Any, data: dict[str, Any], context: dict[str, Any]) -> None:
+    """A reason waives only the checks the waiver rules allow (rules/defaults/waivers.yaml): a failed
+    check that enforces a statutory rule is refused, naming the check and its legal basis."""
+    from engine.workspace import waivers
+
+    for check in formspec.run_checks(schema, data, context):
+        if check.ok is True:
+            continue
+        rule = waivers.waiver(flow, check.id)
+        if not rule.waivable:
+            raise PowerlistError(
+                f"「{check.message}」是法定要求，不能以理由越过（依据：{rule.basis or '法律法规'}）",
+                code="check.not_waivable",
+                params={"check": check.id, "message": check.message, "basis": rule.basis or ""},
+                field=check.fields[0] if check.fields else check.id,
+            )
+
+
 # --- 同意 / 提交 --------------------------------------------------------------------------------
 
 
@@ -311,6 +329,7 @@ def complete(
     if waive_reason is not None:
         reason = _reason(waive_reason, "不符合规定仍要提交的理由")
         if failed:
+            _refuse_unwaivable(definition.key, schema, clean, context)
             payload["waived"] = [{"field": e.field, "message": e.message} for e in failed]
             payload["reason"] = reason
     if resolved.entries:

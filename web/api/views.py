@@ -162,16 +162,9 @@ def check(task_id: str):
     form = body().get("data")
     if not isinstance(form, dict):
         raise BadInput("data: the form data as a JSON object is required")
-    errors = formspec.validate(view["schema"], form)
-    return ok(
-        {
-            "fields": [{"field": e.field, "message": e.message} for e in errors],
-            "checks": [
-                {"message": c.message, "fields": c.fields, "ok": c.ok}
-                for c in formspec.run_checks(view["schema"], form)
-            ],
-        }
-    )
+    found = formspec.live_check(view["schema"], form)  # every error at once, as the page shows them
+    found["fields"] = [{"field": name, "message": message} for name, message in found["fields"].items()]
+    return ok(found)
 
 
 def _operate(run) -> tuple[Response, int]:

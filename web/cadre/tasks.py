@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import Conflict, FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
 from engine.persistence.ids import parse_id
-from engine.workspace import attachments, formspec, idempotency, matters, operations
+from engine.workspace import attachments, formspec, idempotency, matters, operations, waivers
 from engine.workspace.operations import Outcome
 from web import db
 from web.actions import run_once, store_files
@@ -39,7 +39,11 @@ def _render(
         by_field.setdefault(error.field.split(".")[0], []).append(error.message)
     spec = view["spec"]
     data, _parse_errors = formspec.parse_form(spec, {k: v if isinstance(v, list) else [v] for k, v in values.items()})
-    checks = formspec.run_checks(view["schema"], data) if spec.checks else []
+    verdict = formspec.evaluate(view["schema"], data)
+    checks = verdict.checks if spec.checks else []
+    # 仍要提交 only after a refusal, and only when every failed check may be waived (rule data).
+    failed_ids = [c.id for c in checks if c.ok is False]
+    offer_waiver = bool(errors) and waivers.offered(db.session(), view["instance"], failed_ids)
     return (
         render_template(
             "cadre/task.html",
@@ -49,10 +53,11 @@ def _render(
             errors=by_field,
             general_errors=[e.message for e in errors if e.field.split(".")[0] not in _known(spec)],
             checks=checks,
+            checks_summary=verdict.summary(),
             idempotency_key=key,
             kept=kept,
             waive_reason=waive_reason,
-            failed_checks=any(c.ok is False for c in checks) and bool(errors),
+            failed_checks=offer_waiver,
         ),
         status,
     )
@@ -67,7 +72,8 @@ def _known(spec: formspec.FormSpec) -> set[str]:
 def task(task_id: str):
     task_id = _task_id(task_id)
     view = matters.task(db.session(), current_user.username, task_id)
-    values = formspec.form_values(view["spec"], view["previous"] or {})
+    first = formspec.prefill_values(view["spec"], view)  # x-prefill: e.g. the title typed at start
+    values = formspec.form_values(view["spec"], {**first, **(view["previous"] or {})})
     kept: dict[str, list[dict[str, Any]]] = {}
     for row in view["kept_attachments"]:
         kept.setdefault(row["slot"] or "", []).append(row)
@@ -112,8 +118,10 @@ def submit(task_id: str):
             errors = [FieldError("", str(exc))]
             status = 409 if isinstance(exc, InvalidState | Conflict) else 400
     else:
+        # Everything else wrong is shown with what could not be read: requiredness, types, checks.
         failed = {e.field for e in errors}
-        errors += [e for e in formspec.validate(view["schema"], data) if e.field.split(".")[0] not in failed]
+        everything = formspec.evaluate(view["schema"], data).all_errors()
+        errors += [e for e in everything if e.field.split(".")[0] not in failed]
     kept = _kept(user, chosen, view["instance"], view["step"])
     values = {k: v if len(v) > 1 else v[0] for k, v in submitted.items() if not k.startswith(("keep_", "csrf"))}
     return _render(view, values, errors, key or secrets.token_hex(16), kept, waive_reason or "", status)
@@ -150,17 +158,7 @@ def check(task_id: str):
     task_id = _task_id(task_id)
     view = matters.task(db.session(), current_user.username, task_id)
     data, errors = formspec.parse_form(view["spec"], request.form.to_dict(flat=False))
-    failed = {e.field for e in errors}
-    errors += [e for e in formspec.validate(view["schema"], data) if e.field not in failed]
-    return jsonify(
-        {
-            "fields": {e.field.split(".")[0]: e.message for e in errors},
-            "checks": [
-                {"message": c.message, "fields": c.fields, "ok": c.ok}
-                for c in formspec.run_checks(view["schema"], data)
-            ],
-        }
-    )
+    return jsonify(formspec.live_check(view["schema"], data, errors))
 
 
 def _reason() -> str:

@@ -88,26 +88,40 @@
         if (result) show(result);
       }).catch(function () { /* offline or slow: the server checks again on submit */ });
     }
+    // Every error at once, each next to its field: what could not be read, requiredness (a field
+    // required only in some cases, x-required-when), types, and the failed legal checks.
     function show(result) {
       var passed = 0;
+      var failedAt = {};
       (result.checks || []).forEach(function (check, index) {
         var item = document.querySelector('[data-check="' + index + '"]');
         if (check.ok === true) passed++;
+        if (check.ok === false && check.fields && check.fields.length) {
+          var at = check.fields[0];
+          failedAt[at] = failedAt[at] ? failedAt[at] + "；" + check.message : check.message;
+        }
         if (!item) return;
         item.className = check.ok === true ? "ok" : check.ok === false ? "fail" : "pending";
       });
       var summary = document.getElementById("checks-summary");
       if (summary) {
         var total = summary.getAttribute("data-total");
+        var state = (result.summary || {}).state || (passed === Number(total) ? "ok" : "pending");
         summary.textContent = summary.textContent.replace(/\d+\s*\/\s*\d+/, passed + "/" + total);
+        summary.classList.remove("ok", "fail", "pending");
+        summary.classList.add(state);
       }
       form.querySelectorAll("[data-error-for]").forEach(function (slot) {
         var name = slot.getAttribute("data-error-for");
-        if (!touched[name]) return;
-        var message = (result.fields || {})[name];
-        slot.textContent = message || "";
-        slot.hidden = !message;
         var field = slot.closest(".field");
+        // A field the cadre has not reached yet keeps quiet, unless the page already showed its error.
+        if (!touched[name] && !(field && field.classList.contains("invalid"))) return;
+        var messages = [];
+        if ((result.fields || {})[name]) messages.push(result.fields[name]);
+        if (failedAt[name]) messages.push(failedAt[name]);
+        var message = messages.join("；");
+        slot.textContent = message;
+        slot.hidden = !message;
         if (field) field.classList.toggle("invalid", Boolean(message));
       });
     }
