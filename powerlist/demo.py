@@ -389,10 +389,11 @@ def _open(session: Session, instance_id: int) -> list[OpenTask]:
 
 
 def run_plan(
-    session: Session, plan: Plan, rng: random.Random, now: datetime, moved: bool = True, folder: Path | None = None
+    sessions, plan: Plan, rng: random.Random, now: datetime, moved: bool = True, folder: Path | None = None
 ) -> int:
     """Start the plan's matter and do its steps, each on the day its form's dates say (the dates moved
-    to the plan's months unless ``moved`` is false); the matter's id."""
+    to the plan's months unless ``moved`` is false), each command in its own transaction as a person
+    would; the matter's id."""
     path = plan.path
     dates = _dates([s.data for s in path.steps] + [path.start], [])
     months = 0
@@ -408,47 +409,65 @@ def run_plan(
     village = plan.village
     entries = {name: {**entry, "passed_on": _shift(entry["passed_on"], months)} for name, entry in path.cited().items()}
     numbers = {}
-    for name, entry in entries.items():  # entered in the register on the day they were passed, or later
-        passed = datetime.combine(date.fromisoformat(entry["passed_on"]), datetime.min.time(), CST)
-        clock.clock.set(min(max(plan.start, passed + timedelta(hours=17)), now))
-        numbers[name] = decisions.record_paper(session, holder("town_agency", village), village, **entry).number
-    clock.clock.set(plan.start)
-    starter = path.started_by or loaded_step_role(session, plan.key, path.steps[0].step)
-    second = rng.random() < 0.4
-    started = api.start(
-        session,
-        plan.key,
-        village,
-        holder(starter, village, second),
-        _shift(path.start, months),
-        plan.title or path.title,
-    )
+    with sessions() as session, session.begin():
+        for name, entry in entries.items():  # entered in the register on the day they were passed, or later
+            passed = datetime.combine(date.fromisoformat(entry["passed_on"]), datetime.min.time(), CST)
+            clock.clock.set(min(max(plan.start, passed + timedelta(hours=17)), now))
+            numbers[name] = decisions.record_paper(session, holder("town_agency", village), village, **entry).number
+        clock.clock.set(plan.start)
+        starter = path.started_by or loaded_step_role(session, plan.key, path.steps[0].step)
+        second = rng.random() < 0.4
+        started = api.start(
+            session,
+            plan.key,
+            village,
+            holder(starter, village, second),
+            _shift(path.start, months),
+            plan.title or path.title,
+        )
     instance_id = started.instance_id
     turns: dict[str, int] = {}
     for number, step in enumerate(path.steps):
         if plan.stop is not None and number >= plan.stop:
             break
         data = cite(_shift(plan.change.get(step.step, step.data), months), numbers)
-        tasks = _open(session, instance_id)
-        task = next((t for t in tasks if t.step_id == step.step), None)
-        if task is None:
-            raise RuntimeError(f"step {step.step} not open (open: {[t.step_id for t in tasks]})")
-        before = clock.clock.now()
-        at = before + timedelta(hours=rng.randint(3, 30))
-        latest = max(_dates(data, []), default=None)
-        if latest is not None:  # done on the day of the latest date it reports (a posting's last day…)
-            at = max(at, datetime.combine(latest, datetime.min.time(), CST) + timedelta(hours=rng.randint(15, 18)))
-        if task.due_at is not None:  # within the step's time limit
-            at = min(at, max(before + timedelta(hours=1), as_utc(task.due_at) - timedelta(hours=2)))
-        clock.clock.set(min(at, now - timedelta(minutes=5)))
-        turns[task.role] = turns.get(task.role, rng.randint(0, 1)) + 1
-        doer = holder(task.role, village, second=turns[task.role] % 2 == 0)
-        if plan.force == step.step:
-            reason = "村监委会成员外出，镇三资中心决定先行办理"
-            api.force(session, task.id, holder("town_agency", village), reason, data)
-            continue
-        api.complete(session, task.id, doer, data, _attachments(session, task, doer, folder), plan.waive.get(step.step))
+        with sessions() as session, session.begin():
+            _step(session, plan, instance_id, step.step, data, turns, rng, now, folder)
     return instance_id
+
+
+def _step(
+    session: Session,
+    plan: Plan,
+    instance_id: int,
+    step_name: str,
+    data: dict[str, Any],
+    turns: dict[str, int],
+    rng: random.Random,
+    now: datetime,
+    folder: Path | None,
+) -> None:
+    """Do one step of the plan's matter, on the day its data says, by one of the role's two holders."""
+    village = plan.village
+    tasks = _open(session, instance_id)
+    task = next((t for t in tasks if t.step_id == step_name), None)
+    if task is None:
+        raise RuntimeError(f"step {step_name} not open (open: {[t.step_id for t in tasks]})")
+    before = clock.clock.now()
+    at = before + timedelta(hours=rng.randint(3, 30))
+    latest = max(_dates(data, []), default=None)
+    if latest is not None:  # done on the day of the latest date it reports (a posting's last day…)
+        at = max(at, datetime.combine(latest, datetime.min.time(), CST) + timedelta(hours=rng.randint(15, 18)))
+    if task.due_at is not None:  # within the step's time limit
+        at = min(at, max(before + timedelta(hours=1), as_utc(task.due_at) - timedelta(hours=2)))
+    clock.clock.set(min(at, now - timedelta(minutes=5)))
+    turns[task.role] = turns.get(task.role, rng.randint(0, 1)) + 1
+    doer = holder(task.role, village, second=turns[task.role] % 2 == 0)
+    if plan.force == step_name:
+        reason = "村监委会成员外出，镇三资中心决定先行办理"
+        api.force(session, task.id, holder("town_agency", village), reason, data)
+        return
+    api.complete(session, task.id, doer, data, _attachments(session, task, doer, folder), plan.waive.get(step_name))
 
 
 def loaded_step_role(session: Session, key: str, step: str) -> str:
@@ -547,11 +566,9 @@ def load_matters(
         for plan in plans(real, size):
             try:
                 try:
-                    with sessions() as session, session.begin():
-                        instance_id = run_plan(session, plan, rng, real, folder=folder)
+                    instance_id = run_plan(sessions, plan, rng, real, folder=folder)
                 except PowerlistError:  # a date moved onto a holiday or across a month: as the example has it
-                    with sessions() as session, session.begin():
-                        instance_id = run_plan(session, plan, rng, real, moved=False, folder=folder)
+                    instance_id = run_plan(sessions, plan, rng, real, moved=False, folder=folder)
                 with sessions() as session, session.begin():
                     if plan.twist == "payment_before_approval":
                         at = clock.clock.advance(timedelta(hours=5))
