@@ -1,5 +1,6 @@
 """Demo data: one county, two towns, four villages, two users for every role in each unit, the shipped
-flows published to the demo county, and (:func:`load_matters`) a year of matters in the villages.
+flows published to the demo county and shown to its villagers, and (:func:`load_matters`) a year of
+matters in the villages.
 
 The matters are the flows' example paths (``processes/*/examples.yaml``) run through the engine at
 dates spread over the last twelve months with the engine clock set back, the dates in their forms moved
@@ -25,7 +26,9 @@ from engine import api, clock
 from engine.calendar import CST
 from engine.catalog.examples import ExamplePath, cite, examples_path, load_examples
 from engine.clock import as_utc
+from engine.definitions import listing
 from engine.definitions.deploy import deploy
+from engine.definitions.models import VillagerListing
 from engine.definitions.validate import load_definition_file
 from engine.errors import PowerlistError
 from engine.org.passwords import hash_password
@@ -105,7 +108,12 @@ def load_demo(session: Session, deploy_flows: bool = True) -> dict[str, Any]:
             skipped.append(f"skipped {path.name}: " + "; ".join(str(p) for p in report.problems[:3]))
             continue
         result = deploy(session, report, path.read_bytes(), actor=None, counties=[county.code])
-        deployed.append(f"deployed {result.key} v{result.version}" + ("" if result.created else " (unchanged)"))
+        line = f"deployed {result.key} v{result.version}" + ("" if result.created else " (unchanged)")
+        # shown to villagers (向村民公示): the shipped files were reviewed by whoever put them on the server
+        shown = session.get(VillagerListing, result.key)
+        if (shown is None or shown.version != result.version) and listing.show_deployed_file(session, result.key, None):
+            line += ", shown to villagers"
+        deployed.append(line)
     return {"users": users, "deployed": deployed, "skipped": skipped}
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.definitions import listing
 from engine.persistence.models import (
+    AuditLog,
     DefinitionVersion,
     HistoryEvent,
     OpenTask,
@@ -88,6 +90,11 @@ def test_the_demo_makes_a_year_of_matters_once(db_engine, tmp_path):
     again = demo.load_matters(db_engine, "small", folder=tmp_path / "files")
     assert again.already and again.matters == made["ProcessInstance"]
     assert counts() == made, "a second demo added to the first"
+    with sessions() as session, session.begin():
+        demo.load_demo(session)  # the flows again: unchanged, and shown to villagers once
+        shown = session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "villager_list"))
+        assert set(listing.listed(session)) == {path.stem for path in demo.shipped_flows()}
+    assert shown == len(demo.shipped_flows())
 
     with sessions() as session:
         statuses = dict(
