@@ -228,3 +228,19 @@ def test_the_page_the_api_and_the_command_line_agree(world, fund, client, auth, 
     for instance_id in (page_matter, api_matter, cli_matter):
         stored = stored_voucher(world, instance_id)
         assert stored["payment_method"] == "cash" and "payee_account" not in stored and "resolution_ref" not in stored
+
+
+def test_validating_a_flow_refuses_a_bad_condition_naming_its_field():
+    from lxml import etree
+
+    from engine.definitions.forms import read_form
+
+    task = etree.fromstring('<userTask id="voucher" name="填写支出凭证"/>')
+    form = {
+        "type": "object",
+        "properties": {"kind": {"type": "string"}, "note": {"type": "string"}},
+        "x-required-when": {"note": "kind == "},
+    }
+    _, problems = read_form(json.dumps(form).encode(), "forms/voucher.json", task)
+    assert [(p.code, p.element_id) for p in problems] == [("bad-expression", "voucher")]
+    assert "x-required-when.note" in problems[0].message
