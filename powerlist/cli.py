@@ -293,10 +293,13 @@ def validate(file: str, as_json: bool) -> None:
             {
                 "ok": report.ok,
                 "problems": [p.__dict__ for p in report.problems],
+                "warnings": [p.__dict__ for p in report.warnings],
                 "key": report.definition.key if report.definition else None,
             }
         )
         sys.exit(0 if report.ok else 2)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not report.ok:
         for problem in report.problems:
             click.echo(str(problem))

@@ -279,8 +279,12 @@ def persons(
             role = (roles or {}).get(user.username)
             found[user.username] = Person(user.username, user.display_name, _office_of(user, role))
     for name in names - set(found):
-        found[name] = Person(name, name, "")
+        found[name] = Person(name, *NOT_PEOPLE.get(name, (name, "")))
     return found
+
+
+# Actors that are not a user: villagers reporting through 码上举报, the supervision rules.
+NOT_PEOPLE = {"public": ("村民", "码上举报"), "system": ("系统", "监督规则")}
 
 
 def person(session: Session, username: str | None, role: str | None = None) -> Person | None:

@@ -228,4 +228,7 @@ def test_offices_do_not_double_their_level(payment):
         assert profile(session, "dongxi.discipline").role_names == ["东溪镇纪委"]
         assert profile(session, CADRE).role_names == ["上塘村干部"]
         found = people.persons(session, ["dongxi.discipline", CADRE, "county.discipline"])
+        actors = people.persons(session, ["public", "system"])
     assert {p.office for p in found.values()} == {"东溪镇纪委", "上塘村干部", "清溪县纪委"}
+    # A villager's report and the supervision rules are named for what they are, not by an account name.
+    assert (actors["public"].label, actors["system"].label) == ("村民（码上举报）", "系统（监督规则）")

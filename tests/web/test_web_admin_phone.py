@@ -183,3 +183,11 @@ def test_villagers_see_a_flow_only_after_an_administrator_reviewed_it(client, au
     auth.login(SECRETARY)
     assert client.post("/admin/flows/mini_decision/withdraw").status_code in (302, 403, 404)
     assert "小额决策（测试）" in client.get("/public/").get_data(as_text=True)
+
+
+@SQLITE
+def test_the_validate_command_prints_warnings_too(cli):
+    ok = cli("validate", str(FIXTURES / "notice_v1.bpmn"))
+    assert ok.code == 0 and "warning:" in ok.err and "recalled" in ok.err
+    as_json = cli("validate", str(FIXTURES / "notice_v1.bpmn"), "--json").json()
+    assert as_json["ok"] and [w["element_id"] for w in as_json["warnings"]] == ["recalled"]
