@@ -90,16 +90,16 @@ def load_demo(session: Session, deploy_flows: bool = True) -> dict[str, Any]:
 
     county = ensure_unit(session, COUNTY[0], COUNTY[1], "county")
     for role, (username, title) in COUNTY_ROLES.items():
-        person(username, f"{COUNTY[1]}{title}", role, county)
+        person(username, shown_as(COUNTY[1], title), role, county)
     for town_code, (town_name, villages) in TOWNS.items():
         town = ensure_unit(session, town_code, town_name, "town", county)
         slug = TOWN_SLUGS[town_code]
         for role, (suffix, title) in TOWN_ROLES.items():
-            person(f"{slug}.{suffix}", f"{town_name}{title}", role, town)
+            person(f"{slug}.{suffix}", shown_as(town_name, title), role, town)
         for village_code, (village_name, vslug) in villages.items():
             village = ensure_unit(session, village_code, village_name, "village", town)
             for role, (suffix, title) in VILLAGE_ROLES.items():
-                person(f"{vslug}.{suffix}", f"{village_name}{title}", role, village)
+                person(f"{vslug}.{suffix}", shown_as(village_name, title), role, village)
 
     deployed, skipped = [], []
     for path in shipped_flows() if deploy_flows else []:
@@ -115,6 +115,14 @@ def load_demo(session: Session, deploy_flows: bool = True) -> dict[str, Any]:
             line += ", shown to villagers"
         deployed.append(line)
     return {"users": users, "deployed": deployed, "skipped": skipped}
+
+
+def shown_as(unit_name: str, title: str) -> str:
+    """A demo user's name: the unit's name and the office, the level word said once ("东溪镇纪委",
+    "上塘村干部", not "东溪镇镇纪委")."""
+    if unit_name[-1:] in ("县", "镇", "乡", "村") and title.startswith(unit_name[-1]) and len(title) > 1:
+        return unit_name + title[1:]
+    return unit_name + title
 
 
 # ---------------------------------------------------------------------------------------------------

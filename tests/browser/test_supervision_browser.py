@@ -220,11 +220,11 @@ def test_a_red_payment_warning_from_raised_to_closed(site, browser, artifacts):
     steps = [
         ("raised", "2026-11-02 09:00", "系统"),
         ("rectification_unavailable", "2026-11-02 09:00", "系统"),  # no 整改 flow deployed: by its deadline
-        ("acknowledged", "2026-11-02 10:00", f"东溪镇镇纪委（{TOWN}）"),
-        ("assigned", "2026-11-02 11:00", f"东溪镇镇纪委（{TOWN}）"),
-        ("document_issued", "2026-11-02 12:00", f"东溪镇镇纪委（{TOWN}）"),
+        ("acknowledged", "2026-11-02 10:00", f"东溪镇纪委（{TOWN}）"),
+        ("assigned", "2026-11-02 11:00", f"东溪镇纪委（{TOWN}）"),
+        ("document_issued", "2026-11-02 12:00", f"东溪镇纪委（{TOWN}）"),
         ("rectified", "2026-11-03 12:00", f"上塘村主任（{OWNER}）"),
-        ("rectification_accepted", "2026-11-03 13:00", f"东溪镇镇纪委（{TOWN}）"),
+        ("rectification_accepted", "2026-11-03 13:00", f"东溪镇纪委（{TOWN}）"),
     ]
     history = town.locator("#history > li")
 

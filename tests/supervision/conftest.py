@@ -123,6 +123,15 @@ class World:
         with self.sessions() as session:
             return queries.history(session, instance_id)
 
+    def sole_holders(self, *usernames: str) -> None:
+        """Make each user the only holder of their roles: the demo gives every role a second holder
+        (``<username>2``), and a warning names a person only where one person holds the role."""
+        from sqlalchemy import delete
+
+        with self.sessions() as session, session.begin():
+            seconds = session.scalars(select(User.id).where(User.username.in_([f"{u}2" for u in usernames])))
+            session.execute(delete(RoleAssignment).where(RoleAssignment.user_id.in_(list(seconds))))
+
     def timers(self, **where) -> list:
         from engine.supervision.models import SupervisionTimer
 

@@ -11,6 +11,7 @@ DUE = T0 + timedelta(days=3)  # mini_decision: propose has pl:timeLimit P3D
 
 
 def test_an_ignored_step_turns_blue_then_yellow_then_red_each_warning_once(world, now):
+    world.sole_holders("shangtang.secretary")
     instance = world.start("mini_decision")
     assert world.task(instance)["due_at"] == "2026-11-05T01:00:00.000000Z"
 

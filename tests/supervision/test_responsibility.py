@@ -23,6 +23,7 @@ def _at_town_audit(world, village: str, starter: str) -> int:
 
 
 def test_the_town_agencys_overdue_audit_is_charged_to_the_town_and_its_user(world):
+    world.sole_holders("dongxi.agency")
     world.deploy(shipped("fund_payment"))
     upper = _at_town_audit(world, "QX0101", "shangtang.secretary")
     lower = _at_town_audit(world, "QX0102", "xiatang.secretary")
@@ -68,6 +69,7 @@ def test_a_town_step_completed_late_is_charged_to_whoever_completed_it(world, no
 
 
 def test_scores_command_lists_the_town_and_its_people_under_it(world, cli):
+    world.sole_holders("dongxi.agency")
     world.deploy(shipped("fund_payment"))
     _at_town_audit(world, "QX0101", "shangtang.secretary")
     world.sweep(AUDIT_DUE + timedelta(minutes=1))

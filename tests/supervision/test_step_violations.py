@@ -23,6 +23,7 @@ def _grant(world, username: str, role: str) -> None:
 
 
 def test_a_forced_step_is_a_red_violation_with_the_reason_as_evidence(world):
+    world.sole_holders("shangtang.chair", "dongxi.agency")
     instance = world.start("mini_decision")
     world.complete(instance, "propose", PROPOSE)
     world.force(instance, "resolve", "会议无法召开", {"votes_for": 1, "present": 1})
