@@ -135,7 +135,7 @@ def make_anchor(session: Session, day: date | None = None, hour: int | None = No
     _check_continuity(session, previous, current, changed)
     previous_v, current_v = anchored_violation_leaves(session), current_violation_leaves(session)
     changed_v = _changed(previous_v, current_v)
-    _check_violation_continuity(session, previous_v, current_v, changed_v)
+    _check_continuity(session, previous_v, current_v, changed_v, "violation")
     anchor = HistoryAnchor(
         day=day,
         label=label,
@@ -154,53 +154,30 @@ def make_anchor(session: Session, day: date | None = None, hour: int | None = No
     return anchor
 
 
-def _check_violation_continuity(session: Session, previous: Leaves, current: Leaves, changed: Leaves) -> None:
-    for violation_id, (seq, _head) in previous.items():
-        if violation_id not in current:
-            raise InvalidState(f"violation {violation_id} was covered by an earlier anchor and is missing now")
-        if current[violation_id][0] < seq:
-            raise InvalidState(
-                f"violation {violation_id} has {current[violation_id][0]} events but an earlier anchor covered {seq}"
-            )
+def _check_continuity(
+    session: Session, previous: Leaves, current: Leaves, changed: Leaves, noun: str = "matter"
+) -> None:
+    """Everything an earlier anchor covered is still there: each owner (a matter, or a violation)
+    with at least as many events, and the event at each covered seq still has its covered hash."""
+    owner, table = (
+        (HistoryEvent.instance_id, HistoryEvent) if noun == "matter" else (ViolationEvent.violation_id, ViolationEvent)
+    )
+    for owner_id, (seq, _head) in previous.items():
+        if owner_id not in current:
+            raise InvalidState(f"{noun} {owner_id} was covered by an earlier anchor and is missing now")
+        if current[owner_id][0] < seq:
+            now_seq = current[owner_id][0]
+            raise InvalidState(f"{noun} {owner_id} has {now_seq} events but an earlier anchor covered {seq}")
     grown = [i for i in changed if i in previous and previous[i][0] > 0]
     for start in range(0, len(grown), 500):
         chunk = grown[start : start + 500]
-        rows = session.execute(
-            select(ViolationEvent.violation_id, ViolationEvent.seq, ViolationEvent.hash).where(
-                ViolationEvent.violation_id.in_(chunk)
-            )
-        )
-        stored = {(r.violation_id, r.seq): bytes(r.hash) for r in rows}
-        for violation_id in chunk:
-            seq, head = previous[violation_id]
-            if stored.get((violation_id, seq)) != head:
+        rows = session.execute(select(owner.label("owner"), table.seq, table.hash).where(owner.in_(chunk)))
+        stored = {(r.owner, r.seq): bytes(r.hash) for r in rows}
+        for owner_id in chunk:
+            seq, head = previous[owner_id]
+            if stored.get((owner_id, seq)) != head:
                 raise InvalidState(
-                    f"violation {violation_id}: event #{seq}, covered by an earlier anchor, is missing or was rewritten"
-                )
-
-
-def _check_continuity(session: Session, previous: Leaves, current: Leaves, changed: Leaves) -> None:
-    for instance_id, (seq, _head) in previous.items():
-        if instance_id not in current:
-            raise InvalidState(f"matter {instance_id} was covered by an earlier anchor and is missing now")
-        if current[instance_id][0] < seq:
-            raise InvalidState(
-                f"matter {instance_id} has {current[instance_id][0]} events but an earlier anchor covered {seq}"
-            )
-    grown = [i for i in changed if i in previous and previous[i][0] > 0]
-    for start in range(0, len(grown), 500):
-        chunk = grown[start : start + 500]
-        rows = session.execute(
-            select(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.hash).where(
-                HistoryEvent.instance_id.in_(chunk)
-            )
-        )
-        stored = {(r.instance_id, r.seq): bytes(r.hash) for r in rows}
-        for instance_id in chunk:
-            seq, head = previous[instance_id]
-            if stored.get((instance_id, seq)) != head:
-                raise InvalidState(
-                    f"matter {instance_id}: event #{seq}, covered by an earlier anchor, is missing or was rewritten"
+                    f"{noun} {owner_id}: event #{seq}, covered by an earlier anchor, is missing or was rewritten"
                 )
 
 
@@ -306,7 +283,7 @@ def _first_violation_difference(session: Session, leaves: Leaves) -> tuple[int, 
     }
     events = session.execute(
         select(
-            ViolationEvent.violation_id,
+            ViolationEvent.violation_id.label("owner"),
             ViolationEvent.seq,
             ViolationEvent.kind,
             ViolationEvent.at,
@@ -317,44 +294,13 @@ def _first_violation_difference(session: Session, leaves: Leaves) -> tuple[int, 
         .order_by(ViolationEvent.violation_id, ViolationEvent.seq)
         .execution_options(yield_per=2000)
     )
-    rows = iter(events)
-    pending = next(rows, None)
-    for violation_id in sorted(leaves):
-        seq, head = leaves[violation_id]
-        if violation_id not in present:
-            return violation_id, f"the violation was deleted (the anchor covers {seq} of its events)"
-        if present[violation_id] < seq:
-            return violation_id, (
-                f"it now records {present[violation_id]} events but the anchor covers {seq}: "
-                f"events after #{present[violation_id]} were deleted"
-            )
-        while pending is not None and pending.violation_id < violation_id:
-            pending = next(rows, None)
-        prev, expected, altered = GENESIS, 1, None
-        while pending is not None and pending.violation_id == violation_id:
-            if pending.seq <= seq:
-                if pending.seq != expected:
-                    return violation_id, f"event #{expected} is missing"
-                digest = violation_chain.event_hash(
-                    prev,
-                    violation_id=violation_id,
-                    seq=pending.seq,
-                    kind=pending.kind,
-                    at=pending.at,
-                    actor=pending.actor,
-                    data=pending.data,
-                )
-                if altered is None and digest != bytes(pending.hash):
-                    altered = pending.seq
-                prev, expected = digest, expected + 1
-            pending = next(rows, None)
-        if expected <= seq:
-            return violation_id, f"event #{expected} is missing (the anchor covers up to #{seq})"
-        if prev != head:
-            if altered is not None:
-                return violation_id, f"event #{altered} was altered"
-            return violation_id, f"its events up to #{seq} were rewritten: they no longer lead to the anchored head"
-    return None
+
+    def link(prev: bytes, row) -> bytes:
+        return violation_chain.event_hash(
+            prev, violation_id=row.owner, seq=row.seq, kind=row.kind, at=row.at, actor=row.actor, data=row.data
+        )
+
+    return _first_broken(leaves, present, events, link, "violation")
 
 
 def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | None:
@@ -366,7 +312,7 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
     }
     events = session.execute(
         select(
-            HistoryEvent.instance_id,
+            HistoryEvent.instance_id.label("owner"),
             HistoryEvent.seq,
             HistoryEvent.kind,
             HistoryEvent.at,
@@ -379,45 +325,56 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
         .execution_options(yield_per=2000)
     )
+
+    def link(prev: bytes, row) -> bytes:
+        return event_hash(
+            prev,
+            instance_id=row.owner,
+            seq=row.seq,
+            kind=row.kind,
+            at=row.at,
+            actor=row.actor,
+            step_id=row.step_id,
+            data=row.data,
+            state_digest=row.state_digest,
+        )
+
+    return _first_broken(leaves, present, events, link, "matter")
+
+
+def _first_broken(leaves: Leaves, present: dict[int, int], events, link, noun: str) -> tuple[int, str] | None:
+    """Walk chains (``events`` ordered by owner and seq, each row with ``owner``, ``seq`` and
+    ``hash``) against the anchored leaves: the first owner (by id) that is gone, shorter than
+    anchored, or whose events up to the anchored seq no longer lead to the anchored head."""
     rows = iter(events)
     pending = next(rows, None)
-    for instance_id in sorted(leaves):
-        seq, head = leaves[instance_id]
-        if instance_id not in present:
-            return instance_id, f"the matter was deleted (the anchor covers {seq} of its events)"
-        if present[instance_id] < seq:
-            return instance_id, (
-                f"it now records {present[instance_id]} events but the anchor covers {seq}: "
-                f"events after #{present[instance_id]} were deleted"
+    for owner in sorted(leaves):
+        seq, head = leaves[owner]
+        if owner not in present:
+            return owner, f"the {noun} was deleted (the anchor covers {seq} of its events)"
+        if present[owner] < seq:
+            return owner, (
+                f"it now records {present[owner]} events but the anchor covers {seq}: "
+                f"events after #{present[owner]} were deleted"
             )
-        while pending is not None and pending.instance_id < instance_id:
+        while pending is not None and pending.owner < owner:
             pending = next(rows, None)
         prev, expected, altered = GENESIS, 1, None
-        while pending is not None and pending.instance_id == instance_id:
+        while pending is not None and pending.owner == owner:
             if pending.seq <= seq:
                 if pending.seq != expected:
-                    return instance_id, f"event #{expected} is missing"
-                digest = event_hash(
-                    prev,
-                    instance_id=instance_id,
-                    seq=pending.seq,
-                    kind=pending.kind,
-                    at=pending.at,
-                    actor=pending.actor,
-                    step_id=pending.step_id,
-                    data=pending.data,
-                    state_digest=pending.state_digest,
-                )
+                    return owner, f"event #{expected} is missing"
+                digest = link(prev, pending)
                 if altered is None and digest != bytes(pending.hash):
                     altered = pending.seq
                 prev, expected = digest, expected + 1
             pending = next(rows, None)
         if expected <= seq:
-            return instance_id, f"event #{expected} is missing (the anchor covers up to #{seq})"
+            return owner, f"event #{expected} is missing (the anchor covers up to #{seq})"
         if prev != head:
             if altered is not None:
-                return instance_id, f"event #{altered} was altered"
-            return instance_id, f"its events up to #{seq} were rewritten: they no longer lead to the anchored head"
+                return owner, f"event #{altered} was altered"
+            return owner, f"its events up to #{seq} were rewritten: they no longer lead to the anchored head"
     return None
 
 
