@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,30 +27,29 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
 
-@pytest.fixture
-def live_server(tmp_path) -> Iterator[str]:
-    """The app with the demo county and 四议两公开, served on 127.0.0.1 at a free port."""
+@contextmanager
+def demo_site(folder: Path, flows: Iterable[Path], prepare: Callable[[Any], None] | None = None) -> Iterator[str]:
+    """The app on a new SQLite database in ``folder`` with the demo county (no matters) and ``flows``
+    deployed, served on 127.0.0.1 at a free port; ``prepare(session)`` adds what a module needs."""
     from werkzeug.serving import make_server
 
     from engine import api
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.migrate import upgrade
     from powerlist import demo
-    from tests.web.conftest import FOUR, MINI
     from web import create_app
 
-    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
+    url = f"sqlite:///{folder / 'browser.sqlite'}"
     engine = make_engine(url)
     upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    with sessions() as session, session.begin():
+    with make_sessionmaker(engine)() as session, session.begin():
         demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, FOUR, "admin")
-        api.deploy_file(session, MINI, "admin")
+        for flow in flows:
+            api.deploy_file(session, flow, "admin")
+        if prepare is not None:
+            prepare(session)
     engine.dispose()
-    app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(tmp_path / "attachments")}
-    )
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(folder / "files")})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -57,6 +58,20 @@ def live_server(tmp_path) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(10)
+
+
+def database_of(folder: Path) -> str:
+    """The database URL of a :func:`demo_site` served from ``folder``."""
+    return f"sqlite:///{folder / 'browser.sqlite'}"
+
+
+@pytest.fixture
+def live_server(tmp_path) -> Iterator[str]:
+    """The app with the demo county and 四议两公开, served on 127.0.0.1 at a free port."""
+    from tests.web.conftest import FOUR, MINI
+
+    with demo_site(tmp_path, (FOUR, MINI)) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,12 @@ version's ZIP, and showing the flow to villagers only after checking its categor
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, demo_site
 from tests.conftest import ROOT
 from tests.web.conftest import ADMIN, FOUR, MINI, PASSWORD, SECRETARY
 
@@ -22,32 +21,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[str]:
     """One app for the module's journeys."""
-    from werkzeug.serving import make_server
-
-    from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
-    from powerlist import demo
-    from web import create_app
-
-    folder = tmp_path_factory.mktemp("admin")
-    url = f"sqlite:///{folder / 'browser.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, FOUR, "admin")
-        api.deploy_file(session, MINI, "admin")
-    engine.dispose()
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with demo_site(tmp_path_factory.mktemp("admin"), (FOUR, MINI)) as base:
+        yield base
 
 
 def upload(page, base: str, name: str) -> None:

@@ -5,12 +5,11 @@ phone is not on the triage page."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, demo_site
 from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD
 
@@ -24,31 +23,8 @@ VILLAGER_PHONE = "13812345678"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[str]:
     """One app for the module's journeys: the demo county with the complaint flow."""
-    from werkzeug.serving import make_server
-
-    from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
-    from powerlist import demo
-    from web import create_app
-
-    folder = tmp_path_factory.mktemp("complaint")
-    url = f"sqlite:///{folder / 'browser.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, COMPLAINT, "admin")
-    engine.dispose()
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(folder / "files")})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with demo_site(tmp_path_factory.mktemp("complaint"), (COMPLAINT,)) as base:
+        yield base
 
 
 def send_report(browser, base: str, what: str, where: str, phone: str = "", anonymous: bool = False) -> None:

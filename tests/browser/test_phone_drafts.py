@@ -3,13 +3,12 @@ says so in Chinese and goes through once when the connection returns."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, database_of, demo_site
 from tests.web.conftest import FOUR, MINI, PASSWORD, SECRETARY
 
 pytestmark = pytest.mark.browser
@@ -18,32 +17,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[str, str]]:
     """One app for the module's journeys: its address and its database."""
-    from werkzeug.serving import make_server
-
-    from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
-    from powerlist import demo
-    from web import create_app
-
     folder = tmp_path_factory.mktemp("drafts")
-    url = f"sqlite:///{folder / 'browser.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, FOUR, "admin")
-        api.deploy_file(session, MINI, "admin")
-    engine.dispose()
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(folder / "files")})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", url
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with demo_site(folder, (FOUR, MINI)) as base:
+        yield base, database_of(folder)
 
 
 def completions(url: str, instance_id: int) -> int:

@@ -4,12 +4,11 @@ error is shown at once next to its field, the checks' summary is not green while
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, demo_site
 from tests.conftest import ROOT
 from tests.support.files import PDF
 from tests.web.conftest import CHAIR, FOUR, MINI, PASSWORD, SECRETARY
@@ -23,32 +22,8 @@ CADRE = "shangtang.cadre"
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Iterator[str]:
     """One app for the module's journeys, with 四议两公开, 资金支出 and the mini flow."""
-    from werkzeug.serving import make_server
-
-    from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
-    from powerlist import demo
-    from web import create_app
-
-    folder = tmp_path_factory.mktemp("forms")
-    url = f"sqlite:///{folder / 'browser.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        for flow in (FOUR, MINI, FUND):
-            api.deploy_file(session, flow, "admin")
-    engine.dispose()
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(folder / "files")})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with demo_site(tmp_path_factory.mktemp("forms"), (FOUR, MINI, FUND)) as base:
+        yield base
 
 
 def login(page, base: str, username: str) -> None:
