@@ -46,3 +46,28 @@ def rule(key: str) -> Any:
         return rule_values()[key]
     except KeyError:
         raise UnknownRule(f"no rule value '{key}' in the rule set") from None
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base`` (a county's rule file over the defaults): mappings deeply, other
+    values (lists too) replaced."""
+    import copy
+
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def parse_rule_text(text: str, name: str, top: str, what: str, invalid: type[Exception]) -> dict[str, Any]:
+    """A rule file's YAML: a mapping with the one key ``top``; else ``invalid([problem])`` naming the file."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise invalid([f"{name}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict) or not isinstance(data.get(top), dict):
+        raise invalid([f"{name}: {what} is a mapping with one key '{top}'"])
+    return data

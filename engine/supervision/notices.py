@@ -28,7 +28,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,7 +43,7 @@ from engine.org.service import get_unit
 from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
-from engine.ruleset import DEFAULTS
+from engine.ruleset import DEFAULTS, deep_merge, parse_rule_text
 from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
 
 KINDS = ("warning", "rectification", "order")
@@ -145,25 +144,11 @@ def fill(text: str, values: dict[str, str]) -> str:
 # --- rule data -------------------------------------------------------------------------------
 
 
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """``override`` over ``base``: mappings deeply, other values (lists too) replaced."""
-    result = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
+merge = deep_merge
 
 
 def parse_text(text: str, name: str = "notices.yaml") -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TemplatesInvalid([f"{name}: not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("notices"), dict):
-        raise TemplatesInvalid([f"{name}: a notices file is a mapping with one key 'notices'"])
-    return data
+    return parse_rule_text(text, name, "notices", "a notices file", TemplatesInvalid)
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from engine.errors import PowerlistError
 from engine.org.roles import ROLES
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog
-from engine.ruleset import DEFAULTS
+from engine.ruleset import DEFAULTS, parse_rule_text
 from engine.supervision.models import RuleSetVersion
 
 RULES_ROOT = DEFAULTS.parent
@@ -91,13 +90,7 @@ class RulesInvalid(PowerlistError):
 
 
 def parse_text(text: str, name: str = "rule file") -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RulesInvalid([f"{name}: not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("supervision"), dict):
-        raise RulesInvalid([f"{name}: a rule file is a mapping with one key 'supervision'"])
-    return data
+    return parse_rule_text(text, name, "supervision", "a rule file", RulesInvalid)
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

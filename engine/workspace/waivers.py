@@ -9,7 +9,6 @@ enforces a statutory rule admits no exception and says on which legal basis.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from dataclasses import dataclass
@@ -17,10 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from engine.errors import PowerlistError
-from engine.ruleset import DEFAULTS
+from engine.ruleset import DEFAULTS, deep_merge, parse_rule_text
 
 DEFAULT_FILE = DEFAULTS / "waivers.yaml"
 SCHEMA_FILE = DEFAULTS.parent / "waivers.schema.json"
@@ -43,24 +40,10 @@ class Waiver:
 
 
 def parse_text(text: str, name: str = OVERRIDE_NAME) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise WaiversInvalid([f"{name}: not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("waivers"), dict):
-        raise WaiversInvalid([f"{name}: a waiver file is a mapping with one key 'waivers'"])
-    return data
+    return parse_rule_text(text, name, "waivers", "a waiver file", WaiversInvalid)
 
 
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """``override`` over ``base``: mappings deeply, other values replaced."""
-    result = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
+merge = deep_merge
 
 
 @lru_cache(maxsize=1)
