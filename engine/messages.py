@@ -18,6 +18,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "invalid_state": ("现在不能这样做", "This cannot be done now"),
     "conflict": ("别人刚刚也修改了，请刷新后再试", "Someone else changed it just now; reload and try again"),
     "form.invalid": ("表单「{step}」有误，请按提示修改", "The form of '{step}' has mistakes; see each field"),
+    "rules.invalid": ("规则文件有问题：{problems}", "A rule file has problems: {problems}"),
     "definition.invalid": ("流程文件有问题，请按提示修改", "The flow file has problems; see each one"),
     "user.unknown": ("没有启用的用户 {user}", "No active user '{user}'"),
     "unit.not_found": ("没有代码为 {unit} 的县、镇或村", "No county, town or village '{unit}'"),
@@ -364,6 +365,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{field}: a trend covers 1 to {max} periods",
     ),
 }
+
+
+def _merge_areas() -> None:
+    """The villagers' side keeps its codes beside its modules (``engine/public/*_texts.py``)."""
+    from engine.public import disclosures_texts, items_texts, subsidies_texts, wallet_texts
+
+    for area in (subsidies_texts, wallet_texts, disclosures_texts, items_texts):
+        CATALOGUE.update(area.CATALOGUE)
+
+
+_merge_areas()
 
 
 def describe(error: PowerlistError, language: str = "zh") -> str:

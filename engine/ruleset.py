@@ -71,3 +71,27 @@ def parse_rule_text(text: str, name: str, top: str, what: str, invalid: type[Exc
     if not isinstance(data, dict) or not isinstance(data.get(top), dict):
         raise invalid([f"{name}: {what} is a mapping with one key '{top}'"])
     return data
+
+
+class AreaRulesInvalid(PowerlistError):
+    """A rule file of one area is not what the area reads; ``problems`` name the file and the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems), code="rules.invalid", params={"problems": "; ".join(problems)})
+        self.problems = problems
+
+
+def area_rules(file_name: str, top: str, what: str) -> dict[str, Any]:
+    """The rules under ``top`` of ``rules/defaults/<file_name>``, with the same file of the deployment's
+    rule folder (``POWERLIST_RULES_DIR``) merged over it: a county writes only what it changes.
+
+    Not cached: callers cache what they derive, and tests that change the folder see the change.
+    """
+    path = DEFAULTS / file_name
+    data = parse_rule_text(path.read_text(encoding="utf-8"), str(path), top, what, AreaRulesInvalid)[top]
+    folder = os.environ.get("POWERLIST_RULES_DIR")
+    if folder and (Path(folder) / file_name).is_file():
+        override = Path(folder) / file_name
+        text = override.read_text(encoding="utf-8")
+        data = deep_merge(data, parse_rule_text(text, str(override), top, what, AreaRulesInvalid)[top])
+    return data

@@ -11,6 +11,7 @@ with the same command as their pages. Villagers' reports arrive by 码上举报.
 
 from __future__ import annotations
 
+import importlib
 import random
 import re
 import time
@@ -67,6 +68,10 @@ COUNTY_ROLES = {
     "auditor": ("county.auditor", "审计员"),
     "admin": ("admin", "管理员"),
 }
+
+
+# The villagers' side's demo data, in this order: each module's ``load(session, now, rng, size)``.
+PUBLIC_AREAS = ("subsidies", "wallet", "disclosures")
 
 
 def shipped_flows() -> list[Path]:
@@ -596,6 +601,9 @@ def load_matters(
                 report.failed.append(f"{plan.key}/{plan.path.name} in {plan.village} ({plan.twist}): {exc}")
         with sessions() as session, session.begin():
             report.complaints = _reports(session, real, rng, size)
+        for area in PUBLIC_AREAS:  # after the matters: what villagers see is drawn from them
+            with sessions() as session, session.begin():
+                importlib.import_module(f"powerlist.demo_{area}").load(session, real, rng, size)
         clock.clock.set(real)
         sweep(engine, real)
         with sessions() as session, session.begin():

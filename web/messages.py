@@ -778,11 +778,15 @@ ENGLISH: dict[str, str] = {
 from web import (  # noqa: E402
     messages_admin,
     messages_complaints,
+    messages_disclosures,
     messages_documents,
+    messages_items,
     messages_public,
     messages_register,
     messages_sessions,
+    messages_subsidies,
     messages_tenancy,
+    messages_wallet,
 )
 
 for _area in (
@@ -793,5 +797,9 @@ for _area in (
     messages_complaints,
     messages_register,
     messages_documents,
+    messages_subsidies,
+    messages_wallet,
+    messages_disclosures,
+    messages_items,
 ):
     ENGLISH.update(_area.ENGLISH)

@@ -11,6 +11,9 @@ MODEL_MODULES = (
     "engine.workspace.models",
     "engine.workspace.draft_models",
     "engine.public.models",
+    "engine.public.subsidy_models",
+    "engine.public.ledger_models",
+    "engine.public.disclosure_models",
     "engine.definitions.models",
 )
 

@@ -40,6 +40,7 @@ action                        target              who
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,16 @@ def register_concern(key: str, check: ConcernCheck) -> None:
     ``supervisors``…, or None); the flow's ``conflicted`` roles for that concern, held in the
     matter's village, then neither see nor handle it."""
     _concern_checks[key] = check
+
+
+# The villagers' side's staff actions, by prefix: each module's ``decide(session, action, target, holds)``
+# answers None, "hidden" or "denied"; ``holds(roles, village_id)`` says whether the actor holds one of
+# ``roles`` within reach of the village.
+PUBLIC_AREAS: dict[str, str] = {
+    "subsidy.": "engine.public.subsidies",
+    "ledger.": "engine.public.ledger",
+    "disclosure.": "engine.public.disclosures",
+}
 
 
 @dataclass(frozen=True)
@@ -238,6 +249,9 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
         return decide(session, actor.holdings, action, target)
     if action == "file.upload":
         return None if any(role in acting for role, _unit in actor.holdings) else "denied"
+    if action.startswith(tuple(PUBLIC_AREAS)):
+        module = importlib.import_module(PUBLIC_AREAS[action.split(".", 1)[0] + "."])
+        return module.decide(session, action, target, lambda roles, unit_id: holds(session, actor, roles, unit_id))
     if action.startswith("decision."):
         reach = _reach(session, target.id)
         sets = rules.read_matters if action == "decision.read" else rules.roles("registering")
@@ -273,6 +287,11 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
             return "assigned"
         return None
     raise ValueError(f"unknown action '{action}'")
+
+
+def holds(session: Session, actor: _Actor, roles: frozenset[str], village_id: int) -> bool:
+    """Whether ``actor`` holds one of ``roles`` in the unit ``village_id`` or in a unit above it."""
+    return _holds_within(actor, roles, _reach(session, village_id))
 
 
 def could_hold(session: Session, username: str | None, row: OpenTask) -> bool:

@@ -6,7 +6,21 @@ import importlib
 
 import click
 
-MODULES = ("supervision", "audit", "catalog", "admin", "public", "matters", "register", "doctor", "backup", "notices")
+MODULES = (
+    "supervision",
+    "audit",
+    "catalog",
+    "admin",
+    "public",
+    "matters",
+    "register",
+    "doctor",
+    "backup",
+    "notices",
+    "subsidies",
+    "ledger",
+    "disclosures",
+)
 
 
 def register_all(group: click.Group) -> None:

@@ -1,0 +1,3 @@
+"""Tables of 补贴去哪了: subsidy rosters, their entries and households' lookup codes."""
+
+from __future__ import annotations
