@@ -34,4 +34,14 @@ menu.add("我发起的", "cadre.started", _has_desk, order=30)
 menu.add("发起事项", "cadre.start", _has_desk, order=40)
 menu.add("决议台账", "cadre.register", lambda user: _has_desk(user) or user.has_duties, order=45)
 
-from web.cadre import decisions, desk, diagrams, drafts, matters, tasks  # noqa: E402,F401  (the views register on bp)
+from web.cadre import (  # noqa: E402,F401  (the views register on bp)
+    decisions,
+    desk,
+    diagrams,
+    disclosures,
+    drafts,
+    ledger,
+    matters,
+    subsidies,
+    tasks,
+)
