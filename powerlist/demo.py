@@ -11,7 +11,6 @@ with the same command as their pages. Villagers' reports arrive by 码上举报.
 
 from __future__ import annotations
 
-import importlib
 import random
 import re
 import time
@@ -69,9 +68,6 @@ COUNTY_ROLES = {
     "admin": ("admin", "管理员"),
 }
 
-
-# The villagers' side's demo data, in this order: each module's ``load(session, now, rng, size)``.
-PUBLIC_AREAS = ("subsidies", "wallet", "disclosures")
 
 
 def shipped_flows() -> list[Path]:
@@ -568,6 +564,7 @@ def load_matters(
     demo villages is left as it is. ``folder``: where the sample files go (the instance's by default)."""
     from engine.persistence.db import make_sessionmaker
     from engine.supervision.sweep import sweep
+    from powerlist import demo_disclosures, demo_subsidies, demo_wallet  # they may use this module's helpers
 
     began = time.monotonic()
     report = MatterReport()
@@ -601,9 +598,9 @@ def load_matters(
                 report.failed.append(f"{plan.key}/{plan.path.name} in {plan.village} ({plan.twist}): {exc}")
         with sessions() as session, session.begin():
             report.complaints = _reports(session, real, rng, size)
-        for area in PUBLIC_AREAS:  # after the matters: what villagers see is drawn from them
+        for area in (demo_subsidies, demo_wallet, demo_disclosures):  # drawn from the matters, in this order
             with sessions() as session, session.begin():
-                importlib.import_module(f"powerlist.demo_{area}").load(session, real, rng, size)
+                area.load(session, real, rng, size)
         clock.clock.set(real)
         sweep(engine, real)
         with sessions() as session, session.begin():

@@ -40,7 +40,6 @@ action                        target              who
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -100,16 +99,6 @@ def register_concern(key: str, check: ConcernCheck) -> None:
     ``supervisors``…, or None); the flow's ``conflicted`` roles for that concern, held in the
     matter's village, then neither see nor handle it."""
     _concern_checks[key] = check
-
-
-# The villagers' side's staff actions, by prefix: each module's ``decide(session, action, target, holds)``
-# answers None, "hidden" or "denied"; ``holds(roles, village_id)`` says whether the actor holds one of
-# ``roles`` within reach of the village.
-PUBLIC_AREAS: dict[str, str] = {
-    "subsidy.": "engine.public.subsidies",
-    "ledger.": "engine.public.ledger",
-    "disclosure.": "engine.public.disclosures",
-}
 
 
 @dataclass(frozen=True)
@@ -249,9 +238,10 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
         return decide(session, actor.holdings, action, target)
     if action == "file.upload":
         return None if any(role in acting for role, _unit in actor.holdings) else "denied"
-    if action.startswith(tuple(PUBLIC_AREAS)):
-        module = importlib.import_module(PUBLIC_AREAS[action.split(".", 1)[0] + "."])
-        return module.decide(session, action, target, lambda roles, unit_id: holds(session, actor, roles, unit_id))
+    if action.startswith(PUBLIC_PREFIXES):
+        return _public_area(action).decide(
+            session, action, target, lambda roles, unit_id: holds(session, actor, roles, unit_id)
+        )
     if action.startswith("decision."):
         reach = _reach(session, target.id)
         sets = rules.read_matters if action == "decision.read" else rules.roles("registering")
@@ -287,6 +277,27 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
             return "assigned"
         return None
     raise ValueError(f"unknown action '{action}'")
+
+
+# The villagers' side's staff actions: subsidy rosters, the village accounts, the periodic disclosures.
+# Each area's ``decide(session, action, target, holds)`` answers None, "hidden" or "denied";
+# ``holds(roles, unit_id)`` says whether the actor holds one of ``roles`` within reach of the unit.
+PUBLIC_PREFIXES = ("subsidy.", "ledger.", "disclosure.")
+
+
+def _public_area(action: str) -> Any:
+    """The module that decides ``action`` (imported here: the areas import this module)."""
+    if action.startswith("subsidy."):
+        from engine.public import subsidies
+
+        return subsidies
+    if action.startswith("ledger."):
+        from engine.public import ledger
+
+        return ledger
+    from engine.public import disclosures
+
+    return disclosures
 
 
 def holds(session: Session, actor: _Actor, roles: frozenset[str], village_id: int) -> bool:
