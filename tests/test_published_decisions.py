@@ -1,0 +1,150 @@
+"""决议公开 and 结果公开 on the village's page: what a 四议两公开 matter publishes, and when.
+
+The old flow recorded a posting on the notice board but put no resolution or result text on the
+village's page. Now the texts appear once the disclosure step is completed, with only the fields
+``rules/defaults/published.yaml`` names (free text masked), the result under its resolution.
+Driven through the engine by the demo users, on one database for the module.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine.errors import NotFound
+from engine.ruleset import AreaRulesInvalid
+from tests.processes.driver import StepDriver
+from tests.processes.test_flow_paths import (
+    Library,
+    examples,
+    library,  # noqa: F401  (the module's database fixture)
+)
+
+KEY = "four_deliberations"
+VILLAGE = "QX0101"
+ID_NUMBER = "330225198001011234"
+PHONE = "138 0013 8000"
+
+
+def happy(step: str) -> dict:
+    return dict(next(s.data for s in examples(KEY)["happy"].steps if s.step == step))
+
+
+class Matter(StepDriver):
+    def __init__(self, lib: Library, title: str = "村道硬化工程"):
+        super().__init__(lib, KEY, "party_secretary", title, VILLAGE)
+
+    def lawful(self, step: str) -> dict:
+        data = happy(step)
+        if step == "propose":  # personal data in fields the rules do not publish
+            data["proposer_name"] = f"张书记 {PHONE}"
+        if step == "resolve":
+            data["recorder_name"] = f"李会计 {ID_NUMBER}"
+            data["resolution_content"] = f"同意实施村道硬化工程，联系人电话{PHONE}。"
+        if step == "implement":
+            data["implementation_summary"] = "已完成道路硬化1.2公里，验收合格。"
+        return data
+
+
+def village_id(lib: Library) -> int:
+    from engine.org.service import get_village
+
+    with lib.sessions() as session:
+        return get_village(session, VILLAGE).id
+
+
+def published(lib: Library, **kwargs) -> list[dict]:
+    from engine.public import decisions
+
+    with lib.sessions() as session:
+        return decisions.published(session, village_id(lib), **kwargs)
+
+
+def mine(lib: Library, matter: Matter) -> list[dict]:
+    from engine.persistence.models import HistoryEvent
+    from engine.public.decisions import slug_of
+
+    with lib.sessions() as session:
+        first = session.query(HistoryEvent.hash).filter_by(instance_id=matter.id, seq=1).scalar()
+    return [e for e in published(lib) if e["slug"] == slug_of(first)]
+
+
+@pytest.fixture(scope="module")
+def done(library: Library) -> Matter:  # noqa: F811
+    """One matter through both disclosures, and one stopped before its resolution is posted."""
+    matter = Matter(library)
+    for step in ("propose", "discuss", "review", "resolve"):
+        matter.done(step)
+    library.before_posting = mine(library, matter)
+    matter.done("disclose_resolution")
+    library.after_resolution = mine(library, matter)
+    for step in ("supervise_resolution", "implement", "disclose_result"):
+        matter.done(step)
+    return matter
+
+
+def test_the_resolution_appears_once_posted_and_the_result_under_it(library, done):  # noqa: F811
+    assert library.before_posting == []  # a running matter's resolution is not published before its posting
+    (posted,) = library.after_resolution
+    assert posted["kind"] == "resolution" and posted["result"] is None
+    (entry,) = mine(library, done)
+    assert entry["title"] == "村道硬化工程" and entry["kind_label"] == "决议公开"
+    assert entry["number"]  # the decision register's number
+    assert entry["votes"] == {"members": 40, "present": 30, "votes_for": 20, "votes_against": 8, "abstain": 2}
+    assert entry["amount_fen"] == 30000000
+    assert entry["posting"]["start"] == "2025-03-17" and entry["posting"]["end"] == "2025-03-20"
+    labels = {f["label"]: f.get("text", f.get("amount_fen")) for f in entry["fields"]}
+    assert labels["会议类型"] == "村民代表会议" and labels["会议日期"] == "2025-03-16"
+    assert labels["决议内容"] == "同意实施村道硬化工程，联系人电话***。"
+    assert "第三十条" in entry["basis"]
+    result = entry["result"]
+    assert result["kind"] == "result" and result["amount_fen"] == 29500000
+    texts = {f["label"]: f.get("text") for f in result["fields"]}
+    assert texts["实施情况"] == "已完成道路硬化1.2公里，验收合格。" and texts["群众评议"] == "满意"
+
+
+def test_fields_the_rules_do_not_publish_never_appear(library, done):  # noqa: F811
+    text = repr(published(library))
+    for hidden in (ID_NUMBER, "138 0013 8000", "13800138000", "张书记", "李会计", "孙主任", "王监委"):
+        assert hidden not in text, hidden
+
+
+def test_dates_filter_and_other_villages_see_nothing(library, done):  # noqa: F811
+    from engine.org.service import get_village
+    from engine.public import decisions
+
+    assert mine(library, done)
+    entry = mine(library, done)[0]
+    assert entry in published(library, first=date(2025, 3, 1), last=date(2025, 3, 31))
+    assert entry not in published(library, first=date(2025, 4, 1))
+    with library.sessions() as session:
+        other = get_village(session, "QX0201").id
+        assert entry["slug"] not in {e["slug"] for e in decisions.published(session, other)}
+        page = decisions.matter_page(session, village_id(library), entry["slug"])
+        assert page["entries"][0]["title"] == "村道硬化工程"
+        with pytest.raises(NotFound):
+            decisions.matter_page(session, other, entry["slug"])
+
+
+def test_the_rule_file_decides_and_a_county_can_override_it(library, done, tmp_path, monkeypatch):  # noqa: F811
+    (tmp_path / "published.yaml").write_text(
+        "published:\n  flows:\n    four_deliberations:\n"
+        "      disclose_resolution:\n        fields: [resolve.recorder_name, resolve.resolution_content]\n"
+        "      disclose_result: {kind: none}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("POWERLIST_RULES_DIR", str(tmp_path))
+    (entry,) = mine(library, done)
+    assert [f["label"] for f in entry["fields"]] == ["记录人", "决议内容"]
+    assert entry["fields"][0]["text"] == "李会计 ***"  # even a field a county publishes is masked
+    assert entry["result"] is None
+    (tmp_path / "published.yaml").write_text(
+        "published:\n  flows:\n    four_deliberations:\n      disclose_result: {kind: verdict, fields: [oops]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(AreaRulesInvalid) as invalid:
+        published(library)
+    problems = "; ".join(invalid.value.problems)
+    assert "published.flows.four_deliberations.disclose_result.kind" in problems
+    assert "published.yaml" in problems and "fields" in problems
