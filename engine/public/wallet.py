@@ -1,16 +1,25 @@
-"""我们的钱包: where the village's collective money went, read-only.
+"""我们的钱包: where the village's collective money came from, where it went and what is left, read-only.
 
-Only payments whose flow reached its paid end count; a voucher turned down on the way is not money
-spent. Payees and purposes are shown as the disclosure board shows them: every text passes
-:func:`engine.public.masking.mask_personal`, so no ID, phone, landline or account number is shown,
-however it was typed.
+Spending is every payment a flow made (which flows pay, at which end or step, and which form fields give
+the amount, the day, the purpose and the approvals is rule data: ``payments`` of
+``rules/defaults/wallet.yaml``), plus every expense line of the imported accounts (:mod:`engine.public.ledger`)
+that no flow payment stands behind, shown honestly as 账上支出. A journal line whose voucher number or
+payment reference is a flow payment's 支付流水号 is that payment and is not counted twice. Income and the
+year's opening balance come from the imported accounts only.
+
+Everything returned is as the disclosure board shows it: every text passes
+:func:`engine.public.masking.mask_personal` (no ID, phone or account number, however typed), the steps
+that approved a payment are named by office, never by person, and a counterparty's name by
+:func:`engine.public.masking.mask_name`.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 from collections import defaultdict
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -18,18 +27,108 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import CST
 from engine.clock import as_utc
+from engine.clock import now as clock_now
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
-from engine.public.masking import mask_personal
+from engine.public.ledger_models import LedgerImport, LedgerLine
+from engine.public.masking import mask_name, mask_personal
 from engine.public.villages import place_name, public_village
-from engine.supervision.models import Evidence
+from engine.ruleset import AreaRulesInvalid, area_rules
+from engine.supervision.models import Decision, Evidence
 
-PAYMENT_KEY = "fund_payment"
-PAID_END = "end_paid"
-VOUCHER_STEP = "voucher"
-PAYMENT_STEP = "payment"
+RULE_FILE = "wallet.yaml"
 PAYEE_CHARS = 100
 PURPOSE_CHARS = 200
+SUMMARY_CHARS = 120
+FIELDS = ("amount", "approved", "day", "purpose", "payee", "category", "reference", "resolution")
+SIDES = ("income", "spending")
+BOOKS = "books"  # a payment shown from the accounts only (账上支出)
+FLOW = "flow"
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def _check_paths(where: str, value: Any, problems: list[str]) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        problems.append(f"{RULE_FILE}: {where} is a field (step.field) or a list of them")
+        return []
+    return value
+
+
+@lru_cache(maxsize=4)
+def _rules_cached(_key: str | None) -> dict[str, Any]:
+    raw = area_rules(RULE_FILE, "wallet", "the wallet's rule file")
+    problems: list[str] = []
+    categories = raw.get("categories")
+    if not isinstance(categories, dict) or not categories:
+        problems.append(f"{RULE_FILE}: wallet.categories names the account categories")
+        categories = {}
+    for code, row in categories.items():
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str) or row.get("side") not in SIDES:
+            problems.append(f"{RULE_FILE}: wallet.categories.{code} has a name and a side (income or spending)")
+    flow_categories = raw.get("flow_categories") or {}
+    for code, target in flow_categories.items():
+        if target not in categories:
+            problems.append(f"{RULE_FILE}: wallet.flow_categories.{code} is not one of wallet.categories: {target!r}")
+    payments: dict[str, dict[str, Any]] = {}
+    for key, row in (raw.get("payments") or {}).items():
+        where = f"wallet.payments.{key}"
+        if not isinstance(row, dict):
+            problems.append(f"{RULE_FILE}: {where} is a mapping")
+            continue
+        paid_at = row.get("paid_at")
+        if not isinstance(paid_at, dict) or len(paid_at) != 1 or not set(paid_at) <= {"end", "step"}:
+            problems.append(f"{RULE_FILE}: {where}.paid_at is {{end: END}} or {{step: STEP}}")
+            continue
+        spec = {"paid_at": paid_at, "approvals": row.get("approvals") or []}
+        for name in FIELDS:
+            spec[name] = _check_paths(f"{where}.{name}", row.get(name), problems) if name in row else []
+        if not spec["amount"] or not spec["purpose"]:
+            problems.append(f"{RULE_FILE}: {where} names at least amount and purpose")
+        if not isinstance(spec["approvals"], list):
+            problems.append(f"{RULE_FILE}: {where}.approvals is a list of step ids")
+        payments[key] = spec
+    journal = raw.get("journal") or {}
+    columns = journal.get("columns") or {}
+    for name in ("day", "summary", "category", "income", "spending"):
+        if not isinstance(columns.get(name), list) or not columns.get(name):
+            problems.append(f"{RULE_FILE}: wallet.journal.columns.{name} lists the headers that column may have")
+    if problems:
+        raise AreaRulesInvalid(problems)
+    return {
+        "payments": payments,
+        "categories": categories,
+        "flow_categories": flow_categories,
+        "columns": columns,
+        "opening": [str(word) for word in journal.get("opening") or []],
+    }
+
+
+def wallet_rules() -> dict[str, Any]:
+    """The wallet rules, checked (cached per rule folder)."""
+    import os
+
+    return _rules_cached(os.environ.get("POWERLIST_RULES_DIR"))
+
+
+def category_name(code: str) -> str:
+    row = wallet_rules()["categories"].get(code)
+    return row["name"] if row else code
+
+
+def category_of(text: str, side: str) -> str | None:
+    """The category code a journal's 科目/类别 text names on ``side``, or None."""
+    text = text.strip()
+    for code, row in wallet_rules()["categories"].items():
+        if row["side"] == side and (text == code or text == row["name"] or text in (row.get("also") or [])):
+            return code
+    return None
+
+
+# --- small helpers ------------------------------------------------------------------------------
 
 
 def shown_payee(text: Any) -> str:
@@ -42,8 +141,8 @@ def shown_purpose(text: Any) -> str:
     return mask_personal(text, PURPOSE_CHARS)
 
 
-def _paid_day(value: Any) -> str | None:
-    """The day a payment form gives, when it is a real date (YYYY-MM-DD); other text is not shown."""
+def _day(value: Any) -> str | None:
+    """The day a form gives, when it is a real date (YYYY-MM-DD); other text is not shown."""
     if not isinstance(value, str):
         return None
     try:
@@ -56,97 +155,443 @@ def _local_day(value: datetime) -> str:
     return as_utc(value).astimezone(CST).date().isoformat()
 
 
-def _forms(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Per matter: the last form of the voucher and payment steps and where the flow ended."""
-    found: dict[int, dict[str, Any]] = defaultdict(dict)
+def _pick(forms: dict[str, dict[str, Any]], paths: list[str]) -> Any:
+    """The first path (``step.field``) with a value in the matter's forms; a path without a dot is itself."""
+    for path in paths:
+        if "." not in path:
+            return path
+        step, field = path.split(".", 1)
+        value = (forms.get(step) or {}).get(field)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen / 100:,.2f}"
+
+
+# --- flow payments ------------------------------------------------------------------------------
+
+
+def _histories(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per matter: each step's last form and the day it was done, and where the flow ended."""
+    found: dict[int, dict[str, Any]] = defaultdict(lambda: {"forms": {}, "done": {}, "end": None})
     if not ids:
         return found
     rows = session.execute(
-        select(HistoryEvent.instance_id, HistoryEvent.kind, HistoryEvent.step_id, HistoryEvent.data)
+        select(HistoryEvent.instance_id, HistoryEvent.kind, HistoryEvent.step_id, HistoryEvent.at, HistoryEvent.data)
         .where(
             HistoryEvent.instance_id.in_(ids),
             HistoryEvent.kind.in_((TASK_COMPLETED, TASK_FORCED, INSTANCE_ENDED)),
         )
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
     )
-    for instance_id, kind, step_id, data in rows:
+    for instance_id, kind, step_id, at, data in rows:
         payload = json.loads(data)
+        matter = found[instance_id]
         if kind == INSTANCE_ENDED:
-            found[instance_id]["end"] = payload.get("end")
-        elif step_id in (VOUCHER_STEP, PAYMENT_STEP):
+            matter["end"] = payload.get("end")
+        elif step_id:
             form = payload.get("form")
-            found[instance_id][step_id] = form if isinstance(form, dict) else {}
+            matter["forms"][step_id] = form if isinstance(form, dict) else {}
+            matter["done"][step_id] = (_local_day(at), kind == TASK_FORCED)
     return found
 
 
-def _payments(session: Session, village_id: int) -> list[dict[str, Any]]:
+def _decisions(session: Session, village_id: int) -> tuple[dict[str, Decision], dict[int, list[Decision]]]:
+    rows = list(session.scalars(select(Decision).where(Decision.village_id == village_id)))
+    by_matter: dict[int, list[Decision]] = defaultdict(list)
+    for row in rows:
+        if row.instance_id is not None:
+            by_matter[row.instance_id].append(row)
+    return {row.number: row for row in rows}, by_matter
+
+
+def _shown_decision(session: Session, village_id: int, decision: Decision) -> dict[str, Any]:
+    from engine.supervision.decisions import kind_title
+    from engine.supervision.violations import book_for_village
+
+    title = kind_title(book_for_village(session, village_id), decision.kind)
+    amount = decision.amount_fen
+    text = f"{title} {decision.number}"
+    if amount:
+        text += f" 批准 {_yuan(amount)} 元"
+    return {
+        "number": decision.number,
+        "kind": decision.kind,
+        "title": title,
+        "amount_fen": amount,
+        "purpose": shown_purpose(decision.purpose),
+        "passed_on": decision.passed_on,
+        "text": text,
+    }
+
+
+def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
+    """Every payment a flow of the village made, as the rules read it, oldest first (not yet masked
+    for references: ``reference`` is the 支付流水号 the accounts are matched on, never shown)."""
+    from engine.runtime.loaded import loaded
+    from engine.workspace.labels import role_name
+
+    rules = wallet_rules()
+    if not rules["payments"]:
+        return []
     instances = list(
         session.scalars(
             select(ProcessInstance)
             .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
             .where(
-                DefinitionVersion.key == PAYMENT_KEY,
+                DefinitionVersion.key.in_(list(rules["payments"])),
+                ProcessInstance.village_id == village_id,
+                ProcessInstance.status.in_(("completed", "running")),
+            )
+        )
+    )
+    histories = _histories(session, [i.id for i in instances])
+    by_number, by_matter = _decisions(session, village_id)
+    payments = []
+    for instance in instances:
+        spec = rules["payments"][instance.definition.key]
+        matter = histories.get(instance.id) or {"forms": {}, "done": {}, "end": None}
+        forms, done = matter["forms"], matter["done"]
+        paid_at = spec["paid_at"]
+        if "end" in paid_at and (instance.status != "completed" or matter["end"] != paid_at["end"]):
+            continue
+        if "step" in paid_at and paid_at["step"] not in done:
+            continue
+        amount = _pick(forms, spec["amount"])
+        approved = _pick(forms, spec["approved"])
+        flow_category = _pick(forms, spec["category"])
+        category = rules["flow_categories"].get(str(flow_category), "other_spending")
+        definition = loaded(instance.definition)
+        approvals = []
+        for step_id in spec["approvals"]:
+            if step_id not in done:
+                continue  # only the steps the matter passed
+            step = definition.steps.get(step_id)
+            day, forced = done[step_id]
+            approvals.append(
+                {
+                    "step": step.name if step else step_id,
+                    "office": role_name(step.role) if step else "",
+                    "on": day,
+                    "forced": forced,
+                }
+            )
+        cited = [by_number[n] for n in (_pick(forms, [p]) for p in spec["resolution"]) if n in by_number]
+        own = sorted(by_matter.get(instance.id, []), key=lambda d: (d.kind == "payment_approval", d.id))
+        decisions = []
+        for decision in cited + own:
+            if decision.number not in {d["number"] for d in decisions}:
+                decisions.append(_shown_decision(session, village_id, decision))
+        day = _day(_pick(forms, spec["day"]))
+        if day is None:
+            day = (
+                done[paid_at["step"]][0] if "step" in paid_at else _local_day(instance.ended_at or instance.started_at)
+            )
+        reference = _pick(forms, spec["reference"])
+        payments.append(
+            {
+                "source": FLOW,
+                "instance_id": instance.id,
+                "flow": instance.definition.key,
+                "flow_name": instance.definition.name,
+                "date": day,
+                "purpose": shown_purpose(str(_pick(forms, spec["purpose"]) or instance.definition.name)),
+                "payee": shown_payee(_pick(forms, spec["payee"])),
+                "amount_fen": amount if isinstance(amount, int) else 0,
+                "approved_fen": approved if isinstance(approved, int) else None,
+                "category": category,
+                "category_name": category_name(category),
+                "resolution": decisions[0] if decisions else None,
+                "decisions": decisions,
+                "approvals": approvals,
+                "reference": str(reference).strip() if reference else None,
+            }
+        )
+    payments.sort(key=lambda p: (p["date"], p["instance_id"]))
+    return payments
+
+
+# --- the accounts -------------------------------------------------------------------------------
+
+
+def _ledger_lines(session: Session, village_id: int, first: str, last: str) -> list[LedgerLine]:
+    return list(
+        session.scalars(
+            select(LedgerLine)
+            .join(LedgerImport, LedgerImport.id == LedgerLine.import_id)
+            .where(
+                LedgerLine.village_id == village_id,
+                LedgerImport.replaced_at.is_(None),
+                LedgerLine.day >= first,
+                LedgerLine.day <= last,
+            )
+            .order_by(LedgerLine.day, LedgerLine.import_id, LedgerLine.line_no)
+        )
+    )
+
+
+def opening_of_year(session: Session, village_id: int, year: int) -> int | None:
+    """The year's opening balance (上年结转) as the newest current import of that year gives it."""
+    return session.scalar(
+        select(LedgerImport.opening_fen)
+        .where(
+            LedgerImport.village_id == village_id,
+            LedgerImport.replaced_at.is_(None),
+            LedgerImport.month.like(f"{year:04d}-%"),
+            LedgerImport.opening_fen.is_not(None),
+        )
+        .order_by(LedgerImport.month, LedgerImport.id.desc())
+        .limit(1)
+    )
+
+
+def _movements(
+    session: Session, village_id: int, first: str, last: str, paid: list[dict[str, Any]]
+) -> tuple[list, list]:
+    """Income lines and spending (flow payments ``paid`` and the expense lines no flow payment stands
+    behind) from ``first`` to ``last`` (ISO days, inclusive)."""
+    payments = [p for p in paid if first <= p["date"] <= last]
+    known = {p["reference"] for p in paid if p["reference"]}
+    income: list[dict[str, Any]] = []
+    spending: list[dict[str, Any]] = list(payments)
+    for line in _ledger_lines(session, village_id, first, last):
+        if line.income_fen:
+            income.append(
+                {
+                    "date": line.day,
+                    "summary": mask_personal(line.summary, SUMMARY_CHARS),
+                    "category": line.category,
+                    "category_name": category_name(line.category),
+                    "amount_fen": line.income_fen,
+                }
+            )
+        if line.spending_fen:
+            if (line.voucher_no and line.voucher_no in known) or (line.reference and line.reference in known):
+                continue  # that flow payment, already counted
+            spending.append(
+                {
+                    "source": BOOKS,
+                    "instance_id": None,
+                    "flow": None,
+                    "flow_name": None,
+                    "date": line.day,
+                    "purpose": mask_personal(line.summary, SUMMARY_CHARS),
+                    "payee": "",
+                    "amount_fen": line.spending_fen,
+                    "approved_fen": None,
+                    "category": line.category,
+                    "category_name": category_name(line.category),
+                    "resolution": None,
+                    "decisions": [],
+                    "approvals": [],
+                    "reference": None,
+                }
+            )
+    spending.sort(key=lambda p: (p["date"], p["source"] != FLOW))
+    return income, spending
+
+
+def _public_payment(payment: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payment.items() if k not in ("reference", "instance_id")}
+
+
+def period_summary(session: Session, village_id: int, first: date, last: date) -> dict[str, Any]:
+    """The village's money from ``first`` to ``last`` (China-time days, inclusive), as villagers see it.
+
+    ``opening_fen`` is the year's opening balance plus everything that moved in that year before
+    ``first``; ``closing_fen`` = opening + income − spending; ``by_category`` adds up to the totals;
+    ``payments`` are flow payments (with approved amount, resolution and approving steps) and 账上支出
+    lines, ``income`` the income lines; every text already masked.
+    """
+    return _summary(session, village_id, first, last, flow_payments(session, village_id))
+
+
+def _summary(session: Session, village_id: int, first: date, last: date, paid: list[dict[str, Any]]) -> dict[str, Any]:
+    start, end = first.isoformat(), last.isoformat()
+    year_start = date(first.year, 1, 1).isoformat()
+    opening = opening_of_year(session, village_id, first.year)
+    before_income, before_spending = ([], [])
+    if start > year_start:
+        day_before = date.fromordinal(first.toordinal() - 1).isoformat()
+        before_income, before_spending = _movements(session, village_id, year_start, day_before, paid)
+    opening_fen = (opening or 0) + sum(i["amount_fen"] for i in before_income)
+    opening_fen -= sum(p["amount_fen"] for p in before_spending)
+    income, spending = _movements(session, village_id, start, end, paid)
+    income_fen = sum(i["amount_fen"] for i in income)
+    spending_fen = sum(p["amount_fen"] for p in spending)
+    by_category: dict[str, dict[str, Any]] = {}
+    for code, row in wallet_rules()["categories"].items():
+        by_category[code] = {
+            "category": code,
+            "name": row["name"],
+            "side": row["side"],
+            "income_fen": 0,
+            "spending_fen": 0,
+        }
+    for item in income:
+        by_category.setdefault(
+            item["category"],
+            {
+                "category": item["category"],
+                "name": item["category_name"],
+                "side": "income",
+                "income_fen": 0,
+                "spending_fen": 0,
+            },
+        )
+        by_category[item["category"]]["income_fen"] += item["amount_fen"]
+    for item in spending:
+        by_category.setdefault(
+            item["category"],
+            {
+                "category": item["category"],
+                "name": item["category_name"],
+                "side": "spending",
+                "income_fen": 0,
+                "spending_fen": 0,
+            },
+        )
+        by_category[item["category"]]["spending_fen"] += item["amount_fen"]
+    return {
+        "first": start,
+        "last": end,
+        "opening_known": opening is not None,
+        "opening_fen": opening_fen,
+        "income_fen": income_fen,
+        "spending_fen": spending_fen,
+        "closing_fen": opening_fen + income_fen - spending_fen,
+        "by_category": [row for row in by_category.values() if row["income_fen"] or row["spending_fen"]],
+        "payments": [_public_payment(p) for p in spending],
+        "income": income,
+    }
+
+
+# --- assets -------------------------------------------------------------------------------------
+
+ASSET_KINDS = {
+    "land": "土地",
+    "forest_water": "林地水面",
+    "building": "房屋建筑",
+    "equipment": "设施设备",
+    "other": "其他",
+}
+DEAL_TYPES = {"contract_out": "发包", "lease": "出租", "transfer": "转让", "disposal": "处置"}
+
+
+def assets(session: Session, village_id: int) -> list[dict[str, Any]]:
+    """The village's resources and assets let out by an asset_lease matter that ended with a signed contract."""
+    instances = list(
+        session.scalars(
+            select(ProcessInstance)
+            .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+            .where(
+                DefinitionVersion.key == "asset_lease",
                 ProcessInstance.village_id == village_id,
                 ProcessInstance.status == "completed",
             )
         )
     )
-    forms = _forms(session, [i.id for i in instances])
-    payments = []
+    histories = _histories(session, [i.id for i in instances])
+    found = []
     for instance in instances:
-        found = forms.get(instance.id, {})
-        if found.get("end") != PAID_END:
+        matter = histories.get(instance.id) or {"forms": {}, "done": {}, "end": None}
+        forms = matter["forms"]
+        if "sign_contract" not in matter["done"]:
             continue
-        voucher = found.get(VOUCHER_STEP, {})
-        paid = found.get(PAYMENT_STEP, {})
-        amount = paid.get("paid_amount_fen") or voucher.get("amount_fen")
-        day = _paid_day(paid.get("paid_on"))
-        payments.append(
+        plan, contract, signed = forms.get("draft_plan", {}), forms.get("draft_contract", {}), forms["sign_contract"]
+        price = contract.get("contract_price_fen") or (forms.get("public_trading") or {}).get("winning_price_fen")
+        found.append(
             {
-                "date": day or _local_day(instance.ended_at or instance.started_at),
-                "purpose": shown_purpose(str(voucher.get("purpose") or instance.definition.name)),
-                "payee": shown_payee(voucher.get("payee")),
-                "amount_fen": amount if isinstance(amount, int) else 0,
+                "asset": shown_purpose(plan.get("asset_name")),
+                "kind": ASSET_KINDS.get(plan.get("asset_kind"), ""),
+                "quantity": shown_purpose(plan.get("quantity")),
+                "deal": DEAL_TYPES.get(plan.get("deal_type"), ""),
+                "term_years": contract.get("term_years") or plan.get("term_years"),
+                "start": _day(contract.get("start_date")),
+                "end": _day(contract.get("end_date")),
+                "price_fen": price if isinstance(price, int) else None,
+                "counterparty": mask_name(mask_personal(contract.get("counterparty"), PAYEE_CHARS)),
+                "signed_on": _day(signed.get("signed_on")) or matter["done"]["sign_contract"][0],
             }
         )
-    payments.sort(key=lambda p: p["date"], reverse=True)
-    return payments
+    found.sort(key=lambda a: a["signed_on"], reverse=True)
+    return found
 
 
-def _evidence(session: Session, village_id: int) -> list[dict[str, Any]]:
+# --- the page -----------------------------------------------------------------------------------
+
+
+def _evidence(session: Session, village_id: int, year: int) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(Evidence)
         .where(Evidence.village_id == village_id, Evidence.kind == "payment")
         .order_by(Evidence.at.desc(), Evidence.id.desc())
     )
-    return [
-        {
-            "date": _local_day(row.at),
-            "payee": shown_payee(row.payee),
-            "amount_fen": row.amount_fen or 0,
-            "matched": row.instance_id is not None,
-        }
-        for row in rows
-    ]
+    shown = []
+    for row in rows:
+        day = _local_day(row.at)
+        if day.startswith(f"{year:04d}-"):
+            shown.append(
+                {
+                    "date": day,
+                    "payee": shown_payee(row.payee),
+                    "amount_fen": row.amount_fen or 0,
+                    "matched": row.instance_id is not None,
+                }
+            )
+    return shown
 
 
-def wallet(session: Session, village_code: str) -> dict[str, Any]:
-    """The village's paid payments and village-card evidence, newest first, with totals per month."""
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def years(session: Session, village_id: int, today: date, paid: list[dict[str, Any]]) -> list[int]:
+    """The years the page offers: those with a payment or an import, and this one, newest first."""
+    found = {today.year}
+    found.update(int(p["date"][:4]) for p in paid)
+    found.update(
+        int(m[:4]) for m in session.scalars(select(LedgerImport.month).where(LedgerImport.village_id == village_id))
+    )
+    return sorted(found, reverse=True)
+
+
+def wallet(session: Session, village_code: str, year: int | None = None, month: int | None = None) -> dict[str, Any]:
+    """What the wallet page shows for a year (default this year) and optionally one month of it:
+    the year's totals and balance, each month's, by category, the payments and income of the chosen
+    period, the village-card evidence, and the assets let out."""
     village = public_village(session, village_code)
-    payments = _payments(session, village.id)
-    evidence = _evidence(session, village.id)
-    months: dict[str, dict[str, int]] = defaultdict(lambda: {"paid_fen": 0, "payments": 0, "evidence_fen": 0})
-    for payment in payments:
-        month = months[payment["date"][:7]]
-        month["paid_fen"] += payment["amount_fen"]
-        month["payments"] += 1
-    for item in evidence:
-        months[item["date"][:7]]["evidence_fen"] += item["amount_fen"]
+    today = as_utc(clock_now()).astimezone(CST).date()
+    year = year or today.year
+    paid = flow_payments(session, village.id)
+    months = []
+    for number in range(1, 13):
+        summary = _summary(session, village.id, date(year, number, 1), _month_end(year, number), paid)
+        months.append(
+            {
+                "month": f"{year:04d}-{number:02d}",
+                "number": number,
+                "opening_fen": summary["opening_fen"],
+                "income_fen": summary["income_fen"],
+                "spending_fen": summary["spending_fen"],
+                "closing_fen": summary["closing_fen"],
+                "payments": len(summary["payments"]),
+            }
+        )
+    whole = _summary(session, village.id, date(year, 1, 1), date(year, 12, 31), paid)
+    chosen = _summary(session, village.id, date(year, month, 1), _month_end(year, month), paid) if month else whole
     return {
         "code": village.code,
         "village": place_name(village),
-        "payments": payments,
-        "evidence": evidence,
-        "months": [{"month": key, **months[key]} for key in sorted(months, reverse=True)],
-        "total_fen": sum(p["amount_fen"] for p in payments),
+        "year": year,
+        "month": month,
+        "years": years(session, village.id, today, paid),
+        "year_summary": whole,
+        "summary": chosen,
+        "months": months,
+        "evidence": _evidence(session, village.id, year),
+        "assets": assets(session, village.id),
     }

@@ -1,0 +1,140 @@
+"""我们的钱包 in the engine: every payment a flow made (the small-works one too) with its approved amount,
+its resolution and the offices that approved it; the accounts imported month by month; totals and
+balance that add up; nothing personal shown."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.calendar import CST
+from tests.conftest import ROOT, fresh_database
+
+PROCESSES = ROOT / "processes"
+BOOKKEEPER = "shangtang.bookkeeper"  # 上塘村 (QX0101)
+TOWN_AGENCY = "qingxi.agency"
+OTHER = "lingtou.bookkeeper"  # 岭头村, another town
+SECRETARY = "shangtang.secretary"
+ID_NUMBER = "330102199001011234"
+PHONE = "138 0013 8000"
+CARD = "6222 0000 1111 2222"
+
+JANUARY = "\n".join(
+    [
+        "日期,凭证号,摘要,科目,收入,支出",
+        "2025-01-01,,上年结转,期初余额,500000.00,",
+        "2025-01-05,记-001,收村东鱼塘承包费,发包及上交收入,20000.00,",
+        "2025-01-10,记-002,上级转移支付,补助收入,30000.00,",
+        f"2025-01-12,记-003,付保洁员工资 {PHONE} 身份证{ID_NUMBER} 卡号{CARD},管理费用,,1500.00",
+    ]
+)
+MARCH = "\n".join(
+    [
+        "日期,凭证号,摘要,科目,收入,支出,支付流水号",
+        "2025-03-02,记-010,村委会房屋出租,发包及上交收入,6000.00,,",
+        "2025-03-24,记-011,付村道硬化工程款,公益支出,,80000.00,FP-ROAD-1",
+        "2025-03-25,记-012,付办公用品,管理费用,,300.00,",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def village(tmp_path_factory):
+    """The demo county with three paying matters in 上塘村 (QX0101) run as people would, one refused
+    payment, and an asset let out; the sessionmaker."""
+    from engine import api, clock
+    from engine.catalog.examples import examples_path, load_examples
+    from engine.persistence.db import make_engine, make_sessionmaker
+    from engine.persistence.migrate import upgrade
+    from powerlist import demo
+
+    folder = tmp_path_factory.mktemp("wallet")
+    with fresh_database("sqlite", folder) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        with sessions() as session, session.begin():
+            demo.load_demo(session, deploy_flows=False)
+            for key in ("fund_payment", "small_works", "asset_lease"):
+                api.deploy_file(session, PROCESSES / key / f"{key}.bpmn", "admin")
+        paths = {
+            key: {p.name: p for p in load_examples(examples_path(PROCESSES / key / f"{key}.bpmn"))}
+            for key in ("fund_payment", "small_works", "asset_lease")
+        }
+        rng = random.Random(3)
+        now = datetime(2025, 12, 20, 10, tzinfo=CST)
+        start = datetime(2025, 2, 1, 9, tzinfo=CST)
+        road = paths["fund_payment"]["tier4_town_leader"]
+        road_payment = next(s.data for s in road.steps if s.step == "payment")
+        works = paths["small_works"]["town_centre"]
+        works_payment = next(s.data for s in works.steps if s.step == "payment")
+        plans = [
+            demo.Plan(
+                "fund_payment",
+                replace(road, village="QX0101"),
+                "QX0101",
+                start,
+                change={"payment": {**road_payment, "payment_reference": "FP-ROAD-1"}},
+            ),
+            demo.Plan("fund_payment", paths["fund_payment"]["signoff_rejected"], "QX0101", start),
+            demo.Plan(
+                "small_works",
+                works,
+                "QX0101",
+                start,
+                change={"payment": {**works_payment, "paid_amount_fen": 12_000_000, "payment_reference": "GC-1"}},
+            ),
+            demo.Plan("asset_lease", paths["asset_lease"]["leased"], "QX0101", start),
+        ]
+        ids = []
+        try:
+            for plan in plans:
+                ids.append(demo.run_plan(sessions, plan, rng, now, moved=False))
+        finally:
+            clock.clock.set(None)
+        sessions.ids = ids
+        yield sessions
+        engine.dispose()
+
+
+def summary(sessions, first: date, last: date) -> dict:
+    from engine.persistence.models import OrgUnit
+    from engine.public.wallet import period_summary
+
+    with sessions() as session:
+        village_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == "QX0101"))
+        return period_summary(session, village_id, first, last)
+
+
+def test_the_small_works_payment_is_spending_with_its_project_and_approvals(village):
+    year = summary(village, date(2025, 1, 1), date(2025, 12, 31))
+    works = [p for p in year["payments"] if p["flow"] == "small_works"]
+    assert len(works) == 1
+    paid = works[0]
+    assert paid["amount_fen"] == 12_000_000
+    assert paid["purpose"] == "村东路灯安装工程"
+    assert paid["category_name"] == "公益支出"
+    assert [a["step"] for a in paid["approvals"]] == ["竣工验收", "工程审计", "工程结算"]
+    assert "-决-" in paid["resolution"]["number"]
+    assert "批准 200,000.00 元" in paid["resolution"]["text"]
+
+
+def test_a_fund_payment_shows_its_approved_amount_resolution_and_approving_offices(village):
+    year = summary(village, date(2025, 1, 1), date(2025, 12, 31))
+    road = next(p for p in year["payments"] if p["flow"] == "fund_payment")
+    assert road["amount_fen"] == road["approved_fen"] == 8_000_000
+    assert road["resolution"]["title"] == "“四议两公开”决议"
+    assert road["resolution"]["amount_fen"] == 8_000_000
+    steps = [a["step"] for a in road["approvals"]]
+    assert "村民代表会议决议" in " ".join(steps) and "镇" in " ".join(a["office"] for a in road["approvals"])
+    for approval in road["approvals"]:
+        assert approval["on"][:4] == "2025" and "." not in approval["office"]
+    # The refused voucher is no money spent.
+    assert len([p for p in year["payments"] if p["flow"] == "fund_payment"]) == 1
+    text = repr(year)
+    for username in ("shangtang", "qingxi", "admin"):
+        assert username not in text
