@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from tests.conftest import ROOT, fresh_database
 
 PROCESSES = ROOT / "processes"
 BOOKKEEPER = "shangtang.bookkeeper"  # 上塘村 (QX0101)
-TOWN_AGENCY = "qingxi.agency"
+TOWN_AGENCY = "dongxi.agency"
 OTHER = "lingtou.bookkeeper"  # 岭头村, another town
 SECRETARY = "shangtang.secretary"
 ID_NUMBER = "330102199001011234"
@@ -138,3 +138,121 @@ def test_a_fund_payment_shows_its_approved_amount_resolution_and_approving_offic
     text = repr(year)
     for username in ("shangtang", "qingxi", "admin"):
         assert username not in text
+
+
+def village_id(sessions) -> int:
+    from engine.persistence.models import OrgUnit
+
+    with sessions() as session:
+        return session.scalar(select(OrgUnit.id).where(OrgUnit.code == "QX0101"))
+
+
+def do_import(sessions, text: str, month: str, actor: str = BOOKKEEPER, **options):
+    from engine.public import ledger
+
+    with sessions() as session, session.begin():
+        return ledger.import_journal(
+            session, actor, "QX0101", month, text.encode("gb18030"), "序时账.csv", **options
+        ).id
+
+
+@pytest.fixture(scope="module")
+def booked(village):
+    do_import(village, JANUARY, "2025-01")
+    do_import(village, MARCH, "2025-03")
+    return village
+
+
+def test_income_spending_and_balance_add_up_from_the_opening_balance(booked):
+    year = summary(booked, date(2025, 1, 1), date(2025, 12, 31))
+    assert year["opening_fen"] == 50_000_000
+    assert year["income_fen"] == 2_000_000 + 3_000_000 + 600_000
+    # the flow payments (80,000 + 120,000 yuan) and the lines no flow stands behind (1,500 + 300 yuan);
+    # the 80,000-yuan line with the road payment's 支付流水号 is that payment, counted once
+    assert year["spending_fen"] == 8_000_000 + 12_000_000 + 150_000 + 30_000
+    assert year["closing_fen"] == year["opening_fen"] + year["income_fen"] - year["spending_fen"]
+    assert sum(c["income_fen"] for c in year["by_category"]) == year["income_fen"]
+    assert sum(c["spending_fen"] for c in year["by_category"]) == year["spending_fen"]
+    assert sum(p["amount_fen"] for p in year["payments"]) == year["spending_fen"]
+    assert sum(i["amount_fen"] for i in year["income"]) == year["income_fen"]
+    books = [p for p in year["payments"] if p["source"] == "books"]
+    assert sorted(p["amount_fen"] for p in books) == [30_000, 150_000]
+    # a month's opening is the year's opening and everything before it
+    january = summary(booked, date(2025, 1, 1), date(2025, 1, 31))
+    february = summary(booked, date(2025, 2, 1), date(2025, 2, 28))
+    assert february["opening_fen"] == january["closing_fen"]
+    march = summary(booked, date(2025, 3, 1), date(2025, 3, 31))
+    rest = summary(booked, date(2025, 4, 1), date(2025, 12, 31))
+    assert march["opening_fen"] == february["closing_fen"] and rest["opening_fen"] == march["closing_fen"]
+    assert rest["closing_fen"] == year["closing_fen"]
+
+
+def test_id_phone_and_bank_numbers_in_a_summary_are_masked(booked):
+    text = repr(summary(booked, date(2025, 1, 1), date(2025, 12, 31)))
+    assert "付保洁员工资" in text
+    for number in (ID_NUMBER, PHONE, CARD, "13800138000", "6222000011112222", "1234"):
+        assert number not in text, number
+
+
+def test_a_bad_journal_names_every_problem_by_line_and_column_and_writes_nothing(booked):
+    from engine.public.ledger import JournalInvalid
+    from engine.public.ledger_models import LedgerImport, LedgerLine
+
+    bad = "\n".join(
+        [
+            "村集体经济组织序时账",
+            "日期,凭证号,摘要,科目,收入,支出",
+            "2025-04-01,记-1,收租金,发包及上交收入,100.00,",
+            "2025-04-31,记-2,付电费,管理费用,,20.00",
+            "2025-05-01,记-3,付水费,管理费用,,20.00",
+            "2025-04-03,记-4,收入,请客吃饭,5.00,",
+            "2025-04-04,记-5,付材料款,公益支出,,12.345",
+            "2025-04-05,记-6,,管理费用,,1.00",
+        ]
+    )
+    with booked() as session:
+        before = (
+            session.scalar(select(func.count(LedgerImport.id))),
+            session.scalar(select(func.count(LedgerLine.id))),
+        )
+    with pytest.raises(JournalInvalid) as failed:
+        do_import(booked, bad, "2025-04")
+    where = {(p.line, p.column) for p in failed.value.problems}
+    assert where == {(4, "A"), (5, "A"), (6, "D"), (7, "F"), (8, "C")}
+    assert "第 4 行 A 列" in str(failed.value)
+    with booked() as session:
+        after = (session.scalar(select(func.count(LedgerImport.id))), session.scalar(select(func.count(LedgerLine.id))))
+    assert after == before
+
+
+def test_a_month_is_imported_once_unless_replaced_with_a_reason_and_the_import_is_recorded(booked):
+    from engine.errors import Conflict, PowerlistError
+    from engine.persistence.models import AuditLog
+    from engine.public import ledger
+
+    with pytest.raises(Conflict):
+        do_import(booked, MARCH, "2025-03")
+    with pytest.raises(PowerlistError) as failed:
+        do_import(booked, MARCH, "2025-03", replace=True)
+    assert failed.value.code == "ledger.reason_required"
+    corrected = MARCH.replace("付办公用品,管理费用,,300.00", "付办公用品,管理费用,,350.00")
+    do_import(booked, corrected, "2025-03", replace=True, reason="办公用品金额录错")
+    with booked() as session:
+        shown = ledger.imports(session, TOWN_AGENCY, "QX0101")
+        logged = session.scalars(select(AuditLog).where(AuditLog.action == "ledger.import")).all()
+    march = [row for row in shown if row["month"] == "2025-03"]
+    assert len(march) == 2 and march[0]["replaced_at"] is None and march[1]["replaced_at"] is not None
+    assert march[0]["reason"] == "办公用品金额录错" and len(march[0]["sha256"]) == 64
+    assert {row.subject for row in logged} >= {"QX0101 2025-01", "QX0101 2025-03"}
+    year = summary(booked, date(2025, 3, 1), date(2025, 3, 31))
+    assert sorted(p["amount_fen"] for p in year["payments"] if p["source"] == "books") == [35_000]
+    do_import(booked, MARCH, "2025-03", replace=True, reason="恢复原账")
+
+
+def test_only_the_keepers_of_the_accounts_within_reach_may_import(booked):
+    from engine.errors import NotFound, PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        do_import(booked, MARCH, "2025-06", actor=SECRETARY)
+    with pytest.raises(NotFound):
+        do_import(booked, MARCH, "2025-06", actor=OTHER)

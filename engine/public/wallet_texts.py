@@ -3,4 +3,18 @@ code -> (Chinese, English), merged into :data:`engine.messages.CATALOGUE`."""
 
 from __future__ import annotations
 
-CATALOGUE: dict[str, tuple[str, str]] = {}
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "ledger.journal_invalid": (
+        "{file} 有 {count} 处问题，什么都没有导入：{problems}",
+        "{file} has {count} problem(s); nothing was imported: {problems}",
+    ),
+    "ledger.month_invalid": ("月份应写成 2026-11 这样：{month}", "Give the month as 2026-11, not {month}"),
+    "ledger.month_imported": (
+        "{village} 的 {month} 已经导入过（{file}）；要替换请勾选“替换”并说明原因",
+        "{month} of {village} was already imported ({file}); to replace it, say so and give a reason",
+    ),
+    "ledger.reason_required": (
+        "替换已导入的 {month} 须说明原因",
+        "Replacing the imported {month} needs a reason",
+    ),
+}

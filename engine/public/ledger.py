@@ -1,0 +1,367 @@
+"""The village's collective accounts for 我们的钱包: a month's journal (序时账) imported from the
+accounting system the town's 三资中心 keeps (村账镇代管).
+
+``ledger.import`` (role set ``keeping_accounts``, within reach of the village) takes one month's journal
+as CSV or .xlsx (read by :func:`engine.public.spreadsheets.read_sheet`; the headers each column may have
+are rule data, ``journal.columns`` of ``rules/defaults/wallet.yaml``): 日期, 凭证号, 摘要, 科目/类别,
+收入/支出 amounts in yuan, optionally 支付流水号; a line whose 科目 or 摘要 is 期初余额/上年结转 gives the
+year's opening balance. All or nothing: every problem is reported with its line and column and nothing
+is written. A month already imported is refused unless replacing it, with a reason; the replaced import
+stays (marked replaced) and the file's SHA-256 is kept. Each import is in the AuditLog.
+
+Actions (through :func:`engine.policy.require`, routed here by the ``ledger.`` prefix):
+``ledger.read`` (the imports list: keepers, supervisors and read-only roles within reach) and
+``ledger.import`` (``keeping_accounts``); someone with no role within reach of the village gets
+NotFound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock, policy
+from engine.errors import Conflict, PowerlistError
+from engine.org.service import get_village
+from engine.persistence.db import begin_write
+from engine.persistence.models import AuditLog, OrgUnit
+from engine.policy.rules import access_rules
+from engine.public.ledger_models import LedgerImport, LedgerLine
+from engine.public.spreadsheets import read_sheet
+from engine.public.wallet import category_of, flow_payments, wallet_rules
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MAX_FEN = 10**13  # a hundred billion yuan: anything larger is a typing slip
+SUMMARY_MAX = 200
+REASON_MAX = 200
+
+
+@dataclass
+class JournalProblem:
+    line: int | None
+    column: str | None
+    header: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.line:
+            where.append(f"第 {self.line} 行")
+        if self.column:
+            where.append(f"{self.column} 列")
+        if self.header:
+            where.append(f"“{self.header}”")
+        return f"{' '.join(where)}：{self.message}" if where else self.message
+
+
+class JournalInvalid(PowerlistError):
+    """The journal has problems; ``problems`` name each one's line and column. Nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, filename: str, problems: list[JournalProblem]) -> None:
+        text = "；".join(str(p) for p in problems)
+        super().__init__(
+            f"{filename}：{text}",
+            code="ledger.journal_invalid",
+            params={"file": filename, "count": len(problems), "problems": text},
+            field=problems[0].header if problems else None,
+        )
+        self.problems = problems
+
+
+class MonthInvalid(PowerlistError):
+    exit_code = 2
+
+    def __init__(self, month: Any) -> None:
+        super().__init__(f"月份应写成 2026-11 这样：{month!r}", code="ledger.month_invalid", params={"month": month})
+
+
+@dataclass
+class Journal:
+    """A month's journal, read and checked: the lines to store and what they add up to."""
+
+    filename: str
+    month: str
+    sha256: str
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    opening_fen: int | None = None
+
+    @property
+    def income_fen(self) -> int:
+        return sum(line["income_fen"] for line in self.lines)
+
+    @property
+    def spending_fen(self) -> int:
+        return sum(line["spending_fen"] for line in self.lines)
+
+
+# --- policy -------------------------------------------------------------------------------------
+
+
+def decide(session: Session, action: str, target: OrgUnit, holds) -> str | None:
+    """``ledger.read|import`` on a village: None, "hidden" or "denied"."""
+    rules = access_rules()
+    keeping = rules.roles("keeping_accounts")
+    readers = keeping | rules.roles("supervising") | rules.roles("read_only")
+    if not isinstance(target, OrgUnit) or not holds(readers | rules.roles("acting"), target.id):
+        return "hidden"
+    if action == "ledger.read":
+        return None if holds(readers, target.id) else "denied"
+    if action == "ledger.import":
+        return None if holds(keeping, target.id) else "denied"
+    raise ValueError(f"unknown action '{action}'")
+
+
+# --- reading a journal --------------------------------------------------------------------------
+
+
+def check_month(month: Any) -> str:
+    found = MONTH.match(str(month or "").strip())
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        raise MonthInvalid(month)
+    return found.group(0)
+
+
+def _fen(text: str) -> int | None:
+    """Yuan as typed (1,234.50, ¥1234.5, 1234) in fen; None when it is no amount."""
+    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace("元", "").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        return None
+    return int(value * 100)
+
+
+def _day(text: str) -> str | None:
+    cleaned = text.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
+    cleaned = cleaned.split(" ")[0].split("T")[0]
+    parts = cleaned.split("-")
+    if len(parts) != 3:
+        return None
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2])).isoformat()
+    except ValueError:
+        return None
+
+
+def read_journal(data: bytes, filename: str, month: str) -> Journal:
+    """The journal in ``data`` for ``month`` (YYYY-MM), checked; :class:`JournalInvalid` naming every problem."""
+    month = check_month(month)
+    rules = wallet_rules()
+    columns = {name: tuple(str(h) for h in headers) for name, headers in rules["columns"].items()}
+    rows = read_sheet(data, filename, columns, {"day", "summary", "category", "income", "spending"})
+    journal = Journal(filename, month, hashlib.sha256(data).hexdigest())
+    problems: list[JournalProblem] = []
+    opening_words = set(rules["opening"])
+
+    def problem(row, name: str | None, message: str) -> None:
+        column = row.columns.get(name) if name else None
+        header = columns[name][0] if name else None
+        problems.append(JournalProblem(row.line, column, header, message))
+
+    for row in rows:
+        values = row.values
+        day = _day(values.get("day", ""))
+        summary = values.get("summary", "").strip()
+        category_text = values.get("category", "").strip()
+        income_text, spending_text = values.get("income", "").strip(), values.get("spending", "").strip()
+        income = _fen(income_text) if income_text else 0
+        spending = _fen(spending_text) if spending_text else 0
+        if income is None or income < 0 or income >= MAX_FEN:
+            problem(row, "income", f"金额“{income_text}”不是以元为单位、最多两位小数的正数")
+        if spending is None or spending < 0 or spending >= MAX_FEN:
+            problem(row, "spending", f"金额“{spending_text}”不是以元为单位、最多两位小数的正数")
+        if summary in opening_words or category_text in opening_words:
+            amount = (income or 0) or (spending or 0)
+            if income is not None and spending is not None:
+                journal.opening_fen = amount if income else -amount
+            continue
+        if day is None:
+            problem(row, "day", f"日期“{values.get('day', '')}”看不懂，请写成 2026-11-05")
+        elif day[:7] != month:
+            problem(row, "day", f"日期 {day} 不在 {month} 月内；一次只导入一个月")
+        if not summary:
+            problem(row, "summary", "摘要是空的")
+        elif len(summary) > SUMMARY_MAX:
+            problem(row, "summary", f"摘要超过 {SUMMARY_MAX} 个字")
+        if income is None or spending is None:
+            continue
+        if bool(income) == bool(spending):
+            problem(row, "income", "每一行要么是收入、要么是支出，只填一个金额")
+            continue
+        side = "income" if income else "spending"
+        category = category_of(category_text, side)
+        if category is None:
+            known = "、".join(r["name"] for r in rules["categories"].values() if r["side"] == side)
+            problem(row, "category", f"“{category_text}”不是{'收入' if income else '支出'}的类别（{known}）")
+            continue
+        if day is None or day[:7] != month or not summary or len(summary) > SUMMARY_MAX:
+            continue
+        journal.lines.append(
+            {
+                "line_no": row.line,
+                "day": day,
+                "voucher_no": values.get("voucher", "").strip()[:60] or None,
+                "reference": values.get("reference", "").strip()[:100] or None,
+                "summary": summary,
+                "category": category,
+                "income_fen": income,
+                "spending_fen": spending,
+            }
+        )
+    if not problems and not journal.lines and journal.opening_fen is None:
+        problems.append(JournalProblem(None, None, None, "文件里没有一行收支"))
+    if problems:
+        raise JournalInvalid(filename, problems)
+    return journal
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def _current(session: Session, village_id: int, month: str) -> LedgerImport | None:
+    return session.scalar(
+        select(LedgerImport).where(
+            LedgerImport.village_id == village_id, LedgerImport.month == month, LedgerImport.replaced_at.is_(None)
+        )
+    )
+
+
+def preview(session: Session, actor: str, village_code: str, month: str, data: bytes, filename: str) -> dict[str, Any]:
+    """What importing the file would do, without doing it: the totals, the lines matched to a flow
+    payment, and the month's current import if there is one (importing then needs replacing)."""
+    village = get_village(session, village_code)
+    policy.require(session, actor, "ledger.import", village)
+    journal = read_journal(data, filename, month)
+    known = {p["reference"] for p in flow_payments(session, village.id) if p["reference"]}
+    matched = [
+        line
+        for line in journal.lines
+        if line["spending_fen"] and (line["voucher_no"] in known or line["reference"] in known)
+    ]
+    current = _current(session, village.id, journal.month)
+    return {
+        "village": village.code,
+        "month": journal.month,
+        "file": filename,
+        "sha256": journal.sha256,
+        "lines": len(journal.lines),
+        "income_fen": journal.income_fen,
+        "spending_fen": journal.spending_fen,
+        "opening_fen": journal.opening_fen,
+        "matched": len(matched),
+        "matched_fen": sum(line["spending_fen"] for line in matched),
+        "replaces": describe(current) if current else None,
+        "rows": journal.lines,
+    }
+
+
+def import_journal(
+    session: Session,
+    actor: str,
+    village_code: str,
+    month: str,
+    data: bytes,
+    filename: str,
+    replace: bool = False,
+    reason: str | None = None,
+) -> LedgerImport:
+    """Import one month's journal of a village, all or nothing (see the module's docstring)."""
+    begin_write(session)
+    village = get_village(session, village_code)
+    policy.require(session, actor, "ledger.import", village)
+    journal = read_journal(data, filename, month)
+    now = clock.now()
+    current = _current(session, village.id, journal.month)
+    reason = (reason or "").strip()[:REASON_MAX] or None
+    if current is not None:
+        if not replace:
+            raise Conflict(
+                f"{village.code} 的 {journal.month} 已经导入过（{current.file_name}）；要替换请说明原因",
+                code="ledger.month_imported",
+                params={"village": village.code, "month": journal.month, "file": current.file_name},
+            )
+        if reason is None:
+            raise PowerlistError(
+                "替换已导入的月份须说明原因",
+                code="ledger.reason_required",
+                params={"month": journal.month},
+                field="reason",
+            )
+        current.replaced_at = now
+    row = LedgerImport(
+        village_id=village.id,
+        month=journal.month,
+        file_name=filename[:200],
+        sha256=journal.sha256,
+        lines=len(journal.lines),
+        income_fen=journal.income_fen,
+        spending_fen=journal.spending_fen,
+        opening_fen=journal.opening_fen,
+        imported_by=actor,
+        imported_at=now,
+        replaced_at=None,
+        replaces_id=current.id if current else None,
+        reason=reason,
+    )
+    session.add(row)
+    session.flush()
+    for line in journal.lines:
+        session.add(LedgerLine(import_id=row.id, village_id=village.id, **line))
+    session.add(
+        AuditLog(
+            at=now,
+            actor=actor,
+            action="ledger.import",
+            subject=f"{village.code} {journal.month}",
+            detail={**describe(row), "replaced": current.id if current else None},
+        )
+    )
+    session.flush()
+    return row
+
+
+def describe(row: LedgerImport) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "month": row.month,
+        "file": row.file_name,
+        "sha256": row.sha256,
+        "lines": row.lines,
+        "income_fen": row.income_fen,
+        "spending_fen": row.spending_fen,
+        "opening_fen": row.opening_fen,
+        "imported_by": row.imported_by,
+        "imported_at": row.imported_at.isoformat() if row.imported_at else None,
+        "replaced_at": row.replaced_at.isoformat() if row.replaced_at else None,
+        "reason": row.reason,
+    }
+
+
+def imports(session: Session, actor: str, village_code: str) -> list[dict[str, Any]]:
+    """The village's imports, newest month first, replaced ones too (for the staff who keep or check them)."""
+    village = get_village(session, village_code)
+    policy.require(session, actor, "ledger.read", village)
+    rows = session.scalars(
+        select(LedgerImport)
+        .where(LedgerImport.village_id == village.id)
+        .order_by(LedgerImport.month.desc(), LedgerImport.id.desc())
+    )
+    return [describe(row) for row in rows]
+
+
+def keepable_villages(session: Session, actor: str) -> list[OrgUnit]:
+    """The villages whose accounts ``actor`` may import (for the staff page's choice)."""
+    from engine.public.villages import villages
+
+    return [v for v in villages(session) if policy.may(session, actor, "ledger.import", v)]
