@@ -3,4 +3,26 @@ code -> (Chinese, English), merged into :data:`engine.messages.CATALOGUE`."""
 
 from __future__ import annotations
 
-CATALOGUE: dict[str, tuple[str, str]] = {}
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "disclosure.not_begun": (
+        "{period} 还没开始，不能公开",
+        "The period {period} has not begun; it cannot be disclosed yet",
+    ),
+    "disclosure.frozen": (
+        "{period} 的公开已经村监会审核，不能再改",
+        "The disclosure of {period} was signed by the supervisory committee and can no longer change",
+    ),
+    "disclosure.not_prepared": ("{period} 的公开还没有生成", "The disclosure of {period} has not been prepared"),
+    "disclosure.not_draft": (
+        "{period} 的公开不是待审核状态",
+        "The disclosure of {period} is not awaiting review (it is {status})",
+    ),
+    "disclosure.not_approved": (
+        "{period} 的公开须经村监会审核签字后才能公开",
+        "The disclosure of {period} must be signed by the supervisory committee before it is posted (it is {status})",
+    ),
+    "disclosure.digest_mismatch": (
+        "公开内容与摘要不符，请重新生成",
+        "The disclosure's content no longer matches its digest; prepare it again",
+    ),
+}

@@ -196,6 +196,19 @@ def _fire_violation_timer(session: Session, timer: SupervisionTimer, now: dateti
     return "fired"
 
 
+def _detect_late_disclosures(sessions, now: datetime) -> None:
+    """三务公开 not posted by its due day (engine.public.disclosures); once per village, kind and period."""
+    from engine.public.disclosures import detect_late, late_findings
+
+    with sessions() as session:
+        with session.begin():
+            if not late_findings(session, now):
+                return
+        with session.begin():
+            begin_write(session)
+            detect_late(session, now)
+
+
 def sweep(
     engine: Engine,
     now: datetime | None = None,
@@ -210,6 +223,7 @@ def sweep(
     sessions = make_sessionmaker(engine)
     report = SweepReport()
     started = time.monotonic()
+    _detect_late_disclosures(sessions, now or clock.now())
     while True:
         current = now or clock.now()
         with sessions() as session:

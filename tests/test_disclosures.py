@@ -1,0 +1,189 @@
+"""三务公开 in the engine: the calendar as rule data, content generated from the record with a digest,
+prepare → 村监会 review → post, revisions after a return, who may do what, and the on-time check of the
+sweep (once per village, kind and period; not before the due day; due days moved off days off)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.calendar import CST
+from tests.conftest import fresh_database
+
+VILLAGE = "QX0101"  # 上塘村
+CADRE = "shangtang.cadre"
+SECRETARY = "shangtang.secretary"
+SUPERVISOR = "shangtang.supervisor"
+OTHER_CADRE = "lingtou.cadre"  # 岭头村, another town
+TOWN_DISCIPLINE = "dongxi.discipline"
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour), CST)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from engine.persistence.db import make_engine, make_sessionmaker
+    from engine.persistence.migrate import upgrade
+    from powerlist import demo
+
+    folder = tmp_path_factory.mktemp("disclosures")
+    with fresh_database("sqlite", folder) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        with sessions() as session, session.begin():
+            demo.load_demo(session, deploy_flows=False)
+        yield engine, sessions
+        engine.dispose()
+
+
+@pytest.fixture
+def frozen():
+    from engine import clock
+
+    def set_to(when: datetime) -> None:
+        clock.clock.set(when)
+
+    yield set_to
+    clock.clock.set(None)
+
+
+def test_due_days_come_from_the_rules_and_move_off_days_off():
+    from engine.public import disclosures
+
+    rules = disclosures.calendar_rules()
+    # 2026-03-15 is a Sunday: February's finance is due on Monday the 16th.
+    assert disclosures.period(rules, "finance", "2026-02").due == date(2026, 3, 16)
+    assert disclosures.period(rules, "village_affairs", "2026Q3").due == date(2026, 10, 20)
+    assert disclosures.period(rules, "party_affairs", "2026Q1").due == date(2026, 4, 20)
+
+
+def test_a_county_overrides_the_due_day(tmp_path, monkeypatch):
+    from engine.public import disclosures
+    from engine.ruleset import AreaRulesInvalid
+
+    (tmp_path / "disclosures.yaml").write_text(
+        "disclosures:\n  kinds:\n    village_affairs:\n      due: {day: 10, on_day_off: keep}\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("POWERLIST_RULES_DIR", str(tmp_path))
+    rules = disclosures.calendar_rules()
+    assert disclosures.period(rules, "village_affairs", "2026Q3").due == date(2026, 10, 10)  # a Saturday, kept
+    assert disclosures.period(rules, "finance", "2026-02").due == date(2026, 3, 16)  # unchanged
+    (tmp_path / "disclosures.yaml").write_text(
+        "disclosures:\n  kinds:\n    finance:\n      every: week\n", encoding="utf-8"
+    )
+    with pytest.raises(AreaRulesInvalid) as caught:
+        disclosures.calendar_rules()
+    assert "disclosures.yaml: disclosures.kinds.finance.every" in str(caught.value)
+
+
+def test_prepare_review_post_with_digest_frozen_and_revisions(world, frozen):
+    from engine.persistence.models import AuditLog, OrgUnit
+    from engine.public import disclosures
+    from engine.public.disclosure_models import Disclosure
+
+    engine, sessions = world
+    frozen(at(date(2026, 10, 12)))
+    with sessions() as session, session.begin():
+        first = disclosures.prepare(session, CADRE, VILLAGE, "village_affairs", "2026Q3", note="电话 138 0013 8000")
+        digest = first.digest
+        assert "138" not in (first.note or "")
+        assert first.content["period"] == "2026Q3" and first.content["power_list"] is not None
+    with sessions() as session, session.begin():
+        again = disclosures.prepare(session, CADRE, VILLAGE, "village_affairs", "2026Q3")
+        assert (again.revision, again.digest) == (1, digest)  # the same record, the same content and digest
+        disclosures.review(session, SUPERVISOR, VILLAGE, "village_affairs", "2026Q3", approve=False, reason="缺少决议")
+    with sessions() as session, session.begin():
+        second = disclosures.prepare(session, SECRETARY, VILLAGE, "village_affairs", "2026Q3")
+        assert second.revision == 2
+        disclosures.review(session, SUPERVISOR, VILLAGE, "village_affairs", "2026Q3", approve=True)
+    frozen(at(date(2026, 10, 26)))  # after the due day (the 20th)
+    with sessions() as session, session.begin():
+        from engine.errors import InvalidState
+
+        with pytest.raises(InvalidState) as caught:
+            disclosures.prepare(session, CADRE, VILLAGE, "village_affairs", "2026Q3")
+        assert caught.value.code == "disclosure.frozen"
+    with sessions() as session, session.begin():
+        posted = disclosures.post(session, CADRE, VILLAGE, "village_affairs", "2026Q3", places=["村务公开栏"])
+        assert posted.posted_on == "2026-10-26" and disclosures.late_days(posted) == 6
+        assert posted.digest == disclosures.digest_of(posted.content) == digest
+    with sessions() as session:
+        rows = session.scalars(select(Disclosure).where(Disclosure.period == "2026Q3").order_by(Disclosure.revision))
+        assert [(r.revision, r.status) for r in rows] == [(1, "returned"), (2, "posted")]
+        assert (
+            session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action.like("disclosure.%"))) == 6
+        )
+        revisions = disclosures.revisions_of(session, "county.auditor", VILLAGE, "village_affairs", "2026Q3")
+        assert [r["review_note"] for r in revisions] == ["缺少决议", None]
+        shown = disclosures.public_page(session, session.get(OrgUnit, posted.village_id), date(2026, 10, 27))
+        row = next(p for p in shown["periods"] if p["period"] == "2026Q3" and p["kind"] == "village_affairs")
+        assert (row["late_days"], row["digest"], row["posted_on"]) == (6, digest, "2026-10-26")
+        unposted = next(p for p in shown["periods"] if p["period"] == "2026Q3" and p["kind"] == "party_affairs")
+        assert unposted["content"] is None and unposted["digest"] is None and unposted["overdue"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "action", "code"),
+    [
+        (CADRE, "review", "permission_denied"),  # a cadre cannot review
+        (SUPERVISOR, "post", "permission_denied"),  # a committee member cannot post
+        (SUPERVISOR, "prepare", "permission_denied"),
+        (TOWN_DISCIPLINE, "review", "permission_denied"),  # the town is not the village's 村监会
+        (OTHER_CADRE, "prepare", "not_found"),  # another village's cadre sees nothing
+    ],
+)
+def test_who_may_do_what(world, frozen, actor, action, code):
+    from engine.errors import NotFound, PermissionDenied
+    from engine.public import disclosures
+
+    _engine, sessions = world
+    frozen(at(date(2026, 11, 5)))
+    with sessions() as session, session.begin():
+        with pytest.raises((NotFound, PermissionDenied)) as caught:
+            if action == "review":
+                disclosures.review(session, actor, VILLAGE, "finance", "2026-10", approve=True)
+            elif action == "post":
+                disclosures.post(session, actor, VILLAGE, "finance", "2026-10")
+            else:
+                disclosures.prepare(session, actor, VILLAGE, "finance", "2026-10")
+        assert caught.value.code.startswith(code) or type(caught.value).__name__ == (
+            "NotFound" if code == "not_found" else "PermissionDenied"
+        )
+
+
+def test_the_sweep_raises_late_once_and_not_before_the_due_day(world, frozen):
+    from engine.public import disclosures
+    from engine.supervision.models import Violation
+    from engine.supervision.sweep import sweep
+
+    engine, sessions = world
+    frozen(at(date(2026, 2, 3)))
+    with sessions() as session, session.begin():  # 下塘村 starts its calendar with January's finance
+        disclosures.prepare(session, "xiatang.cadre", "QX0102", "finance", "2026-01")
+
+    def late() -> list[str]:
+        with sessions() as session:
+            rows = session.scalars(
+                select(Violation).where(Violation.code == "disclosure_late", Violation.dedup_key.like("%:2026-01"))
+            )
+            return [v.dedup_key for v in rows]
+
+    # Due on the 15th, a Sunday in the Spring Festival holiday (2026-02-15 … 23): moved to the next
+    # working day, Tuesday the 24th; not late on the due day itself, late from the day after.
+    assert disclosures.period(disclosures.calendar_rules(), "finance", "2026-01").due == date(2026, 2, 24)
+    sweep(engine, now=at(date(2026, 2, 16)))
+    sweep(engine, now=at(date(2026, 2, 24), 23))
+    assert late() == []
+    sweep(engine, now=at(date(2026, 2, 25), 1))
+    sweep(engine, now=at(date(2026, 2, 26)))
+    keys = late()
+    assert len(keys) == 1 and keys[0].endswith(":finance:2026-01")
+    with sessions() as session:
+        violation = session.scalar(select(Violation).where(Violation.dedup_key == keys[0]))
+        assert (violation.severity, violation.points) == ("yellow", 2)
+        assert "第三十条" in violation.legal_basis and "至今未公开" in violation.message
