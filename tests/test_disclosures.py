@@ -187,3 +187,16 @@ def test_the_sweep_raises_late_once_and_not_before_the_due_day(world, frozen):
         violation = session.scalar(select(Violation).where(Violation.dedup_key == keys[0]))
         assert (violation.severity, violation.points) == ("yellow", 2)
         assert "第三十条" in violation.legal_basis and "至今未公开" in violation.message
+
+
+def test_the_command_line_prepares_reviews_posts_and_refuses(cli, demo_org):
+    env = {"POWERLIST_NOW": "2026-11-03T10:00:00+08:00", "POWERLIST_ALLOW_SIMULATED_TIME": "1"}
+    period = ["finance", "2026-10", "--village", VILLAGE]
+    assert cli("disclosures", "prepare", *period, "--as", CADRE, env=env, check=True).out.startswith("prepared")
+    assert cli("disclosures", "review", *period, "--approve", "--as", CADRE, env=env).code == 1  # not the 村监会
+    assert cli("disclosures", "prepare", *period, "--as", OTHER_CADRE, env=env).code == 1  # another village
+    cli("disclosures", "review", *period, "--approve", "--as", SUPERVISOR, env=env, check=True)
+    assert cli("disclosures", "post", *period, "--as", SUPERVISOR, env=env).code == 1  # the 村监会 does not post
+    rows = cli("disclosures", "due", "--village", VILLAGE, "--as", SUPERVISOR, "--json", env=env, check=True).json()
+    october = next(r for r in rows if r["kind"] == "finance" and r["period"] == "2026-10")
+    assert (october["status"], october["revision"], october["due_on"]) == ("approved", 1, "2026-11-16")

@@ -1,8 +1,102 @@
 """三务公开: generate, review and post the periodic disclosures; list what is due.
 
-Exit codes as everywhere: 0 done, 1 refused, 2 invalid input.
+``powerlist disclosures due|prepare|review|post``: thin adapters over :mod:`engine.public.disclosures`,
+whose ``disclosure.*`` checks are the one access policy's. Exit codes as everywhere: 0 done, 1 refused,
+2 invalid input.
 """
 
 from __future__ import annotations
 
-commands: list = []
+import click
+
+from powerlist.cli import State, echo_json, pass_state, reports_errors
+
+
+@click.group()
+def disclosures() -> None:
+    """A village's periodic disclosures (党务、村务、财务公开): what is due, prepare, review, post."""
+
+
+def _line(row) -> str:
+    return f"{row.kind} {row.period} #{row.revision} {row.status} sha256:{row.digest}"
+
+
+@disclosures.command("due")
+@click.option("--village", required=True, help="The village's code, e.g. QX0101.")
+@click.option("--as", "actor", required=True, help="Who reads it (the village's cadres, 村监会, auditors).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@reports_errors
+def due(state: State, village: str, actor: str, as_json: bool) -> None:
+    """Every recent period of each kind: its due day, its state, posted on time or how many days late."""
+    from engine.public import disclosures as area
+
+    with state.transaction() as session:
+        rows = area.due_for(session, actor, village)
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        if r["posted_on"]:
+            when = f"公开于 {r['posted_on']}" + (f"（逾期 {r['late_days']} 天）" if r["late_days"] else "（按时）")
+        else:
+            when = f"逾期 {r['late_days']} 天未公开" if r["overdue"] else "未到期"
+        click.echo(f"{r['kind']:<16} {r['period']:<8} 截止 {r['due_on']}  {r['status_title']:<8} {when}")
+
+
+@disclosures.command("prepare")
+@click.argument("kind", type=click.Choice(["finance", "village_affairs", "party_affairs"]))
+@click.argument("period", metavar="PERIOD")
+@click.option("--village", required=True)
+@click.option("--note", default=None, help="A short note shown with it (numbers of IDs, phones, cards are hidden).")
+@click.option("--as", "actor", required=True, help="A village cadre (party secretary, chair, bookkeeper, cadre).")
+@pass_state
+@reports_errors
+def prepare(state: State, kind: str, period: str, village: str, note: str | None, actor: str) -> None:
+    """Generate the disclosure of KIND for PERIOD (2026-11 monthly, 2026Q3 quarterly) from the record."""
+    from engine.public import disclosures as area
+
+    with state.transaction() as session:
+        row = area.prepare(session, actor, village, kind, period, note=note)
+        click.echo(f"prepared {_line(row)}")
+
+
+@disclosures.command("review")
+@click.argument("kind", type=click.Choice(["finance", "village_affairs", "party_affairs"]))
+@click.argument("period", metavar="PERIOD")
+@click.option("--village", required=True)
+@click.option("--approve", is_flag=True, help="Sign it: its content and digest are frozen.")
+@click.option("--return", "reason", default=None, metavar="REASON", help="Return it with the reason.")
+@click.option("--as", "actor", required=True, help="A member of the village's 村务监督委员会.")
+@pass_state
+@reports_errors
+def review(state: State, kind: str, period: str, village: str, approve: bool, reason: str | None, actor: str) -> None:
+    """The 村监会 signs the prepared disclosure or returns it."""
+    from engine.public import disclosures as area
+
+    if approve == (reason is not None):
+        raise click.UsageError("give exactly one of --approve or --return REASON")
+    with state.transaction() as session:
+        row = area.review(session, actor, village, kind, period, approve=approve, reason=reason)
+        click.echo(f"reviewed {_line(row)}")
+
+
+@disclosures.command("post")
+@click.argument("kind", type=click.Choice(["finance", "village_affairs", "party_affairs"]))
+@click.argument("period", metavar="PERIOD")
+@click.option("--village", required=True)
+@click.option("--place", "places", multiple=True, help="Where it is posted (repeat), e.g. 村务公开栏.")
+@click.option("--as", "actor", required=True, help="A village cadre.")
+@pass_state
+@reports_errors
+def post(state: State, kind: str, period: str, village: str, places: tuple[str, ...], actor: str) -> None:
+    """Post the signed disclosure today; after its due day it still posts, marked late."""
+    from engine.public import disclosures as area
+
+    with state.transaction() as session:
+        row = area.post(session, actor, village, kind, period, places=list(places))
+        late = area.late_days(row)
+        click.echo(f"posted {_line(row)} on {row.posted_on}" + (f" ({late} days late)" if late else ""))
+
+
+commands = [disclosures]
