@@ -782,3 +782,18 @@ def detect_late(session: Session, now: datetime) -> list[Any]:
         if violation is not None:
             raised.append(violation)
     return raised
+
+
+def readable_villages(session: Session, actor: str) -> list[OrgUnit]:
+    """The villages whose disclosures ``actor`` may read as staff, by code."""
+    from engine.public.villages import villages
+
+    return [v for v in villages(session) if policy.may(session, actor, "disclosure.read", v)]
+
+
+def may(session: Session, actor: str, action: str, village: OrgUnit) -> bool:
+    return policy.may(session, actor, f"disclosure.{action}", village)
+
+
+def places() -> list[str]:
+    return list(calendar_rules().places)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from web.public import bp
+from flask import render_template
+
+from engine.public import disclosures as area
+from engine.public import villages
+from web import db
+from web.public import add_village_section, bp
 
 
 @bp.get("/villages/<code>/disclosures")
 def disclosures(code: str) -> str:
-    return ""
+    session = db.session()
+    unit = villages.public_village(session, code)
+    return render_template(
+        "public/disclosures.html", village=unit, place=villages.place_name(unit), page=area.public_page(session, unit)
+    )
+
+
+add_village_section("public/_village_disclosures.html", area.section, order=30)
