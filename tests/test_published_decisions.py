@@ -148,3 +148,27 @@ def test_the_rule_file_decides_and_a_county_can_override_it(library, done, tmp_p
     problems = "; ".join(invalid.value.problems)
     assert "published.flows.four_deliberations.disclose_result.kind" in problems
     assert "published.yaml" in problems and "fields" in problems
+
+
+def test_every_item_has_a_plain_page_written_or_made_from_its_steps(library, monkeypatch):  # noqa: F811
+    import re
+
+    from engine.catalog.catalog import SHIPPED
+    from engine.public import items
+
+    for path in SHIPPED.glob("*/villagers.yaml"):  # the shipped texts speak of the flow's own steps
+        bpmn = (path.parent / f"{path.parent.name}.bpmn").read_text(encoding="utf-8")
+        steps = set(re.findall(r'<bpmn:userTask id="([^"]+)"', bpmn))
+        written = {s["step"] for s in items.villager_text(path.parent.name)["steps"]}
+        assert written <= steps, (path, written - steps)
+    with library.sessions() as session:
+        page = items.item_page(session, "subsistence_aid")
+        assert page["written"] and page["bring"] and page["svg"].startswith("<svg")
+        town_survey = next(s for s in page["steps"] if s["id"] == "town_survey")
+        assert town_survey["limit"] == "10个工作日" and town_survey["working_days"]
+        monkeypatch.setattr(items, "villager_text", lambda key: {})  # an uploaded flow: no text written
+        made = items.item_page(session, "four_deliberations")
+        assert not made["written"] and made["purpose"]  # the flow's own documentation
+        assert [s["name"] for s in made["steps"]][:4] == ["提议", "商议", "审议", "决议"]
+        assert all(s["who"] and s["limit"] for s in made["steps"])
+        assert "组织法" in made["basis"]
