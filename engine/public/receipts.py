@@ -2,7 +2,10 @@
 
 A code is random, stored once per matter and says nothing about it: knowing one matter's code
 tells nothing about another's. The progress shows the item, the village and the steps of the
-flow with their dates; never who acted, what a form said or the matter's title.
+flow with their dates; never who acted, what a form said or the matter's title. A step the matter
+can no longer reach from where it stands (a gateway sent it another way) reads as bypassed at once;
+a working-day time limit reads in working days. A report's matter also shows the answer to it
+(:mod:`engine.public.answers`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.calendar import parse_time_limit
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import TASK_COMPLETED, TASK_FORCED
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.public import answers
 from engine.public.models import PublicReceipt
 from engine.public.villages import place_name
 from engine.workspace.labels import role_name
@@ -73,13 +78,61 @@ def instance_of(session: Session, text: str | None) -> ProcessInstance:
     return found
 
 
-def _step_state(open_row: OpenTask | None, done_at: datetime | None, finished: bool, now: datetime) -> str:
+def _step_state(
+    open_row: OpenTask | None, done_at: datetime | None, finished: bool, now: datetime, bypassed: bool = False
+) -> str:
     if open_row is not None:
         due = as_utc(open_row.due_at) if open_row.due_at else None
         return "overdue" if due is not None and due < now else "current"
     if done_at is not None:
         return "done"
-    return "skipped" if finished else "waiting"
+    return "skipped" if finished or bypassed else "waiting"
+
+
+def reachable(spec: Any, positions: set[str]) -> set[str] | None:
+    """The ids of the flow's elements a matter standing at ``positions`` (open steps) may still
+    reach, following the flow's sequence flows; None when a position is not in the flow's top
+    process (inside a subprocess: nothing can be ruled out)."""
+    specs = getattr(spec, "task_specs", None) or {}
+    if not positions or any(name not in specs for name in positions):
+        return None
+    seen: set[str] = set()
+    todo = list(positions)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(output.name for output in getattr(specs.get(name), "outputs", []) or [])
+    return seen
+
+
+def bypassed(session: Session, instance: ProcessInstance, open_steps: set[str]) -> set[str]:
+    """The user tasks of a running matter it can no longer reach from its open steps: a gateway
+    sent it another way. Empty when it is not waiting at a step (a timer, a subprocess)."""
+    from engine.runtime.loaded import loaded_version
+
+    row = instance.definition
+    try:
+        loaded = loaded_version(session, row.id, row.key, row.content_hash)
+    except Exception:  # a version that cannot be restored here: rule nothing out
+        return set()
+    ahead = reachable(loaded.spec, open_steps)
+    if ahead is None:
+        return set()
+    specs = loaded.spec.task_specs
+    return {step["id"] for step in row.meta.get("steps", []) if step["id"] in specs and step["id"] not in ahead}
+
+
+def working_days(step: dict[str, Any]) -> int | None:
+    """The step's time limit in working days, when it counts them (``pl:calendar="working"``)."""
+    if step.get("calendar") != "working" or not step.get("time_limit"):
+        return None
+    try:
+        limit = parse_time_limit(step["time_limit"])
+    except Exception:
+        return None
+    return limit.days if limit.days and not limit.seconds and not limit.microseconds else None
 
 
 def progress(session: Session, text: str | None) -> dict[str, Any]:
@@ -99,15 +152,17 @@ def progress(session: Session, text: str | None) -> dict[str, Any]:
         if step_id:
             done[step_id] = as_utc(at)
     finished = instance.status != "running"
+    passed_by = set() if finished else bypassed(session, instance, set(open_rows))
     steps = []
     for step in definition.meta.get("steps", []):
         row = open_rows.get(step["id"])
-        state = _step_state(row, done.get(step["id"]), finished, now)
+        state = _step_state(row, done.get(step["id"]), finished, now, step["id"] in passed_by)
         steps.append(
             {
                 "name": step["name"],
                 "handled_by": role_name(step["role"]),
                 "time_limit": step.get("time_limit"),
+                "working_days": working_days(step),
                 "state": state,
                 "done_at": done.get(step["id"]) if state == "done" else None,
                 "opened_at": as_utc(row.opened_at) if row is not None else None,
@@ -123,4 +178,5 @@ def progress(session: Session, text: str | None) -> dict[str, Any]:
         "started_at": as_utc(instance.started_at),
         "ended_at": as_utc(instance.ended_at) if instance.ended_at else None,
         "steps": steps,
+        "answer": answers.answer(session, instance, definition.key),
     }
