@@ -229,10 +229,11 @@ def _entry(
         schema, raw = value(publication.title)
         shown = _shown(schema, raw, publication.title.is_name) if schema else None
         title = shown.get("text") if shown else None
-    amount = None
+    amount, amount_label = None, None
     if publication.amount is not None:
-        _schema, raw = value(publication.amount)
+        schema, raw = value(publication.amount)
         amount = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        amount_label = str(schema.get("title") or "") or None
     votes = None
     if publication.votes:
         meeting = matter.form_before(publication.votes, seq)
@@ -256,6 +257,7 @@ def _entry(
         "fields": fields,
         "votes": votes,
         "amount_fen": amount,
+        "amount_label": amount_label,
         "basis": publication.basis,
     }
 
