@@ -250,6 +250,14 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
     )
     histories = _histories(session, [i.id for i in instances])
     by_number, by_matter = _decisions(session, village_id)
+    card: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if instances:
+        for row in session.scalars(
+            select(Evidence)
+            .where(Evidence.instance_id.in_([i.id for i in instances]), Evidence.kind == "payment")
+            .order_by(Evidence.at)
+        ):
+            card[row.instance_id].append({"date": _local_day(row.at), "amount_fen": row.amount_fen or 0})
     payments = []
     for instance in instances:
         spec = rules["payments"][instance.definition.key]
@@ -307,6 +315,7 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
                 "resolution": decisions[0] if decisions else None,
                 "decisions": decisions,
                 "approvals": approvals,
+                "card": card.get(instance.id, []),
                 "reference": str(reference).strip() if reference else None,
             }
         )
@@ -387,6 +396,7 @@ def _movements(
                     "resolution": None,
                     "decisions": [],
                     "approvals": [],
+                    "card": [],
                     "reference": None,
                 }
             )
