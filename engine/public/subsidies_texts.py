@@ -50,4 +50,31 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{file} line {line} column {column} ({header}): Excel dropped the last digits of this long number; "
         "format the column as text and type it again",
     ),
+    # rosters
+    "subsidy.unknown_kind": (
+        "没有「{kind}」这一类补贴；可用的有：{kinds}",
+        "no kind of subsidy '{kind}'; the kinds are {kinds}",
+    ),
+    "subsidy.bad_period": (
+        "这类补贴的期间应写作 {example}，不是「{period}」",
+        "this kind's period is written like {example}, not '{period}'",
+    ),
+    "subsidy.denied": (
+        "{user} 无权办理村 {village} 的补贴名册",
+        "{user} may not do this for the subsidy rosters of village {village}",
+    ),
+    "subsidy.rows_invalid": (
+        "{file} 有 {count} 处问题，名册没有导入",
+        "{file} has {count} problems; nothing was imported",
+    ),
+    "subsidy.exists": (
+        "村 {village} {period} 的这类补贴名册已经发布（#{roster}），要替换请选择替换",
+        "the {kind} roster of village {village} for {period} is already published (#{roster}); choose replace",
+    ),
+    "subsidy.not_found": ("没有编号为 {roster} 的补贴名册", "no subsidy roster #{roster}"),
+    "subsidy.reason_needed": (
+        "撤下名册要写明原因（2 到 {max} 个字）",
+        "withdrawing a roster needs a reason (2 to {max} characters)",
+    ),
+    "subsidy.not_published": ("名册 #{roster} 已经不在公布中", "roster #{roster} is no longer published"),
 }
