@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.calendar import CST
-from tests.conftest import ROOT, fresh_database
+from tests.conftest import ROOT, Cli, fresh_database
 
 PROCESSES = ROOT / "processes"
 BOOKKEEPER = "shangtang.bookkeeper"  # 上塘村 (QX0101)
@@ -97,6 +97,8 @@ def village(tmp_path_factory):
         finally:
             clock.clock.set(None)
         sessions.ids = ids
+        sessions.url = url
+        sessions.folder = folder
         yield sessions
         engine.dispose()
 
@@ -256,3 +258,22 @@ def test_only_the_keepers_of_the_accounts_within_reach_may_import(booked):
         do_import(booked, MARCH, "2025-06", actor=SECRETARY)
     with pytest.raises(NotFound):
         do_import(booked, MARCH, "2025-06", actor=OTHER)
+
+
+def test_the_command_line_imports_refuses_and_shows_as_the_page_does(booked):
+    cli = Cli(booked.url, booked.folder)
+    june = booked.folder / "六月.csv"
+    june.write_text(MARCH.replace("2025-03", "2025-06").replace("FP-ROAD-1", ""), encoding="gb18030")
+    bad = booked.folder / "坏的.csv"
+    bad.write_text(MARCH.replace("2025-03-25", "2025-03-32"), encoding="utf-8")
+    refused = cli("ledger", "import", str(june), "--village", "QX0101", "--month", "2025-06", "--as", SECRETARY)
+    assert refused.code == 1, refused
+    invalid = cli("ledger", "import", str(bad), "--village", "QX0101", "--month", "2025-03", "--as", BOOKKEEPER)
+    assert invalid.code == 2 and "第 4 行 A 列" in invalid.err, invalid
+    done = cli("ledger", "import", str(june), "--village", "QX0101", "--month", "2025-06", "--as", BOOKKEEPER)
+    assert done.code == 0 and "imported QX0101 2025-06: 3 lines" in done.out, done
+    shown = cli("ledger", "show", "--village", "QX0101", "--year", "2025", "--json", check=True).json()
+    year = summary(booked, date(2025, 1, 1), date(2025, 12, 31))
+    assert shown["summary"]["closing_fen"] == year["closing_fen"]
+    assert shown["summary"]["spending_fen"] == year["spending_fen"]
+    assert [m["closing_fen"] for m in shown["months"]][-1] == year["closing_fen"]
