@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -42,7 +44,7 @@ from engine.persistence.models import AuditLog, DefinitionVersion, HistoryEvent,
 from engine.policy.rules import access_rules
 from engine.public.disclosure_models import Disclosure
 from engine.public.masking import mask_personal
-from engine.ruleset import AreaRulesInvalid, area_rules
+from engine.ruleset import DEFAULTS, AreaRulesInvalid, area_rules
 
 FILE, TOP = "disclosures.yaml", "disclosures"
 KINDS = ("finance", "village_affairs", "party_affairs")
@@ -81,7 +83,21 @@ class Calendar:
 
 
 def calendar_rules() -> Calendar:
-    """The calendar as this deployment's rule files say, checked: every problem names file and key."""
+    """The calendar as this deployment's rule files say, checked: every problem names file and key.
+    Read again whenever the default or the county's file changes (by path and modification time)."""
+    folder = os.environ.get("POWERLIST_RULES_DIR")
+    files = [DEFAULTS / FILE, *([Path(folder) / FILE] if folder else [])]
+    stamp = tuple((str(f), f.stat().st_mtime_ns if f.is_file() else None) for f in files)
+    if _CACHE.get("stamp") != stamp:
+        _CACHE.clear()
+        _CACHE.update(stamp=stamp, rules=_read_rules())
+    return _CACHE["rules"]
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _read_rules() -> Calendar:
     data = area_rules(FILE, TOP, "the 三务公开 calendar")
     problems: list[str] = []
     where = f"{FILE}: {TOP}"
@@ -321,9 +337,19 @@ def _decisions(session: Session, village: OrgUnit, first: date, last: date) -> l
 
 
 def _power_list(session: Session) -> list[dict[str, Any]]:
-    from engine.public.villages import public_items
+    """The power-list items villagers see that have a version in service (the quarterly check item)."""
+    from engine.definitions.listing import listed
 
-    return [{"number": item.number, "name": item.name} for item in public_items(session)]
+    shown = listed(session)
+    names = dict(
+        session.execute(
+            select(DefinitionVersion.key, DefinitionVersion.name)
+            .where(DefinitionVersion.key.in_(list(shown)), DefinitionVersion.retired.is_(False))
+            .order_by(DefinitionVersion.version)
+        ).all()
+    )  # the newest version's name last
+    items = [{"number": shown[key][1], "name": names[key]} for key in shown if key in names]
+    return sorted(items, key=lambda item: (item["number"], item["name"]))
 
 
 def _party(session: Session, village: OrgUnit, first: date, last: date) -> dict[str, Any]:
@@ -703,19 +729,20 @@ def half_year_summary(session: Session, village: OrgUnit, year: int, half: int) 
 # ---------------------------------------------------------------------------------------- on time
 
 
-def _checked_villages(session: Session, rules: Calendar) -> dict[int, date | None]:
-    """Village id -> the first day of the first period it prepared (checked from there on), or None for
-    every active village when the county set ``checks_from`` (checked for periods due from that day)."""
+def _checked(session: Session, rules: Calendar) -> dict[tuple[int, str], date | None]:
+    """(village id, kind) -> the first day of the first period of that kind the village prepared (checked
+    from there on); or, when the county set ``checks_from``, None for every kind of every active village
+    (checked for the periods due from that day)."""
     if rules.checks_from is not None:
         ids = session.scalars(select(OrgUnit.id).where(OrgUnit.level == "village", OrgUnit.active.is_(True)))
-        return {vid: None for vid in ids}
-    starts: dict[int, date | None] = {}
+        return {(vid, kind): None for vid in ids for kind in rules.kinds}
+    starts: dict[tuple[int, str], date | None] = {}
     for vid, kind, key in session.execute(select(Disclosure.village_id, Disclosure.kind, Disclosure.period)).all():
         if kind not in rules.kinds:
             continue
         first, _ = _bounds(rules.kinds[kind].every, key)
-        known = starts.get(vid)
-        starts[vid] = first if known is None or first < known else known
+        known = starts.get((vid, kind))
+        starts[(vid, kind)] = first if known is None or first < known else known
     return starts
 
 
@@ -727,7 +754,7 @@ def late_findings(session: Session, now: datetime) -> list[Any]:
 
     rules = calendar_rules()
     today = as_local_day(now)
-    starts = _checked_villages(session, rules)
+    starts = _checked(session, rules)
     if not starts:
         return []
     posted = {
@@ -740,34 +767,32 @@ def late_findings(session: Session, now: datetime) -> list[Any]:
     }
     raised_keys = set(session.scalars(select(Violation.dedup_key).where(Violation.code == LATE_CODE)))
     findings = []
-    for vid, start in sorted(starts.items()):
-        for kind, rule in rules.kinds.items():
-            for found in periods_ended(rules, kind, today, 13 if rule.every == "month" else 5):
-                if found.due >= today:
-                    continue  # not late before its due day has ended
-                if start is not None and found.first < start:
-                    continue
-                if start is None and rules.checks_from is not None and found.due < rules.checks_from:
-                    continue
-                on = posted.get((vid, kind, found.key))
-                if on is not None and on <= found.due.isoformat():
-                    continue
-                dedup = f"{LATE_CODE}:{vid}:{kind}:{found.key}"
-                if dedup in raised_keys:
-                    continue
-                late = f"，{on} 才公开" if on else "，至今未公开"
-                findings.append(
-                    Finding(
-                        code=LATE_CODE,
-                        village_id=vid,
-                        dedup_key=dedup,
-                        message=f"{found.title}{rule.title}应于 {found.due.isoformat()} 前公开{late}",
-                        evidence=[
-                            {"kind": kind, "period": found.key, "due_on": found.due.isoformat(), "posted_on": on}
-                        ],
-                        responsible_role="committee_chair",
-                    )
+    for (vid, kind), start in sorted(starts.items()):
+        rule = rules.kinds[kind]
+        for found in periods_ended(rules, kind, today, 13 if rule.every == "month" else 5):
+            if found.due >= today:
+                continue  # not late before its due day has ended
+            if start is not None and found.first < start:
+                continue
+            if start is None and rules.checks_from is not None and found.due < rules.checks_from:
+                continue
+            on = posted.get((vid, kind, found.key))
+            if on is not None and on <= found.due.isoformat():
+                continue
+            dedup = f"{LATE_CODE}:{vid}:{kind}:{found.key}"
+            if dedup in raised_keys:
+                continue
+            late = f"，{on} 才公开" if on else "，至今未公开"
+            findings.append(
+                Finding(
+                    code=LATE_CODE,
+                    village_id=vid,
+                    dedup_key=dedup,
+                    message=f"{found.title}{rule.title}应于 {found.due.isoformat()} 前公开{late}",
+                    evidence=[{"kind": kind, "period": found.key, "due_on": found.due.isoformat(), "posted_on": on}],
+                    responsible_role="committee_chair",
                 )
+            )
     return findings
 
 
