@@ -30,16 +30,18 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from time import perf_counter
 from typing import Any
 
+from engine.audit.alignment import LOG, MODEL, SYNC, align
 from engine.audit.eventlog import EventLog, to_datetime
 from engine.audit.model import ProcessModel, empty_model
 from engine.calendar import CST, WorkCalendar
 
-SKIP, SWAP, REPEAT, OVERDUE = "skip", "swap", "repeat", "overdue"
-KINDS = (SKIP, SWAP, REPEAT, OVERDUE)
-_SKIP, _SWAP, _REPEAT, _OVERDUE = range(4)
-KIND_NAMES_ZH = {SKIP: "跳过", SWAP: "顺序颠倒", REPEAT: "重复", OVERDUE: "超时"}
+SKIP, SWAP, REPEAT, OVERDUE, INSERT = "skip", "swap", "repeat", "overdue", "insert"
+KINDS = (SKIP, SWAP, REPEAT, OVERDUE, INSERT)
+_SKIP, _SWAP, _REPEAT, _OVERDUE, _INSERT = range(5)
+KIND_NAMES_ZH = {SKIP: "跳过", SWAP: "顺序颠倒", REPEAT: "重复", OVERDUE: "超时", INSERT: "多出的步骤"}
 
 _DAY = 86400.0
 _CST_OFFSET = 8 * 3600.0
@@ -91,6 +93,8 @@ class Deviation:
             return f"“{self.step_name}”在“{self.other_name}”之前办理{who}"
         if self.kind == REPEAT:
             return f"“{self.step_name}”重复办理{who}"
+        if self.kind == INSERT:
+            return f"“{self.step_name}”在流程的这个位置不应办理{who}"
         late = _duration_zh(self.at - self.due) if self.at and self.due else ""
         return f"“{self.step_name}”超时{late}{who}"
 
@@ -136,6 +140,9 @@ class Findings:
     stats: dict[str, StepStats] | None = None
     case_model: dict[int, int] | None = None
     checked: Iterable[int] = ()
+    # cases the exact check could not settle (the search hit its bound): (case index, reason)
+    unchecked: list[tuple[int, str]] = field(default_factory=list)
+    case_ms: list[float] = field(default_factory=list)  # time spent per checked case, milliseconds
 
     @property
     def model(self) -> ProcessModel:
@@ -165,15 +172,30 @@ class Findings:
     def of_case(self, case: int) -> list[Deviation]:
         return [self.deviation(r) for r in sorted(self.raw, key=lambda r: (r[2], r[1])) if r[0] == case]
 
-    def summary(self) -> dict[str, Any]:
+    def timing(self) -> dict[str, Any]:
+        """Total time of the check and per-case mean and maximum, in milliseconds."""
+        times = self.case_ms
+        total = sum(times)
         return {
+            "total_ms": round(total, 3),
+            "mean_ms": round(total / len(times), 4) if times else 0.0,
+            "max_ms": round(max(times), 3) if times else 0.0,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        result = {
             "flow": self.model.key,
             "cases": self.cases_checked,
             "events": self.events_checked,
             "unknown_events": self.unknown_events,
             "deviating_cases": self.deviating_cases(),
             "deviations": self.counts(),
+            "method": "alignment" if any(m.net is not None for m in self.models) else "replay",
+            "timing": self.timing(),
         }
+        if self.unchecked:
+            result["unchecked"] = {self.log.case_ids[c]: reason for c, reason in self.unchecked}
+        return result
 
     def deviation(self, record: tuple[int, int, int, int, Any]) -> Deviation:
         """The :class:`Deviation` of one raw record."""
@@ -212,9 +234,13 @@ def combine(log: EventLog, parts: list[Findings], key: str = "") -> Findings:
     case_model: dict[int, int] = {}
     stats: dict[str, StepStats] | None = {} if any(p.stats is not None for p in parts) else None
     models = []
+    unchecked: list[tuple[int, str]] = []
+    case_ms: list[float] = []
     for index, part in enumerate(parts):
         models.append(part.model)
         raw.extend(part.raw)
+        unchecked.extend(part.unchecked)
+        case_ms.extend(part.case_ms)
         for case in part.checked:
             case_model[case] = index
         if stats is not None and part.stats:
@@ -234,6 +260,8 @@ def combine(log: EventLog, parts: list[Findings], key: str = "") -> Findings:
         sum(p.unknown_events for p in parts),
         stats,
         case_model,
+        unchecked=unchecked,
+        case_ms=case_ms,
     )
 
 
@@ -274,15 +302,34 @@ def check_log(
     raw: list[tuple[int, int, int, int, Any]] = []
     stats = [StepStats() for _ in model.steps] if collect_stats else None
     returns = _returns(log, model, case_range)
-    replay = _replay_sequential if model.sequential else _replay_parallel
     due = _WorkingDue(calendar)
-    replay(model, acts, log.times, log.offsets, log.case_start, ends, case_range, raw, due, stats, returns)
+    unchecked: list[tuple[int, str]] = []
+    case_ms: list[float] = []
+    if model.net is not None:
+        ended = [end is not None for end in log.case_end]
+        aligned = _Aligned(model, acts, log, ended, due, stats, returns)
+        for c in case_range:
+            began = perf_counter()
+            reason = aligned.case(c, raw)
+            if reason:
+                unchecked.append((c, reason))
+            case_ms.append((perf_counter() - began) * 1000)
+    else:
+        began = perf_counter()
+        _replay_sequential(
+            model, acts, log.times, log.offsets, log.case_start, ends, case_range, raw, due, stats, returns
+        )
+        spent = (perf_counter() - began) * 1000
+        count = len(case_range)
+        case_ms = [spent / count] * count if count else []  # one tight loop: the mean per case
     if cases is None:
         events, unknown = len(acts), acts.count(-1)
     else:
         events = sum(log.offsets[c + 1] - log.offsets[c] for c in case_range)
         unknown = sum(1 for c in case_range for i in log.events(c) if acts[i] < 0)
-    findings = Findings(log, [model], raw, len(case_range), events, unknown, checked=case_range)
+    findings = Findings(
+        log, [model], raw, len(case_range), events, unknown, checked=case_range, unchecked=unchecked, case_ms=case_ms
+    )
     if stats is not None:
         findings.stats = {model.steps[a]: figures for a, figures in enumerate(stats)}
     return findings
@@ -427,103 +474,161 @@ def _replay_sequential(
                 stats[a].cases += 1
 
 
-def _replay_parallel(
-    model: ProcessModel,
-    acts: list[int],
-    times: list[float],
-    offsets: list[int],
-    starts: list[float],
-    ends: list[int],
-    case_range: Iterable[int],
-    out: Raw,
-    working_due: _WorkingDue,
-    stats: list[StepStats] | None,
-    returns: Returns | None = None,
-) -> None:
-    must, loopmates, pred = model.must, model.loopmates, model.pred
-    limits, working = model.limit_seconds, model.working_days
-    start_state = model.start
-    append = out.append
-    returns = returns or {}
-    for c in case_range:
-        lo = offsets[c]
-        hi = offsets[c + 1]
-        done = 0
-        seen = 0  # every step done in the case, whatever a return rewound (for the rework figures)
-        excused = 0  # missing steps already reported, so later steps do not report them again
-        stamp: dict[int, int] = {}
-        finished: dict[int, float] = {start_state: starts[c]}
-        prev = starts[c]
-        rets = returns.get(c)
-        snaps: list[tuple[int, int, dict[int, int], dict[int, float]]] = []
-        reopened: dict[int, float] = {}  # steps returned to: enabled again at the return
-        for i in range(lo, hi + (1 if rets else 0)):
-            if rets:
-                while rets and rets[0][0] <= i - lo:
-                    _pos, target, when = rets.pop(0)
-                    j = _rewind_to(acts, lo, i, target)
-                    if j >= 0:
-                        done, excused, saved_stamp, saved_finished = snaps[j - lo]
-                        stamp, finished = dict(saved_stamp), dict(saved_finished)
-                        reopened[target] = when
-                    if stats is not None:
-                        stats[target].returned += 1
-                snaps.append((done, excused, dict(stamp), dict(finished)))
+class _Aligned:
+    """Cases checked by optimal alignments against ``model.net`` (see :mod:`engine.audit.alignment`).
+
+    Moves become findings: a model move is a **skip** (seen at the next event of the case, who and
+    when from it; one past the last event at the end); a log move is an inserted step: a **repeat**
+    when the case did that step before, else an **insert**. A log move and a model move of the same
+    step with a synchronous move between them are one **swap**: done too early (the inserted one
+    comes first; ``other`` is the first step done between) or done too late (the skipped one comes
+    first; the finding names the first step done between, done before it). Pairs are formed in the
+    order of the log moves, each with the nearest free model move. Overdue steps are found on the
+    synchronous moves: a step is enabled when the last token it consumes was produced (tokens carry
+    the time of the event that produced them; silent and skipped steps pass the time on).
+    """
+
+    def __init__(self, model, acts, log: EventLog, ended, working_due, stats, returns):
+        self.model, self.net, self.acts, self.log = model, model.net, acts, log
+        self.ended, self.working_due, self.stats, self.returns = ended, working_due, stats, returns
+        self.memo: dict[tuple[tuple[int, ...], bool], Any] = {}
+
+    def case(self, c: int, out: Raw) -> str | None:
+        """Append the case's findings to ``out``; a reason when the case could not be checked."""
+        log, acts, model, stats = self.log, self.acts, self.model, self.stats
+        lo, hi = log.offsets[c], log.offsets[c + 1]
+        rets = list(self.returns.get(c, ()))
+        positions: list[int] = []
+        reopen: list[tuple[int, int, float]] = []
+        free = model.free
+        for i in range(lo, hi + 1):
+            while rets and rets[0][0] <= i - lo:
+                _pos, target, when = rets.pop(0)
+                for k in range(len(positions) - 1, -1, -1):
+                    if acts[positions[k]] == target:
+                        del positions[k:]
+                        reopen.append((i, target, when))
+                        break
+                if stats is not None:
+                    stats[target].returned += 1
             if i == hi:
                 break
             a = acts[i]
-            if a < 0:
+            if a >= 0 and not free >> a & 1:
+                positions.append(i)
+        trace = tuple(acts[i] for i in positions)
+        key = (trace, self.ended[c])
+        result = self.memo.get(key)
+        if result is None:
+            result = self.memo[key] = align(self.net, trace, self.ended[c])
+        if result.bounded:
+            return f"the exact check stopped after {result.states} states (bound reached); not checked"
+        self._explain(c, lo, hi, positions, trace, result.moves, reopen, out)
+        return None
+
+    def _explain(self, c, lo, hi, positions, trace, moves, reopen, out: Raw) -> None:
+        log, model, net, stats = self.log, self.model, self.net, self.stats
+        times = log.times
+        transitions = net.transitions
+        limits, working = model.limit_seconds, model.working_days
+
+        def event(k: int) -> int:
+            return positions[k] if k < len(positions) else hi
+
+        # pairs of an inserted and a skipped step of the same activity: swaps
+        partner: dict[int, int] = {}
+        syncs = [m for m, move in enumerate(moves) if move[0] == SYNC]
+        for m, (kind, _t, k) in enumerate(moves):
+            if kind != LOG:
                 continue
-            t = times[i]
-            bit = 1 << a
-            if done & bit:
-                mates = loopmates[a]
-                if mates & bit or any(stamp.get(b, -1) > stamp[a] for b in _bits(mates)):
-                    done &= ~mates
+            a = trace[k]
+            best = None
+            for n, (kind2, t2, _k2) in enumerate(moves):
+                if kind2 != MODEL or n in partner or transitions[t2].label != a:
+                    continue
+                low, high = min(m, n), max(m, n)
+                if not any(low < s < high for s in syncs):
+                    continue
+                if best is None or abs(n - m) < abs(best - m):
+                    best = n
+            if best is not None:
+                partner[m], partner[best] = best, m
+        start = log.case_start[c]
+        tokens: dict[int, list[float]] = {net.initial[0]: [start]}
+        prev = start
+        done: set[int] = set()
+        seen: set[int] = set()
+        reopened: dict[int, float] = {}
+        for m, (kind, t, k) in enumerate(moves):
+            if kind == LOG:
+                a = trace[k]
+                i = positions[k]
+                if m in partner:
+                    n = partner[m]
+                    if n > m:
+                        other = next(
+                            (transitions[moves[s][1]].label for s in range(m + 1, n) if moves[s][0] == SYNC), -1
+                        )
+                        out.append((c, _SWAP, i, a, other))
+                elif a in done:
+                    out.append((c, _REPEAT, i, a, -1))
                 else:
-                    append((c, _REPEAT, i, a, -1))
-            missing = must[a] & ~(done | excused)
-            if missing:
-                excused |= missing
-                for m in _bits(missing):
-                    if _later(acts, i + 1, hi, m):
-                        append((c, _SWAP, i, a, m))
-                    else:
-                        append((c, _SKIP, i, m, 0))
-            enabled = finished.get(a, math.nan)  # a repeat is enabled again by its own completion
-            for p in pred[a]:
-                when = finished.get(p)
-                if when is not None and when == when and not when <= enabled:
+                    out.append((c, _INSERT, i, a, -1))
+                if stats is not None:
+                    _count(stats[a], a in seen, times[i] - prev if prev == prev else math.nan)
+                done.add(a)
+                seen.add(a)
+                prev = times[i]
+                continue
+            transition = transitions[t]
+            enabled = math.nan
+            for p in transition.pre:
+                queue = tokens.get(p)
+                when = queue.pop(0) if queue else math.nan
+                if when == when and not when <= enabled:
                     enabled = when
-            if enabled != enabled:
-                enabled = prev
-            if reopened:
+            if kind == SYNC:
+                a = transition.label
+                i = positions[k]
+                at = times[i]
+                if enabled != enabled:
+                    enabled = prev
+                while reopen and reopen[0][0] <= i:
+                    _i, target, when = reopen.pop(0)
+                    reopened[target] = when
                 again = reopened.pop(a, None)
                 if again is not None and not again <= enabled:
-                    enabled = again
-            limit = limits[a]
-            if limit:
-                if t - enabled > limit:
-                    append((c, _OVERDUE, i, a, (enabled, enabled + limit)))
-            elif working[a] and enabled == enabled:
-                due = working_due(enabled, working[a])
-                if t > due:
-                    append((c, _OVERDUE, i, a, (enabled, due)))
-            if stats is not None:
-                _count(stats[a], seen & bit, t - enabled)
-            prev = t
-            done |= bit
-            seen |= bit
-            stamp[a] = i
-            finished[a] = t
-        end = ends[c]
-        if end >= 0:
-            for m in _bits(must[end] & ~(done | excused)):
-                append((c, _SKIP, hi, m, 0))
+                    enabled = again  # returned to (退回): enabled again at the return
+                limit = limits[a]
+                if limit:
+                    if at - enabled > limit:
+                        out.append((c, _OVERDUE, i, a, (enabled, enabled + limit)))
+                elif working[a] and enabled == enabled:
+                    due = self.working_due(enabled, working[a])
+                    if at > due:
+                        out.append((c, _OVERDUE, i, a, (enabled, due)))
+                if stats is not None:
+                    _count(stats[a], a in seen, at - enabled)
+                done.add(a)
+                seen.add(a)
+                prev = at
+                produced = at
+            else:
+                produced = enabled
+                if kind == MODEL:
+                    a = transition.label
+                    n = partner.get(m)
+                    if n is None:
+                        out.append((c, _SKIP, event(k), a, 0))
+                    elif n > m:  # skipped here, done later: the first step done between came too early
+                        first = next(s for s in range(m + 1, n) if moves[s][0] == SYNC)
+                        step = transitions[moves[first][1]].label
+                        out.append((c, _SWAP, positions[moves[first][2]], step, a))
+            for p in transition.post:
+                tokens.setdefault(p, []).append(produced)
         if stats is not None:
-            for a in set(acts[lo:hi]):
-                if a >= 0:
-                    stats[a].cases += 1
+            for a in set(trace):
+                stats[a].cases += 1
 
 
 def _count(stats: StepStats, again: int, duration: float) -> None:

@@ -31,6 +31,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import AdHocSubprocess, EventSubprocess, SubWorkflowTask
 
+from engine.audit import alignment
 from engine.calendar import parse_time_limit
 from engine.definitions.model import StepInfo
 from engine.errors import PowerlistError
@@ -62,6 +63,11 @@ class ProcessModel:
     working_days: list[int]  # activity -> time limit in working days, 0 when none
     time_limits: list[str | None]  # activity -> the step's pl:timeLimit as written
     index: dict[str, int] = field(default_factory=dict)  # step id -> activity index
+    # The Petri net checked by optimal alignments (engine.audit.alignment): models with parallel or
+    # inclusive branches, and every model read from a file by engine.audit.descriptive.
+    net: Any = None
+    aliases: dict[str, str] = field(default_factory=dict)  # other task ids -> step id (same name)
+    notes: list[str] = field(default_factory=list)  # what the reader noticed (descriptive models)
 
     @property
     def start(self) -> int:
@@ -92,11 +98,15 @@ class _Graph:
     end: dict[int, str] = field(default_factory=dict)  # node -> top-level end event id
     concurrent: bool = False
     free: set[str] = field(default_factory=set)  # step ids of free-floating activities
+    gate: list[str] = field(default_factory=list)  # node -> flow-graph kind (engine.audit.alignment)
+    ident: list[str] = field(default_factory=list)
 
-    def add(self, kind: int = _PLAIN, act: int = -1) -> int:
+    def add(self, kind: int = _PLAIN, act: int = -1, gate: str = alignment.EVENT, ident: str = "") -> int:
         self.kind.append(kind)
         self.act.append(act)
         self.succ.append([])
+        self.gate.append(alignment.TASK if act >= 0 else gate)
+        self.ident.append(ident)
         return len(self.kind) - 1
 
 
@@ -128,11 +138,11 @@ class _Builder:
                 child = specs.get(ts.task_spec)
                 if child is not None and getattr(child, "manual", False):
                     index = self.activity(ts.bpmn_id or ts.task_spec)
-                    node[name] = g.add(_ACT, index)
+                    node[name] = g.add(_ACT, index, ident=ts.bpmn_id or name)
                     g.succ[node[name]].append(node[name])  # the loop itself makes a repeat legal
                     continue
             if getattr(ts, "manual", False):
-                node[name] = g.add(_ACT, self.activity(ts.bpmn_id or name))
+                node[name] = g.add(_ACT, self.activity(ts.bpmn_id or name), ident=ts.bpmn_id or name)
                 continue
             if isinstance(ts, EventSubprocess | AdHocSubprocess):
                 g.concurrent = True
@@ -148,7 +158,7 @@ class _Builder:
                 inner[name] = self.build(self.subprocess_specs[ts.spec], depth + 1)
                 continue
             kind = _AND if isinstance(ts, ParallelGateway) and len(ts.inputs) > 1 else _PLAIN
-            node[name] = g.add(kind)
+            node[name] = g.add(kind, gate=_gate(ts), ident=ts.bpmn_id or name)
             if top and isinstance(ts, EndEvent) and ts.bpmn_id:
                 g.end[node[name]] = ts.bpmn_id
 
@@ -293,13 +303,14 @@ def compile_model(
         seconds, days = _limit(limit, step.calendar if step else "calendar")
         limit_seconds.append(seconds)
         working_days.append(days)
+    sequential = not g.concurrent and not free_bits
     return ProcessModel(
         key=key or getattr(spec, "name", ""),
         version=version,
         steps=ids,
         names=[info[s].name if s in info else s for s in ids],
         ends=ends,
-        sequential=not g.concurrent and not free_bits,
+        sequential=sequential,
         df=df,
         reach=reach,
         between=between,
@@ -311,7 +322,32 @@ def compile_model(
         working_days=working_days,
         time_limits=limits,
         index={s: i for i, s in enumerate(ids)},
+        net=None if sequential else alignment.to_net(_flow_graph(g, entry)),
     )
+
+
+def _gate(ts: Any) -> str:
+    """The flow-graph kind of a control node of a SpiffWorkflow spec."""
+    if isinstance(ts, ParallelGateway):
+        return alignment.AND
+    if isinstance(ts, InclusiveGateway):
+        return alignment.OR
+    if isinstance(ts, ExclusiveGateway | EventBasedGateway | BoundaryEventSplit | BpmnStartTask | StartEventSplit):
+        return alignment.XOR
+    return alignment.EVENT
+
+
+def _flow_graph(g: _Graph, entry: int) -> alignment.FlowGraph:
+    """The builder's graph as a flow graph: a self-loop on a step is its loop marker."""
+    flow = alignment.FlowGraph()
+    for v in range(len(g.kind)):
+        flow.add(g.gate[v], g.act[v], g.ident[v] or str(v), loop=v in g.succ[v])
+    for v, targets in enumerate(g.succ):
+        for w in targets:
+            if w != v:
+                flow.link(v, w)
+    flow.starts = [entry]
+    return flow
 
 
 def _limit(text: str | None, calendar: str) -> tuple[float, int]:

@@ -1,0 +1,458 @@
+"""Exact conformance: a flow graph translated to a Petri net, and optimal alignments of cases to it.
+
+**The net.** :class:`FlowGraph` is what a model reader (:mod:`engine.audit.descriptive` for any BPMN
+file, :mod:`engine.audit.model` for deployed flows) makes of a process: nodes (tasks, events,
+gateways) and the sequence flows between them. :func:`to_net` translates it workflow-net style:
+
+- a place per node input (every flow into a node that is not a parallel or inclusive join lands in
+  the same place: the implicit exclusive merge of BPMN), and a place per flow into a join;
+- a transition per task, labelled with its activity (visible; a task of no interest to the log is
+  silent), and silent transitions (tau) for events and gateways: one per branch of an exclusive or
+  event-based split, one for a parallel gateway (all inputs, all outputs), one per non-empty subset
+  of branches for an inclusive split;
+- an inclusive join that closes a block opened by one inclusive split (each branch of the split
+  reaches exactly one input of the join) fires for exactly the subset the split chose: the split
+  leaves a memory token naming the subset. An unstructured inclusive join (no such split) fires for
+  any non-empty subset of its inputs that hold tokens, which may fire before a late branch arrives
+  (a superset of the BPMN runs; :attr:`Net.notes` says so);
+- a task or event with several outgoing flows splits in parallel (BPMN's uncontrolled flow); a task
+  with a loop or multi-instance marker may be done again at once (a silent return to its input);
+- a boundary event is an alternative exit of its task (interrupting: the task is not done) or an
+  extra branch while the task waits (non-interrupting); on an expanded subprocess it leaves from the
+  subprocess's entry;
+- the initial marking is one token in the source; a run ends when only the sink holds tokens (every
+  branch reached an end event; a node without outgoing flows ends its branch), or at once when a
+  terminate end event fires.
+
+**Alignment.** A case's activity sequence is aligned to the net by a 0-1 breadth-first search (Dijkstra
+with costs 0 and 1) over states (marking, position in the case): a synchronous move (the case's next
+activity done by an enabled transition of that label) and a silent move cost 0, a model move (a
+visible transition fired without a log event: a skipped step) and a log move (a log event no enabled
+transition explains: an inserted step) cost 1. The first state popped that is final (the whole case
+read, the marking final; for a case still running any marking) gives an optimal alignment. Moves are
+tried in a fixed order, synchronous, silent, model moves (in the net's transition order), log move,
+so ties are broken the same way every time. Markings' successors are cached per net and alignments
+per variant (identical sequences are aligned once). The search is bounded (:data:`MAX_STATES` states,
+:data:`MAX_TOKENS` tokens in a place); a case that hits the bound is reported as such, not guessed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import combinations
+
+MAX_STATES = 200_000
+MAX_TOKENS = 3
+MAX_INCLUSIVE_BRANCHES = 6
+
+SOURCE, SINK, TERMINATED = 0, 1, 2
+
+# Node kinds of a flow graph.
+TASK, EVENT, XOR, AND, OR, END, TERMINATE = "task", "event", "xor", "and", "or", "end", "terminate"
+
+# Move kinds of an alignment.
+SYNC, MODEL, LOG, TAU = "sync", "model", "log", "tau"
+
+
+@dataclass
+class Node:
+    kind: str
+    label: int = -1  # activity index of a visible task, else -1
+    ident: str = ""  # element id, for notes
+    loop: bool = False
+    host: int = -1  # boundary event: the node it is attached to
+    interrupting: bool = True
+
+
+@dataclass
+class FlowGraph:
+    nodes: list[Node] = field(default_factory=list)
+    succ: list[list[int]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    parallel_start: bool = False  # several starts fire together (no start event: BPMN's implicit start)
+
+    def add(self, kind: str, label: int = -1, ident: str = "", **extra) -> int:
+        self.nodes.append(Node(kind, label, ident, **extra))
+        self.succ.append([])
+        return len(self.nodes) - 1
+
+    def link(self, a: int, b: int) -> None:
+        self.succ[a].append(b)
+
+
+@dataclass
+class Transition:
+    pre: tuple[int, ...]
+    post: tuple[int, ...]
+    label: int  # activity index, -1 for silent
+    name: str
+    terminate: bool = False
+
+
+@dataclass
+class Net:
+    places: int
+    transitions: list[Transition]
+    notes: list[str] = field(default_factory=list)
+    _consumers: list[list[int]] = field(default_factory=list, repr=False)
+    _succ: dict[tuple[int, ...], list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict, repr=False)
+    _bounded: set[tuple[int, ...]] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self._consumers = [[] for _ in range(self.places)]
+        for index, t in enumerate(self.transitions):
+            for p in sorted(set(t.pre)):
+                self._consumers[p].append(index)
+
+    @property
+    def initial(self) -> tuple[int, ...]:
+        return (SOURCE,)
+
+    def successors(self, marking: tuple[int, ...]) -> list[tuple[int, tuple[int, ...]]]:
+        """Enabled transitions of ``marking`` and the markings they lead to (cached), in net order."""
+        found = self._succ.get(marking)
+        if found is not None:
+            return found
+        result: list[tuple[int, tuple[int, ...]]] = []
+        if TERMINATED not in marking:
+            candidates = sorted({t for p in set(marking) for t in self._consumers[p]})
+            for index in candidates:
+                t = self.transitions[index]
+                rest = list(marking)
+                try:
+                    for p in t.pre:
+                        rest.remove(p)
+                except ValueError:
+                    continue
+                rest.extend(t.post)
+                rest.sort()
+                after = tuple(rest)
+                if any(after.count(p) > MAX_TOKENS for p in set(t.post)):
+                    self._bounded.add(marking)
+                    continue
+                result.append((index, after))
+        self._succ[marking] = result
+        return result
+
+    def final(self, marking: tuple[int, ...]) -> bool:
+        return TERMINATED in marking or (bool(marking) and all(p == SINK for p in marking))
+
+
+@dataclass
+class Alignment:
+    cost: int
+    moves: list[tuple[str, int, int]]  # (kind, transition or -1, position in the case)
+    bounded: bool = False  # the search hit a bound: no alignment
+    states: int = 0
+
+
+def align(net: Net, trace: tuple[int, ...], ended: bool = True, max_states: int = MAX_STATES) -> Alignment:
+    """An optimal alignment of ``trace`` (activity indices) to ``net``; see the module's text."""
+    n = len(trace)
+    transitions = net.transitions
+    start = (net.initial, 0)
+    dist: dict[tuple[tuple[int, ...], int], int] = {start: 0}
+    parent: dict[tuple[tuple[int, ...], int], tuple | None] = {start: None}
+    queue: deque[tuple[int, tuple[tuple[int, ...], int]]] = deque([(0, start)])
+    popped = 0
+    bounded_markings = net._bounded
+    hit_bound = False
+    while queue:
+        d, state = queue.popleft()
+        if d > dist[state]:
+            continue
+        marking, i = state
+        if i == n and (not ended or net.final(marking)):
+            return Alignment(d, _moves(parent, state), False, popped)
+        popped += 1
+        if popped > max_states:
+            return Alignment(-1, [], True, popped)
+        successors = net.successors(marking)
+        if marking in bounded_markings:
+            hit_bound = True
+        zero: list[tuple[tuple[tuple[int, ...], int], tuple]] = []
+        one: list[tuple[tuple[tuple[int, ...], int], tuple]] = []
+        wanted = trace[i] if i < n else -2
+        for index, after in successors:
+            label = transitions[index].label
+            if label == wanted:
+                zero.append(((after, i + 1), (state, SYNC, index, i)))
+        for index, after in successors:
+            if transitions[index].label < 0:
+                zero.append(((after, i), (state, TAU, index, i)))
+        for index, after in successors:
+            if transitions[index].label >= 0:
+                one.append(((after, i), (state, MODEL, index, i)))
+        if i < n:
+            one.append(((marking, i + 1), (state, LOG, -1, i)))
+        for target, how in reversed(zero):  # appended left: the first of ``zero`` is popped first
+            if d < dist.get(target, d + 1):
+                dist[target] = d
+                parent[target] = how
+                queue.appendleft((d, target))
+        for target, how in one:
+            if d + 1 < dist.get(target, d + 2):
+                dist[target] = d + 1
+                parent[target] = how
+                queue.append((d + 1, target))
+    return Alignment(-1, [], hit_bound or True, popped)
+
+
+def _moves(parent: dict, state: tuple) -> list[tuple[str, int, int]]:
+    moves = []
+    link = parent[state]
+    while link is not None:
+        previous, kind, index, position = link
+        moves.append((kind, index, position))
+        link = parent[previous]
+    moves.reverse()
+    return moves
+
+
+# --- flow graph to net --------------------------------------------------------------------------
+
+
+class _Places:
+    """Places with union-find, so pass-through nodes share their successor's input place."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = [SOURCE, SINK, TERMINATED]
+
+    def new(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, p: int) -> int:
+        while self.parent[p] != p:
+            self.parent[p] = self.parent[self.parent[p]]
+            p = self.parent[p]
+        return p
+
+    def union(self, keep: int, drop: int) -> None:
+        keep, drop = self.find(keep), self.find(drop)
+        if keep != drop:
+            self.parent[drop] = keep
+
+
+def to_net(graph: FlowGraph) -> Net:
+    """The Petri net of ``graph`` (see the module's text)."""
+    nodes, succ = graph.nodes, graph.succ
+    count = len(nodes)
+    preds: list[list[int]] = [[] for _ in range(count)]
+    for a in range(count):
+        for b in succ[a]:
+            preds[b].append(a)
+    boundaries: dict[int, list[int]] = {}
+    for index, node in enumerate(nodes):
+        if node.host >= 0:
+            boundaries.setdefault(node.host, []).append(index)
+    joins = {v for v in range(count) if nodes[v].kind in (AND, OR) and len(preds[v]) > 1}
+    places = _Places()
+    inp = {v: places.new() for v in range(count) if v not in joins}
+    edge: dict[tuple[int, int], int] = {}
+    for v in joins:
+        for u in preds[v]:
+            edge.setdefault((u, v), places.new())
+
+    def into(u: int, v: int) -> int:
+        return edge[u, v] if v in joins else inp[v]
+
+    # ends and pass-through nodes share places (fewer silent steps to search through)
+    for v in range(count):
+        if v in joins or nodes[v].host >= 0 or v in boundaries:
+            continue
+        kind = nodes[v].kind
+        if kind == END or (kind in (EVENT, XOR, OR, AND) and not succ[v]):
+            places.union(SINK, inp[v])
+        elif kind in (EVENT, XOR, OR, AND) and len(succ[v]) == 1 and not nodes[v].loop:
+            target = succ[v][0]
+            if target != v:
+                places.union(into(v, target), inp[v])
+    notes: list[str] = []
+    transitions: list[Transition] = []
+
+    def emit(pre: list[int], post: list[int], label: int, name: str, terminate: bool = False) -> None:
+        pre_t = tuple(sorted(places.find(p) for p in pre))
+        post_t = tuple(sorted(places.find(p) for p in post))
+        if pre_t == post_t and label < 0 and not terminate:
+            return  # a silent step that changes nothing
+        transitions.append(Transition(pre_t, post_t, label, name, terminate))
+
+    def outs(v: int) -> list[int]:
+        return [into(v, w) for w in succ[v]] or [SINK]
+
+    matched = _match_inclusive(graph, preds, joins)
+    memory: dict[tuple[int, frozenset[int]], int] = {}
+    for (split, _join), branches in matched.items():
+        for size in range(1, len(branches) + 1):
+            for subset in combinations(sorted(branches), size):
+                memory[split, frozenset(subset)] = places.new()
+
+    if graph.parallel_start and graph.starts:
+        emit([SOURCE], [inp[s] if s not in joins else SINK for s in graph.starts], -1, "start")
+    else:
+        for s in graph.starts:
+            emit([SOURCE], [inp[s]], -1, f"start:{nodes[s].ident}")
+
+    for v in range(count):
+        node = nodes[v]
+        name = node.ident or str(v)
+        if node.host >= 0:
+            host_in = inp.get(node.host)
+            if host_in is None:
+                notes.append(f"boundary event {name} is attached to a join; ignored")
+                continue
+            after = outs(v)
+            emit([host_in], after + ([host_in] if not node.interrupting else []), -1, f"boundary:{name}")
+            continue
+        if v in joins:
+            pre_edges = [(u, v) for u in preds[v]]
+            if node.kind == AND:
+                entry = [edge[e] for e in pre_edges]
+                _emit_and(emit, entry, outs(v), name)
+                continue
+            # inclusive join: matched (block-structured) or any non-empty subset
+            mid = places.new() if len(succ[v]) > 1 else None
+            target = [mid] if mid is not None else outs(v)
+            pairs = [(s, b) for (s, j), b in matched.items() if j == v]
+            if pairs:
+                split, branches = pairs[0]
+                for size in range(1, len(branches) + 1):
+                    for subset in combinations(sorted(branches), size):
+                        ins = [edge[branches[b], v] for b in subset]
+                        emit([*ins, memory[split, frozenset(subset)]], target, -1, f"or-join:{name}")
+            else:
+                if len(pre_edges) > MAX_INCLUSIVE_BRANCHES:
+                    notes.append(f"inclusive join {name} has {len(pre_edges)} inputs; only single inputs kept")
+                    sizes = [1]
+                else:
+                    sizes = list(range(1, len(pre_edges) + 1))
+                    notes.append(f"inclusive join {name} closes no single inclusive split: any arrived subset joins")
+                for size in sizes:
+                    for subset in combinations(pre_edges, size):
+                        emit([edge[e] for e in subset], target, -1, f"or-join:{name}")
+            if mid is not None:
+                _emit_or_split(emit, graph, v, [mid], succ, into, matched, memory, notes, name)
+            continue
+        entry = [inp[v]]
+        if node.kind == TERMINATE:
+            emit(entry, [TERMINATED], -1, f"terminate:{name}", terminate=True)
+            continue
+        if node.kind == END:
+            emit(entry, [SINK], -1, f"end:{name}")
+            continue
+        if node.kind == XOR:
+            for w in succ[v] or [None]:
+                emit(entry, [into(v, w)] if w is not None else [SINK], -1, f"xor:{name}")
+            continue
+        if node.kind == AND:
+            _emit_and(emit, entry, outs(v), name)
+            continue
+        if node.kind == OR:
+            _emit_or_split(emit, graph, v, entry, succ, into, matched, memory, notes, name)
+            continue
+        # task or event
+        label = node.label if node.kind == TASK else -1
+        if node.loop:
+            mid = places.new()
+            emit(entry, [mid], label, name)
+            emit([mid], entry, -1, f"again:{name}")
+            emit([mid], outs(v), -1, f"done:{name}")
+        else:
+            emit(entry, outs(v), label, name)
+    total = len(places.parent)
+    # renumber places densely (union-find leaves gaps)
+    roots = sorted({places.find(p) for p in range(total)})
+    for keep in (SOURCE, SINK, TERMINATED):
+        assert places.find(keep) == keep
+    dense = {p: i for i, p in enumerate(roots)}
+    for t in transitions:
+        t.pre = tuple(sorted(dense[p] for p in t.pre))
+        t.post = tuple(sorted(dense[p] for p in t.post))
+    return Net(len(roots), transitions, notes)
+
+
+def _emit_and(emit, entry: list[int], after: list[int], name: str) -> None:
+    emit(entry, after, -1, f"and:{name}")
+
+
+def _emit_or_split(emit, graph, v, entry, succ, into, matched, memory, notes, name) -> None:
+    targets = succ[v]
+    if len(targets) <= 1:
+        emit(entry, [into(v, w) for w in targets] or [SINK], -1, f"or:{name}")
+        return
+    match = next(((j, b) for (s, j), b in matched.items() if s == v), None)
+    if len(targets) > MAX_INCLUSIVE_BRANCHES:
+        notes.append(f"inclusive split {name} has {len(targets)} branches; each taken alone only")
+        sizes = [1]
+    else:
+        sizes = list(range(1, len(targets) + 1))
+    for size in sizes:
+        for subset in combinations(range(len(targets)), size):
+            post = [into(v, targets[k]) for k in subset]
+            if match is not None:
+                post.append(memory[v, frozenset(subset)])
+            emit(entry, post, -1, f"or-split:{name}")
+
+
+def _match_inclusive(graph: FlowGraph, preds: list[list[int]], joins: set[int]) -> dict[tuple[int, int], dict]:
+    """Inclusive splits and the joins that close them: ``{(split, join): {branch: join input node}}``
+    where each branch (index into the split's successors) reaches exactly one input of the join."""
+    nodes, succ = graph.nodes, graph.succ
+    splits = [v for v, node in enumerate(nodes) if node.kind == OR and len(succ[v]) > 1]
+    or_joins = [v for v in joins if nodes[v].kind == OR]
+    result: dict[tuple[int, int], dict] = {}
+    for join in or_joins:
+        inputs = set(preds[join])
+        for split in splits:
+            if len(succ[split]) != len(inputs) or len(inputs) > MAX_INCLUSIVE_BRANCHES:
+                continue
+            mapping: dict[int, int] = {}
+            ok = True
+            for branch, first in enumerate(succ[split]):
+                reached = _inputs_reached(succ, split, join, first)
+                if len(reached) != 1:
+                    ok = False
+                    break
+                mapping[branch] = reached.pop()
+            if ok and sorted(mapping.values()) == sorted(inputs):
+                result[split, join] = mapping
+                break
+    return result
+
+
+def _inputs_reached(succ: list[list[int]], split: int, join: int, first: int) -> set[int]:
+    """Predecessors of ``join`` reached from ``first`` without passing through ``split`` or ``join``."""
+    if first == join:
+        return {split}
+    seen = {first}
+    queue = [first]
+    reached: set[int] = set()
+    while queue:
+        v = queue.pop()
+        for w in succ[v]:
+            if w == join:
+                reached.add(v)
+            elif w != split and w not in seen:
+                seen.add(w)
+                queue.append(w)
+    return reached
+
+
+def random_run(net: Net, rng, max_steps: int = 200) -> list[int] | None:
+    """The visible labels of one random run from the initial to a final marking (for tests and
+    benchmarks), or None when the walk got stuck or grew longer than ``max_steps``."""
+    marking = net.initial
+    labels: list[int] = []
+    for _ in range(max_steps):
+        if net.final(marking):
+            return labels
+        options = net.successors(marking)
+        if not options:
+            return None
+        index, marking = options[rng.randrange(len(options))]
+        label = net.transitions[index].label
+        if label >= 0:
+            labels.append(label)
+    return labels if net.final(marking) else None
