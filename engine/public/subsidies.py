@@ -1033,7 +1033,7 @@ def village_section(session: Session, village: OrgUnit) -> dict[str, Any]:
         .order_by(SubsidyRoster.period.desc(), SubsidyRoster.kind)
         .limit(4)
     )
-    return {"rosters": [_public_roster(r, kinds) for r in rosters]}
+    return {"code": village.code, "rosters": [_public_roster(r, kinds) for r in rosters]}
 
 
 # --- a household's own lookup -----------------------------------------------------------------------
