@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.public.masking import MASK, mask_personal
@@ -35,6 +35,22 @@ def digits_in(text: str) -> str:
         "０５７１（８８８８）６６６６",
         "6222 0000 1111 2222",
         "6222-0000-1111-2222-333",
+        "33022619800101121x",
+        "3302 2619 8001 0112 1x",
+        "139、1234、5678",
+        "电话：139，1234，5678",
+        "139:1234:5678",
+        "139；1234；5678",
+        "330226，19800101，121X",
+        "6222，0000，1111，2222，333",
+        "0574、8765、4321",
+        "139\n1234\n5678",
+        "139\r\n1234 5678",
+        "+86-139-1234-5678",
+        "+86，139，1234，5678",
+        "0086 13912345678",
+        "CN12 3456 7890 1234 5678 90",
+        "139 1234 5678元",
     ],
 )
 def test_ids_phones_and_cards_in_any_form_are_masked(text: str) -> None:
@@ -52,6 +68,27 @@ def test_ids_phones_and_cards_in_any_form_are_masked(text: str) -> None:
         "材料费1234.56元",
         "门牌12号3户",
         "第 3 批，共 12 户",
+        "决2026-003",
+        "按QX0101-2026-J-003决议支付",
+        "回执码 ABCD-EFGH-JKLM",
+        "回执码 AB23-4567-89CD",
+        "回执码 ab23 4567 89cd",
+        "1234.50元",
+        "¥80,000.00",
+        "￥ 80000.00",
+        "12.5万元",
+        "80000000.00元",
+        "1200000 元",
+        "120,000元",
+        "2026-03-01 10:30:00",
+        "2026-03-01T10:30:00+08:00",
+        "2026年3月1日 10:30",
+        "2026/03/01",
+        "2023、2024、2025年",
+        "第3、4、5户",
+        "二〇二六年三月",
+        "第一、二、三组",
+        "一二三四五六户",
     ],
 )
 def test_ordinary_purposes_stay_readable(text: str) -> None:
@@ -108,3 +145,84 @@ def test_a_typed_number_never_survives(sample: tuple[str, str]) -> None:
     shown = mask_personal(text)
     assert digits_in(shown) == "", (number, text, shown)
     assert MASK in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("一三九一二三四五六七八", "***"),
+        ("电话：幺三九 一二三四 五六七八", "电话：***"),
+        ("电话139、1234、5678，2026-03-01付款", "电话***，2026-03-01付款"),
+        ("付 800.00 元，电话 139-1234-5678", "付 800.00 元，电话 ***"),
+        ("ABCD-EFGH-JKLM 13912345678", "ABCD-EFGH-JKLM ***"),
+        ("决2026-003号，13912345678", "决2026-003号，***"),
+        ("13912345678，2026-03-01 10:30", "***，2026-03-01 10:30"),
+    ],
+)
+def test_chinese_numerals_and_split_numbers_are_masked_beside_what_stays(text: str, shown: str) -> None:
+    assert mask_personal(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-01 1391 2345",  # a date does not hide the number after it
+        "2026-03-01-12345678",
+        "¥1391 2345 678",
+        "1391、2345、678元",
+        "QX0101-2026-J-003 4 5678 1234",
+    ],
+)
+def test_what_stays_readable_never_carries_a_number_with_it(text: str) -> None:
+    shown = mask_personal(text)
+    assert MASK in shown
+    assert "1391" not in shown and "5678" not in shown, shown
+
+
+WEAK = ["、", "，", "：", "；", ",", ":", ";", "， ", "、\n"]
+SHAPED = st.one_of(
+    st.tuples(st.sampled_from("3456789"), _digits(9)).map(lambda p: "1" + p[0] + p[1]),  # mobile
+    st.tuples(_digits(17), st.sampled_from("0123456789Xx")).map("".join),  # ID
+    st.tuples(st.sampled_from(["010", "020", "0571", "0574"]), _digits(8)).map("".join),  # landline
+    st.tuples(st.sampled_from(["62", "4", "5", "6"]), st.integers(14, 17).flatmap(_digits)).map("".join),  # card
+)
+
+
+@st.composite
+def listed(draw: st.DrawFn) -> tuple[str, str]:
+    """A number typed in groups with list punctuation between them (139、1234、5678)."""
+    number = draw(SHAPED)
+    pieces, start = [], 0
+    while start < len(number):
+        size = draw(st.integers(min_value=2, max_value=6))
+        pieces.append(number[start : start + size])
+        start += size
+    text = pieces[0]
+    for piece in pieces[1:]:
+        text += draw(st.sampled_from(WEAK)) + piece
+    return number, draw(CONTEXT) + text.translate(draw(st.sampled_from([{}, FULL_WIDTH]))) + draw(CONTEXT)
+
+
+@settings(max_examples=150, deadline=None)
+@given(listed())
+def test_a_number_split_by_list_punctuation_never_survives(sample: tuple[str, str]) -> None:
+    number, text = sample
+    shown = mask_personal(text)
+    assert digits_in(shown) == "", (number, text, shown)
+
+
+KEPT = ["2026-03-01", "2026-03-01 10:30", "1234.50元", "¥80,000.00", "12.5万元", "决2026-003", "ABCD-EFGH-JKLM"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    written(), st.sampled_from(KEPT), st.sampled_from(KEPT), st.sampled_from(["电话", "，号码", "。身份证 ", "卡号："])
+)
+def test_a_number_beside_dates_sums_and_codes_never_survives(
+    sample: tuple[str, str], before: str, after: str, words: str
+) -> None:
+    number, text = sample
+    shown = mask_personal(f"{before}{words}{text}。{after}")
+    assert before in shown and after in shown, shown
+    rest = shown.replace(before, "", 1).replace(after, "", 1)
+    assert digits_in(rest) == "", (number, text, shown)

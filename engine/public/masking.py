@@ -2,10 +2,18 @@
 
 Cadres type payees and purposes freely, so a resident ID (居民身份证号, 18 characters ending in a
 digit or X, or the old 15 digits), a mobile or landline number or a bank card number may be in
-them, written in one piece or in groups, with spaces, dashes, dots or brackets between the
-groups, in full-width digits (１３８), with +86 in front. :func:`mask_personal` finds every run of
-digits, whatever spaces or marks separate them, and hides any run of six digits or more except a
-date (2025-03-01) or a sum of money (1234.50).
+them, written in one piece or in groups, with spaces, dashes, dots, brackets or line breaks between
+the groups, in full-width digits (１３８), with +86 in front. :func:`mask_personal` finds every run of
+digits, whatever spaces or marks separate them, and hides any run of six digits or more. Groups
+split by Chinese or list punctuation (139、1234、5678, 139，1234，5678, 139:1234:5678) are hidden
+when together they make a mobile, an ID, a landline or a card number, and a number written in
+Chinese numerals (一三九一二三四五六七八) when it has seven numerals or more.
+
+What must stay readable stays: a date or a time (2025-03-01, 2025.3.1, 2026年3月1日 10:30), a
+sum of money (1234.50元, ¥80,000.00, 12.5万元, 80000000.00元: at most nine digits before the
+point and a 元/万/¥ beside it), a number of the decision register (QX0101-2026-J-003, 决2026-003)
+and a receipt code (ABCD-EFGH-JKLM, which never holds a 0 or a 1). None of them is kept when a
+digit group joins it from outside, so a number cannot hide behind one.
 
 Names and ID numbers that a page shows on purpose (a subsidy roster's recipients) are shown as the
 rule file ``rules/defaults/public.yaml`` says (:func:`mask_name`, :func:`mask_id_number`). Every
@@ -24,6 +32,8 @@ from engine.ruleset import AreaRulesInvalid, area_rules
 
 MASK = "***"
 MIN_DIGITS = 6  # shorter runs (a house number, a count, a year) stay readable
+MONEY_DIGITS = 9  # a sum of money keeps at most this many digits before the point (under 10 亿元)
+CHINESE_NUMERALS = 7  # this many Chinese numerals in a row are a number (a landline has seven digits)
 
 # Characters people put between the digit groups of one number.
 _SEPARATORS = frozenset(
@@ -33,6 +43,9 @@ _SEPARATORS = frozenset(
     ")）]］"  # closing brackets round an area code
     "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters
 )
+# Punctuation between the items of a list, and between the groups of a number typed in a hurry:
+# groups across it count as one number only when together they have a personal number's shape.
+_WEAK = frozenset("，、：；,:;﹐﹑﹕﹔")
 _X = frozenset("xXｘＸ")
 _PLUS = frozenset("+＋")
 _OPENING = frozenset("(（[［")
@@ -40,10 +53,54 @@ _DOTS = frozenset(".．")
 _NUMBER = re.compile(r"\d(?:[~.(]*+\d)*+(?:[~.(]*+X)?")  # possessive: linear however long the text
 _DATE = re.compile(r"(?:19|20)\d\d(?P<sep>[~.]+)\d\d?(?P=sep)\d\d?")
 _MONEY = re.compile(r"(?P<whole>\d+)\.\d{1,2}")
+_LONE_X = re.compile(r"[~,]{0,3},[~,]{0,3}X")
+_WEAK_GAP = re.compile(r"[~,]{0,3},[~,]{0,3}")  # between two groups: list punctuation, maybe spaces
+# The shapes a number split by list punctuation must have to be hidden (its digits run together).
+_PERSONAL_SHAPES = re.compile(
+    r"(?:0?86)?1[3-9]\d{9}"  # mobile
+    r"|\d{17}[\dX]|\d{15}"  # resident ID
+    r"|0\d{9,11}"  # landline with its area code
+    r"|[3-6]\d{15,18}"  # bank card
+)
+
+# What stays readable, found in the text as typed (any digits): dates and times, register numbers and
+# receipt codes, and sums of money.
+_D = r"[0-9０-９]"
+_TIME = rf"{_D}{{1,2}}[:：]{_D}{{2}}(?:[:：]{_D}{{2}})?"
+_KEPT = re.compile(
+    "|".join(
+        (
+            # a date, maybe with its time: 2025-03-01, 2025.3.1, 2025/03/01, 2026年3月1日, 2026-03-01T10:30:00
+            rf"(?:19|20){_D}{{2}}(?P<ds>[-/.．／－])[01]?{_D}(?P=ds)[0-3]?{_D}(?:[ T]{_TIME})?",
+            rf"(?:19|20){_D}{{2}}年[01]?{_D}月(?:[0-3]?{_D}日)?(?:\s*{_TIME})?",
+            # a number of the decision register: QX0101-2026-J-003, and 决2026-003 as written on paper
+            rf"[A-Z]{{1,4}}{_D}{{0,8}}-(?:19|20){_D}{{2}}-[A-Z]{{1,3}}-{_D}{{1,4}}",
+            rf"(?<=[决字号第])(?:19|20){_D}{{2}}[-－]{_D}{{1,4}}",
+            # a receipt code: three groups of four of its alphabet (no 0, O, 1 or I), with a letter
+            r"(?<![0-9A-Za-z])(?=[2-9]{0,11}[A-Za-z])[2-9A-HJ-NP-Za-hj-np-z]{4}[- ]?[2-9A-HJ-NP-Za-hj-np-z]{4}"
+            r"[- ]?[2-9A-HJ-NP-Za-hj-np-z]{4}(?![0-9A-Za-z])",
+        )
+    )
+)
+# A sum of money: ¥80,000.00, 1234.50元, 12.5万元, 80000000.00 元. A group of digits before it even
+# across list punctuation (139、1234、5678元) makes it part of a number instead.
+_KEPT_MONEY = re.compile(
+    "|".join(
+        (
+            rf"[¥￥]\s*{_D}{{1,3}}(?:[,，]{_D}{{3}})+(?:[.．]{_D}{{1,2}})?",
+            rf"[¥￥]\s*{_D}{{1,{MONEY_DIGITS}}}(?:[.．]{_D}{{1,2}})?",
+            rf"{_D}{{1,3}}(?:[,，]{_D}{{3}})+(?:[.．]{_D}{{1,2}})?(?=\s*(?:元|万|亿|块))",
+            rf"{_D}{{1,{MONEY_DIGITS}}}(?:[.．]{_D}{{1,4}})?(?=\s*(?:元|万|亿|块))",
+        )
+    )
+)
+_CHINESE = "〇零一二三四五六七八九幺"
+_CHINESE_NUMBER = re.compile(rf"[{_CHINESE}](?:[\s\-－—·.，、]?[{_CHINESE}]){{{CHINESE_NUMERALS - 1},}}")
 
 
 def _flat(char: str) -> str:
-    """One character for one: ASCII digits, ``X``, ``+``, ``.``, ``(``, ``~`` for other separators, else ``#``."""
+    """One character for one: ASCII digits, ``X``, ``+``, ``.``, ``(``, ``~`` for separators, ``,`` for list
+    punctuation, else ``#``."""
     if char.isdecimal():
         return str(unicodedata.decimal(char))
     if char in _X:
@@ -56,6 +113,8 @@ def _flat(char: str) -> str:
         return "("
     if char in _SEPARATORS or char.isspace():
         return "~"
+    if char in _WEAK:
+        return ","
     return "#"
 
 
@@ -77,6 +136,26 @@ def _is_personal(run: str) -> bool:
     return digits >= MIN_DIGITS and not _is_date(run)
 
 
+def _joined(flat: str, start: int, step: int, between: str) -> bool:
+    """Whether a digit group touches ``flat`` at ``start`` going ``step`` (-1 back, 1 on), across the
+    characters ``between``: a kept date or sum must not be the end of a longer number."""
+    index = start
+    while 0 <= index < len(flat) and flat[index] in between:
+        index += step
+    return 0 <= index < len(flat) and (flat[index].isdigit() or flat[index] == "X")
+
+
+def _kept_spans(text: str, flat: str) -> list[tuple[int, int]]:
+    """Dates, times, sums, register numbers and receipt codes that stay as typed."""
+    spans = []
+    for pattern, between in ((_KEPT, "~(+."), (_KEPT_MONEY, "~(+.,")):
+        for found in pattern.finditer(text):
+            start, end = found.span()
+            if not _joined(flat, start - 1, -1, between) and not _joined(flat, end, 1, between):
+                spans.append((start, end))
+    return spans
+
+
 def mask_personal(text: Any, limit: int | None = None) -> str:
     """``text`` with every ID, phone, landline or card number (any spacing, any digits) as ***.
 
@@ -86,19 +165,65 @@ def mask_personal(text: Any, limit: int | None = None) -> str:
     if not isinstance(text, str):
         return ""
     flat = "".join(map(_flat, text))
+    kept = _kept_spans(text, flat)
+    if kept:
+        cut = list(flat)
+        for start, end in kept:
+            cut[start:end] = "#" * (end - start)
+        flat = "".join(cut)
+    runs = [found.span() for found in _NUMBER.finditer(flat)]
+    hidden = [(start, end) for start, end in runs if _is_personal(flat[start:end])]
+    hidden += _split_numbers(flat, runs)
+    hidden += [found.span() for found in _CHINESE_NUMBER.finditer(text)]
     pieces = []
     end = 0
-    for found in _NUMBER.finditer(flat):
-        if _is_personal(found.group()):
-            start = found.start()
-            while start > end and flat[start - 1] in "(+":  # +86, (0571)
-                start -= 1
-            pieces.append(text[end:start])
-            pieces.append(MASK)
-            end = found.end()
+    for start, stop in _merged(hidden):
+        while start > end and flat[start - 1] in "(+":  # +86, (0571)
+            start -= 1
+        pieces.append(text[end:start])
+        pieces.append(MASK)
+        end = stop
     pieces.append(text[end:])
     shown = "".join(pieces).strip()
     return shown if limit is None else shown[:limit]
+
+
+def _split_numbers(flat: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where runs of digits joined across list punctuation make a personal number's digits."""
+    texts = [flat[start:end] for start, end in runs]
+    digits = [None if _MONEY.fullmatch(text) else "".join(c for c in text if c.isdigit() or c == "X") for text in texts]
+    linked = [
+        index > 0 and _WEAK_GAP.fullmatch(flat, runs[index - 1][1], runs[index][0]) is not None
+        for index in range(len(runs))
+    ]
+    found = []
+    for first in range(len(runs)):
+        if digits[first] is None or first + 1 >= len(runs) or not linked[first + 1]:
+            continue
+        joined = digits[first]
+        for last in range(first + 1, len(runs)):
+            if not linked[last] or digits[last] is None:
+                break
+            joined += digits[last]
+            if len(joined) > 21:
+                break
+            if _PERSONAL_SHAPES.fullmatch(joined) or _PERSONAL_SHAPES.fullmatch(joined.rstrip("X")):
+                found.append((runs[first][0], runs[last][1]))
+            check = _LONE_X.match(flat, runs[last][1])  # an ID's X typed as a group of its own
+            if check and _PERSONAL_SHAPES.fullmatch(joined + "X"):
+                found.append((runs[first][0], check.end()))
+    return found
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans in order, overlapping ones made one."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return merged
 
 
 NAME_STYLES = ("full", "given", "surname")
