@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def county(tmp_path_factory):
             )
         finally:
             clock.clock.set(None)
-        sessions.folder = folder
+        sessions.folder, sessions.url = folder, url
         yield sessions
         engine.dispose()
 
@@ -318,3 +319,23 @@ def test_a_county_override_masks_names_by_surname_and_publishes_the_id_region(co
     finally:
         monkeypatch.delenv("POWERLIST_RULES_DIR")
         masking.masking_rules.cache_clear()
+
+
+def test_the_command_line_imports_and_refuses(county, tmp_path):
+    from tests.conftest import Cli
+
+    cli = Cli(county.url, tmp_path)
+    good, bad = tmp_path / "名册.csv", tmp_path / "bad.csv"
+    good.write_bytes(roster_csv().encode("gb18030"))
+    bad.write_text(roster_csv([f"1,H1,,{IDS[0]},1,10.001,,,"]))
+    where = ("--village", "QX0101", "--kind", "disability_allowance", "--period", "2026-11")
+    with ThreadPoolExecutor(3) as pool:  # the refusals at once: each command starts a Python
+        refused, *denied = pool.map(
+            lambda args: cli("subsidies", "import", *args, *where),
+            [(str(bad), "--as", KEEPER), (str(good), "--as", CADRE), (str(good), "--as", OTHER_KEEPER)],
+        )
+    assert refused.code == 2 and "第 4 行 C 列（姓名）：缺姓名" in refused.err and "第 4 行 F 列" in refused.err
+    for answer in denied:  # a village cadre, another town's keeper
+        assert answer.code == 1 and "无权" in answer.err, answer.err
+    done = cli("subsidies", "import", str(good), *where, "--as", KEEPER, "--json", check=True).json()
+    assert (done["households"], done["total_fen"], done["kind"]) == (3, 263100, "disability_allowance")
