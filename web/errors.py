@@ -2,6 +2,9 @@
 
 Engine errors map to 400 (invalid input), 403 (not allowed), 404 (not found, or not visible) and
 409 (the matter changed: a step already done, a conflicting change).
+
+The villagers' pages (``/public/``) have error pages of their own, in their frame: plain Chinese,
+links to the public board and the progress lookup, never to the staff login.
 """
 
 from __future__ import annotations
@@ -72,6 +75,19 @@ def error_body(exc: PowerlistError) -> dict[str, Any]:
     return body
 
 
+PUBLIC_MESSAGES = {
+    403: "这个页面不对外公开。",
+    404: "没有找到您要的页面或事项。回执码、村的代码或链接可能输错了，请核对后再试。",
+    500: "系统出了点问题，请稍后再试。",
+}
+PUBLIC_PREFIX = "/public/"
+
+
+def is_public() -> bool:
+    """Whether the request is for a villagers' page."""
+    return request.path.startswith(PUBLIC_PREFIX) or request.path == PUBLIC_PREFIX.rstrip("/")
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
@@ -80,6 +96,11 @@ def respond(status: int, message: str | None, body: dict[str, Any] | None = None
     if wants_json():
         payload = body or {"code": HEADLINES.get(status, "error"), "message": message or _(HEADLINES.get(status, ""))}
         return jsonify({"error": payload}), status
+    if is_public():
+        if status in PUBLIC_MESSAGES or status >= 500 or not message:
+            message = _(PUBLIC_MESSAGES.get(status, PUBLIC_MESSAGES[500]))
+        headline = _(HEADLINES.get(status, "出错了"))
+        return render_template("errors/public.html", status=status, headline=headline, message=message), status
     return (
         render_template(
             "errors/error.html", status=status, headline=_(HEADLINES.get(status, "出错了")), message=message

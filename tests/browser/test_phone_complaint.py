@@ -1,15 +1,18 @@
 """On a phone: a villager's 码上举报 reaches the village supervisory committee, whose member reads the
 report on the 登记分流 page (text, place, channel, date) and triages it without typing any of it
 again; an anonymous report is triaged with the reporter's name and contact left empty. The reporter's
-phone is not on the triage page."""
+phone is not on the triage page. A villager sends a report with a photo, keeps the receipt code and
+later reads the answer by it (流程到哪了), nothing of the handling; a mistyped code shows the villagers'
+own not-found page, which leads back to the public pages."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
-from tests.browser.conftest import PHONE, demo_site
+from tests.browser.conftest import PHONE, database_of, demo_site
 from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD
 
@@ -21,10 +24,16 @@ VILLAGER_PHONE = "13812345678"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[str]:
-    """One app for the module's journeys: the demo county with the complaint flow."""
-    with demo_site(tmp_path_factory.mktemp("complaint"), (COMPLAINT,)) as base:
-        yield base
+def site(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """One app for the module's journeys: the demo county with the complaint flow; (address, database)."""
+    folder = tmp_path_factory.mktemp("complaint")
+    with demo_site(folder, (COMPLAINT,)) as base:
+        yield base, database_of(folder)
+
+
+@pytest.fixture(scope="module")
+def served(site) -> str:
+    return site[0]
 
 
 def send_report(browser, base: str, what: str, where: str, phone: str = "", anonymous: bool = False) -> None:
@@ -36,10 +45,9 @@ def send_report(browser, base: str, what: str, where: str, phone: str = "", anon
         page.fill("textarea[name=what]", what)
         page.fill("input[name=where]", where)
         page.check("input[name=about][value=cadres]")
+        page.check(f"input[name=identity][value={'anonymous' if anonymous else 'named'}]")
         if phone:
             page.fill("input[name=phone]", phone)
-        if anonymous:
-            page.check("input[name=anonymous]")
         page.click("form button[type=submit]")
         page.wait_for_load_state()
         assert "举报已收到" in page.locator("body").inner_text()
@@ -113,5 +121,77 @@ def test_an_anonymous_report_is_triaged_with_no_reporter_on_a_phone(served, brow
         assert page.input_value("input[name=reporter_contact]") == ""
         triage(page, "鱼塘承包", "一般问题，由村务监督委员会核查承包合同和收款")
         page.screenshot(path=str(artifacts / "test_phone_complaint_anonymous.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def answer_the_report(url: str, code: str) -> None:
+    """The committee handles the report and replies (as the engine records it)."""
+    from engine.persistence.db import make_engine, make_sessionmaker
+    from engine.persistence.models import OpenTask
+    from engine.public.receipts import instance_of
+    from tests.support import files
+    from tests.test_complaints import PLANTED_HANDLING, PLANTED_TRIAGE, REPLY
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        for data in (PLANTED_TRIAGE, PLANTED_HANDLING, REPLY):
+            with sessions() as session, session.begin():
+                matter = instance_of(session, code).id
+                task = session.scalar(select(OpenTask).where(OpenTask.instance_id == matter))
+                files.complete(session, task.id, SUPERVISOR, data)
+    finally:
+        engine.dispose()
+
+
+def test_a_villager_reports_with_a_photo_and_reads_the_answer_by_the_receipt_code(site, browser, artifacts):
+    from tests.test_complaints import NEVER_SHOWN, gps_png
+
+    base, url = site
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/public/villages/QX0101/report")
+        page.fill("textarea[name=what]", "村道刚修好就裂了，怀疑施工方偷工减料")
+        page.fill("input[name=where]", "村东头新修的村道")
+        page.check("input[name=about][value=other]")
+        page.set_input_files(
+            "input[name=photos]", files=[{"name": "IMG_0001.png", "mimeType": "image/png", "buffer": gps_png()}]
+        )
+        page.check("input[name=identity][value=anonymous]")
+        page.fill("input[name=phone]", "13812345678")
+        page.click("form button[type=submit]")
+        page.wait_for_load_state()
+        assert "选了匿名就不能留电话" in page.locator("body").inner_text()  # refused, not dropped
+        page.fill("input[name=phone]", "")
+        page.set_input_files(
+            "input[name=photos]", files=[{"name": "IMG_0001.png", "mimeType": "image/png", "buffer": gps_png()}]
+        )
+        page.click("form button[type=submit]")
+        page.wait_for_url("**/public/matters/**")
+        assert "举报已收到" in page.locator("body").inner_text()
+        code = page.locator("code.receipt").inner_text()
+        assert "正在核查，由村务监督委员会办理" in page.locator("#answer").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+        answer_the_report(url, code)
+        page.goto(f"{base}/public/matters/")
+        page.fill("input[name=code]", code.lower())
+        page.click("form.lookup button[type=submit]")
+        page.wait_for_url("**/public/matters/**")
+        answer = page.locator("#answer").inner_text()
+        assert "部分属实" in answer and "已责令施工方返工" in answer and "村务监督委员会" in answer
+        body = page.content()
+        for secret in NEVER_SHOWN:
+            assert secret not in body, secret
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=str(artifacts / "test_phone_public_matters_answer.png"), full_page=True)
+
+        page.goto(f"{base}/public/matters/ABCD-EFGH-JKLM")
+        assert "找不到这个页面或事项" in page.locator("h1").inner_text()
+        page.locator("a", has_text="用回执码查进度").click()
+        page.wait_for_url("**/public/matters/")
+        page.screenshot(path=str(artifacts / "test_phone_public_matters_lookup.png"), full_page=True)
     finally:
         context.close()

@@ -222,7 +222,10 @@ def test_bad_reports_are_refused_with_reasons_and_never_fail(client, world):
         answer = send(client, **fields)
         assert answer.status_code == 400, fields
         assert message in answer.get_data(as_text=True), fields
-    assert send(client, phone="not a phone", anonymous="1").status_code == 302  # anonymous: the phone is dropped
+    refused = send(client, phone="not a phone", anonymous="1")  # 匿名 with a phone: refused, never dropped
+    assert refused.status_code == 400 and "选了匿名就不能留电话" in refused.get_data(as_text=True)
+    assert complaints(world) == []
+    assert send(client, phone="", identity="anonymous").status_code == 302
     [matter] = complaints(world)
     with world() as session:
         from engine.history.events import events_of
@@ -290,3 +293,90 @@ def test_the_cadre_sees_the_receipt_code_to_hand_to_the_applicant(client, auth, 
         code = receipts.display(receipts.receipt_for(session, matter))
     assert code in text
     assert client.get(f"/public/matters/{code}").status_code == 200
+
+
+def photo_upload(name: str, content: bytes):
+    import io
+
+    return (io.BytesIO(content), name)
+
+
+@ONLY_SQLITE
+def test_the_report_form_takes_photos_and_asks_for_named_or_anonymous(client, auth, world):
+    from engine.workspace.models import Attachment
+    from tests.test_complaints import TRAILER, gps_png, zip_bytes
+
+    deploy(world, "complaint")
+    form = client.get(REPORT).get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in form
+    assert re.search(r'<input id="report-photos" name="photos" type="file" accept="image/\*" multiple>', form)
+    assert "实名（留电话，方便回访）" in form and "匿名（不留任何联系方式）" in form
+    assert "网络地址保存一天" in form and "回执码是查看办理进度和答复的唯一凭证" in form
+
+    chosen = {"about": "other", "identity": "named"}
+    for identity, phone, message in (
+        ("anonymous", PHONE, "选了匿名就不能留电话"),
+        ("named", "", "选了实名举报，请留下电话号码"),
+        ("", PHONE, "请选择实名举报还是匿名举报"),
+    ):
+        answer = send(client, about="other", identity=identity, phone=phone)
+        assert answer.status_code == 400 and message in answer.get_data(as_text=True), identity
+
+    bad = send(client, **chosen, photos=[photo_upload("门口.png", gps_png()), photo_upload("收据.jpg", zip_bytes())])
+    assert bad.status_code == 400 and "「收据.jpg」不是 JPEG、PNG 或 WebP 格式的照片" in bad.get_data(as_text=True)
+    assert complaints(world) == []
+    with world() as session:
+        assert session.scalar(select(Attachment.id)) is None
+
+    sent = send(client, **chosen, photos=[photo_upload("门口.png", gps_png())])
+    assert sent.status_code == 302, sent.get_data(as_text=True)[:400]
+    [matter] = complaints(world)
+    with world() as session:
+        [photo] = session.scalars(select(Attachment).where(Attachment.instance_id == matter.id))
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert photo.sha256 not in page and "举报照片" not in page  # never on a public page
+
+    url = f"/matters/{matter.id}/attachments/{photo.sha256}"
+    assert auth.login("shangtang.supervisor").status_code == 302
+    assert url in client.get(f"/matters/{matter.id}").get_data(as_text=True)
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown.mimetype == "image/png" and TRAILER not in shown.data
+    assert b"Exif" not in shown.data and b"PhoneMaker" not in shown.data
+    auth.logout()
+    assert auth.login("xiatang.supervisor").status_code == 302
+    assert client.get(url).status_code == 404
+
+
+@ONLY_SQLITE
+def test_the_receipt_page_shows_the_answer_and_never_the_handling(client, world):
+    from tests.test_complaints import NEVER_SHOWN, PLANTED_HANDLING, PLANTED_TRIAGE, REPLY
+
+    deploy(world, "complaint")
+    location = send(client, about="other", identity="named").headers["Location"]
+    [matter] = complaints(world)
+    complete(world, matter.id, "triage", PLANTED_TRIAGE)
+    text = client.get(location).get_data(as_text=True)
+    assert "正在核查，由村务监督委员会办理，应于" in text and "前答复" in text
+    assert "2 个工作日" in text and "3 个工作日" in text and "2 天" not in text
+    assert "15 天" in text  # a calendar-day limit stays in days
+
+    complete(world, matter.id, "handle_village", PLANTED_HANDLING)
+    complete(world, matter.id, "reply_reporter", REPLY)
+    text = client.get(location).get_data(as_text=True)
+    answer = text.split('id="answer"', 1)[1].split("</section>", 1)[0]
+    for shown in (
+        "村务监督委员会",
+        "部分属实",
+        "责令施工方返工，监理电话 ***",
+        "已责令施工方返工",
+        "2025-03-12",
+        "平台答复",
+    ):
+        assert shown in answer, shown
+    for secret in (*NEVER_SHOWN, WHAT, WHERE):
+        assert secret not in text, secret
+
+    about_committee = send(client, about="supervisors", identity="anonymous", phone="").headers["Location"]
+    text = client.get(about_committee).get_data(as_text=True)
+    assert re.search(r'class="skipped">\s*<strong>登记分流</strong>.*?本事项不经过这一步', text, re.S)
+    assert "正在核查，由镇纪委办理" in text
