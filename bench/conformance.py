@@ -1,6 +1,8 @@
-"""Conformance checking speed and accuracy on 100,000 generated 四议两公开 cases.
+"""Conformance checking speed and accuracy on 100,000 generated 四议两公开 cases, and exact checking
+of a generated descriptive model with parallel branches and loops.
 
     python -m bench.conformance [--cases N] [--deviating 0.1] [--seed S] [--json]
+                                [--model-cases N] [--model-out FILE.bpmn]
 
 Generates cases of the four_deliberations flow (full path, 一肩挑 path, a failed review that goes
 back to 商议, rejections, matters still running), seeds deviations into about 10% of them (a skipped,
@@ -8,6 +10,14 @@ swapped, repeated or overdue step; some cases get two), checks them all and prin
 ``seconds`` (the check and its per-case diagnostics), ``events_per_s``, ``seeded`` and ``found`` (counts per kind),
 ``exact`` (found equals seeded case by case), and ``pm4py_seconds`` when PM4Py happens to be
 importable (it is never a dependency). Target: at most 3 s for 100,000 cases on two cores.
+
+The second run (``generated``) writes a descriptive model (``isExecutable="false"``, no roles, no
+conditions, no diagram) of about 27 tasks in nested exclusive and parallel blocks and loops, reads it
+with :mod:`engine.audit.descriptive`, simulates ``--model-cases`` runs of its Petri net with noise
+(a step dropped, two swapped, one repeated) and aligns them: ``seconds``, the time per case, the
+total cost. With PM4Py installed (``pip install .[bench]``; AGPL, never imported by the product) it
+reads the same file and log and prints its alignment and token-replay times, the ratios to ours, and
+on how many cases each disagrees with ours (alignment cost, fitness 1 or not).
 """
 
 from __future__ import annotations
@@ -21,12 +31,11 @@ from collections import Counter
 from pathlib import Path
 
 from engine.audit.conformance import KINDS, check_log
-
-SEEDED = ("skip", "swap", "repeat", "overdue")  # the kinds seeded into the generated log
 from engine.audit.eventlog import EventLog
 from engine.audit.model import ProcessModel, compile_model
 from engine.definitions.validate import load_definition_file
 
+SEEDED = ("skip", "swap", "repeat", "overdue")  # the kinds seeded into the generated log
 FLOW = Path(__file__).resolve().parent.parent / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 
 FULL = [
@@ -120,6 +129,230 @@ def generate(model: ProcessModel, cases: int, deviating: float, seed: int) -> tu
     return log, seeded
 
 
+class _ModelWriter:
+    """A random block-structured descriptive model: sequences, exclusive choices (some with an
+    empty branch), parallel blocks and loops."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.elements: list[str] = []
+        self.flows: list[tuple[str, str]] = []
+        self.counts: Counter = Counter()
+        self.tasks = 0
+
+    def node(self, tag: str, name: str | None = None) -> str:
+        self.counts[tag] += 1
+        ident = f"{tag}_{self.counts[tag]}"
+        label = f' name="{name}"' if name else ""
+        extension = (
+            '<extensionElements><signavio:signavioMetaData metaKey="bgcolor" metaValue="#ffffcc"/></extensionElements>'
+            if tag == "task"
+            else ""
+        )
+        self.elements.append(f'<{tag} id="{ident}"{label}>{extension}</{tag}>')
+        return ident
+
+    def flow(self, a: str, b: str) -> None:
+        self.flows.append((a, b))
+
+    def block(self, tasks: int, depth: int = 0) -> tuple[str, str]:
+        rng = self.rng
+        if tasks == 1 or depth > 4:
+            if tasks > 1:
+                return self.sequence([1] * tasks, depth)
+            self.tasks += 1
+            task = self.node("task", f"环节{self.tasks:02d}")
+            if rng.random() < 0.12:
+                return self.loop(task, task)
+            return task, task
+        kind = rng.choices(["seq", "xor", "and", "loop"], [3, 4, 2, 1])[0]
+        if kind == "seq" or (kind == "and" and tasks < 2):
+            cut = rng.randint(1, tasks - 1)
+            return self.sequence([cut, tasks - cut], depth)
+        if kind == "loop":
+            first, last = self.block(tasks, depth + 1)
+            return self.loop(first, last)
+        branches = 2 if tasks < 3 or kind == "and" else rng.choice([2, 3])
+        sizes = self._split(tasks, branches)
+        tag = "exclusiveGateway" if kind == "xor" else "parallelGateway"
+        split, join = self.node(tag), self.node(tag)
+        for size in sizes:
+            first, last = self.block(size, depth + 1)
+            self.flow(split, first)
+            self.flow(last, join)
+        if kind == "xor" and rng.random() < 0.3:
+            self.flow(split, join)  # an optional part: the choice may skip it
+        return split, join
+
+    def sequence(self, sizes: list[int], depth: int) -> tuple[str, str]:
+        parts = [self.block(size, depth + 1) for size in sizes]
+        for (_, last), (first, _) in zip(parts, parts[1:], strict=False):
+            self.flow(last, first)
+        return parts[0][0], parts[-1][1]
+
+    def loop(self, first: str, last: str) -> tuple[str, str]:
+        merge, split = self.node("exclusiveGateway"), self.node("exclusiveGateway")
+        self.flow(merge, first)
+        self.flow(last, split)
+        self.flow(split, merge)
+        return merge, split
+
+    def _split(self, tasks: int, parts: int) -> list[int]:
+        cuts = sorted(self.rng.sample(range(1, tasks), parts - 1))
+        return [b - a for a, b in zip([0, *cuts], [*cuts, tasks], strict=True)]
+
+
+def generated_model(seed: int = 20261206, tasks: int = 27) -> str:
+    """The XML of a descriptive model with ``tasks`` tasks (see :class:`_ModelWriter`)."""
+    writer = _ModelWriter(random.Random(seed))
+    first, last = writer.block(tasks)
+    start, end = writer.node("startEvent", "开始"), writer.node("endEvent", "结束")
+    writer.flow(start, first)
+    writer.flow(last, end)
+    flows = "".join(
+        f'<sequenceFlow id="flow_{n}" sourceRef="{a}" targetRef="{b}"/>' for n, (a, b) in enumerate(writer.flows, 1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:signavio="http://www.signavio.com" id="generated" targetNamespace="http://www.signavio.com">\n'
+        f'<process id="generated" name="生成的描述性流程" isExecutable="false">{"".join(writer.elements)}{flows}'
+        "</process>\n</definitions>\n"
+    )
+
+
+def generated_log(model: ProcessModel, cases: int, deviating: float, seed: int) -> EventLog:
+    """Runs of the model's net with noise in a share of them, one step a day, every case ended."""
+    from engine.audit.alignment import random_run
+
+    rng = random.Random(seed)
+    log = EventLog(activity_names=list(model.steps))
+    made = 0
+    while made < cases:
+        run = random_run(model.net, rng, max_steps=120)
+        if run is None:
+            continue
+        if run and rng.random() < deviating:
+            i = rng.randrange(len(run))
+            noise = rng.choice(["drop", "swap", "repeat"])
+            if noise == "drop":
+                del run[i]
+            elif noise == "swap" and i + 1 < len(run):
+                run[i], run[i + 1] = run[i + 1], run[i]
+            else:
+                run.insert(i, run[i])
+        at = BASE + made * HOUR
+        log.case_ids.append(f"g{made:06d}")
+        log.case_start.append(at)
+        log.case_end.append("")
+        for step in run:
+            at += 24 * HOUR
+            log.acts.append(step)
+            log.times.append(at)
+            log.resources.append(0)
+        log.offsets.append(len(log.acts))
+        made += 1
+    return log
+
+
+def run_generated(cases: int, seed: int, out: Path | None = None) -> dict:
+    """Exact checking of a generated descriptive model, and PM4Py on the same file and log."""
+    import tempfile
+
+    from engine.audit.descriptive import read_model
+
+    xml = generated_model(seed)
+    read = read_model(xml.encode(), "generated.bpmn")
+    model = read.model
+    log = generated_log(model, cases, 0.3, seed)
+    started = time.perf_counter()
+    findings = check_log(log, model)
+    seconds = time.perf_counter() - started
+    costs = _costs(findings, log)
+    timing = findings.timing()
+    result = {
+        "tasks": read.tasks,
+        "gateways": {
+            "exclusive": xml.count("<exclusiveGateway "),
+            "parallel": xml.count("<parallelGateway "),
+        },
+        "places": model.net.places,
+        "transitions": len(model.net.transitions),
+        "cases": log.case_count,
+        "events": log.event_count,
+        "variants": len({tuple(log.acts[log.offsets[c] : log.offsets[c + 1]]) for c in range(log.case_count)}),
+        "seconds": round(seconds, 3),
+        "per_case_ms": {"mean": timing["mean_ms"], "max": timing["max_ms"]},
+        "deviating_cases": findings.deviating_cases(),
+        "unchecked": len(findings.unchecked),
+        "total_cost": sum(costs),
+    }
+    if out is not None:
+        out.write_text(xml, encoding="utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "generated.bpmn"
+        path.write_text(xml, encoding="utf-8")
+        compared = pm4py_compare(path, log, costs, seconds, dict(zip(model.steps, model.names, strict=True)))
+    if compared:
+        result["pm4py"] = compared
+    return result
+
+
+def _costs(findings, log: EventLog) -> list[int]:
+    """The optimal alignment cost of each case: a swap is two moves, every other finding one."""
+    costs = [0] * log.case_count
+    for case, code, _event, _step, _extra in findings.raw:
+        kind = KINDS[code]
+        if kind != "overdue":
+            costs[case] += 2 if kind == "swap" else 1
+    return costs
+
+
+def pm4py_compare(path: Path, log: EventLog, costs: list[int], ours: float, names: dict[str, str]) -> dict | None:
+    """PM4Py's alignments and token replay on the same model file and log, if PM4Py is installed."""
+    try:
+        import pandas as pd
+        import pm4py
+    except ImportError:
+        return None
+    try:
+        frame = _frame(pd, log, names)
+        net, initial, final = pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path)))
+        started = time.perf_counter()
+        aligned = pm4py.conformance_diagnostics_alignments(frame, net, initial, final)
+        align_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        replayed = pm4py.conformance_diagnostics_token_based_replay(frame, net, initial, final)
+        replay_seconds = time.perf_counter() - started
+    except Exception as exc:  # an optional comparison must not fail the benchmark
+        print(f"PM4Py comparison skipped: {exc}", file=sys.stderr)
+        return None
+    order = sorted(range(log.case_count), key=lambda c: log.case_ids[c])  # PM4Py answers in case-id order
+    align_cost = [int(round(a["cost"] / 10000)) if a else -1 for a in aligned]
+    align_disagree = sum(1 for i, c in enumerate(order) if align_cost[i] != costs[c])
+    replay_disagree = sum(1 for i, c in enumerate(order) if (replayed[i]["trace_fitness"] >= 1.0) != (costs[c] == 0))
+    return {
+        "alignment_seconds": round(align_seconds, 3),
+        "token_replay_seconds": round(replay_seconds, 3),
+        "ours_seconds": round(ours, 3),
+        "alignment_over_ours": round(align_seconds / ours, 1) if ours else None,
+        "token_replay_over_ours": round(replay_seconds / ours, 2) if ours else None,
+        "alignment_disagreements": align_disagree,
+        "token_replay_disagreements": replay_disagree,
+    }
+
+
+def _frame(pd, log: EventLog, names: dict[str, str] | None = None):
+    rows: dict[str, list] = {"case:concept:name": [], "concept:name": [], "time:timestamp": []}
+    for c, case in enumerate(log.case_ids):
+        for e in log.events(c):
+            rows["case:concept:name"].append(case)
+            activity = log.activity(e)
+            rows["concept:name"].append(names.get(activity, activity) if names else activity)
+            rows["time:timestamp"].append(pd.Timestamp(log.times[e], unit="s", tz="UTC"))
+    return pd.DataFrame(rows)
+
+
 def pm4py_seconds(log: EventLog) -> float | None:
     """Token-based replay of the same log in PM4Py, if it is installed (never required)."""
     try:
@@ -150,6 +383,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--deviating", type=float, default=0.1, help="share of cases with seeded deviations")
     parser.add_argument("--seed", type=int, default=20261121)
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    parser.add_argument("--model-cases", type=int, default=10_000, help="cases of the generated model (0: skip)")
+    parser.add_argument("--model-out", type=Path, default=None, help="also write the generated model here")
     args = parser.parse_args(argv)
 
     report = load_definition_file(FLOW)
@@ -190,6 +425,8 @@ def main(argv: list[str] | None = None) -> dict:
     pm4py = pm4py_seconds(log)
     if pm4py is not None:
         result["pm4py_seconds"] = pm4py
+    if args.model_cases:
+        result["generated"] = run_generated(args.model_cases, args.seed, args.model_out)
     print(json.dumps(result, ensure_ascii=False) if args.json else json.dumps(result, ensure_ascii=False, indent=2))
     return result
 

@@ -24,7 +24,7 @@ gateways) and the sequence flows between them. :func:`to_net` translates it work
   branch reached an end event; a node without outgoing flows ends its branch), or at once when a
   terminate end event fires.
 
-**Alignment.** A case's activity sequence is aligned to the net by a 0-1 breadth-first search (Dijkstra
+**Alignment.** A case's activity sequence is aligned to the net by a search by cost levels (Dijkstra
 with costs 0 and 1) over states (marking, position in the case): a synchronous move (the case's next
 activity done by an enabled transition of that label) and a silent move cost 0, a model move (a
 visible transition fired without a log event: a skipped step) and a log move (a log event no enabled
@@ -38,7 +38,6 @@ per variant (identical sequences are aligned once). The search is bounded (:data
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -98,6 +97,7 @@ class Net:
     _consumers: list[list[int]] = field(default_factory=list, repr=False)
     _succ: dict[tuple[int, ...], list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict, repr=False)
     _bounded: set[tuple[int, ...]] = field(default_factory=set, repr=False)
+    _moves: dict[tuple[int, ...], tuple] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._consumers = [[] for _ in range(self.places)]
@@ -135,6 +135,23 @@ class Net:
         self._succ[marking] = result
         return result
 
+    def moves(self, marking: tuple[int, ...]) -> tuple[dict[int, list], list, list]:
+        """The enabled transitions of ``marking`` sorted for the search (cached): by visible label,
+        the silent ones, and the visible ones in net order."""
+        found = self._moves.get(marking)
+        if found is None:
+            by_label: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+            silent, visible = [], []
+            for index, after in self.successors(marking):
+                label = self.transitions[index].label
+                if label < 0:
+                    silent.append((index, after))
+                else:
+                    visible.append((index, after))
+                    by_label.setdefault(label, []).append((index, after))
+            found = self._moves[marking] = (by_label, silent, visible)
+        return found
+
     def final(self, marking: tuple[int, ...]) -> bool:
         return TERMINATED in marking or (bool(marking) and all(p == SINK for p in marking))
 
@@ -148,55 +165,60 @@ class Alignment:
 
 
 def align(net: Net, trace: tuple[int, ...], ended: bool = True, max_states: int = MAX_STATES) -> Alignment:
-    """An optimal alignment of ``trace`` (activity indices) to ``net``; see the module's text."""
+    """An optimal alignment of ``trace`` (activity indices) to ``net``; see the module's text.
+
+    The search goes by cost levels: every state reachable at cost ``d`` through synchronous and
+    silent moves (the level's closure, depth first, synchronous moves first) is found before any
+    state of cost ``d + 1`` is made from them by a model or log move, so a case that fits the model
+    never makes any, and the first final state found has the least cost.
+    """
     n = len(trace)
-    transitions = net.transitions
     start = (net.initial, 0)
-    dist: dict[tuple[tuple[int, ...], int], int] = {start: 0}
     parent: dict[tuple[tuple[int, ...], int], tuple | None] = {start: None}
-    queue: deque[tuple[int, tuple[tuple[int, ...], int]]] = deque([(0, start)])
+    level = [start]
     popped = 0
-    bounded_markings = net._bounded
-    hit_bound = False
-    while queue:
-        d, state = queue.popleft()
-        if d > dist[state]:
-            continue
-        marking, i = state
-        if i == n and (not ended or net.final(marking)):
-            return Alignment(d, _moves(parent, state), False, popped)
-        popped += 1
-        if popped > max_states:
-            return Alignment(-1, [], True, popped)
-        successors = net.successors(marking)
-        if marking in bounded_markings:
-            hit_bound = True
-        zero: list[tuple[tuple[tuple[int, ...], int], tuple]] = []
-        one: list[tuple[tuple[tuple[int, ...], int], tuple]] = []
-        wanted = trace[i] if i < n else -2
-        for index, after in successors:
-            label = transitions[index].label
-            if label == wanted:
-                zero.append(((after, i + 1), (state, SYNC, index, i)))
-        for index, after in successors:
-            if transitions[index].label < 0:
-                zero.append(((after, i), (state, TAU, index, i)))
-        for index, after in successors:
-            if transitions[index].label >= 0:
-                one.append(((after, i), (state, MODEL, index, i)))
-        if i < n:
-            one.append(((marking, i + 1), (state, LOG, -1, i)))
-        for target, how in reversed(zero):  # appended left: the first of ``zero`` is popped first
-            if d < dist.get(target, d + 1):
-                dist[target] = d
-                parent[target] = how
-                queue.appendleft((d, target))
-        for target, how in one:
-            if d + 1 < dist.get(target, d + 2):
-                dist[target] = d + 1
-                parent[target] = how
-                queue.append((d + 1, target))
-    return Alignment(-1, [], hit_bound or True, popped)
+    cost = 0
+    moves_of = net.moves
+    final = net.final
+    while level:
+        closure: list[tuple[tuple[int, ...], int]] = []
+        stack = level[::-1]
+        while stack:
+            state = stack.pop()
+            marking, i = state
+            if i == n and (not ended or final(marking)):
+                return Alignment(cost, _moves(parent, state), False, popped)
+            popped += 1
+            if popped > max_states:
+                return Alignment(-1, [], True, popped)
+            closure.append(state)
+            by_label, silent, _visible = moves_of(marking)
+            for index, after in reversed(silent):
+                target = (after, i)
+                if target not in parent:
+                    parent[target] = (state, TAU, index, i)
+                    stack.append(target)
+            if i < n:
+                for index, after in reversed(by_label.get(trace[i], ())):
+                    target = (after, i + 1)
+                    if target not in parent:
+                        parent[target] = (state, SYNC, index, i)
+                        stack.append(target)  # popped first: synchronous moves are tried first
+        level = []
+        for state in closure:
+            marking, i = state
+            for index, after in moves_of(marking)[2]:
+                target = (after, i)
+                if target not in parent:
+                    parent[target] = (state, MODEL, index, i)
+                    level.append(target)
+            if i < n:
+                target = (marking, i + 1)
+                if target not in parent:
+                    parent[target] = (state, LOG, -1, i)
+                    level.append(target)
+        cost += 1
+    return Alignment(-1, [], True, popped)  # no run of the net reaches its end
 
 
 def _moves(parent: dict, state: tuple) -> list[tuple[str, int, int]]:

@@ -492,6 +492,8 @@ class _Aligned:
         self.model, self.net, self.acts, self.log = model, model.net, acts, log
         self.ended, self.working_due, self.stats, self.returns = ended, working_due, stats, returns
         self.memo: dict[tuple[tuple[int, ...], bool], Any] = {}
+        # token times matter only for time limits and step durations
+        self.timed = stats is not None or any(model.limit_seconds) or any(model.working_days)
 
     def case(self, c: int, out: Raw) -> str | None:
         """Append the case's findings to ``out``; a reason when the case could not be checked."""
@@ -554,6 +556,7 @@ class _Aligned:
             if best is not None:
                 partner[m], partner[best] = best, m
         start = log.case_start[c]
+        timed = self.timed
         tokens: dict[int, list[float]] = {net.initial[0]: [start]}
         prev = start
         done: set[int] = set()
@@ -582,11 +585,12 @@ class _Aligned:
                 continue
             transition = transitions[t]
             enabled = math.nan
-            for p in transition.pre:
-                queue = tokens.get(p)
-                when = queue.pop(0) if queue else math.nan
-                if when == when and not when <= enabled:
-                    enabled = when
+            if timed:
+                for p in transition.pre:
+                    queue = tokens.get(p)
+                    when = queue.pop(0) if queue else math.nan
+                    if when == when and not when <= enabled:
+                        enabled = when
             if kind == SYNC:
                 a = transition.label
                 i = positions[k]
@@ -624,8 +628,9 @@ class _Aligned:
                         first = next(s for s in range(m + 1, n) if moves[s][0] == SYNC)
                         step = transitions[moves[first][1]].label
                         out.append((c, _SWAP, positions[moves[first][2]], step, a))
-            for p in transition.post:
-                tokens.setdefault(p, []).append(produced)
+            if timed:
+                for p in transition.post:
+                    tokens.setdefault(p, []).append(produced)
         if stats is not None:
             for a in set(trace):
                 stats[a].cases += 1

@@ -43,6 +43,8 @@ class ActivityMapper:
 
     def __post_init__(self) -> None:
         self._ids = {normalize(s): s for s in self.model.steps}
+        for alias, step in self.model.aliases.items():  # other tasks of the same name (models read from files)
+            self._ids.setdefault(normalize(alias), step)
         self._names: dict[str, str] = {}
         for step, name in zip(self.model.steps, self.model.names, strict=True):
             self._names.setdefault(normalize(name), step)
@@ -70,6 +72,22 @@ def mapper_for(session: Session | None, model: ProcessModel, extra: dict[str, st
     for source, step in (extra or {}).items():
         mapper.add(source, step)
     return mapper
+
+
+def resolve_mapping(model: ProcessModel, pairs: dict[str, str], source: str = "mapping") -> dict[str, str]:
+    """``pairs`` (activity name -> step id or name) with every step resolved to the model's step id;
+    :class:`MappingFileInvalid` names the first step the model does not have."""
+    steps = ActivityMapper(model)
+    resolved: dict[str, str] = {}
+    for name, step in pairs.items():
+        target = steps(step)
+        if target is None:
+            known = ", ".join(f"{s} ({n})" for s, n in list(zip(model.steps, model.names, strict=True))[:20])
+            raise MappingFileInvalid(
+                f"{source}: '{name}' maps to '{step}', which is not a step of the model; its steps: {known}"
+            )
+        resolved[name] = target
+    return resolved
 
 
 def mappings(session: Session, key: str) -> list[dict[str, str]]:

@@ -1,7 +1,8 @@
 """Audit commands: conformance checking, exports, history anchors and activity mappings.
 
 ``conformance`` exits 0 whether or not it finds deviations (its output is the report), 1 for an
-unknown flow, 2 for an unreadable log file or bad arguments.
+unknown flow, 2 for an unreadable log or model file (every problem named by element and line) or
+bad arguments.
 """
 
 from __future__ import annotations
@@ -68,12 +69,25 @@ def _import(mapper, path: Path, fmt: str | None, columns: dict[str, str], ended:
 
 
 @click.command()
-@click.argument("key")
+@click.argument("key", required=False)
+@click.option(
+    "--model",
+    "model_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Check against this BPMN 2.0 file (any modeler, descriptive or executable) instead of a deployed flow.",
+)
+@click.option("--process", "process", default=None, help="With --model: the process (pool) to use, by id or name.")
 @click.option(
     "--log", "log_file", type=click.Path(dir_okay=False, exists=True), help="Check this event log instead of our own."
 )
 @click.option("--format", "fmt", type=click.Choice(["xes", "csv"]), default=None, help="Log format (default: by name).")
-@click.option("--map", "mapping_file", type=click.Path(dir_okay=False, exists=True), help="CSV: activity name, step.")
+@click.option(
+    "--map",
+    "--mapping",
+    "mapping_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="CSV: activity name, step.",
+)
 @click.option("--village", default=None, help="Only matters of this village, town or county (own histories).")
 @click.option("--case-column", default=None, help="CSV column of the case id (name or number).")
 @click.option("--activity-column", default=None, help="CSV column of the activity.")
@@ -85,7 +99,9 @@ def _import(mapper, path: Path, fmt: str | None, columns: dict[str, str], ended:
 @reports_errors
 def conformance(
     state: State,
-    key: str,
+    key: str | None,
+    model_file: str | None,
+    process: str | None,
     log_file: str | None,
     fmt: str | None,
     mapping_file: str | None,
@@ -97,14 +113,32 @@ def conformance(
     ended: bool,
     as_json: bool,
 ) -> None:
-    """Check recorded cases of flow KEY against its model: skipped, swapped, repeated, overdue steps."""
+    """Check recorded cases of flow KEY against its model: skipped, swapped, repeated, overdue steps.
+
+    With --model FILE.bpmn --log FILE, check an event log against any BPMN 2.0 model instead (no
+    deployed flow, no database needed): the fewest skipped and inserted steps that explain each case."""
     from engine.audit.conformance import check_log
     from engine.audit.histories import Scope, check_histories
 
     imported = None
+    read = None
     if log_file and village:
         raise click.BadParameter("applies to our own histories, not to an imported log", param_hint="--village")
-    if log_file:
+    if model_file:
+        if key:
+            raise click.BadParameter("give a flow KEY or --model, not both", param_hint="--model")
+        if not log_file:
+            raise click.BadParameter("a model file is checked against a log: add --log FILE", param_hint="--log")
+        read, mapper = _file_model(model_file, process, mapping_file)
+        columns = {"case": case_column, "activity": activity_column, "timestamp": time_column}
+        columns["resource"] = resource_column
+        imported = _import(mapper, Path(log_file), fmt, {k: v for k, v in columns.items() if v}, ended)
+        findings = check_log(imported.log, read.model)
+    elif not key:
+        raise click.BadParameter("name a deployed flow KEY, or give --model FILE.bpmn --log FILE", param_hint="KEY")
+    elif process:
+        raise click.BadParameter("applies to --model only", param_hint="--process")
+    elif log_file:
         with state.transaction() as session:
             model, mapper = _mapper(session, key, mapping_file)
         columns = {"case": case_column, "activity": activity_column, "timestamp": time_column}
@@ -117,13 +151,26 @@ def conformance(
     by_case = findings.by_case()
     if as_json:
         output: dict[str, Any] = {"summary": findings.summary()}
+        if read is not None:
+            output["model"] = {"file": model_file, **read.summary()}
         if imported is not None:
             output["import"] = {**imported.summary(), "rejected_rows": [r.__dict__ for r in imported.rejected]}
         output["cases"] = {case: [d.as_dict() for d in items] for case, items in by_case.items()}
         echo_json(output)
         return
+    if read is not None:
+        info = read.summary()
+        click.echo(
+            f"model {model_file}: process {info['process']} ({info['process_name'] or '-'}), "
+            f"{info['tasks']} tasks, {info['activities']} activities",
+            err=True,
+        )
+        for note in info["notes"]:
+            click.echo(f"  note: {note}", err=True)
     if imported is not None:
         _print_import(imported)
+    for case, reason in findings.summary().get("unchecked", {}).items():
+        click.echo(f"case {case}: {reason}")
     for case, items in by_case.items():
         click.echo(f"case {case}: {len(items)} deviation(s)")
         for d in items:
@@ -137,6 +184,22 @@ def conformance(
         f"{summary['flow']}: {summary['cases']} cases, {summary['events']} events; "
         f"{summary['deviating_cases']} cases deviate ({counts})"
     )
+    timing = summary["timing"]
+    click.echo(
+        f"checked by {summary['method']} in {timing['total_ms']:.1f} ms "
+        f"(per case: mean {timing['mean_ms']:.3f} ms, max {timing['max_ms']:.3f} ms)",
+        err=True,
+    )
+
+
+def _file_model(model_file: str, process: str | None, mapping_file: str | None):
+    """The model read from a BPMN file and the mapper of log activities to its tasks."""
+    from engine.audit.descriptive import read_model_file
+    from engine.audit.mapping import mapper_for, read_mapping_file, resolve_mapping
+
+    read = read_model_file(model_file, process)
+    extra = resolve_mapping(read.model, read_mapping_file(mapping_file), mapping_file) if mapping_file else None
+    return read, mapper_for(None, read.model, extra)
 
 
 def _print_import(result) -> None:
