@@ -142,6 +142,18 @@ def test_a_fund_payment_shows_its_approved_amount_resolution_and_approving_offic
         assert username not in text
 
 
+def test_the_public_page_shows_the_small_works_payment_with_its_resolution_and_approving_offices(village):
+    from tests.support.webapp import served
+
+    app = next(served(village.url, village.folder))
+    page = app.test_client().get("/public/villages/QX0101/wallet?year=2025").get_data(as_text=True)
+    payments = page[page.index('id="payments"') :]
+    assert "村东路灯安装工程" in payments and "120,000.00 元" in payments
+    assert "批准 200,000.00 元" in payments  # the resolution behind the works
+    assert "工程审计" in payments and "镇三资中心" in payments  # the approving step and its office
+    assert "批准金额 80,000.00 元" in payments
+
+
 def village_id(sessions) -> int:
     from engine.persistence.models import OrgUnit
 

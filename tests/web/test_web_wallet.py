@@ -50,6 +50,11 @@ def test_the_wallet_shows_income_spending_balance_and_each_paid_payment_with_its
     with world() as session, session.begin():
         evidence.record(session, paid, item, "shangtang.bookkeeper")
 
+    # Each paid payment with its approved amount, the offices that approved it and its card payment.
+    before = client.get("/public/villages/QX0101/wallet?year=2025").get_data(as_text=True)
+    assert "批准金额 800.00 元" in before and "村务卡付款 2025-03-23 800.00 元" in before
+    assert "村委会主任" in before and "镇三资中心" in before and "2025-03-22" in before
+
     # The town's 三资中心 imports March: preview first, then confirm.
     client.post("/login", data={"username": "dongxi.agency", "password": PASSWORD})
     page = client.get("/ledger?village=QX0101")
