@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
 
-from tests.browser.conftest import PHONE, demo_site
+from tests.browser.conftest import PHONE, database_of, demo_site
 from tests.conftest import ROOT
-from tests.processes.test_flow_paths import actor, complete_with_every_file, examples
+from tests.test_published_decisions import Library, Matter
 
 pytestmark = pytest.mark.browser
 
@@ -29,22 +28,18 @@ STEPS = (
 )
 
 
-def posted_matter(session) -> None:
-    """A 四议两公开 matter of 上塘村 through both disclosures."""
-    from engine import api
-    from engine.persistence.models import OpenTask
-
-    happy = {s.step: dict(s.data) for s in examples("four_deliberations")["happy"].steps}
-    started = api.start(session, "four_deliberations", VILLAGE, actor("party_secretary", VILLAGE), {}, "村道硬化工程")
-    for step in STEPS:
-        task = session.scalar(select(OpenTask).where(OpenTask.instance_id == started.instance_id))
-        assert task.step_id == step
-        complete_with_every_file(session, task.id, actor(task.role, VILLAGE), happy[step])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[str]:
-    with demo_site(tmp_path_factory.mktemp("items"), (FOUR,), posted_matter) as base:
+    """The demo county with 四议两公开 and a matter of 上塘村 through both disclosures."""
+    from engine.persistence.db import make_engine, make_sessionmaker
+
+    folder = tmp_path_factory.mktemp("items")
+    with demo_site(folder, (FOUR,)) as base:
+        engine = make_engine(database_of(folder))
+        matter = Matter(Library(make_sessionmaker(engine)))
+        for step in STEPS:
+            matter.done(step)
+        engine.dispose()
         yield base
 
 
