@@ -39,4 +39,6 @@ ENGLISH: dict[str, str] = {
     "要带的材料": "What to bring",
     "要公开什么、要注意什么": "What is made public, and what to mind",
     "各村公开的决议和结果": "Decisions and results published by each village",
+    "办完要公开的内容": "What is made public",
+    "各村公开的内容见页面下方的链接。": "Each village's postings are linked at the bottom of this page.",
 }

@@ -81,6 +81,28 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
+def _published(row: DefinitionVersion) -> list[dict[str, Any]]:
+    """What the item's steps make public, as the published-decisions rules say: per step, the kind
+    and the titles of the fields shown."""
+    from engine.public.decisions import KINDS, rules
+
+    forms = row.forms or {}
+    schemas = {
+        s["id"]: (forms.get(s.get("form") or "") or {}).get("properties") or {} for s in row.meta.get("steps", [])
+    }
+    names = {s["id"]: s["name"] for s in row.meta.get("steps", [])}
+    shown = []
+    for step, publication in (rules().flows.get(row.key) or {}).items():
+        if step not in names:
+            continue
+        refs = [r for r in (publication.amount, *publication.fields) if r is not None]
+        labels = [str(schemas.get(r.step, {}).get(r.name, {}).get("title") or "") for r in refs]
+        if publication.votes:
+            labels.append("表决情况")
+        shown.append({"step": names[step], "kind_label": KINDS[publication.kind], "fields": [x for x in labels if x]})
+    return shown
+
+
 def item_page(session: Session, key: str) -> dict[str, Any]:
     """Everything the item's page shows; an item not on the villagers' list (or retired) is not found."""
     shown = listed(session).get(key)
@@ -122,6 +144,7 @@ def item_page(session: Session, key: str) -> dict[str, Any]:
         "bring": _texts(text.get("bring")),
         "notes": _texts(text.get("notes")),
         "public": _texts(text.get("public")),
+        "published": _published(row),
         "basis": str(text.get("basis") or meta.get("legal_basis") or ""),
         "steps": steps,
         "svg": svg,

@@ -79,6 +79,7 @@ def test_each_listed_item_opens_its_flowchart_and_plain_page(site):
     assert page.status_code == 200
     assert '<div class="item-chart"' in text and "<svg" in text and "决议公开" in text
     assert "这件事是干什么的" in text and "办理步骤" in text and "法律依据" in text
+    assert "办完要公开的内容" in text and "决议内容" in text  # from the published-decisions rules
     assert "/public/villages/QX0101/decisions?item=four_deliberations" in text
     only = client.get("/public/villages/QX0101/decisions?item=homestead").get_data(as_text=True)
     assert "只看：农村宅基地申请审批" in only and "村道硬化工程" not in only
