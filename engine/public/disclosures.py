@@ -710,6 +710,16 @@ def semiannual_reports(session: Session, village: OrgUnit) -> list[dict[str, Any
     return reports
 
 
+def summary_for(session: Session, actor: str, village_code: str, half: str) -> dict[str, Any]:
+    """:func:`half_year_summary` for the village's staff and auditors; ``half`` like ``2026H1``."""
+    village = get_village(session, village_code)
+    policy.require(session, actor, "disclosure.read", village)
+    text = (half or "").strip().upper()
+    if len(text) != 6 or not text[:4].isdigit() or text[4] != "H" or text[5] not in "12":
+        raise FormInvalid("半年工作报告", [FieldError("half", f"报告期“{half}”不对，写成 2026H1 或 2026H2")])
+    return half_year_summary(session, village, int(text[:4]), int(text[5]))
+
+
 def half_year_summary(session: Session, village: OrgUnit, year: int, half: int) -> dict[str, Any]:
     """The generated summary a half-yearly report attaches: all matters and decisions of the half year,
     with its digest."""

@@ -99,4 +99,30 @@ def post(state: State, kind: str, period: str, village: str, places: tuple[str, 
         click.echo(f"posted {_line(row)} on {row.posted_on}" + (f" ({late} days late)" if late else ""))
 
 
+@disclosures.command("summary")
+@click.option("--village", required=True)
+@click.option("--half", required=True, metavar="YYYYH1|YYYYH2", help="The half year, e.g. 2026H1.")
+@click.option("--as", "actor", required=True, help="A village cadre, its 村监会 or an auditor.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@reports_errors
+def summary(state: State, village: str, half: str, actor: str, as_json: bool) -> None:
+    """The generated summary of a half year (all matters and decisions) that the 两委's half-yearly report
+    attaches, and its SHA-256 digest to write on the report."""
+    from engine.public import disclosures as area
+
+    with state.transaction() as session:
+        found = area.summary_for(session, actor, village, half)
+    if as_json:
+        echo_json(found)
+        return
+    content = found["content"]
+    click.echo(f"{content['village']} {content['half']} {content['first']} … {content['last']}")
+    for m in content["matters"]:
+        click.echo(f"  {m['name']}: 新办 {m['started']} 办结 {m['completed']}")
+    for d in content["decisions"]:
+        click.echo(f"  {d['number']} {d['purpose']} {d['passed_on']}")
+    click.echo(f"sha256:{found['digest']}")
+
+
 commands = [disclosures]
