@@ -173,7 +173,8 @@ def test_dates_filter_and_other_villages_see_nothing(library, done):
     assert mine(library, done)
     entry = mine(library, done)[0]
     assert entry in published(library, first=date(2025, 3, 1), last=date(2025, 3, 31))
-    assert entry not in published(library, first=date(2025, 4, 1))
+    assert entry not in published(library, first=date(2025, 4, 1), last=date(2025, 6, 30))
+    assert entry in published(library, first=date(2025, 7, 1), last=date(2025, 7, 31))  # its result's month
     with library.sessions() as session:
         other = get_village(session, "QX0201").id
         assert entry["slug"] not in {e["slug"] for e in decisions.published(session, other)}

@@ -269,8 +269,8 @@ def published(session: Session, village_id: int, first: date | None = None, last
     number, when the matter has one), ``kind``/``kind_label``, ``title``, ``date`` (posted from),
     ``posting`` (start, end, days), ``fields`` (label with ``text`` or ``amount_fen``), ``votes``,
     ``amount_fen``, ``basis`` and ``result`` (the result published later for the same matter, an
-    entry of its own). ``first``/``last`` keep entries whose date falls in those days (results
-    attached to a decision go with it). Only matters whose disclosure step was completed.
+    entry of its own). ``first``/``last`` keep entries whose date, or whose result's date, falls
+    in those days. Only matters whose disclosure step was completed.
     """
     book = rules()
     if not book.flows:
@@ -340,10 +340,13 @@ def published(session: Session, village_id: int, first: date | None = None, last
                 made[parent]["result"] = entry
             else:
                 entries.append(entry)
-    if first is not None:
-        entries = [e for e in entries if e["date"] >= first.isoformat()]
-    if last is not None:
-        entries = [e for e in entries if e["date"] <= last.isoformat()]
+    if first is not None or last is not None:
+        low, high = (first or date.min).isoformat(), (last or date.max).isoformat()
+
+        def within(entry: dict[str, Any] | None) -> bool:
+            return entry is not None and low <= entry["date"] <= high
+
+        entries = [e for e in entries if within(e) or within(e["result"])]
     entries.sort(key=lambda e: (e["date"], e["posted_on"], e["slug"]), reverse=True)
     return entries
 
