@@ -4,6 +4,7 @@ balance that add up; nothing personal shown."""
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 from datetime import date, datetime
@@ -273,19 +274,47 @@ def test_only_the_keepers_of_the_accounts_within_reach_may_import(booked):
 
 
 def test_the_command_line_imports_refuses_and_shows_as_the_page_does(booked):
-    cli = Cli(booked.url, booked.folder)
+    from click.testing import CliRunner
+
+    from powerlist.cli import main
+
+    def cli(*arguments: str):
+        env = {"POWERLIST_DATABASE_URL": booked.url, "POWERLIST_INSTANCE": str(booked.folder), "POWERLIST_LANG": "zh"}
+        return CliRunner().invoke(main, list(arguments), env=env)
+
     june = booked.folder / "六月.csv"
     june.write_text(MARCH.replace("2025-03", "2025-06").replace("FP-ROAD-1", ""), encoding="gb18030")
     bad = booked.folder / "坏的.csv"
     bad.write_text(MARCH.replace("2025-03-25", "2025-03-32"), encoding="utf-8")
-    refused = cli("ledger", "import", str(june), "--village", "QX0101", "--month", "2025-06", "--as", SECRETARY)
-    assert refused.code == 1, refused
+    # the installed console script refuses a cadre who does not keep the accounts, writing nothing
+    script = Cli(booked.url, booked.folder)
+    refused = script("ledger", "import", str(june), "--village", "QX0101", "--month", "2025-06", "--as", SECRETARY)
+    assert refused.code == 1 and "2025-06" not in refused.out, refused
     invalid = cli("ledger", "import", str(bad), "--village", "QX0101", "--month", "2025-03", "--as", BOOKKEEPER)
-    assert invalid.code == 2 and "第 4 行 A 列" in invalid.err, invalid
+    assert invalid.exit_code == 2 and "第 4 行 A 列" in invalid.stderr, invalid.output
     done = cli("ledger", "import", str(june), "--village", "QX0101", "--month", "2025-06", "--as", BOOKKEEPER)
-    assert done.code == 0 and "imported QX0101 2025-06: 3 lines" in done.out, done
-    shown = cli("ledger", "show", "--village", "QX0101", "--year", "2025", "--json", check=True).json()
+    assert done.exit_code == 0 and "imported QX0101 2025-06: 3 lines" in done.stdout, done.output
+    shown = cli("ledger", "show", "--village", "QX0101", "--year", "2025", "--json")
+    assert shown.exit_code == 0, shown.output
+    shown = json.loads(shown.stdout)
     year = summary(booked, date(2025, 1, 1), date(2025, 12, 31))
     assert shown["summary"]["closing_fen"] == year["closing_fen"]
     assert shown["summary"]["spending_fen"] == year["spending_fen"]
     assert [m["closing_fen"] for m in shown["months"]][-1] == year["closing_fen"]
+
+
+def test_a_countys_wallet_rules_are_checked_naming_the_file_and_key(tmp_path, monkeypatch):
+    from engine.public.wallet import _rules_cached, wallet_rules
+    from engine.ruleset import AreaRulesInvalid
+
+    (tmp_path / "wallet.yaml").write_text(
+        "wallet:\n  categories:\n    grant_income: {name: 补助收入, side: sideways}\n"
+        "  payments:\n    fund_payment: {paid_at: {when: paid}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("POWERLIST_RULES_DIR", str(tmp_path))
+    with pytest.raises(AreaRulesInvalid) as failed:
+        wallet_rules()
+    text = str(failed.value)
+    assert "wallet.yaml: wallet.categories.grant_income" in text and "wallet.payments.fund_payment.paid_at" in text
+    _rules_cached.cache_clear()
