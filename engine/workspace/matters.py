@@ -174,7 +174,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
                 "filename": f.filename,
                 "size": f.size,
                 "type": f.content_type,
-                "step_name": definition.steps[f.step_id].name if f.step_id in definition.steps else f.step_id,
+                "step_name": _upload_step_name(definition, f.step_id),
                 "slot": f.slot,
                 "uploaded_by": f.uploaded_by,
                 "uploaded_at": as_utc(f.uploaded_at),
@@ -186,6 +186,13 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
         "history_events": instance.history_seq,
         "summary": summary.of_instance(session, instance),
     }
+
+
+def _upload_step_name(definition: Any, step_id: str) -> str:
+    """The step a file was given at: its name, or 发起 for the files of the start (a report's photos)."""
+    if step_id in definition.steps:
+        return definition.steps[step_id].name
+    return "发起" if step_id == "start" else step_id
 
 
 def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, str]) -> dict[str, Any]:
