@@ -12,6 +12,7 @@ ENGLISH: dict[str, str] = {
     "{year} 年每月收入和支出": "Income and spending in each month of {year}",
     "上传序时账": "Upload a journal",
     "全年": "Whole year",
+    "单位：元": "In yuan",
     "决议": "Decision",
     "合计支出": "Total spending",
     "合计收入": "Total income",

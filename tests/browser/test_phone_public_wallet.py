@@ -47,7 +47,7 @@ def test_a_villager_reads_the_wallet_and_a_month_on_a_phone(served, browser, art
         assert page.locator("svg.wallet-chart").is_visible()
         assert page.evaluate(SIDEWAYS, PHONE["width"]) <= 0
         page.screenshot(path=str(artifacts / "test_phone_public_wallet.png"), full_page=True)
-        page.locator("#months a", has_text="2026-11").click()
+        page.locator("#months a", has_text="11 月").click()
         page.wait_for_load_state()
         payments = page.locator("#payments").inner_text()
         assert "账上支出" in payments and "付保洁员工资" in payments and "13912345678" not in page.content()
