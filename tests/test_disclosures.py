@@ -82,6 +82,7 @@ def test_a_county_overrides_the_due_day(tmp_path, monkeypatch):
 
 
 def test_prepare_review_post_with_digest_frozen_and_revisions(world, frozen):
+    from engine.errors import InvalidState
     from engine.persistence.models import AuditLog, OrgUnit
     from engine.public import disclosures
     from engine.public.disclosure_models import Disclosure
@@ -91,6 +92,9 @@ def test_prepare_review_post_with_digest_frozen_and_revisions(world, frozen):
     with sessions() as session, session.begin():
         first = disclosures.prepare(session, CADRE, VILLAGE, "village_affairs", "2026Q3", note="电话 138 0013 8000")
         digest = first.digest
+        with pytest.raises(InvalidState) as early:  # the quarter under way is disclosed once it has ended
+            disclosures.prepare(session, CADRE, VILLAGE, "village_affairs", "2026Q4")
+        assert early.value.code == "disclosure.not_ended"
         assert "138" not in (first.note or "")
         assert first.content["period"] == "2026Q3" and first.content["power_list"] is not None
     with sessions() as session, session.begin():
@@ -103,8 +107,6 @@ def test_prepare_review_post_with_digest_frozen_and_revisions(world, frozen):
         disclosures.review(session, SUPERVISOR, VILLAGE, "village_affairs", "2026Q3", approve=True)
     frozen(at(date(2026, 10, 26)))  # after the due day (the 20th)
     with sessions() as session, session.begin():
-        from engine.errors import InvalidState
-
         with pytest.raises(InvalidState) as caught:
             disclosures.prepare(session, CADRE, VILLAGE, "village_affairs", "2026Q3")
         assert caught.value.code == "disclosure.frozen"

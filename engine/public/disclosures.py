@@ -458,9 +458,9 @@ def prepare(
     rules = calendar_rules()
     found = period(rules, kind, key)
     now = clock.now()
-    if found.first > as_local_day(now):
+    if found.last >= as_local_day(now):
         raise InvalidState(
-            f"{found.title}还没开始，不能公开", code="disclosure.not_begun", params={"period": found.key}
+            f"{found.title}还没结束，期满后再生成公开", code="disclosure.not_ended", params={"period": found.key}
         )
     shown_note = mask_personal(note, rules.note_chars).strip() if note else None
     content = generate(session, village, rules, kind, found.key)

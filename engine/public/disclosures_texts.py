@@ -4,9 +4,9 @@ code -> (Chinese, English), merged into :data:`engine.messages.CATALOGUE`."""
 from __future__ import annotations
 
 CATALOGUE: dict[str, tuple[str, str]] = {
-    "disclosure.not_begun": (
-        "{period} 还没开始，不能公开",
-        "The period {period} has not begun; it cannot be disclosed yet",
+    "disclosure.not_ended": (
+        "{period} 还没结束，期满后再生成公开",
+        "The period {period} has not ended; prepare its disclosure once it has",
     ),
     "disclosure.frozen": (
         "{period} 的公开已经村监会审核，不能再改",

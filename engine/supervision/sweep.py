@@ -200,13 +200,16 @@ def _detect_late_disclosures(sessions, now: datetime) -> None:
     """三务公开 not posted by its due day (engine.public.disclosures); once per village, kind and period."""
     from engine.public.disclosures import detect_late, late_findings
 
-    with sessions() as session:
-        with session.begin():
-            if not late_findings(session, now):
-                return
-        with session.begin():
-            begin_write(session)
-            detect_late(session, now)
+    try:
+        with sessions() as session:
+            with session.begin():
+                if not late_findings(session, now):
+                    return
+            with session.begin():
+                begin_write(session)
+                detect_late(session, now)
+    except Exception:  # a broken calendar file must not hold back the timers
+        log.exception("the 三务公开 on-time check failed")
 
 
 def sweep(
