@@ -226,3 +226,21 @@ def test_a_number_beside_dates_sums_and_codes_never_survives(
     assert before in shown and after in shown, shown
     rest = shown.replace(before, "", 1).replace(after, "", 1)
     assert digits_in(rest) == "", (number, text, shown)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("张三明", "张*明"),
+        ("李四", "李*"),
+        ("欧阳修华", "欧阳*华"),
+        ("张三明、李四", "张*明、李*"),
+        ("周某张三丰13912345678", "周***丰***"),
+        ("张三丰 139 1234 5678", "张*丰 ***"),
+        (None, ""),
+    ],
+)
+def test_a_name_is_masked_even_with_a_number_typed_into_it(name: object, shown: str) -> None:
+    from engine.public.masking import mask_name
+
+    assert mask_name(name) == shown

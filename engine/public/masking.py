@@ -246,14 +246,25 @@ def masking_rules() -> dict[str, Any]:
     return {"names": names, "keep_start": keep}
 
 
+_NAME_BREAKS = re.compile(r"(\*\*\*|[、，,;；/／\s]+)")
+
+
 def mask_name(name: Any) -> str:
     """A person's name as the rules show it: 张*明, 李*, 欧阳*华 (``given``), 张** (``surname``) or in full.
 
-    Digits typed into a name are masked as in free text; a name of Latin letters keeps its first letter."""
+    Several names in one field (张三明、李四) are each shown so; digits typed into a name are masked as
+    in free text, the name beside them still masked; a name of Latin letters keeps its first letter."""
     text = mask_personal(name, 40)
     style = masking_rules()["names"]
-    if style == "full" or not text or MASK in text:
+    if style == "full" or not text:
         return text
+    return "".join(
+        part if not part or _NAME_BREAKS.fullmatch(part) else _one_name(part, style)
+        for part in _NAME_BREAKS.split(text)
+    )
+
+
+def _one_name(text: str, style: str) -> str:
     surname = text[:2] if text[:2] in _COMPOUND_SURNAMES else text[:1]
     rest = text[len(surname) :]
     if not rest:
