@@ -6,7 +6,8 @@ people type, planted in every free-text field of every form (the start form and 
 two 码上举报 reports carry them in what and where and a phone, one named and one anonymous. Then every
 page under /public/ is visited, from the board and each village's page, following every link and
 every GET form (the receipt lookup with each matter's receipt code), and none may show a planted
-number in any spelling, nor a planted person's name on a matter's progress page.
+number in any spelling, nor a planted person's name in full (the progress pages above all; the
+wallet names payees on purpose). No page of the site shows a planted number to someone not logged in.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ EXPECTED = {
     "item": r"^/public/(?:villages/[^/]+/)?items?/[^/]+",
 }
 
+
+# Pages that show a person's name on purpose, in full: path pattern -> why. On every other public page
+# (a matter's progress above all) a name typed into a form shows masked (张*丰) or not at all.
+NAMES_SHOWN = {
+    r"^/public/villages/[^/]+/wallet$": "收款方: who was paid is what 财务公开 discloses; a contractor may be a person",
+}
 
 # What a page's address is filled with when every route of the site is tried without logging in.
 SAMPLES: dict[str, object] = {
@@ -276,7 +283,7 @@ def test_the_crawl_reaches(crawl, site, page) -> None:
 def test_no_planted_data_on_any_public_page(crawl, kind) -> None:
     shown = {}
     for path, (_status, _type, body) in crawl.items():
-        names = re.match(EXPECTED["progress"], path.split("?")[0]) is not None
+        names = not any(re.search(pattern, path.split("?")[0]) for pattern in NAMES_SHOWN)
         found = [leak for leak in planting.leaks(body, names=names) if leak.startswith(f"{kind}:")]
         if found:
             shown[path] = found

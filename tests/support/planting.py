@@ -115,9 +115,15 @@ def _free_text(prop: dict[str, Any]) -> bool:
     return not any(key in prop for key in fixed)
 
 
+THINGS = ("asset_name", "project_name")  # names of things, not of people
+PEOPLE = ("reviewers", "checkers", "handlers", "staff", "surveyors", "town_staff", "recipients")
+
+
 def _name_like(field: str, prop: dict[str, Any]) -> bool:
-    title = str(prop.get("title") or "")
-    return field.endswith(("_name", "_names")) or field in ("reviewers", "members_present") or "姓名" in title
+    """Whether the field holds people's names (人名): the planted name goes into it."""
+    if field in THINGS:
+        return False
+    return field.endswith(("_name", "_names")) or field in PEOPLE or "姓名" in str(prop.get("title") or "")
 
 
 # --- scanning a page ---------------------------------------------------------------------------
