@@ -120,7 +120,7 @@ def site(tmp_path_factory):
     from engine.errors import PowerlistError
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.migrate import upgrade
-    from engine.persistence.models import DefinitionVersion, OpenTask, ProcessInstance
+    from engine.persistence.models import DefinitionVersion, OpenTask, ProcessInstance, User
     from engine.public import receipts
     from engine.runtime.loaded import loaded
     from powerlist import demo
@@ -197,7 +197,12 @@ def site(tmp_path_factory):
         matters = list(session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)))
         codes = [receipts.display(receipts.receipt_for(session, instance_id)) for instance_id in matters]
         task = session.scalars(select(OpenTask.id).order_by(OpenTask.id)).first()
-    SAMPLES.update(instance_id=matters[0], task_id=task, receipt=codes[0])
+        people = [  # accounts with a dot in their name, and a person's name when the display name has one
+            (user.username, user.display_name if user.display_name.endswith(tuple(demo.SECOND_NAMES)) else None)
+            for user in session.scalars(select(User).order_by(User.id))
+            if "." in user.username
+        ]
+    SAMPLES.update(instance_id=matters[0], task_id=task, receipt=codes[0], people=people)
     yield app, codes, planter, failed, reported
     app.extensions[EXTENSION].kw["bind"].dispose()
     engine.dispose()
@@ -321,3 +326,16 @@ def test_no_planted_number_on_any_page_without_logging_in(site) -> None:
         path = url_for("auditor.replay", instance_id=SAMPLES["instance_id"])
     response = client.get(path)
     assert response.status_code == 200 and planting.leaks(response.get_data(as_text=True))
+
+
+def test_no_account_or_person_acting_is_named_on_a_public_page(crawl) -> None:
+    """Public pages name offices (村党组织书记), never the accounts or the people who acted: no
+    demo user's username, nor the name of one whose name is a person's (上塘村书记刘芳)."""
+    people = SAMPLES["people"]
+    assert len(people) > 20
+    shown = {}
+    for path, (_status, _type, body) in crawl.items():
+        found = [f"{username} / {name}" for username, name in people if username in body or (name and name in body)]
+        if found:
+            shown[path] = found[:3]
+    assert not shown, dict(list(shown.items())[:10])
