@@ -8,6 +8,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "engine.supervision.hook",
     "engine.supervision.audit_source",
     "engine.public.complaints",
+    "engine.public.subsidies",
     "engine.workspace.closing",
     "engine.workspace.drafts",
 )
