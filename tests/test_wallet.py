@@ -155,6 +155,17 @@ def test_the_public_page_shows_the_small_works_payment_with_its_resolution_and_a
     assert "批准金额 80,000.00 元" in payments
 
 
+def test_assets_let_out_with_a_signed_contract_are_listed_with_the_counterparty_masked(village):
+    from engine.public.wallet import assets
+
+    with village() as session:
+        found = assets(session, village_id(village))
+    assert [(a["asset"], a["deal"], a["term_years"], a["price_fen"]) for a in found] == [
+        ("村东鱼塘", "出租", 10, 4_100_000)
+    ]
+    assert found[0]["counterparty"] == "李*"
+
+
 def village_id(sessions) -> int:
     from engine.persistence.models import OrgUnit
 
