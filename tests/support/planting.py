@@ -100,12 +100,27 @@ class Planter:
             if not isinstance(prop, dict):
                 continue
             name_like = _name_like(field, prop)
-            if _free_text(prop) and isinstance(value, str) and (value or empty):
+            if isinstance(value, str) and isinstance(prop.get("pattern"), str) and prop.get("type") == "string":
+                number = _fitting_number(prop)  # an ID number field takes a planted ID number
+                if number is not None and (value or empty):
+                    planted[field] = number
+                    self.planted.append((where, field, number))
+            elif _free_text(prop) and isinstance(value, str) and (value or empty):
                 planted[field] = self.text(value, prop, name_like, where, field)
             elif prop.get("type") == "array" and isinstance(prop.get("items"), dict) and _free_text(prop["items"]):
                 if isinstance(value, list) and all(isinstance(item, str) for item in value):
                     planted[field] = [self.text(item, prop["items"], name_like, where, field) for item in value]
         return planted
+
+
+def _fitting_number(prop: dict[str, Any]) -> str | None:
+    """A planted number as it is, if it is what a field with a pattern takes."""
+    limit = prop.get("maxLength") if isinstance(prop.get("maxLength"), int) else None
+    for planted in PLANTED:
+        for number in (planted.number, planted.number.lower()):
+            if re.search(prop["pattern"], number) and (limit is None or len(number) <= limit):
+                return number
+    return None
 
 
 def _free_text(prop: dict[str, Any]) -> bool:
