@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
 from collections import defaultdict
 from datetime import date, datetime
 from functools import lru_cache
@@ -109,8 +110,6 @@ def _rules_cached(_key: str | None) -> dict[str, Any]:
 
 def wallet_rules() -> dict[str, Any]:
     """The wallet rules, checked (cached per rule folder)."""
-    import os
-
     return _rules_cached(os.environ.get("POWERLIST_RULES_DIR"))
 
 
