@@ -778,6 +778,7 @@ ENGLISH: dict[str, str] = {
 from web import (  # noqa: E402
     messages_admin,
     messages_complaints,
+    messages_conformance,
     messages_disclosures,
     messages_documents,
     messages_items,
@@ -801,5 +802,6 @@ for _area in (
     messages_wallet,
     messages_disclosures,
     messages_items,
+    messages_conformance,
 ):
     ENGLISH.update(_area.ENGLISH)

@@ -78,9 +78,7 @@ def test_bad_input_exits_2_and_unknown_flow_1(cli, flow, tmp_path):
 
 def test_anchor_and_exports(cli, matters, tmp_path):
     first = cli("anchor", check=True).out
-    match = re.fullmatch(
-        r"anchor (\d{4}-\d\d-\d\d) ([0-9a-f]{64}) \(3 matters, \d+ events, \d+ violations\)\n", first
-    )
+    match = re.fullmatch(r"anchor (\d{4}-\d\d-\d\d) ([0-9a-f]{64}) \(3 matters, \d+ events, \d+ violations\)\n", first)
     assert match, first
     digest = match.group(2)
     assert cli("anchor", "--json", check=True).json()["digest"] == digest  # once a day
@@ -109,3 +107,55 @@ def test_verify_names_an_edited_event(cli, matters, db_url):
     engine.dispose()
     result = cli("verify")
     assert result.code == 1 and f"instance {ok} event #2" in result.err
+
+
+# --- against a BPMN file of any modeler: no deployed flow, no database --------------------------
+
+DATA = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "conformance"
+
+
+def test_conformance_of_a_log_against_a_descriptive_model(tmp_path):
+    """A generated descriptive model (27 tasks, exclusive and parallel blocks, loops, not executable)
+    and a log naming its tasks by name, by id and through a mapping file, end to end."""
+    from tests.conftest import Cli
+
+    cli = Cli(f"sqlite:///{tmp_path / 'none.sqlite'}", tmp_path)  # never created: no database needed
+    model, log, mapping = DATA / "descriptive_27.bpmn", DATA / "descriptive_27.csv", DATA / "descriptive_27_mapping.csv"
+    args = ["conformance", "--model", str(model), "--log", str(log), "--ended"]
+    report = cli(*args, "--mapping", str(mapping), "--json", check=True).json()
+    assert report["model"]["tasks"] == 27 and report["model"]["process"] == "generated"
+    assert report["import"]["rejected"] == 0 and report["import"]["cases"] == 38
+    summary = report["summary"]
+    assert summary["cases"] == 38 and summary["method"] == "alignment"
+    assert set(summary["timing"]) == {"total_ms", "mean_ms", "max_ms"}
+    assert not [case for case in report["cases"] if case.startswith("ok-")]  # every generated run conforms
+    deviating = sorted(report["cases"])
+    assert summary["deviating_cases"] == len(deviating) == 8
+    kinds = {case: sorted(d["kind"] for d in items) for case, items in report["cases"].items()}
+    assert all(k in (["skip"], ["repeat"], ["swap"], ["insert", "skip"], ["insert"]) for k in kinds.values()), kinds
+    assert [k for case, k in kinds.items() if case.startswith("repeat")] == [["repeat"]] * 3
+    assert not (tmp_path / "none.sqlite").exists()
+
+    plain = cli(*args)  # without the mapping, 第三个环节 is unknown: left out and named, not a deviation
+    assert plain.code == 0 and "process generated" in plain.err and "checked by alignment" in plain.err
+    assert "unknown activities: 第三个环节 (13)" in plain.err and "38 cases" in plain.out
+
+
+def test_a_model_that_cannot_be_understood_is_named_by_element_and_line(tmp_path):
+    from tests.conftest import Cli
+
+    cli = Cli(f"sqlite:///{tmp_path / 'none.sqlite'}", tmp_path)
+    broken = tmp_path / "broken.bpmn"
+    text = (DATA / "descriptive_27.bpmn").read_text(encoding="utf-8")
+    broken.write_text(text.replace('targetRef="task_2"', 'targetRef="task_99"', 1), encoding="utf-8")
+    log = DATA / "descriptive_27.csv"
+    result = cli("conformance", "--model", str(broken), "--log", str(log))
+    assert result.code == 2 and "task_99" in result.err and "broken.bpmn:" in result.err
+    assert "flow-missing-end" in result.err
+    hostile = tmp_path / "evil.bpmn"
+    hostile.write_text('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>')
+    assert cli("conformance", "--model", str(hostile), "--log", str(log)).code == 2
+    assert (
+        cli("conformance", "--model", str(DATA / "descriptive_27.bpmn"), "--log", str(log), "--process", "nope").code
+        == 2
+    )

@@ -10,6 +10,7 @@ from engine.audit.eventlog import EventLogBuilder
 from tests.audit.conftest import FULL, T0, compile_file, compile_text, found, log_of
 from tests.audit.test_model import PARALLEL
 from tests.conftest import MINI
+from tests.web_auditor.conftest import client_as, world  # noqa: F401  (the auditors' site, built once)
 
 DAY = timedelta(days=1)
 DUAL = ["propose", "review", *FULL[3:]]
@@ -89,9 +90,7 @@ def test_the_recorded_end_event_sharpens_the_end_check(four):
     for n, step in enumerate(FULL[:2]):
         builder.add("c", step, (T0 + (n + 1) * DAY).timestamp())
     # ended at 办结 right after 商议: everything between is missing
-    assert found(check_log(builder.build(), four)) == {
-        "c": [("skip", s) for s in sorted(FULL[2:])]
-    }
+    assert found(check_log(builder.build(), four)) == {"c": [("skip", s) for s in sorted(FULL[2:])]}
 
 
 def test_working_day_limits_use_the_holiday_calendar():
@@ -162,3 +161,46 @@ def test_statistics_for_heatmaps(four):
     assert stats["discuss"].count == 3 and stats["discuss"].reworked == 1 and stats["discuss"].cases == 2
     assert stats["resolve"].reworked == 1
     assert stats["propose"].durations == [86400.0, 86400.0]
+
+
+# --- the auditors' page: an uploaded model instead of a deployed flow ----------------------------
+
+DATA = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "conformance"
+
+
+def test_auditors_upload_a_model_of_any_modeler_with_their_log(client_as):  # noqa: F811
+    import io
+    import time
+
+    client = client_as("county.discipline")
+
+    def post(model: bytes, **fields):
+        data = {
+            "flow": "four_deliberations",  # the list's choice; an uploaded model replaces it
+            "log": (io.BytesIO((DATA / "descriptive_27.csv").read_bytes()), "log.csv"),
+            "model": (io.BytesIO(model), "描述性流程.bpmn"),
+            "mapping": (io.BytesIO((DATA / "descriptive_27_mapping.csv").read_bytes()), "map.csv"),
+            "ended": "1",
+            **fields,
+        }
+        return client.post("/audit/conformance/upload", data=data, content_type="multipart/form-data")
+
+    model = (DATA / "descriptive_27.bpmn").read_bytes()
+    answer = post(model)
+    assert answer.status_code == 302, answer.data.decode()[:500]
+    url = answer.headers["Location"]
+    deadline = time.monotonic() + 20
+    while client.get(f"{url}/status").get_json()["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    page = client.get(url).data.decode()
+    assert "描述性流程.bpmn · 生成的描述性流程" in page and "repeat-31" in page and "ok-00" not in page
+    download = client.get(f"{url}/export/findings")
+    assert download.status_code == 200 and "repeat-31" in download.data.decode("utf-8-sig")
+
+    broken = post(model.replace(b'targetRef="task_2"', b'targetRef="task_99"', 1))
+    assert broken.status_code == 400
+    text = broken.data.decode()
+    assert "模型文件无法读取" in text and "task_99" in text and "flow_" in text
+    assert post(b"<definitions").status_code == 400
+    assert post(model, process="nope").status_code == 400

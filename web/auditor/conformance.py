@@ -15,9 +15,12 @@ from engine import clock
 from engine.audit import export as exports
 from engine.audit import logs, views
 from engine.audit.conformance import check_log
+from engine.audit.descriptive import ModelRead, read_model
 from engine.audit.mapping import ActivityMapper, MappingFileInvalid, mapper_for, read_mapping_file
 from engine.audit.model import model_for
 from engine.calendar import CST
+from engine.definitions.safe_xml import MAX_BPMN_BYTES
+from engine.errors import DefinitionInvalid
 from web import db
 from web.auditor import bp, filters, jobs, scope
 from web.auditor.params import Params
@@ -28,6 +31,7 @@ from web.i18n import gettext as _
 SPOOL_BYTES = 8 * 1024 * 1024
 COLUMNS = ("case", "activity", "timestamp", "resource")
 MAX_MAPPING_BYTES = 1024 * 1024
+MAX_PROBLEMS_SHOWN = 20
 
 
 @bp.get("/conformance")
@@ -60,24 +64,38 @@ def conformance():
 
 @bp.post("/conformance/upload")
 def upload():
+    """Check an uploaded log against a deployed flow, or against an uploaded BPMN model (any
+    modeler, descriptive or executable) read by :mod:`engine.audit.descriptive`."""
     session = db.session()
     form = Params(request.form)
     offered = filters.choices()
     flow = form.choice("flow", [f["key"] for f in offered["flows"]], _("事项"))
     fmt = form.choice("format", ("xes", "csv"), _("格式"))
+    process = form.text("process", 200)
     columns = {name: value for name in COLUMNS if (value := form.text(f"{name}_column", 100))}
     ended = bool(request.form.get("ended"))
     log_file = request.files.get("log")
+    model_file = request.files.get("model")
+    has_model = model_file is not None and bool(model_file.filename)
     errors = list(form.errors)
-    if not flow:
+    if has_model:
+        flow = None  # an uploaded model replaces the flow chosen in the list
+    elif not flow and not form.errors:
         errors.append(_("请选择要对照的事项流程"))
     if log_file is None or not log_file.filename:
         errors.append(_("请选择要检查的日志文件（XES 或 CSV）"))
     elif jobs.guess_format(log_file.filename, fmt) is None:
         errors.append(_("看不出这是 XES 还是 CSV 文件，请在“格式”中选择"))
-    model = mapping = None
-    if not errors:
+    model = mapping = read = None
+    content = b""
+    if not errors and has_model:
+        content = model_file.stream.read(MAX_BPMN_BYTES + 1)
+        read, problems = _read_model(content, model_file.filename or "model.bpmn", process)
+        errors.extend(problems)
+        model = read.model if read else None
+    elif not errors:
         model = model_for(views.require_flow(session, flow))
+    if model is not None:
         mapping, problem = _mapping(request.files.get("mapping"), model)
         if problem:
             errors.append(problem)
@@ -89,13 +107,52 @@ def upload():
         "ended": ended,
         "mapping": mapping,
     }
+    if read is not None:
+        name = Path(model_file.filename or "model.bpmn").name[:200]
+        options["model"] = {"file": name, "process": read.process_id, "process_name": read.process_name}
+        flow = f"{name} · {read.process_name or read.process_id}"
     try:
         token = jobs.create(current_user.username, flow, log_file, options)
     except jobs.UploadTooLarge:
         message = _("文件太大了：最大 {size}", size=filesize(jobs.max_bytes()))
         return _upload_page(offered, [message], 413)
-    jobs.start(token, current_user.username, model, mapper_for(session, model, mapping))
+    if read is not None:
+        (jobs.folder() / f"{token}.bpmn").write_bytes(content)
+    jobs.start(token, current_user.username, model, mapper_for(None if read else session, model, mapping))
     return redirect(url_for("auditor.job", token=token))
+
+
+def _read_model(content: bytes, filename: str, process: str | None) -> tuple[ModelRead | None, list[str]]:
+    """The model of an uploaded BPMN file, or the problems that stop reading it (element, line)."""
+    if len(content) > MAX_BPMN_BYTES:
+        return None, [_("模型文件太大了：最大 {size}", size=filesize(MAX_BPMN_BYTES))]
+    try:
+        return read_model(content, Path(filename).name, process), []
+    except DefinitionInvalid as exc:
+        shown = []
+        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
+            where = []
+            if problem.line:
+                where.append(_("第 {n} 行", n=problem.line))
+            if problem.element_id:
+                where.append(problem.element_id)
+            prefix = "，".join(where)
+            shown.append(_("模型文件无法读取：") + (f"{prefix}：" if prefix else "") + problem.message)
+        return None, shown
+
+
+def _job_model(token: str, state: dict[str, Any]):
+    """The model a job was checked against: the uploaded file kept beside the log, or the flow."""
+    chosen = state["options"].get("model")
+    if not chosen:
+        return model_for(views.require_flow(db.session(), state["flow"])), db.session()
+    path = jobs.folder() / f"{token}.bpmn"
+    if not path.is_file():
+        abort(404)
+    read, _problems = _read_model(path.read_bytes(), chosen["file"], chosen["process"])
+    if read is None:
+        abort(404)
+    return read.model, None
 
 
 def _upload_page(offered: dict[str, Any], errors: list[str], status: int):
@@ -162,13 +219,19 @@ def job_export(token: str, kind: str):
     if state["status"] != "done":
         abort(404)
     session = db.session()
-    model = model_for(views.require_flow(session, state["flow"]))
+    model, mapping_session = _job_model(token, state)
     try:
-        imported = jobs.read_log(token, state, mapper_for(session, model, state["options"].get("mapping")))
+        imported = jobs.read_log(token, state, mapper_for(mapping_session, model, state["options"].get("mapping")))
     except logs.LogUnreadable:
         abort(404)
     findings = check_log(imported.log, model)
-    info = exports.export_info(session, state["flow"])
+    chosen = state["options"].get("model")
+    if chosen:  # an uploaded model: no deployed flow, its tasks' names
+        names = dict(zip(model.steps, model.names, strict=True))
+        anchor = exports.anchor_info(exports.latest_anchor(session))
+        info = exports.ExportInfo(model.key, chosen.get("process_name") or model.key, clock.now(), anchor, names)
+    else:
+        info = exports.export_info(session, state["flow"])
     stem = Path(state["filename"]).name.split(".")[0] or "log"
     return _send(kind, f"{stem}-checked", lambda out: views.write_export(kind, imported.log, findings, info, out))
 
