@@ -3,7 +3,8 @@
 One database holds the demo county with every shipped flow shown to villagers; every example path of
 every flow is run with a resident ID, a mobile, a landline or a bank card number, in the spellings
 people type, planted in every free-text field of every form (the start form and the title too), and
-two 码上举报 reports carry them in what and where and a phone, one named and one anonymous. Then every
+two 码上举报 reports carry them in what and where and a phone, one named and one anonymous, and a 低保
+roster imported from a spreadsheet carries them in its names, ID numbers, groups and bank cards. Then every
 page under /public/ is visited, from the board and each village's page, following every link and
 every GET form (the receipt lookup with each matter's receipt code), and none may show a planted
 number in any spelling, nor a planted person's name in full (the progress pages above all; the
@@ -121,7 +122,7 @@ def site(tmp_path_factory):
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.migrate import upgrade
     from engine.persistence.models import DefinitionVersion, OpenTask, ProcessInstance, User
-    from engine.public import receipts
+    from engine.public import receipts, subsidies
     from engine.runtime.loaded import loaded
     from powerlist import demo
     from tests.support.webapp import make_app
@@ -173,6 +174,18 @@ def site(tmp_path_factory):
                         failed.append(f"{where} (empty fields planted: {empty}): {exc}")
     finally:
         clock.clock.set(restore)
+
+    with sessions() as session, session.begin():  # a 低保 roster imported from the town's spreadsheet
+        roster = (
+            "序号,户号,户主姓名,身份证号,人数,金额(元),发放日期,村/组,银行卡号\n"
+            f'1,H001,{planting.NAME},{planting.ID_X},3,"1,230.50",2025-06-05,一组 139、1234、5678,{planting.CARD}\n'
+            f"2,H002,欧阳明华,{planting.ID_DIGIT},1,600,2025-06-05,二组,6222 0000 1111 2222 333\n"
+        )
+        try:
+            data = roster.encode()
+            subsidies.import_roster(session, "dongxi.civil", data, "名册.csv", "QX0101", "subsistence", "2025-06")
+        except PowerlistError as exc:
+            failed.append(f"the planted 低保 roster: {exc}")
 
     app = make_app(url, folder)
     client = app.test_client()
