@@ -196,6 +196,7 @@ def site(tmp_path_factory):
             "where": "村委会，电话 0574-87654321",
             "phone": "139 1234 5678",
             "about": "cadres",
+            "identity": "anonymous" if anonymous else "named",  # 匿名 or 实名 (the page before asked by a tick)
             "anonymous": "1" if anonymous else "",
         }
         sent = {"REMOTE_ADDR": f"198.51.100.{index}"}
