@@ -1,26 +1,34 @@
-"""Conformance of recorded cases against a flow's model: skipped, swapped, repeated and overdue steps.
+"""Conformance of recorded cases against a flow's model: skipped, swapped, repeated, inserted and
+overdue steps.
 
-Each case is replayed once against the compiled tables of :mod:`engine.audit.model`.
+Two engines, both exact on whether a case conforms:
 
-Sequential models (no concurrency) are replayed as a state machine whose state is the last step:
+- **Sequential flows** (no concurrency: every shipped flow today) are replayed once against the
+  compiled tables of :mod:`engine.audit.model` as a state machine whose state is the last step:
 
-- a step that may directly follow the state conforms;
-- a step already done that may not follow now is a **repeat** (loops in the model make a return legal);
-- a step reachable only through other steps means those steps (the ones on every path) were
-  **skipped**, or **swapped** when they come later in the case;
-- a step that can no longer happen at all after the state is out of order: a **swap**.
+  - a step that may directly follow the state conforms;
+  - a step already done that may not follow now is a **repeat** (loops in the model make a return legal);
+  - a step reachable only through other steps means those steps (the ones on every path) were
+    **skipped**, or **swapped** when they come later in the case;
+  - a step that can no longer happen at all after the state is out of order: a **swap**.
 
-Models with parallel branches use precedence instead: a step whose required predecessors (``must``)
-are not all done has them skipped or swapped; a repeat is legal only after the loop was travelled.
+- **Every other model** (parallel or inclusive branches, and every model read from a BPMN file by
+  :mod:`engine.audit.descriptive`) is checked by optimal alignments against its Petri net
+  (:mod:`engine.audit.alignment`): the fewest skipped and inserted steps that explain the case,
+  named as in :class:`_Aligned` (skip, swap, repeat, and **insert** for a step done where the model
+  has no place for it). Identical sequences are aligned once.
 
 A step is **overdue** when it completed later than its ``pl:timeLimit`` after it was enabled: after
-the previous step of the case (or the case's start) in sequential models, after the latest step that
-enables it in parallel ones. Due times follow :func:`engine.calendar.due_at`.
+the previous step of the case (or the case's start) in sequential models, when its last input
+token was produced in aligned ones. Due times follow :func:`engine.calendar.due_at`.
 
 A sanctioned return (退回, recorded in our own histories as a note of the log) rewinds the case to
 where it stood before the latest completion of the step it returned to: doing that step again, and
 the steps after it, is a second pass, not a repeat or a swap. The step is enabled again at the moment
 of the return. A step done again without a return remains a repeat.
+
+Every check reports its time: in total and per case (mean, maximum), in ``summary()["timing"]``;
+a case the exact search could not settle within its bounds is listed in ``summary()["unchecked"]``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ user tasks (activities). From it, per activity and for the matter's start (state
 Every set is an int bitset over target indices: activities ``0..n-1``, then ``STOP`` (any end,
 bit ``n``), then one bit per top-level end event. A model without parallel or inclusive splits,
 non-interrupting boundary events or ad-hoc parts is *sequential*: its state is the last activity,
-and ``df`` decides conformance exactly (up to the data that chose a branch).
+and ``df`` decides conformance exactly (up to the data that chose a branch). Any other model also
+gets ``net``, the Petri net of the same graph (:mod:`engine.audit.alignment`), and is checked by
+optimal alignments against it; its precedence tables (``must``, ``loopmates``, ``pred``) are kept
+for views only.
 """
 
 from __future__ import annotations
