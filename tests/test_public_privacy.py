@@ -149,6 +149,7 @@ def site(tmp_path_factory):
         for key, paths in demo._examples().items():
             definition = definitions[key]
             for number, path in enumerate(_covering(paths)):
+                tried: list[str] = []  # a date moved onto a holiday, or an empty field that must stay empty
                 for empty, moved in ((True, True), (True, False), (False, False)):
                     where = f"{key}/{path.name}"
                     start_schema, _text = definition.start_form()
@@ -171,7 +172,9 @@ def site(tmp_path_factory):
                         demo.run_plan(sessions, plan, rng, now, moved=moved, folder=folder / "files")
                         break
                     except (PowerlistError, RuntimeError) as exc:
-                        failed.append(f"{where} (empty fields planted: {empty}): {exc}")
+                        tried.append(f"{where} (empty fields planted: {empty}, dates moved: {moved}): {exc}")
+                else:
+                    failed += tried
     finally:
         clock.clock.set(restore)
 
