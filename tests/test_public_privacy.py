@@ -1,8 +1,9 @@
 """No personal number typed into a matter ever reaches a villagers' page.
 
-One database holds the demo county with every shipped flow shown to villagers; every example path of
-every flow is run with a resident ID, a mobile, a landline or a bank card number, in the spellings
-people type, planted in every free-text field of every form (the start form and the title too), and
+One database holds the demo county with every shipped flow shown to villagers; the example paths of
+every flow (enough of them to fill every field their examples fill) are run with resident ID, mobile,
+landline and bank card numbers, in the spellings people type, planted in every free-text field of
+every form (the start form and the title too; an ID number field takes a planted ID number), and
 two 码上举报 reports carry them in what and where and a phone, one named and one anonymous, and a 低保
 roster imported from a spreadsheet carries them in its names, ID numbers, groups and bank cards. Then every
 page under /public/ is visited, from the board and each village's page, following every link and
@@ -115,8 +116,8 @@ def _covering(paths: list) -> list:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The demo county, every example path of every flow run with planted numbers, two planted reports:
-    (app, receipt codes, planter)."""
+    """The demo county, the example paths of every flow run with planted numbers, two planted reports and
+    a planted roster: (app, receipt codes, planter, what failed, where the reports' receipts led)."""
     from engine import clock
     from engine.errors import PowerlistError
     from engine.persistence.db import make_engine, make_sessionmaker
@@ -288,7 +289,12 @@ def test_the_scan_finds_each_spelling() -> None:
 def test_every_public_page_answers(crawl) -> None:
     broken = {path: status for path, (status, _type, _body) in crawl.items() if status >= 500}
     assert not broken, broken
-    odd = {path: status for path, (status, _type, _body) in crawl.items() if status not in (200, 302, 303, 404)}
+    # A page answers, redirects or is not found; a form sent as the page offers it may be refused (400).
+    odd = {
+        path: status
+        for path, (status, _type, _body) in crawl.items()
+        if status not in (200, 302, 303, 404) and not (status == 400 and "?" in path)
+    }
     assert not odd, odd
 
 
