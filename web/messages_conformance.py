@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
+    # the kind of finding a step done where the model has no place for it (engine.audit.conformance.KIND_NAMES_ZH)
+    "多出的步骤": "Inserted step",
     # the auditors' conformance page (web/templates/auditor/conformance.html)
     "或上传流程模型": "Or upload a process model",
     "任何建模工具画的 BPMN 2.0 文件（Signavio、ARIS、Camunda Modeler、bpmn.io 等），可以是描述性的、不可执行的；上传后按这个模型检查，不用上面选的事项。": "A BPMN 2.0 file from any modeler (Signavio, ARIS, Camunda Modeler, bpmn.io…), descriptive and not executable is fine; the log is then checked against this model instead of the item chosen above.",
