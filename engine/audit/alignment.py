@@ -160,8 +160,9 @@ class Net:
 class Alignment:
     cost: int
     moves: list[tuple[str, int, int]]  # (kind, transition or -1, position in the case)
-    bounded: bool = False  # the search hit a bound: no alignment
+    bounded: bool = False  # no alignment: the search hit a bound, or no run of the net can end
     states: int = 0
+    reason: str = ""
 
 
 def align(net: Net, trace: tuple[int, ...], ended: bool = True, max_states: int = MAX_STATES) -> Alignment:
@@ -190,7 +191,8 @@ def align(net: Net, trace: tuple[int, ...], ended: bool = True, max_states: int 
                 return Alignment(cost, _moves(parent, state), False, popped)
             popped += 1
             if popped > max_states:
-                return Alignment(-1, [], True, popped)
+                reason = f"not checked: the exact search stopped at its bound of {max_states} states"
+                return Alignment(-1, [], True, popped, reason)
             closure.append(state)
             by_label, silent, _visible = moves_of(marking)
             for index, after in reversed(silent):
@@ -218,7 +220,11 @@ def align(net: Net, trace: tuple[int, ...], ended: bool = True, max_states: int 
                     parent[target] = (state, LOG, -1, i)
                     level.append(target)
         cost += 1
-    return Alignment(-1, [], True, popped)  # no run of the net reaches its end
+    if net._bounded:
+        reason = f"not checked: the model's runs need more than {MAX_TOKENS} tokens in a place (the search's bound)"
+    else:
+        reason = "not checked: no run of the model reaches its end (the model cannot finish)"
+    return Alignment(-1, [], True, popped, reason)
 
 
 def _moves(parent: dict, state: tuple) -> list[tuple[str, int, int]]:

@@ -532,7 +532,7 @@ class _Aligned:
         if result is None:
             result = self.memo[key] = align(self.net, trace, self.ended[c])
         if result.bounded:
-            return f"the exact check stopped after {result.states} states (bound reached); not checked"
+            return result.reason
         self._explain(c, lo, hi, positions, trace, result.moves, reopen, out)
         return None
 
@@ -547,22 +547,25 @@ class _Aligned:
 
         # pairs of an inserted and a skipped step of the same activity: swaps
         partner: dict[int, int] = {}
-        syncs = [m for m, move in enumerate(moves) if move[0] == SYNC]
-        for m, (kind, _t, k) in enumerate(moves):
-            if kind != LOG:
-                continue
-            a = trace[k]
-            best = None
-            for n, (kind2, t2, _k2) in enumerate(moves):
-                if kind2 != MODEL or n in partner or transitions[t2].label != a:
+        skipped: dict[int, list[int]] = {}  # activity -> its model moves
+        syncs_before = [0]  # number of synchronous moves before each move
+        for m, (kind, t, _k) in enumerate(moves):
+            if kind == MODEL:
+                skipped.setdefault(transitions[t].label, []).append(m)
+            syncs_before.append(syncs_before[-1] + (kind == SYNC))
+        if skipped:
+            for m, (kind, _t, k) in enumerate(moves):
+                if kind != LOG or trace[k] not in skipped:
                     continue
-                low, high = min(m, n), max(m, n)
-                if not any(low < s < high for s in syncs):
-                    continue
-                if best is None or abs(n - m) < abs(best - m):
-                    best = n
-            if best is not None:
-                partner[m], partner[best] = best, m
+                best = None
+                for n in skipped[trace[k]]:
+                    low, high = min(m, n), max(m, n)
+                    if n in partner or syncs_before[high] == syncs_before[low + 1]:
+                        continue  # taken, or no step done between: not a swap
+                    if best is None or abs(n - m) < abs(best - m):
+                        best = n
+                if best is not None:
+                    partner[m], partner[best] = best, m
         start = log.case_start[c]
         timed = self.timed
         tokens: dict[int, list[float]] = {net.initial[0]: [start]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import random
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
@@ -98,16 +99,25 @@ def findings(model, cases: dict[str, str], ended: bool = True):
     return found(check_log(log_of({c: s.split() for c, s in cases.items()}, ended=ended), model))
 
 
+DIAMOND = (
+    "s start\na task\nx {kind}\nb task\nc task\nm {kind}\nd task\ne end\ns -> a -> x -> b -> m -> d -> e\nx -> c -> m"
+)
 SEQUENCE = model_of("s start\na task\nb task\nc task\ne end\ns -> a -> b -> c -> e")
-XOR = model_of("s start\na task\nx xor\nb task\nc task\nm xor\nd task\ne end\ns -> a -> x -> b -> m -> d -> e\nx -> c -> m")
-AND = model_of("s start\na task\nx and\nb task\nc task\nm and\nd task\ne end\ns -> a -> x -> b -> m -> d -> e\nx -> c -> m")
-OR = model_of("s start\na task\nx or\nb task\nc task\nm or\nd task\ne end\ns -> a -> x -> b -> m -> d -> e\nx -> c -> m")
+XOR = model_of(DIAMOND.format(kind="xor"))
+AND = model_of(DIAMOND.format(kind="and"))
+OR = model_of(DIAMOND.format(kind="or"))
 LOOP = model_of("s start\na task\nm xor\nb task\nx xor\nc task\ne end\ns -> a -> m -> b -> x -> c -> e\nx -> m")
-SUBPROCESS = model_of("s start\na task\nsub sub\nsub/i start\nsub/x task\nsub/y task\nsub/o end\nb task\ne end\n"
-                      "s -> a -> sub -> b -> e\nsub/i -> sub/x -> sub/y -> sub/o")
-SILENT = model_of("s start\na task\nw event\ng based\nt1 event\nt2 event\nb task\nc task\ne end\n"
-                  "s -> a -> w -> g -> t1 -> b -> e\ng -> t2 -> c -> e")
-BOUNDARY = model_of("s start\na task\nt task\nd task\ne end\nb boundary@t\nc task\ne2 end\ns -> a -> t -> d -> e\nb -> c -> e2")
+SUBPROCESS = model_of(
+    "s start\na task\nsub sub\nsub/i start\nsub/x task\nsub/y task\nsub/o end\nb task\ne end\n"
+    "s -> a -> sub -> b -> e\nsub/i -> sub/x -> sub/y -> sub/o"
+)
+SILENT = model_of(
+    "s start\na task\nw event\ng based\nt1 event\nt2 event\nb task\nc task\ne end\n"
+    "s -> a -> w -> g -> t1 -> b -> e\ng -> t2 -> c -> e"
+)
+BOUNDARY = model_of(
+    "s start\na task\nt task\nd task\ne end\nb boundary@t\nc task\ne2 end\ns -> a -> t -> d -> e\nb -> c -> e2"
+)
 NONINTERRUPTING = model_of(
     "s start\na task\nt task\nd task\ne end\nb boundary@t,nonint\nc task\ne2 end\ns -> a -> t -> d -> e\nb -> c -> e2"
 )
@@ -158,7 +168,7 @@ def test_moves_become_named_findings():
     result = check_log(log_of({"swap": "a c b".split()}), SEQUENCE)
     [swap] = result.by_case()["swap"]
     assert (swap.step, swap.other, swap.event) == ("c", "b", 2)
-    [skip] = check_log(log_of({"s": ["a", ("c", __import__("datetime").timedelta(days=2), "wang")]}), SEQUENCE).deviations()
+    [skip] = check_log(log_of({"s": ["a", ("c", timedelta(days=2), "wang")]}), SEQUENCE).deviations()
     assert (skip.kind, skip.step, skip.event, skip.resource) == ("skip", "b", 2, "wang")  # who went on without it
 
 
@@ -167,7 +177,7 @@ def test_ties_are_broken_the_same_way_whatever_the_order_of_cases():
     first = findings(XOR, cases)
     again = findings(XOR, dict(reversed(list(cases.items()))))
     assert first == again
-    fresh = model_of("s start\na task\nx xor\nb task\nc task\nm xor\nd task\ne end\ns -> a -> x -> b -> m -> d -> e\nx -> c -> m")
+    fresh = model_of(DIAMOND.format(kind="xor"))
     assert findings(fresh, cases) == first
     assert first["c0"] == [("skip", "b")]
 
@@ -207,3 +217,9 @@ def test_flows_of_our_own_agree_with_the_replay_on_whether_a_case_conforms(four)
     assert ours == theirs and len(ours) > 200
     counted = Counter(conformance.KINDS[r[1]] for r in aligned.raw)
     assert counted["skip"] and counted["swap"] and counted["repeat"]
+
+
+def test_a_model_that_cannot_finish_is_said_so():
+    stuck = model_of("s start\na task\nx xor\nb task\nc task\nj and\ne end\ns -> a -> x -> b -> j -> e\nx -> c -> j")
+    result = check_log(log_of({"k": ["a", "b"]}), stuck)
+    assert "cannot finish" in result.summary()["unchecked"]["k"] and result.raw == []
