@@ -526,6 +526,14 @@ class _Aligned:
             a = acts[i]
             if a >= 0 and not free >> a & 1:
                 positions.append(i)
+        if stats is not None:  # every step done counts, whatever a return erased (durations: below)
+            seen: set[int] = set()
+            for i in range(lo, hi):
+                a = acts[i]
+                if a >= 0:
+                    stats[a].count += 1
+                    stats[a].reworked += a in seen
+                    seen.add(a)
         trace = tuple(acts[i] for i in positions)
         key = (trace, self.ended[c])
         result = self.memo.get(key)
@@ -571,7 +579,6 @@ class _Aligned:
         tokens: dict[int, list[float]] = {net.initial[0]: [start]}
         prev = start
         done: set[int] = set()
-        seen: set[int] = set()
         reopened: dict[int, float] = {}
         for m, (kind, t, k) in enumerate(moves):
             if kind == LOG:
@@ -588,10 +595,9 @@ class _Aligned:
                     out.append((c, _REPEAT, i, a, -1))
                 else:
                     out.append((c, _INSERT, i, a, -1))
-                if stats is not None:
-                    _count(stats[a], a in seen, times[i] - prev if prev == prev else math.nan)
+                if stats is not None and prev == prev:
+                    stats[a].durations.append(times[i] - prev)
                 done.add(a)
-                seen.add(a)
                 prev = times[i]
                 continue
             transition = transitions[t]
@@ -622,10 +628,9 @@ class _Aligned:
                     due = self.working_due(enabled, working[a])
                     if at > due:
                         out.append((c, _OVERDUE, i, a, (enabled, due)))
-                if stats is not None:
-                    _count(stats[a], a in seen, at - enabled)
+                if stats is not None and enabled == enabled:
+                    stats[a].durations.append(at - enabled)
                 done.add(a)
-                seen.add(a)
                 prev = at
                 produced = at
             else:

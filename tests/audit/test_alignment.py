@@ -223,3 +223,13 @@ def test_a_model_that_cannot_finish_is_said_so():
     stuck = model_of("s start\na task\nx xor\nb task\nc task\nj and\ne end\ns -> a -> x -> b -> j -> e\nx -> c -> j")
     result = check_log(log_of({"k": ["a", "b"]}), stuck)
     assert "cannot finish" in result.summary()["unchecked"]["k"] and result.raw == []
+
+
+def test_a_sanctioned_return_is_a_second_pass_not_a_repeat():
+    from engine.audit.eventlog import RETURNED, Note
+
+    log = log_of({"returned": "a b a b c".split(), "repeated": "a b a b c".split()})
+    log.notes = {0: [Note(RETURNED, 2, log.times[1] + 60, "b", "a")]}  # 退回 from b to a before the 3rd event
+    assert found(check_log(log, SEQUENCE)) == {"repeated": [("repeat", "a"), ("repeat", "b")]}
+    stats = check_log(log, SEQUENCE, collect_stats=True).stats
+    assert stats["a"].returned == 1 and stats["a"].count == 4 and stats["b"].reworked == 2
