@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.public.masking import MASK, mask_personal
+from engine.public.masking import MASK, mask_payee, mask_personal
 from engine.public.wallet import shown_payee, shown_purpose
 
 
@@ -244,3 +244,17 @@ def test_a_name_is_masked_even_with_a_number_typed_into_it(name: object, shown: 
     from engine.public.masking import mask_name
 
     assert mask_name(name) == shown
+
+
+@pytest.mark.parametrize(
+    ("payee", "shown"),
+    [
+        ("某五金店 6222 0000 1111 2222", "某五金店 ***"),
+        ("青溪建筑有限公司", "青溪建筑有限公司"),
+        ("上塘村股份经济合作社", "上塘村股份经济合作社"),
+        ("张三丰", "张*丰"),
+        ("李四 13912345678", "李* ***"),
+    ],
+)
+def test_a_payee_that_is_a_person_is_shown_by_the_name_rule_an_organisation_in_full(payee: str, shown: str) -> None:
+    assert mask_payee(payee) == shown

@@ -49,8 +49,9 @@ EXPECTED = {
 
 # Pages that show a person's name on purpose, in full: path pattern -> why. On every other public page
 # (a matter's progress above all) a name typed into a form shows masked (张*丰) or not at all.
-NAMES_SHOWN = {
-    r"^/public/villages/[^/]+/wallet$": "收款方: who was paid is what 财务公开 discloses; a contractor may be a person",
+NAMES_SHOWN = {  # path pattern -> why a person's full name may be shown there
+    r"^/public/villages/[^/]+/wallet$": "收款方: an organisation is named in full (mask_payee), and a shop's name "
+    "may hold its owner's (某五金店张三丰); a payee that is only a person is masked",
 }
 
 # What a page's address is filled with when every route of the site is tried without logging in.

@@ -284,3 +284,18 @@ def mask_id_number(number: Any) -> str:
     keep = masking_rules()["keep_start"]
     shown = flat[:keep] if flat[:keep].isdigit() else ""
     return shown + "*" * (max(len(flat), 15) - len(shown))
+
+
+# Words that make a payee an organisation (a shop, a company, a co-operative, an office), shown in full.
+_ORGANISATION = re.compile(
+    r"公司|商店|店|厂|社|行|场|站|所|院|部|中心|合作|委员会|村|组|队|局|银行|医院|学校|协会|工作室|经营部|门市"
+)
+
+
+def mask_payee(text: Any, limit: int | None = None) -> str:
+    """Whoever was paid: an organisation's name in full, a person's as :func:`mask_name` shows it; any
+    number masked either way. 财务公开 says who was paid; it need not name a private person in full."""
+    shown = mask_personal(text, limit)
+    if not shown or _ORGANISATION.search(shown):
+        return shown
+    return mask_name(shown)

@@ -32,7 +32,7 @@ from engine.clock import now as clock_now
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.ledger_models import LedgerImport, LedgerLine
-from engine.public.masking import mask_name, mask_personal
+from engine.public.masking import mask_name, mask_payee, mask_personal
 from engine.public.villages import place_name, public_village
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.supervision.models import Decision, Evidence
@@ -131,8 +131,8 @@ def category_of(text: str, side: str) -> str | None:
 
 
 def shown_payee(text: Any) -> str:
-    """A payee as disclosed: a name, with any ID, account or phone number as ***."""
-    return mask_personal(text, PAYEE_CHARS)
+    """A payee as disclosed: an organisation in full, a person's name masked, every number as ***."""
+    return mask_payee(text, PAYEE_CHARS)
 
 
 def shown_purpose(text: Any) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from engine.catalog.catalog import shipped_file
 from tests.conftest import MINI
 
-NUMBERS = ["A01", "A02", "B01", "B02", "C01", "D01", "D02", "F01", "F02", "F03"]
+NUMBERS = ["A01", "A02", "A03", "B01", "B02", "C01", "D01", "D02", "F01", "F02", "F03"]
 
 
 def test_catalog_before_and_after_the_database_is_set_up(cli, tmp_path: Path) -> None:
