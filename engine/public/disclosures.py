@@ -264,19 +264,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _finance(session: Session, village: OrgUnit, first: date, last: date) -> dict[str, Any]:
+    """The period's accounts as 我们的钱包 shows them: balances, income, spending, categories, payments."""
     from engine.public import wallet
 
-    summary = getattr(wallet, "period_summary", None)
-    if summary is not None:
-        return {"source": "accounts", **_jsonable(summary(session, village.id, first, last))}
-    # Before the accounts are imported: the paid payments of the record, as 我们的钱包 shows them.
-    payments = [p for p in wallet._payments(session, village.id) if first.isoformat() <= p["date"] <= last.isoformat()]
-    payments.sort(key=lambda p: (p["date"], p["purpose"], p["amount_fen"]))
-    return {
-        "source": "payments",
-        "spending_fen": sum(p["amount_fen"] for p in payments),
-        "payments": payments,
-    }
+    return {"source": "accounts", **_jsonable(wallet.period_summary(session, village.id, first, last))}
 
 
 def _matters(session: Session, village: OrgUnit, first: date, last: date) -> list[dict[str, Any]]:
