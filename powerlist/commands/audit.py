@@ -168,7 +168,7 @@ def conformance(
         for note in info["notes"]:
             click.echo(f"  note: {note}", err=True)
     if imported is not None:
-        _print_import(imported)
+        _print_import(imported, "--mapping" if read is not None else "'powerlist mapping set' or --map")
     for case, reason in findings.summary().get("unchecked", {}).items():
         click.echo(f"case {case}: {reason}")
     for case, items in by_case.items():
@@ -202,7 +202,7 @@ def _file_model(model_file: str, process: str | None, mapping_file: str | None):
     return read, mapper_for(None, read.model, extra)
 
 
-def _print_import(result) -> None:
+def _print_import(result, how_to_map: str = "'powerlist mapping set' or --map") -> None:
     summary = result.summary()
     skipped = f", skipped {summary['skipped']} (lifecycle not complete)" if summary["skipped"] else ""
     click.echo(
@@ -216,7 +216,7 @@ def _print_import(result) -> None:
         click.echo(f"  … and {result.rejected_count - MAX_REJECTS_SHOWN} more (see --json)", err=True)
     if summary["unknown_activities"]:
         names = ", ".join(f"{n} ({c})" for n, c in list(summary["unknown_activities"].items())[:10])
-        click.echo(f"  unknown activities: {names}; map them with 'powerlist mapping set' or --map", err=True)
+        click.echo(f"  unknown activities: {names}; map them with {how_to_map}", err=True)
 
 
 @click.command()
