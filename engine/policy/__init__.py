@@ -36,6 +36,14 @@ action                        target              who
 ``notice.receive``            document            the same, for the document's kind
 ``talk.record``               notices.Target      the roles it names for the kind of talk
 ============================  ==================  ==============================================
+
+The villagers' side's staff actions, each on a village (OrgUnit), answer "not found" to anyone
+holding no role within reach of it: ``subsidy.import`` and ``subsidy.withdraw`` for
+``keeping_rosters``; ``subsidy.read`` and ``subsidy.households`` for those and ``disclosing``;
+``ledger.import`` for ``keeping_accounts``, ``ledger.read`` for those, ``supervising`` and
+``read_only``; ``disclosure.prepare`` and ``disclosure.post`` for ``disclosing``,
+``disclosure.review`` for the village's own ``supervising`` roles (村监会), ``disclosure.read`` for
+those and ``read_only``.
 """
 
 from __future__ import annotations
