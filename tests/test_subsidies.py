@@ -183,6 +183,23 @@ def test_lookups_are_limited_per_sender(county):
     assert do(county, subsidies.lookup, "QX0202", "H001", IDS[0][-4:], "10.9.9.9").matched
 
 
+
+def test_guessing_one_household_from_many_addresses_is_stopped_for_that_code_alone(county):
+    """Each address keeps under its own limit, yet the household code locks after the day's wrong
+    checks; an unknown code locks the same way, so the lock reveals nothing; other codes still answer."""
+    from engine.public import subsidies
+
+    data = roster_csv([f"1,H101,李大,{IDS[1]},2,88,,,", f"2,H102,李二,{IDS[2]},1,66,,,"]).encode()
+    do(county, subsidies.import_roster, OTHER_KEEPER, data, "b.csv", "QX0202", "subsistence", "2026-09")
+    limit = subsidies.rules().wrong_per_code_per_day
+    for code in ("H101", "H999"):
+        for attempt in range(limit):
+            answer = do(county, subsidies.lookup, "QX0202", code, f"{attempt:04d}", f"10.1.{attempt}.{len(code)}")
+            assert not answer.matched and not answer.code_locked and not answer.wait_seconds
+        locked = do(county, subsidies.lookup, "QX0202", code, IDS[1][-4:], "10.2.0.1")
+        assert locked.code_locked and not locked.matched and not locked.receipts
+    assert do(county, subsidies.lookup, "QX0202", "H102", IDS[2][-4:], "10.2.0.2").matched
+
 BAD = [
     (f"1,H1,,{IDS[0]},1,10,,,", 4, "C", "缺姓名"),
     (f"2,H2,赵六,{IDS[1][:-1]}0,1,10,,,", 5, "D", "校验位"),

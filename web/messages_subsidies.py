@@ -59,4 +59,5 @@ ENGLISH: dict[str, str] = {
     "农村危房改造补助": "Rural dilapidated-housing renovation grant",
     "高龄津贴": "Old-age allowance",
     "残疾人两项补贴": "Disability living and care allowances",
+    "这个户码今天核对不上的次数太多，已暂停网上查询。请明天再试，或到村委会查询。": "This household code had too many wrong checks today, so online lookup is paused for it. Try again tomorrow or ask at the village office.",
 }

@@ -111,6 +111,7 @@ class Rules:
     kinds: dict[str, Kind]
     flows: tuple[FlowSource, ...]
     tries_per_hour: int
+    wrong_per_code_per_day: int
 
 
 _cache: dict[tuple[Any, ...], Rules] = {}
@@ -182,12 +183,15 @@ def _read_rules() -> Rules:
                 paid_on=spec.get("paid_on"),
             )
         )
-    tries = (data.get("lookup") or {}).get("tries_per_hour", 10)
-    if not isinstance(tries, int) or isinstance(tries, bool) or not 1 <= tries <= 1000:
-        problems.append(f"{RULE_FILE}: subsidies.lookup.tries_per_hour is a whole number 1 to 1000")
+    limits = {}
+    for key, default in (("tries_per_hour", 10), ("wrong_per_code_per_day", 20)):
+        value = (data.get("lookup") or {}).get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
+            problems.append(f"{RULE_FILE}: subsidies.lookup.{key} is a whole number 1 to 1000")
+        limits[key] = value
     if problems:
         raise AreaRulesInvalid(problems)
-    return Rules(kinds, tuple(flows), tries)
+    return Rules(kinds, tuple(flows), limits["tries_per_hour"], limits["wrong_per_code_per_day"])
 
 
 def kind_of(code: str) -> Kind:
@@ -1049,6 +1053,7 @@ class Lookup:
 
     matched: bool = False
     wait_seconds: int = 0
+    code_locked: bool = False  # too many wrong checks for this household code today, from anywhere
     receipts: list[dict[str, Any]] = field(default_factory=list)
     total_fen: int = 0
 
@@ -1088,10 +1093,24 @@ def lookup(session: Session, village_code: str, household_code: str, check: str,
         return Lookup(wait_seconds=wait)
     now = clock.now()
     session.execute(delete(SubsidyLookupAttempt).where(SubsidyLookupAttempt.at < now - KEEP))
-    session.add(SubsidyLookupAttempt(address=who, at=now))
-    session.flush()
     code = _ascii(household_code or "").upper()[:32]
     last4 = _ascii(check or "").upper()[:4]
+    attempt = SubsidyLookupAttempt(address=who, at=now, village_id=village.id, code=code, matched=False)
+    session.add(attempt)
+    session.flush()
+    wrong = session.scalar(
+        select(func.count())
+        .select_from(SubsidyLookupAttempt)
+        .where(
+            SubsidyLookupAttempt.village_id == village.id,
+            SubsidyLookupAttempt.code == code,
+            SubsidyLookupAttempt.matched.is_(False),
+            SubsidyLookupAttempt.at > now - KEEP,
+        )
+    )
+    if wrong > rules().wrong_per_code_per_day:  # counted whether the code exists or not: reveals nothing
+        _pad(started)
+        return Lookup(code_locked=True)
     household = None
     if code and _HOUSEHOLD.match(code):
         household = session.scalar(
@@ -1126,7 +1145,13 @@ def lookup(session: Session, village_code: str, household_code: str, check: str,
                 }
             )
             result.total_fen += entry.amount_fen
+    attempt.matched = result.matched
+    _pad(started)
+    return result
+
+
+def _pad(started: float) -> None:
+    """Every answer takes at least :data:`MIN_LOOKUP_S`: an unknown code answers like a wrong check."""
     elapsed = time.monotonic() - started
     if elapsed < MIN_LOOKUP_S:
         time.sleep(MIN_LOOKUP_S - elapsed)
-    return result

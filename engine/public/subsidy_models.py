@@ -77,11 +77,20 @@ class SubsidyEntry(Base):
 
 
 class SubsidyLookupAttempt(Base):
-    """Every household lookup sent from the public form, kept for a day: the rate limit counts them."""
+    """Every household lookup sent from the public form, kept for a day: the rate limits count them,
+    per sender and, for wrong checks, per household code."""
 
     __tablename__ = "subsidy_lookup_attempt"
-    __table_args__ = (Index("ix_subsidy_lookup_attempt_who", "address", "at"),)
+    __table_args__ = (
+        Index("ix_subsidy_lookup_attempt_who", "address", "at"),
+        Index("ix_subsidy_lookup_attempt_code", "village_id", "code", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+    # The household code as typed (whether or not it exists) and whether the check matched: wrong
+    # checks are also counted per code, so guessing from many addresses is stopped too.
+    village_id: Mapped[int | None]
+    code: Mapped[str | None] = mapped_column(String(32))
+    matched: Mapped[bool] = mapped_column(default=False)

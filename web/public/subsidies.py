@@ -43,6 +43,8 @@ def subsidy_lookup(code: str):
     if result.wait_seconds:
         minutes = (result.wait_seconds + 59) // 60
         status, message = 429, _("查询太频繁了，请 {n} 分钟后再试", n=minutes)
+    elif result.code_locked:
+        status, message = 429, _("这个户码今天核对不上的次数太多，已暂停网上查询。请明天再试，或到村委会查询。")
     elif not result.matched:
         status, message = 404, _("对不上。请核对门牌上的户码和户主身份证号的最后四位。")
     page = render_template(

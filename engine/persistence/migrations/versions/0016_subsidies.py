@@ -94,14 +94,19 @@ def upgrade() -> None:
         sa.Column("id", BIG_ID, nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("village_id", sa.Integer(), nullable=True),
+        sa.Column("code", sa.String(length=32), nullable=True),
+        sa.Column("matched", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subsidy_lookup_attempt")),
     )
     with op.batch_alter_table("subsidy_lookup_attempt", schema=None) as batch_op:
         batch_op.create_index("ix_subsidy_lookup_attempt_who", ["address", "at"], unique=False)
+        batch_op.create_index("ix_subsidy_lookup_attempt_code", ["village_id", "code", "at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("subsidy_lookup_attempt", schema=None) as batch_op:
+        batch_op.drop_index("ix_subsidy_lookup_attempt_code")
         batch_op.drop_index("ix_subsidy_lookup_attempt_who")
     op.drop_table("subsidy_lookup_attempt")
     with op.batch_alter_table("subsidy_entry", schema=None) as batch_op:
