@@ -18,7 +18,8 @@ CORPUS = sorted((ROOT.parent / "shared" / "corpus").glob("**/*.bpmn"))
 DATA = Path(__file__).resolve().parent.parent / "data" / "conformance"
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:x="urn:vendor" id="d" targetNamespace="t">\n'
+    '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:x="urn:vendor"'
+    ' id="d" targetNamespace="t">\n'
 )
 
 
