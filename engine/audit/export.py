@@ -762,7 +762,7 @@ CSV_COLUMN_NOTES = {
     "redone_after_return": "1：退回后重办（正常流程，不是违规重复）",
     "waiting_seconds": "等待时长（秒）：从环节开启到这一操作",
     "handling_seconds": "经手时长（秒）：从办理人接手（环节开启或转办给他）到这一操作",
-    "deviation": "合规检查发现的问题（skip 跳过、swap 顺序颠倒、repeat 重复、overdue 超时）",
+    "deviation": "合规检查发现的问题（skip 跳过、swap 顺序颠倒、repeat 重复、insert 多出的步骤、overdue 超时）",
     "lifecycle": "XES 生命周期：complete 办理、ate_abort 退回、reassign 转办",
     "case_started": "事项发起时间（北京时间）",
     "case_end": "事项办结的结束事件；ended：已办结",
