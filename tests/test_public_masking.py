@@ -258,3 +258,72 @@ def test_a_name_is_masked_even_with_a_number_typed_into_it(name: object, shown: 
 )
 def test_a_payee_that_is_a_person_is_shown_by_the_name_rule_an_organisation_in_full(payee: str, shown: str) -> None:
     assert mask_payee(payee) == shown
+
+
+@pytest.mark.parametrize(
+    ("payee", "shown"),
+    [
+        # people whose names hold a character that ends many organisations' names
+        ("陈建社", "陈*社"),
+        ("王德行", "王*行"),
+        ("周院生", "周*生"),
+        ("黄组", "黄*"),
+        ("王店生", "王*生"),
+        ("李建厂", "李*厂"),
+        ("卫中心", "卫*心"),
+        ("欧阳建店", "欧阳*店"),
+        # a person named after a word that says who they are
+        ("村民王芳", "村民王*"),
+        ("三组组长李明", "三组组长李*"),
+        ("农户张三丰", "农户张*丰"),
+        ("户主：欧阳修华", "户主：欧阳*华"),
+        ("村民小组长 赵六", "村民小组长 赵*"),
+        # a shop or company with its owner's name after it, and several payees in one field
+        ("某五金店张三丰", "某五金店张*丰"),
+        ("青溪建筑有限公司、张三", "青溪建筑有限公司、张*"),
+        ("上塘村施工队（王德行）", "上塘村施工队（王*行）"),
+        # organisations, named in full by the ending of their names
+        ("五金店", "五金店"),
+        ("砖瓦厂", "砖瓦厂"),
+        ("供销社", "供销社"),
+        ("清溪县供销合作社", "清溪县供销合作社"),
+        ("上塘村村民委员会", "上塘村村民委员会"),
+        ("上塘村村委会", "上塘村村委会"),
+        ("东溪镇农业综合服务中心", "东溪镇农业综合服务中心"),
+        ("中国农业银行清溪支行", "中国农业银行清溪支行"),
+        ("清溪县人民医院", "清溪县人民医院"),
+        ("华联超市", "华联超市"),
+        ("上塘水泥经营部", "上塘水泥经营部"),
+        ("东溪电信营业厅", "东溪电信营业厅"),
+    ],
+)
+def test_a_person_is_told_from_an_organisation_by_the_ending_of_the_name(payee: str, shown: str) -> None:
+    assert mask_payee(payee) == shown
+
+
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林郑梁谢宋唐许韩邓冯曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金贾韦夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严欧莫孔向常汤康易乔赖文施"  # noqa: E501
+GIVEN = "建德院店组社行队部村场站所厂局院生明芳华国强军伟丽秀英中心"
+
+
+@given(st.sampled_from(SURNAMES), st.text(GIVEN, min_size=1, max_size=2))
+@settings(max_examples=300, deadline=None)
+def test_no_two_or_three_character_name_is_shown_in_full(surname: str, given_name: str) -> None:
+    name = surname + given_name
+    for typed in (name, f"村民{name}", f"二组组长{name}", f"某五金店{name}"):
+        assert name not in mask_payee(typed), typed
+
+
+def test_every_demo_payee_is_an_organisation_shown_in_full() -> None:
+    from powerlist.demo import PAYEES
+
+    assert [mask_payee(payee) for payee in PAYEES] == PAYEES
+
+
+def test_names_the_record_knows_are_masked_where_its_free_text_repeats_them() -> None:
+    from engine.public.masking import mask_known_names
+
+    text = "付张三丰、欧阳修华工钱，张三丰电话 139 1234 5678；某五金店材料费"
+    shown = mask_known_names(text, ["张三丰", "欧阳修华、李四", "某五金店", None, "王"])
+    assert shown == "付张*丰、欧阳*华工钱，张*丰电话 ***；某五金店材料费"
+    assert mask_known_names("王家村道路", ["王"]) == "王家村道路"  # one character is no name
+    assert mask_known_names(None, ["张三"]) == "" and mask_known_names("张三领", "张三", 3) == "张*领"

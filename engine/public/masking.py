@@ -286,16 +286,119 @@ def mask_id_number(number: Any) -> str:
     return shown + "*" * (max(len(flat), 15) - len(shown))
 
 
-# Words that make a payee an organisation (a shop, a company, a co-operative, an office), shown in full.
-_ORGANISATION = re.compile(
-    r"公司|商店|店|厂|社|行|场|站|所|院|部|中心|合作|委员会|村|组|队|局|银行|医院|学校|协会|工作室|经营部|门市"
+# --- payees: an organisation in full, a person masked ------------------------------------------------
+
+# How the name of an organisation ends (a company, a shop, a co-operative, an office, a team). A payee
+# is an organisation when its name ends so; a word inside a name (陈建社, 王德行, 周院生) says nothing.
+ORGANISATION_SUFFIXES = tuple(
+    """
+    公司 有限公司 有限责任公司 股份有限公司 集团 分公司 事务所 律师事务所 会计师事务所 设计院 研究院 研究所
+    商店 小卖部 五金店 店 超市 商行 行 电器行 车行 五金 建材 农资 家电 商场 场 部 社 院 队 园 馆 厅 坊 市场 批发部 经营部 门市部 门市 营业厅 营业部 加油站 药店 药房 诊所
+    厂 工厂 加工厂 砖瓦厂 作坊 农场 林场 养殖场 牧场 渔场 苗圃 基地 园区
+    合作社 经济合作社 股份经济合作社 专业合作社 供销社 供销合作社 信用社 农村信用社 联社 旅行社 报社 出版社
+    委员会 村委会 居委会 村民委员会 监督委员会 村监会 党支部 党总支 党委 支部 工会 妇联 团委 共青团
+    施工队 工程队 建筑队 运输队 车队 装修队 维修队 服务队 志愿队 作业队
+    中心 服务中心 站 服务站 卫生站 农技站 水利站 所 卫生所 派出所 财政所 司法所 供电所 管理所 医院 卫生院
+    学校 小学 中学 幼儿园 学院 大学 银行 支行 分行 协会 学会 商会 基金会 工作室 办公室 办事处
+    政府 人民政府 街道 局 管理局 财政局 公安局 民政局 农业农村局 水利局 镇 乡 村 社区 小组 村民小组
+    保险 电信 移动 联通 电力 自来水 燃气 物业 酒店 饭店 餐厅 宾馆 招待所
+    """.split()
 )
+# A word before a person's name that says who they are (村民王芳, 三组组长李明, 户主：张三).
+PERSON_TITLES = tuple(
+    """
+    村民 农户 户主 组长 小组长 村民小组长 村民代表 代表 社员 党员 个人 本人 收款人 领款人 代领人 经办人 承包人
+    承包户 租户 家属 老人 工人 务工人员 低保户 五保户 特困户 困难户 脱贫户 残疾人 保洁员 护林员 网格员
+    """.split()
+)
+# Common surnames: a short name beginning with one is a person's even when it ends like a shop's (李建厂).
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘"
+    "杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文庞樊兰殷"
+    "施陶洪翟安颜倪严牛温芦季俞章鲁葛伍韦申尤毕聂丛焦向柳邢路岳齐梅莫庄辛管祝左涂谷祁时舒耿牟卜詹关苗凌费纪靳"
+    "盛童欧甄项曲成游阳裴席卫查屈鲍位覃霍翁隋植甘景薄单包司柏宁柯阮桂闵解强柴华车冉房边辜吉饶刁瞿戚丘古米池滕"
+    "晋苑邬臧畅宫来苟全褚廉简娄盖符奚木穆党燕郎邸冀谈姬屠连郜晏栾郁商蒙计喻揭窦迟宇敖糜鄢冷卓花仇艾蓝都巩井练"
+    "仲乐虞卞封竺冼原官衣楚佟栗匡宗应台巫鞠桑荆谌银扬明沙伏岑习胥保和蔺付闫肖"
+)
+_SUFFIXES = tuple(sorted(set(ORGANISATION_SUFFIXES), key=len, reverse=True))
+_HAN = "\u3400-\u9fff"
+_PAYEE_BREAKS = re.compile(r"(\*+|[、，,;；/／\s()（）\[\]【】<>《》]+)")
+_TITLE = rf"(?:[一二三四五六七八九十0-9０-９]+组)?(?:{'|'.join(sorted(PERSON_TITLES, key=len, reverse=True))})[:：]?"
+_TITLED = re.compile(rf"(?P<title>{_TITLE})(?P<name>[{_HAN}]{{2,4}})")
+_TITLE_ONLY = re.compile(_TITLE)
+
+
+def _person_like(text: str) -> bool:
+    """Whether ``text`` has a person's name's shape: two or three Han characters after a common surname
+    (four after a compound one), and is no organisation's word (商店, 施工队)."""
+    if not re.fullmatch(rf"[{_HAN}]{{2,4}}", text) or text in _SUFFIXES:
+        return False
+    if text[:2] in _COMPOUND_SURNAMES:
+        return len(text) >= 3
+    return text[0] in SURNAMES and len(text) <= 3
+
+
+def is_organisation(text: str) -> bool:
+    """Whether a payee's name ends as an organisation's does (上塘村股份经济合作社, 某五金店, 砖瓦厂).
+
+    A short name that begins with a surname is a person's (李建厂, 欧阳建店), as is a name after a
+    person's title (村民王店生), unless the whole name is an organisation's word (商店, 卫生院)."""
+    if text in _SUFFIXES:
+        return True
+    suffix = next((s for s in _SUFFIXES if text.endswith(s)), None)
+    if suffix is None or _person_like(text):
+        return False
+    return len(suffix) > 1 or _TITLED.match(text) is None
+
+
+def _shown_name(name: str, style: str) -> str:
+    return name if style == "full" else _one_name(name, style)
+
+
+def _payee_part(text: str, style: str) -> str:
+    if _TITLE_ONLY.fullmatch(text):  # 村民小组长 before a name set apart by a space
+        return text
+    titled = _TITLED.fullmatch(text)
+    if titled and (_person_like(titled["name"]) or not is_organisation(text)):
+        return titled["title"] + _shown_name(titled["name"], style)
+    for end in range(len(text) - 2, 1, -1):  # a shop and its owner: 某五金店张三丰
+        if _person_like(text[end:]) and is_organisation(text[:end]):
+            return text[:end] + _shown_name(text[end:], style)
+    if is_organisation(text):
+        return text
+    return _shown_name(text, style)
 
 
 def mask_payee(text: Any, limit: int | None = None) -> str:
     """Whoever was paid: an organisation's name in full, a person's as :func:`mask_name` shows it; any
-    number masked either way. 财务公开 says who was paid; it need not name a private person in full."""
+    number masked either way. 财务公开 says who was paid; it need not name a private person in full.
+
+    An organisation is known by how its name ends (:data:`ORGANISATION_SUFFIXES`); a name after a
+    person's title (村民王芳, 三组组长李明) or after a shop's name (某五金店张三丰) is a person's; anything
+    else is masked as a name, each payee of a list (、，/ or brackets between them) on its own."""
     shown = mask_personal(text, limit)
-    if not shown or _ORGANISATION.search(shown):
+    if not shown:
         return shown
-    return mask_name(shown)
+    style = masking_rules()["names"]
+    return "".join(
+        part if not part or _PAYEE_BREAKS.fullmatch(part) else _payee_part(part, style)
+        for part in _PAYEE_BREAKS.split(shown)
+    )
+
+
+def mask_known_names(text: Any, names: Any, limit: int | None = None) -> str:
+    """Free text as :func:`mask_personal` shows it, with every name the same record knows (its applicant,
+    payee, recipients: ``names``, each a name or a list of them, 张三、李四 too) shown as :func:`mask_name`
+    shows it wherever the text repeats it (付张三丰工钱 → 付张*丰工钱). Names the record does not know
+    cannot be found in free text; a single character is never taken for a name."""
+    shown = mask_personal(text)
+    style = masking_rules()["names"]
+    known = set()
+    for value in names if isinstance(names, (list, tuple, set, frozenset)) else [names]:
+        if isinstance(value, str):
+            known.update(part for part in _PAYEE_BREAKS.split(mask_personal(value)) if len(part.strip("*")) >= 2)
+    known = {name for name in known if not _PAYEE_BREAKS.fullmatch(name) and not is_organisation(name)}
+    if shown and known and style != "full":
+        pattern = re.compile("|".join(re.escape(name) for name in sorted(known, key=len, reverse=True)))
+        shown = pattern.sub(lambda found: _one_name(found.group(), style), shown)
+    return shown if limit is None else shown[:limit]
