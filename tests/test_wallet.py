@@ -20,6 +20,7 @@ BOOKKEEPER = "shangtang.bookkeeper"  # 上塘村 (QX0101)
 TOWN_AGENCY = "dongxi.agency"
 OTHER = "lingtou.bookkeeper"  # 岭头村, another town
 SECRETARY = "shangtang.secretary"
+SUPERVISOR = "shangtang.supervisor"
 ID_NUMBER = "330102199001011234"
 PHONE = "138 0013 8000"
 CARD = "6222 0000 1111 2222"
@@ -312,6 +313,130 @@ def test_the_command_line_imports_refuses_and_shows_as_the_page_does(booked):
     assert shown["summary"]["closing_fen"] == year["closing_fen"]
     assert shown["summary"]["spending_fen"] == year["spending_fen"]
     assert [m["closing_fen"] for m in shown["months"]][-1] == year["closing_fen"]
+
+
+def test_huge_amounts_in_a_journal_are_problems_named_by_line_not_a_crash(booked):
+    from engine.public.ledger import JournalInvalid
+
+    huge = "\n".join(
+        [
+            "日期,凭证号,摘要,科目,收入,支出",
+            "2025-07-01,记-1,收租金,发包及上交收入,1e30,",
+            "2025-07-02,记-2,付电费,管理费用,,1e400",
+            "2025-07-03,记-3,收租金,发包及上交收入,12345678901234567890123456789,",
+            "2025-07-04,记-4,付电费,管理费用,,1e999999",
+        ]
+    )
+    with pytest.raises(JournalInvalid) as failed:
+        do_import(booked, huge, "2025-07")
+    assert {(p.line, p.column) for p in failed.value.problems} == {(2, "E"), (3, "F"), (4, "E"), (5, "F")}
+
+
+APRIL = "\n".join(
+    [
+        "日期,凭证号,摘要,科目,收入,支出,支付流水号",
+        "2025-04-03,记-020,付村东路灯安装工程款,公益支出,,250000.00,GC-1",
+    ]
+)
+
+
+def test_a_journal_line_of_a_flow_payment_shows_the_books_amount_once_flagged_and_reported(booked):
+    """The cadre's form says 120,000 yuan were paid; the accountant's journal, with the same 支付流水号,
+    says 250,000: the wallet shows 250,000 once, the form's and the approved amounts beside it, a flag
+    for all to see, and the supervision raises paid_above_approved."""
+    from engine.supervision.models import Violation
+    from tests.support.webapp import served
+
+    before = summary(booked, date(2025, 1, 1), date(2025, 12, 31))
+    do_import(booked, APRIL, "2025-04")
+    year = summary(booked, date(2025, 1, 1), date(2025, 12, 31))
+    works = [p for p in year["payments"] if p["flow"] == "small_works"]
+    assert len(works) == 1, works
+    paid = works[0]
+    assert paid["amount_fen"] == 25_000_000  # the journal is what was paid
+    assert (paid["amount_fen"], paid["form_fen"], paid["books_fen"]) == (25_000_000, 12_000_000, 25_000_000)
+    assert paid["date"] == "2025-04-03" and paid["books_differ"] and paid["books_over"]
+    assert paid["purpose"] == "村东路灯安装工程" and paid["approvals"]
+    assert year["spending_fen"] == before["spending_fen"] - 12_000_000 + 25_000_000
+    assert sum(p["amount_fen"] for p in year["payments"]) == year["spending_fen"]
+    road = next(p for p in year["payments"] if p["flow"] == "fund_payment")
+    assert road["books_fen"] == 8_000_000 and not road["books_differ"] and not road["books_over"]
+    app = next(served(booked.url, booked.folder))
+    page = app.test_client().get("/public/villages/QX0101/wallet?year=2025").get_data(as_text=True)
+    payments = page[page.index('id="payments"') : page.index('id="income-lines"')]
+    assert "账面金额与审批支付金额不一致" in payments and "账面金额超过批准金额" in payments
+    assert "账面金额 250,000.00 元" in payments and "表单支付金额 120,000.00 元" in payments
+    assert payments.count("账面金额与审批支付金额不一致") == 1  # the road payment agrees with its books
+    with booked() as session:
+        found = session.scalars(select(Violation).where(Violation.dedup_key.like("books_over:%"))).all()
+    assert [(v.code, v.dedup_key.split(":")[-1]) for v in found] == [("paid_above_approved", "25000000")]
+    assert "250,000.00" in found[0].message and "GC-1" in found[0].message
+
+
+def test_a_month_whose_finance_disclosure_was_signed_is_not_imported_again(booked):
+    """Once the 村监会 signed March's finance disclosure, March's accounts stay as signed: replacing them
+    (or importing a signed month not yet imported) is refused, saying a correction goes into a later month."""
+    import inspect
+
+    from engine import clock
+    from engine.errors import Conflict
+    from engine.public import disclosures
+
+    signed = {"revision": 1} if "revision" in inspect.signature(disclosures.review).parameters else {}
+    clock.clock.set(datetime(2025, 12, 20, 10, tzinfo=CST))
+    try:
+        for month in ("2025-03", "2025-05"):
+            with booked() as session, session.begin():
+                disclosures.prepare(session, BOOKKEEPER, "QX0101", "finance", month)
+            with booked() as session, session.begin():
+                disclosures.review(session, SUPERVISOR, "QX0101", "finance", month, approve=True, **signed)
+    finally:
+        clock.clock.set(None)
+    march = summary(booked, date(2025, 3, 1), date(2025, 3, 31))
+    corrected = MARCH.replace("付办公用品,管理费用,,300.00", "付办公用品,管理费用,,3000.00")
+    with pytest.raises(Conflict) as refused:
+        do_import(booked, corrected, "2025-03", replace=True, reason="办公用品金额录错")
+    assert refused.value.code == "ledger.month_disclosed" and "以后月份" in str(refused.value)
+    with pytest.raises(Conflict):
+        do_import(booked, corrected.replace("2025-03", "2025-05"), "2025-05")
+    assert summary(booked, date(2025, 3, 1), date(2025, 3, 31)) == march
+
+
+def test_a_year_without_its_opening_balance_counts_the_balance_from_the_first_month_imported(booked):
+    """A county going live in March: March's 期初余额 is March's, not the year's; January and February
+    have no balance, and their flow payments, inside March's opening already, are not subtracted again."""
+    from engine.public import wallet as area
+
+    do_import(
+        booked,
+        "日期,凭证号,摘要,科目,收入,支出\n2026-03-01,,期初余额,期初余额,300000.00,\n"
+        "2026-03-05,记-1,收鱼塘承包费,发包及上交收入,1000.00,\n",
+        "2026-03",
+    )
+    february = {
+        "source": "flow",
+        "instance_id": 0,
+        "flow": "fund_payment",
+        "date": "2026-02-10",
+        "amount_fen": 5_000_000,
+        "books_fen": None,
+        "reference": None,
+        "category": "public_welfare",
+        "category_name": "公益支出",
+    }
+    with booked() as session:
+        shown = area.wallet(session, "QX0101", 2026)
+    assert [m["closing_fen"] for m in shown["months"][:3]] == [None, None, 30_100_000]
+    with booked() as session:
+        vid = village_id(booked)
+        start = area.balance_start(session, vid, 2026)
+        year = area._summary(session, vid, date(2026, 1, 1), date(2026, 12, 31), [february], start)
+    assert start == {"from": date(2026, 3, 1), "opening_fen": 30_000_000, "month": "2026-03"}
+    assert (year["opening_fen"], year["closing_fen"], year["balance_from"]) == (30_000_000, 30_100_000, "2026-03")
+    assert shown["months"][2]["opening_fen"] == 30_000_000 and shown["year_summary"]["closing_fen"] == 30_100_000
+    # 2025's opening is January's 上年结转, whatever later months say
+    with booked() as session:
+        assert area.balance_start(session, vid, 2025)["opening_fen"] == 50_000_000
 
 
 def test_a_countys_wallet_rules_are_checked_naming_the_file_and_key(tmp_path, monkeypatch):

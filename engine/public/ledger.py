@@ -5,9 +5,13 @@ accounting system the town's 三资中心 keeps (村账镇代管).
 as CSV or .xlsx (read by :func:`engine.public.spreadsheets.read_sheet`; the headers each column may have
 are rule data, ``journal.columns`` of ``rules/defaults/wallet.yaml``): 日期, 凭证号, 摘要, 科目/类别,
 收入/支出 amounts in yuan, optionally 支付流水号; a line whose 科目 or 摘要 is 期初余额/上年结转 gives the
-year's opening balance. All or nothing: every problem is reported with its line and column and nothing
-is written. A month already imported is refused unless replacing it, with a reason; the replaced import
-stays (marked replaced) and the file's SHA-256 is kept. Each import is in the AuditLog.
+month's opening balance, and the year's when the month is January or the line says so (``year_opening``
+of the rules: 上年结转, 年初余额). All or nothing: every problem is reported with its line and column
+and nothing is written. A month already imported is refused unless replacing it, with a reason; the
+replaced import stays (marked replaced) and the file's SHA-256 is kept. A month whose finance disclosure
+the 村监会 has signed (or that was posted) is refused: the disclosure is frozen, so a correction goes
+into a later month's journal, as accountants do. Each import is in the AuditLog. When the books pay a
+flow payment more than the matter approved, the supervision raises ``paid_above_approved``.
 
 Actions (through :func:`engine.policy.require`, routed here by the ``ledger.`` prefix):
 ``ledger.read`` (the imports list: keepers, supervisors and read-only roles within reach) and
@@ -31,14 +35,16 @@ from engine import clock, policy
 from engine.errors import Conflict, PowerlistError
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
-from engine.persistence.models import AuditLog, OrgUnit
+from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance
 from engine.policy.rules import access_rules
+from engine.public.disclosure_models import Disclosure
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.spreadsheets import read_sheet
-from engine.public.wallet import category_of, flow_payments, wallet_rules
+from engine.public.wallet import category_of, flow_payments, wallet_rules, with_books
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_FEN = 10**13  # a hundred billion yuan: anything larger is a typing slip
+MAX_YUAN = Decimal(MAX_FEN) / 100
 SUMMARY_MAX = 200
 REASON_MAX = 200
 
@@ -92,7 +98,8 @@ class Journal:
     month: str
     sha256: str
     lines: list[dict[str, Any]] = field(default_factory=list)
-    opening_fen: int | None = None
+    opening_fen: int | None = None  # the month's 期初余额
+    year_opening_fen: int | None = None  # the year's opening (January's, or a 上年结转/年初余额 line)
 
     @property
     def income_fen(self) -> int:
@@ -131,13 +138,16 @@ def check_month(month: Any) -> str:
 
 
 def _fen(text: str) -> int | None:
-    """Yuan as typed (1,234.50, ¥1234.5, 1234) in fen; None when it is no amount."""
+    """Yuan as typed (1,234.50, ¥1234.5, 1234) in fen; None when it is no amount (or absurdly large:
+    1e400 or a 29-digit number is a typing slip, not a sum)."""
     cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace("元", "").strip()
+    if len(cleaned) > 30:
+        return None
     try:
         value = Decimal(cleaned)
+        if not value.is_finite() or abs(value) >= MAX_YUAN or value != value.quantize(Decimal("0.01")):
+            return None
     except InvalidOperation:
-        return None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
         return None
     return int(value * 100)
 
@@ -162,7 +172,8 @@ def read_journal(data: bytes, filename: str, month: str) -> Journal:
     rows = read_sheet(data, filename, columns, {"day", "summary", "category", "income", "spending"})
     journal = Journal(filename, month, hashlib.sha256(data).hexdigest())
     problems: list[JournalProblem] = []
-    opening_words = set(rules["opening"])
+    opening_words = set(rules["opening"]) | set(rules["year_opening"])
+    year_words = set(rules["year_opening"])
 
     def problem(row, name: str | None, message: str) -> None:
         column = row.columns.get(name) if name else None
@@ -184,7 +195,13 @@ def read_journal(data: bytes, filename: str, month: str) -> Journal:
         if summary in opening_words or category_text in opening_words:
             amount = (income or 0) or (spending or 0)
             if income is not None and spending is not None:
-                journal.opening_fen = amount if income else -amount
+                amount = amount if income else -amount
+                if month.endswith("-01"):
+                    journal.opening_fen = journal.year_opening_fen = amount
+                elif summary in year_words or category_text in year_words:
+                    journal.year_opening_fen = amount
+                else:
+                    journal.opening_fen = amount
             continue
         if day is None:
             problem(row, "day", f"日期“{values.get('day', '')}”看不懂，请写成 2026-11-05")
@@ -219,7 +236,7 @@ def read_journal(data: bytes, filename: str, month: str) -> Journal:
                 "spending_fen": spending,
             }
         )
-    if not problems and not journal.lines and journal.opening_fen is None:
+    if not problems and not journal.lines and journal.opening_fen is None and journal.year_opening_fen is None:
         problems.append(JournalProblem(None, None, None, "文件里没有一行收支"))
     if problems:
         raise JournalInvalid(filename, problems)
@@ -259,6 +276,8 @@ def preview(session: Session, actor: str, village_code: str, month: str, data: b
         "income_fen": journal.income_fen,
         "spending_fen": journal.spending_fen,
         "opening_fen": journal.opening_fen,
+        "year_opening_fen": journal.year_opening_fen,
+        "disclosed": _disclosed(session, village.id, journal.month) is not None,
         "matched": len(matched),
         "matched_fen": sum(line["spending_fen"] for line in matched),
         "replaces": describe(current) if current else None,
@@ -282,6 +301,13 @@ def import_journal(
     policy.require(session, actor, "ledger.import", village)
     journal = read_journal(data, filename, month)
     now = clock.now()
+    if _disclosed(session, village.id, journal.month) is not None:
+        raise Conflict(
+            f"{village.code} 的 {journal.month} 财务公开已经村监会审核签字或已公开，这个月的账不能再导入或替换；"
+            "更正请记入以后月份的序时账（调整分录），并在那个月的财务公开里说明",
+            code="ledger.month_disclosed",
+            params={"village": village.code, "month": journal.month},
+        )
     current = _current(session, village.id, journal.month)
     reason = (reason or "").strip()[:REASON_MAX] or None
     if current is not None:
@@ -308,6 +334,7 @@ def import_journal(
         income_fen=journal.income_fen,
         spending_fen=journal.spending_fen,
         opening_fen=journal.opening_fen,
+        year_opening_fen=journal.year_opening_fen,
         imported_by=actor,
         imported_at=now,
         replaced_at=None,
@@ -328,7 +355,75 @@ def import_journal(
         )
     )
     session.flush()
+    _check_books(session, village, row, now)
     return row
+
+
+def _disclosed(session: Session, village_id: int, month: str) -> Disclosure | None:
+    """The village's finance disclosure covering ``month`` (monthly, or a county's quarterly one) that
+    the 村监会 signed or that was posted: its content is frozen, so the month's accounts are too."""
+    year, number = month.split("-")
+    periods = (month, f"{year}Q{(int(number) - 1) // 3 + 1}")
+    return session.scalar(
+        select(Disclosure)
+        .where(
+            Disclosure.village_id == village_id,
+            Disclosure.kind == "finance",
+            Disclosure.period.in_(periods),
+            Disclosure.status.in_(("approved", "posted")),
+        )
+        .limit(1)
+    )
+
+
+def _check_books(session: Session, village: OrgUnit, row: LedgerImport, now) -> None:
+    """The books paying a flow payment more than its matter approved (the supervision's
+    ``reconciliation.approved_amount`` with its tolerance) raise ``paid_above_approved``, once per amount."""
+    from engine.supervision import decisions
+    from engine.supervision.facts import Names, evaluate
+    from engine.supervision.violations import Finding, book_for_village, raise_violation
+
+    booked = [p for p in with_books(session, village.id, flow_payments(session, village.id)) if p["books_fen"]]
+    if not booked:
+        return
+    book = book_for_village(session, village.id)
+    reconciliation = decisions.spec(book).get("reconciliation") or {}
+    code = (reconciliation.get("over") or {}).get("paid")
+    for payment in booked:
+        expression = (reconciliation.get("approved_amount") or {}).get(payment["flow"])
+        instance = session.get(ProcessInstance, payment["instance_id"])
+        if not code or not expression or instance is None:
+            continue
+        approved = evaluate(expression, Names(session, instance, payment["flow"]))
+        if not isinstance(approved, int) or isinstance(approved, bool):
+            continue
+        total = payment["books_fen"]
+        if total <= decisions.ceiling(book, approved) or total == payment["form_fen"]:
+            continue  # within what was approved, or the form said so already (the flow's own rule saw it)
+        raise_violation(
+            session,
+            book,
+            Finding(
+                code=code,
+                village_id=village.id,
+                dedup_key=f"books_over:{instance.id}:{total}",
+                message=(
+                    f"事项“{instance.title}”审批支出{_yuan(approved)}元，表单填写支付{_yuan(payment['form_fen'])}元，"
+                    f"镇三资中心账上（序时账，支付流水号 {payment['reference']}）实际支付{_yuan(total)}元，"
+                    f"超出批准金额{_yuan(total - approved)}元"
+                ),
+                instance_id=instance.id,
+                evidence=[
+                    {"ledger_import": row.id, "month": row.month, "reference": payment["reference"]},
+                    {"books_fen": total, "form_fen": payment["form_fen"], "approved_fen": approved},
+                ],
+            ),
+            now,
+        )
+
+
+def _yuan(fen: int | None) -> str:
+    return f"{Decimal(fen or 0) / 100:,.2f}"
 
 
 def describe(row: LedgerImport) -> dict[str, Any]:
@@ -341,6 +436,7 @@ def describe(row: LedgerImport) -> dict[str, Any]:
         "income_fen": row.income_fen,
         "spending_fen": row.spending_fen,
         "opening_fen": row.opening_fen,
+        "year_opening_fen": row.year_opening_fen,
         "imported_by": row.imported_by,
         "imported_at": row.imported_at.isoformat() if row.imported_at else None,
         "replaced_at": row.replaced_at.isoformat() if row.replaced_at else None,

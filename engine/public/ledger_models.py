@@ -30,7 +30,8 @@ class LedgerImport(Base):
     lines: Mapped[int]
     income_fen: Mapped[int] = mapped_column(BigInteger)
     spending_fen: Mapped[int] = mapped_column(BigInteger)
-    opening_fen: Mapped[int | None] = mapped_column(BigInteger)  # the year's opening balance, when the file gives it
+    opening_fen: Mapped[int | None] = mapped_column(BigInteger)  # the month's opening balance (期初余额), when given
+    year_opening_fen: Mapped[int | None] = mapped_column(BigInteger)  # the year's (January's, or 上年结转/年初余额)
     imported_by: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime]
     replaced_at: Mapped[datetime | None]

@@ -4,8 +4,11 @@ Spending is every payment a flow made (which flows pay, at which end or step, an
 the amount, the day, the purpose and the approvals is rule data: ``payments`` of
 ``rules/defaults/wallet.yaml``), plus every expense line of the imported accounts (:mod:`engine.public.ledger`)
 that no flow payment stands behind, shown honestly as 账上支出. A journal line whose voucher number or
-payment reference is a flow payment's 支付流水号 is that payment and is not counted twice. Income and the
-year's opening balance come from the imported accounts only.
+payment reference is a flow payment's 支付流水号 is that payment: it is counted once, at the books'
+amount and day (the journal is what was paid), with the form's paid amount and the approved amount
+beside it and a flag when they differ. Income and the opening balance come from the imported accounts
+only: the year's opening is January's 期初余额/上年结转 or a line the rules call the year's opening;
+without one the balance starts at the first month imported that year (see :func:`balance_start`).
 
 Everything returned is as the disclosure board shows it: every text passes
 :func:`engine.public.masking.mask_personal` (no ID, phone or account number, however typed), the steps
@@ -105,6 +108,7 @@ def _rules_cached(_key: str | None) -> dict[str, Any]:
         "flow_categories": flow_categories,
         "columns": columns,
         "opening": [str(word) for word in journal.get("opening") or []],
+        "year_opening": [str(word) for word in journal.get("year_opening") or []],
     }
 
 
@@ -341,28 +345,99 @@ def _ledger_lines(session: Session, village_id: int, first: str, last: str) -> l
     )
 
 
-def opening_of_year(session: Session, village_id: int, year: int) -> int | None:
-    """The year's opening balance (上年结转) as the newest current import of that year gives it."""
-    return session.scalar(
-        select(LedgerImport.opening_fen)
+def balance_start(session: Session, village_id: int, year: int) -> dict[str, Any]:
+    """Where the year's balance starts: ``from`` (a day), ``opening_fen`` there (None when unknown) and
+    ``month`` (YYYY-MM, None when it starts on 1 January).
+
+    The year's opening balance comes only from an import that gives it as the year's (January's
+    期初余额/上年结转, or a line the rules call the year's opening in any month). Otherwise the balance
+    starts at the first month imported that year with that month's 期初余额: the months before it are
+    inside that figure and counting their flow payments again would subtract them twice. A year with no
+    import starts on 1 January at an unknown opening (counted as 0).
+    """
+    rows = session.execute(
+        select(LedgerImport.month, LedgerImport.opening_fen, LedgerImport.year_opening_fen)
         .where(
             LedgerImport.village_id == village_id,
             LedgerImport.replaced_at.is_(None),
             LedgerImport.month.like(f"{year:04d}-%"),
-            LedgerImport.opening_fen.is_not(None),
         )
         .order_by(LedgerImport.month, LedgerImport.id.desc())
-        .limit(1)
+    ).all()
+    for row in rows:
+        if row.year_opening_fen is not None:
+            return {"from": date(year, 1, 1), "opening_fen": row.year_opening_fen, "month": None}
+    if rows and rows[0].month != f"{year:04d}-01":
+        first = rows[0]
+        return {"from": date(year, int(first.month[5:]), 1), "opening_fen": first.opening_fen, "month": first.month}
+    return {"from": date(year, 1, 1), "opening_fen": None, "month": None}
+
+
+def opening_of_year(session: Session, village_id: int, year: int) -> int | None:
+    """The year's opening balance (上年结转) when an import gives it as the year's, else None."""
+    start = balance_start(session, village_id, year)
+    return start["opening_fen"] if start["month"] is None else None
+
+
+def _booked_lines(session: Session, village_id: int) -> list[LedgerLine]:
+    """The current spending lines with a voucher number or payment reference (all years)."""
+    return list(
+        session.scalars(
+            select(LedgerLine)
+            .join(LedgerImport, LedgerImport.id == LedgerLine.import_id)
+            .where(
+                LedgerLine.village_id == village_id,
+                LedgerImport.replaced_at.is_(None),
+                LedgerLine.spending_fen > 0,
+                (LedgerLine.reference.is_not(None)) | (LedgerLine.voucher_no.is_not(None)),
+            )
+        )
     )
+
+
+def _matched(line: LedgerLine, by_reference: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The flow payment a journal line is (its 支付流水号, else its voucher number), or None."""
+    if line.reference and line.reference in by_reference:
+        return by_reference[line.reference]
+    if line.voucher_no and line.voucher_no in by_reference:
+        return by_reference[line.voucher_no]
+    return None
+
+
+def with_books(session: Session, village_id: int, paid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``paid`` (flow payments) with what the books say each one paid: ``form_fen`` (the form's paid
+    amount), ``books_fen`` (the matching journal lines together, None when the books have none),
+    ``books_differ`` (the books' amount is not the form's) and ``books_over`` (above the approved amount)."""
+    by_reference = {p["reference"]: p for p in reversed(paid) if p["reference"]}
+    books: dict[int, int] = defaultdict(int)
+    for line in _booked_lines(session, village_id):
+        payment = _matched(line, by_reference)
+        if payment is not None:
+            books[payment["instance_id"]] += line.spending_fen
+    found = []
+    for payment in paid:
+        booked = books.get(payment["instance_id"])
+        approved = payment["approved_fen"]
+        found.append(
+            {
+                **payment,
+                "form_fen": payment["amount_fen"],
+                "books_fen": booked,
+                "books_differ": booked is not None and booked != payment["amount_fen"],
+                "books_over": booked is not None and approved is not None and booked > approved,
+            }
+        )
+    return found
 
 
 def _movements(
     session: Session, village_id: int, first: str, last: str, paid: list[dict[str, Any]]
 ) -> tuple[list, list]:
-    """Income lines and spending (flow payments ``paid`` and the expense lines no flow payment stands
-    behind) from ``first`` to ``last`` (ISO days, inclusive)."""
-    payments = [p for p in paid if first <= p["date"] <= last]
-    known = {p["reference"] for p in paid if p["reference"]}
+    """Income lines and spending (flow payments ``paid`` (see :func:`with_books`) the books do not show
+    yet, the journal lines that are flow payments, at the books' amount, and the expense lines no flow
+    payment stands behind) from ``first`` to ``last`` (ISO days, inclusive)."""
+    payments = [p for p in paid if first <= p["date"] <= last and p.get("books_fen") is None]
+    by_reference = {p["reference"]: p for p in reversed(paid) if p["reference"]}
     income: list[dict[str, Any]] = []
     spending: list[dict[str, Any]] = list(payments)
     for line in _ledger_lines(session, village_id, first, last):
@@ -377,8 +452,10 @@ def _movements(
                 }
             )
         if line.spending_fen:
-            if (line.voucher_no and line.voucher_no in known) or (line.reference and line.reference in known):
-                continue  # that flow payment, already counted
+            payment = _matched(line, by_reference)
+            if payment is not None:  # that flow payment, as the books paid it
+                spending.append({**payment, "date": line.day, "amount_fen": line.spending_fen})
+                continue
             spending.append(
                 {
                     "source": BOOKS,
@@ -390,6 +467,10 @@ def _movements(
                     "payee": "",
                     "amount_fen": line.spending_fen,
                     "approved_fen": None,
+                    "form_fen": None,
+                    "books_fen": line.spending_fen,
+                    "books_differ": False,
+                    "books_over": False,
                     "category": line.category,
                     "category_name": category_name(line.category),
                     "resolution": None,
@@ -410,25 +491,33 @@ def _public_payment(payment: dict[str, Any]) -> dict[str, Any]:
 def period_summary(session: Session, village_id: int, first: date, last: date) -> dict[str, Any]:
     """The village's money from ``first`` to ``last`` (China-time days, inclusive), as villagers see it.
 
-    ``opening_fen`` is the year's opening balance plus everything that moved in that year before
-    ``first``; ``closing_fen`` = opening + income − spending; ``by_category`` adds up to the totals;
-    ``payments`` are flow payments (with approved amount, resolution and approving steps) and 账上支出
-    lines, ``income`` the income lines; every text already masked.
+    ``opening_fen`` is the balance where the year's balance starts (:func:`balance_start`) plus
+    everything that moved from there to ``first``; ``closing_fen`` = opening + income − spending;
+    ``by_category`` adds up to the totals; ``payments`` are flow payments (with approved amount,
+    resolution and approving steps; at the books' amount once the books show them) and 账上支出 lines,
+    ``income`` the income lines; every text already masked. When the balance starts after ``first``
+    (``balance_from`` names the month), the totals count from there; a period wholly before it has its
+    movements but no balance (``opening_fen`` and ``closing_fen`` None).
     """
-    return _summary(session, village_id, first, last, flow_payments(session, village_id))
+    paid = with_books(session, village_id, flow_payments(session, village_id))
+    return _summary(session, village_id, first, last, paid, balance_start(session, village_id, first.year))
 
 
-def _summary(session: Session, village_id: int, first: date, last: date, paid: list[dict[str, Any]]) -> dict[str, Any]:
-    start, end = first.isoformat(), last.isoformat()
-    year_start = date(first.year, 1, 1).isoformat()
-    opening = opening_of_year(session, village_id, first.year)
-    before_income, before_spending = ([], [])
-    if start > year_start:
-        day_before = date.fromordinal(first.toordinal() - 1).isoformat()
-        before_income, before_spending = _movements(session, village_id, year_start, day_before, paid)
-    opening_fen = (opening or 0) + sum(i["amount_fen"] for i in before_income)
-    opening_fen -= sum(p["amount_fen"] for p in before_spending)
-    income, spending = _movements(session, village_id, start, end, paid)
+def _summary(
+    session: Session, village_id: int, first: date, last: date, paid: list[dict[str, Any]], start: dict[str, Any]
+) -> dict[str, Any]:
+    begin: date = start["from"]
+    before_start = last < begin
+    counted = first if before_start or first >= begin else begin
+    opening_fen: int | None = None
+    if not before_start:
+        opening_fen = start["opening_fen"] or 0
+        if counted > begin:
+            day_before = date.fromordinal(counted.toordinal() - 1).isoformat()
+            before_income, before_spending = _movements(session, village_id, begin.isoformat(), day_before, paid)
+            opening_fen += sum(i["amount_fen"] for i in before_income)
+            opening_fen -= sum(p["amount_fen"] for p in before_spending)
+    income, spending = _movements(session, village_id, counted.isoformat(), last.isoformat(), paid)
     income_fen = sum(i["amount_fen"] for i in income)
     spending_fen = sum(p["amount_fen"] for p in spending)
     by_category: dict[str, dict[str, Any]] = {}
@@ -440,38 +529,29 @@ def _summary(session: Session, village_id: int, first: date, last: date, paid: l
             "income_fen": 0,
             "spending_fen": 0,
         }
-    for item in income:
-        by_category.setdefault(
-            item["category"],
-            {
-                "category": item["category"],
-                "name": item["category_name"],
-                "side": "income",
-                "income_fen": 0,
-                "spending_fen": 0,
-            },
-        )
-        by_category[item["category"]]["income_fen"] += item["amount_fen"]
-    for item in spending:
-        by_category.setdefault(
-            item["category"],
-            {
-                "category": item["category"],
-                "name": item["category_name"],
-                "side": "spending",
-                "income_fen": 0,
-                "spending_fen": 0,
-            },
-        )
-        by_category[item["category"]]["spending_fen"] += item["amount_fen"]
+    for side, items in (("income", income), ("spending", spending)):
+        for item in items:
+            by_category.setdefault(
+                item["category"],
+                {
+                    "category": item["category"],
+                    "name": item["category_name"],
+                    "side": side,
+                    "income_fen": 0,
+                    "spending_fen": 0,
+                },
+            )
+            by_category[item["category"]][f"{side}_fen"] += item["amount_fen"]
     return {
-        "first": start,
-        "last": end,
-        "opening_known": opening is not None,
+        "first": counted.isoformat(),
+        "last": last.isoformat(),
+        "balance_from": start["month"],
+        "before_start": before_start,
+        "opening_known": start["opening_fen"] is not None,
         "opening_fen": opening_fen,
         "income_fen": income_fen,
         "spending_fen": spending_fen,
-        "closing_fen": opening_fen + income_fen - spending_fen,
+        "closing_fen": None if opening_fen is None else opening_fen + income_fen - spending_fen,
         "by_category": [row for row in by_category.values() if row["income_fen"] or row["spending_fen"]],
         "payments": [_public_payment(p) for p in spending],
         "income": income,
@@ -575,10 +655,11 @@ def wallet(session: Session, village_code: str, year: int | None = None, month: 
     village = public_village(session, village_code)
     today = as_utc(clock_now()).astimezone(CST).date()
     year = year or today.year
-    paid = flow_payments(session, village.id)
+    paid = with_books(session, village.id, flow_payments(session, village.id))
+    start = balance_start(session, village.id, year)
     months = []
     for number in range(1, 13):
-        summary = _summary(session, village.id, date(year, number, 1), _month_end(year, number), paid)
+        summary = _summary(session, village.id, date(year, number, 1), _month_end(year, number), paid, start)
         months.append(
             {
                 "month": f"{year:04d}-{number:02d}",
@@ -588,15 +669,19 @@ def wallet(session: Session, village_code: str, year: int | None = None, month: 
                 "spending_fen": summary["spending_fen"],
                 "closing_fen": summary["closing_fen"],
                 "payments": len(summary["payments"]),
+                "before_start": summary["before_start"],
             }
         )
-    whole = _summary(session, village.id, date(year, 1, 1), date(year, 12, 31), paid)
-    chosen = _summary(session, village.id, date(year, month, 1), _month_end(year, month), paid) if month else whole
+    whole = _summary(session, village.id, date(year, 1, 1), date(year, 12, 31), paid, start)
+    chosen = (
+        _summary(session, village.id, date(year, month, 1), _month_end(year, month), paid, start) if month else whole
+    )
     return {
         "code": village.code,
         "village": place_name(village),
         "year": year,
         "month": month,
+        "balance_from": start["month"],
         "years": years(session, village.id, today, paid),
         "year_summary": whole,
         "summary": chosen,

@@ -17,4 +17,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "替换已导入的 {month} 须说明原因",
         "Replacing the imported {month} needs a reason",
     ),
+    "ledger.month_disclosed": (
+        "{village} 的 {month} 财务公开已经村监会审核签字或已公开，这个月的账不能再导入或替换；"
+        "更正请记入以后月份的序时账（调整分录），并在那个月的财务公开里说明",
+        "The finance disclosure of {month} of {village} was signed by the supervisory committee or posted, so "
+        "that month's accounts can no longer be imported or replaced; book the correction in a later month's "
+        "journal (an adjusting entry) and explain it in that month's disclosure",
+    ),
 }

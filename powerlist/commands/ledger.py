@@ -109,11 +109,17 @@ def show(state: State, village: str, year: int | None, month: int | None, as_jso
         f"期初 {_yuan(s['opening_fen'])}  收入 {_yuan(s['income_fen'])}  支出 {_yuan(s['spending_fen'])}  "
         f"期末 {_yuan(s['closing_fen'])}"
     )
+    if s["balance_from"]:
+        click.echo(f"结余自 {s['balance_from']} 起算（这一年没有导入年初余额）")
     for m in shown["months"]:
         if m["income_fen"] or m["spending_fen"]:
             click.echo(f"  {m['month']} 收入 {_yuan(m['income_fen'])} 支出 {_yuan(m['spending_fen'])}")
     for p in s["payments"]:
         extra = "" if p["source"] == "flow" else " 账上支出"
+        if p["books_differ"]:
+            extra += f" 账面金额与审批支付金额不一致（表单 {_yuan(p['form_fen'])}）"
+        if p["books_over"]:
+            extra += f" 账面金额超过批准金额 {_yuan(p['approved_fen'])}"
         if p["resolution"]:
             extra += f" {p['resolution']['text']}"
         click.echo(f"  {p['date']} 支出 {_yuan(p['amount_fen'])} {p['purpose']}{extra}")

@@ -85,7 +85,7 @@ def village_section(session, unit) -> dict[str, Any]:
     return {
         "code": unit.code,
         "year": today.year,
-        **{k: found[k] for k in ("income_fen", "spending_fen", "closing_fen")},
+        **{k: found[k] for k in ("income_fen", "spending_fen", "closing_fen", "balance_from")},
     }
 
 

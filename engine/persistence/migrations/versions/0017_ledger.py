@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("income_fen", sa.BigInteger(), nullable=False),
         sa.Column("spending_fen", sa.BigInteger(), nullable=False),
         sa.Column("opening_fen", sa.BigInteger(), nullable=True),
+        sa.Column("year_opening_fen", sa.BigInteger(), nullable=True),
         sa.Column("imported_by", sa.String(length=64), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=True),
