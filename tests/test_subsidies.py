@@ -129,7 +129,7 @@ def test_a_gb18030_roster_with_title_rows_is_published_masked_and_keeps_no_id_or
     assert log[-1].detail["rows"] == 3 and log[-1].detail["sha256"] == done.sha256 and log[-1].actor == KEEPER
     # nothing in any table holds a full ID number, its birth date and check digits, or a bank number
     dump = database_text(county)
-    for secret in (*IDS[:2], X_ID, X_ID[6:], IDS[0][-4:] + ",", BANK, "6217", "5678901"):
+    for secret in (*IDS[:2], X_ID, X_ID[6:], repr(IDS[0][-4:]), BANK, "6217", "5678901"):
         assert secret not in dump, secret
 
 
@@ -183,7 +183,6 @@ def test_lookups_are_limited_per_sender(county):
     assert do(county, subsidies.lookup, "QX0202", "H001", IDS[0][-4:], "10.9.9.9").matched
 
 
-
 def test_guessing_one_household_from_many_addresses_is_stopped_for_that_code_alone(county):
     """Each address keeps under its own limit, yet the household code locks after the day's wrong
     checks; an unknown code locks the same way, so the lock reveals nothing; other codes still answer."""
@@ -200,6 +199,7 @@ def test_guessing_one_household_from_many_addresses_is_stopped_for_that_code_alo
         assert locked.code_locked and not locked.matched and not locked.receipts
     assert do(county, subsidies.lookup, "QX0202", "H102", IDS[2][-4:], "10.2.0.2").matched
 
+
 BAD = [
     (f"1,H1,,{IDS[0]},1,10,,,", 4, "C", "缺姓名"),
     (f"2,H2,赵六,{IDS[1][:-1]}0,1,10,,,", 5, "D", "校验位"),
@@ -211,7 +211,24 @@ BAD = [
     (f"8,H8,王二,{resident_id('33022519991301001')},1,10,,,", 11, "D", "出生日期"),
     (f"9,H9,冯三,{X_ID},0,10,2026-13-01,,", 12, "E", "人数"),
     (f"10,H/0,陈四,{resident_id('33022519800101002')},1,10,,,", 13, "B", "户号"),
+    # amounts too large for any arithmetic of cents: a problem of their cell, never a server error
+    (f"11,H11,褚二,{resident_id('33022519800101003')},1,1e30,,,", 14, "F", "大得不像"),
+    (f"12,H12,卫三,{resident_id('33022519800101004')},1,1E400,,,", 15, "F", "大得不像"),
+    (f"13,H13,蒋四,{resident_id('33022519800101005')},1,{'9' * 29},,,", 16, "F", "大得不像"),
+    (f"14,H14,沈五,{resident_id('33022519800101006')},1,{'1' * 29}.5,,,", 17, "F", "大得不像"),
+    (f"15,H15,韩六,{resident_id('33022519800101007')},1,1e-400,,,", 18, "F", "两位小数"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [("1e30", "大得不像"), ("1e400", "大得不像"), ("9" * 29, "大得不像"), ("-1e400", "负数"), ("1e-400", "两位小数")]
+    + [("1e999999", "大得不像"), ("1e-999999", "两位小数"), ("9" * 29 + ".001", "大得不像")],
+)
+def test_an_amount_beyond_any_subsidy_is_a_problem_of_its_cell(typed, why):
+    from engine.public.subsidies import amount_fen
+
+    assert why in amount_fen(typed)
 
 
 def test_every_bad_row_is_reported_with_line_and_column_and_nothing_is_written(county):
@@ -362,3 +379,33 @@ def test_the_command_line_imports_and_refuses(county, tmp_path):
     assert done.code == 0, done.err
     done = done.json()
     assert (done["households"], done["total_fen"], done["kind"]) == (3, 263100, "disability_allowance")
+
+
+def test_an_approved_matter_adds_a_household_to_a_roster_only_once(county):
+    from engine.persistence.models import AuditLog, OrgUnit
+    from engine.public import subsidies
+    from engine.public.subsidy_models import SubsidyEntry, SubsidyRoster
+
+    data = roster_csv([f"1,H001,张三丰,{IDS[0]},3,99,,,", f"2,H002,李四,{IDS[1]},1,50,,,"]).encode()
+    done = do(county, subsidies.import_roster, KEEPER, data, "a.csv", "QX0101", "subsistence", "2026-08")
+    kind = subsidies.kind_of("subsistence")
+    now = datetime(2026, 8, 20, tzinfo=CST)
+    again = [  # the same household by its code, by its head's name and ID, and a new household
+        subsidies.Row(0, "张三", IDS[2], "H001", 1, 100, None, None),
+        subsidies.Row(0, "李四", IDS[1], "", 1, 100, None, None),
+        subsidies.Row(0, "王五", IDS[3], "", 2, 300, None, None),
+        subsidies.Row(0, "王五", IDS[3], "", 2, 300, None, None),
+    ]
+    with county() as session, session.begin():
+        village = session.scalar(select(OrgUnit).where(OrgUnit.code == "QX0101"))
+        added = [subsidies.add_entry(session, village, kind, "2026-08", row, actor=KEEPER, now=now) for row in again]
+    assert [entry is not None for entry in added] == [False, False, True, False]
+    with county() as session:
+        roster = session.get(SubsidyRoster, done.roster_id)
+        names = session.scalars(select(SubsidyEntry.recipient_name).where(SubsidyEntry.roster_id == roster.id)).all()
+        skipped = session.scalars(select(AuditLog).where(AuditLog.action == "subsidy.entry_skipped")).all()
+    assert sorted(names) == ["张三丰", "李四", "王五"]
+    assert (roster.households, roster.people, roster.total_fen) == (3, 6, 99_00 + 50_00 + 300)
+    assert [log.detail["roster"] for log in skipped] == [roster.id] * 3
+    assert [log.detail["household"] for log in skipped][:2] == ["H001", "H002"]
+    assert skipped[2].detail["household"].startswith("QX0101-") and skipped[2].detail["entry"] == added[2].id

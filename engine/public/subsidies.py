@@ -41,7 +41,7 @@ from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, Po
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit
-from engine.public.masking import mask_id_number, mask_name, mask_personal
+from engine.public.masking import mask_id_number, mask_known_names, mask_name
 from engine.public.spreadsheets import SheetRow, read_sheet
 from engine.public.subsidy_models import SubsidyEntry, SubsidyHousehold, SubsidyLookupAttempt, SubsidyRoster
 from engine.ruleset import AreaRulesInvalid, area_rules
@@ -331,12 +331,11 @@ def amount_fen(text: str) -> int | str:
         return f"金额「{text}」不是数字"
     if value < 0:
         return "金额不能是负数"
-    if value != value.quantize(Decimal("0.01")):
-        return "金额最多两位小数（到分）"
-    fen = int(value * 100)
-    if fen > MAX_AMOUNT_FEN:
+    if value > Decimal(MAX_AMOUNT_FEN) / 100:  # before any arithmetic: 1e30 or 29 digits are past its precision
         return "金额大得不像一户的补贴，请核对"
-    return fen
+    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
+        return "金额最多两位小数（到分）"
+    return int(value * 100)
 
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
@@ -818,8 +817,12 @@ def add_entry(
     actor: str | None,
     now: datetime,
     instance_id: int | None = None,
-) -> SubsidyEntry:
-    """One household added to the period's published roster of the kind (made when there is none)."""
+) -> SubsidyEntry | None:
+    """One household added to the period's published roster of the kind (made when there is none).
+
+    A household already on that roster (the same household code, or the same head's name and ID
+    check as an earlier entry of the village) is not added twice: None, and the skip is in the
+    audit log (``subsidy.entry_skipped``) for the keepers to look at."""
     roster = _published(session, village, kind.code, period)
     if roster is None:
         roster = SubsidyRoster(
@@ -837,6 +840,22 @@ def add_entry(
         session.add(roster)
         session.flush()
     household = _household_for(session, village, row.household, row.name, row.last4, now, {})
+    there = session.scalar(
+        select(SubsidyEntry.id).where(SubsidyEntry.roster_id == roster.id, SubsidyEntry.household_id == household.id)
+    )
+    if there is not None:
+        detail = {
+            "roster": roster.id,
+            "household": household.code,
+            "entry": there,
+            "instance": instance_id,
+            "amount_fen": row.amount_fen,
+        }
+        session.add(
+            AuditLog(at=now, actor=actor, action="subsidy.entry_skipped", subject=f"roster #{roster.id}", detail=detail)
+        )
+        session.flush()
+        return None
     entry = SubsidyEntry(
         roster_id=roster.id,
         household_id=household.id,
@@ -936,7 +955,7 @@ def _shown(kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": mask_name(fields["name"]) if "name" in published else None,
         "id_number": mask_id_number(fields["id_masked"]) if "id_number" in published else None,
-        "group": mask_personal(fields.get("group") or "", 50) if "group" in published else None,
+        "group": mask_known_names(fields.get("group") or "", fields["name"], 50) if "group" in published else None,
         "people": fields.get("people") if "people" in published else None,
         "amount_fen": fields["amount_fen"],
         "paid_on": fields.get("paid_on") if "paid_on" in published else None,
