@@ -15,4 +15,5 @@ ENGLISH: dict[str, str] = {
     "模型文件太大了：最大 {size}": "The model file is too large: at most {size}",
     "模型文件无法读取：": "The model file cannot be read: ",
     "第 {n} 行": "line {n}",
+    "正在进行的日志检查已有 {n} 个（同时最多 {n} 个），请过几分钟再上传": "{n} log checks are running already (at most {n} at once); please upload again in a few minutes",
 }

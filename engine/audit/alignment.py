@@ -38,11 +38,16 @@ per variant (identical sequences are aligned once). The search is bounded (:data
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
+from time import perf_counter
 
-MAX_STATES = 200_000
+MAX_STATES = 200_000  # states made by one search (its memory)
 MAX_TOKENS = 3
+CLOCK_EVERY = 256  # states between two looks at the clock
+MAX_CACHED_MOVES = 2_000_000  # moves a net keeps cached (then it starts again)
 MAX_INCLUSIVE_BRANCHES = 6
 
 SOURCE, SINK, TERMINATED = 0, 1, 2
@@ -91,110 +96,167 @@ class Transition:
 
 @dataclass
 class Net:
+    """A Petri net; a marking is a ``bytes`` of token counts, one byte per place (its hash is cached,
+    so a search state ``(marking, position)`` hashes in constant time whatever the number of tokens)."""
+
     places: int
     transitions: list[Transition]
     notes: list[str] = field(default_factory=list)
     _consumers: list[list[int]] = field(default_factory=list, repr=False)
-    _succ: dict[tuple[int, ...], list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict, repr=False)
-    _bounded: set[tuple[int, ...]] = field(default_factory=set, repr=False)
-    _moves: dict[tuple[int, ...], tuple] = field(default_factory=dict, repr=False)
+    _need: list[tuple[tuple[int, int], ...]] = field(default_factory=list, repr=False)
+    _delta: list[tuple[tuple[int, int], ...]] = field(default_factory=list, repr=False)
+    _post: list[tuple[int, ...]] = field(default_factory=list, repr=False)
+    _moves: dict[bytes, tuple] = field(default_factory=dict, repr=False)
+    _bounded: bool = field(default=False, repr=False)
+    _labels: list[int] = field(default_factory=list, repr=False)
+    _cached: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         self._consumers = [[] for _ in range(self.places)]
+        self._need, self._delta, self._post = [], [], []
+        self._labels = [t.label for t in self.transitions]
         for index, t in enumerate(self.transitions):
-            for p in sorted(set(t.pre)):
+            need = Counter(t.pre)
+            for p in sorted(need):
                 self._consumers[p].append(index)
+            change = Counter(t.post)
+            change.subtract(need)
+            self._need.append(tuple(sorted(need.items())))
+            self._delta.append(tuple((p, d) for p, d in sorted(change.items()) if d))
+            # a transition that alone puts more than MAX_TOKENS in a place is never fired (the bound)
+            over = any(n > MAX_TOKENS for n in Counter(t.post).values())
+            self._post.append((-1,) if over else tuple(sorted(set(t.post))))
 
     @property
-    def initial(self) -> tuple[int, ...]:
-        return (SOURCE,)
+    def initial(self) -> bytes:
+        marking = bytearray(self.places)
+        marking[SOURCE] = 1
+        return bytes(marking)
 
-    def successors(self, marking: tuple[int, ...]) -> list[tuple[int, tuple[int, ...]]]:
-        """Enabled transitions of ``marking`` and the markings they lead to (cached), in net order."""
-        found = self._succ.get(marking)
-        if found is not None:
-            return found
-        result: list[tuple[int, tuple[int, ...]]] = []
-        if TERMINATED not in marking:
-            candidates = sorted({t for p in set(marking) for t in self._consumers[p]})
-            for index in candidates:
-                t = self.transitions[index]
-                rest = list(marking)
-                try:
-                    for p in t.pre:
-                        rest.remove(p)
-                except ValueError:
+    def successors(self, marking: bytes) -> list[tuple[int, bytes]]:
+        """Enabled transitions of ``marking`` and the markings they lead to, in net order (cached).
+
+        The cost per successor is the number of places the transition touches, not the number of
+        tokens: counts are read and written by place."""
+        return self.moves(marking)[3]
+
+    def _successors(self, marking: bytes) -> list[tuple[int, bytes]]:
+        result: list[tuple[int, bytes]] = []
+        if marking[TERMINATED]:
+            return result
+        consumers, need, delta, post = self._consumers, self._need, self._delta, self._post
+        candidates: set[int] = set()
+        for found in _MARKED.finditer(marking):
+            candidates.update(consumers[found.start()])
+        for index in sorted(candidates):
+            needs = need[index]
+            if len(needs) > 1 or needs[0][1] > 1:  # one token from a marked place needs no look
+                if any(marking[p] < n for p, n in needs):
                     continue
-                rest.extend(t.post)
-                rest.sort()
-                after = tuple(rest)
-                if any(after.count(p) > MAX_TOKENS for p in set(t.post)):
-                    self._bounded.add(marking)
-                    continue
-                result.append((index, after))
-        self._succ[marking] = result
+            places = post[index]
+            after = bytearray(marking)
+            for p, d in delta[index]:
+                after[p] += d
+            for p in places:
+                if p < 0 or after[p] > MAX_TOKENS:
+                    self._bounded = True
+                    break
+            else:
+                result.append((index, bytes(after)))
         return result
 
-    def moves(self, marking: tuple[int, ...]) -> tuple[dict[int, list], list, list]:
+    def moves(self, marking: bytes) -> tuple[dict[int, list], list, list, list]:
         """The enabled transitions of ``marking`` sorted for the search (cached): by visible label,
-        the silent ones, and the visible ones in net order."""
+        the silent ones, the visible ones, and all, each in net order."""
         found = self._moves.get(marking)
         if found is None:
-            by_label: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+            by_label: dict[int, list[tuple[int, bytes]]] = {}
             silent, visible = [], []
-            for index, after in self.successors(marking):
-                label = self.transitions[index].label
+            every = self._successors(marking)
+            labels = self._labels
+            for move in every:
+                label = labels[move[0]]
                 if label < 0:
-                    silent.append((index, after))
+                    silent.append(move)
                 else:
-                    visible.append((index, after))
-                    by_label.setdefault(label, []).append((index, after))
-            found = self._moves[marking] = (by_label, silent, visible)
+                    visible.append(move)
+                    by_label.setdefault(label, []).append(move)
+            self._cached += len(every) + 1
+            if self._cached > MAX_CACHED_MOVES:
+                self._moves.clear()  # a cache, not a result: a net shared by long-lived processes stays small
+                self._cached = len(every) + 1
+            found = self._moves[marking] = (by_label, silent, visible, every)
         return found
 
-    def final(self, marking: tuple[int, ...]) -> bool:
-        return TERMINATED in marking or (bool(marking) and all(p == SINK for p in marking))
+    def final(self, marking: bytes) -> bool:
+        return bool(marking[TERMINATED]) or (bool(marking[SINK]) and marking.count(0) == len(marking) - 1)
+
+
+_MARKED = re.compile(b"[^\\x00]")
 
 
 @dataclass
 class Alignment:
     cost: int
     moves: list[tuple[str, int, int]]  # (kind, transition or -1, position in the case)
-    bounded: bool = False  # no alignment: the search hit a bound, or no run of the net can end
+    bounded: bool = False  # no alignment: the search hit a bound, ran out of time, or the net cannot end
     states: int = 0
     reason: str = ""
+    timed_out: bool = False
 
 
-def align(net: Net, trace: tuple[int, ...], ended: bool = True, max_states: int = MAX_STATES) -> Alignment:
+def align(
+    net: Net,
+    trace: tuple[int, ...],
+    ended: bool = True,
+    max_states: int = MAX_STATES,
+    seconds: float | None = None,
+) -> Alignment:
     """An optimal alignment of ``trace`` (activity indices) to ``net``; see the module's text.
 
     The search goes by cost levels: every state reachable at cost ``d`` through synchronous and
     silent moves (the level's closure, depth first, synchronous moves first) is found before any
     state of cost ``d + 1`` is made from them by a model or log move, so a case that fits the model
     never makes any, and the first final state found has the least cost.
+
+    It stops, and says why, when it has made ``max_states`` states or spent ``seconds`` (wall clock,
+    looked at every :data:`CLOCK_EVERY` states); the answer, when there is one, does not depend on
+    either.
     """
     n = len(trace)
     start = (net.initial, 0)
-    parent: dict[tuple[tuple[int, ...], int], tuple | None] = {start: None}
+    parent: dict[tuple[bytes, int], tuple | None] = {start: None}
     level = [start]
-    popped = 0
     cost = 0
     moves_of = net.moves
     final = net.final
+    deadline = perf_counter() + seconds if seconds is not None else None
+    tick = 0
+
+    def stopped() -> Alignment | None:
+        if len(parent) > max_states:
+            reason = f"not checked: the exact search stopped at its bound of {max_states} states"
+            return Alignment(-1, [], True, len(parent), reason)
+        if deadline is not None and perf_counter() > deadline:
+            reason = f"not checked: the exact search ran past its time budget of {seconds:g} s"
+            return Alignment(-1, [], True, len(parent), reason, timed_out=True)
+        return None
+
     while level:
-        closure: list[tuple[tuple[int, ...], int]] = []
+        closure: list[tuple[bytes, int]] = []
         stack = level[::-1]
         while stack:
             state = stack.pop()
             marking, i = state
             if i == n and (not ended or final(marking)):
-                return Alignment(cost, _moves(parent, state), False, popped)
-            popped += 1
-            if popped > max_states:
-                reason = f"not checked: the exact search stopped at its bound of {max_states} states"
-                return Alignment(-1, [], True, popped, reason)
+                return Alignment(cost, _moves(parent, state), False, len(parent))
+            tick += 1
+            if tick >= CLOCK_EVERY or len(parent) > max_states:
+                tick = 0
+                if (halt := stopped()) is not None:
+                    return halt
             closure.append(state)
-            by_label, silent, _visible = moves_of(marking)
+            by_label, silent, _visible, _every = moves_of(marking)
             for index, after in reversed(silent):
                 target = (after, i)
                 if target not in parent:
@@ -219,12 +281,17 @@ def align(net: Net, trace: tuple[int, ...], ended: bool = True, max_states: int 
                 if target not in parent:
                     parent[target] = (state, LOG, -1, i)
                     level.append(target)
+            tick += 1
+            if tick >= CLOCK_EVERY or len(parent) > max_states:
+                tick = 0
+                if (halt := stopped()) is not None:
+                    return halt
         cost += 1
     if net._bounded:
         reason = f"not checked: the model's runs need more than {MAX_TOKENS} tokens in a place (the search's bound)"
     else:
         reason = "not checked: no run of the model reaches its end (the model cannot finish)"
-    return Alignment(-1, [], True, popped, reason)
+    return Alignment(-1, [], True, len(parent), reason)
 
 
 def _moves(parent: dict, state: tuple) -> list[tuple[str, int, int]]:

@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from time import perf_counter
 from typing import Any
 
-from engine.audit.alignment import LOG, MODEL, SYNC, align
+from engine.audit.alignment import LOG, MODEL, SOURCE, SYNC, Alignment, align
 from engine.audit.eventlog import EventLog, to_datetime
 from engine.audit.model import ProcessModel, empty_model
 from engine.calendar import CST, WorkCalendar
@@ -50,6 +50,13 @@ SKIP, SWAP, REPEAT, OVERDUE, INSERT = "skip", "swap", "repeat", "overdue", "inse
 KINDS = (SKIP, SWAP, REPEAT, OVERDUE, INSERT)
 _SKIP, _SWAP, _REPEAT, _OVERDUE, _INSERT = range(5)
 KIND_NAMES_ZH = {SKIP: "跳过", SWAP: "顺序颠倒", REPEAT: "重复", OVERDUE: "超时", INSERT: "多出的步骤"}
+
+# Wall-clock budgets of the exact search (alignments): per variant (one distinct activity sequence)
+# and per check (all the cases of one log). A case whose variant ran out of either is listed in
+# ``summary()["unchecked"]`` with the reason, never guessed. The command line's --variant-seconds and
+# --budget-seconds and the web's AUDIT_VARIANT_SECONDS and AUDIT_JOB_SECONDS change them.
+VARIANT_SECONDS = 10.0
+JOB_SECONDS = 600.0
 
 _DAY = 86400.0
 _CST_OFFSET = 8 * 3600.0
@@ -273,6 +280,20 @@ def combine(log: EventLog, parts: list[Findings], key: str = "") -> Findings:
     )
 
 
+@dataclass(frozen=True)
+class Budget:
+    """Wall-clock seconds the exact search may spend on one variant and on the whole check."""
+
+    variant_seconds: float = VARIANT_SECONDS
+    job_seconds: float = JOB_SECONDS
+
+    def __post_init__(self) -> None:
+        for name in ("variant_seconds", "job_seconds"):
+            value = getattr(self, name)
+            if not value > 0 or math.isinf(value):
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+
+
 class _WorkingDue:
     """Due times in working days, cached per local start day (deadline = end of the N-th working day)."""
 
@@ -301,8 +322,10 @@ def check_log(
     cases: Iterable[int] | None = None,
     calendar: WorkCalendar | None = None,
     collect_stats: bool = False,
+    budget: Budget | None = None,
 ) -> Findings:
-    """Check every case of ``log`` (or the given case indices) against ``model``."""
+    """Check every case of ``log`` (or the given case indices) against ``model``; the exact search
+    of a model with a net keeps within ``budget`` (default :class:`Budget`)."""
     table = [model.index.get(name, -1) for name in log.activity_names]
     acts = [table[a] for a in log.acts]
     case_range = range(log.case_count) if cases is None else list(cases)
@@ -315,7 +338,7 @@ def check_log(
     case_ms: list[float] = []
     if model.net is not None:
         ended = [end is not None for end in log.case_end]
-        aligned = _Aligned(model, acts, log, ended, due, stats, returns)
+        aligned = _Aligned(model, acts, log, ended, due, stats, returns, budget or Budget())
         for c in case_range:
             began = perf_counter()
             reason = aligned.case(c, raw)
@@ -496,8 +519,10 @@ class _Aligned:
     the time of the event that produced them; silent and skipped steps pass the time on).
     """
 
-    def __init__(self, model, acts, log: EventLog, ended, working_due, stats, returns):
+    def __init__(self, model, acts, log: EventLog, ended, working_due, stats, returns, budget: Budget):
         self.model, self.net, self.acts, self.log = model, model.net, acts, log
+        self.budget = budget
+        self.deadline = perf_counter() + budget.job_seconds
         self.ended, self.working_due, self.stats, self.returns = ended, working_due, stats, returns
         self.memo: dict[tuple[tuple[int, ...], bool], Any] = {}
         # token times matter only for time limits and step durations
@@ -538,11 +563,24 @@ class _Aligned:
         key = (trace, self.ended[c])
         result = self.memo.get(key)
         if result is None:
-            result = self.memo[key] = align(self.net, trace, self.ended[c])
+            result = self.memo[key] = self._align(trace, self.ended[c])
         if result.bounded:
             return result.reason
         self._explain(c, lo, hi, positions, trace, result.moves, reopen, out)
         return None
+
+    def _align(self, trace: tuple[int, ...], ended: bool) -> Alignment:
+        """The variant's alignment within the time left of its own budget and of the check's."""
+        variant, left = self.budget.variant_seconds, self.deadline - perf_counter()
+        if left <= 0 or left < variant:
+            job = f"not checked: the check's time budget of {self.budget.job_seconds:g} s ran out"
+            if left <= 0:
+                return Alignment(-1, [], True, 0, job, timed_out=True)
+            result = align(self.net, trace, ended, seconds=left)
+            if result.timed_out:
+                result.reason = job
+            return result
+        return align(self.net, trace, ended, seconds=variant)
 
     def _explain(self, c, lo, hi, positions, trace, moves, reopen, out: Raw) -> None:
         log, model, net, stats = self.log, self.model, self.net, self.stats
@@ -576,7 +614,7 @@ class _Aligned:
                     partner[m], partner[best] = best, m
         start = log.case_start[c]
         timed = self.timed
-        tokens: dict[int, list[float]] = {net.initial[0]: [start]}
+        tokens: dict[int, list[float]] = {SOURCE: [start]}
         prev = start
         done: set[int] = set()
         reopened: dict[int, float] = {}

@@ -36,6 +36,10 @@ from engine.definitions.safe_xml import parse_xml
 from engine.errors import DefinitionInvalid, Problem
 
 MAX_DEPTH = 8
+# Branches that may run at the same time out of one element (a parallel gateway, a task or event with
+# several plain outgoing flows, a scope's starts without a start event). Each branch doubles the
+# markings the exact search may have to visit; a wider model is refused by element and line.
+MAX_PARALLEL_WIDTH = 16
 
 TASKS = frozenset(
     {
@@ -223,6 +227,7 @@ class _Reader:
             entry[element.get("id")] = exit_[element.get("id")] = node
         has_in: set[int] = set()
         has_out: set[int] = set()
+        parallel_out: dict[str, int] = {}
         for flow in container:
             if local(flow) != "sequenceFlow":
                 continue
@@ -239,8 +244,18 @@ class _Reader:
                 g.link(split, b)
             else:
                 g.link(a, b)
+                if g.nodes[a].kind in (AND, TASK, EVENT):
+                    parallel_out[source] = parallel_out.get(source, 0) + 1
             has_out.add(a)
             has_in.add(b)
+        by_id = {e.get("id"): e for e in elements}
+        for ident, width in parallel_out.items():
+            if width > MAX_PARALLEL_WIDTH:
+                self.problem(
+                    "too-wide",
+                    f"{width} branches leave it at the same time; at most {MAX_PARALLEL_WIDTH} can be checked exactly",
+                    by_id.get(ident),
+                )
         declared = [entry[e.get("id")] for e in elements if local(e) == "startEvent" and e.get("id") in entry]
         boundary_nodes = {n for n in entry.values() if g.nodes[n].host >= 0}
         ends = [n for n in set(exit_.values()) if not g.succ[n]]
@@ -256,6 +271,13 @@ class _Reader:
                         self.notes.append(f"{ident}: no flow leads to it; it is never reached")
             return declared, False, ends
         sources = sorted({n for n in entry.values() if n not in has_in and n not in boundary_nodes})
+        if len(sources) > MAX_PARALLEL_WIDTH:
+            self.problem(
+                "too-wide",
+                f"{len(sources)} nodes without incoming flows start together (no start event); "
+                f"at most {MAX_PARALLEL_WIDTH} can be checked exactly",
+                container,
+            )
         if not sources and entry:
             self.notes.append(f"{container.get('id')}: no start event and every node has an incoming flow")
         return sources, True, ends

@@ -94,6 +94,19 @@ def _import(mapper, path: Path, fmt: str | None, columns: dict[str, str], ended:
 @click.option("--time-column", default=None, help="CSV column of the time stamp.")
 @click.option("--resource-column", default=None, help="CSV column of who did it.")
 @click.option("--ended", is_flag=True, help="Treat every case of the log as finished (missing last steps count).")
+@click.option(
+    "--variant-seconds",
+    type=click.FloatRange(min=0, min_open=True, max=86400),
+    default=None,
+    help="With --log: wall-clock seconds the exact search may spend on one sequence of steps (default 10); "
+    "a case past it is listed as not checked.",
+)
+@click.option(
+    "--budget-seconds",
+    type=click.FloatRange(min=0, min_open=True, max=86400 * 7),
+    default=None,
+    help="With --log: wall-clock seconds the exact search may spend on the whole log (default 600).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @reports_errors
@@ -111,17 +124,25 @@ def conformance(
     time_column: str | None,
     resource_column: str | None,
     ended: bool,
+    variant_seconds: float | None,
+    budget_seconds: float | None,
     as_json: bool,
 ) -> None:
     """Check recorded cases of flow KEY against its model: skipped, swapped, repeated, overdue steps.
 
     With --model FILE.bpmn --log FILE, check an event log against any BPMN 2.0 model instead (no
     deployed flow, no database needed): the fewest skipped and inserted steps that explain each case."""
-    from engine.audit.conformance import check_log
+    from engine.audit.conformance import JOB_SECONDS, VARIANT_SECONDS, Budget, check_log
     from engine.audit.histories import Scope, check_histories
 
     imported = None
     read = None
+    budget = Budget(variant_seconds or VARIANT_SECONDS, budget_seconds or JOB_SECONDS)
+    if not log_file and (variant_seconds or budget_seconds):
+        option = "--variant-seconds" if variant_seconds else "--budget-seconds"
+        raise click.BadParameter(
+            "applies to a --log check (our own histories keep the default budget)", param_hint=option
+        )
     if log_file and village:
         raise click.BadParameter("applies to our own histories, not to an imported log", param_hint="--village")
     if model_file:
@@ -133,7 +154,7 @@ def conformance(
         columns = {"case": case_column, "activity": activity_column, "timestamp": time_column}
         columns["resource"] = resource_column
         imported = _import(mapper, Path(log_file), fmt, {k: v for k, v in columns.items() if v}, ended)
-        findings = check_log(imported.log, read.model)
+        findings = check_log(imported.log, read.model, budget=budget)
     elif not key:
         raise click.BadParameter("name a deployed flow KEY, or give --model FILE.bpmn --log FILE", param_hint="KEY")
     elif process:
@@ -144,7 +165,7 @@ def conformance(
         columns = {"case": case_column, "activity": activity_column, "timestamp": time_column}
         columns["resource"] = resource_column
         imported = _import(mapper, Path(log_file), fmt, {k: v for k, v in columns.items() if v}, ended)
-        findings = check_log(imported.log, model)
+        findings = check_log(imported.log, model, budget=budget)
     else:
         with state.transaction() as session:
             findings = check_histories(session, Scope(key=key, unit=village))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from engine.audit.conformance import check_log
 from engine.audit.eventlog import EventLogBuilder
 from tests.audit.conftest import FULL, T0, compile_file, compile_text, found, log_of
@@ -204,3 +206,51 @@ def test_auditors_upload_a_model_of_any_modeler_with_their_log(client_as):  # no
     assert "模型文件无法读取" in text and "task_99" in text and "flow_" in text
     assert post(b"<definitions").status_code == 400
     assert post(model, process="nope").status_code == 400
+
+
+def test_checks_at_once_are_limited_and_each_keeps_to_its_time_budget(client_as, world, monkeypatch):  # noqa: F811
+    import io
+    import time
+
+    from tests.audit.test_descriptive import _parallel
+    from web.auditor import jobs
+
+    client = client_as("county.discipline")
+    log = "case,activity,timestamp,resource\nwide,步骤0,2026-03-02 14:00,甲\nwide,步骤1,2026-03-02 15:00,甲\n"
+
+    def post():
+        data = {
+            "log": (io.BytesIO(log.encode()), "log.csv"),
+            "model": (io.BytesIO(_parallel(16)), "wide.bpmn"),
+            "ended": "1",
+        }
+        return client.post("/audit/conformance/upload", data=data, content_type="multipart/form-data")
+
+    monkeypatch.setitem(world.app.config, "AUDIT_MAX_JOBS", 1)
+    monkeypatch.setitem(world.app.config, "AUDIT_VARIANT_SECONDS", 0.1)
+    monkeypatch.setattr(jobs, "_running", 1)  # another check is running in this process
+    with world.app.app_context():
+        stored = set(jobs.folder().iterdir())
+    busy = post()
+    assert busy.status_code == 503 and "正在进行的日志检查已有 1 个" in busy.data.decode()
+    with world.app.test_request_context():
+        assert set(jobs.folder().iterdir()) == stored  # the upload was not kept
+        upload = __import__("werkzeug.datastructures").datastructures.FileStorage(io.BytesIO(b"x"), "log.csv")
+        token = jobs.create("county.discipline", "f", upload, {"format": "csv", "columns": {}, "ended": True})
+        with pytest.raises(jobs.JobsBusy):  # the page looked before another check began: start decides
+            jobs.start(token, "county.discipline", None, None)
+        assert set(jobs.folder().iterdir()) == stored
+    monkeypatch.setattr(jobs, "_running", 0)
+    answer = post()
+    assert answer.status_code == 302, answer.data.decode()[:500]
+    url = answer.headers["Location"]
+    deadline = time.monotonic() + 20
+    while client.get(f"{url}/status").get_json()["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with world.app.test_request_context():
+        state = jobs.load(url.rsplit("/", 1)[1], "county.discipline")
+    assert "time budget of 0.1 s" in state["result"]["findings"]["unchecked"]["wide"]
+    while jobs._running:  # the thread gives its place back as it ends
+        assert time.monotonic() < deadline
+        time.sleep(0.01)

@@ -123,3 +123,34 @@ def test_what_cannot_be_understood_is_named_by_element_and_line():
         assert [p.code for p in raised.value.problems] == [code]
     with pytest.raises(DefinitionInvalid, match="no process 'nope'"):
         read_model(TOLERATED, "drawn.bpmn", process="nope")
+
+
+def _parallel(width: int, split: str = "parallelGateway") -> bytes:
+    """A split into ``width`` one-task branches; ``split`` "task": the branches leave a task (uncontrolled)."""
+    tasks = "".join(f'<task id="t{k}" name="步骤{k}"/>' for k in range(width))
+    flows = "".join(
+        f'<sequenceFlow id="o{k}" sourceRef="fork" targetRef="t{k}"/>'
+        f'<sequenceFlow id="i{k}" sourceRef="t{k}" targetRef="join"/>'
+        for k in range(width)
+    )
+    return doc(
+        f'<process id="p">\n<startEvent id="s"/>\n<{split} id="fork"/>\n<parallelGateway id="join"/>\n'
+        f'<endEvent id="e"/>{tasks}<sequenceFlow id="a" sourceRef="s" targetRef="fork"/>{flows}'
+        '<sequenceFlow id="b" sourceRef="join" targetRef="e"/></process>'
+    )
+
+
+def test_a_model_wider_than_the_exact_search_can_take_is_refused_by_element_and_line():
+    from engine.audit.descriptive import MAX_PARALLEL_WIDTH
+
+    assert read_model(_parallel(MAX_PARALLEL_WIDTH)).tasks == MAX_PARALLEL_WIDTH
+    for split in ("parallelGateway", "task"):
+        with pytest.raises(DefinitionInvalid) as raised:
+            read_model(_parallel(MAX_PARALLEL_WIDTH + 1, split), "wide.bpmn")
+        [problem] = raised.value.problems
+        assert (problem.code, problem.element_id, problem.line) == ("too-wide", "fork", 5)
+        assert f"{MAX_PARALLEL_WIDTH + 1} branches" in problem.message
+    starts = "".join(f'<task id="t{k}"/>' for k in range(MAX_PARALLEL_WIDTH + 1))  # no start event: all start
+    with pytest.raises(DefinitionInvalid) as raised:
+        read_model(doc(f'<process id="many">{starts}</process>'), "starts.bpmn")
+    assert [(p.code, p.element_id) for p in raised.value.problems] == [("too-wide", "many")]

@@ -78,6 +78,8 @@ def upload():
     model_file = request.files.get("model")
     has_model = model_file is not None and bool(model_file.filename)
     errors = list(form.errors)
+    if jobs.busy():  # before storing the upload; jobs.start decides
+        return _upload_page(offered, [_busy(jobs.max_running())], 503)
     if has_model:
         flow = None  # an uploaded model replaces the flow chosen in the list
     elif not flow and not form.errors:
@@ -118,8 +120,15 @@ def upload():
         return _upload_page(offered, [message], 413)
     if read is not None:
         (jobs.folder() / f"{token}.bpmn").write_bytes(content)
-    jobs.start(token, current_user.username, model, mapper_for(None if read else session, model, mapping))
+    try:
+        jobs.start(token, current_user.username, model, mapper_for(None if read else session, model, mapping))
+    except jobs.JobsBusy as exc:
+        return _upload_page(offered, [_busy(exc.limit)], 503)
     return redirect(url_for("auditor.job", token=token))
+
+
+def _busy(limit: int) -> str:
+    return _("正在进行的日志检查已有 {n} 个（同时最多 {n} 个），请过几分钟再上传", n=limit)
 
 
 def _read_model(content: bytes, filename: str, process: str | None) -> tuple[ModelRead | None, list[str]]:
@@ -224,7 +233,11 @@ def job_export(token: str, kind: str):
         imported = jobs.read_log(token, state, mapper_for(mapping_session, model, state["options"].get("mapping")))
     except logs.LogUnreadable:
         abort(404)
-    findings = check_log(imported.log, model)
+    try:
+        with jobs.slot():
+            findings = check_log(imported.log, model, budget=jobs.budget())
+    except jobs.JobsBusy as exc:
+        abort(503, _busy(exc.limit))
     chosen = state["options"].get("model")
     if chosen:  # an uploaded model: no deployed flow, its tasks' names
         names = dict(zip(model.steps, model.names, strict=True))

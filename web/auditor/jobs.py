@@ -3,8 +3,14 @@
 Each upload gets a random token: the file is kept as ``<token>.log`` in the instance folder, and the
 job's state (owner, options, bytes read, result) as ``<token>.json``, rewritten atomically as the
 reading advances. The state lives on disk, so any web process on the machine can answer the page's
-polls. Jobs are removed after a day; a job whose state has not moved for ten minutes while running
-was interrupted (the process stopped) and says so.
+polls. Jobs are removed after a day; a job whose state has not moved for ten minutes (or its time
+budget, when longer) while running was interrupted (the process stopped) and says so.
+
+At most ``AUDIT_MAX_JOBS`` checks (default 2) run at once in one web process, uploads and their
+downloads alike; one more is refused with a message to try again in a few minutes, never queued
+without bound. Each check keeps within a wall-clock budget (``AUDIT_VARIANT_SECONDS`` per distinct
+sequence of steps, ``AUDIT_JOB_SECONDS`` for the whole log): a case past it is listed as not
+checked, with the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import secrets
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +32,7 @@ from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from engine.audit import logs
-from engine.audit.conformance import check_log
+from engine.audit.conformance import VARIANT_SECONDS, Budget, check_log
 from engine.audit.mapping import ActivityMapper
 from engine.audit.model import ProcessModel
 from engine.audit.views import findings_view
@@ -41,10 +48,23 @@ GZIP_FACTOR = 4  # a compressed log may expand to this many times the upload lim
 SHOWN_REJECTS = 1000
 CSV_ENDINGS = (".csv", ".txt")
 XES_ENDINGS = (".xes", ".xml")
+DEFAULT_MAX_RUNNING = 2
+DEFAULT_JOB_SECONDS = 300.0
+
+_running = 0
+_running_lock = threading.Lock()
 
 
 class UploadTooLarge(Exception):
     pass
+
+
+class JobsBusy(Exception):
+    """As many checks as allowed are running in this process already."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"{limit} checks are running already")
+        self.limit = limit
 
 
 def folder() -> Path:
@@ -55,6 +75,48 @@ def folder() -> Path:
 
 def max_bytes() -> int:
     return int(current_app.config.get("AUDIT_LOG_MAX_BYTES") or DEFAULT_MAX_BYTES)
+
+
+def max_running() -> int:
+    return max(int(current_app.config.get("AUDIT_MAX_JOBS") or DEFAULT_MAX_RUNNING), 1)
+
+
+def budget() -> Budget:
+    """The time budget of one check (per variant and in all), from the configuration."""
+    config = current_app.config
+    return Budget(
+        float(config.get("AUDIT_VARIANT_SECONDS") or VARIANT_SECONDS),
+        float(config.get("AUDIT_JOB_SECONDS") or DEFAULT_JOB_SECONDS),
+    )
+
+
+def busy() -> bool:
+    """Whether a check started now would be refused (a hint before storing an upload)."""
+    return _running >= max_running()
+
+
+def _claim(limit: int) -> None:
+    global _running
+    with _running_lock:
+        if _running >= limit:
+            raise JobsBusy(limit)
+        _running += 1
+
+
+def _release() -> None:
+    global _running
+    with _running_lock:
+        _running -= 1
+
+
+@contextmanager
+def slot() -> Iterator[None]:
+    """One of the process's running checks for the duration (raises :class:`JobsBusy`)."""
+    _claim(max_running())
+    try:
+        yield
+    finally:
+        _release()
 
 
 def guess_format(filename: str, chosen: str | None) -> str | None:
@@ -133,7 +195,8 @@ def load(token: str, owner: str) -> dict[str, Any]:
         raise NotFound("没有这个检查任务，或者它已过期") from exc
     if state.get("owner") != owner:
         raise NotFound("没有这个检查任务")
-    if state["status"] in ("queued", "reading", "checking") and time.time() - state["updated"] > STALE_SECONDS:
+    stale = max(STALE_SECONDS, budget().job_seconds + 60)
+    if state["status"] in ("queued", "reading", "checking") and time.time() - state["updated"] > stale:
         state["status"], state["error"] = "failed", "interrupted"
     state["token"] = token
     return state
@@ -179,15 +242,26 @@ def _read(
 
 
 def start(token: str, owner: str, model: ProcessModel, mapper: ActivityMapper) -> None:
-    """Read and check the job's log in a thread of its own."""
+    """Read and check the job's log in a thread of its own, within the time budget; raises
+    :class:`JobsBusy` (and forgets the job's files) when as many checks as allowed are running."""
     base = folder()
     state = load(token, owner)
     limit = _limit(state)
-    thread = threading.Thread(
-        target=_run, args=(base, token, state, model, mapper, limit), name=f"audit-import-{token[:6]}"
-    )
-    thread.daemon = True
-    thread.start()
+    try:
+        _claim(max_running())
+    except JobsBusy:
+        for path in base.glob(f"{token}.*"):
+            path.unlink(missing_ok=True)
+        raise
+    try:
+        thread = threading.Thread(
+            target=_run, args=(base, token, state, model, mapper, limit, budget()), name=f"audit-import-{token[:6]}"
+        )
+        thread.daemon = True
+        thread.start()
+    except BaseException:
+        _release()
+        raise
 
 
 def _run(
@@ -197,6 +271,22 @@ def _run(
     model: ProcessModel,
     mapper: ActivityMapper,
     limit: int,
+    budget: Budget,
+) -> None:
+    try:
+        _check(base, token, state, model, mapper, limit, budget)
+    finally:
+        _release()
+
+
+def _check(
+    base: Path,
+    token: str,
+    state: dict[str, Any],
+    model: ProcessModel,
+    mapper: ActivityMapper,
+    limit: int,
+    budget: Budget,
 ) -> None:
     state.pop("token", None)
     last = [0.0]
@@ -214,7 +304,7 @@ def _run(
         imported = _read(base / f"{token}.log", state, mapper, advance, limit)
         state["status"] = "checking"
         _write_state(base, token, state)
-        findings = check_log(imported.log, model)
+        findings = check_log(imported.log, model, budget=budget)
         state["result"] = {
             "import": imported.summary(),
             "rejected": [r.__dict__ for r in imported.rejected[:SHOWN_REJECTS]],
