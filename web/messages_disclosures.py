@@ -51,4 +51,6 @@ ENGLISH: dict[str, str] = {
     "待村监会审核": "Awaiting the supervisory committee",
     "已审核待公开": "Signed, to be posted",
     "未生成": "Not prepared",
+    "审核三务公开": "Review a disclosure",
+    "请从页面上审核（缺少所看内容的版本号）": "Review it from the page (the revision you read is missing)",
 }

@@ -25,4 +25,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "公开内容与摘要不符，请重新生成",
         "The disclosure's content no longer matches its digest; prepare it again",
     ),
+    "disclosure.changed": (
+        "{period} 的公开在您审阅之后重新生成过（您看的是第 {read} 版，现在是第 {revision} 版），请看过新的内容再审核",
+        "The disclosure of {period} was prepared again after you read it (you read revision {read}, it is now "
+        "revision {revision}); read the new content before you review it",
+    ),
+    "disclosure.own_preparation": (
+        "{period} 的公开是您生成的，须由村监会的其他成员审核",
+        "You prepared the disclosure of {period}; another member of the supervisory committee must review it",
+    ),
 }

@@ -41,7 +41,8 @@ def due(state: State, village: str, actor: str, as_json: bool) -> None:
             when = f"公开于 {r['posted_on']}" + (f"（逾期 {r['late_days']} 天）" if r["late_days"] else "（按时）")
         else:
             when = f"逾期 {r['late_days']} 天未公开" if r["overdue"] else "未到期"
-        click.echo(f"{r['kind']:<16} {r['period']:<8} 截止 {r['due_on']}  {r['status_title']:<8} {when}")
+        revision = f"#{r['revision']} sha256:{r['digest'][:12]}" if r["revision"] else ""
+        click.echo(f"{r['kind']:<16} {r['period']:<8} 截止 {r['due_on']}  {r['status_title']:<8} {when} {revision}")
 
 
 @disclosures.command("prepare")
@@ -65,19 +66,27 @@ def prepare(state: State, kind: str, period: str, village: str, note: str | None
 @click.argument("kind", type=click.Choice(["finance", "village_affairs", "party_affairs"]))
 @click.argument("period", metavar="PERIOD")
 @click.option("--village", required=True)
+@click.option(
+    "--revision",
+    required=True,
+    type=click.IntRange(min=1),
+    help="The revision you read (``due`` shows it as #N); refused if the draft was prepared again since.",
+)
 @click.option("--approve", is_flag=True, help="Sign it: its content and digest are frozen.")
 @click.option("--return", "reason", default=None, metavar="REASON", help="Return it with the reason.")
-@click.option("--as", "actor", required=True, help="A member of the village's 村务监督委员会.")
+@click.option("--as", "actor", required=True, help="A member of the village's 村务监督委员会 (not who prepared it).")
 @pass_state
 @reports_errors
-def review(state: State, kind: str, period: str, village: str, approve: bool, reason: str | None, actor: str) -> None:
-    """The 村监会 signs the prepared disclosure or returns it."""
+def review(
+    state: State, kind: str, period: str, village: str, revision: int, approve: bool, reason: str | None, actor: str
+) -> None:
+    """The 村监会 signs the prepared disclosure (the revision it read) or returns it."""
     from engine.public import disclosures as area
 
     if approve == (reason is not None):
         raise click.UsageError("give exactly one of --approve or --return REASON")
     with state.transaction() as session:
-        row = area.review(session, actor, village, kind, period, approve=approve, reason=reason)
+        row = area.review(session, actor, village, kind, period, revision=revision, approve=approve, reason=reason)
         click.echo(f"reviewed {_line(row)}")
 
 

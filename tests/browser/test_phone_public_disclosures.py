@@ -23,8 +23,12 @@ def _post_last_month(session) -> None:
     month = disclosures.periods_ended(rules, "finance", as_local_day(clock.now()), 1)[0]
     try:
         clock.clock.set(datetime.combine(month.last + timedelta(days=2), time(10), CST).astimezone(UTC))
-        disclosures.prepare(session, "shangtang.bookkeeper", "QX0101", "finance", month.key, note="本月无大额支出")
-        disclosures.review(session, "shangtang.supervisor", "QX0101", "finance", month.key, approve=True)
+        row = disclosures.prepare(
+            session, "shangtang.bookkeeper", "QX0101", "finance", month.key, note="本月无大额支出"
+        )
+        disclosures.review(
+            session, "shangtang.supervisor", "QX0101", "finance", month.key, revision=row.revision, approve=True
+        )
         disclosures.post(
             session, "shangtang.cadre", "QX0101", "finance", month.key, places=["村务公开栏", "村民微信群"]
         )

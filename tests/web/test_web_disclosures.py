@@ -37,10 +37,17 @@ def test_staff_prepare_sign_and_post_and_villagers_see_it_late(client, november)
     assert "2026年10月 · 财务公开" in page
     done = client.post("/disclosures", data={**PERIOD, "action": "prepare", "note": "电话13800138000"})
     assert done.status_code == 302
-    assert client.post("/disclosures", data={**PERIOD, "action": "approve"}).status_code == 403  # a cadre
+    assert client.post("/disclosures", data={**PERIOD, "action": "approve", "revision": "1"}).status_code == 403
     as_user(client, "shangtang.supervisor")
-    assert "审核签字" in client.get("/disclosures?village=QX0101").get_data(as_text=True)
-    assert client.post("/disclosures", data={**PERIOD, "action": "approve"}).status_code == 302
+    form = client.get("/disclosures?village=QX0101").get_data(as_text=True)
+    assert "审核签字" in form and 'name="revision" value="1"' in form  # the form names the revision read
+    as_user(client, "shangtang.cadre")  # meanwhile the cadre changes the draft
+    assert client.post("/disclosures", data={**PERIOD, "action": "prepare", "note": "补记一笔"}).status_code == 302
+    as_user(client, "shangtang.supervisor")
+    stale = client.post("/disclosures", data={**PERIOD, "action": "approve", "revision": "1"})
+    assert stale.status_code == 400 and "第 1 版" in stale.get_data(as_text=True)
+    assert client.post("/disclosures", data={**PERIOD, "action": "approve"}).status_code == 400  # no revision
+    assert client.post("/disclosures", data={**PERIOD, "action": "approve", "revision": "2"}).status_code == 302
     assert client.post("/disclosures", data={**PERIOD, "action": "post"}).status_code == 403  # the 村监会
     as_user(client, "shangtang.cadre")
     posted = client.post("/disclosures", data={**PERIOD, "action": "post", "places": ["村民微信群"]})

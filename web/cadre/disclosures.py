@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
+from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied
 from engine.public import disclosures as area
 from web import db, menu
 from web.cadre import bp
@@ -35,11 +35,12 @@ def disclosures():
                     area.prepare(write, user, village.code, kind, period, note=request.form.get("note"))
                     message = _("已生成，等待村监会审核")
                 elif action == "approve":
-                    area.review(write, user, village.code, kind, period, approve=True)
+                    area.review(write, user, village.code, kind, period, revision=_revision(), approve=True)
                     message = _("已审核签字")
                 elif action == "return":
+                    reason = request.form.get("reason")
                     area.review(
-                        write, user, village.code, kind, period, approve=False, reason=request.form.get("reason")
+                        write, user, village.code, kind, period, revision=_revision(), approve=False, reason=reason
                     )
                     message = _("已退回")
                 elif action == "post":
@@ -71,6 +72,14 @@ def disclosures():
         ),
         status,
     )
+
+
+def _revision() -> int:
+    """The revision the reviewer read (a hidden field of the review form)."""
+    text = (request.form.get("revision") or "").strip()
+    if not text.isdigit() or not 0 < len(text) < 10:
+        raise FormInvalid(_("审核三务公开"), [FieldError("revision", _("请从页面上审核（缺少所看内容的版本号）"))])
+    return int(text)
 
 
 def _discloses(user) -> bool:
