@@ -35,11 +35,12 @@ def load(session: Session, now: datetime, rng: random.Random, size: str) -> None
     rules = area.calendar_rules()
     today = as_local_day(now)
     slugs = {code: slug for _town, (_name, villages) in TOWNS.items() for code, (_v, slug) in villages.items()}
-    if size != "full":
-        slugs = dict(list(slugs.items())[:2])
+    # Every village (a county's calendar binds all its villages from the first period any of them
+    # prepared); the small demo only a quarter of months and two quarters back.
+    months, quarters = (12, 4) if size == "full" else (3, 2)
     for code, slug in slugs.items():
         for kind, rule in rules.kinds.items():
-            periods = area.periods_ended(rules, kind, today, 12 if rule.every == "month" else 4)
+            periods = area.periods_ended(rules, kind, today, months if rule.every == "month" else quarters)
             for index, found in enumerate(reversed(periods)):
                 newest = len(periods) - 1 - index
                 if (code, kind) == MISSING and newest == 2:
@@ -51,9 +52,9 @@ def load(session: Session, now: datetime, rng: random.Random, size: str) -> None
                 if posted <= prepared or prepared >= today:
                     continue
                 clock.clock.set(_at(prepared, 9))
-                area.prepare(session, f"{slug}.cadre", code, kind, found.key)
+                row = area.prepare(session, f"{slug}.cadre", code, kind, found.key)
                 clock.clock.set(_at(prepared, 16))
-                area.review(session, f"{slug}.supervisor", code, kind, found.key, approve=True)
+                area.review(session, f"{slug}.supervisor", code, kind, found.key, revision=row.revision, approve=True)
                 clock.clock.set(_at(posted, 10))
                 area.post(session, f"{slug}.cadre", code, kind, found.key, places=list(rules.places[:2]))
     clock.clock.set(now)

@@ -8,15 +8,17 @@ printed board can be checked against the system.
 The workflow, each step one transaction with an :class:`AuditLog` line:
 
 - ``disclosure.prepare``: a village cadre (role set ``disclosing``) generates the content, with a short
-  note (masked). Preparing again while it is a draft regenerates it; after a return it makes a new
-  revision, the returned one kept for auditors.
+  note (masked). Preparing again while it is a draft regenerates it (a new revision number when the
+  content or note changed); after a return it makes a new revision, the returned one kept for auditors.
 - ``disclosure.review``: the village's 村务监督委员会 (the village-level roles of ``supervising``)
-  approves (signs: the content and digest are frozen) or returns it with a reason.
+  approves (signs: the content and digest are frozen) or returns it with a reason, naming the revision
+  it read (refused when the draft changed since, or when the reviewer prepared it).
 - ``disclosure.post``: a cadre posts the approved revision: the day and the places. Posting after the
   due day still posts; the public page says how many days late.
 
 On time: :func:`detect_late` (run by every sweep) raises ``disclosure_late`` once per village, kind and
-period whose disclosure was not posted by its due day.
+period whose disclosure was not posted by its due day: from the county's ``checks_from`` or else from the
+first period any village of the county prepared, for every village of the county (see :func:`_checked`).
 """
 
 from __future__ import annotations
@@ -465,8 +467,11 @@ def prepare(
         )
     if latest is not None and latest.status == DRAFT:
         row = latest
-        row.content, row.digest, row.note = content, digest_of(content), shown_note
-        row.prepared_by, row.prepared_at, row.due_on = actor, now, found.due.isoformat()
+        if (row.digest, row.note) != (digest_of(content), shown_note):
+            # A changed draft is a new revision: the 村监会 signs the revision it read, not a later one.
+            row.revision = max(r.revision for r in revisions) + 1
+            row.content, row.digest, row.note = content, digest_of(content), shown_note
+            row.prepared_by, row.prepared_at, row.due_on = actor, now, found.due.isoformat()
     else:
         row = Disclosure(
             village_id=village.id,
@@ -500,9 +505,20 @@ def _latest(session: Session, village: OrgUnit, rules: Calendar, kind: str, key:
 
 
 def review(
-    session: Session, actor: str, village_code: str, kind: str, key: str, *, approve: bool, reason: str | None = None
+    session: Session,
+    actor: str,
+    village_code: str,
+    kind: str,
+    key: str,
+    *,
+    revision: int,
+    approve: bool,
+    reason: str | None = None,
 ) -> Disclosure:
-    """The 村监会 signs the draft (its content and digest frozen) or returns it with a reason."""
+    """The 村监会 signs the draft (its content and digest frozen) or returns it with a reason.
+
+    ``revision`` is the revision the reviewer read: refused when the draft has changed since (a changed
+    draft is a new revision), and refused to the person who prepared it (who may hold both roles)."""
     begin_write(session)
     village = get_village(session, village_code)
     policy.require(session, actor, "disclosure.review", village)
@@ -513,6 +529,19 @@ def review(
             f"{found.title}的{rules.kinds[kind].title}不是待审核状态（{STATUS_TITLES[row.status]}）",
             code="disclosure.not_draft",
             params={"period": found.key, "status": row.status},
+        )
+    if revision != row.revision:
+        raise InvalidState(
+            f"{found.title}的{rules.kinds[kind].title}在您审阅之后重新生成过（您看的是第 {revision} 版，现在是第 "
+            f"{row.revision} 版），请看过新的内容再审核",
+            code="disclosure.changed",
+            params={"period": found.key, "read": revision, "revision": row.revision},
+        )
+    if row.prepared_by == actor:
+        raise InvalidState(
+            f"{found.title}的{rules.kinds[kind].title}是您生成的，须由村监会的其他成员审核",
+            code="disclosure.own_preparation",
+            params={"period": found.key},
         )
     shown = mask_personal(reason or "", 500).strip()
     if not approve and len(shown) < REASON_MIN:
@@ -668,7 +697,9 @@ def section(session: Session, village: OrgUnit) -> dict[str, Any]:
 
 
 def semiannual_reports(session: Session, village: OrgUnit) -> list[dict[str, Any]]:
-    """The half-yearly reports to the 代表会议 (flow ``semiannual_report``) and their votes, newest first."""
+    """The half-yearly reports to the 代表会议 (flow ``semiannual_report``) and their votes, newest first:
+    only reports the 村监会 agreed to put before the 代表会议 (a draft is not a report yet), none that was
+    cancelled, and one per half year (the newest such matter)."""
     from engine.supervision.facts import matter_facts
 
     key = str(calendar_rules().report.get("flow") or "semiannual_report")
@@ -681,9 +712,18 @@ def semiannual_reports(session: Session, village: OrgUnit) -> list[dict[str, Any
         )
     )
     reports = []
+    halves: set[str] = set()
     for instance in instances:
+        if instance.status == "cancelled":
+            continue
         forms = matter_facts(session, instance, key).steps
         draft, vote = forms.get("draft_report", {}), forms.get("vote", {})
+        if forms.get("supervise_report", {}).get("review_result") != "agreed":
+            continue  # not reviewed by the 村监会 yet, or returned to be redrafted
+        half = draft.get("half_year") if isinstance(draft.get("half_year"), str) else ""
+        if half in halves:
+            continue  # an older report of the same half year
+        halves.add(half)
         reports.append(
             {
                 "half": mask_personal(draft.get("half_year") or "", 20),
@@ -730,21 +770,46 @@ def half_year_summary(session: Session, village: OrgUnit, year: int, half: int) 
 # ---------------------------------------------------------------------------------------- on time
 
 
+def _county_of(unit: OrgUnit | None) -> int | None:
+    """The id of the county above a unit (the unit itself when it is a county; the top unit otherwise)."""
+    top = None
+    while unit is not None:
+        top = unit.id
+        if unit.level == "county":
+            return unit.id
+        unit = unit.parent
+    return top
+
+
 def _checked(session: Session, rules: Calendar) -> dict[tuple[int, str], date | None]:
-    """(village id, kind) -> the first day of the first period of that kind the village prepared (checked
-    from there on); or, when the county set ``checks_from``, None for every kind of every active village
-    (checked for the periods due from that day)."""
+    """(village id, kind) -> the first day from which that kind is checked in that village.
+
+    When the county set ``checks_from``: None for every kind of every active village (checked for the
+    periods due from that day). Otherwise a kind goes live in a county with the first period any village
+    of the county prepared, and from there every active village of the county is checked, whether it
+    prepared anything or not: a village cannot dodge the check by never preparing or by starting late."""
+    villages = list(session.scalars(select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True))))
     if rules.checks_from is not None:
-        ids = session.scalars(select(OrgUnit.id).where(OrgUnit.level == "village", OrgUnit.active.is_(True)))
-        return {(vid, kind): None for vid in ids for kind in rules.kinds}
-    starts: dict[tuple[int, str], date | None] = {}
-    for vid, kind, key in session.execute(select(Disclosure.village_id, Disclosure.kind, Disclosure.period)).all():
+        return {(v.id, kind): None for v in villages for kind in rules.kinds}
+    county = {v.id: _county_of(v) for v in villages}
+    live: dict[tuple[int | None, str], date] = {}
+    prepared = session.execute(select(Disclosure.village_id, Disclosure.kind, Disclosure.period).distinct()).all()
+    for vid, kind, key in prepared:
         if kind not in rules.kinds:
             continue
-        first, _ = _bounds(rules.kinds[kind].every, key)
-        known = starts.get((vid, kind))
-        starts[(vid, kind)] = first if known is None or first < known else known
-    return starts
+        try:
+            first, _ = _bounds(rules.kinds[kind].every, key)
+        except FormInvalid:  # a period of a calendar since changed (month to quarter): not a start
+            continue
+        where = (county[vid] if vid in county else _county_of(session.get(OrgUnit, vid)), kind)
+        if where not in live or first < live[where]:
+            live[where] = first
+    return {
+        (v.id, kind): live[(county[v.id], kind)]
+        for v in villages
+        for kind in rules.kinds
+        if (county[v.id], kind) in live
+    }
 
 
 def late_findings(session: Session, now: datetime) -> list[Any]:
@@ -790,8 +855,16 @@ def late_findings(session: Session, now: datetime) -> list[Any]:
                     village_id=vid,
                     dedup_key=dedup,
                     message=f"{found.title}{rule.title}应于 {found.due.isoformat()} 前公开{late}",
-                    evidence=[{"kind": kind, "period": found.key, "due_on": found.due.isoformat(), "posted_on": on}],
-                    responsible_role="committee_chair",
+                    evidence=[
+                        {
+                            "kind": kind,
+                            "period": found.key,
+                            "due_on": found.due.isoformat(),
+                            "posted_on": on,
+                            "legal_basis": rule.legal_basis,
+                        }
+                    ],
+                    responsible_role="party_secretary" if kind == "party_affairs" else "committee_chair",
                 )
             )
     return findings
