@@ -58,9 +58,10 @@ def test_staff_publish_a_roster_and_villagers_see_it_masked_and_look_their_house
     auth.login(KEEPER)
     page = client.get("/subsidies?village=QX0101")
     assert page.status_code == 200 and "上传名册" in page.get_data(as_text=True)
-    bad = upload(client, roster_csv([f"1,H1,,{IDS[0]},1,10.001,,,"]).encode())
+    bad = upload(client, roster_csv([f"1,H1,,{IDS[0]},1,10.001,,,", f"2,H2,李四,{IDS[1]},1,1e400,,,"]).encode())
     text = bad.get_data(as_text=True)
     assert bad.status_code == 400 and "第 4 行 C 列（姓名）：缺姓名" in text and "第 4 行 F 列" in text
+    assert "第 5 行 F 列（金额(元)）：金额大得不像一户的补贴" in text
     checked = upload(client, roster_csv().encode("gb18030"))
     text = checked.get_data(as_text=True)
     assert checked.status_code == 200 and "发布前核对" in text and "张*丰" in text
