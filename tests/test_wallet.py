@@ -431,12 +431,35 @@ def test_a_year_without_its_opening_balance_counts_the_balance_from_the_first_mo
         vid = village_id(booked)
         start = area.balance_start(session, vid, 2026)
         year = area._summary(session, vid, date(2026, 1, 1), date(2026, 12, 31), [february], start)
-    assert start == {"from": date(2026, 3, 1), "opening_fen": 30_000_000, "month": "2026-03"}
+    assert start == {"from": date(2026, 3, 1), "opening_fen": 30_000_000, "month": "2026-03", "books": True}
     assert (year["opening_fen"], year["closing_fen"], year["balance_from"]) == (30_000_000, 30_100_000, "2026-03")
     assert shown["months"][2]["opening_fen"] == 30_000_000 and shown["year_summary"]["closing_fen"] == 30_100_000
-    # 2025's opening is January's 上年结转, whatever later months say
+    # 2025's opening is January's 上年结转, whatever later months say; a year with no accounts has no balance
     with booked() as session:
         assert area.balance_start(session, vid, 2025)["opening_fen"] == 50_000_000
+        none = area.period_summary(session, vid, date(2024, 1, 1), date(2024, 12, 31))
+    assert (none["books"], none["opening_fen"], none["closing_fen"]) == (False, None, None)
+
+
+def test_the_demo_books_a_grant_before_a_project_the_village_could_not_pay():
+    """The demo's 4,460,000-yuan street lights come after a 上级专项补助 (no negative balance on the demo
+    pages), and a first month that is not January gives that month's 期初余额, not the year's."""
+    from engine.public.ledger import read_journal
+    from powerlist import demo_wallet
+
+    state = {"balance": 0}
+    lights = {
+        "date": "2026-03-01",
+        "amount_fen": 446_000_000,
+        "reference": "VC20250801001",
+        "purpose": "村东路灯安装工程",
+        "category_name": "公益支出",
+    }
+    text = demo_wallet._journal(2026, 3, 0, [lights], random.Random(1), True, state, 50_000_000)
+    journal = read_journal(text.encode("utf-8"), "demo.csv", "2026-03")
+    assert "上级专项补助（村东路灯安装工程）" in text and journal.year_opening_fen is None
+    assert journal.opening_fen + journal.income_fen - journal.spending_fen == state["balance"]
+    assert state["balance"] >= demo_wallet.FLOOR + 50_000_000
 
 
 def test_a_countys_wallet_rules_are_checked_naming_the_file_and_key(tmp_path, monkeypatch):

@@ -353,7 +353,8 @@ def balance_start(session: Session, village_id: int, year: int) -> dict[str, Any
     期初余额/上年结转, or a line the rules call the year's opening in any month). Otherwise the balance
     starts at the first month imported that year with that month's 期初余额: the months before it are
     inside that figure and counting their flow payments again would subtract them twice. A year with no
-    import starts on 1 January at an unknown opening (counted as 0).
+    import has no balance at all (``books`` False): without the accounts nobody knows it, and flow
+    payments alone would only count down from nothing.
     """
     rows = session.execute(
         select(LedgerImport.month, LedgerImport.opening_fen, LedgerImport.year_opening_fen)
@@ -366,11 +367,18 @@ def balance_start(session: Session, village_id: int, year: int) -> dict[str, Any
     ).all()
     for row in rows:
         if row.year_opening_fen is not None:
-            return {"from": date(year, 1, 1), "opening_fen": row.year_opening_fen, "month": None}
-    if rows and rows[0].month != f"{year:04d}-01":
-        first = rows[0]
-        return {"from": date(year, int(first.month[5:]), 1), "opening_fen": first.opening_fen, "month": first.month}
-    return {"from": date(year, 1, 1), "opening_fen": None, "month": None}
+            return {"from": date(year, 1, 1), "opening_fen": row.year_opening_fen, "month": None, "books": True}
+    if not rows:
+        return {"from": date(year + 1, 1, 1), "opening_fen": None, "month": None, "books": False}
+    first = rows[0]
+    if first.month == f"{year:04d}-01":
+        return {"from": date(year, 1, 1), "opening_fen": None, "month": None, "books": True}
+    return {
+        "from": date(year, int(first.month[5:]), 1),
+        "opening_fen": first.opening_fen,
+        "month": first.month,
+        "books": True,
+    }
 
 
 def opening_of_year(session: Session, village_id: int, year: int) -> int | None:
@@ -395,25 +403,43 @@ def _booked_lines(session: Session, village_id: int) -> list[LedgerLine]:
     )
 
 
-def _matched(line: LedgerLine, by_reference: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The flow payment a journal line is (its 支付流水号, else its voucher number), or None."""
-    if line.reference and line.reference in by_reference:
-        return by_reference[line.reference]
-    if line.voucher_no and line.voucher_no in by_reference:
-        return by_reference[line.voucher_no]
-    return None
+def _assign(lines: list[LedgerLine], paid: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Which flow payment each journal line is (by line id): the one whose 支付流水号 is the line's
+    支付流水号, else its voucher number. Several lines of one payment (split entries) all go to it. When
+    several payments give the same 流水号 (a form copied), each line goes to one not yet booked of the
+    same amount, else of the nearest day, so no payment takes another's line."""
+    by_reference: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for payment in paid:
+        if payment["reference"]:
+            by_reference[payment["reference"]].append(payment)
+    found: dict[int, dict[str, Any]] = {}
+    used: set[int] = set()
+    for line in sorted(lines, key=lambda row: (row.day, row.id)):
+        candidates = by_reference.get(line.reference or "") or by_reference.get(line.voucher_no or "")
+        if not candidates:
+            continue
+        choice = candidates[0]
+        if len(candidates) > 1:
+            pool = [p for p in candidates if p["instance_id"] not in used] or candidates
+            same = [p for p in pool if p["amount_fen"] == line.spending_fen] or pool
+            day = date.fromisoformat(line.day).toordinal()
+            choice = min(same, key=lambda p: (abs(date.fromisoformat(p["date"]).toordinal() - day), p["instance_id"]))
+        used.add(choice["instance_id"])
+        found[line.id] = choice
+    return found
 
 
 def with_books(session: Session, village_id: int, paid: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``paid`` (flow payments) with what the books say each one paid: ``form_fen`` (the form's paid
-    amount), ``books_fen`` (the matching journal lines together, None when the books have none),
-    ``books_differ`` (the books' amount is not the form's) and ``books_over`` (above the approved amount)."""
-    by_reference = {p["reference"]: p for p in reversed(paid) if p["reference"]}
+    amount), ``books_fen`` (the journal lines that are this payment, together; None when the books
+    have none), ``books_differ`` (the books' amount is not the form's) and ``books_over`` (above the
+    approved amount); ``line_ids`` are those lines."""
     books: dict[int, int] = defaultdict(int)
-    for line in _booked_lines(session, village_id):
-        payment = _matched(line, by_reference)
-        if payment is not None:
-            books[payment["instance_id"]] += line.spending_fen
+    lines: dict[int, list[int]] = defaultdict(list)
+    booked_lines = {line.id: line for line in _booked_lines(session, village_id)}
+    for line_id, payment in _assign(list(booked_lines.values()), paid).items():
+        lines[payment["instance_id"]].append(line_id)
+        books[payment["instance_id"]] += booked_lines[line_id].spending_fen
     found = []
     for payment in paid:
         booked = books.get(payment["instance_id"])
@@ -425,6 +451,7 @@ def with_books(session: Session, village_id: int, paid: list[dict[str, Any]]) ->
                 "books_fen": booked,
                 "books_differ": booked is not None and booked != payment["amount_fen"],
                 "books_over": booked is not None and approved is not None and booked > approved,
+                "line_ids": frozenset(lines.get(payment["instance_id"], ())),
             }
         )
     return found
@@ -437,7 +464,7 @@ def _movements(
     yet, the journal lines that are flow payments, at the books' amount, and the expense lines no flow
     payment stands behind) from ``first`` to ``last`` (ISO days, inclusive)."""
     payments = [p for p in paid if first <= p["date"] <= last and p.get("books_fen") is None]
-    by_reference = {p["reference"]: p for p in reversed(paid) if p["reference"]}
+    assigned = {line_id: p for p in paid for line_id in p.get("line_ids", ())}
     income: list[dict[str, Any]] = []
     spending: list[dict[str, Any]] = list(payments)
     for line in _ledger_lines(session, village_id, first, last):
@@ -452,7 +479,7 @@ def _movements(
                 }
             )
         if line.spending_fen:
-            payment = _matched(line, by_reference)
+            payment = assigned.get(line.id)
             if payment is not None:  # that flow payment, as the books paid it
                 spending.append({**payment, "date": line.day, "amount_fen": line.spending_fen})
                 continue
@@ -485,7 +512,7 @@ def _movements(
 
 
 def _public_payment(payment: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payment.items() if k not in ("reference", "instance_id")}
+    return {k: v for k, v in payment.items() if k not in ("reference", "instance_id", "line_ids")}
 
 
 def period_summary(session: Session, village_id: int, first: date, last: date) -> dict[str, Any]:
@@ -546,6 +573,7 @@ def _summary(
         "first": counted.isoformat(),
         "last": last.isoformat(),
         "balance_from": start["month"],
+        "books": start["books"],
         "before_start": before_start,
         "opening_known": start["opening_fen"] is not None,
         "opening_fen": opening_fen,
