@@ -400,6 +400,11 @@ def test_a_month_whose_finance_disclosure_was_signed_is_not_imported_again(booke
     with pytest.raises(Conflict):
         do_import(booked, corrected.replace("2025-03", "2025-05"), "2025-05")
     assert summary(booked, date(2025, 3, 1), date(2025, 3, 31)) == march
+    from engine.public import ledger
+
+    with booked() as session:  # the staff page's preview says so before anything is confirmed
+        shown = ledger.preview(session, BOOKKEEPER, "QX0101", "2025-03", corrected.encode(), "3月.csv")
+    assert shown["disclosed"] is True
 
 
 def test_a_year_without_its_opening_balance_counts_the_balance_from_the_first_month_imported(booked):
