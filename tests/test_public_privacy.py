@@ -48,11 +48,9 @@ EXPECTED = {
 
 
 # Pages that show a person's name on purpose, in full: path pattern -> why. On every other public page
-# (a matter's progress above all) a name typed into a form shows masked (张*丰) or not at all.
-NAMES_SHOWN = {  # path pattern -> why a person's full name may be shown there
-    r"^/public/villages/[^/]+/wallet$": "收款方: an organisation is named in full (mask_payee), and a shop's name "
-    "may hold its owner's (某五金店张三丰); a payee that is only a person is masked",
-}
+# (a matter's progress above all) a name typed into a form shows masked (张*丰) or not at all. None does:
+# the wallet names an organisation paid in full but a person (陈建社, 村民王芳, 某五金店张三丰) masked.
+NAMES_SHOWN: dict[str, str] = {}
 
 # What a page's address is filled with when every route of the site is tried without logging in.
 SAMPLES: dict[str, object] = {
@@ -276,6 +274,7 @@ def test_every_path_of_every_flow_ran_with_planted_numbers(site) -> None:
     assert used >= {spelling for _kind, spelling in planting.SPELLINGS}
     fields = {field for _where, field, _spelling in planter.planted}
     assert "id_number" in fields and "applicant_name" in fields and "payee" in fields, sorted(fields)
+    assert used >= set(planting.PAYEES), "every person-like payee is planted into a payee field"
     assert len(codes) > 30  # a matter per path run, and the two reports
 
 
@@ -284,6 +283,8 @@ def test_the_scan_finds_each_spelling() -> None:
         assert planting.leaks(f"<p>付款<b>{spelling}</b>元</p>"), (kind, spelling)
     assert planting.leaks("<td>3302</td><td>2619</td><td>8001</td><td>0112</td><td>1X</td>")
     assert planting.leaks("<p>（张三丰）</p>", names=True) and not planting.leaks("<p>（张三丰）</p>")
+    for payee in planting.PAYEES:
+        assert planting.leaks(f"<td>{payee}</td>", names=True), payee
     assert planting.leaks("<p>村道修缮 2026-03-01 80,000.00 元 ABCD-EFGH-JKLM</p>", names=True) == []
 
 

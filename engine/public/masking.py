@@ -16,8 +16,11 @@ and a receipt code (ABCD-EFGH-JKLM, which never holds a 0 or a 1). None of them 
 digit group joins it from outside, so a number cannot hide behind one.
 
 Names and ID numbers that a page shows on purpose (a subsidy roster's recipients) are shown as the
-rule file ``rules/defaults/public.yaml`` says (:func:`mask_name`, :func:`mask_id_number`). Every
-public page and answer takes its personal data through this module and no other.
+rule file ``rules/defaults/public.yaml`` says (:func:`mask_name`, :func:`mask_id_number`). A payee
+(:func:`mask_payee`) is an organisation, shown in full, when its name ends as one's does; else it is
+a person's name, masked. A name in free text is found only when the record knows it
+(:func:`mask_known_names`). Every public page and answer takes its personal data through this module
+and no other.
 """
 
 from __future__ import annotations
@@ -293,7 +296,8 @@ def mask_id_number(number: Any) -> str:
 ORGANISATION_SUFFIXES = tuple(
     """
     公司 有限公司 有限责任公司 股份有限公司 集团 分公司 事务所 律师事务所 会计师事务所 设计院 研究院 研究所
-    商店 小卖部 五金店 店 超市 商行 行 电器行 车行 五金 建材 农资 家电 商场 场 部 社 院 队 园 馆 厅 坊 市场 批发部 经营部 门市部 门市 营业厅 营业部 加油站 药店 药房 诊所
+    商店 小卖部 五金店 店 超市 商行 行 电器行 车行 五金 建材 农资 家电 商场 场 部 社 院 队 园 馆 厅 坊
+    市场 批发部 经营部 门市部 门市 营业厅 营业部 加油站 药店 药房 诊所
     厂 工厂 加工厂 砖瓦厂 作坊 农场 林场 养殖场 牧场 渔场 苗圃 基地 园区
     合作社 经济合作社 股份经济合作社 专业合作社 供销社 供销合作社 信用社 农村信用社 联社 旅行社 报社 出版社
     委员会 村委会 居委会 村民委员会 监督委员会 村监会 党支部 党总支 党委 支部 工会 妇联 团委 共青团

@@ -6,7 +6,8 @@ command for the staff page and ``powerlist subsidies import``) or from a subsidy
 (name, resident ID with its GB 11643 check character, amount in yuan with at most two decimals, date,
 household code); every problem is reported at once with its line and column, and nothing is written
 while any is left (all or nothing). A second roster for the same village, kind and period is refused
-unless it replaces the first (the first is kept, marked replaced).
+unless it replaces the first (the first is kept, marked replaced). A flow adds a household to a roster
+once: a second approval for a household already on it is skipped and written to the audit log.
 
 What is kept: the recipient's name as typed (shown only through :func:`engine.public.masking.mask_name`),
 the ID's region code with the rest as ``*``, the amount, people, payment date, group and household code,

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 NAME = "张三丰"  # a person's name planted into name fields; never on a matter's progress page
+# Payees that are people though a word inside their names ends many an organisation's (社, 行, 院, 组, 店),
+# or with a word before the name that says who they are: planted into payee fields after the example's own
+# payee (某五金店、陈建社). The people's names (the words after 村民 or 组长 alone) never show in full.
+PAYEES = ("陈建社", "王德行", "周院生", "黄组", "王店生", "村民王芳", "三组组长李明")
+PAYEE_PEOPLE = ("陈建社", "王德行", "周院生", "黄组", "王店生", "王芳", "李明")
+PAYEE_FIELDS = ("payee", "payees", "counterparty")
 JOIN = " 或 "  # between two planted numbers in one field
 WINDOW = 8  # this many characters of a planted number in a row is a leak
 
@@ -61,6 +67,7 @@ class Planter:
 
     def __init__(self) -> None:
         self.turn = 0
+        self.payees = 0
         self.planted: list[tuple[str, str, str]] = []  # (where, field, spelling)
 
     def next_fitting(self, room: int | None, peek: bool = False) -> str | None:
@@ -78,6 +85,9 @@ class Planter:
         planted name in a name), or as it was when the field has no room for one."""
         limit = prop.get("maxLength") if isinstance(prop.get("maxLength"), int) else None
         lead = value + (NAME if name_like else "，")
+        payees = [PAYEES[(self.payees + i) % len(PAYEES)] for i in range(2)] if field in PAYEE_FIELDS else []
+        if payees:  # two people paid, after the payee the example names
+            lead = "、".join(([value] if value else []) + payees) + "，"
         if limit is not None and self.next_fitting(limit - len(lead), peek=True) is None:
             lead = NAME if name_like else ""
         planted = lead
@@ -88,7 +98,12 @@ class Planter:
                 break
             planted += (JOIN if count else "") + spelling
             self.planted.append((where, field, spelling))
-        return planted if planted != lead else value
+        if planted == lead:
+            return value
+        if payees and lead in planted:
+            self.payees += len(payees)
+            self.planted += [(where, field, payee) for payee in payees]
+        return planted
 
     def form(self, schema: dict[str, Any] | None, data: dict[str, Any], where: str, empty: bool) -> dict[str, Any]:
         """``data`` with a planted number in every free-text string field it holds (empty ones too when
@@ -162,6 +177,6 @@ def leaks(page: str, names: bool = False) -> list[str]:
         hits = sorted({w for w in windows for view in views if w in view})
         if hits:
             found.append(f"{planted.kind}: {hits[0]}" + (f" (and {len(hits) - 1} more)" if len(hits) > 1 else ""))
-    if names and any(NAME in view for view in views):
-        found.append(f"name: {NAME}")
+    if names:
+        found += [f"name: {name}" for name in (NAME, *PAYEE_PEOPLE) if any(name in view for view in views)]
     return found
