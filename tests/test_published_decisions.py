@@ -194,7 +194,7 @@ def test_the_rule_file_decides_and_a_county_can_override_it(library, done, tmp_p
     monkeypatch.setenv("POWERLIST_RULES_DIR", str(tmp_path))
     (entry,) = mine(library, done)
     assert [f["label"] for f in entry["fields"]] == ["记录人", "决议内容"]
-    assert entry["fields"][0]["text"] == "李会计 ***"  # even a field a county publishes is masked
+    assert entry["fields"][0]["text"] == "李*计 ***"  # a name the matter holds, and a number, masked even where a county publishes the field
     assert entry["result"] is None
     (tmp_path / "published.yaml").write_text(
         "published:\n  flows:\n    four_deliberations:\n      disclose_result: {kind: verdict, fields: [oops]}\n",
@@ -229,3 +229,12 @@ def test_every_item_has_a_plain_page_written_or_made_from_its_steps(library, mon
         assert [s["name"] for s in made["steps"]][:4] == ["提议", "商议", "审议", "决议"]
         assert all(s["who"] and s["limit"] for s in made["steps"])
         assert "组织法" in made["basis"]
+
+
+def test_a_name_the_matter_knows_is_masked_where_its_posting_text_repeats_it() -> None:
+    """The applicant's name is a field of the matter; the posting text that repeats it shows it masked."""
+    from engine.public.decisions import _Matter, _shown
+
+    matter = _Matter(instance=None, slug="x", forms={1: ("accept_application", {"applicant_name": "张三丰"})})
+    shown = _shown({"type": "string"}, "公示张三丰家庭的低保申请，电话 13912345678", False, matter.known_names())
+    assert shown == {"text": "公示张*丰家庭的低保申请，电话 ***"}

@@ -28,7 +28,7 @@ from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import TASK_COMPLETED
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
-from engine.public.masking import mask_name, mask_personal
+from engine.public.masking import mask_known_names, mask_name
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.supervision.models import Decision
 
@@ -168,8 +168,9 @@ def _form_titles(version: DefinitionVersion) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _shown(schema: dict[str, Any], value: Any, is_name: bool) -> dict[str, Any] | None:
-    """A value as villagers read it: {"text": …} or {"amount_fen": …}; None when there is nothing to show."""
+def _shown(schema: dict[str, Any], value: Any, is_name: bool, known: list[str]) -> dict[str, Any] | None:
+    """A value as villagers read it: {"text": …} or {"amount_fen": …}; None when there is nothing to show.
+    Free text masks the names ``known`` to the matter wherever it repeats them."""
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, bool):
@@ -179,16 +180,19 @@ def _shown(schema: dict[str, Any], value: Any, is_name: bool) -> dict[str, Any] 
     if isinstance(value, float):
         return {"text": f"{value:g}"}
     if isinstance(value, list):
-        items = [_shown(schema.get("items") or {}, item, is_name) for item in value]
+        items = [_shown(schema.get("items") or {}, item, is_name, known) for item in value]
         texts = [item["text"] for item in items if item and "text" in item]
         return {"text": "、".join(texts)} if texts else None
     if isinstance(value, str):
         for option in schema.get("oneOf") or []:
             if isinstance(option, dict) and option.get("const") == value and option.get("title"):
                 return {"text": str(option["title"])}
-        text = mask_name(value) if is_name else mask_personal(value, TEXT_CHARS)
+        text = mask_name(value) if is_name else mask_known_names(value, known, TEXT_CHARS)
         return {"text": text} if text else None
     return None
+
+
+NAME_KEYS = frozenset({"payee", "counterparty", "winner", "applicant", "reviewers", "handlers"})
 
 
 @dataclass
@@ -196,6 +200,16 @@ class _Matter:
     instance: ProcessInstance
     slug: str
     forms: dict[int, tuple[str, dict[str, Any]]]  # seq -> (step, form) of each completion
+
+    def known_names(self) -> list[str]:
+        """Every person's name the matter's forms hold (applicants, payees, winners, officials): its free
+        text may repeat them, and they are masked there too."""
+        names: list[str] = []
+        for _step, form in self.forms.values():
+            for key, value in form.items():
+                if "name" in key or key in NAME_KEYS:
+                    names.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+        return names
 
     def form_before(self, step: str, seq: int) -> dict[str, Any]:
         """The form ``step`` was last completed with before event ``seq``."""
@@ -218,16 +232,17 @@ def _entry(
             return {}, None
         return schema, matter.form_before(ref.step, seq).get(ref.name)
 
+    known = matter.known_names()
     fields = []
     for ref in publication.fields:
         schema, raw = value(ref)
-        shown = _shown(schema, raw, ref.is_name) if schema else None
+        shown = _shown(schema, raw, ref.is_name, known) if schema else None
         if shown is not None:
             fields.append({"label": str(schema.get("title") or ref.name), **shown})
     title = None
     if publication.title is not None:
         schema, raw = value(publication.title)
-        shown = _shown(schema, raw, publication.title.is_name) if schema else None
+        shown = _shown(schema, raw, publication.title.is_name, known) if schema else None
         title = shown.get("text") if shown else None
     amount, amount_label = None, None
     if publication.amount is not None:
@@ -246,7 +261,7 @@ def _entry(
         "kind": publication.kind,
         "kind_label": KINDS[publication.kind],
         "step": publication.step,
-        "title": mask_personal(title or instance.definition.name, 200),
+        "title": mask_known_names(title or instance.definition.name, known, 200),
         "date": start or _local_day(at),
         "posted_on": _local_day(at),
         "posting": {
