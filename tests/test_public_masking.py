@@ -327,3 +327,17 @@ def test_names_the_record_knows_are_masked_where_its_free_text_repeats_them() ->
     assert shown == "付张*丰、欧阳*华工钱，张*丰电话 ***；某五金店材料费"
     assert mask_known_names("王家村道路", ["王"]) == "王家村道路"  # one character is no name
     assert mask_known_names(None, ["张三"]) == "" and mask_known_names("张三领", "张三", 3) == "张*领"
+
+
+def test_the_names_a_matters_forms_hold_are_masked_where_its_free_text_repeats_them() -> None:
+    from engine.public.masking import mask_known_names, names_in_forms
+
+    forms = [
+        {"payee": "王德行", "purpose": "付王德行和李大明工钱"},
+        {"reviewers": ["周院生", "吴监委"], "handler_name": "李大明", "amount_fen": 100},
+    ]
+    assert sorted(names_in_forms(forms)) == sorted(["周院生", "吴监委", "李大明", "王德行"])
+    things = {"project_name": "村东路灯安装工程", "asset_name": "鱼塘", "chair_name": "赵主任"}
+    assert names_in_forms([things]) == ["赵主任"]
+    shown = mask_known_names("付王德行和李大明工钱，周院生审核", names_in_forms(forms))
+    assert shown == "付王*行和李*明工钱，周*生审核"

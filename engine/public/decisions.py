@@ -28,7 +28,7 @@ from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import TASK_COMPLETED
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
-from engine.public.masking import mask_known_names, mask_name
+from engine.public.masking import mask_known_names, mask_name, names_in_forms
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.supervision.models import Decision
 
@@ -192,9 +192,6 @@ def _shown(schema: dict[str, Any], value: Any, is_name: bool, known: list[str]) 
     return None
 
 
-NAME_KEYS = frozenset({"payee", "counterparty", "winner", "applicant", "reviewers", "handlers"})
-
-
 @dataclass
 class _Matter:
     instance: ProcessInstance
@@ -204,12 +201,7 @@ class _Matter:
     def known_names(self) -> list[str]:
         """Every person's name the matter's forms hold (applicants, payees, winners, officials): its free
         text may repeat them, and they are masked there too."""
-        names: list[str] = []
-        for _step, form in self.forms.values():
-            for key, value in form.items():
-                if "name" in key or key in NAME_KEYS:
-                    names.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
-        return names
+        return names_in_forms(form for _step, form in self.forms.values())
 
     def form_before(self, step: str, seq: int) -> dict[str, Any]:
         """The form ``step`` was last completed with before event ``seq``."""

@@ -406,3 +406,24 @@ def mask_known_names(text: Any, names: Any, limit: int | None = None) -> str:
         pattern = re.compile("|".join(re.escape(name) for name in sorted(known, key=len, reverse=True)))
         shown = pattern.sub(lambda found: _one_name(found.group(), style), shown)
     return shown if limit is None else shown[:limit]
+
+
+# Form fields that hold a person's name besides those named *name* (申请人, 收款方, 竞得人…).
+NAME_FIELDS = frozenset({"payee", "counterparty", "winner", "applicant", "reviewers", "handlers"})
+
+
+def names_in_forms(forms: Any) -> list[str]:
+    """Every person's name a matter's forms hold (2 to 4 Han characters in fields named ``*name`` or in
+    :data:`NAME_FIELDS`, lists too): what :func:`mask_known_names` masks in the same matter's free text."""
+    names: list[str] = []
+    for form in forms:
+        for key, value in (form or {}).items():
+            if (key.endswith("name") and not key.startswith(_THING_NAMES)) or key in NAME_FIELDS:
+                for text in value if isinstance(value, list) else [value]:
+                    if isinstance(text, str):
+                        names.extend(part for part in _PAYEE_BREAKS.split(text) if _PERSON_LIKE.fullmatch(part))
+    return names
+
+
+_THING_NAMES = ("project", "asset", "item", "matter", "file", "place", "meeting", "village", "unit")
+_PERSON_LIKE = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a project's or an asset's name is longer, or not Han

@@ -35,7 +35,7 @@ from engine.clock import now as clock_now
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.ledger_models import LedgerImport, LedgerLine
-from engine.public.masking import mask_name, mask_payee, mask_personal
+from engine.public.masking import mask_known_names, mask_name, mask_payee, mask_personal, names_in_forms
 from engine.public.villages import place_name, public_village
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.supervision.models import Decision, Evidence
@@ -309,7 +309,11 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
                 "flow": instance.definition.key,
                 "flow_name": instance.definition.name,
                 "date": day,
-                "purpose": shown_purpose(str(_pick(forms, spec["purpose"]) or instance.definition.name)),
+                "purpose": mask_known_names(
+                    str(_pick(forms, spec["purpose"]) or instance.definition.name),
+                    names_in_forms(forms.values()),
+                    PURPOSE_CHARS,
+                ),
                 "payee": shown_payee(_pick(forms, spec["payee"])),
                 "amount_fen": amount if isinstance(amount, int) else 0,
                 "approved_fen": approved if isinstance(approved, int) else None,
