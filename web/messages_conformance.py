@@ -15,5 +15,7 @@ ENGLISH: dict[str, str] = {
     "模型文件太大了：最大 {size}": "The model file is too large: at most {size}",
     "模型文件无法读取：": "The model file cannot be read: ",
     "第 {n} 行": "line {n}",
+    # the findings' summary (web/templates/auditor/_findings.html): cases past the exact check's bounds
+    "{n} 件没有检查完（精确检查超出了时间或状态上限），不计入上面的数字：": "{n} cases were not checked (the exact check went past its time or state bound) and are not counted above:",
     "正在进行的日志检查已有 {n} 个（同时最多 {n} 个），请过几分钟再上传": "{n} log checks are running already (at most {n} at once); please upload again in a few minutes",
 }

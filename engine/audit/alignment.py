@@ -31,9 +31,15 @@ visible transition fired without a log event: a skipped step) and a log move (a 
 transition explains: an inserted step) cost 1. The first state popped that is final (the whole case
 read, the marking final; for a case still running any marking) gives an optimal alignment. Moves are
 tried in a fixed order, synchronous, silent, model moves (in the net's transition order), log move,
-so ties are broken the same way every time. Markings' successors are cached per net and alignments
-per variant (identical sequences are aligned once). The search is bounded (:data:`MAX_STATES` states,
-:data:`MAX_TOKENS` tokens in a place); a case that hits the bound is reported as such, not guessed.
+so ties are broken the same way every time. Markings' successors are cached per net (at most
+:data:`MAX_CACHED_MOVES` moves) and alignments per variant (identical sequences are aligned once).
+
+**Bounds.** A marking is a ``bytes`` of token counts, one per place: a move reads and writes only the
+places its transition touches, and a search state hashes in constant time (bytes cache their hash),
+so the cost of a state does not grow with the number of tokens. The search is bounded in states
+(:data:`MAX_STATES` made, :data:`MAX_TOKENS` tokens in a place) and, given ``seconds``, in wall-clock
+time; a case that hits a bound is reported as such, with the reason, never guessed. Whether a bound
+is hit may depend on the machine; an alignment that is found does not.
 """
 
 from __future__ import annotations

@@ -27,8 +27,10 @@ where it stood before the latest completion of the step it returned to: doing th
 the steps after it, is a second pass, not a repeat or a swap. The step is enabled again at the moment
 of the return. A step done again without a return remains a repeat.
 
-Every check reports its time: in total and per case (mean, maximum), in ``summary()["timing"]``;
-a case the exact search could not settle within its bounds is listed in ``summary()["unchecked"]``.
+Every check reports its time: in total and per case (mean, maximum), in ``summary()["timing"]``.
+The exact search keeps within a :class:`Budget` of wall-clock seconds per variant and per check; a
+case it could not settle within its bounds (states, tokens, time) is listed in
+``summary()["unchecked"]`` with the reason, never guessed.
 """
 
 from __future__ import annotations
