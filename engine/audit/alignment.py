@@ -53,7 +53,7 @@ from time import perf_counter
 MAX_STATES = 200_000  # states made by one search (its memory)
 MAX_TOKENS = 3
 CLOCK_EVERY = 256  # states between two looks at the clock
-MAX_CACHED_MOVES = 2_000_000  # moves a net keeps cached (then it starts again)
+MAX_CACHED_MOVES = 500_000  # moves a net keeps cached (then it starts again): its memory
 MAX_INCLUSIVE_BRANCHES = 6
 
 SOURCE, SINK, TERMINATED = 0, 1, 2
