@@ -194,7 +194,8 @@ def test_the_rule_file_decides_and_a_county_can_override_it(library, done, tmp_p
     monkeypatch.setenv("POWERLIST_RULES_DIR", str(tmp_path))
     (entry,) = mine(library, done)
     assert [f["label"] for f in entry["fields"]] == ["记录人", "决议内容"]
-    assert entry["fields"][0]["text"] == "李*计 ***"  # a name the matter holds, and a number, masked even where a county publishes the field
+    # a name the matter holds, and a number, are masked even where a county publishes the field
+    assert entry["fields"][0]["text"] == "李*计 ***"
     assert entry["result"] is None
     (tmp_path / "published.yaml").write_text(
         "published:\n  flows:\n    four_deliberations:\n      disclose_result: {kind: verdict, fields: [oops]}\n",
