@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.calendar import CST
-from tests.conftest import fresh_database
+from tests.conftest import DATABASES, fresh_database
 
 VILLAGE = "QX0101"  # 上塘村
 CADRE = "shangtang.cadre"
@@ -24,14 +24,14 @@ def at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), CST)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+@pytest.fixture(scope="module", params=DATABASES)
+def world(request, tmp_path_factory):
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.migrate import upgrade
     from powerlist import demo
 
     folder = tmp_path_factory.mktemp("disclosures")
-    with fresh_database("sqlite", folder) as url:
+    with fresh_database(request.param, folder) as url:
         engine = make_engine(url)
         upgrade(engine)
         sessions = make_sessionmaker(engine)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from engine.calendar import CST
-from tests.conftest import fresh_database
+from tests.conftest import DATABASES, fresh_database
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 KEEPER = "dongxi.civil"  # 东溪镇民政办: 上塘村 QX0101 and 下塘村 QX0102
@@ -49,8 +49,8 @@ def roster_csv(rows=None, title=True) -> str:
     return "\n".join(lines + rows) + "\n"
 
 
-@pytest.fixture(scope="module")
-def county(tmp_path_factory):
+@pytest.fixture(scope="module", params=DATABASES)
+def county(request, tmp_path_factory):
     """The demo county with the subsistence-aid flow, one application run to approval in 上塘村."""
     from dataclasses import replace
 
@@ -62,7 +62,7 @@ def county(tmp_path_factory):
     from powerlist import demo
 
     folder = tmp_path_factory.mktemp("subsidies")
-    with fresh_database("sqlite", folder) as url:
+    with fresh_database(request.param, folder) as url:
         engine = make_engine(url)
         upgrade(engine)
         sessions = make_sessionmaker(engine)

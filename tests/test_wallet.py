@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.calendar import CST
-from tests.conftest import ROOT, Cli, fresh_database
+from tests.conftest import DATABASES, ROOT, Cli, fresh_database
 
 PROCESSES = ROOT / "processes"
 BOOKKEEPER = "shangtang.bookkeeper"  # 上塘村 (QX0101)
@@ -44,8 +44,8 @@ MARCH = "\n".join(
 )
 
 
-@pytest.fixture(scope="module")
-def village(tmp_path_factory):
+@pytest.fixture(scope="module", params=DATABASES)
+def village(request, tmp_path_factory):
     """The demo county with three paying matters in 上塘村 (QX0101) run as people would, one refused
     payment, and an asset let out; the sessionmaker."""
     from engine import api, clock
@@ -55,7 +55,7 @@ def village(tmp_path_factory):
     from powerlist import demo
 
     folder = tmp_path_factory.mktemp("wallet")
-    with fresh_database("sqlite", folder) as url:
+    with fresh_database(request.param, folder) as url:
         engine = make_engine(url)
         upgrade(engine)
         sessions = make_sessionmaker(engine)
