@@ -14,14 +14,13 @@ one refuses the whole report, naming the file, and still counts against the send
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -29,9 +28,10 @@ from engine.calendar import CST
 from engine.definitions.deploy import latest_version
 from engine.persistence.db import begin_write
 from engine.persistence.models import DefinitionVersion, OrgUnit
-from engine.public import complaints, photos
+from engine.public import complaints, photos, throttle
 from engine.public.models import ReportAttempt
 from engine.public.receipts import receipt_for
+from engine.public.throttle import sender
 from engine.public.villages import public_village
 from engine.runtime.steps import start_matter
 
@@ -45,7 +45,6 @@ WHERE_LENGTH = (2, 100)
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{5,18}[0-9]")
 ABOUT = complaints.ABOUT
 UNSAID = "cadres"  # a report sent from a page without the question is read the most protective way
-IPV6_NETWORK = 64
 NAMED, ANONYMOUS = "named", "anonymous"  # the form's choice: 实名（留电话） or 匿名（不留任何联系方式）
 
 
@@ -124,35 +123,9 @@ def cleaned(
     )
 
 
-def sender(address: str | None) -> str:
-    """Whom the rate limit counts: an IPv4 address as it is, an IPv6 address by its /64 network
-    (an IPv4 address mapped into IPv6 as the IPv4 address); anything else as given."""
-    text = (address or "unknown").strip()
-    try:
-        parsed = ipaddress.ip_address(text)
-    except ValueError:
-        return text[:64]
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((int(parsed), IPV6_NETWORK), strict=False))
-    return str(parsed)
-
-
 def wait_seconds(session: Session, address: str) -> int:
     """Seconds until ``address`` (a :func:`sender`) may send another report; 0 when it may now."""
-    now = clock.now()
-    recent = list(
-        session.scalars(
-            select(ReportAttempt.at)
-            .where(ReportAttempt.address == address, ReportAttempt.at > now - WINDOW)
-            .order_by(ReportAttempt.at)
-        )
-    )
-    if len(recent) < MAX_REPORTS:
-        return 0
-    unlock = clock.as_utc(recent[-MAX_REPORTS]) + WINDOW
-    return max(int((unlock - now).total_seconds()) + 1, 1)
+    return throttle.wait_seconds(session, ReportAttempt, address, MAX_REPORTS, WINDOW)
 
 
 def complaint_flow(session: Session) -> DefinitionVersion:

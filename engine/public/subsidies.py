@@ -1082,33 +1082,18 @@ _DUMMY_SALT = "00" * 32
 MIN_LOOKUP_S = 0.05  # every answer takes at least this long: an unknown code answers like a wrong check
 
 
-def lookup_wait(session: Session, address: str, tries: int) -> int:
-    now = clock.now()
-    recent = list(
-        session.scalars(
-            select(SubsidyLookupAttempt.at)
-            .where(SubsidyLookupAttempt.address == address, SubsidyLookupAttempt.at > now - WINDOW)
-            .order_by(SubsidyLookupAttempt.at)
-        )
-    )
-    if len(recent) < tries:
-        return 0
-    unlock = clock.as_utc(recent[-tries]) + WINDOW
-    return max(int((unlock - now).total_seconds()) + 1, 1)
-
-
 def lookup(session: Session, village_code: str, household_code: str, check: str, address: str | None) -> Lookup:
     """A household's receipts across kinds and periods, by its door-plate code and the last four
-    characters of the head's ID. Every try counts against the sender (:func:`reports.sender`); the
+    characters of the head's ID. Every try counts against the sender (:func:`engine.public.throttle.sender`); the
     caller commits whatever the answer."""
-    from engine.public.reports import sender
+    from engine.public.throttle import sender, wait_seconds
     from engine.public.villages import public_village
 
     started = time.monotonic()
     begin_write(session)
     village = public_village(session, village_code)
     who = sender(address)
-    wait = lookup_wait(session, who, rules().tries_per_hour)
+    wait = wait_seconds(session, SubsidyLookupAttempt, who, rules().tries_per_hour, WINDOW)
     if wait:
         return Lookup(wait_seconds=wait)
     now = clock.now()
