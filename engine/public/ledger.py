@@ -25,7 +25,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -39,7 +39,7 @@ from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance
 from engine.policy.rules import access_rules
 from engine.public.disclosure_models import Disclosure
 from engine.public.ledger_models import LedgerImport, LedgerLine
-from engine.public.spreadsheets import read_sheet
+from engine.public.spreadsheets import CENT, cell_yuan, read_sheet
 from engine.public.wallet import category_of, flow_payments, wallet_rules, with_books
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -138,18 +138,10 @@ def check_month(month: Any) -> str:
 
 
 def _fen(text: str) -> int | None:
-    """Yuan as typed (1,234.50, ¥1234.5, 1234) in fen; None when it is no amount (or absurdly large:
-    1e400 or a 29-digit number is a typing slip, not a sum)."""
-    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace("元", "").strip()
-    if len(cleaned) > 30:
-        return None
-    try:
-        value = Decimal(cleaned)
-        if not value.is_finite() or abs(value) >= MAX_YUAN or value != value.quantize(Decimal("0.01")):
-            return None
-    except InvalidOperation:
-        return None
-    return int(value * 100)
+    """Yuan as typed (1,234.50, ¥1234.5, 1234, -20 for a correction) in fen; None when it is no amount
+    (or absurdly large: 1e400 or a 29-digit number is a typing slip, not a sum)."""
+    value = cell_yuan(text, MAX_YUAN - CENT, negative=True)
+    return int(value * 100) if isinstance(value, Decimal) else None
 
 
 def _day(text: str) -> str | None:

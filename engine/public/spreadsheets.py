@@ -19,6 +19,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.errors import PowerlistError
@@ -344,3 +345,28 @@ def _rows(
             )
         rows.append(SheetRow(line, values, letters))
     return rows
+
+
+CENT = Decimal("0.01")
+
+
+def cell_yuan(text: str, most: Decimal, negative: bool = False) -> Decimal | str:
+    """A sum of yuan as a cell holds it (1,234.50 ¥1234.5 300元), or why it is none: ``"number"``,
+    ``"negative"`` (unless ``negative`` sums are allowed), ``"size"`` (beyond ``most``: 1e400 or 29 digits
+    are typing slips, checked before any rounding) or ``"cents"`` (more than two decimals)."""
+    cleaned = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").removesuffix("元").strip()
+    if len(cleaned) > 40:
+        return "number"
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return "number"
+    if not value.is_finite():
+        return "number"
+    if value < 0 and not negative:
+        return "negative"
+    if abs(value) > most:
+        return "size"
+    if value != value.quantize(CENT):
+        return "cents"
+    return value

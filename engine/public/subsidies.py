@@ -30,7 +30,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -43,7 +43,7 @@ from engine.org.service import get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit
 from engine.public.masking import mask_id_number, mask_known_names, mask_name
-from engine.public.spreadsheets import SheetRow, read_sheet
+from engine.public.spreadsheets import SheetRow, cell_yuan, read_sheet
 from engine.public.subsidy_models import SubsidyEntry, SubsidyHousehold, SubsidyLookupAttempt, SubsidyRoster
 from engine.ruleset import AreaRulesInvalid, area_rules
 
@@ -323,20 +323,14 @@ def id_problem(number: str) -> str | None:
 
 def amount_fen(text: str) -> int | str:
     """Yuan as typed (300, 300.5, 1,200.00, ￥300) in fen, or why not."""
-    cleaned = _ascii(text).replace(",", "").lstrip("¥￥").removesuffix("元")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return f"金额「{text}」不是数字"
-    if not value.is_finite():
-        return f"金额「{text}」不是数字"
-    if value < 0:
-        return "金额不能是负数"
-    if value > Decimal(MAX_AMOUNT_FEN) / 100:  # before any arithmetic: 1e30 or 29 digits are past its precision
-        return "金额大得不像一户的补贴，请核对"
-    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
-        return "金额最多两位小数（到分）"
-    return int(value * 100)
+    value = cell_yuan(_ascii(text), Decimal(MAX_AMOUNT_FEN) / 100)
+    if isinstance(value, Decimal):
+        return int(value * 100)
+    return {
+        "negative": "金额不能是负数",
+        "size": "金额大得不像一户的补贴，请核对",
+        "cents": "金额最多两位小数（到分）",
+    }.get(value, f"金额「{text}」不是数字")
 
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
