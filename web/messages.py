@@ -608,7 +608,7 @@ ENGLISH: dict[str, str] = {
     "村务公开": "Village disclosures",
     "村务公开，扫码就能看：村里的钱花在哪、事办到哪、有问题怎么举报。": "Village affairs, one scan away: where the money goes, how far matters have got, how to report a problem.",
     "村务卡流水": "Village-card statement",
-    "村集体的每一笔支出": "Every payment of collective money",
+    "村集体的钱从哪来、花到哪、还剩多少": "Where the collective money comes from, where it goes and what is left",
     "村集体资金按“先审后付”支出，审批完成并已支付的每一笔都在这里。": "Collective money is paid only after approval; every approved and paid payment is listed here.",
     "查进度": "Look up",
     "每月合计": "Totals by month",
