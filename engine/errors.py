@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from engine.texts import error_text
 
 
 class PowerlistError(Exception):
@@ -10,6 +13,7 @@ class PowerlistError(Exception):
 
     ``code`` is stable (adapters and clients branch on it, the message catalogue words it);
     ``params`` fill the catalogue's wording; ``field`` names the input at fault, when there is one.
+    Raised without a message, the error reads as its code's Chinese wording in ``engine/texts``.
     """
 
     exit_code = 1
@@ -23,8 +27,11 @@ class PowerlistError(Exception):
         params: dict[str, object] | None = None,
         field: str | None = None,
     ):
+        code = code or self.default_code
+        if not message:
+            message = error_text(code, params) or code
         super().__init__(message)
-        self.code = code or self.default_code
+        self.code = code
         self.params = dict(params or {})
         self.field = field
 
@@ -53,6 +60,12 @@ class Conflict(PowerlistError):
 class FieldError:
     field: str
     message: str
+    code: str | None = None
+
+    @classmethod
+    def coded(cls, field: str, code: str, **params: Any) -> FieldError:
+        """A field's error worded by the catalogue (``engine/texts``) from its code and params."""
+        return cls(field, error_text(code, params) or code, code)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
