@@ -33,11 +33,16 @@ from engine.supervision.notices import (
     text_input,
     villages_asked,
 )
+from engine.texts import data, text, texts
 
 KINDS = ("interview", "reminder")
-TALK_NAMES = {"interview": "约谈", "reminder": "提醒谈话"}
 MAX_PRESENT = 30
 MAX_TEXT = 4000
+
+
+def talk_name(kind: str) -> str:
+    """How a kind of talk is named (约谈, 提醒谈话)."""
+    return texts("supervision.talks.kinds").get(kind, kind)
 
 
 def _kind(kind: Any) -> str:
@@ -56,7 +61,7 @@ def _present(value: Any) -> list[dict[str, str]]:
             line = line.strip()
             if not line:
                 continue
-            for sep in ("，", ",", "、", "\t", " "):
+            for sep in data("supervision.talks.name_separators"):
                 if sep in line:
                     name, office = line.split(sep, 1)
                     break
@@ -66,7 +71,6 @@ def _present(value: Any) -> list[dict[str, str]]:
         value = rows
     if not isinstance(value, list) or not value or len(value) > MAX_PRESENT:
         raise InputInvalid(
-            "present: 请填写在场人员（每行一人：姓名，职务）",
             code="talk.present_invalid",
             params={"field": "present", "max": MAX_PRESENT},
             field="present",
@@ -75,7 +79,7 @@ def _present(value: Any) -> list[dict[str, str]]:
     for index, person in enumerate(value):
         if not isinstance(person, dict):
             raise InputInvalid(
-                "present: 每人是 {name, office}",
+                text("supervision.refusals.present_person", field="present"),
                 code="talk.present_invalid",
                 params={"field": f"present[{index}]", "max": MAX_PRESENT},
                 field=f"present[{index}]",
@@ -109,16 +113,16 @@ def record(
     day = parse_day(held_on, "held_on")
     if day is None:
         raise InputInvalid(
-            "held_on: 请填写谈话日期", code="notice.text_required", params={"field": "held_on"}, field="held_on"
+            text("supervision.refusals.held_on_required", field="held_on"),
+            code="notice.text_required",
+            params={"field": "held_on"},
+            field="held_on",
         )
     if day > local_day(now):
-        raise InputInvalid(
-            "held_on: 谈话日期不能晚于今天", code="talk.date_future", params={"field": "held_on"}, field="held_on"
-        )
+        raise InputInvalid(code="talk.date_future", params={"field": "held_on"}, field="held_on")
     follow_up = parse_day(follow_up_on, "follow_up_on")
     if follow_up is not None and follow_up < day:
         raise InputInvalid(
-            "follow_up_on: 回访日期不能早于谈话日期",
             code="talk.follow_up_before",
             params={"field": "follow_up_on"},
             field="follow_up_on",
@@ -143,9 +147,7 @@ def record(
         begin_write(session)
         unit = get_unit(session, village)
         if unit.level != "village":
-            raise InputInvalid(
-                f"{village} 不是村", code="unit.not_a_village", params={"unit": village}, field="village"
-            )
+            raise InputInvalid(code="unit.not_a_village", params={"unit": village}, field="village")
     policy.require(session, actor, "talk.record", Target(kind, unit.id))
     roles = set(rules_for(unit_chain(session, unit.id)[-1].code)["talks"][kind]["roles"])
     holdings = holdings_of(session, actor)
@@ -185,7 +187,7 @@ def record(
             at=now,
             actor=actor,
             action="supervision.talk",
-            subject=f"{TALK_NAMES[kind]} {unit.code} {talk.held_on}",
+            subject=text("supervision.talks.subject", kind=talk_name(kind), village=unit.code, day=talk.held_on),
             detail={**data, "village": unit.code, "violation": violation_id},
         )
     )
@@ -203,7 +205,7 @@ def talk_dict(session: Session, talk: SupervisionTalk) -> dict[str, Any]:
     return {
         "id": talk.id,
         "kind": talk.kind,
-        "kind_name": TALK_NAMES.get(talk.kind, talk.kind),
+        "kind_name": talk_name(talk.kind),
         "village": village.code,
         "village_name": village.name,
         "violation": talk.violation_id,
