@@ -684,7 +684,7 @@ def issue(
     rectify_by: Any = None,
     preview: bool = False,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Document | Preview:
     """Issue a document of ``kind`` for a violation, or for a village's grade in ``period``.
 
     With ``preview`` nothing is written and nothing locked: the text as it would be issued now,
@@ -845,7 +845,7 @@ def receive(
     received_on: Any = None,
     note: Any = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Document:
     """Record that a document was received (签收): who signed for it and on which day."""
     signer = text_input(received_by, "received_by", required=True, most=MAX_NAME)
     note = text_input(note, "note", required=False, most=MAX_NOTE)
@@ -915,67 +915,126 @@ def _time(value: datetime | None) -> str | None:
     return format_time(value) if value is not None else None
 
 
-def document_dict(session: Session, document: SupervisionDocument) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An issued document as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    id: int
+    kind: str
+    kind_name: str
+    number: str
+    title: str
+    colour: str | None
+    village: str
+    village_name: str
+    issuer: str
+    issuer_name: str
+    issuer_role: str
+    violation: int | None
+    notice: int | None
+    issued_at: str | None
+    issued_by: str
+    rectify_by: str | None
+    reply_by: str | None
+    received_at: str | None
+    received_by: str | None
+    receipt_recorded_by: str | None
+    receipt_note: str | None
+    check_url: str
+    template_version: str
+    sha256: str
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A document as it would be issued now: no id, no number (``〔…〕``), not received."""
+
+    id: None
+    kind: str
+    kind_name: str
+    number: str
+    title: str
+    colour: str | None
+    village: str
+    village_name: str
+    issuer: str
+    issuer_name: str
+    issuer_role: str
+    violation: int | None
+    notice: None
+    issued_at: str | None
+    issued_by: str
+    rectify_by: str | None
+    reply_by: str | None
+    received_at: None
+    received_by: None
+    check_url: str
+    template_version: str
+    content: dict[str, Any]
+    preview: bool = True
+
+
+def document_dict(session: Session, document: SupervisionDocument) -> Document:
     village = session.get(OrgUnit, document.village_id)
     issuer = session.get(OrgUnit, document.issuer_unit_id)
-    return {
-        "id": document.id,
-        "kind": document.kind,
-        "kind_name": kind_name(document.kind),
-        "number": document.number,
-        "title": document.title,
-        "colour": document.colour,
-        "village": village.code,
-        "village_name": village.name,
-        "issuer": issuer.code,
-        "issuer_name": issuer.name,
-        "issuer_role": document.issuer_role,
-        "violation": document.violation_id,
-        "notice": document.notice_id,
-        "issued_at": _time(document.issued_at),
-        "issued_by": document.issued_by,
-        "rectify_by": _time(document.rectify_by),
-        "reply_by": _time(document.reply_by),
-        "received_at": _time(document.received_at),
-        "received_by": document.received_by,
-        "receipt_recorded_by": document.receipt_recorded_by,
-        "receipt_note": document.receipt_note,
-        "check_url": document.check_url,
-        "template_version": document.template_version,
-        "sha256": document.content_sha256,
-        "content": document.content,
-    }
+    return Document(
+        id=document.id,
+        kind=document.kind,
+        kind_name=kind_name(document.kind),
+        number=document.number,
+        title=document.title,
+        colour=document.colour,
+        village=village.code,
+        village_name=village.name,
+        issuer=issuer.code,
+        issuer_name=issuer.name,
+        issuer_role=document.issuer_role,
+        violation=document.violation_id,
+        notice=document.notice_id,
+        issued_at=_time(document.issued_at),
+        issued_by=document.issued_by,
+        rectify_by=_time(document.rectify_by),
+        reply_by=_time(document.reply_by),
+        received_at=_time(document.received_at),
+        received_by=document.received_by,
+        receipt_recorded_by=document.receipt_recorded_by,
+        receipt_note=document.receipt_note,
+        check_url=document.check_url,
+        template_version=document.template_version,
+        sha256=document.content_sha256,
+        content=document.content,
+    )
 
 
-def _view_of_content(draft: Draft, content: dict[str, Any], now: datetime, actor: str) -> dict[str, Any]:
-    return {
-        "id": None,
-        "kind": draft.kind,
-        "kind_name": kind_name(draft.kind),
-        "number": content["number"],
-        "title": content["title"],
-        "colour": draft.colour,
-        "village": draft.village.code,
-        "village_name": draft.village.name,
-        "issuer": draft.issuer.code,
-        "issuer_name": draft.issuer.name,
-        "issuer_role": draft.issuer_role,
-        "violation": draft.violation.id if draft.violation is not None else None,
-        "notice": None,
-        "issued_at": _time(now),
-        "issued_by": actor,
-        "rectify_by": _time(draft.rectify_by),
-        "reply_by": _time(draft.reply_by),
-        "received_at": None,
-        "received_by": None,
-        "check_url": draft.check_url,
-        "template_version": str(draft.rules["version"]),
-        "content": content,
-        "preview": True,
-    }
+def _view_of_content(draft: Draft, content: dict[str, Any], now: datetime, actor: str) -> Preview:
+    return Preview(
+        id=None,
+        kind=draft.kind,
+        kind_name=kind_name(draft.kind),
+        number=content["number"],
+        title=content["title"],
+        colour=draft.colour,
+        village=draft.village.code,
+        village_name=draft.village.name,
+        issuer=draft.issuer.code,
+        issuer_name=draft.issuer.name,
+        issuer_role=draft.issuer_role,
+        violation=draft.violation.id if draft.violation is not None else None,
+        notice=None,
+        issued_at=_time(now),
+        issued_by=actor,
+        rectify_by=_time(draft.rectify_by),
+        reply_by=_time(draft.reply_by),
+        received_at=None,
+        received_by=None,
+        check_url=draft.check_url,
+        template_version=str(draft.rules["version"]),
+        content=content,
+    )
 
 
-def get_document(session: Session, actor: str, document_id: int) -> dict[str, Any]:
+def get_document(session: Session, actor: str, document_id: int) -> Document:
     document = session.get(SupervisionDocument, document_id)
     if document is None:
         raise NotFound(f"no document {document_id}", code="notice.not_found", params={"document": document_id})
@@ -990,7 +1049,7 @@ def get_document(session: Session, actor: str, document_id: int) -> dict[str, An
 
 def documents(
     session: Session, actor: str, *, violation_id: int | None = None, village: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[Document]:
     """The documents the user may read, newest first: of a violation, of a village (or town,
     county), or all in their scope. See :func:`require_lister` for who may ask."""
     require_lister(session, actor, violation_id)
@@ -1070,17 +1129,17 @@ def qr_base64(url: str) -> str:
     return base64.b64encode(qr.svg(url)).decode()
 
 
-def render_html(view: dict[str, Any], *, lang: str = "zh") -> str:
+def render_html(view: Document | Preview, *, lang: str = "zh") -> str:
     """The document as a standalone HTML page (A4, CJK font, QR code inline): printable as it is,
     and what :func:`render_pdf` lays out. Every value is escaped; nothing in it is a template."""
     e = html.escape
-    content = view["content"]
-    colour = _COLOURS.get(view.get("colour") or "", "#c00000")
+    content = view.content
+    colour = _COLOURS.get(view.colour or "", "#c00000")
     paragraphs = "\n".join(f"<p>{e(p)}</p>" for p in content["paragraphs"])
     signature = "\n".join(f"<div>{e(line)}</div>" for line in content["signature"])
     received = ""
-    if view.get("received_at"):
-        receipt = text("supervision.notices.receipt", by=view["received_by"] or "", day=_day_text(view["received_at"]))
+    if view.received_at:
+        receipt = text("supervision.notices.receipt", by=view.received_by or "", day=_day_text(view.received_at))
         received = f'<p class="receipt">{e(receipt)}</p>'
     return _page().substitute(
         title=e(content["title"]),
@@ -1090,8 +1149,8 @@ def render_html(view: dict[str, Any], *, lang: str = "zh") -> str:
         paragraphs=paragraphs,
         signature=signature,
         received=received,
-        qr=qr_base64(view["check_url"]),
-        check=e(text("supervision.notices.check", url=view["check_url"])),
+        qr=qr_base64(view.check_url),
+        check=e(text("supervision.notices.check", url=view.check_url)),
     )
 
 
@@ -1099,7 +1158,7 @@ def _day_text(iso: str) -> str:
     return chinese_date(local_day(datetime.fromisoformat(iso.replace("Z", "+00:00"))))
 
 
-def render_pdf(view: dict[str, Any]) -> bytes:
+def render_pdf(view: Document | Preview) -> bytes:
     """The document as an A4 PDF (WeasyPrint, the CJK font of the system)."""
     from weasyprint import HTML
 

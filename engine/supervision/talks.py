@@ -8,7 +8,8 @@ violation's chain) and/or with a village. Who may record which kind is rule data
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -106,7 +107,7 @@ def record(
     outcome: Any = None,
     follow_up_on: Any = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Talk:
     """Record a talk about a violation and/or with a village (the violation's village when both)."""
     kind = _kind(kind)
     now = now or clock.now()
@@ -199,34 +200,58 @@ def may_record(session: Session, actor: str, kind: str, village_id: int) -> bool
     return policy.may(session, actor, "talk.record", Target(kind, village_id))
 
 
-def talk_dict(session: Session, talk: SupervisionTalk) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Talk:
+    """A recorded talk as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    id: int
+    kind: str
+    kind_name: str
+    village: str
+    village_name: str
+    violation: int | None
+    unit: str
+    unit_name: str
+    held_on: date
+    place: str
+    present: list[dict[str, str]]
+    subject_name: str
+    subject_office: str | None
+    summary: str
+    outcome: str
+    follow_up_on: date | None
+    recorded_by: str
+    recorded_at: str
+
+
+def talk_dict(session: Session, talk: SupervisionTalk) -> Talk:
     village = session.get(OrgUnit, talk.village_id)
     unit = session.get(OrgUnit, talk.unit_id)
-    return {
-        "id": talk.id,
-        "kind": talk.kind,
-        "kind_name": talk_name(talk.kind),
-        "village": village.code,
-        "village_name": village.name,
-        "violation": talk.violation_id,
-        "unit": unit.code,
-        "unit_name": unit.name,
-        "held_on": talk.held_on,
-        "place": talk.place,
-        "present": talk.present,
-        "subject_name": talk.subject_name,
-        "subject_office": talk.subject_office,
-        "summary": talk.summary,
-        "outcome": talk.outcome,
-        "follow_up_on": talk.follow_up_on,
-        "recorded_by": talk.recorded_by,
-        "recorded_at": format_time(talk.recorded_at),
-    }
+    return Talk(
+        id=talk.id,
+        kind=talk.kind,
+        kind_name=talk_name(talk.kind),
+        village=village.code,
+        village_name=village.name,
+        violation=talk.violation_id,
+        unit=unit.code,
+        unit_name=unit.name,
+        held_on=talk.held_on,
+        place=talk.place,
+        present=talk.present,
+        subject_name=talk.subject_name,
+        subject_office=talk.subject_office,
+        summary=talk.summary,
+        outcome=talk.outcome,
+        follow_up_on=talk.follow_up_on,
+        recorded_by=talk.recorded_by,
+        recorded_at=format_time(talk.recorded_at),
+    )
 
 
 def talks(
     session: Session, actor: str, *, violation_id: int | None = None, village: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[Talk]:
     """The talks the user may read, newest first: about a violation, with a village (or the villages
     of a town, county), or all in scope; who may ask, as for documents (:func:`notices.require_lister`)."""
     require_lister(session, actor, violation_id)
@@ -244,7 +269,7 @@ def talks(
     return found
 
 
-def get_talk(session: Session, actor: str, talk_id: int) -> dict[str, Any]:
+def get_talk(session: Session, actor: str, talk_id: int) -> Talk:
     talk = session.get(SupervisionTalk, talk_id)
     if talk is None or not policy.may(session, actor, "talk.read", Target(talk.kind, talk.village_id)):
         raise NotFound(f"no talk {talk_id}", code="not_found")
