@@ -496,23 +496,51 @@ class Line:
     settled: int
     matters: list[int]
 
-    def as_dict(self, book: RuleBook) -> dict[str, Any]:
+    def entry(self, book: RuleBook) -> RegisterEntry:
         d = self.decision
-        return {
-            **describe(d),
-            "kind_title": kind_title(book, d.kind),
-            "status_title": status_name(d.status),
-            "source": d.source,
-            "instance": d.instance_id,
-            "contracted_fen": self.contracted,
-            "paid_fen": self.paid,
-            "settled_fen": self.settled,
-            "balance_fen": (d.amount_fen - self.paid) if d.amount_fen is not None else None,
-            "over": d.amount_fen is not None
+        return RegisterEntry(
+            number=d.number,
+            kind=d.kind,
+            amount_fen=d.amount_fen,
+            purpose=d.purpose,
+            passed_on=d.passed_on,
+            status=d.status,
+            kind_title=kind_title(book, d.kind),
+            status_title=status_name(d.status),
+            source=d.source,
+            instance=d.instance_id,
+            contracted_fen=self.contracted,
+            paid_fen=self.paid,
+            settled_fen=self.settled,
+            balance_fen=(d.amount_fen - self.paid) if d.amount_fen is not None else None,
+            over=d.amount_fen is not None
             and max(self.contracted, self.paid, self.settled) > ceiling(book, d.amount_fen),
-            "matters": self.matters,
-            "note": d.note,
-        }
+            matters=self.matters,
+            note=d.note,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEntry:
+    """A line of the register as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    number: str
+    kind: str
+    amount_fen: int | None
+    purpose: str
+    passed_on: date
+    status: str
+    kind_title: str
+    status_title: str
+    source: str
+    instance: int | None
+    contracted_fen: int
+    paid_fen: int
+    settled_fen: int
+    balance_fen: int | None
+    over: bool
+    matters: list[int]
+    note: str | None
 
 
 def ledger(session: Session, village_id: int, year: int | None = None) -> list[Line]:
@@ -657,12 +685,12 @@ def close(session: Session, actor: str, village_code: str, number: str, reason: 
     return decision
 
 
-def register_of(session: Session, actor: str, village_code: str, year: int | None = None) -> list[dict[str, Any]]:
+def register_of(session: Session, actor: str, village_code: str, year: int | None = None) -> list[RegisterEntry]:
     """The village's register as its readers see it."""
     village = get_village(session, village_code)
     policy.require(session, actor, "decision.read", village)
     book = book_for_village(session, village.id)
-    return [line.as_dict(book) for line in ledger(session, village.id, year)]
+    return [line.entry(book) for line in ledger(session, village.id, year)]
 
 
 def readable_villages(session: Session, username: str) -> list[OrgUnit]:
