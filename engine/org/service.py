@@ -10,6 +10,7 @@ from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.reserved import refuse_reserved
 from engine.org.roles import LEVEL_NAMES, LEVELS, ROLES, role_level
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, RoleAssignment, User
 
 
@@ -22,7 +23,7 @@ def get_unit(session: Session, code: str) -> OrgUnit:
 
 def get_village(session: Session, code: str) -> OrgUnit:
     unit = get_unit(session, code)
-    if unit.level != "village":
+    if unit.level != Level.VILLAGE:
         raise PowerlistError(f"{code} 不是村", code="unit.not_a_village", params={"unit": code}, field="village")
     return unit
 
@@ -39,7 +40,7 @@ def ensure_unit(session: Session, code: str, name: str, level: str, parent: OrgU
         raise PowerlistError(
             f"级别只能是县、镇或村，不是 {level}", code="unit.bad_level", params={"level": level}, field="level"
         )
-    expected_parent = {"county": None, "town": "county", "village": "town"}[level]
+    expected_parent = {Level.COUNTY: None, Level.TOWN: Level.COUNTY, Level.VILLAGE: Level.TOWN}[level]
     if (parent.level if parent else None) != expected_parent:
         raise PowerlistError(
             f"{LEVEL_NAMES[level]}应当属于{LEVEL_NAMES.get(expected_parent or '', '')}"

@@ -42,6 +42,7 @@ from engine.history.chain import format_time
 from engine.inputs import InputInvalid
 from engine.org.roles import ROLES
 from engine.org.units import holds_role
+from engine.persistence.enums import Level
 from engine.persistence.models import User
 from engine.supervision import chain, timers
 from engine.supervision import violations as v
@@ -149,7 +150,7 @@ def parse_deadline(value: Any, now: datetime) -> datetime:
 
 def check_owner(session: Session, violation: Violation, owner_role: Any, owner_user: Any) -> tuple[str, str | None]:
     """A role held in the violation's village, and optionally an active person holding it there."""
-    if not isinstance(owner_role, str) or owner_role not in ROLES or ROLES[owner_role].level != "village":
+    if not isinstance(owner_role, str) or owner_role not in ROLES or ROLES[owner_role].level != Level.VILLAGE:
         raise InputInvalid(
             f"整改责任岗位须是村里的岗位：{str(owner_role)[:40]!r}",
             code="violation.owner_role",

@@ -9,6 +9,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from engine.errors import Conflict, FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.ids import parse_id
 from engine.workspace import attachments, formspec, idempotency, matters, operations, waivers
 from engine.workspace.operations import Outcome
@@ -141,7 +142,7 @@ def _done(outcome: Outcome):
         flash(_("这份表单已经提交过了，下面是提交后的情况"), "info")
     elif outcome.parked:
         flash(_("已提交，正在等待加签人审批"), "success")
-    elif outcome.status == "completed":
+    elif outcome.status == InstanceStatus.COMPLETED:
         flash(_("已提交，事项已办结"), "success")
     elif outcome.opened:
         names = "、".join(o["name"] for o in outcome.opened)
