@@ -1,7 +1,7 @@
 """Anchors: a digest over every history chain, daily (and hourly when the rules say so), to
 print, publish or send upwards.
 
-The hash chains of :mod:`engine.history` and of the violations (:mod:`engine.supervision.chain`)
+The hash chains of :mod:`engine.history` and of the violations (:mod:`engine.supervision.violation_chain`)
 show that an event was edited, but not that the newest events of a matter or a violation, or a
 whole matter or violation, were removed with the chain's head rewritten. An anchor closes that gap.
 It takes, for every matter, the leaf (id, history seq, head hash), and for every violation the leaf
@@ -35,7 +35,7 @@ from engine.history.chain import GENESIS, event_hash
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import rule
-from engine.supervision import chain as violation_chain
+from engine.supervision import violation_chain
 from engine.supervision.models import Violation, ViolationEvent
 
 Leaves = dict[int, tuple[int, bytes]]  # matter or violation id -> (seq, head)
