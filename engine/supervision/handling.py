@@ -44,7 +44,7 @@ from engine.org.roles import ROLES
 from engine.org.units import holds_role
 from engine.persistence.enums import Level
 from engine.persistence.models import User
-from engine.supervision import chain, timers
+from engine.supervision import timers, violation_chain
 from engine.supervision import violations as v
 from engine.supervision.models import SupervisionTimer, Violation
 
@@ -273,7 +273,7 @@ def _assign(
     }
     if note:
         data["note"] = note
-    chain.append(session, violation, "assigned", at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, "assigned", at=now, actor=actor, data=data)
     # The deadline is now this one: the earlier deadline timer of this violation is obsolete.
     session.execute(
         update(SupervisionTimer)
@@ -299,7 +299,7 @@ def _assign(
 def _reject(session: Session, violation: Violation, actor: str, reason: str, now: datetime) -> str:
     """Send a reported rectification back to its owner, who reads why in the violation's history."""
     violation.status = v.ACKNOWLEDGED
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "rectification_rejected",

@@ -675,9 +675,9 @@ def copy_candidates(session: Session, instance_id: int) -> list[dict[str, str]]:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         return []
-    from engine.org.service import unit_for_role
+    from engine.org.units import unit_for_role
 
-    pairs = [(role, unit_for_role(instance.village, role).id) for role in SUPERVISOR_ROLES]
+    pairs = [(role, unit_for_role(session, instance.village_id, role).id) for role in SUPERVISOR_ROLES]
     found = []
     for role, unit_id in pairs:
         users = session.scalars(
