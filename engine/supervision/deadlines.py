@@ -29,7 +29,7 @@ from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
 from engine.supervision import timers
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import Severity, SupervisionTimer, Violation
 from engine.supervision.rules import RuleBook
 from engine.supervision.timers import WaitingTimer
 from engine.supervision.violations import (
@@ -404,5 +404,5 @@ def fire_red(session: Session, book: RuleBook, timer: SupervisionTimer, instance
         days = text("supervision.deadlines.days", days=red_after.days)
     else:
         days = str(red_after)
-    upgrade(session, book, violation, "red", now, note=text("supervision.deadlines.turned_red", days=days))
+    upgrade(session, book, violation, Severity.RED, now, note=text("supervision.deadlines.turned_red", days=days))
     return "fired"

@@ -22,6 +22,7 @@ from engine.inputs import InputInvalid
 from engine.org.service import get_unit
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit
 from engine.supervision.models import SupervisionTalk
 from engine.supervision.notices import (
@@ -147,7 +148,7 @@ def record(
     else:
         begin_write(session)
         unit = get_unit(session, village)
-        if unit.level != "village":
+        if unit.level != Level.VILLAGE:
             raise InputInvalid(code="unit.not_a_village", params={"unit": village}, field="village")
     policy.require(session, actor, "talk.record", Target(kind, unit.id))
     roles = set(rules_for(unit_chain(session, unit.id)[-1].code)["talks"][kind]["roles"])
