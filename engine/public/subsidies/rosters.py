@@ -1,0 +1,191 @@
+"""Rosters as the staff and the villagers see them (masked, paged), and the households' door-plate list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.calendar import CST
+from engine.errors import NotFound
+from engine.org.service import get_village
+from engine.persistence.models import OrgUnit
+from engine.public.masking import mask_id_number, mask_known_names, mask_name
+from engine.public.subsidies.access import require
+from engine.public.subsidies.kinds import Kind, period_label, rules
+from engine.public.subsidy_models import SubsidyEntry, SubsidyHousehold, SubsidyRoster
+
+PUBLISHED, WITHDRAWN, REPLACED = "published", "withdrawn", "replaced"
+IMPORT, FLOW = "import", "flow"
+
+def staff_roster(roster: SubsidyRoster, village: OrgUnit) -> dict[str, Any]:
+    kinds = rules().kinds
+    return {
+        "id": roster.id,
+        "village": village.code,
+        "village_name": village.name,
+        "kind": roster.kind,
+        "kind_name": kinds[roster.kind].name if roster.kind in kinds else roster.kind,
+        "period": roster.period,
+        "period_label": period_label(roster.period),
+        "status": roster.status,
+        "source": roster.source,
+        "filename": roster.filename,
+        "sha256": roster.file_sha256,
+        "households": roster.households,
+        "people": roster.people,
+        "total_fen": roster.total_fen,
+        "imported_by": roster.imported_by,
+        "imported_at": clock.as_utc(roster.imported_at).isoformat(),
+        "withdrawn_by": roster.withdrawn_by,
+        "withdrawn_at": clock.as_utc(roster.withdrawn_at).isoformat() if roster.withdrawn_at else None,
+        "withdraw_reason": roster.withdraw_reason,
+        "replaced_by": roster.replaced_by_id,
+    }
+
+
+def rosters_for_staff(session: Session, actor: str | None, village_code: str) -> list[dict[str, Any]]:
+    """Every roster of the village, withdrawn and replaced ones too, newest period first."""
+    village = get_village(session, village_code)
+    require(session, actor, "subsidy.read", village)
+    rows = session.scalars(
+        select(SubsidyRoster)
+        .where(SubsidyRoster.village_id == village.id)
+        .order_by(SubsidyRoster.period.desc(), SubsidyRoster.kind, SubsidyRoster.id.desc())
+    )
+    return [staff_roster(roster, village) for roster in rows]
+
+
+def households_of(session: Session, actor: str | None, village_code: str) -> list[dict[str, Any]]:
+    """The village's households by door-plate code (户码), with the latest head's name masked, to print
+    the plates; the check (last four of the head's ID) is the household's own and never listed."""
+    village = get_village(session, village_code)
+    require(session, actor, "subsidy.households", village)
+    latest = (
+        select(SubsidyEntry.household_id, func.max(SubsidyEntry.id).label("entry_id"))
+        .group_by(SubsidyEntry.household_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(SubsidyHousehold.code, SubsidyEntry.recipient_name, SubsidyEntry.group_name)
+        .join(latest, latest.c.household_id == SubsidyHousehold.id)
+        .join(SubsidyEntry, SubsidyEntry.id == latest.c.entry_id)
+        .where(SubsidyHousehold.village_id == village.id)
+        .order_by(SubsidyHousehold.code)
+    ).all()
+    return [{"code": r.code, "head": mask_name(r.recipient_name), "group": r.group_name or ""} for r in rows]
+
+
+def public_fields(kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the public sees it: only the kind's published columns, masked."""
+    published = set(kind.published)
+    return {
+        "name": mask_name(fields["name"]) if "name" in published else None,
+        "id_number": mask_id_number(fields["id_masked"]) if "id_number" in published else None,
+        "group": mask_known_names(fields.get("group") or "", fields["name"], 50) if "group" in published else None,
+        "people": fields.get("people") if "people" in published else None,
+        "amount_fen": fields["amount_fen"],
+        "paid_on": fields.get("paid_on") if "paid_on" in published else None,
+    }
+
+
+def _entry_fields(entry: SubsidyEntry) -> dict[str, Any]:
+    return {
+        "name": entry.recipient_name,
+        "id_masked": entry.id_masked,
+        "group": entry.group_name,
+        "people": entry.people,
+        "amount_fen": entry.amount_fen,
+        "paid_on": entry.paid_on,
+    }
+
+
+def _public_roster(roster: SubsidyRoster, kinds: dict[str, Kind]) -> dict[str, Any]:
+    kind = kinds.get(roster.kind)
+    return {
+        "id": roster.id,
+        "kind": roster.kind,
+        "kind_name": kind.name if kind else roster.kind,
+        "period": roster.period,
+        "period_label": period_label(roster.period),
+        "households": roster.households,
+        "people": roster.people,
+        "total_fen": roster.total_fen,
+        "published_on": clock.as_utc(roster.imported_at).astimezone(CST).date().isoformat(),
+        "columns": list(kind.published) if kind else ["amount"],
+    }
+
+
+ROSTERS_PER_PAGE = 12
+ENTRIES_PER_PAGE = 50
+PREVIEW_ENTRIES = 10
+
+
+def public_rosters(session: Session, village: OrgUnit, page: int = 1) -> dict[str, Any]:
+    """The village's published rosters, newest period first, each with its first entries, masked."""
+    kinds = rules().kinds
+    base = select(SubsidyRoster).where(
+        SubsidyRoster.village_id == village.id, SubsidyRoster.status == PUBLISHED, SubsidyRoster.kind.in_(list(kinds))
+    )
+    count = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, -(-count // ROSTERS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    rosters = list(
+        session.scalars(
+            base.order_by(SubsidyRoster.period.desc(), SubsidyRoster.kind, SubsidyRoster.id.desc())
+            .offset((page - 1) * ROSTERS_PER_PAGE)
+            .limit(ROSTERS_PER_PAGE)
+        )
+    )
+    shown = []
+    for roster in rosters:
+        data = _public_roster(roster, kinds)
+        entries = session.scalars(
+            select(SubsidyEntry)
+            .where(SubsidyEntry.roster_id == roster.id)
+            .order_by(SubsidyEntry.id)
+            .limit(PREVIEW_ENTRIES)
+        )
+        data["entries"] = [public_fields(kinds[roster.kind], _entry_fields(e)) for e in entries]
+        data["more"] = roster.households > PREVIEW_ENTRIES
+        shown.append(data)
+    return {"rosters": shown, "page": page, "pages": pages, "count": count}
+
+
+def public_roster(session: Session, village: OrgUnit, roster_id: int, page: int = 1) -> dict[str, Any]:
+    """One published roster of the village, paged, masked."""
+    kinds = rules().kinds
+    roster = session.get(SubsidyRoster, roster_id)
+    if roster is None or roster.village_id != village.id or roster.status != PUBLISHED or roster.kind not in kinds:
+        raise NotFound("没有这份补贴名册", code="subsidy.not_found", params={"roster": roster_id})
+    data = _public_roster(roster, kinds)
+    pages = max(1, -(-roster.households // ENTRIES_PER_PAGE))
+    page = min(max(page, 1), pages)
+    entries = session.scalars(
+        select(SubsidyEntry)
+        .where(SubsidyEntry.roster_id == roster.id)
+        .order_by(SubsidyEntry.id)
+        .offset((page - 1) * ENTRIES_PER_PAGE)
+        .limit(ENTRIES_PER_PAGE)
+    )
+    data["entries"] = [public_fields(kinds[roster.kind], _entry_fields(e)) for e in entries]
+    data.update(page=page, pages=pages, first=(page - 1) * ENTRIES_PER_PAGE + 1)
+    return data
+
+
+def village_section(session: Session, village: OrgUnit) -> dict[str, Any]:
+    """For the village page: the latest published rosters (no entries)."""
+    kinds = rules().kinds
+    rosters = session.scalars(
+        select(SubsidyRoster)
+        .where(
+            SubsidyRoster.village_id == village.id,
+            SubsidyRoster.status == PUBLISHED,
+            SubsidyRoster.kind.in_(list(kinds)),
+        )
+        .order_by(SubsidyRoster.period.desc(), SubsidyRoster.kind)
+        .limit(4)
+    )
+    return {"code": village.code, "rosters": [_public_roster(r, kinds) for r in rosters]}
