@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, PermissionDenied
 from engine.persistence.models import OrgUnit
+from engine.texts import texts
 
 
 def decide(session: Session, action: str, target: Any, holds: Any) -> str | None:
@@ -26,14 +27,6 @@ def decide(session: Session, action: str, target: Any, holds: Any) -> str | None
     return "denied"
 
 
-_ACTION_NAMES = {
-    "subsidy.import": "导入、发布这个村的补贴名册",
-    "subsidy.withdraw": "撤下这个村的补贴名册",
-    "subsidy.read": "查看这个村的补贴名册台账",
-    "subsidy.households": "查看这个村的户码",
-}
-
-
 def require(session: Session, actor: str | None, action: str, village: OrgUnit) -> None:
     from engine import policy
 
@@ -42,11 +35,16 @@ def require(session: Session, actor: str | None, action: str, village: OrgUnit) 
     from engine.persistence.models import User
 
     if not actor or session.scalar(select(User.id).where(User.username == actor, User.active.is_(True))) is None:
-        raise NotFound(f"没有启用的用户 {actor}", code="user.unknown", params={"user": actor})
+        raise NotFound(code="user.unknown", params={"user": actor})
     raise PermissionDenied(
-        f"{actor} 无权{_ACTION_NAMES[action]}（{village.name} {village.code}）：这是镇、县民政或农经站经办人的事",
         code="subsidy.denied",
-        params={"user": actor, "action": action, "village": village.code},
+        params={
+            "user": actor,
+            "action": action,
+            "village": village.code,
+            "action_name": texts("subsidies.actions")[action],
+            "village_name": village.name,
+        },
     )
 
 

@@ -20,8 +20,9 @@ from engine.public.subsidies.access import require
 from engine.public.subsidies.households import digest, household_for, masked_id
 from engine.public.subsidies.kinds import Kind, check_period, kind_of, period_label
 from engine.public.subsidies.rosters import IMPORT, PUBLISHED, REPLACED, WITHDRAWN, public_fields, staff_roster
-from engine.public.subsidies.rows import REQUIRED, SHEET_COLUMNS, Row, check_rows
+from engine.public.subsidies.rows import REQUIRED, Row, check_rows, sheet_columns
 from engine.public.subsidy_models import SubsidyEntry, SubsidyRoster
+from engine.texts import text
 
 MAX_REASON = 500
 
@@ -51,7 +52,7 @@ def _prepare(
     require(session, actor, "subsidy.import", village)
     kind = kind_of(kind_code)
     period = check_period(kind, period)
-    rows = check_rows(read_sheet(data, filename, SHEET_COLUMNS, REQUIRED), filename)
+    rows = check_rows(read_sheet(data, filename, sheet_columns(), REQUIRED), filename)
     return village, kind, period, rows, hashlib.sha256(data).hexdigest()
 
 
@@ -123,9 +124,16 @@ def import_roster(
     existing = published_roster(session, village, kind.code, period)
     if existing is not None and not replace:
         raise Conflict(
-            f"{village.name}{period_label(period)}的{kind.name}名册已经发布（#{existing.id}）；要替换它请选择“替换”",
             code="subsidy.exists",
-            params={"village": village.code, "kind": kind.code, "period": period, "roster": existing.id},
+            params={
+                "village": village.code,
+                "kind": kind.code,
+                "period": period,
+                "roster": existing.id,
+                "village_name": village.name,
+                "period_label": period_label(period),
+                "kind_name": kind.name,
+            },
         )
     roster = SubsidyRoster(
         village_id=village.id,
@@ -164,7 +172,7 @@ def import_roster(
         existing.status = REPLACED
         existing.replaced_by_id = roster.id
         existing.withdrawn_by, existing.withdrawn_at = actor, now
-        existing.withdraw_reason = f"由 #{roster.id}（{filename}）替换"
+        existing.withdraw_reason = text("subsidies.replaced_by", roster=roster.id, file=filename)
     detail = {
         "roster": roster.id,
         "village": village.code,
@@ -206,22 +214,19 @@ def withdraw(session: Session, actor: str | None, roster_id: int, reason: str, n
     now = now or clock.now()
     roster = session.get(SubsidyRoster, roster_id)
     if roster is None:
-        raise NotFound(f"没有编号为 {roster_id} 的补贴名册", code="subsidy.not_found", params={"roster": roster_id})
+        raise NotFound(code="subsidy.not_found", params={"roster": roster_id})
     village = session.get(OrgUnit, roster.village_id)
     assert village is not None
     require(session, actor, "subsidy.withdraw", village)
     reason = (reason or "").strip()
     if not 2 <= len(reason) <= MAX_REASON:
         raise PowerlistError(
-            f"撤下名册要写明原因（2 到 {MAX_REASON} 个字）",
             code="subsidy.reason_needed",
             params={"max": MAX_REASON},
             field="reason",
         )
     if roster.status != PUBLISHED:
-        raise InvalidState(
-            f"名册 #{roster.id} 已经不在公布中", code="subsidy.not_published", params={"roster": roster.id}
-        )
+        raise InvalidState(code="subsidy.not_published", params={"roster": roster.id})
     roster.status = WITHDRAWN
     roster.withdrawn_by, roster.withdrawn_at, roster.withdraw_reason = actor, now, reason
     session.add(

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.errors import PowerlistError
 from engine.ruleset import AreaRulesInvalid, area_rules
+from engine.texts import data, text, texts
 
 RULE_FILE = "subsidies.yaml"
 PERIOD_STYLES = ("month", "quarter", "year")
@@ -127,10 +128,12 @@ def _read_rules() -> Rules:
 def kind_of(code: str) -> Kind:
     kinds = rules().kinds
     if code not in kinds:
+        choices = text("public.list.separator").join(
+            text("public.list.choice", code=k, name=v.name) for k, v in kinds.items()
+        )
         raise PowerlistError(
-            f"没有「{code}」这一类补贴；可用的有：{'、'.join(f'{k}（{v.name}）' for k, v in kinds.items())}",
             code="subsidy.unknown_kind",
-            params={"kind": code, "kinds": ", ".join(kinds)},
+            params={"kind": code, "kinds": ", ".join(kinds), "choices": choices},
             field="kind",
         )
     return kinds[code]
@@ -148,23 +151,27 @@ def check_period(kind: Kind, period: str) -> str:
     pattern, example = _PERIODS[kind.period]
     if not pattern.match(text) or not 2000 <= int(text[:4]) <= 2100:
         raise PowerlistError(
-            f"{kind.name}按{_STYLE_NAMES[kind.period]}发放，期间应写作 {example}，不是「{period}」",
             code="subsidy.bad_period",
-            params={"kind": kind.code, "period": period, "example": example},
+            params={
+                "kind": kind.code,
+                "period": period,
+                "example": example,
+                "kind_name": kind.name,
+                "style": texts("subsidies.period.styles")[kind.period],
+            },
             field="period",
         )
     return text
 
 
-_STYLE_NAMES = {"month": "月", "quarter": "季", "year": "年"}
-
-
 def period_label(period: str) -> str:
+    """A period as people write it: 2026年第四季度, 2026年11月, 2026年度."""
     if "Q" in period:
-        return f"{period[:4]}年第{'一二三四'[int(period[-1]) - 1]}季度"
+        quarter = data("subsidies.period.quarter_numerals")[int(period[-1]) - 1]
+        return text("subsidies.period.quarter", year=period[:4], quarter=quarter)
     if "-" in period:
-        return f"{period[:4]}年{int(period[5:])}月"
-    return f"{period}年度"
+        return text("subsidies.period.month", year=period[:4], month=int(period[5:]))
+    return text("subsidies.period.year", year=period)
 
 
 def period_of(kind: Kind, day: date) -> str:

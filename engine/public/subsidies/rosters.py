@@ -16,6 +16,7 @@ from engine.public.masking import mask_id_number, mask_known_names, mask_name
 from engine.public.subsidies.access import require
 from engine.public.subsidies.kinds import Kind, period_label, rules
 from engine.public.subsidy_models import SubsidyEntry, SubsidyHousehold, SubsidyRoster
+from engine.texts import text
 
 PUBLISHED, WITHDRAWN, REPLACED = "published", "withdrawn", "replaced"
 IMPORT, FLOW = "import", "flow"
@@ -159,7 +160,7 @@ def public_roster(session: Session, village: OrgUnit, roster_id: int, page: int 
     kinds = rules().kinds
     roster = session.get(SubsidyRoster, roster_id)
     if roster is None or roster.village_id != village.id or roster.status != PUBLISHED or roster.kind not in kinds:
-        raise NotFound("没有这份补贴名册", code="subsidy.not_found", params={"roster": roster_id})
+        raise NotFound(text("subsidies.public_not_found"), code="subsidy.not_found", params={"roster": roster_id})
     data = _public_roster(roster, kinds)
     pages = max(1, -(-roster.households // ENTRIES_PER_PAGE))
     page = min(max(page, 1), pages)

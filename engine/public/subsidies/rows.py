@@ -11,33 +11,23 @@ from typing import Any
 
 from engine.errors import PowerlistError
 from engine.public.spreadsheets import SheetRow, cell_yuan
+from engine.texts import data, text, texts
 
 MAX_AMOUNT_FEN = 100_000_000 * 100  # a hundred million yuan: more on one line is a typo
 MAX_PEOPLE = 50
 
 
-# The spreadsheet columns read, by the headers county sheets use. 银行卡号 is never asked for: it is
-# not read, kept or shown.
-SHEET_COLUMNS: dict[str, tuple[str, ...]] = {
-    "name": ("户主姓名", "姓名", "领取人姓名", "领取人", "户主", "补贴对象", "保障对象", "申请人", "name"),
-    "id_number": ("身份证号", "身份证号码", "公民身份号码", "户主身份证号", "证件号码", "id_number"),
-    "household": ("户号", "户编码", "户码", "household"),
-    "people": ("人数", "享受人数", "保障人数", "家庭人口", "家庭人数", "people"),
-    "amount": ("金额(元)", "金额", "发放金额", "补贴金额", "补助金额", "保障金额", "发放金额(元)", "amount"),
-    "paid_on": ("发放日期", "发放时间", "日期", "paid_on"),
-    "group": ("村/组", "组", "村民小组", "所在组", "组别", "group"),
-    "serial": ("序号", "编号"),  # read only to know the sheet's 合计 line
-}
 REQUIRED = frozenset({"name", "id_number", "amount"})
-COLUMN_NAMES = {
-    "name": "姓名",
-    "id_number": "身份证号",
-    "household": "户号",
-    "people": "人数",
-    "amount": "金额(元)",
-    "paid_on": "发放日期",
-    "group": "村/组",
-}
+
+
+def sheet_columns() -> dict[str, tuple[str, ...]]:
+    """The spreadsheet columns read, by the headers county sheets use (``sheet.columns`` of the
+    subsidies' texts). 银行卡号 is never asked for: it is not read, kept or shown."""
+    return {column: tuple(headers) for column, headers in data("subsidies.sheet.columns").items()}
+
+
+def _problem(key: str, **params: Any) -> str:
+    return text(f"subsidies.problems.{key}", **params)
 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -56,18 +46,18 @@ def id_problem(number: str) -> str | None:
     character over them, 0-9 or X), or None."""
     text = plain(number).upper()
     if _SCIENTIFIC.match(text):
-        return "Excel 把身份证号变成了科学计数法，后几位已经丢了；请把这一列设为“文本”后重新填写"
+        return _problem("id_scientific")
     if len(text) == 15 and text.isdigit():
-        return "这是 15 位的旧身份证号，请填 18 位的"
+        return _problem("id_old")
     if len(text) != 18 or not text[:17].isdigit() or text[17] not in "0123456789X":
-        return "身份证号应是 18 位（前 17 位是数字，最后一位是数字或 X）"
+        return _problem("id_shape")
     try:
         date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
-        return "身份证号里的出生日期不对"
+        return _problem("id_birth")
     check = _ID_CHECKS[sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True)) % 11]
     if text[17] != check:
-        return "身份证号的校验位不对（多半是某一位抄错了）"
+        return _problem("id_check")
     return None
 
 
@@ -76,25 +66,24 @@ def amount_fen(text: str) -> int | str:
     value = cell_yuan(plain(text), Decimal(MAX_AMOUNT_FEN) / 100)
     if isinstance(value, Decimal):
         return int(value * 100)
-    return {
-        "negative": "金额不能是负数",
-        "size": "金额大得不像一户的补贴，请核对",
-        "cents": "金额最多两位小数（到分）",
-    }.get(value, f"金额「{text}」不是数字")
+    if value in ("negative", "size", "cents"):
+        return _problem(f"amount_{value}")
+    return _problem("amount_not_number", text=text)
 
 
-_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+# 2026-11-05, 2026/11/5, 2026.11.05 or 2026年11月5日 (\u5e74 年, \u6708 月, \u65e5 日)
+_DATE = re.compile(r"^(\d{4})[-/.\u5e74](\d{1,2})[-/.\u6708](\d{1,2})\u65e5?$")
 
 
 def parse_day(text: str) -> date | str:
     raw = plain(text)
     match = _DATE.match(raw) or (re.match(r"^(\d{4})(\d{2})(\d{2})$", raw))
     if match is None:
-        return f"日期「{text}」应写作 2026-11-05"
+        return _problem("day_shape", text=text)
     try:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        return f"没有「{text}」这一天"
+        return _problem("day_none", text=text)
 
 
 @dataclass
@@ -107,8 +96,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"第 {self.line} 行" + (f" {self.column} 列（{self.header}）" if self.column else "")
-        return f"{where}：{self.message}"
+        if self.column:
+            where = _problem("at_cell", line=self.line, column=self.column, header=self.header)
+        else:
+            where = _problem("at_line", line=self.line)
+        return _problem("shown", where=where, message=self.message)
 
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "column": self.column, "header": self.header, "message": self.message}
@@ -120,13 +112,12 @@ class RosterInvalid(PowerlistError):
     exit_code = 2
 
     def __init__(self, filename: str, problems: list[Problem]) -> None:
-        shown = "；".join(str(p) for p in problems[:20]) + (
-            f"；另有 {len(problems) - 20} 处" if len(problems) > 20 else ""
+        shown = _problem("separator").join(str(p) for p in problems[:20]) + (
+            _problem("more", count=len(problems) - 20) if len(problems) > 20 else ""
         )
         super().__init__(
-            f"{filename} 有 {len(problems)} 处问题，名册没有导入：{shown}",
             code="subsidy.rows_invalid",
-            params={"file": filename, "count": len(problems)},
+            params={"file": filename, "count": len(problems), "problems": shown},
         )
         self.filename = filename
         self.problems = problems
@@ -153,34 +144,36 @@ def check_rows(rows: list[SheetRow], filename: str) -> list[Row]:
     problems: list[Problem] = []
     checked: list[Row] = []
     seen_ids: dict[str, int] = {}
+    headers = texts("subsidies.sheet.column_names")
+    totals = tuple(data("subsidies.sheet.total_marks"))
     for row in rows:
         values, letters = row.values, row.columns
 
         def problem(column: str, message: str, row: SheetRow = row) -> None:
-            problems.append(Problem(row.line, row.columns.get(column, ""), COLUMN_NAMES.get(column, ""), message))
+            problems.append(Problem(row.line, row.columns.get(column, ""), headers.get(column, ""), message))
 
         name = values.get("name", "").strip()
         marks = (name.replace(" ", ""), values.get("serial", "").replace(" ", ""))
-        if not values.get("id_number") and any(mark.startswith(("合计", "总计", "小计")) for mark in marks):
+        if not values.get("id_number") and any(mark.startswith(totals) for mark in marks):
             continue  # the sheet's total line
         ok = True
         if not name:
-            problem("name", "缺姓名")
+            problem("name", _problem("name_missing"))
             ok = False
         elif len(name) > 50 or any(ch.isdigit() for ch in name):
-            problem("name", "姓名不对（太长或含数字）")
+            problem("name", _problem("name_wrong"))
             ok = False
         id_text = plain(values.get("id_number", "")).upper()
-        why = id_problem(id_text) if id_text else "缺身份证号"
+        why = id_problem(id_text) if id_text else _problem("id_missing")
         if why:
             problem("id_number", why)
             ok = False
         elif id_text in seen_ids:
-            problem("id_number", f"和第 {seen_ids[id_text]} 行是同一个身份证号")
+            problem("id_number", _problem("id_repeated", line=seen_ids[id_text]))
             ok = False
         else:
             seen_ids[id_text] = row.line
-        money = amount_fen(values.get("amount", "")) if values.get("amount") else "缺金额"
+        money = amount_fen(values.get("amount", "")) if values.get("amount") else _problem("amount_missing")
         if isinstance(money, str):
             problem("amount", money)
             ok = False
@@ -188,7 +181,7 @@ def check_rows(rows: list[SheetRow], filename: str) -> list[Row]:
         if values.get("people"):
             text = plain(values["people"])
             if not text.isdigit() or not 1 <= int(text) <= MAX_PEOPLE:
-                problem("people", f"人数应是 1 到 {MAX_PEOPLE} 的整数")
+                problem("people", _problem("people_range", max=MAX_PEOPLE))
                 ok = False
             else:
                 people = int(text)
@@ -202,7 +195,7 @@ def check_rows(rows: list[SheetRow], filename: str) -> list[Row]:
                 paid = day.isoformat()
         household = plain(values.get("household", "")).upper()
         if household and not HOUSEHOLD_CODE.match(household):
-            problem("household", "户号只能是 32 位以内的数字、字母和横线")
+            problem("household", _problem("household_shape"))
             ok = False
         group = values.get("group", "").strip()[:50] or None
         if ok:
@@ -212,5 +205,5 @@ def check_rows(rows: list[SheetRow], filename: str) -> list[Row]:
     if problems:
         raise RosterInvalid(filename, problems)
     if not checked:
-        raise RosterInvalid(filename, [Problem(0, "", "", "表头下面没有一行数据")])
+        raise RosterInvalid(filename, [Problem(0, "", "", _problem("no_rows"))])
     return checked
