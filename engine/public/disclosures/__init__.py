@@ -53,11 +53,11 @@ from engine.public.disclosures.workflow import (
     DRAFT,
     POSTED,
     RETURNED,
-    STATUS_TITLES,
     late_days,
     post,
     prepare,
     review,
+    status_titles,
 )
 
 __all__ = [
@@ -68,7 +68,6 @@ __all__ = [
     "LATE_CODE",
     "POSTED",
     "RETURNED",
-    "STATUS_TITLES",
     "Calendar",
     "KindRule",
     "Period",
@@ -95,6 +94,7 @@ __all__ = [
     "review",
     "revisions_of",
     "section",
+    "status_titles",
     "semiannual_reports",
     "summary_for",
 ]

@@ -20,8 +20,8 @@ from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, 
 from engine.policy.rules import access_rules
 from engine.public.disclosures.periods import Calendar, moment, period
 from engine.public.masking import mask_personal
+from engine.texts import texts
 
-PARTY_STEPS = {"propose": "党支部提议", "review": "党员大会审议"}
 PARTY_FLOW = "four_deliberations"
 TEXT_CHARS = 120
 
@@ -120,6 +120,7 @@ def _power_list(session: Session) -> list[dict[str, Any]]:
 
 def _party(session: Session, village: OrgUnit, first: date, last: date) -> dict[str, Any]:
     """What the record knows of the party branch: the 四议两公开 proposals and party-member reviews."""
+    party_steps = texts("disclosures.party_steps")  # the steps of PARTY_FLOW counted, by their names
     start, end = moment(first), moment(last + timedelta(days=1))
     rows = session.execute(
         select(HistoryEvent.step_id, HistoryEvent.at, ProcessInstance.title, ProcessInstance.id)
@@ -129,7 +130,7 @@ def _party(session: Session, village: OrgUnit, first: date, last: date) -> dict[
             DefinitionVersion.key == PARTY_FLOW,
             ProcessInstance.village_id == village.id,
             HistoryEvent.kind == TASK_COMPLETED,
-            HistoryEvent.step_id.in_(list(PARTY_STEPS)),
+            HistoryEvent.step_id.in_(list(party_steps)),
             HistoryEvent.at >= start,
             HistoryEvent.at < end,
         )
@@ -137,14 +138,14 @@ def _party(session: Session, village: OrgUnit, first: date, last: date) -> dict[
     ).all()
     meetings = [
         {
-            "step": PARTY_STEPS[step],
+            "step": party_steps[step],
             "date": as_local_day(at).isoformat(),
             "matter": mask_personal(title or "", TEXT_CHARS),
         }
         for step, at, title, _id in rows
     ]
     counts = Counter(m["step"] for m in meetings)
-    return {"meetings": meetings, "counts": [{"step": s, "count": counts[s]} for s in PARTY_STEPS.values()]}
+    return {"meetings": meetings, "counts": [{"step": s, "count": counts[s]} for s in party_steps.values()]}
 
 
 def generate(session: Session, village: OrgUnit, rules: Calendar, kind: str, key: str) -> dict[str, Any]:
@@ -177,7 +178,8 @@ def summary_for(session: Session, actor: str, village_code: str, half: str) -> d
     policy.require(session, actor, "disclosure.read", village)
     text = (half or "").strip().upper()
     if len(text) != 6 or not text[:4].isdigit() or text[4] != "H" or text[5] not in "12":
-        raise FormInvalid("半年工作报告", [FieldError("half", f"报告期“{half}”不对，写成 2026H1 或 2026H2")])
+        problem = FieldError.coded("half", "disclosure.bad_half", half=half)
+        raise FormInvalid(text("disclosures.forms.half_year_report"), [problem])
     return half_year_summary(session, village, int(text[:4]), int(text[5]))
 
 

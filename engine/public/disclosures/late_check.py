@@ -14,6 +14,7 @@ from engine.persistence.models import OrgUnit
 from engine.public.disclosure_models import Disclosure
 from engine.public.disclosures.periods import Calendar, bounds, calendar_rules, periods_ended
 from engine.public.disclosures.workflow import POSTED
+from engine.texts import text
 
 LATE_CODE = "disclosure_late"
 
@@ -95,13 +96,19 @@ def late_findings(session: Session, now: datetime) -> list[Any]:
             dedup = f"{LATE_CODE}:{vid}:{kind}:{found.key}"
             if dedup in raised_keys:
                 continue
-            late = f"，{on} 才公开" if on else "，至今未公开"
+            late = text("disclosures.late.posted_on", day=on) if on else text("disclosures.late.not_posted")
             findings.append(
                 Finding(
                     code=LATE_CODE,
                     village_id=vid,
                     dedup_key=dedup,
-                    message=f"{found.title}{rule.title}应于 {found.due.isoformat()} 前公开{late}",
+                    message=text(
+                        "disclosures.late.message",
+                        period=found.title,
+                        kind=rule.title,
+                        due=found.due.isoformat(),
+                        late=late,
+                    ),
                     evidence=[
                         {
                             "kind": kind,

@@ -11,6 +11,7 @@ from typing import Any
 from engine.calendar import CST, load_work_calendar
 from engine.errors import FieldError, FormInvalid
 from engine.ruleset import DEFAULTS, AreaRulesInvalid, area_rules
+from engine.texts import text
 
 FILE, TOP = "disclosures.yaml", "disclosures"
 KINDS = ("finance", "village_affairs", "party_affairs")
@@ -53,7 +54,7 @@ _CACHE: dict[str, Any] = {}
 
 
 def _read_rules() -> Calendar:
-    data = area_rules(FILE, TOP, "the 三务公开 calendar")
+    data = area_rules(FILE, TOP, text("disclosures.rules_description"))
     problems: list[str] = []
     where = f"{FILE}: {TOP}"
     kinds: dict[str, KindRule] = {}
@@ -131,9 +132,9 @@ class Period:
     def title(self) -> str:
         if "Q" in self.key:
             year, quarter = self.key.split("Q")
-            return f"{year}年第{quarter}季度"
+            return text("disclosures.period.quarter", year=year, quarter=quarter)
         year, month = self.key.split("-")
-        return f"{year}年{int(month)}月"
+        return text("disclosures.period.month", year=year, month=int(month))
 
 
 def _add_months(day: date, months: int) -> date:
@@ -155,7 +156,8 @@ def bounds(every: str, key: str) -> tuple[date, date]:
             months = 1
     except ValueError:
         shape = "2026Q3" if every == "quarter" else "2026-11"
-        raise FormInvalid("三务公开", [FieldError("period", f"期别“{key}”不对，写成 {shape} 这样")]) from None
+        problem = FieldError.coded("period", "disclosure.bad_period", period=key, shape=shape)
+        raise FormInvalid(text("disclosures.forms.disclosure"), [problem]) from None
     return first, _add_months(first, months) - timedelta(days=1)
 
 
@@ -193,8 +195,11 @@ def periods_ended(rules: Calendar, kind: str, today: date, count: int) -> list[P
 
 def _kind_rule(rules: Calendar, kind: str) -> KindRule:
     if kind not in rules.kinds:
-        choices = "、".join(f"{k}（{r.title}）" for k, r in rules.kinds.items())
-        raise FormInvalid("三务公开", [FieldError("kind", f"没有“{kind}”这种公开，可选：{choices}")])
+        choices = text("public.list.separator").join(
+            text("public.list.choice", code=k, name=r.title) for k, r in rules.kinds.items()
+        )
+        problem = FieldError.coded("kind", "disclosure.unknown_kind", kind=kind, choices=choices)
+        raise FormInvalid(text("disclosures.forms.disclosure"), [problem])
     return rules.kinds[kind]
 
 

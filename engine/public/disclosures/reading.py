@@ -14,7 +14,7 @@ from engine.org.service import get_village
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
 from engine.public.disclosure_models import Disclosure
 from engine.public.disclosures.periods import KINDS, Calendar, Period, calendar_rules, period, periods_ended
-from engine.public.disclosures.workflow import POSTED, STATUS_TITLES, all_revisions
+from engine.public.disclosures.workflow import POSTED, all_revisions, status_titles
 from engine.public.masking import mask_personal
 
 
@@ -43,7 +43,7 @@ def _shown(row: Disclosure | None, found: Period, rules: Calendar, today: date, 
     }
     if staff:
         seen["status"] = row.status if row else None
-        seen["status_title"] = STATUS_TITLES.get(row.status, "") if row else "未生成"
+        seen["status_title"] = status_titles().get(row.status, "") if row else status_titles()["none"]
         seen["revision"] = row.revision if row else None
         seen["digest"] = row.digest if row else None
         seen["content"] = row.content if row else None
@@ -78,7 +78,7 @@ def revisions_of(session: Session, actor: str, village_code: str, kind: str, key
         {
             "revision": r.revision,
             "status": r.status,
-            "status_title": STATUS_TITLES[r.status],
+            "status_title": status_titles()[r.status],
             "digest": r.digest,
             "prepared_at": r.prepared_at.isoformat() if r.prepared_at else None,
             "reviewed_at": r.reviewed_at.isoformat() if r.reviewed_at else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,10 +18,23 @@ from engine.public.disclosure_models import Disclosure
 from engine.public.disclosures.content import digest_of, generate
 from engine.public.disclosures.periods import Calendar, Period, calendar_rules, period
 from engine.public.masking import mask_personal
+from engine.texts import text, texts
 
 DRAFT, RETURNED, APPROVED, POSTED = "draft", "returned", "approved", "posted"
-STATUS_TITLES = {DRAFT: "待村监会审核", RETURNED: "已退回", APPROVED: "已审核待公开", POSTED: "已公开"}
+
+
+def status_titles() -> dict[str, str]:
+    """Each status's title by its code, and ``none`` for a period with no revision yet."""
+    return texts("disclosures.status_titles")
+
+
 REASON_MIN = 2
+
+
+def _about(found: Period, rules: Calendar, kind: str) -> dict[str, Any]:
+    """The params of an error about one disclosure: its period, the period's and the kind's titles."""
+    return {"period": found.key, "title": found.title, "kind_title": rules.kinds[kind].title}
+
 
 def all_revisions(session: Session, village_id: int, kind: str, key: str) -> list[Disclosure]:
     return list(
@@ -50,18 +64,15 @@ def prepare(
     found = period(rules, kind, key)
     now = clock.now()
     if found.last >= as_local_day(now):
-        raise InvalidState(
-            f"{found.title}还没结束，期满后再生成公开", code="disclosure.not_ended", params={"period": found.key}
-        )
+        raise InvalidState(code="disclosure.not_ended", params={"period": found.key, "title": found.title})
     shown_note = mask_personal(note, rules.note_chars).strip() if note else None
     content = generate(session, village, rules, kind, found.key)
     revisions = all_revisions(session, village.id, kind, found.key)
     latest = revisions[-1] if revisions else None
     if latest is not None and latest.status in (APPROVED, POSTED):
         raise InvalidState(
-            f"{found.title}的{rules.kinds[kind].title}已经村监会审核，不能再改",
             code="disclosure.frozen",
-            params={"period": found.key},
+            params=_about(found, rules, kind),
         )
     if latest is not None and latest.status == DRAFT:
         row = latest
@@ -95,9 +106,8 @@ def _latest(session: Session, village: OrgUnit, rules: Calendar, kind: str, key:
     revisions = all_revisions(session, village.id, kind, found.key)
     if not revisions:
         raise NotFound(
-            f"{found.title}的{rules.kinds[kind].title}还没有生成",
             code="disclosure.not_prepared",
-            params={"period": found.key},
+            params=_about(found, rules, kind),
         )
     return found, revisions[-1]
 
@@ -124,29 +134,25 @@ def review(
     found, row = _latest(session, village, rules, kind, key)
     if row.status != DRAFT:
         raise InvalidState(
-            f"{found.title}的{rules.kinds[kind].title}不是待审核状态（{STATUS_TITLES[row.status]}）",
             code="disclosure.not_draft",
-            params={"period": found.key, "status": row.status},
+            params={**_about(found, rules, kind), "status": row.status, "status_title": status_titles()[row.status]},
         )
     if revision != row.revision:
         raise InvalidState(
-            f"{found.title}的{rules.kinds[kind].title}在您审阅之后重新生成过（您看的是第 {revision} 版，现在是第 "
-            f"{row.revision} 版），请看过新的内容再审核",
             code="disclosure.changed",
-            params={"period": found.key, "read": revision, "revision": row.revision},
+            params={**_about(found, rules, kind), "read": revision, "revision": row.revision},
         )
     if row.prepared_by == actor:
         raise InvalidState(
-            f"{found.title}的{rules.kinds[kind].title}是您生成的，须由村监会的其他成员审核",
             code="disclosure.own_preparation",
-            params={"period": found.key},
+            params=_about(found, rules, kind),
         )
     shown = mask_personal(reason or "", 500).strip()
     if not approve and len(shown) < REASON_MIN:
-        raise FormInvalid("审核三务公开", [FieldError("reason", "退回时请写明理由")])
+        raise FormInvalid(text("disclosures.forms.review"), [FieldError.coded("reason", "disclosure.reason_needed")])
     now = clock.now()
     if digest_of(row.content) != row.digest:  # the draft's stored content no longer matches its digest
-        raise InvalidState("公开内容与摘要不符，请重新生成", code="disclosure.digest_mismatch")
+        raise InvalidState(code="disclosure.digest_mismatch")
     row.status = APPROVED if approve else RETURNED
     row.reviewed_by, row.reviewed_at, row.review_note = actor, now, (shown or None)
     _audit(session, actor, "disclosure.review", village, row, now, approved=approve, reason=shown or None)
@@ -170,15 +176,15 @@ def post(
     found, row = _latest(session, village, rules, kind, key)
     if row.status != APPROVED:
         raise InvalidState(
-            f"{found.title}的{rules.kinds[kind].title}须经村监会审核签字后才能公开（现在：{STATUS_TITLES[row.status]}）",
             code="disclosure.not_approved",
-            params={"period": found.key, "status": row.status},
+            params={**_about(found, rules, kind), "status": row.status, "status_title": status_titles()[row.status]},
         )
     chosen = [p.strip() for p in places or [] if p and p.strip()] or list(rules.places[:1])
     unknown = [p for p in chosen if p not in rules.places]
     if unknown:
-        allowed = "、".join(rules.places)
-        raise FormInvalid("公开三务", [FieldError("places", f"没有“{unknown[0]}”这个公开地点，可选：{allowed}")])
+        allowed = text("public.list.separator").join(rules.places)
+        problem = FieldError.coded("places", "disclosure.unknown_place", place=unknown[0], places=allowed)
+        raise FormInvalid(text("disclosures.forms.post"), [problem])
     now = clock.now()
     row.status, row.posted_by, row.posted_at = POSTED, actor, now
     row.posted_on, row.places = as_local_day(now).isoformat(), chosen
