@@ -6,13 +6,14 @@ from sqlalchemy.orm import Session
 
 from engine import policy
 from engine.org.roles import ROLES
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit
 from engine.policy.rules import access_rules
 
 
 def _review_roles() -> frozenset[str]:
     """The village's own 村监会: the village-level roles of ``supervising``."""
-    return frozenset(r for r in access_rules().roles("supervising") if r in ROLES and ROLES[r].level == "village")
+    return frozenset(r for r in access_rules().roles("supervising") if r in ROLES and ROLES[r].level == Level.VILLAGE)
 
 
 def decide(session: Session, action: str, target: OrgUnit, holds) -> str | None:

@@ -16,6 +16,7 @@ from engine.calendar import as_local_day
 from engine.errors import FieldError, FormInvalid
 from engine.history.events import TASK_COMPLETED
 from engine.org.service import get_village
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
 from engine.policy.rules import access_rules
 from engine.public.disclosures.periods import Calendar, moment, period
@@ -64,7 +65,7 @@ def _matters(session: Session, village: OrgUnit, first: date, last: date) -> lis
         names.setdefault(key, name)
         if start <= _utc(started_at) < end:
             started[key] += 1
-        if ended_at is not None and status == "completed" and start <= _utc(ended_at) < end:
+        if ended_at is not None and status == InstanceStatus.COMPLETED and start <= _utc(ended_at) < end:
             completed[key] += 1
     keys = sorted(set(started) | set(completed))
     return [{"item": k, "name": names[k], "started": started[k], "completed": completed[k]} for k in keys]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import as_local_day
 from engine.errors import FormInvalid
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit
 from engine.public.disclosure_models import Disclosure
 from engine.public.disclosures.periods import Calendar, bounds, calendar_rules, periods_ended
@@ -23,7 +24,7 @@ def _county_of(unit: OrgUnit | None) -> int | None:
     top = None
     while unit is not None:
         top = unit.id
-        if unit.level == "county":
+        if unit.level == Level.COUNTY:
             return unit.id
         unit = unit.parent
     return top
@@ -36,7 +37,7 @@ def _checked(session: Session, rules: Calendar) -> dict[tuple[int, str], date | 
     periods due from that day). Otherwise a kind goes live in a county with the first period any village
     of the county prepared, and from there every active village of the county is checked, whether it
     prepared anything or not: a village cannot dodge the check by never preparing or by starting late."""
-    villages = list(session.scalars(select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True))))
+    villages = list(session.scalars(select(OrgUnit).where(OrgUnit.level == Level.VILLAGE, OrgUnit.active.is_(True))))
     if rules.checks_from is not None:
         return {(v.id, kind): None for v in villages for kind in rules.kinds}
     county = {v.id: _county_of(v) for v in villages}

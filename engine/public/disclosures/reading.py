@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine import clock, policy
 from engine.calendar import as_local_day
 from engine.org.service import get_village
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
 from engine.public.disclosure_models import Disclosure
 from engine.public.disclosures.periods import KINDS, Calendar, Period, calendar_rules, period, periods_ended
@@ -134,7 +135,7 @@ def semiannual_reports(session: Session, village: OrgUnit) -> list[dict[str, Any
     reports = []
     halves: set[str] = set()
     for instance in instances:
-        if instance.status == "cancelled":
+        if instance.status == InstanceStatus.CANCELLED:
             continue
         forms = matter_facts(session, instance, key).steps
         draft, vote = forms.get("draft_report", {}), forms.get("vote", {})
