@@ -28,7 +28,7 @@ hook), :mod:`.rosters` (what staff and villagers see) and :mod:`.household_looku
 
 from engine.public.subsidies.access import decide, villages_for
 from engine.public.subsidies.from_flows import add_entry
-from engine.public.subsidies.household_lookup import Lookup, lookup
+from engine.public.subsidies.household_lookup import Lookup, Receipt, lookup
 from engine.public.subsidies.households import digest
 from engine.public.subsidies.importing import Preview, import_roster, preview, preview_of, withdraw
 from engine.public.subsidies.kinds import FlowSource, Kind, Rules, check_period, kind_of, period_label, period_of, rules
@@ -38,6 +38,12 @@ from engine.public.subsidies.rosters import (
     PUBLISHED,
     REPLACED,
     WITHDRAWN,
+    HouseholdPlate,
+    PublicEntry,
+    PublicRoster,
+    RosterPage,
+    StaffRoster,
+    VillageRosters,
     households_of,
     public_roster,
     public_rosters,
@@ -54,13 +60,20 @@ __all__ = [
     "REPLACED",
     "WITHDRAWN",
     "FlowSource",
+    "HouseholdPlate",
     "Kind",
     "Lookup",
     "Preview",
     "Problem",
+    "PublicEntry",
+    "PublicRoster",
+    "Receipt",
     "RosterInvalid",
+    "RosterPage",
     "Row",
     "Rules",
+    "StaffRoster",
+    "VillageRosters",
     "add_entry",
     "amount_fen",
     "check_period",

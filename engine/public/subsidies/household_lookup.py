@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +21,19 @@ from engine.public.subsidy_models import SubsidyEntry, SubsidyHousehold, Subsidy
 WINDOW = timedelta(hours=1)
 KEEP = timedelta(days=1)
 
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One receipt of a household: the kind and period, the head's name masked, what was paid."""
+
+    kind_name: str
+    period: str
+    period_label: str
+    name: str
+    people: int | None
+    amount_fen: int
+    paid_on: str | None
+
+
 @dataclass
 class Lookup:
     """The answer to a household lookup: its receipts, a mismatch ("对不上", whichever part was wrong),
@@ -30,7 +42,7 @@ class Lookup:
     matched: bool = False
     wait_seconds: int = 0
     code_locked: bool = False  # too many wrong checks for this household code today, from anywhere
-    receipts: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
     total_fen: int = 0
 
 
@@ -95,15 +107,15 @@ def lookup(session: Session, village_code: str, household_code: str, check: str,
         for entry, roster in rows:
             kind = kinds.get(roster.kind)
             result.receipts.append(
-                {
-                    "kind_name": kind.name if kind else roster.kind,
-                    "period": roster.period,
-                    "period_label": period_label(roster.period),
-                    "name": mask_name(entry.recipient_name),
-                    "people": entry.people,
-                    "amount_fen": entry.amount_fen,
-                    "paid_on": entry.paid_on,
-                }
+                Receipt(
+                    kind_name=kind.name if kind else roster.kind,
+                    period=roster.period,
+                    period_label=period_label(roster.period),
+                    name=mask_name(entry.recipient_name),
+                    people=entry.people,
+                    amount_fen=entry.amount_fen,
+                    paid_on=entry.paid_on,
+                )
             )
             result.total_fen += entry.amount_fen
     attempt.matched = result.matched

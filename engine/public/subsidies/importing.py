@@ -19,7 +19,16 @@ from engine.public.spreadsheets import read_sheet
 from engine.public.subsidies.access import require
 from engine.public.subsidies.households import digest, household_for, masked_id
 from engine.public.subsidies.kinds import Kind, check_period, kind_of, period_label
-from engine.public.subsidies.rosters import IMPORT, PUBLISHED, REPLACED, WITHDRAWN, public_fields, staff_roster
+from engine.public.subsidies.rosters import (
+    IMPORT,
+    PUBLISHED,
+    REPLACED,
+    WITHDRAWN,
+    PublicEntry,
+    StaffRoster,
+    public_fields,
+    staff_roster,
+)
 from engine.public.subsidies.rows import REQUIRED, Row, check_rows, sheet_columns
 from engine.public.subsidy_models import SubsidyEntry, SubsidyRoster
 from engine.texts import text
@@ -40,7 +49,7 @@ class Preview:
     households: int
     people: int
     total_fen: int
-    rows: list[dict[str, Any]]
+    rows: list[PublicEntry]
     existing: int | None  # the published roster it would replace
     roster_id: int | None = None
 
@@ -208,7 +217,9 @@ def preview_of(roster: SubsidyRoster, kind: Kind, village: OrgUnit, rows: list[R
     )
 
 
-def withdraw(session: Session, actor: str | None, roster_id: int, reason: str, now: datetime | None = None) -> dict:
+def withdraw(
+    session: Session, actor: str | None, roster_id: int, reason: str, now: datetime | None = None
+) -> StaffRoster:
     """Take a published roster down (a wrong one), with the reason; it stays in the record."""
     begin_write(session)
     now = now or clock.now()
