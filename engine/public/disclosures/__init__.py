@@ -26,7 +26,14 @@ post), :mod:`.reading` (what staff and villagers see) and :mod:`.late_check`.
 """
 
 from engine.public.disclosures.access import decide, may, readable_villages
-from engine.public.disclosures.content import canonical, digest_of, generate, half_year_summary, summary_for
+from engine.public.disclosures.content import (
+    HalfYearSummary,
+    canonical,
+    digest_of,
+    generate,
+    half_year_summary,
+    summary_for,
+)
 from engine.public.disclosures.late_check import LATE_CODE, detect_late, late_findings
 from engine.public.disclosures.periods import (
     EVERY,
@@ -41,6 +48,11 @@ from engine.public.disclosures.periods import (
     places,
 )
 from engine.public.disclosures.reading import (
+    HalfYearReport,
+    PeriodShown,
+    PublicPage,
+    RevisionShown,
+    VillageDisclosures,
     calendar_of,
     due_for,
     public_page,
@@ -69,8 +81,14 @@ __all__ = [
     "POSTED",
     "RETURNED",
     "Calendar",
+    "HalfYearReport",
+    "HalfYearSummary",
     "KindRule",
     "Period",
+    "PeriodShown",
+    "PublicPage",
+    "RevisionShown",
+    "VillageDisclosures",
     "calendar_of",
     "calendar_rules",
     "canonical",

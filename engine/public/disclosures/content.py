@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, 
 from engine.policy.rules import access_rules
 from engine.public.disclosures.periods import Calendar, moment, period
 from engine.public.masking import mask_personal
-from engine.texts import texts
+from engine.texts import text, texts
 
 PARTY_FLOW = "four_deliberations"
 TEXT_CHARS = 120
@@ -173,18 +174,26 @@ def generate(session: Session, village: OrgUnit, rules: Calendar, kind: str, key
 
 
 
-def summary_for(session: Session, actor: str, village_code: str, half: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class HalfYearSummary:
+    """The generated summary a half-yearly report attaches, and the SHA-256 digest of its canonical form."""
+
+    content: dict[str, Any]
+    digest: str
+
+
+def summary_for(session: Session, actor: str, village_code: str, half: str) -> HalfYearSummary:
     """:func:`half_year_summary` for the village's staff and auditors; ``half`` like ``2026H1``."""
     village = get_village(session, village_code)
     policy.require(session, actor, "disclosure.read", village)
-    text = (half or "").strip().upper()
-    if len(text) != 6 or not text[:4].isdigit() or text[4] != "H" or text[5] not in "12":
+    typed = (half or "").strip().upper()
+    if len(typed) != 6 or not typed[:4].isdigit() or typed[4] != "H" or typed[5] not in "12":
         problem = FieldError.coded("half", "disclosure.bad_half", half=half)
         raise FormInvalid(text("disclosures.forms.half_year_report"), [problem])
-    return half_year_summary(session, village, int(text[:4]), int(text[5]))
+    return half_year_summary(session, village, int(typed[:4]), int(typed[5]))
 
 
-def half_year_summary(session: Session, village: OrgUnit, year: int, half: int) -> dict[str, Any]:
+def half_year_summary(session: Session, village: OrgUnit, year: int, half: int) -> HalfYearSummary:
     """The generated summary a half-yearly report attaches: all matters and decisions of the half year,
     with its digest."""
     first = date(year, 1 if half == 1 else 7, 1)
@@ -197,4 +206,4 @@ def half_year_summary(session: Session, village: OrgUnit, year: int, half: int) 
         "matters": _matters(session, village, first, last),
         "decisions": _decisions(session, village, first, last),
     }
-    return {"content": content, "digest": digest_of(content)}
+    return HalfYearSummary(content, digest_of(content))
