@@ -36,6 +36,12 @@ def _about(found: Period, rules: Calendar, kind: str) -> dict[str, Any]:
     return {"period": found.key, "title": found.title, "kind_title": rules.kinds[kind].title}
 
 
+def _wrong_status(code: str, found: Period, rules: Calendar, kind: str, row: Disclosure) -> InvalidState:
+    """A step refused because the latest revision is not in the status it needs; names the status it is in."""
+    params = {**_about(found, rules, kind), "status": row.status, "status_title": status_titles()[row.status]}
+    return InvalidState(code=code, params=params)
+
+
 def all_revisions(session: Session, village_id: int, kind: str, key: str) -> list[Disclosure]:
     return list(
         session.scalars(
@@ -133,10 +139,7 @@ def review(
     rules = calendar_rules()
     found, row = _latest(session, village, rules, kind, key)
     if row.status != DRAFT:
-        raise InvalidState(
-            code="disclosure.not_draft",
-            params={**_about(found, rules, kind), "status": row.status, "status_title": status_titles()[row.status]},
-        )
+        raise _wrong_status("disclosure.not_draft", found, rules, kind, row)
     if revision != row.revision:
         raise InvalidState(
             code="disclosure.changed",
@@ -175,10 +178,7 @@ def post(
     rules = calendar_rules()
     found, row = _latest(session, village, rules, kind, key)
     if row.status != APPROVED:
-        raise InvalidState(
-            code="disclosure.not_approved",
-            params={**_about(found, rules, kind), "status": row.status, "status_title": status_titles()[row.status]},
-        )
+        raise _wrong_status("disclosure.not_approved", found, rules, kind, row)
     chosen = [p.strip() for p in places or [] if p and p.strip()] or list(rules.places[:1])
     unknown = [p for p in chosen if p not in rules.places]
     if unknown:
