@@ -552,7 +552,7 @@ def record_paper(
     if kind not in spec(book)["kinds"]:
         errors.append(FieldError("kind", f"决议类别须是：{'、'.join(spec(book)['kinds'])}"))
     if isinstance(amount_fen, str):  # yuan as typed on a page or a command line
-        from engine.workspace.formspec import yuan_to_fen
+        from engine.runtime.forms import yuan_to_fen
 
         try:
             amount_fen = yuan_to_fen(amount_fen) if amount_fen.strip() else None

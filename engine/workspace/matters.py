@@ -17,16 +17,20 @@ from engine.diagram import DiagramUnavailable, diagram_of
 from engine.errors import NotFound
 from engine.history.events import events_of
 from engine.persistence.models import OpenTask, ProcessInstance, RoleAssignment, User
+from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
 from engine.supervision import decisions
 from engine.supervision.violations import book_for_village
-from engine.workspace import attachments, formspec, labels, operations, summary, warnings
+from engine.texts import data as data_text
+from engine.texts import text
+from engine.workspace import attachments, labels, operations, summary, warnings
 from engine.workspace.access import visible_instance
 from engine.workspace.inbox import urgency
 from engine.workspace.models import AddedApproval, TaskReminder
 from engine.workspace.people import by_office, persons
+from engine.workspace.values import display_values, yuan_amount
 
 LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
 
@@ -197,6 +201,7 @@ def _upload_step_name(definition: Any, step_id: str) -> str:
 
 def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, str]) -> dict[str, Any]:
     data = json.loads(event.data)
+    said = data_text("workspace.timeline")
     step = definition.steps.get(event.step_id or "")
     entry: dict[str, Any] = {
         "seq": event.seq,
@@ -217,37 +222,48 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
     if event.kind in ("task_completed", "task_forced") and step is not None:
         form = data.get("form") or {}
         schema, _ = definition.form(step)
-        entry["values"] = formspec.display_values(schema, form)
+        entry["values"] = display_values(schema, form)
         entry["attachments"] = [a for a in form.get("attachments") or [] if isinstance(a, dict)]
         if data.get("waived"):
-            entry["detail"] = "未通过的法定核对（已说明理由）：" + "；".join(
-                w.get("message", "") for w in data["waived"]
+            entry["detail"] = text(
+                "workspace.timeline.waived", checks=said["separator"].join(w.get("message", "") for w in data["waived"])
             )
     elif event.kind == "gateway_taken":
         targets = [_node_name(definition, t) for t in data.get("to", [])]
-        entry["detail"] = "→ " + "、".join(targets) if targets else None
+        entry["detail"] = text("workspace.timeline.gateway", to=said["list"].join(targets)) if targets else None
         entry["step_name"] = _node_name(definition, event.step_id or "")
     elif event.kind == "decision_registered":
         amount = data.get("amount_fen")
-        money = f"，{formspec.fen_to_yuan(amount)}元" if isinstance(amount, int) else ""
-        entry["detail"] = f"决议编号 {data.get('number')}（{data.get('purpose')}{money}）已登记入本村决议台账"
+        money = text("workspace.timeline.decision_money", amount=yuan_amount(amount)) if isinstance(amount, int) else ""
+        entry["detail"] = text(
+            "workspace.timeline.decision_registered",
+            number=data.get("number"),
+            purpose=data.get("purpose"),
+            money=money,
+        )
     elif event.kind == "decision_closed":
-        entry["detail"] = f"决议 {data.get('number')}：{data.get('note')}"
+        entry["detail"] = text("workspace.timeline.decision_closed", number=data.get("number"), note=data.get("note"))
     elif event.kind == labels.TASK_RETURNED:
-        entry["detail"] = f"退回到「{_node_name(definition, data.get('to', ''))}」"
+        entry["detail"] = text("workspace.timeline.returned", step=_node_name(definition, data.get("to", "")))
     elif event.kind == labels.TASK_TRANSFERRED:
-        entry["detail"] = f"转给 {people.get(data.get('to') or '', data.get('to'))}"
+        entry["detail"] = text("workspace.timeline.transferred", user=people.get(data.get("to") or "", data.get("to")))
     elif event.kind == labels.MATTER_COPIED:
-        entry["detail"] = "抄送给 " + "、".join(people.get(n, n) for n in data.get("to", []))
+        entry["detail"] = text(
+            "workspace.timeline.copied", users=said["list"].join(people.get(n, n) for n in data.get("to", []))
+        )
     elif event.kind == labels.APPROVER_ADDED:
         approver = data.get("approver") or ""
-        entry["detail"] = f"{labels.POSITION_NAMES.get(data.get('position'), '')}：{people.get(approver, approver)}"
-    elif event.kind == labels.APPROVER_DECIDED:
-        entry["detail"] = ("同意" if data.get("agree") else "不同意") + (
-            f"：{data['comment']}" if data.get("comment") else ""
+        entry["detail"] = text(
+            "workspace.timeline.approver_added",
+            position=labels.POSITION_NAMES.get(data.get("position"), ""),
+            user=people.get(approver, approver),
         )
+    elif event.kind == labels.APPROVER_DECIDED:
+        verdict = said["agreed"] if data.get("agree") else said["disagreed"]
+        comment = data.get("comment")
+        entry["detail"] = text("workspace.timeline.decided", verdict=verdict, comment=comment) if comment else verdict
     elif event.kind == "instance_cancelled":
-        entry["detail"] = {"reject": "因驳回终止", "withdraw": "发起人撤回"}.get(data.get("operation"), None)
+        entry["detail"] = said["cancelled_by"].get(data.get("operation"))
     elif event.kind == "instance_ended":
         entry["detail"] = _node_name(definition, data.get("end") or "") or None
     return entry
@@ -260,7 +276,7 @@ def _node_name(definition: LoadedDefinition, element_id: str) -> str:
     return getattr(spec, "bpmn_name", None) or element_id
 
 
-def _with_citable(session: Session, spec: formspec.FormSpec, village_id: int) -> formspec.FormSpec:
+def _with_citable(session: Session, spec: forms.FormSpec, village_id: int) -> forms.FormSpec:
     """The form with each reference field offering the open decisions of the village it may cite."""
     if not any(f.kind == "reference" for f in spec.fields):
         return spec
@@ -286,7 +302,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     definition = loaded(instance.definition)
     step = definition.step(row.step_id)
     schema, _ = definition.form(step)
-    spec = _with_citable(session, formspec.form_spec(schema), instance.village_id)
+    spec = _with_citable(session, forms.form_spec(schema), instance.village_id)
     due = as_utc(row.due_at) if row.due_at else None
     approvals = operations.pending_approvals(session, task_id)
     declined = session.scalars(
@@ -415,7 +431,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
     if row.parked and step is not None:
         schema, _ = definition.form(step)
         data = parked_form(row.parked)
-        values = formspec.display_values(schema, data)
+        values = display_values(schema, data)
         files = [a for a in data.get("attachments") or [] if isinstance(a, dict)]
     return {
         "id": row.id,

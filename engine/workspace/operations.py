@@ -33,7 +33,7 @@ from engine.history import events as history
 from engine.org.service import get_user, get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance, RoleAssignment, User
-from engine.runtime import steps
+from engine.runtime import forms, steps
 from engine.runtime.forms import cleaned, undeclared_fields, validate_form
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
@@ -41,7 +41,7 @@ from engine.runtime.serializer import load_state
 from engine.runtime.steps import Step, StepResult
 from engine.supervision import decisions, duties
 from engine.supervision.violations import book_for_village
-from engine.workspace import attachments, formspec, idempotency, labels
+from engine.workspace import attachments, idempotency, labels
 from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
 
 MIN_REASON = 4
@@ -246,7 +246,7 @@ def _refuse_unwaivable(flow: str, schema: Any, data: dict[str, Any], context: di
     check that enforces a statutory rule is refused, naming the check and its legal basis."""
     from engine.workspace import waivers
 
-    for check in formspec.run_checks(schema, data, context):
+    for check in forms.run_checks(schema, data, context):
         if check.ok is True:
             continue
         rule = waivers.waiver(flow, check.id)
@@ -314,7 +314,7 @@ def complete(
             raise
     attachment_errors: list[FieldError] = []
     resolved = attachments.Resolved([], [])
-    spec = formspec.form_spec(schema)
+    spec = forms.form_spec(schema)
     try:
         resolved = attachments.resolve_for_step(
             session, step.name, spec.attachments, attachment_ids or {}, actor, instance.id, step.id
@@ -402,7 +402,7 @@ def force(session: Session, task_id: str, actor: str, reason: str, data: Any = N
     schema, _text = definition.form(step)
     data = {} if data is None else inputs.check_value(data, "data")
     undeclared_fields(step.name, schema, data)
-    given = formspec.validate(_only_given(schema, data), data) if schema else []
+    given = forms.validate(_only_given(schema, data), data) if schema else []
     given += decisions.check_references(session, _book(session, instance), schema, data, instance.village_id)
     if given:
         raise FormInvalid(step.name, given)
