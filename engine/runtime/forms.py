@@ -20,7 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from engine.errors import FieldError, FormInvalid
-from engine.texts import error_text, text
+from engine.texts import data, error_text, text
 
 ATTACHMENTS = "attachments"  # reserved field: files attached to the step, recorded by content hash
 
@@ -298,9 +298,8 @@ def _options(prop: dict[str, Any]) -> list[tuple[str, str]]:
 # --- sums of yuan as typed -------------------------------------------------------------------
 
 MONEY_RE = re.compile(r"^-?\d+(\.\d{1,2})?$")
-# What may surround a typed sum and is dropped: commas (ASCII and fullwidth U+FF0C), the yen signs
-# (U+00A5 and fullwidth U+FFE5) and the word yuan (U+5143).
-MONEY_DECORATION = (",", "\uff0c", "\u00a5", "\uffe5", "\u5143")
+# What may surround a typed sum and is dropped (commas, yen signs, the word yuan) is data.
+MONEY_MARKS: tuple[str, ...] = tuple(data("workspace.form.money_marks"))
 
 
 class AmountUnreadable(ValueError):
@@ -314,7 +313,7 @@ class AmountUnreadable(ValueError):
 def yuan_to_fen(typed: str) -> int:
     """A sum typed in yuan (``"120,000.50"``, ``"¥3"``) as whole fen; :class:`AmountUnreadable` otherwise."""
     cleaned_text = typed
-    for mark in MONEY_DECORATION:
+    for mark in MONEY_MARKS:
         cleaned_text = cleaned_text.replace(mark, "")
     cleaned_text = cleaned_text.strip()
     if not MONEY_RE.match(cleaned_text):

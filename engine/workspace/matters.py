@@ -196,7 +196,7 @@ def _upload_step_name(definition: Any, step_id: str) -> str:
     """The step a file was given at: its name, or 发起 for the files of the start (a report's photos)."""
     if step_id in definition.steps:
         return definition.steps[step_id].name
-    return "发起" if step_id == "start" else step_id
+    return text("workspace.timeline.start_step") if step_id == "start" else step_id
 
 
 def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, str]) -> dict[str, Any]:
@@ -296,7 +296,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
 
     row = session.get(OpenTask, task_id)
     if row is None:
-        raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
+        raise NotFound(code="task.not_open")
     instance = visible_instance(session, username, row.instance_id)
     policy.require(session, username, "task.act", row)
     definition = loaded(instance.definition)
@@ -318,7 +318,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     named = persons(session, {a.approver for a in approvals} | {a.approver for a in declined})
     documentation = step.documentation
     if contact:
-        documentation = f"{documentation or ''}（举报人留下的联系电话：{contact}）"
+        documentation = (documentation or "") + text("workspace.reporter_contact", contact=contact)
     return {
         "id": row.id,
         "instance": instance.id,
@@ -406,7 +406,7 @@ def _previous_submission(session: Session, instance_id: int, step_id: str) -> di
 def require_visible_task(session: Session, username: str, task_id: str) -> OpenTask:
     row = session.get(OpenTask, task_id)
     if row is None:
-        raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
+        raise NotFound(code="task.not_open")
     visible_instance(session, username, row.instance_id)
     return row
 
@@ -422,7 +422,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
     """An added approval for its approver: the step, the reason and any waiting submission."""
     row = session.get(AddedApproval, approval_id)
     if row is None or row.approver != username:
-        raise NotFound("没有这个加签审批")
+        raise NotFound(code="approval.not_found")
     instance = visible_instance(session, username, row.instance_id)
     definition = loaded(instance.definition)
     step = definition.steps.get(row.step_id)
