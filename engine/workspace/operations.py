@@ -32,6 +32,7 @@ from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, Permi
 from engine.history import events as history
 from engine.org.service import get_user, get_village
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance, RoleAssignment, User
 from engine.runtime import forms, steps
 from engine.runtime.forms import cleaned, undeclared_fields, validate_form
@@ -43,7 +44,7 @@ from engine.supervision import decisions, duties
 from engine.supervision.violations import book_for_village
 from engine.texts import error_text, text, texts
 from engine.workspace import attachments, idempotency, labels
-from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
+from engine.workspace.models import AddedApproval, ApprovalStatus, MatterCopy, TaskReminder
 
 MIN_REASON = 4
 MAX_REASON = 2000
@@ -530,7 +531,7 @@ def _reset(step: Step, target: Any, kind: str, step_id: str, data: dict[str, Any
 def withdrawable(session: Session, instance_id: int, actor: str) -> str | None:
     """What ``actor`` may withdraw now: ``"step"`` (their latest step), ``"matter"`` (the whole matter), or None."""
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or instance.status != "running":
+    if instance is None or instance.status != InstanceStatus.RUNNING:
         return None
     last = _last_progress(session, instance_id)
     if last is None:
@@ -561,7 +562,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     """Take back one's latest step before anyone acts on what followed, or cancel a matter one started
     that nobody has acted on yet."""
     instance = _matter_for(session, instance_id, actor, "matter.withdraw")
-    if instance.status != "running":
+    if instance.status != InstanceStatus.RUNNING:
         raise InvalidState(
             text("workspace.refusals.withdraw_ended"), code="matter.ended", params={"matter": instance_id}
         )
@@ -669,9 +670,9 @@ def copy_candidates(session: Session, instance_id: int) -> list[dict[str, str]]:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         return []
-    from engine.org.service import unit_for_role
+    from engine.org.units import unit_for_role
 
-    pairs = [(role, unit_for_role(instance.village, role).id) for role in SUPERVISOR_ROLES]
+    pairs = [(role, unit_for_role(session, instance.village_id, role).id) for role in SUPERVISOR_ROLES]
     found = []
     for role, unit_id in pairs:
         users = session.scalars(
@@ -759,7 +760,7 @@ def pending_approvals(session: Session, task_id: str) -> list[AddedApproval]:
     return list(
         session.scalars(
             select(AddedApproval)
-            .where(AddedApproval.task_id == task_id, AddedApproval.status == "pending")
+            .where(AddedApproval.task_id == task_id, AddedApproval.status == ApprovalStatus.PENDING)
             .order_by(AddedApproval.id)
         )
     )
@@ -768,7 +769,9 @@ def pending_approvals(session: Session, task_id: str) -> list[AddedApproval]:
 def _approvals_in_progress(session: Session, instance_id: int) -> bool:
     return (
         session.scalar(
-            select(AddedApproval.id).where(AddedApproval.instance_id == instance_id, AddedApproval.status == "pending")
+            select(AddedApproval.id).where(
+                AddedApproval.instance_id == instance_id, AddedApproval.status == ApprovalStatus.PENDING
+            )
         )
         is not None
     )
@@ -823,7 +826,7 @@ def add_approver(session: Session, task_id: str, actor: str, approver: str, posi
         requested_by=actor,
         requested_at=now,
         reason=reason,
-        status="pending",
+        status=ApprovalStatus.PENDING,
     )
     session.add(approval)
     session.flush()
@@ -852,9 +855,9 @@ def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: 
     if approval is None:
         raise NotFound(code="approval.not_found")
     policy.require(session, actor, "approval.decide", approval)
-    if approval.status == "cancelled":
+    if approval.status == ApprovalStatus.CANCELLED:
         raise InvalidState(code="approval.stale")
-    if approval.status != "pending":
+    if approval.status != ApprovalStatus.PENDING:
         raise InvalidState(code="approval.decided")
     if approval.position == "after" and approval.parked is None:
         raise InvalidState(code="approval.not_submitted")
@@ -863,10 +866,10 @@ def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: 
         raise PowerlistError(code="approval.comment_required", field="comment")
     row = session.get(OpenTask, approval.task_id)
     instance = steps.lock_instance(session, approval.instance_id)
-    if row is None or instance.status != "running":
+    if row is None or instance.status != InstanceStatus.RUNNING:
         raise InvalidState(code="approval.stale")
     now = clock.now()
-    approval.status = "approved" if agree else "declined"
+    approval.status = ApprovalStatus.APPROVED if agree else ApprovalStatus.DECLINED
     approval.decided_at = now
     approval.comment = comment
     event = history.append(

@@ -15,7 +15,8 @@ from engine import clock, policy
 from engine.clock import as_utc
 from engine.diagram import DiagramUnavailable, diagram_of
 from engine.errors import NotFound
-from engine.history.events import events_of
+from engine.history.events import EventKind, events_of
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import OpenTask, ProcessInstance, RoleAssignment, User
 from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
@@ -28,7 +29,7 @@ from engine.texts import text
 from engine.workspace import attachments, labels, operations, summary, warnings
 from engine.workspace.access import visible_instance
 from engine.workspace.inbox import urgency
-from engine.workspace.models import AddedApproval, TaskReminder
+from engine.workspace.models import AddedApproval, ApprovalStatus, TaskReminder
 from engine.workspace.people import by_office, persons
 from engine.workspace.values import display_values, yuan_amount
 
@@ -56,7 +57,7 @@ def element_states(instance: ProcessInstance, definition: LoadedDefinition, over
             taken.add((parent.task_spec.name, name))
     for name in skipped:
         states.setdefault(name, "skipped")
-    return {"states": states, "taken": taken, "finished": instance.status != "running"}
+    return {"states": states, "taken": taken, "finished": instance.status != InstanceStatus.RUNNING}
 
 
 def diagram_states(session: Session, instance: ProcessInstance) -> tuple[Any, dict[str, str]]:
@@ -148,7 +149,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
                         "parked": a.parked is not None,
                     }
                     for a in approvals
-                    if a.task_id == row.id and a.status == "pending"
+                    if a.task_id == row.id and a.status == ApprovalStatus.PENDING
                 ],
             }
         )
@@ -219,7 +220,7 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         "detail": None,
         "hash": event.hash.hex(),
     }
-    if event.kind in ("task_completed", "task_forced") and step is not None:
+    if event.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and step is not None:
         form = data.get("form") or {}
         schema, _ = definition.form(step)
         entry["values"] = display_values(schema, form)
@@ -228,11 +229,11 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
             entry["detail"] = text(
                 "workspace.timeline.waived", checks=said["separator"].join(w.get("message", "") for w in data["waived"])
             )
-    elif event.kind == "gateway_taken":
+    elif event.kind == EventKind.GATEWAY_TAKEN:
         targets = [_node_name(definition, t) for t in data.get("to", [])]
         entry["detail"] = text("workspace.timeline.gateway", to=said["list"].join(targets)) if targets else None
         entry["step_name"] = _node_name(definition, event.step_id or "")
-    elif event.kind == "decision_registered":
+    elif event.kind == EventKind.DECISION_REGISTERED:
         amount = data.get("amount_fen")
         money = text("workspace.timeline.decision_money", amount=yuan_amount(amount)) if isinstance(amount, int) else ""
         entry["detail"] = text(
@@ -241,7 +242,7 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
             purpose=data.get("purpose"),
             money=money,
         )
-    elif event.kind == "decision_closed":
+    elif event.kind == EventKind.DECISION_CLOSED:
         entry["detail"] = text("workspace.timeline.decision_closed", number=data.get("number"), note=data.get("note"))
     elif event.kind == labels.TASK_RETURNED:
         entry["detail"] = text("workspace.timeline.returned", step=_node_name(definition, data.get("to", "")))
@@ -262,9 +263,9 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         verdict = said["agreed"] if data.get("agree") else said["disagreed"]
         comment = data.get("comment")
         entry["detail"] = text("workspace.timeline.decided", verdict=verdict, comment=comment) if comment else verdict
-    elif event.kind == "instance_cancelled":
+    elif event.kind == EventKind.INSTANCE_CANCELLED:
         entry["detail"] = said["cancelled_by"].get(data.get("operation"))
-    elif event.kind == "instance_ended":
+    elif event.kind == EventKind.INSTANCE_ENDED:
         entry["detail"] = _node_name(definition, data.get("end") or "") or None
     return entry
 
@@ -307,7 +308,10 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     approvals = operations.pending_approvals(session, task_id)
     declined = session.scalars(
         select(AddedApproval)
-        .where(AddedApproval.task_id == task_id, AddedApproval.status.in_(("approved", "declined")))
+        .where(
+            AddedApproval.task_id == task_id,
+            AddedApproval.status.in_((ApprovalStatus.APPROVED, ApprovalStatus.DECLINED)),
+        )
         .order_by(AddedApproval.id)
     ).all()
     kept = [
@@ -363,7 +367,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
             {
                 "approver": a.approver,
                 "approver_name": named[a.approver].label,
-                "agree": a.status == "approved",
+                "agree": a.status == ApprovalStatus.APPROVED,
                 "comment": a.comment,
             }
             for a in declined
@@ -397,7 +401,7 @@ def approver_candidates(session: Session, row: OpenTask, actor: str) -> list[dic
 def _previous_submission(session: Session, instance_id: int, step_id: str) -> dict[str, Any] | None:
     """The latest form this step was submitted with in this matter (after a return or withdrawal)."""
     for event in reversed(events_of(session, instance_id)):
-        if event.step_id == step_id and event.kind == "task_completed":
+        if event.step_id == step_id and event.kind == EventKind.TASK_COMPLETED:
             form = json.loads(event.data).get("form")
             return form if isinstance(form, dict) else None
     return None
@@ -445,7 +449,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
         "requested_at": as_utc(row.requested_at),
         "reason": row.reason,
         "status": row.status,
-        "ready": row.status == "pending" and (row.position == "before" or row.parked is not None),
+        "ready": row.status == ApprovalStatus.PENDING and (row.position == "before" or row.parked is not None),
         "submitted_by": (row.parked or {}).get("actor"),
         "values": values,
         "attachments": files,
