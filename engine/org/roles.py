@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.persistence.enums import Level
 from engine.texts import texts
 
 
@@ -15,23 +16,23 @@ class Role:
     code: str
     name_zh: str
     name_en: str
-    level: str  # village | town | county
+    level: Level
 
 
 # role code -> the level it is held at
-_ROLE_LEVELS = {
-    "party_secretary": "village",
-    "committee_chair": "village",
-    "supervisory_member": "village",
-    "bookkeeper": "village",
-    "cadre": "village",
-    "town_agency": "town",
-    "town_discipline": "town",
-    "town_civil_affairs": "town",
-    "county_discipline": "county",
-    "county_civil_affairs": "county",
-    "auditor": "county",
-    "admin": "county",
+_ROLE_LEVELS: dict[str, Level] = {
+    "party_secretary": Level.VILLAGE,
+    "committee_chair": Level.VILLAGE,
+    "supervisory_member": Level.VILLAGE,
+    "bookkeeper": Level.VILLAGE,
+    "cadre": Level.VILLAGE,
+    "town_agency": Level.TOWN,
+    "town_discipline": Level.TOWN,
+    "town_civil_affairs": Level.TOWN,
+    "county_discipline": Level.COUNTY,
+    "county_civil_affairs": Level.COUNTY,
+    "auditor": Level.COUNTY,
+    "admin": Level.COUNTY,
 }
 _NAMES_ZH, _NAMES_EN = texts("org.roles"), texts("org.roles", "en")
 
@@ -39,7 +40,7 @@ ROLES: dict[str, Role] = {
     code: Role(code, _NAMES_ZH[code], _NAMES_EN[code], level) for code, level in _ROLE_LEVELS.items()
 }
 
-LEVELS = ("county", "town", "village")
+LEVELS = tuple(Level)
 LEVEL_NAMES = texts("org.levels")
 
 
