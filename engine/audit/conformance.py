@@ -47,11 +47,16 @@ from engine.audit.alignment import LOG, MODEL, SOURCE, SYNC, Alignment, align
 from engine.audit.eventlog import EventLog, to_datetime
 from engine.audit.model import ProcessModel, empty_model
 from engine.calendar import CST, WorkCalendar
+from engine.texts import text, texts
 
 SKIP, SWAP, REPEAT, OVERDUE, INSERT = "skip", "swap", "repeat", "overdue", "insert"
 KINDS = (SKIP, SWAP, REPEAT, OVERDUE, INSERT)
 _SKIP, _SWAP, _REPEAT, _OVERDUE, _INSERT = range(5)
-KIND_NAMES_ZH = {SKIP: "跳过", SWAP: "顺序颠倒", REPEAT: "重复", OVERDUE: "超时", INSERT: "多出的步骤"}
+
+
+def kind_names(language: str = "zh") -> dict[str, str]:
+    """What each kind of deviation is called (``audit.deviation_kinds`` of ``engine/texts``)."""
+    return texts("audit.deviation_kinds", language)
 
 # Wall-clock budgets of the exact search (alignments): per variant (one distinct activity sequence)
 # and per check (all the cases of one log). A case whose variant ran out of either is listed in
@@ -99,34 +104,27 @@ class Deviation:
             "late_seconds": late,
         }
 
-    def describe(self) -> str:
-        """One line in Chinese, as an auditor reads it."""
-        who = f"（{self.resource}）" if self.resource else ""
-        if self.kind == SKIP:
-            if self.other:
-                return f"跳过“{self.other_name or self.other}”中的一步{who}"
-            return f"跳过“{self.step_name}”{who}"
-        if self.kind == SWAP:
-            return f"“{self.step_name}”在“{self.other_name}”之前办理{who}"
-        if self.kind == REPEAT:
-            return f"“{self.step_name}”重复办理{who}"
-        if self.kind == INSERT:
-            return f"“{self.step_name}”在流程的这个位置不应办理{who}"
-        late = _duration_zh(self.at - self.due) if self.at and self.due else ""
-        return f"“{self.step_name}”超时{late}{who}"
+    def describe(self, language: str = "zh") -> str:
+        """One line, as an auditor reads it (the sentences are ``audit.finding`` of ``engine/texts``)."""
+        who = text("audit.finding.who", language, resource=self.resource) if self.resource else ""
+        if self.kind == SKIP and self.other:
+            return text("audit.finding.skip_among", language, other=self.other_name or self.other, who=who)
+        other = self.other_name
+        late = _duration(self.at - self.due, language) if self.kind == OVERDUE and self.at and self.due else ""
+        return text(f"audit.finding.{self.kind}", language, step=self.step_name, other=other, late=late, who=who)
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _duration_zh(delta: timedelta) -> str:
+def _duration(delta: timedelta, language: str) -> str:
     seconds = int(delta.total_seconds())
     if seconds >= 86400:
-        return f"{seconds // 86400}天{(seconds % 86400) // 3600}小时"
+        return text("audit.finding.days", language, days=seconds // 86400, hours=(seconds % 86400) // 3600)
     if seconds >= 3600:
-        return f"{seconds // 3600}小时{(seconds % 3600) // 60}分"
-    return f"{max(seconds // 60, 1)}分"
+        return text("audit.finding.hours", language, hours=seconds // 3600, minutes=(seconds % 3600) // 60)
+    return text("audit.finding.minutes", language, minutes=max(seconds // 60, 1))
 
 
 @dataclass
@@ -236,7 +234,7 @@ class Findings:
         elif code == _SKIP and extra:
             steps = [i for i in range(len(model.steps)) if extra >> i & 1]
             deviation.other = "|".join(model.step_of(i) for i in steps)
-            deviation.other_name = "、".join(model.name(i) for i in steps)
+            deviation.other_name = text("audit.list_separator").join(model.name(i) for i in steps)
         elif code == _OVERDUE:
             enabled, due = extra
             deviation.enabled, deviation.due = to_datetime(enabled), to_datetime(due)

@@ -35,8 +35,8 @@ from engine.audit import logs
 from engine.audit.conformance import VARIANT_SECONDS, Budget, check_log
 from engine.audit.mapping import ActivityMapper
 from engine.audit.model import ProcessModel
-from engine.audit.views import findings_view
 from engine.errors import NotFound
+from web.auditor.findings import findings_view
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 KEEP_SECONDS = 24 * 3600
