@@ -19,21 +19,22 @@ from sqlalchemy.orm import Session
 from engine.audit import anchor, replay
 from engine.audit.conformance import Findings
 from engine.audit.histories import Scope, check_histories, instances_query
-from engine.audit.model import model_for
 from engine.audit.models import HistoryAnchor
+from engine.audit.reference_model import model_for
 from engine.diagram import Diagram, DiagramUnavailable, diagram_of
 from engine.errors import NotFound
+from engine.history.events import EventKind
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
 from engine.policy import audit as policy
 from engine.policy.audit import AuditScope
 from engine.runtime.consistency import verify_record as verify
-from engine.workspace import labels
-from engine.workspace import matters as workspace_matters
+from engine.supervision.models import Severity
+from engine.workspace import labels, matter_detail
 
-COLOURS = ("red", "yellow", "blue")
-CLOSING = ("instance_ended", "instance_cancelled")
+COLOURS = tuple(Severity)
+CLOSING = (EventKind.INSTANCE_ENDED, EventKind.INSTANCE_CANCELLED)
 RESETS = (labels.TASK_RETURNED, labels.TASK_WITHDRAWN)
-DONE = ("task_completed", "task_forced")
+DONE = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 
 
 # --- scope -------------------------------------------------------------------------------------
@@ -285,7 +286,7 @@ def replay_view(
     the steps done so far and how long each took, the steps open at that moment, and the diagram."""
     row = require_matter(session, scope, instance_id)
     record = replay.replay(session, instance_id, as_of)
-    page = workspace_matters.matter(session, scope.username, instance_id)
+    page = matter_detail.matter(session, scope.username, instance_id)
     timeline = {entry["seq"]: entry for entry in page["timeline"]}
     names = {e["actor"]: e["actor_name"] for e in page["timeline"] if e["actor"]}
     names.update(display_names(session, {c["by"] for c in record["completions"]} - set(names)))
@@ -399,7 +400,7 @@ def replay_states(
     starts = [s.element_id for s in drawing.shapes if s.kind == "startEvent"]
     for position in positions:
         kind, step, data = position["kind"], position["step"], position["data"]
-        if kind == "instance_started":
+        if kind == EventKind.INSTANCE_STARTED:
             for start in starts:
                 states[start] = "done"
                 taken.update((start, target) for target in data.get("opened", []))
@@ -410,7 +411,7 @@ def replay_states(
                 taken.add((previous, step))
             taken.update((step, target) for target in data.get("opened", []))
             previous = step
-        elif kind == "gateway_taken" and step:
+        elif kind == EventKind.GATEWAY_TAKEN and step:
             states[step] = "done"
             if previous:
                 taken.add((previous, step))
@@ -418,7 +419,7 @@ def replay_states(
             previous = step
         elif kind == labels.TASK_WITHDRAWN and step:
             states.pop(step, None)
-        elif kind == "instance_ended" and data.get("end"):
+        elif kind == EventKind.INSTANCE_ENDED and data.get("end"):
             states[data["end"]] = "done"
             if previous:
                 taken.add((previous, data["end"]))

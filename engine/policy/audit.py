@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, PermissionDenied
 from engine.org.service import ancestors, get_user
+from engine.persistence.enums import Level
 
 __all__ = ["ANCHOR_ROLES", "AUDIT_ROLES", "AuditScope", "audit_scope", "may", "require"]
 
 AUDIT_ROLES = ("supervisory_member", "town_discipline", "county_discipline", "auditor")
 ANCHOR_ROLES = ("county_discipline", "auditor")
-LEVEL_ORDER = {"county": 0, "town": 1, "village": 2}
+LEVEL_ORDER = {level: i for i, level in enumerate(Level)}
 
 
 @dataclass(frozen=True)

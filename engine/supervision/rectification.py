@@ -19,6 +19,7 @@ from engine.errors import NotFound
 from engine.history import events as history
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
+from engine.persistence.enums import Level
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
 from engine.runtime.steps import start_matter
 from engine.supervision.models import Violation
@@ -116,7 +117,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         now=now,
                         kind="rectification_rejected",
                     )
-            elif ROLES.get(role) is not None and ROLES[role].level == "village":
+            elif ROLES.get(role) is not None and ROLES[role].level == Level.VILLAGE:
                 if violation.status in (OPEN, ACKNOWLEDGED, ESCALATED):
                     transition(
                         session,

@@ -30,15 +30,21 @@ from engine.org.service import get_user, holds
 from engine.org.units import holds_role, unit_chain, unit_for_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
-from engine.supervision import chain, timers
-from engine.supervision.models import Violation
+from engine.supervision import timers, violation_chain
+from engine.supervision.models import Severity, Violation, ViolationStatus
 from engine.supervision.rules import RuleBook, role_is_village, rules_for
 
 SYSTEM = "system"
 RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
 _HOLDERS = "powerlist.supervision.holders"
 
-OPEN, ACKNOWLEDGED, RECTIFIED, ESCALATED, CLOSED = "open", "acknowledged", "rectified", "escalated", "closed"
+OPEN, ACKNOWLEDGED, RECTIFIED, ESCALATED, CLOSED = (
+    ViolationStatus.OPEN,
+    ViolationStatus.ACKNOWLEDGED,
+    ViolationStatus.RECTIFIED,
+    ViolationStatus.ESCALATED,
+    ViolationStatus.CLOSED,
+)
 ACTIVE = (OPEN, ACKNOWLEDGED, ESCALATED, RECTIFIED)
 
 # action -> (states it may start from, state it leads to)
@@ -136,7 +142,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
     owner_user = finding.responsible_user
     if not _holds_role(session, owner_user, owner_role, owner_unit):
         owner_user = sole_holder(session, owner_role, owner_unit)
-    rectify_by = now + book.rectify_within(finding.code) if severity != "blue" else None
+    rectify_by = now + book.rectify_within(finding.code) if severity != Severity.BLUE else None
     level = book.starts_at(severity)
     violation = Violation(
         code=finding.code,
@@ -174,14 +180,14 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
                 session.flush()
         except IntegrityError:
             return None  # raised by a concurrent transaction just now
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "raised",
         at=now,
         actor=SYSTEM,
         data={
-            "set": {name: getattr(violation, name) for name in chain.TRACKED},
+            "set": {name: getattr(violation, name) for name in violation_chain.TRACKED},
             "dedup_key": violation.dedup_key,
             "title": violation.title,
             "message": violation.message,
@@ -259,7 +265,7 @@ def _later(session: Session, book: RuleBook, violation: Violation, since: dateti
 
 def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
     """Start the rectification flow when the colour calls for one; else watch the rectification deadline."""
-    if violation.rectification_instance_id is not None or violation.severity == "blue":
+    if violation.rectification_instance_id is not None or violation.severity == Severity.BLUE:
         return
     # The rectification flow is the village's: a town or county owner rectifies by the deadline.
     village_owner = violation.owner_role is None or role_is_village(violation.owner_role)
@@ -286,7 +292,7 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
         return
     violation.severity = severity
     violation.points = book.points(violation.code, severity)
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "upgraded",
@@ -334,7 +340,7 @@ def transition(
         violation.outcome = changes["outcome"] = outcome or "handled"
         violation.closed_at = now
     data = {"set": changes, "note": note, **(extra or {})}
-    chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
     if to_status == ESCALATED:
         _schedule_escalation(session, book, violation, now)
 
@@ -350,7 +356,7 @@ def escalate(session: Session, book: RuleBook, violation: Violation, *, actor: s
 
 def note_event(session: Session, violation: Violation, kind: str, *, actor: str | None, now: datetime, data: dict):
     """Record something that happened to a violation without changing its state."""
-    chain.append(session, violation, kind, at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, kind, at=now, actor=actor, data=data)
 
 
 def lock_matters(session: Session, instance_ids: Iterable[int | None], *, skip_locked: bool = False) -> bool:
