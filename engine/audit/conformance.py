@@ -27,10 +27,10 @@ where it stood before the latest completion of the step it returned to: doing th
 the steps after it, is a second pass, not a repeat or a swap. The step is enabled again at the moment
 of the return. A step done again without a return remains a repeat.
 
-Every check reports its time: in total and per case (mean, maximum), in ``summary()["timing"]``.
+Every check reports its time: in total and per case (mean, maximum), in ``summary().timing``.
 The exact search keeps within a :class:`Budget` of wall-clock seconds per variant and per check; a
 case it could not settle within its bounds (states, tokens, time) is listed in
-``summary()["unchecked"]`` with the reason, never guessed.
+``summary().unchecked`` with the reason, never guessed.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
 from typing import Any
@@ -60,7 +60,7 @@ def kind_names(language: str = "zh") -> dict[str, str]:
 
 # Wall-clock budgets of the exact search (alignments): per variant (one distinct activity sequence)
 # and per check (all the cases of one log). A case whose variant ran out of either is listed in
-# ``summary()["unchecked"]`` with the reason, never guessed. The command line's --variant-seconds and
+# ``summary().unchecked`` with the reason, never guessed. The command line's --variant-seconds and
 # --budget-seconds and the web's AUDIT_VARIANT_SECONDS and AUDIT_JOB_SECONDS change them.
 VARIANT_SECONDS = 10.0
 JOB_SECONDS = 600.0
@@ -127,6 +127,38 @@ def _duration(delta: timedelta, language: str) -> str:
     return text("audit.finding.minutes", language, minutes=max(seconds // 60, 1))
 
 
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long a check took, in milliseconds: in all, and per case on average and at most."""
+
+    total_ms: float
+    mean_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsSummary:
+    """What a check found: ``deviations`` counted by kind, ``method`` (``replay`` or ``alignment``),
+    and the cases it could not settle (``unchecked``: case id -> reason)."""
+
+    flow: str
+    cases: int
+    events: int
+    unknown_events: int
+    deviating_cases: int
+    deviations: dict[str, int]
+    method: str
+    timing: Timing
+    unchecked: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form, ``unchecked`` only when some case was left unchecked."""
+        result = asdict(self)
+        if not self.unchecked:
+            del result["unchecked"]
+        return result
+
+
 @dataclass
 class StepStats:
     """Per-step figures gathered while checking (for heatmaps)."""
@@ -187,30 +219,28 @@ class Findings:
     def of_case(self, case: int) -> list[Deviation]:
         return [self.deviation(r) for r in sorted(self.raw, key=lambda r: (r[2], r[1])) if r[0] == case]
 
-    def timing(self) -> dict[str, Any]:
+    def timing(self) -> Timing:
         """Total time of the check and per-case mean and maximum, in milliseconds."""
         times = self.case_ms
         total = sum(times)
-        return {
-            "total_ms": round(total, 3),
-            "mean_ms": round(total / len(times), 4) if times else 0.0,
-            "max_ms": round(max(times), 3) if times else 0.0,
-        }
+        return Timing(
+            total_ms=round(total, 3),
+            mean_ms=round(total / len(times), 4) if times else 0.0,
+            max_ms=round(max(times), 3) if times else 0.0,
+        )
 
-    def summary(self) -> dict[str, Any]:
-        result = {
-            "flow": self.model.key,
-            "cases": self.cases_checked,
-            "events": self.events_checked,
-            "unknown_events": self.unknown_events,
-            "deviating_cases": self.deviating_cases(),
-            "deviations": self.counts(),
-            "method": "alignment" if any(m.net is not None for m in self.models) else "replay",
-            "timing": self.timing(),
-        }
-        if self.unchecked:
-            result["unchecked"] = {self.log.case_ids[c]: reason for c, reason in self.unchecked}
-        return result
+    def summary(self) -> FindingsSummary:
+        return FindingsSummary(
+            flow=self.model.key,
+            cases=self.cases_checked,
+            events=self.events_checked,
+            unknown_events=self.unknown_events,
+            deviating_cases=self.deviating_cases(),
+            deviations=self.counts(),
+            method="alignment" if any(m.net is not None for m in self.models) else "replay",
+            timing=self.timing(),
+            unchecked={self.log.case_ids[c]: reason for c, reason in self.unchecked},
+        )
 
     def deviation(self, record: tuple[int, int, int, int, Any]) -> Deviation:
         """The :class:`Deviation` of one raw record."""

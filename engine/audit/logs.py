@@ -71,15 +71,28 @@ class ImportResult:
             shown = None if value is None else str(value)[:80]
             self.rejected.append(Rejected(line, field_name, reason, shown))
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "read": self.read,
-            "used": self.used,
-            "skipped": self.skipped,
-            "rejected": self.rejected_count,
-            "cases": self.log.case_count,
-            "unknown_activities": dict(sorted(self.unknown_activities.items(), key=lambda kv: -kv[1])),
-        }
+    def summary(self) -> ImportSummary:
+        return ImportSummary(
+            read=self.read,
+            used=self.used,
+            skipped=self.skipped,
+            rejected=self.rejected_count,
+            cases=self.log.case_count,
+            unknown_activities=dict(sorted(self.unknown_activities.items(), key=lambda kv: -kv[1])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """Events ``read`` from a log: ``used``, ``skipped`` (lifecycle not complete) and ``rejected``;
+    the ``cases`` built and the activities no step was found for, with how often each was seen."""
+
+    read: int
+    used: int
+    skipped: int
+    rejected: int
+    cases: int
+    unknown_activities: dict[str, int]
 
 
 class _Counting(io.RawIOBase):

@@ -677,7 +677,28 @@ def _anchor_problem(check: anchor.AnchorCheck) -> str:
     return "rewritten"
 
 
-def check_anchor(session: Session, scope: AuditScope, digest: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class AnchorVerdict:
+    """An anchor checked for an auditor: the fields of :meth:`engine.audit.anchor.AnchorCheck.as_dict`,
+    the ``problem_code`` of a mismatch, and whether the matter or violation it names is in scope
+    (when not, ``instance``, ``violation`` and ``message`` are withheld)."""
+
+    ok: bool
+    digest: str
+    day: str | None
+    label: str | None
+    instances: int
+    events: int
+    violations: int
+    instance: int | None
+    violation: int | None
+    problem: str | None
+    message: str | None
+    problem_code: str | None
+    instance_in_scope: bool
+
+
+def check_anchor(session: Session, scope: AuditScope, digest: str) -> AnchorVerdict:
     """Whether the database still holds what the anchor with ``digest`` covered; a matter it names
     outside the user's scope is not named."""
     check = anchor.verify_anchor(session, digest)
@@ -690,4 +711,4 @@ def check_anchor(session: Session, scope: AuditScope, digest: str) -> dict[str, 
     if check.violation_id is not None:
         if not policy.may(scope, "audit.matter", session.get(_violation_model(), check.violation_id)):
             result.update(violation=None, instance_in_scope=False, message=None)
-    return result
+    return AnchorVerdict(**result)

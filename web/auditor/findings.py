@@ -43,8 +43,8 @@ def findings_view(findings: Findings, names: dict[str, str] | None = None, limit
         )
     summary = findings.summary()
     return {
-        **summary,
-        "kinds": [{"kind": k, "name": kind_name[k], "count": summary["deviations"][k]} for k in KINDS],
+        **summary.as_dict(),
+        "kinds": [{"kind": k, "name": kind_name[k], "count": summary.deviations[k]} for k in KINDS],
         "cases_listed": cases,
         "more_cases": max(len(per_case) - limit, 0),
     }

@@ -25,6 +25,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -306,7 +307,7 @@ def _check(
         _write_state(base, token, state)
         findings = check_log(imported.log, model, budget=budget)
         state["result"] = {
-            "import": imported.summary(),
+            "import": asdict(imported.summary()),
             "rejected": [r.__dict__ for r in imported.rejected[:SHOWN_REJECTS]],
             "findings": findings_view(findings),
         }
