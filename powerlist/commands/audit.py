@@ -174,7 +174,7 @@ def conformance(
     if as_json:
         output: dict[str, Any] = {"summary": findings.summary().as_dict()}
         if read is not None:
-            output["model"] = {"file": model_file, **read.summary()}
+            output["model"] = {"file": model_file, **asdict(read.summary())}
         if imported is not None:
             output["import"] = {**asdict(imported.summary()), "rejected_rows": [r.__dict__ for r in imported.rejected]}
         output["cases"] = {case: [d.as_dict() for d in items] for case, items in by_case.items()}
@@ -183,11 +183,11 @@ def conformance(
     if read is not None:
         info = read.summary()
         click.echo(
-            f"model {model_file}: process {info['process']} ({info['process_name'] or '-'}), "
-            f"{info['tasks']} tasks, {info['activities']} activities",
+            f"model {model_file}: process {info.process} ({info.process_name or '-'}), "
+            f"{info.tasks} tasks, {info.activities} activities",
             err=True,
         )
-        for note in info["notes"]:
+        for note in info.notes:
             click.echo(f"  note: {note}", err=True)
     if imported is not None:
         _print_import(imported, "--mapping" if read is not None else "'powerlist mapping set' or --map")
