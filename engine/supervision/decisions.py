@@ -605,7 +605,7 @@ def record_paper(
             FieldError.coded("kind", "decision.kind", kinds=text("supervision.separator").join(spec(book)["kinds"]))
         )
     if isinstance(amount_fen, str):  # yuan as typed on a page or a command line
-        from engine.workspace.formspec import yuan_to_fen
+        from engine.runtime.forms import yuan_to_fen
 
         try:
             amount_fen = yuan_to_fen(amount_fen) if amount_fen.strip() else None
