@@ -1,7 +1,8 @@
 """One access policy: ``may(session, actor, action, target)``, for every page, API call and command.
 
 The rules are data (``rules/defaults/access.yaml``, see :mod:`engine.policy.rules`); this module
-applies them. A role held in a unit reaches that unit's matters and those of every village below
+applies them (:mod:`engine.policy.counties` the administrators' actions, :mod:`engine.policy.areas`
+the areas' own). A role held in a unit reaches that unit's matters and those of every village below
 it. Someone who may not see a matter gets :class:`NotFound` for anything about it, so an id reveals
 nothing; someone who sees it but may not do the action gets :class:`PermissionDenied`.
 
@@ -61,7 +62,7 @@ from engine.errors import NotFound, PermissionDenied
 from engine.org.roles import ROLES
 from engine.org.units import unit_chain
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance, RoleAssignment, User
-from engine.policy import admin
+from engine.policy import areas, counties
 from engine.policy.rules import access_rules
 
 __all__ = ["Start", "may", "require", "register_concern", "starters", "ACTIONS"]
@@ -230,26 +231,19 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
     """None when allowed; otherwise ``"hidden"`` (the target does not exist for the actor) or ``"denied"``."""
     rules = access_rules()
     acting = rules.roles("acting")
-    if action.startswith(admin.ADMIN_PREFIXES):
-        return admin.decide(session, actor.username, actor.holdings, action, target)
+    if action.startswith(counties.ADMIN_PREFIXES):
+        return counties.decide(session, actor.username, actor.holdings, action, target)
     if action == "violation.read":
-        from engine.supervision.handling import may_read
-
-        return None if may_read(session, actor.username, target) else "hidden"
+        return None if areas.violation_read(session, actor.username, target) else "hidden"
     if action.startswith("violation."):
-        from engine.supervision.violations import may_act
-
-        return may_act(session, actor.username, action, target)
+        return areas.violation_act(session, actor.username, action, target)
     if action.startswith(("notice.", "talk.")):
-        from engine.supervision.notices import decide
-
-        return decide(session, actor.holdings, action, target)
+        return areas.document(session, actor.holdings, action, target)
     if action == "file.upload":
         return None if any(role in acting for role, _unit in actor.holdings) else "denied"
     if action.startswith(PUBLIC_PREFIXES):
-        return _public_area(action).decide(
-            session, action, target, lambda roles, unit_id: holds(session, actor, roles, unit_id)
-        )
+        decide = next(d for prefix, d in areas.PUBLIC.items() if action.startswith(prefix))
+        return decide(session, action, target, lambda roles, unit_id: holds(session, actor, roles, unit_id))
     if action.startswith("decision."):
         reach = _reach(session, target.id)
         sets = rules.read_matters if action == "decision.read" else rules.roles("registering")
@@ -287,25 +281,9 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
     raise ValueError(f"unknown action '{action}'")
 
 
-# The villagers' side's staff actions: subsidy rosters, the village accounts, the periodic disclosures.
-# Each area's ``decide(session, action, target, holds)`` answers None, "hidden" or "denied";
-# ``holds(roles, unit_id)`` says whether the actor holds one of ``roles`` within reach of the unit.
-PUBLIC_PREFIXES = ("subsidy.", "ledger.", "disclosure.")
-
-
-def _public_area(action: str) -> Any:
-    """The module that decides ``action`` (imported here: the areas import this module)."""
-    if action.startswith("subsidy."):
-        from engine.public import subsidies
-
-        return subsidies
-    if action.startswith("ledger."):
-        from engine.public import ledger
-
-        return ledger
-    from engine.public import disclosures
-
-    return disclosures
+# The villagers' side's staff actions: subsidy rosters, the village accounts, the periodic disclosures,
+# decided in :mod:`engine.policy.areas`.
+PUBLIC_PREFIXES = tuple(areas.PUBLIC)
 
 
 def holds(session: Session, actor: _Actor, roles: frozenset[str], village_id: int) -> bool:
@@ -364,9 +342,7 @@ def _denied(session: Session, username: str, action: str, target: Any) -> Permis
             params={"user": username, "step": target.step_name, "role": target.role, "unit": unit.code},
         )
     if action.startswith(("notice.", "talk.")):
-        from engine.supervision.notices import denied
-
-        return denied(session, username, action, target)
+        return areas.document_denied(session, username, action, target)
     if action == "matter.start":
         return PermissionDenied(
             f"{username} 不能在 {target.village.name}（{target.village.code}）发起「{target.definition.name}」",

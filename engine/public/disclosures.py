@@ -39,7 +39,6 @@ from engine import clock, policy
 from engine.calendar import CST, as_local_day, load_work_calendar
 from engine.errors import FieldError, FormInvalid, InvalidState, NotFound
 from engine.history.events import TASK_COMPLETED
-from engine.org.roles import ROLES
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
@@ -398,27 +397,6 @@ def generate(session: Session, village: OrgUnit, rules: Calendar, kind: str, key
 
 
 # ------------------------------------------------------------------------------------------- policy
-
-
-def _review_roles() -> frozenset[str]:
-    """The village's own 村监会: the village-level roles of ``supervising``."""
-    return frozenset(r for r in access_rules().roles("supervising") if r in ROLES and ROLES[r].level == "village")
-
-
-def decide(session: Session, action: str, target: OrgUnit, holds) -> str | None:
-    """``disclosure.read|prepare|review|post`` on a village: None, "hidden" or "denied"."""
-    rules = access_rules()
-    disclosing = rules.roles("disclosing")
-    readers = disclosing | rules.roles("supervising") | rules.roles("read_only")
-    if not isinstance(target, OrgUnit) or not holds(readers | rules.roles("acting"), target.id):
-        return "hidden"
-    if action == "disclosure.read":
-        return None if holds(readers, target.id) else "denied"
-    if action in ("disclosure.prepare", "disclosure.post"):
-        return None if holds(disclosing, target.id) else "denied"
-    if action == "disclosure.review":
-        return None if holds(_review_roles(), target.id) else "denied"
-    raise ValueError(f"unknown action '{action}'")
 
 
 # ----------------------------------------------------------------------------------------- workflow

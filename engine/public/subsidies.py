@@ -249,21 +249,6 @@ def period_of(kind: Kind, day: date) -> str:
 # --- who may ----------------------------------------------------------------------------------------
 
 
-def decide(session: Session, action: str, target: Any, holds: Any) -> str | None:
-    """The policy's answer for ``subsidy.*`` on a village (an OrgUnit)."""
-    from engine.policy.rules import access_rules
-
-    rules = access_rules()
-    keepers = rules.roles("keeping_rosters")
-    if not holds(keepers | rules.roles("acting") | rules.roles("read_only"), target.id):
-        return "hidden"  # a village out of reach is as good as absent
-    if action in ("subsidy.import", "subsidy.withdraw"):
-        return None if holds(keepers, target.id) else "denied"
-    if action in ("subsidy.read", "subsidy.households"):
-        return None if holds(keepers | rules.roles("disclosing"), target.id) else "denied"
-    return "denied"
-
-
 _ACTION_NAMES = {
     "subsidy.import": "导入、发布这个村的补贴名册",
     "subsidy.withdraw": "撤下这个村的补贴名册",

@@ -27,8 +27,7 @@ from engine.org.service import get_user, holds
 from engine.org.units import unit_chain
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance, User
 from engine.supervision.rules import LEVEL_ORDER, RuleBook, rules_for
-
-DEFAULT_STEP_CODE = "incompatible_steps_one_person"
+from engine.supervision.semantics import DEFAULT_STEP_CODE
 
 
 def _role_name(role: str) -> str:
@@ -59,40 +58,6 @@ def incompatible_with(book: RuleBook, role: str) -> list[tuple[str, dict[str, An
         if role in record["with"]:
             found += [(other, record) for other in record["roles"] if other != role]
     return found
-
-
-def check_duty_rules(rules: dict[str, Any]) -> list[str]:
-    """What the schema cannot see: unknown roles, roles of different levels, repeated ids, codes
-    that name no violation."""
-    problems: list[str] = []
-    ids: set[str] = set()
-    for index, record in enumerate(rules.get("incompatible_roles") or []):
-        where = f"incompatible_roles/{index} ({record['id']})"
-        if record["id"] in ids:
-            problems.append(f"{where}: id '{record['id']}' is used twice")
-        ids.add(record["id"])
-        named = [*record["roles"], *record["with"]]
-        unknown = [r for r in named if r not in ROLES]
-        if unknown:
-            problems.append(f"{where}: unknown role(s) {', '.join(unknown)}")
-            continue
-        if len({ROLES[r].level for r in named}) > 1:
-            problems.append(f"{where}: the roles are held at different levels; only roles of one unit can clash")
-        if set(record["roles"]) & set(record["with"]):
-            problems.append(f"{where}: a role cannot be incompatible with itself")
-    ids = set()
-    codes = set(rules.get("violations") or {})
-    for index, record in enumerate(rules.get("incompatible_steps") or []):
-        where = f"incompatible_steps/{index} ({record['id']})"
-        if record["id"] in ids:
-            problems.append(f"{where}: id '{record['id']}' is used twice")
-        ids.add(record["id"])
-        if len(set(record["steps"])) != len(record["steps"]):
-            problems.append(f"{where}: a step is named twice")
-        code = record.get("code", DEFAULT_STEP_CODE)
-        if record.get("on_conflict", "refuse") != "refuse" and code not in codes:
-            problems.append(f"{where}/code: no violation '{code}' in violations")
-    return problems
 
 
 # --- roles -----------------------------------------------------------------------------------------

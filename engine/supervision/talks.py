@@ -23,8 +23,8 @@ from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit
 from engine.supervision.models import SupervisionTalk
+from engine.supervision.notice_rules import TALK_NAMES, Target
 from engine.supervision.notices import (
-    Target,
     holdings_of,
     local_day,
     parse_day,
@@ -35,7 +35,6 @@ from engine.supervision.notices import (
 )
 
 KINDS = ("interview", "reminder")
-TALK_NAMES = {"interview": "约谈", "reminder": "提醒谈话"}
 MAX_PRESENT = 30
 MAX_TEXT = 4000
 

@@ -26,13 +26,14 @@ from engine.clock import as_utc
 from engine.errors import InvalidState, NotFound, PowerlistError
 from engine.history.chain import GENESIS, format_time
 from engine.org.roles import ROLES
-from engine.org.service import get_user, holds
-from engine.org.units import holds_role, unit_chain, unit_for_role
+from engine.org.service import holds
+from engine.org.units import holds_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
 from engine.supervision import chain, timers
 from engine.supervision.models import Violation
-from engine.supervision.rules import RuleBook, role_is_village, rules_for
+from engine.supervision.reach import book_for_village, role_unit_id, supervisor_units
+from engine.supervision.rules import RuleBook, role_is_village
 
 SYSTEM = "system"
 RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
@@ -84,13 +85,6 @@ def period_of(at: datetime) -> str:
     return f"{local.year}Q{(local.month - 1) // 3 + 1}"
 
 
-def county_of(session: Session, village_id: int) -> str | None:
-    return unit_chain(session, village_id)[-1].code
-
-
-def book_for_village(session: Session, village_id: int) -> RuleBook:
-    return rules_for(session, county_of(session, village_id))
-
 
 def sole_holder(session: Session, role: str, unit_id: int) -> str | None:
     """The username holding ``role`` in the unit when exactly one active user does (cached per session)."""
@@ -109,15 +103,6 @@ def sole_holder(session: Session, role: str, unit_id: int) -> str | None:
 def _holds_role(session: Session, username: str | None, role: str, unit_id: int) -> bool:
     return bool(username) and username != SYSTEM and holds_role(session, username, role, unit_id)
 
-
-def role_unit_id(session: Session, village_id: int, role: str | None) -> int:
-    """The unit a role is held in for a matter of the village (a town role: the town); else the village."""
-    if role in ROLES:
-        try:
-            return unit_for_role(session, village_id, role).id
-        except PowerlistError:
-            pass
-    return village_id
 
 
 def raise_violation(session: Session, book: RuleBook, finding: Finding, now: datetime) -> Violation | None:
@@ -445,34 +430,6 @@ def act(
     transition(session, book, violation, to_status, actor=actor, note=note.strip(), now=now, outcome=outcome)
     return violation
 
-
-def supervisor_units(session: Session, book: RuleBook, violation: Violation) -> list[tuple[str, str, int]]:
-    """(level, role, unit id) of the supervisors at the violation's level and above."""
-    by_level = {unit.level: unit for unit in unit_chain(session, violation.village_id)}
-    levels = [c["level"] for c in book.chain]
-    start = levels.index(violation.level) if violation.level in levels else 0
-    return [(c["level"], c["role"], by_level[c["level"]].id) for c in book.chain[start:] if c["level"] in by_level]
-
-
-def may_act(session: Session, username: str, action: str, violation: Violation) -> str | None:
-    """The access policy's answer for a violation: the supervisors at its level or above handle it;
-    the owner of the rectification (the role it names in the village) may also report it rectified.
-    None when allowed, ``"denied"`` otherwise."""
-    user = get_user(session, username)
-    book = book_for_village(session, violation.village_id)
-    if supervises_at(session, book, user, violation):
-        return None
-    owner = violation.owner_role and holds(
-        user, violation.owner_role, role_unit_id(session, violation.village_id, violation.owner_role)
-    )
-    if action == "violation.rectify" and owner:
-        return None
-    return "denied"
-
-
-def supervises_at(session: Session, book: RuleBook, user: User, violation: Violation) -> bool:
-    """May act on it: the supervisor at its level, or any level above."""
-    return any(holds(user, role, unit_id) for _level, role, unit_id in supervisor_units(session, book, violation))
 
 
 def handles_now(session: Session, book: RuleBook, user: User, violation: Violation) -> bool:

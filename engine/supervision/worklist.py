@@ -33,6 +33,7 @@ from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, Proc
 from engine.policy.rules import access_rules
 from engine.supervision import violations as v
 from engine.supervision.models import Violation
+from engine.supervision.reach import supervises_at
 
 COLOURS = ("red", "yellow", "blue")
 COLOUR_RANK = {colour: rank for rank, colour in enumerate(COLOURS)}
@@ -334,7 +335,7 @@ def _violations(session, username, user, villages, filters, units) -> list[WorkI
         if pair not in answers:
             answers[pair] = (
                 v.handles_now(session, book, user, violation),
-                v.supervises_at(session, book, user, violation),
+                supervises_at(session, book, user, violation),
             )
         now_, acts = (False, False) if closed else answers[pair]
         unit = units[violation.village_id]
