@@ -293,36 +293,6 @@ def newest_anchor_digest(session: Session) -> str | None:
     return found["digest"] if found else None
 
 
-def export_for_auditor(
-    session: Session,
-    scope: Any,
-    key: str,
-    kind: str,
-    out: IO[bytes] | None,
-    unit: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    status: str | None = None,
-) -> dict[str, Any]:
-    """Write the histories of flow ``key`` in an auditor's scope (``kind``: xes, csv, findings, xlsx)
-    to ``out`` and return the export's metadata; with ``out`` None only the metadata is made."""
-    from engine.audit import views
-
-    views.require_flow(session, key)
-    unit_row = views.require_unit(session, scope, unit)
-    chosen = Scope(key=key, unit=unit_row.code, since=since, until=until, status=status)
-    info = export_info(session, key, chosen)
-    findings = None
-    if kind == "csv":
-        log = load_histories(session, chosen)
-    else:
-        findings = check_histories(session, chosen)
-        log = findings.log
-    if out is not None:
-        views.write_export(kind, log, findings, info, out)
-    return info.meta(log, findings, kind)
-
-
 def _local(seconds: float) -> str:
     if seconds != seconds:
         return ""

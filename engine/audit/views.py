@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from engine.audit import anchor, replay
 from engine.audit.conformance import KIND_NAMES_ZH, KINDS, Findings
 from engine.audit.eventlog import EventLog
-from engine.audit.export import ExportInfo, write_csv, write_findings_csv, write_xes, write_xlsx
-from engine.audit.histories import Scope, check_histories, instances_query, village_ids
+from engine.audit.export import ExportInfo, export_info, write_csv, write_findings_csv, write_xes, write_xlsx
+from engine.audit.histories import Scope, check_histories, instances_query, load_histories, village_ids
 from engine.audit.model import model_for
 from engine.audit.models import HistoryAnchor
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
@@ -744,3 +744,31 @@ def check_anchor(session: Session, scope: AuditScope, digest: str) -> dict[str, 
         if found is None or found.village_id not in scope.village_ids:
             result.update(violation=None, instance_in_scope=False, message=None)
     return result
+
+
+def export_for_auditor(
+    session: Session,
+    scope: Any,
+    key: str,
+    kind: str,
+    out: IO[bytes] | None,
+    unit: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Write the histories of flow ``key`` in an auditor's scope (``kind``: xes, csv, findings, xlsx)
+    to ``out`` and return the export's metadata; with ``out`` None only the metadata is made."""
+    require_flow(session, key)
+    unit_row = require_unit(session, scope, unit)
+    chosen = Scope(key=key, unit=unit_row.code, since=since, until=until, status=status)
+    info = export_info(session, key, chosen)
+    findings = None
+    if kind == "csv":
+        log = load_histories(session, chosen)
+    else:
+        findings = check_histories(session, chosen)
+        log = findings.log
+    if out is not None:
+        write_export(kind, log, findings, info, out)
+    return info.meta(log, findings, kind)

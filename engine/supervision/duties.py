@@ -9,8 +9,8 @@ refuses the second one before it runs (the ``complete`` command calls it), or le
 raises the rule's violation: always (``on_conflict: warn``) or when the person gives a reason
 (``on_conflict: waive``).
 
-``escalation.dismiss_from``: the lowest level whose supervisors may close a warning of a colour as
-dismissed (:func:`require_dismiss_level`, called by ``violations.act``).
+``escalation.dismiss_from`` (the lowest level whose supervisors may close a warning of a colour as
+dismissed) is applied by :func:`engine.supervision.reach.require_dismiss_level`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from engine import clock
 from engine.errors import PermissionDenied
 from engine.history import events as history
 from engine.org.roles import ROLES
-from engine.org.service import get_user, holds
 from engine.org.units import unit_chain
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance, User
-from engine.supervision.rules import LEVEL_ORDER, RuleBook, rules_for
+from engine.supervision.rules import RuleBook, rules_for
 from engine.supervision.semantics import DEFAULT_STEP_CODE
 
 
@@ -170,25 +169,3 @@ def check_step(
 
 
 # --- dismissing a warning --------------------------------------------------------------------------
-
-
-def require_dismiss_level(session: Session, book: RuleBook, violation: Any, actor: str) -> None:
-    """Closing a warning as dismissed needs a supervisor of the level ``escalation.dismiss_from`` names
-    for its colour, or of a level above."""
-    from engine.supervision.violations import supervisor_units
-
-    level = (book.rules["escalation"].get("dismiss_from") or {}).get(violation.severity)
-    if level not in LEVEL_ORDER:
-        return
-    user = get_user(session, actor)
-    lowest = LEVEL_ORDER.index(level)
-    for unit_level, role, unit_id in supervisor_units(session, book, violation):
-        if unit_level in LEVEL_ORDER and LEVEL_ORDER.index(unit_level) >= lowest and holds(user, role, unit_id):
-            return
-    title = book.level_title(level)
-    raise PermissionDenied(
-        f"{book.rules['severities'].get(violation.severity, violation.severity)}只能由{title}或上级不予认定（撤销），"
-        f"{actor} 不能单独撤销；可以上报{title}",
-        code="violation.dismiss_level",
-        params={"user": actor, "severity": violation.severity, "level": level},
-    )

@@ -17,7 +17,7 @@ action         from                             to               chain event
 ``reject``     rectified                        acknowledged     ``rectification_rejected``
 ``escalate``   any but closed                   escalated        ``escalated`` (one level up)
 ``dismiss``    any but closed                   closed/dismissed ``closed`` (who may: see
-                                                                 ``duties.require_dismiss_level``)
+                                                                 ``reach.require_dismiss_level``)
 ``close``      any but closed                   closed           ``closed``
 =============  ===============================  ===============  ==================================
 
@@ -45,6 +45,7 @@ from engine.org.units import holds_role
 from engine.supervision import chain, timers
 from engine.supervision import violations as v
 from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.reach import require_dismiss_level
 
 ACTIONS = ("ack", "assign", "rectify", "accept", "reject", "escalate", "dismiss", "close")
 NOT_CLOSED = (v.OPEN, v.ACKNOWLEDGED, v.ESCALATED, v.RECTIFIED)
@@ -336,8 +337,6 @@ def may_do(session: Session, username: str, violation: Violation) -> tuple[str, 
 
 def _may_dismiss(session: Session, username: str, violation: Violation) -> bool:
     from engine.errors import PermissionDenied
-    from engine.supervision.duties import require_dismiss_level
-
     try:
         require_dismiss_level(session, v.book_for_village(session, violation.village_id), violation, username)
     except PermissionDenied:

@@ -1,20 +1,21 @@
 """Whom a violation reaches: the rule book of its village, the unit each role is held in, the
 supervisors at its level and above, its rectification owner.
 
-Read by :mod:`engine.policy` (who may see and handle a warning) and by the violation commands.
+Read by :mod:`engine.policy` (who may see and handle a warning) and by the violation commands;
+:func:`require_dismiss_level` applies ``escalation.dismiss_from`` (who may close a warning as dismissed).
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine.errors import PowerlistError
+from engine.errors import PermissionDenied, PowerlistError
 from engine.org.roles import ROLES
-from engine.org.service import holds
+from engine.org.service import get_user, holds
 from engine.org.units import unit_chain, unit_for_role
 from engine.persistence.models import User
 from engine.supervision.models import Violation
-from engine.supervision.rules import RuleBook, rules_for
+from engine.supervision.rules import LEVEL_ORDER, RuleBook, rules_for
 
 
 def county_of(session: Session, village_id: int) -> str | None:
@@ -55,3 +56,23 @@ def is_owner(session: Session, user: User, violation: Violation) -> bool:
         return False
     unit = role_unit_id(session, violation.village_id, violation.owner_role)
     return any(a.role == violation.owner_role and a.org_unit_id == unit for a in user.roles)
+
+
+def require_dismiss_level(session: Session, book: RuleBook, violation: Violation, actor: str) -> None:
+    """Closing a warning as dismissed needs a supervisor of the level ``escalation.dismiss_from`` names
+    for its colour, or of a level above."""
+    level = (book.rules["escalation"].get("dismiss_from") or {}).get(violation.severity)
+    if level not in LEVEL_ORDER:
+        return
+    user = get_user(session, actor)
+    lowest = LEVEL_ORDER.index(level)
+    for unit_level, role, unit_id in supervisor_units(session, book, violation):
+        if unit_level in LEVEL_ORDER and LEVEL_ORDER.index(unit_level) >= lowest and holds(user, role, unit_id):
+            return
+    title = book.level_title(level)
+    raise PermissionDenied(
+        f"{book.rules['severities'].get(violation.severity, violation.severity)}只能由{title}或上级不予认定（撤销），"
+        f"{actor} 不能单独撤销；可以上报{title}",
+        code="violation.dismiss_level",
+        params={"user": actor, "severity": violation.severity, "level": level},
+    )

@@ -21,18 +21,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock, policy
-from engine.calendar import CST
+from engine.calendar import CST, load_work_calendar
 from engine.clock import as_utc
+from engine.definitions.deploy import latest_version
 from engine.errors import InvalidState, NotFound, PowerlistError
 from engine.history.chain import GENESIS, format_time
 from engine.org.roles import ROLES
 from engine.org.service import holds
 from engine.org.units import holds_role
 from engine.persistence.db import begin_write
-from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
+from engine.persistence.models import HistoryEvent, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.runtime.steps import start_matter
 from engine.supervision import chain, timers
 from engine.supervision.models import Violation
-from engine.supervision.reach import book_for_village, role_unit_id, supervisor_units
+from engine.supervision.reach import book_for_village, require_dismiss_level, role_unit_id, supervisor_units
 from engine.supervision.rules import RuleBook, role_is_village
 
 SYSTEM = "system"
@@ -232,14 +234,54 @@ def _schedule_escalation(session: Session, book: RuleBook, violation: Violation,
 def _later(session: Session, book: RuleBook, violation: Violation, since: datetime, delay):
     """``since`` plus ``delay`` in the rule set's escalation calendar: working days (holidays and 调休 from
     engine.calendar), every day, or the calendar of the violation's step (``step``)."""
-    from engine.supervision.deadlines import step_later, work_calendar
-
     calendar = book.escalation_calendar
     if calendar == "working":
-        return work_calendar().add_working(as_utc(since), delay)
+        return load_work_calendar().add_working(as_utc(since), delay)
     if calendar == "step" and violation.task_id is not None:
-        return step_later(session, violation.task_id, since, delay)
+        return timers.step_later(session, violation.task_id, since, delay)
     return since + delay
+
+
+def start_rectification(session: Session, book: RuleBook, violation: Violation, now: datetime) -> int | None:
+    """Start the rectification flow for ``violation``; None (and a note on it) when the flow is not deployed."""
+    key = book.rectification["flow"]
+    try:
+        row = latest_version(session, key)
+    except NotFound:
+        note_event(
+            session,
+            violation,
+            "rectification_unavailable",
+            actor=SYSTEM,
+            now=now,
+            data={"flow": key, "note": f"整改流程 {key} 未部署，按整改期限督办"},
+        )
+        return None
+    village = session.get(OrgUnit, violation.village_id)
+    deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
+    data = {
+        "violation_id": violation.id,
+        "violation_code": violation.code,
+        "description": f"{violation.title}：{violation.message}"[:2000],
+        "owner_role": violation.owner_role,
+        "deadline": deadline,
+        "title": f"整改：{violation.title}"[:200],
+    }
+
+    def link(instance: ProcessInstance) -> None:
+        violation.rectification_instance_id = instance.id
+
+    result = start_matter(session, row, village, SYSTEM, data, data["title"], on_created=link)
+    instance = session.get(ProcessInstance, result.instance_id)
+    note_event(
+        session,
+        violation,
+        "rectification_started",
+        actor=SYSTEM,
+        now=now,
+        data={"instance": instance.id, "flow": key, "version": row.version, "owner_role": violation.owner_role},
+    )
+    return instance.id
 
 
 def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
@@ -249,8 +291,6 @@ def _after_severity(session: Session, book: RuleBook, violation: Violation, now:
     # The rectification flow is the village's: a town or county owner rectifies by the deadline.
     village_owner = violation.owner_role is None or role_is_village(violation.owner_role)
     if village_owner and book.starts_rectification(violation.code, violation.severity):
-        from engine.supervision.rectification import start_rectification
-
         if start_rectification(session, book, violation, now) is not None:
             return
     if violation.rectify_by is not None:
@@ -422,8 +462,6 @@ def act(
         return violation
     outcome = None
     if to_status == CLOSED and dismiss:
-        from engine.supervision.duties import require_dismiss_level
-
         require_dismiss_level(session, book, violation, actor)  # a red warning: the town or above
     if to_status == CLOSED:
         outcome = "dismissed" if dismiss else ("rectified" if violation.status == RECTIFIED else "handled")

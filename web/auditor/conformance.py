@@ -269,7 +269,7 @@ def export(kind: str):
     chosen, unit = _chosen_export(kind)
 
     def write(out) -> None:
-        exports.export_for_auditor(
+        views.export_for_auditor(
             db.session(), scope(), chosen.flow, kind, out, unit, chosen.since, chosen.until, chosen.status
         )
 
@@ -281,7 +281,7 @@ def export_meta(kind: str):
     """The metadata of the export ``kind`` with the same filters (what the CLI writes beside a CSV as
     FILE.meta.json): flow, time, filters, counts, the newest anchor."""
     chosen, unit = _chosen_export(kind)
-    meta = exports.export_for_auditor(
+    meta = views.export_for_auditor(
         db.session(), scope(), chosen.flow, kind, None, unit, chosen.since, chosen.until, chosen.status
     )
     _mimetype, extension = views.EXPORTS[kind]
