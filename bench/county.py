@@ -430,10 +430,10 @@ def deploy_every_flow(session: Session) -> None:
 
 def chains_ok(sessions: sessionmaker[Session]) -> bool:
     """``powerlist verify`` and the violation chains' check, on the whole database."""
-    from engine.supervision import chain
+    from engine.supervision import violation_chain
 
     with sessions() as session:
-        return api.verify_history(session).ok and chain.verify(session).ok
+        return api.verify_history(session).ok and violation_chain.verify(session).ok
 
 
 def sizes(db_engine: Engine) -> dict[str, int]:

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import county
 from bench.database import fresh_database
 from engine.persistence.db import make_engine, make_sessionmaker
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.migrate import upgrade
 from engine.persistence.models import OpenTask, ProcessInstance
 from engine.runtime.loaded import loaded
@@ -130,7 +131,7 @@ def open_work(sessions: sessionmaker[Session], clones: dict[int, county.Template
         rows = session.execute(
             select(OpenTask.id, OpenTask.instance_id, OpenTask.step_id)
             .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
-            .where(ProcessInstance.status == "running")
+            .where(ProcessInstance.status == InstanceStatus.RUNNING)
             .order_by(OpenTask.instance_id.desc())
         ).all()
     work = []

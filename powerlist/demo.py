@@ -33,11 +33,12 @@ from engine.definitions.validate import load_definition_file
 from engine.errors import PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.service import ensure_unit, ensure_user, grant
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
 from engine.public import reports
 from engine.runtime.loaded import loaded
 from engine.supervision import decisions, evidence, handling
-from engine.supervision.models import Violation
+from engine.supervision.models import Violation, ViolationStatus
 from engine.workspace import attachments, formspec
 
 DEMO_PASSWORD = "powerlist-demo"  # noqa: S105 - printed on purpose for the demo
@@ -526,9 +527,15 @@ def _handle(session: Session, now: datetime, rng: random.Random) -> dict[str, in
     or closed; the newest stay open."""
     done: dict[str, int] = {}
     rows = session.scalars(
-        select(Violation).where(Violation.status.in_(("open", "escalated"))).order_by(Violation.id)
+        select(Violation)
+        .where(Violation.status.in_((ViolationStatus.OPEN, ViolationStatus.ESCALATED)))
+        .order_by(Violation.id)
     ).all()
-    supervisors = {"village": "supervisory_member", "town": "town_discipline", "county": "county_discipline"}
+    supervisors = {
+        Level.VILLAGE: "supervisory_member",
+        Level.TOWN: "town_discipline",
+        Level.COUNTY: "county_discipline",
+    }
     for index, violation in enumerate(rows):
         village = session.get(OrgUnit, violation.village_id).code
         plan = index % 4
@@ -611,7 +618,7 @@ def load_matters(
         rows = session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all()
     counts = dict(rows)
     report.matters = sum(counts.values())
-    report.completed = counts.get("completed", 0)
+    report.completed = counts.get(InstanceStatus.COMPLETED, 0)
     report.open = report.matters - report.completed
     report.violations = _violation_counts(sessions)
     report.seconds = time.monotonic() - began

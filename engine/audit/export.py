@@ -36,10 +36,11 @@ from engine.audit.anchor import anchor_info, latest_anchor
 from engine.audit.conformance import KIND_NAMES_ZH, Deviation, Findings
 from engine.audit.eventlog import RETURNED, TRANSFERRED, EventLog, Note
 from engine.audit.histories import Scope, check_histories, load_histories
-from engine.audit.model import model_for
+from engine.audit.reference_model import model_for
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound
+from engine.history.events import EventKind
 from engine.org.roles import ROLES
 from engine.persistence.models import DefinitionVersion, HistoryEvent, RoleAssignment, User
 from engine.workspace import labels
@@ -57,14 +58,14 @@ CASE_ATTRIBUTES = ("village", "village_name", "town", "town_name", "title", "sta
 # Event kinds of the rows: stable codes, their Chinese names and their XES lifecycle transitions.
 COMPLETED, FORCED = "completed", "forced"
 KIND_CODES = {
-    "task_completed": COMPLETED,
-    "task_forced": FORCED,
+    EventKind.TASK_COMPLETED: COMPLETED,
+    EventKind.TASK_FORCED: FORCED,
     labels.TASK_RETURNED: RETURNED,
     labels.TASK_TRANSFERRED: TRANSFERRED,
 }
 ROW_KIND_NAMES = {
-    COMPLETED: labels.EVENT_NAMES["task_completed"],
-    FORCED: labels.EVENT_NAMES["task_forced"],
+    COMPLETED: labels.EVENT_NAMES[EventKind.TASK_COMPLETED],
+    FORCED: labels.EVENT_NAMES[EventKind.TASK_FORCED],
     RETURNED: labels.EVENT_NAMES[labels.TASK_RETURNED],
     TRANSFERRED: labels.EVENT_NAMES[labels.TASK_TRANSFERRED],
 }
@@ -393,14 +394,19 @@ def read_details(session: Session, log: EventLog) -> Details:
                 if row.kind == labels.TASK_TRANSFERRED:
                     holder[step] = at
                     usernames.add(str(data.get("to") or ""))
-                elif row.kind in ("task_completed", "task_forced"):
+                elif row.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED):
                     details.forms[key] = data.get("form") or {}
-                    if row.kind == "task_forced":
+                    if row.kind == EventKind.TASK_FORCED:
                         details.forced.add(key)
                     if open_at.get(step):
                         open_at[step].pop(0)
                     holder.pop(step, None)
-            if row.kind in (labels.TASK_RETURNED, labels.TASK_WITHDRAWN, "instance_ended", "instance_cancelled"):
+            if row.kind in (
+                labels.TASK_RETURNED,
+                labels.TASK_WITHDRAWN,
+                EventKind.INSTANCE_ENDED,
+                EventKind.INSTANCE_CANCELLED,
+            ):
                 open_at, holder = {}, {}
             for opened_step in data.get("opened") or []:
                 open_at.setdefault(opened_step, []).append(at)

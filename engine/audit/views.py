@@ -23,24 +23,26 @@ from engine.audit.conformance import KIND_NAMES_ZH, KINDS, Findings
 from engine.audit.eventlog import EventLog
 from engine.audit.export import ExportInfo, export_info, write_csv, write_findings_csv, write_xes, write_xlsx
 from engine.audit.histories import Scope, check_histories, instances_query, load_histories, village_ids
-from engine.audit.model import model_for
 from engine.audit.models import HistoryAnchor
+from engine.audit.reference_model import model_for
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
 from engine.errors import NotFound, PermissionDenied
+from engine.history.events import EventKind
 from engine.org.service import ancestors, get_user
+from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
 from engine.runtime.consistency import verify_record as verify
-from engine.workspace import labels
-from engine.workspace import matters as workspace_matters
+from engine.supervision.models import Severity
+from engine.workspace import labels, matter_detail
 
 AUDIT_ROLES = ("supervisory_member", "town_discipline", "county_discipline", "auditor")
 ANCHOR_ROLES = ("county_discipline", "auditor")
-LEVEL_ORDER = {"county": 0, "town": 1, "village": 2}
-COLOURS = ("red", "yellow", "blue")
+LEVEL_ORDER = {level: i for i, level in enumerate(Level)}
+COLOURS = tuple(Severity)
 SHOWN_CASES = 200
-CLOSING = ("instance_ended", "instance_cancelled")
+CLOSING = (EventKind.INSTANCE_ENDED, EventKind.INSTANCE_CANCELLED)
 RESETS = (labels.TASK_RETURNED, labels.TASK_WITHDRAWN)
-DONE = ("task_completed", "task_forced")
+DONE = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 
 
 # --- scope -------------------------------------------------------------------------------------
@@ -258,7 +260,7 @@ def replay_view(
     the steps done so far and how long each took, the steps open at that moment, and the diagram."""
     row = require_matter(session, scope, instance_id)
     record = replay.replay(session, instance_id, as_of)
-    page = workspace_matters.matter(session, scope.username, instance_id)
+    page = matter_detail.matter(session, scope.username, instance_id)
     timeline = {entry["seq"]: entry for entry in page["timeline"]}
     names = {e["actor"]: e["actor_name"] for e in page["timeline"] if e["actor"]}
     names.update(display_names(session, {c["by"] for c in record["completions"]} - set(names)))
@@ -367,7 +369,7 @@ def _replay_svg(
     starts = [s.element_id for s in drawing.shapes if s.kind == "startEvent"]
     for position in positions:
         kind, step, data = position["kind"], position["step"], position["data"]
-        if kind == "instance_started":
+        if kind == EventKind.INSTANCE_STARTED:
             for start in starts:
                 states[start] = "done"
                 taken.update((start, target) for target in data.get("opened", []))
@@ -378,7 +380,7 @@ def _replay_svg(
                 taken.add((previous, step))
             taken.update((step, target) for target in data.get("opened", []))
             previous = step
-        elif kind == "gateway_taken" and step:
+        elif kind == EventKind.GATEWAY_TAKEN and step:
             states[step] = "done"
             if previous:
                 taken.add((previous, step))
@@ -386,7 +388,7 @@ def _replay_svg(
             previous = step
         elif kind == labels.TASK_WITHDRAWN and step:
             states.pop(step, None)
-        elif kind == "instance_ended" and data.get("end"):
+        elif kind == EventKind.INSTANCE_ENDED and data.get("end"):
             states[data["end"]] = "done"
             if previous:
                 taken.add((previous, data["end"]))

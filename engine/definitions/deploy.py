@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.definitions import scope
-from engine.definitions.model import ValidationReport
+from engine.definitions.descriptions import ValidationReport
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError
 from engine.history.chain import canonical_json
 from engine.org.service import get_unit
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, DefinitionVersion, OrgUnit
 from engine.policy import admin as admin_policy
 from engine.runtime.serializer import dump_specs
@@ -105,7 +106,7 @@ def deploy(
 
 def _county(session: Session, code: str) -> OrgUnit:
     unit = get_unit(session, code)
-    if unit.level != "county":
+    if unit.level != Level.COUNTY:
         raise PowerlistError(f"{code} 不是县：流程只发布到县", code="flow.not_a_county", params={"unit": code})
     return unit
 
@@ -118,7 +119,7 @@ def _publication_targets(
     if counties is not None:
         targets = [_county(session, code) for code in dict.fromkeys(counties)]
     elif actor is None:
-        targets = list(session.scalars(select(OrgUnit).where(OrgUnit.level == "county").order_by(OrgUnit.code)))
+        targets = list(session.scalars(select(OrgUnit).where(OrgUnit.level == Level.COUNTY).order_by(OrgUnit.code)))
     else:
         ids = admin_policy.administered(session, admin_policy.holdings_of(session, actor))
         targets = list(session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.code)))

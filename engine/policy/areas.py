@@ -17,6 +17,7 @@ from engine.errors import PermissionDenied
 from engine.org.roles import ROLES
 from engine.org.service import get_user, holds
 from engine.org.units import unit_chain
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, User
 from engine.policy.rules import access_rules
 from engine.supervision.models import SupervisionDocument, Violation
@@ -128,7 +129,7 @@ def ledger(session: Session, action: str, target: OrgUnit, holds: Holds) -> str 
 
 def review_roles() -> frozenset[str]:
     """The village's own 村监会: the village-level roles of ``supervising``."""
-    return frozenset(r for r in access_rules().roles("supervising") if r in ROLES and ROLES[r].level == "village")
+    return frozenset(r for r in access_rules().roles("supervising") if r in ROLES and ROLES[r].level == Level.VILLAGE)
 
 
 def disclosure(session: Session, action: str, target: OrgUnit, holds: Holds) -> str | None:

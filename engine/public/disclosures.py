@@ -41,6 +41,7 @@ from engine.errors import FieldError, FormInvalid, InvalidState, NotFound
 from engine.history.events import TASK_COMPLETED
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import AuditLog, DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
 from engine.policy.rules import access_rules
 from engine.public.disclosure_models import Disclosure
@@ -290,7 +291,7 @@ def _matters(session: Session, village: OrgUnit, first: date, last: date) -> lis
         names.setdefault(key, name)
         if start <= _utc(started_at) < end:
             started[key] += 1
-        if ended_at is not None and status == "completed" and start <= _utc(ended_at) < end:
+        if ended_at is not None and status == InstanceStatus.COMPLETED and start <= _utc(ended_at) < end:
             completed[key] += 1
     keys = sorted(set(started) | set(completed))
     return [{"item": k, "name": names[k], "started": started[k], "completed": completed[k]} for k in keys]
@@ -692,7 +693,7 @@ def semiannual_reports(session: Session, village: OrgUnit) -> list[dict[str, Any
     reports = []
     halves: set[str] = set()
     for instance in instances:
-        if instance.status == "cancelled":
+        if instance.status == InstanceStatus.CANCELLED:
             continue
         forms = matter_facts(session, instance, key).steps
         draft, vote = forms.get("draft_report", {}), forms.get("vote", {})
@@ -753,7 +754,7 @@ def _county_of(unit: OrgUnit | None) -> int | None:
     top = None
     while unit is not None:
         top = unit.id
-        if unit.level == "county":
+        if unit.level == Level.COUNTY:
             return unit.id
         unit = unit.parent
     return top
@@ -766,7 +767,7 @@ def _checked(session: Session, rules: Calendar) -> dict[tuple[int, str], date | 
     periods due from that day). Otherwise a kind goes live in a county with the first period any village
     of the county prepared, and from there every active village of the county is checked, whether it
     prepared anything or not: a village cannot dodge the check by never preparing or by starting late."""
-    villages = list(session.scalars(select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True))))
+    villages = list(session.scalars(select(OrgUnit).where(OrgUnit.level == Level.VILLAGE, OrgUnit.active.is_(True))))
     if rules.checks_from is not None:
         return {(v.id, kind): None for v in villages for kind in rules.kinds}
     county = {v.id: _county_of(v) for v in villages}

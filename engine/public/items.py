@@ -22,8 +22,8 @@ from engine.catalog.catalog import SHIPPED, category_label
 from engine.catalog.graph import flow_graph
 from engine.catalog.order import step_order
 from engine.catalog.wording import time_limit_text
+from engine.definitions.descriptions import StepInfo
 from engine.definitions.listing import listed
-from engine.definitions.model import StepInfo
 from engine.diagram import DiagramUnavailable, flow_svg
 from engine.errors import DefinitionInvalid, NotFound
 from engine.persistence.models import DefinitionVersion

@@ -33,6 +33,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.clock import now as clock_now
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.masking import mask_known_names, mask_name, mask_payee, mask_personal, names_in_forms
@@ -247,7 +248,7 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
             .where(
                 DefinitionVersion.key.in_(list(rules["payments"])),
                 ProcessInstance.village_id == village_id,
-                ProcessInstance.status.in_(("completed", "running")),
+                ProcessInstance.status.in_((InstanceStatus.COMPLETED, InstanceStatus.RUNNING)),
             )
         )
     )
@@ -267,7 +268,7 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
         matter = histories.get(instance.id) or {"forms": {}, "done": {}, "end": None}
         forms, done = matter["forms"], matter["done"]
         paid_at = spec["paid_at"]
-        if "end" in paid_at and (instance.status != "completed" or matter["end"] != paid_at["end"]):
+        if "end" in paid_at and (instance.status != InstanceStatus.COMPLETED or matter["end"] != paid_at["end"]):
             continue
         if "step" in paid_at and paid_at["step"] not in done:
             continue
@@ -611,7 +612,7 @@ def assets(session: Session, village_id: int) -> list[dict[str, Any]]:
             .where(
                 DefinitionVersion.key == "asset_lease",
                 ProcessInstance.village_id == village_id,
-                ProcessInstance.status == "completed",
+                ProcessInstance.status == InstanceStatus.COMPLETED,
             )
         )
     )

@@ -39,6 +39,7 @@ from engine.history.chain import GENESIS
 from engine.history.state import state_digest
 from engine.org.units import unit_for_role
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.runtime import cache
 from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
@@ -113,7 +114,7 @@ def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessIns
     if session.get_bind().dialect.name != "sqlite":
         if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
             raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
-    if instance.status != "running":
+    if instance.status != InstanceStatus.RUNNING:
         raise InvalidState(f"事项 {instance.id} 已经结束", code="matter.ended", params={"matter": instance.id})
     return row, instance, loaded_version(session, instance.definition_version_id, key, content_hash)
 
@@ -193,7 +194,7 @@ class Step:
             definition_version_id=row.id,
             village_id=village.id,
             title=(title or initial.get("title") or definition.name)[:200],
-            status="running",
+            status=InstanceStatus.RUNNING,
             state=b"",
             started_by=actor,
             started_at=now,
@@ -271,7 +272,7 @@ class Step:
             delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
         ).scalars()
         self.closed.extend(gone)
-        self.instance.status = "cancelled"
+        self.instance.status = InstanceStatus.CANCELLED
         self.instance.ended_at = self.now
 
     def changed(self) -> bool:
@@ -328,8 +329,8 @@ class Step:
         """Record what the engine did on its own, save the workflow, append the step's events, run
         the hooks and write."""
         self.pending.extend(_engine_events(self.workflow, self.before_done))
-        if self.instance.status == "running" and self.workflow.is_completed():
-            self.instance.status = "completed"
+        if self.instance.status == InstanceStatus.RUNNING and self.workflow.is_completed():
+            self.instance.status = InstanceStatus.COMPLETED
             self.instance.ended_at = self.now
             gone = self.session.execute(
                 delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)

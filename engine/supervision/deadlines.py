@@ -29,7 +29,7 @@ from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
 from engine.supervision import timers
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import Severity, SupervisionTimer, Violation
 from engine.supervision.rules import RuleBook
 from engine.supervision.timers import WaitingTimer
 from engine.supervision.violations import (
@@ -368,5 +368,5 @@ def fire_red(session: Session, book: RuleBook, timer: SupervisionTimer, instance
         return "obsolete"
     red_after = book.deadline(instance.definition.key, task.step_id).red_after
     days = f"{red_after.days}天" if red_after is not None and red_after.days else str(red_after)
-    upgrade(session, book, violation, "red", now, note=f"超期超过{days}仍未办结，升级为红色预警")
+    upgrade(session, book, violation, Severity.RED, now, note=f"超期超过{days}仍未办结，升级为红色预警")
     return "fired"

@@ -27,6 +27,7 @@ from engine.history import events as history
 from engine.hooks import StepContext
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import AuditLog, HistoryEvent, OrgUnit, ProcessInstance
 from engine.ruleset import rule
 from engine.supervision.facts import Names, evaluate
@@ -77,7 +78,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
             if row["item"] == item and row["step"] == event.step_id:
                 names = names or Names(session, instance, item, event)
                 _record_use(session, book, instance, event, row, names, context.now)
-    if instance.status == "cancelled":
+    if instance.status == InstanceStatus.CANCELLED:
         revoke_of_matter(session, instance, context.actor, context.now)
 
 
@@ -361,7 +362,7 @@ def totals(session: Session, decision_id: int) -> dict[str, int]:
     rows = session.execute(
         select(DecisionUse.stage, func.sum(DecisionUse.amount_fen))
         .join(ProcessInstance, ProcessInstance.id == DecisionUse.instance_id)
-        .where(DecisionUse.decision_id == decision_id, ProcessInstance.status != "cancelled")
+        .where(DecisionUse.decision_id == decision_id, ProcessInstance.status != InstanceStatus.CANCELLED)
         .group_by(DecisionUse.stage)
     ).all()
     return {stage: int(total or 0) for stage, total in rows}
@@ -395,7 +396,7 @@ def reconcile(
         .where(
             DecisionUse.decision_id == decision.id,
             DecisionUse.stage == stage,
-            ProcessInstance.status != "cancelled",
+            ProcessInstance.status != InstanceStatus.CANCELLED,
         )
         .order_by(DecisionUse.id)
     ).all()
@@ -506,7 +507,7 @@ def ledger(session: Session, village_id: int, year: int | None = None) -> list[L
                 session.scalars(
                     select(DecisionUse.instance_id)
                     .join(ProcessInstance, ProcessInstance.id == DecisionUse.instance_id)
-                    .where(DecisionUse.decision_id == decision.id, ProcessInstance.status != "cancelled")
+                    .where(DecisionUse.decision_id == decision.id, ProcessInstance.status != InstanceStatus.CANCELLED)
                 )
             )
         )
@@ -643,7 +644,7 @@ def register_of(session: Session, actor: str, village_code: str, year: int | Non
 def readable_villages(session: Session, username: str) -> list[OrgUnit]:
     """The villages whose register ``username`` may read, by code."""
     villages = session.scalars(
-        select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+        select(OrgUnit).where(OrgUnit.level == Level.VILLAGE, OrgUnit.active.is_(True)).order_by(OrgUnit.code)
     )
     return [v for v in villages if policy.may(session, username, "decision.read", v)]
 

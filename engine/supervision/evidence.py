@@ -27,6 +27,7 @@ from engine.history.chain import canonical_json, format_time
 from engine.history.events import EVIDENCE_RECORDED
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import UnknownRule, rule
 from engine.supervision import decisions
@@ -226,7 +227,7 @@ def check_payment(
         item = instance.definition.key
         if evaluate(book.approved_expression(item), Names(session, instance, item)) is True:
             return []
-        if instance.status == "running":
+        if instance.status == InstanceStatus.RUNNING:
             code, message = "payment_before_approval", f"{paid}，但事项“{instance.title}”审批尚未完成（先付后审）"
         else:
             code, message = (
@@ -327,7 +328,7 @@ def check_voucher_split(context: Any, book: RuleBook) -> list[Violation]:
         .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
         .where(
             ProcessInstance.village_id == village_id,
-            ProcessInstance.status != "cancelled",
+            ProcessInstance.status != InstanceStatus.CANCELLED,
             HistoryEvent.kind == history.TASK_COMPLETED,
             HistoryEvent.step_id == spec["step"],
             HistoryEvent.at >= as_utc(context.now) - window,

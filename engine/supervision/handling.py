@@ -42,7 +42,8 @@ from engine.history.chain import format_time
 from engine.inputs import InputInvalid
 from engine.org.roles import ROLES
 from engine.org.units import holds_role
-from engine.supervision import chain, timers
+from engine.persistence.enums import Level
+from engine.supervision import timers, violation_chain
 from engine.supervision import violations as v
 from engine.supervision.models import SupervisionTimer, Violation
 from engine.supervision.reach import require_dismiss_level
@@ -149,7 +150,7 @@ def parse_deadline(value: Any, now: datetime) -> datetime:
 
 def check_owner(session: Session, violation: Violation, owner_role: Any, owner_user: Any) -> tuple[str, str | None]:
     """A role held in the violation's village, and optionally an active person holding it there."""
-    if not isinstance(owner_role, str) or owner_role not in ROLES or ROLES[owner_role].level != "village":
+    if not isinstance(owner_role, str) or owner_role not in ROLES or ROLES[owner_role].level != Level.VILLAGE:
         raise InputInvalid(
             f"整改责任岗位须是村里的岗位：{str(owner_role)[:40]!r}",
             code="violation.owner_role",
@@ -272,7 +273,7 @@ def _assign(
     }
     if note:
         data["note"] = note
-    chain.append(session, violation, "assigned", at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, "assigned", at=now, actor=actor, data=data)
     # The deadline is now this one: the earlier deadline timer of this violation is obsolete.
     session.execute(
         update(SupervisionTimer)
@@ -298,7 +299,7 @@ def _assign(
 def _reject(session: Session, violation: Violation, actor: str, reason: str, now: datetime) -> str:
     """Send a reported rectification back to its owner, who reads why in the violation's history."""
     violation.status = v.ACKNOWLEDGED
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "rectification_rejected",

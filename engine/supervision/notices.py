@@ -35,6 +35,7 @@ from engine.inputs import InputInvalid
 from engine.org.service import get_unit
 from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
 from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
 from engine.supervision.notice_rules import DEFAULT_FILE as DEFAULT_FILE
@@ -162,7 +163,7 @@ def check_url(
 
 def _names(chain: tuple[UnitInfo, ...]) -> dict[str, str]:
     by_level = {unit.level: unit for unit in chain}
-    return {level: by_level[level].name if level in by_level else "" for level in ("village", "town", "county")}
+    return {level: by_level[level].name if level in by_level else "" for level in reversed(Level)}
 
 
 def issuer_of(session: Session, holdings: tuple[tuple[str, int], ...], kind: str, village_id: int) -> UnitInfo:
@@ -411,7 +412,7 @@ def _target_of(session: Session, violation_id: int | None, village: str | None, 
             "period: 季度写作 2026Q4", code="notice.period_invalid", params={"field": "period"}, field="period"
         )
     unit = get_unit(session, village)
-    if unit.level != "village":
+    if unit.level != Level.VILLAGE:
         raise InputInvalid(f"{village} 不是村", code="unit.not_a_village", params={"unit": village}, field="village")
     return unit, period
 
@@ -769,12 +770,12 @@ def require_lister(session: Session, actor: str, violation_id: int | None = None
 def villages_asked(session: Session, actor: str, action: str, village: str) -> list[int]:
     """The villages of the unit a list is filtered by; NotFound when it is out of the reader's reach."""
     scope = get_unit(session, village)
-    policy.require(session, actor, action, scope if scope.level == "village" else _any_village(session, scope))
+    policy.require(session, actor, action, scope if scope.level == Level.VILLAGE else _any_village(session, scope))
     return _villages_under(session, scope)
 
 
 def _villages_under(session: Session, scope: OrgUnit) -> list[int]:
-    villages = session.scalars(select(OrgUnit.id).where(OrgUnit.level == "village")).all()
+    villages = session.scalars(select(OrgUnit.id).where(OrgUnit.level == Level.VILLAGE)).all()
     return [v for v in villages if scope.id in reach(session, v)]
 
 

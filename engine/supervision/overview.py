@@ -35,12 +35,13 @@ from engine.clock import as_utc
 from engine.definitions import scope as publication
 from engine.errors import PowerlistError
 from engine.org.units import unit_chain
+from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
 from engine.supervision import scores as scoring
-from engine.supervision.models import Violation
+from engine.supervision.models import Severity, Violation
 from engine.supervision.rules import RuleBook, rules_for
 
-COLOURS = ("red", "yellow", "blue")  # worst first
+COLOURS = tuple(Severity)  # worst first
 KINDS = ("month", "quarter", "year")
 MAX_TREND = 12
 DISMISSED = "dismissed"
@@ -257,7 +258,7 @@ def _place(session: Session, scope: AuditScope, unit_code: str | None) -> tuple[
     unit = require_unit(session, scope, unit_code)
     rows = session.execute(
         select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id).where(
-            OrgUnit.level == "village", OrgUnit.id.in_(sorted(scope.village_ids) or [-1])
+            OrgUnit.level == Level.VILLAGE, OrgUnit.id.in_(sorted(scope.village_ids) or [-1])
         )
     ).all()
     villages, ids = [], []
@@ -265,7 +266,7 @@ def _place(session: Session, scope: AuditScope, unit_code: str | None) -> tuple[
         chain = unit_chain(session, row.id)
         if unit.id not in {u.id for u in chain}:
             continue
-        town = next((u for u in chain if u.level == "town"), chain[0])
+        town = next((u for u in chain if u.level == Level.TOWN), chain[0])
         villages.append(Village(row.code, row.name, town.code, town.name))
         ids.append(row.id)
     return Unit(unit.code, unit.name, unit.level), villages, ids
@@ -584,7 +585,7 @@ def lists(session: Session, username: str, period: Period, unit_code: str | None
         for violation in session.scalars(
             select(Violation).where(
                 Violation.village_id.in_(village_ids),
-                Violation.severity == "red",
+                Violation.severity == Severity.RED,
                 Violation.rectify_by.is_not(None),
             )
         ):

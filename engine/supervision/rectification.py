@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.history import events as history
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
+from engine.persistence.enums import Level
 from engine.persistence.models import OpenTask, ProcessInstance
 from engine.supervision.models import Violation
 from engine.supervision.rules import LEVEL_ORDER, RuleBook
@@ -68,7 +69,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         now=now,
                         kind="rectification_rejected",
                     )
-            elif ROLES.get(role) is not None and ROLES[role].level == "village":
+            elif ROLES.get(role) is not None and ROLES[role].level == Level.VILLAGE:
                 if violation.status in (OPEN, ACKNOWLEDGED, ESCALATED):
                     transition(
                         session,

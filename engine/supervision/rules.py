@@ -25,6 +25,7 @@ from engine import clock
 from engine.calendar import parse_time_limit
 from engine.errors import PowerlistError
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog
 from engine.ruleset import DEFAULTS, parse_rule_text
 from engine.supervision.models import RuleSetVersion
@@ -45,7 +46,7 @@ ANY = "*"
 _COMPLAINTS = {
     "flow": "complaint",
     "step": "triage",
-    "levels": dict(zip(COMPLEXITIES, LEVEL_ORDER, strict=True)),
+    "levels": {c: level.value for c, level in zip(COMPLEXITIES, LEVEL_ORDER, strict=True)},  # plain text, as read
     "categories": {},
 }
 
@@ -333,7 +334,7 @@ def activate(
     from engine.org.service import get_unit
 
     begin_write(session)
-    if scope != ALL_COUNTIES and get_unit(session, scope).level != "county":
+    if scope != ALL_COUNTIES and get_unit(session, scope).level != Level.COUNTY:
         raise PowerlistError(f"'{scope}' is not a county: rule sets are activated for a county or for all ('*')")
     override = parse_text(text, name)
     base = base_data()

@@ -10,8 +10,10 @@ from typing import Any
 from engine.calendar import parse_time_limit
 from engine.expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression
 from engine.org.roles import ROLES
+from engine.persistence.enums import Level
 from engine.ruleset import rule_values
 from engine.supervision.facts import FUNCTIONS
+from engine.supervision.models import Severity
 
 # Codes the engine raises by itself; a rule set must describe each of them.
 BUILTIN_CODES = (
@@ -29,14 +31,14 @@ BUILTIN_CODES = (
     "posting_too_short",
     "legal_check_waived",
 )
-SEVERITIES = ("blue", "yellow", "red")
-LEVEL_ORDER = ("village", "town", "county")
+SEVERITIES = (Severity.BLUE, Severity.YELLOW, Severity.RED)
+LEVEL_ORDER = (Level.VILLAGE, Level.TOWN, Level.COUNTY)
 COMPLEXITIES = ("general", "complex", "special")  # 一般 / 复杂 / 重大 (三级联动)
 DEFAULT_STEP_CODE = "incompatible_steps_one_person"
 
 
 def role_is_village(role: str) -> bool:
-    return role in ROLES and ROLES[role].level == "village"
+    return role in ROLES and ROLES[role].level == Level.VILLAGE
 
 
 def check_duty_rules(rules: dict[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from engine.inputs import InputInvalid
 from engine.org.service import get_unit
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit
 from engine.supervision.models import SupervisionTalk
 from engine.supervision.notice_rules import TALK_NAMES, Target
@@ -141,7 +142,7 @@ def record(
     else:
         begin_write(session)
         unit = get_unit(session, village)
-        if unit.level != "village":
+        if unit.level != Level.VILLAGE:
             raise InputInvalid(
                 f"{village} 不是村", code="unit.not_a_village", params={"unit": village}, field="village"
             )

@@ -32,8 +32,8 @@ from engine.org.units import holds_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, OrgUnit, ProcessInstance, RoleAssignment, User
 from engine.runtime.steps import start_matter
-from engine.supervision import chain, timers
-from engine.supervision.models import Violation
+from engine.supervision import timers, violation_chain
+from engine.supervision.models import Severity, Violation, ViolationStatus
 from engine.supervision.reach import book_for_village, require_dismiss_level, role_unit_id, supervisor_units
 from engine.supervision.rules import RuleBook, role_is_village
 
@@ -41,7 +41,13 @@ SYSTEM = "system"
 RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
 _HOLDERS = "powerlist.supervision.holders"
 
-OPEN, ACKNOWLEDGED, RECTIFIED, ESCALATED, CLOSED = "open", "acknowledged", "rectified", "escalated", "closed"
+OPEN, ACKNOWLEDGED, RECTIFIED, ESCALATED, CLOSED = (
+    ViolationStatus.OPEN,
+    ViolationStatus.ACKNOWLEDGED,
+    ViolationStatus.RECTIFIED,
+    ViolationStatus.ESCALATED,
+    ViolationStatus.CLOSED,
+)
 ACTIVE = (OPEN, ACKNOWLEDGED, ESCALATED, RECTIFIED)
 
 # action -> (states it may start from, state it leads to)
@@ -123,7 +129,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
     owner_user = finding.responsible_user
     if not _holds_role(session, owner_user, owner_role, owner_unit):
         owner_user = sole_holder(session, owner_role, owner_unit)
-    rectify_by = now + book.rectify_within(finding.code) if severity != "blue" else None
+    rectify_by = now + book.rectify_within(finding.code) if severity != Severity.BLUE else None
     level = book.starts_at(severity)
     violation = Violation(
         code=finding.code,
@@ -161,14 +167,14 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
                 session.flush()
         except IntegrityError:
             return None  # raised by a concurrent transaction just now
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "raised",
         at=now,
         actor=SYSTEM,
         data={
-            "set": {name: getattr(violation, name) for name in chain.TRACKED},
+            "set": {name: getattr(violation, name) for name in violation_chain.TRACKED},
             "dedup_key": violation.dedup_key,
             "title": violation.title,
             "message": violation.message,
@@ -286,7 +292,7 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
 
 def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
     """Start the rectification flow when the colour calls for one; else watch the rectification deadline."""
-    if violation.rectification_instance_id is not None or violation.severity == "blue":
+    if violation.rectification_instance_id is not None or violation.severity == Severity.BLUE:
         return
     # The rectification flow is the village's: a town or county owner rectifies by the deadline.
     village_owner = violation.owner_role is None or role_is_village(violation.owner_role)
@@ -311,7 +317,7 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
         return
     violation.severity = severity
     violation.points = book.points(violation.code, severity)
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "upgraded",
@@ -359,7 +365,7 @@ def transition(
         violation.outcome = changes["outcome"] = outcome or "handled"
         violation.closed_at = now
     data = {"set": changes, "note": note, **(extra or {})}
-    chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
     if to_status == ESCALATED:
         _schedule_escalation(session, book, violation, now)
 
@@ -375,7 +381,7 @@ def escalate(session: Session, book: RuleBook, violation: Violation, *, actor: s
 
 def note_event(session: Session, violation: Violation, kind: str, *, actor: str | None, now: datetime, data: dict):
     """Record something that happened to a violation without changing its state."""
-    chain.append(session, violation, kind, at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, kind, at=now, actor=actor, data=data)
 
 
 def lock_matters(session: Session, instance_ids: Iterable[int | None], *, skip_locked: bool = False) -> bool:

@@ -17,6 +17,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.history import events as history
 from engine.hooks import StepContext
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import UnknownRule, rule
 from engine.supervision import timers
@@ -65,7 +66,7 @@ def _due(spec: dict, form: dict) -> datetime | None:
 def fire(session: Session, book: RuleBook, timer: SupervisionTimer, instance: ProcessInstance, now: datetime) -> str:
     item = instance.definition.key
     spec = _spec(book, item)
-    if spec is None or instance.status != "running":
+    if spec is None or instance.status != InstanceStatus.RUNNING:
         return "obsolete"
     if evaluate(spec["paid"], Names(session, instance, item)) is True:
         return "obsolete"

@@ -29,13 +29,14 @@ from engine.clock import as_utc
 from engine.errors import PermissionDenied
 from engine.inputs import InputInvalid
 from engine.org.service import get_user
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.policy.rules import access_rules
 from engine.supervision import violations as v
-from engine.supervision.models import Violation
+from engine.supervision.models import Severity, Violation
 from engine.supervision.reach import supervises_at
 
-COLOURS = ("red", "yellow", "blue")
+COLOURS = tuple(Severity)
 COLOUR_RANK = {colour: rank for rank, colour in enumerate(COLOURS)}
 STATES = (v.OPEN, v.ACKNOWLEDGED, v.ESCALATED, v.RECTIFIED, v.CLOSED)
 COMPLAINT = "complaint"
@@ -236,7 +237,7 @@ def _villages_below(session: Session, unit_ids: set[int]) -> set[int]:
     pending = list(unit_ids)
     while pending:
         unit = pending.pop()
-        if level.get(unit) == "village":
+        if level.get(unit) == Level.VILLAGE:
             found.add(unit)
         pending.extend(child.id for child in children.get(unit, []))
     return found
@@ -368,14 +369,14 @@ def _violations(session, username, user, villages, filters, units) -> list[WorkI
 
 
 def _complaints(session, username, villages, filters, units, now) -> list[WorkItem]:
-    if filters.colour == "blue" or filters.state not in (None, v.OPEN):
+    if filters.colour == Severity.BLUE or filters.state not in (None, v.OPEN):
         return []
     query = (
         select(ProcessInstance)
         .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
         .where(
             DefinitionVersion.key == COMPLAINT,
-            ProcessInstance.status == "running",
+            ProcessInstance.status == InstanceStatus.RUNNING,
             ProcessInstance.village_id.in_(sorted(villages)),
         )
     )
@@ -398,7 +399,7 @@ def _complaints(session, username, villages, filters, units, now) -> list[WorkIt
         held = next((t for t in open_rows if policy.may(session, username, "task.act", t)), None)
         shown = held or (open_rows[0] if open_rows else None)
         late = any(t.due_at is not None and as_utc(t.due_at) < as_utc(now) for t in open_rows)
-        colour = "red" if late else "yellow"
+        colour = Severity.RED if late else Severity.YELLOW
         if filters.colour is not None and colour != filters.colour:
             continue
         unit = units[instance.village_id]
@@ -608,7 +609,7 @@ def view(session: Session, username: str, violation_id: int) -> ViolationView:
         evidence=tuple(violation.evidence or ()),
         history=tuple(history),
         actions=handling.may_do(session, username, violation),
-        owner_roles=tuple((r.code, r.name_zh) for r in ROLES.values() if r.level == "village"),
+        owner_roles=tuple((r.code, r.name_zh) for r in ROLES.values() if r.level == Level.VILLAGE),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine import policy
 from engine.errors import NotFound
 from engine.org.service import ancestors, get_user
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, ProcessInstance, User
 from engine.workspace.labels import office, role_name
 
@@ -62,7 +63,7 @@ def auth_version(user: User) -> str:
 def profile_of(user: User) -> Profile:
     holdings = tuple(
         Holding(a.role, role_name(a.role), a.org_unit_id, a.org_unit.code, a.org_unit.name, a.org_unit.level)
-        for a in sorted(user.roles, key=lambda a: (a.org_unit.level != "village", a.org_unit.code, a.role))
+        for a in sorted(user.roles, key=lambda a: (a.org_unit.level != Level.VILLAGE, a.org_unit.code, a.role))
     )
     return Profile(
         user.id, user.username, user.display_name, auth_version(user), holdings, bool(user.must_change_password)
@@ -97,7 +98,7 @@ def startable_villages(session: Session, username: str, key: str | None = None) 
     if not units:
         return []
     villages = session.scalars(
-        select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+        select(OrgUnit).where(OrgUnit.level == Level.VILLAGE, OrgUnit.active.is_(True)).order_by(OrgUnit.code)
     )
     within = [v for v in villages if any(u.id in units for u in ancestors(v))]
     if key is None:

@@ -17,7 +17,7 @@ from engine.org.service import get_user
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.workspace import labels, summary
 from engine.workspace.access import startable_villages
-from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
+from engine.workspace.models import AddedApproval, ApprovalStatus, MatterCopy, TaskReminder
 from engine.workspace.people import persons
 
 DUE_SOON = timedelta(hours=48)
@@ -118,7 +118,7 @@ def _waiting_approvals(session: Session, task_ids: list[str]) -> dict[str, dict[
     if not task_ids:
         return {}
     rows = session.scalars(
-        select(AddedApproval).where(AddedApproval.task_id.in_(task_ids), AddedApproval.status == "pending")
+        select(AddedApproval).where(AddedApproval.task_id.in_(task_ids), AddedApproval.status == ApprovalStatus.PENDING)
     )
     return {a.task_id: {"approver": a.approver, "position": a.position, "parked": a.parked is not None} for a in rows}
 
@@ -219,7 +219,7 @@ def approvals(session: Session, username: str) -> list[dict[str, Any]]:
         select(AddedApproval, ProcessInstance, DefinitionVersion.name)
         .join(ProcessInstance, ProcessInstance.id == AddedApproval.instance_id)
         .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .where(AddedApproval.approver == username, AddedApproval.status == "pending")
+        .where(AddedApproval.approver == username, AddedApproval.status == ApprovalStatus.PENDING)
         .order_by(AddedApproval.requested_at)
     ).all()
     names = persons(session, {approval.requested_by for approval, *_ in rows})

@@ -32,6 +32,7 @@ from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, Permi
 from engine.history import events as history
 from engine.org.service import get_user, get_village
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance, RoleAssignment, User
 from engine.runtime import steps
 from engine.runtime.forms import cleaned, undeclared_fields, validate_form
@@ -42,7 +43,7 @@ from engine.runtime.steps import Step, StepResult
 from engine.supervision import decisions, duties
 from engine.supervision.violations import book_for_village
 from engine.workspace import attachments, formspec, idempotency, labels
-from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
+from engine.workspace.models import AddedApproval, ApprovalStatus, MatterCopy, TaskReminder
 
 MIN_REASON = 4
 MAX_REASON = 2000
@@ -537,7 +538,7 @@ def _reset(step: Step, target: Any, kind: str, step_id: str, data: dict[str, Any
 def withdrawable(session: Session, instance_id: int, actor: str) -> str | None:
     """What ``actor`` may withdraw now: ``"step"`` (their latest step), ``"matter"`` (the whole matter), or None."""
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or instance.status != "running":
+    if instance is None or instance.status != InstanceStatus.RUNNING:
         return None
     last = _last_progress(session, instance_id)
     if last is None:
@@ -568,7 +569,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     """Take back one's latest step before anyone acts on what followed, or cancel a matter one started
     that nobody has acted on yet."""
     instance = _matter_for(session, instance_id, actor, "matter.withdraw")
-    if instance.status != "running":
+    if instance.status != InstanceStatus.RUNNING:
         raise InvalidState("事项已经结束，不能撤回", code="matter.ended", params={"matter": instance_id})
     reason = _reason(reason, "撤回理由")
     what = withdrawable(session, instance_id, actor)
@@ -674,9 +675,9 @@ def copy_candidates(session: Session, instance_id: int) -> list[dict[str, str]]:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         return []
-    from engine.org.service import unit_for_role
+    from engine.org.units import unit_for_role
 
-    pairs = [(role, unit_for_role(instance.village, role).id) for role in SUPERVISOR_ROLES]
+    pairs = [(role, unit_for_role(session, instance.village_id, role).id) for role in SUPERVISOR_ROLES]
     found = []
     for role, unit_id in pairs:
         users = session.scalars(
@@ -768,7 +769,7 @@ def pending_approvals(session: Session, task_id: str) -> list[AddedApproval]:
     return list(
         session.scalars(
             select(AddedApproval)
-            .where(AddedApproval.task_id == task_id, AddedApproval.status == "pending")
+            .where(AddedApproval.task_id == task_id, AddedApproval.status == ApprovalStatus.PENDING)
             .order_by(AddedApproval.id)
         )
     )
@@ -777,7 +778,9 @@ def pending_approvals(session: Session, task_id: str) -> list[AddedApproval]:
 def _approvals_in_progress(session: Session, instance_id: int) -> bool:
     return (
         session.scalar(
-            select(AddedApproval.id).where(AddedApproval.instance_id == instance_id, AddedApproval.status == "pending")
+            select(AddedApproval.id).where(
+                AddedApproval.instance_id == instance_id, AddedApproval.status == ApprovalStatus.PENDING
+            )
         )
         is not None
     )
@@ -833,7 +836,7 @@ def add_approver(session: Session, task_id: str, actor: str, approver: str, posi
         requested_by=actor,
         requested_at=now,
         reason=reason,
-        status="pending",
+        status=ApprovalStatus.PENDING,
     )
     session.add(approval)
     session.flush()
@@ -862,9 +865,9 @@ def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: 
     if approval is None:
         raise NotFound("没有这个加签审批", code="approval.not_found")
     policy.require(session, actor, "approval.decide", approval)
-    if approval.status == "cancelled":
+    if approval.status == ApprovalStatus.CANCELLED:
         raise InvalidState("该步骤已经变化，这个加签不再需要审批", code="approval.stale")
-    if approval.status != "pending":
+    if approval.status != ApprovalStatus.PENDING:
         raise InvalidState("这个加签已经审批过了", code="approval.decided")
     if approval.position == "after" and approval.parked is None:
         raise InvalidState("办理人还没有提交，请等提交后再审批", code="approval.not_submitted")
@@ -873,10 +876,10 @@ def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: 
         raise PowerlistError("不同意时请写明意见", code="approval.comment_required", field="comment")
     row = session.get(OpenTask, approval.task_id)
     instance = steps.lock_instance(session, approval.instance_id)
-    if row is None or instance.status != "running":
+    if row is None or instance.status != InstanceStatus.RUNNING:
         raise InvalidState("该步骤已经变化，这个加签不再需要审批", code="approval.stale")
     now = clock.now()
-    approval.status = "approved" if agree else "declined"
+    approval.status = ApprovalStatus.APPROVED if agree else ApprovalStatus.DECLINED
     approval.decided_at = now
     approval.comment = comment
     event = history.append(

@@ -16,6 +16,7 @@ import click
 from engine import clock
 from engine.calendar import local_iso
 from engine.clock import as_utc
+from engine.supervision.models import ViolationStatus
 from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
 
 PROCESSES = Path(__file__).resolve().parent.parent.parent / "processes"
@@ -199,7 +200,7 @@ def evidence_import(state: State, file: str, actor: str | None, as_json: bool) -
 
 @click.command()
 @click.option("--village", default=None, help="Village, town or county code.")
-@click.option("--status", default=None, type=click.Choice(["open", "acknowledged", "rectified", "escalated", "closed"]))
+@click.option("--status", default=None, type=click.Choice([s.value for s in ViolationStatus]))
 @click.option("--period", default=None, help="Quarter, e.g. 2026Q4.")
 @click.option("--instance", "instance_id", type=ID, default=None)
 @click.option("--as", "actor", default=None, help="Only those this user supervises now or must rectify.")
@@ -323,7 +324,7 @@ def violation_show(state: State, violation_id: int, as_json: bool) -> None:
 @reports_errors
 def violation_verify(state: State, as_json: bool) -> None:
     """Re-check every violation's event chain against its row; exit 1 naming the first problem."""
-    from engine.supervision.chain import verify
+    from engine.supervision.violation_chain import verify
 
     with state.transaction() as session:
         report = verify(session)
@@ -493,7 +494,7 @@ def calendar() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def calendar_validate(file: str) -> None:
     """Check a year's holiday file: dates of that year, no day both off and worked, worked days on weekends."""
-    from engine.supervision.calendars import check_calendar
+    from engine.supervision.calendar_files import check_calendar
 
     problems, summary = check_calendar(_read(file))
     for problem in problems:

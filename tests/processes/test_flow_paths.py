@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import api, queries
 from engine.catalog.examples import ExamplePath, ExamplesInvalid, cite, examples_path, load_examples
 from engine.catalog.graph import FlowGraph, flow_graph, taken_flows
-from engine.definitions.model import ParsedDefinition
+from engine.definitions.descriptions import ParsedDefinition
 from engine.definitions.validate import load_definition_file
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.org.roles import role_level

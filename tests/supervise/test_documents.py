@@ -22,8 +22,8 @@ from sqlalchemy import select
 from engine.errors import InvalidState, NotFound, PermissionDenied
 from engine.inputs import InputInvalid
 from engine.supervision import notices, talks
-from engine.supervision.chain import verify
 from engine.supervision.models import SupervisionDocument, SupervisionNotice, Violation, ViolationEvent
+from engine.supervision.violation_chain import verify
 from tests.supervise.conftest import Warnings, warning
 from tests.support.webapp import served
 

@@ -275,10 +275,10 @@ def test_a_meetings_resolution_is_not_undone_by_one_person(world, now):
     [registered] = [e for e in world.history(instance) if e["kind"] == "decision_registered"]
     number = registered["data"]["number"]
     assert number.startswith("QX0101-") and "-决-" in number
-    from engine.workspace import matters
+    from engine.workspace import matter_detail
 
     with world.sessions() as session:
-        timeline = matters.matter(session, "shangtang.supervisor", instance)["timeline"]
+        timeline = matter_detail.matter(session, "shangtang.supervisor", instance)["timeline"]
     assert any(number in (t["detail"] or "") and t["kind_name"] == "决议登记" for t in timeline)
     resolver = [e for e in world.history(instance) if e["kind"] == "task_completed"][-1]["actor"]
     with pytest.raises(InvalidState) as caught, world.sessions() as session, session.begin():

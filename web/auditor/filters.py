@@ -9,12 +9,13 @@ from typing import Any
 from flask import request
 
 from engine.audit import views
+from engine.persistence.enums import InstanceStatus
 from web import db
 from web.auditor import bp, scope, texts
 from web.auditor.params import Params
 from web.i18n import gettext as _
 
-STATUSES = ("running", "completed", "cancelled")
+STATUSES = tuple(InstanceStatus)
 
 
 @dataclass

@@ -9,8 +9,9 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from engine.errors import Conflict, FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.ids import parse_id
-from engine.workspace import attachments, formspec, idempotency, matters, operations, waivers
+from engine.workspace import attachments, formspec, idempotency, matter_detail, operations, waivers
 from engine.workspace.operations import Outcome
 from web import db
 from web.actions import run_once, store_files
@@ -19,7 +20,7 @@ from web.i18n import gettext as _
 
 
 def _task_id(text: str) -> str:
-    task_id = matters.uuid_or_none(text)
+    task_id = matter_detail.uuid_or_none(text)
     if task_id is None:
         abort(404)
     return task_id
@@ -71,7 +72,7 @@ def _known(spec: formspec.FormSpec) -> set[str]:
 @login_required
 def task(task_id: str):
     task_id = _task_id(task_id)
-    view = matters.task(db.session(), current_user.username, task_id)
+    view = matter_detail.task(db.session(), current_user.username, task_id)
     first = formspec.prefill_values(view["spec"], view)  # x-prefill: e.g. the title typed at start
     values = formspec.form_values(view["spec"], {**first, **(view["previous"] or {})})
     kept: dict[str, list[dict[str, Any]]] = {}
@@ -89,7 +90,7 @@ def submit(task_id: str):
     earlier = idempotency.lookup(db.session(), user, key)
     if earlier is not None:
         return _done(Outcome.repeat_of(earlier))
-    view = matters.task(db.session(), user, task_id)
+    view = matter_detail.task(db.session(), user, task_id)
     spec = view["spec"]
     submitted = request.form.to_dict(flat=False)
     data, errors = formspec.parse_form(spec, submitted)
@@ -141,7 +142,7 @@ def _done(outcome: Outcome):
         flash(_("这份表单已经提交过了，下面是提交后的情况"), "info")
     elif outcome.parked:
         flash(_("已提交，正在等待加签人审批"), "success")
-    elif outcome.status == "completed":
+    elif outcome.status == InstanceStatus.COMPLETED:
         flash(_("已提交，事项已办结"), "success")
     elif outcome.opened:
         names = "、".join(o["name"] for o in outcome.opened)
@@ -156,7 +157,7 @@ def _done(outcome: Outcome):
 def check(task_id: str):
     """Field errors and legal checks of what has been typed so far (the form calls this as the cadre types)."""
     task_id = _task_id(task_id)
-    view = matters.task(db.session(), current_user.username, task_id)
+    view = matter_detail.task(db.session(), current_user.username, task_id)
     data, errors = formspec.parse_form(view["spec"], request.form.to_dict(flat=False))
     return jsonify(formspec.live_check(view["schema"], data, errors))
 
@@ -175,7 +176,7 @@ def _operate(task_id: str, run, message: str, back: str = "task"):
     except PowerlistError as exc:
         flash(str(exc), "error")
         try:
-            row = matters.require_visible_task(db.session(), current_user.username, task_id)
+            row = matter_detail.require_visible_task(db.session(), current_user.username, task_id)
         except NotFound:
             return redirect(url_for("cadre.inbox"))
         if back == "matter":

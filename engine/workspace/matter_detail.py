@@ -15,7 +15,8 @@ from engine import clock, policy
 from engine.clock import as_utc
 from engine.diagram import DiagramUnavailable, diagram_of
 from engine.errors import NotFound
-from engine.history.events import events_of
+from engine.history.events import EventKind, events_of
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import OpenTask, ProcessInstance, RoleAssignment, User
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
@@ -25,7 +26,7 @@ from engine.supervision.violations import book_for_village
 from engine.workspace import attachments, formspec, labels, operations, summary, warnings
 from engine.workspace.access import visible_instance
 from engine.workspace.inbox import urgency
-from engine.workspace.models import AddedApproval, TaskReminder
+from engine.workspace.models import AddedApproval, ApprovalStatus, TaskReminder
 from engine.workspace.people import by_office, persons
 
 LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
@@ -52,7 +53,7 @@ def element_states(instance: ProcessInstance, definition: LoadedDefinition, over
             taken.add((parent.task_spec.name, name))
     for name in skipped:
         states.setdefault(name, "skipped")
-    return {"states": states, "taken": taken, "finished": instance.status != "running"}
+    return {"states": states, "taken": taken, "finished": instance.status != InstanceStatus.RUNNING}
 
 
 def diagram_states(session: Session, instance: ProcessInstance) -> tuple[Any, dict[str, str]]:
@@ -144,7 +145,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
                         "parked": a.parked is not None,
                     }
                     for a in approvals
-                    if a.task_id == row.id and a.status == "pending"
+                    if a.task_id == row.id and a.status == ApprovalStatus.PENDING
                 ],
             }
         )
@@ -214,7 +215,7 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         "detail": None,
         "hash": event.hash.hex(),
     }
-    if event.kind in ("task_completed", "task_forced") and step is not None:
+    if event.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and step is not None:
         form = data.get("form") or {}
         schema, _ = definition.form(step)
         entry["values"] = formspec.display_values(schema, form)
@@ -223,15 +224,15 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
             entry["detail"] = "未通过的法定核对（已说明理由）：" + "；".join(
                 w.get("message", "") for w in data["waived"]
             )
-    elif event.kind == "gateway_taken":
+    elif event.kind == EventKind.GATEWAY_TAKEN:
         targets = [_node_name(definition, t) for t in data.get("to", [])]
         entry["detail"] = "→ " + "、".join(targets) if targets else None
         entry["step_name"] = _node_name(definition, event.step_id or "")
-    elif event.kind == "decision_registered":
+    elif event.kind == EventKind.DECISION_REGISTERED:
         amount = data.get("amount_fen")
         money = f"，{formspec.fen_to_yuan(amount)}元" if isinstance(amount, int) else ""
         entry["detail"] = f"决议编号 {data.get('number')}（{data.get('purpose')}{money}）已登记入本村决议台账"
-    elif event.kind == "decision_closed":
+    elif event.kind == EventKind.DECISION_CLOSED:
         entry["detail"] = f"决议 {data.get('number')}：{data.get('note')}"
     elif event.kind == labels.TASK_RETURNED:
         entry["detail"] = f"退回到「{_node_name(definition, data.get('to', ''))}」"
@@ -246,9 +247,9 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         entry["detail"] = ("同意" if data.get("agree") else "不同意") + (
             f"：{data['comment']}" if data.get("comment") else ""
         )
-    elif event.kind == "instance_cancelled":
+    elif event.kind == EventKind.INSTANCE_CANCELLED:
         entry["detail"] = {"reject": "因驳回终止", "withdraw": "发起人撤回"}.get(data.get("operation"), None)
-    elif event.kind == "instance_ended":
+    elif event.kind == EventKind.INSTANCE_ENDED:
         entry["detail"] = _node_name(definition, data.get("end") or "") or None
     return entry
 
@@ -291,7 +292,10 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     approvals = operations.pending_approvals(session, task_id)
     declined = session.scalars(
         select(AddedApproval)
-        .where(AddedApproval.task_id == task_id, AddedApproval.status.in_(("approved", "declined")))
+        .where(
+            AddedApproval.task_id == task_id,
+            AddedApproval.status.in_((ApprovalStatus.APPROVED, ApprovalStatus.DECLINED)),
+        )
         .order_by(AddedApproval.id)
     ).all()
     kept = [
@@ -347,7 +351,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
             {
                 "approver": a.approver,
                 "approver_name": named[a.approver].label,
-                "agree": a.status == "approved",
+                "agree": a.status == ApprovalStatus.APPROVED,
                 "comment": a.comment,
             }
             for a in declined
@@ -381,7 +385,7 @@ def approver_candidates(session: Session, row: OpenTask, actor: str) -> list[dic
 def _previous_submission(session: Session, instance_id: int, step_id: str) -> dict[str, Any] | None:
     """The latest form this step was submitted with in this matter (after a return or withdrawal)."""
     for event in reversed(events_of(session, instance_id)):
-        if event.step_id == step_id and event.kind == "task_completed":
+        if event.step_id == step_id and event.kind == EventKind.TASK_COMPLETED:
             form = json.loads(event.data).get("form")
             return form if isinstance(form, dict) else None
     return None
@@ -429,7 +433,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
         "requested_at": as_utc(row.requested_at),
         "reason": row.reason,
         "status": row.status,
-        "ready": row.status == "pending" and (row.position == "before" or row.parked is not None),
+        "ready": row.status == ApprovalStatus.PENDING and (row.position == "before" or row.parked is not None),
         "submitted_by": (row.parked or {}).get("actor"),
         "values": values,
         "attachments": files,
