@@ -56,7 +56,6 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import builtin
 from engine.definitions import scope
 from engine.errors import NotFound, PermissionDenied
 from engine.org.roles import ROLES
@@ -176,8 +175,6 @@ def _reads(session: Session, actor: _Actor, instance: ProcessInstance) -> bool:
     if not _holds_within(actor, confidential.read, reach):
         return False
     if confidential.conflicted:
-        if key not in _concern_checks:
-            builtin.load()  # the modules that say whom their matters concern
         check = _concern_checks.get(key)
         if check is None:  # nobody says whom it concerns: keep every conflicted role out
             kept_out = frozenset().union(*confidential.conflicted.values())

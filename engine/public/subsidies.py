@@ -739,7 +739,6 @@ def _field(steps: dict[str, dict[str, Any]], path: str | None) -> Any:
     return (steps.get(step) or {}).get(name)
 
 
-@hooks.after_step
 def _from_flow(context: hooks.StepContext) -> None:
     """A subsidy flow whose result step is done with the county's approval adds the household to its
     village's roster of that kind for the period of the approval."""
@@ -785,6 +784,11 @@ def _from_flow(context: hooks.StepContext) -> None:
             now=context.now,
             instance_id=instance.id,
         )
+
+
+def install() -> None:
+    """Record the rosters the subsidy flows produce (the engine's bootstrap calls this)."""
+    hooks.after_step(_from_flow)
 
 
 def add_entry(

@@ -196,7 +196,6 @@ def discard_start_draft(session: Session, username: str, key: str) -> bool:
 # --- the after-step hook --------------------------------------------------------------------------
 
 
-@hooks.after_step
 def drop_closed(context: hooks.StepContext) -> None:
     """In the step's transaction: drafts of steps that closed go, and so do the drafts of a
     transferred step's former holders, and the starter's draft of a start form just used."""
@@ -219,3 +218,7 @@ def drop_closed(context: hooks.StepContext) -> None:
                     TaskDraft.username == context.actor, TaskDraft.flow_key == context.definition.key
                 )
             )
+
+
+def install() -> None:
+    hooks.after_step(drop_closed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from powerlist.cli import State, echo_json, pass_state, reports_errors
+from powerlist.common import State, echo_json, pass_state, reports_errors
 
 
 @click.group()

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from engine.calendar import local_iso
-from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
+from powerlist.common import ID, State, echo_json, fail, pass_state, reports_errors
 
 KINDS = click.Choice(["warning", "rectification", "order"])
 

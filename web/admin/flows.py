@@ -17,7 +17,7 @@ from engine.messages import describe
 from engine.workspace import admin as flows_admin
 from engine.workspace import migration
 from web import db
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.i18n import gettext as _
 from web.i18n import locale
 

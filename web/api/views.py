@@ -17,7 +17,7 @@ from engine.workspace import admin as flows_admin
 from engine.workspace.operations import Outcome
 from web import db
 from web.actions import attachments_folder, run_once
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.openapi import document
 
 

@@ -16,7 +16,7 @@ from engine.errors import PowerlistError
 from engine.inputs import InputInvalid, limit, read_object
 from engine.workspace import drafts, matter_detail
 from web import db
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.errors import error_body, status_of
 from web.formatting import localtime
 from web.i18n import gettext as _

@@ -15,7 +15,7 @@ from engine.workspace import attachments, formspec, idempotency, matter_detail, 
 from engine.workspace.operations import Outcome
 from web import db
 from web.actions import run_once, store_files
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 
