@@ -5,7 +5,30 @@ the functions of :mod:`engine.api`; each state change is one transaction. Each o
 :func:`bootstrap` once at start, which installs the built-in hooks (see :mod:`engine.wiring`).
 """
 
-__all__ = ["bootstrap"]
+__all__ = [
+    "bootstrap",
+    # the public modules: the web app and the command line import only these (see .importlinter)
+    "api",
+    "audit",
+    "calendar",
+    "catalog",
+    "clock",
+    "definitions",
+    "diagram",
+    "errors",
+    "expressions",
+    "history",
+    "inputs",
+    "messages",
+    "org",
+    "persistence",
+    "policy",
+    "public",
+    "queries",
+    "runtime",
+    "supervision",
+    "workspace",
+]
 
 
 def bootstrap() -> None:

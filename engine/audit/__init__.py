@@ -7,3 +7,16 @@
 - ``export``: XES, CSV and Excel; ``anchor`` and ``merkle``: daily digests over every history chain;
 - ``replay``: data for the replay view, matter lists and heatmaps.
 """
+
+# The public modules: the web app and the command line import only these (see .importlinter).
+__all__ = [
+    "anchor",
+    "conformance",
+    "descriptive",
+    "export",
+    "histories",
+    "logs",
+    "mapping",
+    "reference_model",
+    "views",
+]

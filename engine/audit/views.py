@@ -32,7 +32,7 @@ from engine.org.service import ancestors, get_user
 from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
 from engine.runtime.consistency import verify_record as verify
-from engine.supervision.models import Severity
+from engine.supervision.models import Severity, Violation
 from engine.workspace import labels, matter_detail
 
 AUDIT_ROLES = ("supervisory_member", "town_discipline", "county_discipline", "auditor")
@@ -153,18 +153,10 @@ def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
 # --- matter lists ------------------------------------------------------------------------------
 
 
-def _violation_model() -> Any:
-    try:
-        from engine.supervision.models import Violation
-    except ImportError:
-        return None
-    return Violation
-
-
 def violations_recorded(session: Session, scope: AuditScope) -> bool:
     """Whether any violation was ever recorded in the scope's villages (the colour filter needs them)."""
-    violation = _violation_model()
-    if violation is None or not scope.village_ids:
+    violation = Violation
+    if not scope.village_ids:
         return False
     found = session.scalar(
         select(violation.id).where(violation.village_id.in_(scope.village_ids), violation.instance_id.is_not(None))
@@ -192,8 +184,8 @@ def list_matters(
     query = instances_query(
         session, Scope(key=key or None, unit=unit_row.code, since=since, until=until, status=status)
     )
-    violation = _violation_model()
-    if colour and violation is not None:
+    violation = Violation
+    if colour:
         flagged = select(violation.instance_id).where(violation.instance_id.is_not(None))
         if colour == "none":
             query = query.where(ProcessInstance.id.not_in(flagged))
@@ -236,8 +228,8 @@ def list_matters(
 
 
 def _violation_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
-    violation = _violation_model()
-    if violation is None or not ids:
+    violation = Violation
+    if not ids:
         return {}
     counts: dict[int, dict[str, int]] = {}
     rows = session.execute(
@@ -742,7 +734,7 @@ def check_anchor(session: Session, scope: AuditScope, digest: str) -> dict[str, 
         if row is None or row.village_id not in scope.village_ids:
             result.update(instance=None, instance_in_scope=False, message=None)
     if check.violation_id is not None:
-        found = session.get(_violation_model(), check.violation_id)
+        found = session.get(Violation, check.violation_id)
         if found is None or found.village_id not in scope.village_ids:
             result.update(violation=None, instance_in_scope=False, message=None)
     return result

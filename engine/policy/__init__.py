@@ -64,7 +64,16 @@ from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, Proc
 from engine.policy import areas, counties
 from engine.policy.rules import access_rules
 
-__all__ = ["Start", "may", "require", "register_concern", "starters", "ACTIONS"]
+__all__ = [
+    "Start",
+    "may",
+    "require",
+    "register_concern",
+    "starters",
+    "ACTIONS",
+    # public modules (the web app and the command line import only these; see .importlinter)
+    "rules",
+]
 
 ACTIONS = (
     "matter.read",
