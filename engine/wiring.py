@@ -10,7 +10,8 @@ model module is imported with :mod:`engine.persistence.schema`. Installing twice
 from __future__ import annotations
 
 from engine.persistence import schema
-from engine.public import complaints, subsidies
+from engine.public import complaints
+from engine.public.subsidies import from_flows as subsidies_from_flows
 from engine.supervision import audit_source
 from engine.supervision import hook as supervision_hook
 from engine.workspace import closing, drafts
@@ -19,7 +20,7 @@ INSTALLERS = (
     supervision_hook.install,
     audit_source.install,
     complaints.install,
-    subsidies.install,
+    subsidies_from_flows.install,
     closing.install,
     drafts.install,
 )

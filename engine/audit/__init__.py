@@ -5,7 +5,8 @@
 - ``conformance``: skipped, swapped, repeated and overdue steps per case and event;
 - ``logs`` and ``mapping``: importing XES and CSV logs, activity names → steps;
 - ``export``: XES, CSV and Excel; ``anchor`` and ``merkle``: daily digests over every history chain;
-- ``replay``: data for the replay view, matter lists and heatmaps.
+- ``replay``: data for the replay view, matter lists and heatmaps;
+- ``views``: what the auditors' pages show, as typed results kept to the auditor's scope.
 """
 
 # The public modules: the web app and the command line import only these (see .importlinter).
@@ -19,4 +20,5 @@ __all__ = [
     "mapping",
     "reference_model",
     "views",
+    "eventlog",
 ]

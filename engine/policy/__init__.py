@@ -32,10 +32,10 @@ action                        target              who
                                                   on paper, entered with its minutes)
 ``decision.close``            OrgUnit (village)   the same
 ``notice.read`` ``talk.read``  document, OrgUnit   ``supervising`` and ``read_only`` within reach
-``notice.issue``              notices.Target      the roles ``rules/defaults/notices.yaml`` names
+``notice.issue``              notice_rules.Target    the roles ``rules/defaults/notices.yaml`` names
                                                   for the kind (``issuers``), within reach
 ``notice.receive``            document            the same, for the document's kind
-``talk.record``               notices.Target      the roles it names for the kind of talk
+``talk.record``               notice_rules.Target    the roles it names for the kind of talk
 ============================  ==================  ==============================================
 
 The villagers' side's staff actions, each on a village (OrgUnit), answer "not found" to anyone
@@ -73,6 +73,7 @@ __all__ = [
     "ACTIONS",
     # public modules (the web app and the command line import only these; see .importlinter)
     "rules",
+    "audit",
 ]
 
 ACTIONS = (

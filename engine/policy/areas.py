@@ -21,8 +21,9 @@ from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, User
 from engine.policy.rules import access_rules
 from engine.supervision.models import SupervisionDocument, Violation
-from engine.supervision.notice_rules import KIND_NAMES, TALK_NAMES, Target, reach, readers, roles_for
+from engine.supervision.notice_rules import Target, kind_name, reach, readers, roles_for, talk_name
 from engine.supervision.reach import book_for_village, is_owner, role_unit_id, supervises_at
+from engine.texts import text
 
 Holds = Callable[[frozenset[str], int], bool]
 
@@ -79,22 +80,15 @@ def document_denied(session: Session, username: str, action: str, target: Any) -
     """The refusal, naming the roles that may do it."""
     if isinstance(target, SupervisionDocument):
         target = Target(target.kind, target.village_id)
-    roles = "、".join(ROLES[r].name_zh for r in roles_for(session, action, target) if r in ROLES)
-    if action.startswith("talk."):
-        name = TALK_NAMES.get(target.kind, target.kind)
-        return PermissionDenied(
-            f"{username} 不能记录{name}：由{roles}记录",
-            code="talk.record_denied",
-            params={"user": username, "kind": name, "roles": roles},
-        )
-    name = KIND_NAMES.get(target.kind, target.kind)
-    code = "notice.receive_denied" if action == "notice.receive" else "notice.issue_denied"
-    verb = "登记签收" if action == "notice.receive" else "签发"
-    return PermissionDenied(
-        f"{username} 不能{verb}{name}：由{roles}{verb}",
-        code=code,
-        params={"user": username, "kind": name, "roles": roles},
+    roles = text("supervision.separator").join(
+        ROLES[r].name_zh for r in roles_for(session, action, target) if r in ROLES
     )
+    if action.startswith("talk."):
+        return PermissionDenied(
+            code="talk.record_denied", params={"user": username, "kind": talk_name(target.kind), "roles": roles}
+        )
+    code = "notice.receive_denied" if action == "notice.receive" else "notice.issue_denied"
+    return PermissionDenied(code=code, params={"user": username, "kind": kind_name(target.kind), "roles": roles})
 
 
 # --- the villagers' side ---------------------------------------------------------------------

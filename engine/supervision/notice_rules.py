@@ -22,11 +22,9 @@ from engine.org.roles import ROLES
 from engine.org.units import unit_chain
 from engine.policy.rules import access_rules
 from engine.ruleset import DEFAULTS, deep_merge, parse_rule_text
+from engine.texts import texts
 
 KINDS = ("warning", "rectification", "order")
-KIND_NAMES = {"warning": "预警通知书", "rectification": "整改通知书", "order": "督查令"}
-TALK_NAMES = {"interview": "约谈", "reminder": "提醒谈话"}
-SEVERITY_NAMES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
 DEFAULT_FILE = DEFAULTS / "notices.yaml"
 SCHEMA_FILE = DEFAULTS.parent / "notices.schema.json"
 OVERRIDE_NAME = "notices.yaml"
@@ -179,8 +177,8 @@ def problems_of(data: dict[str, Any]) -> list[tuple[str, str, str]]:
         found += _template_problems(f"{base}.title", template["title"], TEXT_KEYS)
         found += _template_problems(f"{base}.addressee", template["addressee"], TEXT_KEYS)
         for part in ("paragraphs", "grade_paragraphs", "signature"):
-            for index, text in enumerate(template.get(part) or []):
-                found += _template_problems(f"{base}.{part}[{index}]", text, TEXT_KEYS)
+            for index, line in enumerate(template.get(part) or []):
+                found += _template_problems(f"{base}.{part}[{index}]", line, TEXT_KEYS)
     for county, override in (rules.get("counties") or {}).items():
         merged = copy.deepcopy(data)
         merged["notices"].pop("counties", None)
@@ -252,3 +250,13 @@ def roles_for(session: Session, action: str, target: Target) -> list[str]:
     if action.startswith("talk."):
         return list(rules["talks"][target.kind]["roles"])
     return list(rules["issuers"][target.kind])
+
+
+def kind_name(kind: str) -> str:
+    """How a kind of document is named (预警通知书, 整改通知书, 督查令)."""
+    return texts("supervision.notices.kinds").get(kind, kind)
+
+
+def talk_name(kind: str) -> str:
+    """How a kind of talk is named (约谈, 提醒谈话)."""
+    return texts("supervision.talks.kinds").get(kind, kind)

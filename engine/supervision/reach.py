@@ -71,8 +71,12 @@ def require_dismiss_level(session: Session, book: RuleBook, violation: Violation
             return
     title = book.level_title(level)
     raise PermissionDenied(
-        f"{book.rules['severities'].get(violation.severity, violation.severity)}只能由{title}或上级不予认定（撤销），"
-        f"{actor} 不能单独撤销；可以上报{title}",
         code="violation.dismiss_level",
-        params={"user": actor, "severity": violation.severity, "level": level},
+        params={
+            "user": actor,
+            "severity": violation.severity,
+            "level": level,
+            "severity_name": book.rules["severities"].get(violation.severity, violation.severity),
+            "title": title,
+        },
     )

@@ -31,6 +31,7 @@ from engine.supervision.violations import (
     note_event,
     transition,
 )
+from engine.texts import text
 
 
 def _linked(session: Session, instance_id: int) -> Violation | None:
@@ -65,7 +66,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         violation,
                         ACKNOWLEDGED,
                         actor=event.actor or SYSTEM,
-                        note=str(form.get("opinion") or "整改验收不合格，退回重新整改"),
+                        note=str(form.get("opinion") or text("supervision.rectification.rejected")),
                         now=now,
                         kind="rectification_rejected",
                     )
@@ -77,7 +78,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         violation,
                         RECTIFIED,
                         actor=event.actor or SYSTEM,
-                        note=str(form.get("measures") or "已报送整改材料"),
+                        note=str(form.get("measures") or text("supervision.rectification.submitted")),
                         now=now,
                         kind="rectification_submitted",
                     )
@@ -92,7 +93,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                     violation,
                     CLOSED,
                     actor=actor or SYSTEM,
-                    note=f"整改流程结束（{end}）",
+                    note=text("supervision.rectification.ended", end=end),
                     now=now,
                     outcome=outcome,
                 )
@@ -106,7 +107,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                 violation,
                 ESCALATED,
                 actor=SYSTEM,
-                note=f"整改流程移交{ROLES[opened.role].name_zh}督办",
+                note=text("supervision.rectification.handed_up", role=ROLES[opened.role].name_zh),
                 now=now,
                 level=level,
             )
@@ -122,7 +123,7 @@ def ignored(session: Session, book: RuleBook, instance: ProcessInstance, task: O
     violation = _linked(session, instance.id)
     if violation is None or violation.status == CLOSED:
         return False
-    note = f"整改环节“{task.step_name}”超期未办，逐级上报"
+    note = text("supervision.rectification.step_ignored", step=task.step_name)
     if not escalate(session, book, violation, actor=SYSTEM, note=note, now=now):
         note_event(session, violation, "rectification_overdue", actor=SYSTEM, now=now, data={"note": note})
     return True

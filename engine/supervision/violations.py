@@ -36,6 +36,7 @@ from engine.supervision import timers, violation_chain
 from engine.supervision.models import Severity, Violation, ViolationStatus
 from engine.supervision.reach import book_for_village, require_dismiss_level, role_unit_id, supervisor_units
 from engine.supervision.rules import RuleBook, role_is_village
+from engine.texts import text
 
 SYSTEM = "system"
 RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
@@ -260,18 +261,19 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
             "rectification_unavailable",
             actor=SYSTEM,
             now=now,
-            data={"flow": key, "note": f"整改流程 {key} 未部署，按整改期限督办"},
+            data={"flow": key, "note": text("supervision.rectification.unavailable", flow=key)},
         )
         return None
     village = session.get(OrgUnit, violation.village_id)
     deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
+    description = text("supervision.rectification.description", title=violation.title, message=violation.message)
     data = {
         "violation_id": violation.id,
         "violation_code": violation.code,
-        "description": f"{violation.title}：{violation.message}"[:2000],
+        "description": description[:2000],
         "owner_role": violation.owner_role,
         "deadline": deadline,
-        "title": f"整改：{violation.title}"[:200],
+        "title": text("supervision.rectification.title", title=violation.title)[:200],
     }
 
     def link(instance: ProcessInstance) -> None:
@@ -329,7 +331,11 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
     if violation.status != RECTIFIED and _rank(book, target) > _rank(book, violation.level):
         # The new colour starts higher up (a red warning is the town's at once): it moves there now.
         title = book.level_title(target)
-        moved = f"升级为{book.rules['severities'].get(severity, severity)}，按规则直接交{title}办理"
+        moved = text(
+            "supervision.violations.upgraded_moved",
+            severity=book.rules["severities"].get(severity, severity),
+            level=title,
+        )
         routed = {"routed": routing(book, severity, target)}
         transition(session, book, violation, ESCALATED, actor=SYSTEM, note=moved, now=now, level=target, extra=routed)
     else:

@@ -7,7 +7,6 @@ __all__ = [
     "admin",
     "attachments",
     "drafts",
-    "formspec",
     "idempotency",
     "inbox",
     "logins",
@@ -17,4 +16,5 @@ __all__ = [
     "people",
     "tokens",
     "waivers",
+    "labels",
 ]

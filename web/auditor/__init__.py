@@ -7,7 +7,7 @@ commission, auditor); the engine keeps each user to the villages of their scope.
 
 from __future__ import annotations
 
-from web.auditor import conformance, heatmap, matters, trust  # noqa: F401,I001  (the views register on bp, in this order)
+from web.auditor import conformance, heatmap, matters, trust  # noqa: F401  (the views register on bp)
 from web.auditor.blueprint import bp
 
 __all__ = ["bp"]
