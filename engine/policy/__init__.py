@@ -63,6 +63,7 @@ from engine.org.units import unit_chain
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance, RoleAssignment, User
 from engine.policy import areas, counties
 from engine.policy.rules import access_rules
+from engine.texts import text, texts
 
 __all__ = [
     "Start",
@@ -315,25 +316,27 @@ def require(session: Session, username: str | None, action: str, target: Any = N
     """Raise unless ``username`` may do ``action`` on ``target``: NotFound where they may not even see it."""
     actor = _actor(session, username)
     if actor is None:
-        raise NotFound(f"没有启用的用户 {username}", code="user.unknown", params={"user": username})
+        raise NotFound(code="user.unknown", params={"user": username})
     verdict = _decide(session, actor, action, target)
     if verdict is None:
         return
     if verdict == "hidden":
         if action == "matter.start":
-            raise NotFound(f"本县没有发布事项 {target.definition.key}", code="flow.not_published")
+            raise NotFound(
+                text("policy.refusals.flow_not_published", key=target.definition.key), code="flow.not_published"
+            )
         if action.startswith("violation."):
-            raise NotFound("没有这条预警，或您无权查看", code="violation.not_found", params={"violation": target.id})
+            raise NotFound(
+                text("policy.refusals.violation_hidden"), code="violation.not_found", params={"violation": target.id}
+            )
         if action.startswith(("notice.", "talk.")):
-            raise NotFound("找不到这个对象，或您无权查看", code="not_found")
+            raise NotFound(code="not_found")
         if action.startswith("decision."):  # a village out of reach is as good as absent
             code = target.code
-            raise NotFound(f"没有代码为 {code} 的县、镇或村", code="unit.not_found", params={"unit": code})
-        raise NotFound("没有这个事项，或您无权查看", code="matter.not_found")
+            raise NotFound(code="unit.not_found", params={"unit": code})
+        raise NotFound(code="matter.not_found")
     if verdict == "assigned":
-        raise PermissionDenied(
-            f"此步骤已转给 {target.assignee} 办理", code="task.assigned_to_other", params={"user": target.assignee}
-        )
+        raise PermissionDenied(code="task.assigned_to_other", params={"user": target.assignee})
     raise _denied(session, username, action, target)
 
 
@@ -343,8 +346,15 @@ def _denied(session: Session, username: str, action: str, target: Any) -> Permis
         unit = unit_chain(session, target.org_unit_id)[0]
         role = ROLES[target.role].name_zh if target.role in ROLES else target.role
         return PermissionDenied(
-            f"{username} 不能办理「{target.step_name}」："
-            f"这一步由{unit.name}（{unit.code}）的{role}（{target.role}）办理",
+            text(
+                "policy.refusals.task_not_holder",
+                user=username,
+                step=target.step_name,
+                unit_name=unit.name,
+                unit=unit.code,
+                role_name=role,
+                role=target.role,
+            ),
             code="task.not_holder",
             params={"user": username, "step": target.step_name, "role": target.role, "unit": unit.code},
         )
@@ -352,30 +362,18 @@ def _denied(session: Session, username: str, action: str, target: Any) -> Permis
         return areas.document_denied(session, username, action, target)
     if action == "matter.start":
         return PermissionDenied(
-            f"{username} 不能在 {target.village.name}（{target.village.code}）发起「{target.definition.name}」",
+            text(
+                "policy.refusals.start_denied",
+                user=username,
+                village_name=target.village.name,
+                village=target.village.code,
+                flow_name=target.definition.name,
+            ),
             code="matter.start_denied",
             params={"user": username, "village": target.village.code, "flow": target.definition.key},
         )
     return PermissionDenied(
-        f"{username} 无权{_ACTION_NAMES.get(action, action)}",
+        text("policy.refusals.denied", user=username, what=texts("policy.actions").get(action, action)),
         code="policy.denied",
         params={"user": username, "action": action},
     )
-
-
-_ACTION_NAMES = {
-    "matter.start": "发起这个事项",
-    "matter.copy": "抄送这个事项",
-    "matter.withdraw": "撤回这个事项",
-    "task.act": "办理这一步",
-    "task.force": "强制推进这一步",
-    "task.remind": "催办这一步",
-    "approval.decide": "审批这个加签",
-    "file.upload": "上传附件",
-    "violation.read": "查看这条预警",
-    "violation.handle": "处理这条预警",
-    "violation.rectify": "报告这条预警已整改",
-    "decision.read": "查看决议台账",
-    "decision.record": "登记决议",
-    "decision.close": "关闭决议",
-}

@@ -44,6 +44,7 @@ from engine.org.units import unit_chain
 from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, RoleAssignment, User
 from engine.policy.rules import access_rules
+from engine.texts import text, texts
 
 ADMIN_PREFIXES = ("flow.", "unit.", "user.", "role.", "token.")
 ACTIONS = (
@@ -66,12 +67,13 @@ Holdings = tuple[tuple[str, int], ...]
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why an action is refused: ``verdict`` is ``"hidden"`` or ``"denied"``."""
+    """Why an action is refused: ``verdict`` is ``"hidden"`` or ``"denied"``; ``message`` when the
+    refusal is worded otherwise than its code (``engine/texts``)."""
 
     verdict: str
-    message: str
     code: str
     params: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
 
     def error(self) -> PowerlistError:
         kind = NotFound if self.verdict == "hidden" else PermissionDenied
@@ -122,33 +124,32 @@ def _names(session: Session, county_ids: Iterable[int]) -> str:
     ids = sorted(county_ids)
     rows = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all()
     names = dict(rows)
-    return "、".join(names.get(i, str(i)) for i in ids)
+    return text("policy.separator").join(names.get(i, str(i)) for i in ids)
 
 
 def _not_admin(action: str) -> Refusal:
     area = action.split(".", 1)[0]
-    what = {"flow": "管理流程", "unit": "管理单位", "token": "管理接口令牌"}.get(area, "管理用户")
-    return Refusal("denied", f"只有管理员可以{what}", "policy.denied", {"action": action})
+    areas = texts("policy.admin_areas")
+    what = areas.get(area, areas["user"])
+    return Refusal("denied", "policy.denied", {"action": action}, text("policy.refusals.only_admins", what=what))
 
 
 def _user(session: Session, counties: set[int], user: User) -> Refusal | None:
     verdict = user_verdict(counties, user_counties(session, user))
     if verdict == "hidden":
-        return Refusal("hidden", "没有这个用户，或不归您管理", "user.not_found", {"user": user.username})
+        return Refusal("hidden", "user.not_found", {"user": user.username})
     if verdict == "denied":
-        return Refusal(
-            "denied", f"{user.username} 在别的县有岗位，您不能管理", "user.other_county", {"user": user.username}
-        )
+        return Refusal("denied", "user.other_county", {"user": user.username})
     return None
 
 
 def _unit(session: Session, counties: set[int], unit: OrgUnit | None) -> Refusal | None:
     if unit is None:
-        return Refusal("denied", "新建县只能用命令行", "unit.new_county", {})
+        return Refusal("denied", "unit.new_county", {})
     county = county_of(session, unit.id)
     if county not in counties:
         name = _names(session, [county])
-        return Refusal("denied", f"您不是 {name} 的管理员", "unit.not_administered", {"county": name})
+        return Refusal("denied", "unit.not_administered", {"county": name})
     return None
 
 
@@ -158,12 +159,8 @@ def _flow_deploy(session: Session, counties: set[int], key: str | None) -> Refus
     outside = scope.counties_of(session, key) - counties
     if outside:
         names = _names(session, outside)
-        return Refusal(
-            "denied",
-            f"事项 {key} 已发布到{names}，您不是那里的管理员，不能部署它的新版本；请换一个流程标识，或请省级管理员部署",
-            "flow.other_county",
-            {"key": key, "counties": names},
-        )
+        params = {"key": key, "counties": names}
+        return Refusal("denied", "flow.other_county", params, text("policy.refusals.flow_other_county", **params))
     return None
 
 
@@ -180,7 +177,7 @@ def refusal(session: Session, username: str, holdings: Holdings, action: str, ta
         return None
     if action == "flow.read":
         if not scope.counties_of(session, target) & counties:
-            return Refusal("hidden", f"没有事项 {target}", "flow.not_found", {"key": target})
+            return Refusal("hidden", "flow.not_found", {"key": target})
         return None
     if action == "flow.deploy":
         return _flow_deploy(session, counties, target)
@@ -190,13 +187,12 @@ def refusal(session: Session, username: str, holdings: Holdings, action: str, ta
     if action == "flow.retire":
         published = scope.counties_of(session, target)
         if not published & counties:
-            return Refusal("hidden", f"没有事项 {target}", "flow.not_found", {"key": target})
+            return Refusal("hidden", "flow.not_found", {"key": target})
         outside = published - counties
         if outside:
             names = _names(session, outside)
             return Refusal(
                 "denied",
-                f"事项 {target} 还发布在{names}，只有这些县也归您管理时才能停用或恢复它的版本",
                 "flow.shared",
                 {"key": target, "counties": names},
             )
