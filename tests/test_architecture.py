@@ -170,3 +170,32 @@ def test_the_public_surface_of_each_engine_package_is_pinned(package):
 def test_every_engine_package_is_pinned():
     packages = {"engine"} | {"engine." + path.parent.name for path in (ROOT / "engine").glob("*/__init__.py")}
     assert packages == set(PUBLIC)
+
+
+def test_bootstrap_installs_the_built_in_hooks_once_in_order():
+    from engine import bootstrap, hooks, policy
+    from engine.audit import replay
+
+    bootstrap()
+    bootstrap()
+    names = [f"{hook.__module__}.{hook.__name__}" for hook in hooks.installed()]
+    assert names == [
+        "engine.supervision.hook.watch_step",
+        "engine.public.complaints._triage_routing",
+        "engine.public.complaints._start_contact",
+        "engine.public.subsidies.from_flows._from_flow",
+        "engine.workspace.closing.cancel_approvals_of_closed_steps",
+        "engine.workspace.drafts.drop_closed",
+    ]
+    assert "complaint" in policy._concern_checks
+    assert replay.violation_source() is not None
+
+
+def test_importing_the_engine_installs_nothing():
+    code = (
+        "import engine.api, engine.queries, engine.workspace.operations; from engine import hooks; "
+        "assert hooks.installed() == (), hooks.installed()"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -110,6 +110,7 @@ class Start:
 
 
 ConcernCheck = Callable[[Session, ProcessInstance], "str | None"]
+# Whom the matters of a flow concern, by flow key: registered by ``engine.bootstrap()``.
 _concern_checks: dict[str, ConcernCheck] = {}
 
 
@@ -160,6 +161,8 @@ def _holds_within(actor: _Actor, roles: frozenset[str], reach: set[int]) -> bool
     return any(role in roles and unit in reach for role, unit in actor.holdings)
 
 
+# Caches of facts that never change once written: a definition version's flow key (per database)
+# and the roles of a loaded definition's first steps. ``clear_caches`` empties them.
 _keys: dict[tuple[str, int], str] = {}
 
 
@@ -194,6 +197,12 @@ def _reads(session: Session, actor: _Actor, instance: ProcessInstance) -> bool:
         if any(role in kept_out and unit == instance.village_id for role, unit in actor.holdings):
             return False
     return True
+
+
+def clear_caches() -> None:
+    """Forget the flow keys and first-step roles read so far (a test that rebuilds its databases)."""
+    _keys.clear()
+    _first_roles.clear()
 
 
 def starters(definition: Any) -> frozenset[str]:
