@@ -27,136 +27,39 @@ def test_the_import_contracts_hold():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+# Each engine package's __all__, its names in alphabetical order.
 PUBLIC = {
-    "engine": [
-        "api",
-        "audit",
-        "bootstrap",
-        "calendar",
-        "catalog",
-        "clock",
-        "definitions",
-        "diagram",
-        "errors",
-        "expressions",
-        "history",
-        "inputs",
-        "messages",
-        "org",
-        "persistence",
-        "policy",
-        "public",
-        "queries",
-        "runtime",
-        "supervision",
-        "workspace",
-    ],
-    "engine.audit": [
-        "anchor",
-        "conformance",
-        "descriptive",
-        "eventlog",
-        "export",
-        "histories",
-        "logs",
-        "mapping",
-        "reference_model",
-        "views",
-    ],
-    "engine.catalog": ["catalog", "examples", "flowchart"],
-    "engine.definitions": ["deploy", "guide", "listing", "models", "safe_xml", "scope", "validate"],
-    "engine.diagram": [
-        "Bounds",
-        "Diagram",
-        "DiagramUnavailable",
-        "Edge",
-        "STATES",
-        "Shape",
-        "diagram_of",
-        "flow_svg",
-        "render_svg",
-    ],
-    "engine.expressions": [
-        "BUILTIN_FUNCTIONS",
-        "Expression",
-        "ExpressionError",
-        "ISO_TIMER_RE",
-        "MAX_SEQUENCE_LENGTH",
-        "SafeEnvironment",
-        "SafeScriptEngine",
-        "Script",
-        "add_duration",
-        "compile_expression",
-        "compile_script",
-        "duration_parts",
-        "is_iso8601_cycle",
-        "is_iso8601_datetime",
-        "is_iso8601_duration",
-        "is_iso8601_timer",
-        "parse_duration",
-    ],
-    "engine.history": ["chain", "seal"],
-    "engine.org": ["passwords", "roles", "service"],
-    "engine.persistence": ["backup", "db", "enums", "ids", "migrate", "models"],
-    "engine.policy": ["ACTIONS", "Start", "audit", "may", "register_concern", "require", "rules", "starters"],
-    "engine.public": [
-        "decisions",
-        "disclosure_models",
-        "disclosures",
-        "items",
-        "ledger",
-        "ledger_models",
-        "photos",
-        "qr",
-        "receipts",
-        "reports",
-        "spreadsheets",
-        "subsidies",
-        "subsidy_models",
-        "villages",
-        "wallet",
-    ],
-    "engine.runtime": ["forms", "loaded"],
-    "engine.supervision": [
-        "backfill",
-        "calendar_files",
-        "deadlines",
-        "decisions",
-        "evidence",
-        "handling",
-        "models",
-        "notices",
-        "overview",
-        "queries",
-        "rules",
-        "scheduler",
-        "scores",
-        "search",
-        "semantics",
-        "statements",
-        "sweep",
-        "talks",
-        "violation_chain",
-        "worklist",
-    ],
-    "engine.texts": ["LANGUAGES", "data", "error_text", "error_wording", "text", "texts"],
-    "engine.workspace": [
-        "access",
-        "accounts",
-        "admin",
-        "attachments",
-        "drafts",
-        "idempotency",
-        "inbox",
-        "labels",
-        "logins",
-        "matter_detail",
-        "migration",
-        "operations",
-        "people",
-        "tokens",
-        "waivers",
-    ],
+    "engine": (
+        "api audit bootstrap calendar catalog clock definitions diagram errors expressions history inputs "
+        "messages org persistence policy public queries runtime supervision workspace"
+    ),
+    "engine.audit": "anchor conformance descriptive eventlog export histories logs mapping reference_model views",
+    "engine.catalog": "catalog examples flowchart",
+    "engine.definitions": "deploy guide listing models safe_xml scope validate",
+    "engine.diagram": "Bounds Diagram DiagramUnavailable Edge STATES Shape diagram_of flow_svg render_svg",
+    "engine.expressions": (
+        "BUILTIN_FUNCTIONS Expression ExpressionError ISO_TIMER_RE MAX_SEQUENCE_LENGTH SafeEnvironment "
+        "SafeScriptEngine Script add_duration compile_expression compile_script duration_parts "
+        "is_iso8601_cycle is_iso8601_datetime is_iso8601_duration is_iso8601_timer parse_duration"
+    ),
+    "engine.history": "chain seal",
+    "engine.org": "passwords roles service",
+    "engine.persistence": "backup db enums ids migrate models",
+    "engine.policy": "ACTIONS Start audit may register_concern require rules starters",
+    "engine.public": (
+        "decisions disclosure_models disclosures items ledger ledger_models photos qr receipts reports "
+        "spreadsheets subsidies subsidy_models villages wallet"
+    ),
+    "engine.runtime": "forms loaded",
+    "engine.supervision": (
+        "backfill calendar_files deadlines decisions evidence handling models notices overview queries rules "
+        "scheduler scores search semantics statements sweep talks violation_chain worklist"
+    ),
+    "engine.texts": "LANGUAGES data error_text error_wording text texts",
+    "engine.workspace": (
+        "access accounts admin attachments drafts idempotency inbox labels logins matter_detail migration "
+        "operations people tokens waivers"
+    ),
 }
 
 
@@ -164,7 +67,7 @@ PUBLIC = {
 def test_the_public_surface_of_each_engine_package_is_pinned(package):
     declared = getattr(importlib.import_module(package), "__all__", None)
     assert declared is not None, f"{package}/__init__.py declares no __all__"
-    assert sorted(declared) == PUBLIC[package]
+    assert sorted(declared) == PUBLIC[package].split()
 
 
 def test_every_engine_package_is_pinned():

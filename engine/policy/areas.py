@@ -107,18 +107,25 @@ def subsidy(session: Session, action: str, target: Any, holds: Holds) -> str | N
     return "denied"
 
 
-def ledger(session: Session, action: str, target: OrgUnit, holds: Holds) -> str | None:
-    """``ledger.read|import`` on a village."""
+def _village_books(action: str, target: OrgUnit, holds: Holds, keepers: frozenset[str], acts: dict) -> str | None:
+    """A village's books kept by ``keepers``: they, the supervisors and the read-only roles read them
+    (``<area>.read``); ``acts`` names the roles of every other action. Anyone else holding no such or
+    acting role within reach of the village finds none."""
     rules = access_rules()
-    keeping = rules.roles("keeping_accounts")
-    readers = keeping | rules.roles("supervising") | rules.roles("read_only")
+    readers = keepers | rules.roles("supervising") | rules.roles("read_only")
     if not isinstance(target, OrgUnit) or not holds(readers | rules.roles("acting"), target.id):
         return "hidden"
-    if action == "ledger.read":
+    if action.endswith(".read"):
         return None if holds(readers, target.id) else "denied"
-    if action == "ledger.import":
-        return None if holds(keeping, target.id) else "denied"
+    if action in acts:
+        return None if holds(acts[action](), target.id) else "denied"
     raise ValueError(f"unknown action '{action}'")
+
+
+def ledger(session: Session, action: str, target: OrgUnit, holds: Holds) -> str | None:
+    """``ledger.read|import`` on a village."""
+    keeping = access_rules().roles("keeping_accounts")
+    return _village_books(action, target, holds, keeping, {"ledger.import": lambda: keeping})
 
 
 def review_roles() -> frozenset[str]:
@@ -128,18 +135,9 @@ def review_roles() -> frozenset[str]:
 
 def disclosure(session: Session, action: str, target: OrgUnit, holds: Holds) -> str | None:
     """``disclosure.read|prepare|review|post`` on a village."""
-    rules = access_rules()
-    disclosing = rules.roles("disclosing")
-    readers = disclosing | rules.roles("supervising") | rules.roles("read_only")
-    if not isinstance(target, OrgUnit) or not holds(readers | rules.roles("acting"), target.id):
-        return "hidden"
-    if action == "disclosure.read":
-        return None if holds(readers, target.id) else "denied"
-    if action in ("disclosure.prepare", "disclosure.post"):
-        return None if holds(disclosing, target.id) else "denied"
-    if action == "disclosure.review":
-        return None if holds(review_roles(), target.id) else "denied"
-    raise ValueError(f"unknown action '{action}'")
+    disclosing = access_rules().roles("disclosing")
+    acts = {"disclosure.prepare": lambda: disclosing, "disclosure.post": lambda: disclosing}
+    return _village_books(action, target, holds, disclosing, {**acts, "disclosure.review": review_roles})
 
 
 PUBLIC = {"subsidy.": subsidy, "ledger.": ledger, "disclosure.": disclosure}
