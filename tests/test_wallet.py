@@ -267,9 +267,9 @@ def test_a_month_is_imported_once_unless_replaced_with_a_reason_and_the_import_i
     with booked() as session:
         shown = ledger.imports(session, TOWN_AGENCY, "QX0101")
         logged = session.scalars(select(AuditLog).where(AuditLog.action == "ledger.import")).all()
-    march = [row for row in shown if row["month"] == "2025-03"]
-    assert len(march) == 2 and march[0]["replaced_at"] is None and march[1]["replaced_at"] is not None
-    assert march[0]["reason"] == "办公用品金额录错" and len(march[0]["sha256"]) == 64
+    march = [row for row in shown if row.month == "2025-03"]
+    assert len(march) == 2 and march[0].replaced_at is None and march[1].replaced_at is not None
+    assert march[0].reason == "办公用品金额录错" and len(march[0].sha256) == 64
     assert {row.subject for row in logged} >= {"QX0101 2025-01", "QX0101 2025-03"}
     year = summary(booked, date(2025, 3, 1), date(2025, 3, 31))
     assert sorted(p["amount_fen"] for p in year["payments"] if p["source"] == "books") == [35_000]
@@ -404,7 +404,7 @@ def test_a_month_whose_finance_disclosure_was_signed_is_not_imported_again(booke
 
     with booked() as session:  # the staff page's preview says so before anything is confirmed
         shown = ledger.preview(session, BOOKKEEPER, "QX0101", "2025-03", corrected.encode(), "3月.csv")
-    assert shown["disclosed"] is True
+    assert shown.disclosed is True
 
 
 def test_a_year_without_its_opening_balance_counts_the_balance_from_the_first_month_imported(booked):

@@ -11,6 +11,7 @@ Exit codes as everywhere: 0 done, 1 refused, 2 invalid input (every problem of a
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -58,11 +59,11 @@ def import_(
             click.echo(f"{file.name} {problem}", err=True)
         sys.exit(2)
     if as_json:
-        echo_json(shown)
+        echo_json(asdict(shown))
     else:
         click.echo(
-            f"imported {village} {shown['month']}: {shown['lines']} lines, income {_yuan(shown['income_fen'])}, "
-            f"spending {_yuan(shown['spending_fen'])}, sha256:{shown['sha256']}"
+            f"imported {village} {shown.month}: {shown.lines} lines, income {_yuan(shown.income_fen)}, "
+            f"spending {_yuan(shown.spending_fen)}, sha256:{shown.sha256}"
         )
 
 
@@ -79,11 +80,11 @@ def imports(state: State, village: str, actor: str, as_json: bool) -> None:
     with state.transaction() as session:
         rows = area.imports(session, actor, village)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     for r in rows:
-        replaced = f" replaced {r['replaced_at']}" if r["replaced_at"] else ""
-        click.echo(f"{r['month']} {r['file']} {r['lines']} lines sha256:{r['sha256'][:16]}{replaced}")
+        replaced = f" replaced {r.replaced_at}" if r.replaced_at else ""
+        click.echo(f"{r.month} {r.file} {r.lines} lines sha256:{r.sha256[:16]}{replaced}")
 
 
 @ledger.command("show")
