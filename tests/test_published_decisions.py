@@ -221,15 +221,15 @@ def test_every_item_has_a_plain_page_written_or_made_from_its_steps(library, mon
         assert written <= steps, (path, written - steps)
     with library.sessions() as session:
         page = items.item_page(session, "subsistence_aid")
-        assert page["written"] and page["bring"] and page["svg"].startswith("<svg")
-        town_survey = next(s for s in page["steps"] if s["id"] == "town_survey")
-        assert town_survey["limit"] == "10个工作日" and town_survey["working_days"]
+        assert page.written and page.bring and page.svg.startswith("<svg")
+        town_survey = next(s for s in page.steps if s.id == "town_survey")
+        assert town_survey.limit == "10个工作日" and town_survey.working_days
         monkeypatch.setattr(items, "villager_text", lambda key: {})  # an uploaded flow: no text written
         made = items.item_page(session, "four_deliberations")
-        assert not made["written"] and made["purpose"]  # the flow's own documentation
-        assert [s["name"] for s in made["steps"]][:4] == ["提议", "商议", "审议", "决议"]
-        assert all(s["who"] and s["limit"] for s in made["steps"])
-        assert "组织法" in made["basis"]
+        assert not made.written and made.purpose  # the flow's own documentation
+        assert [s.name for s in made.steps][:4] == ["提议", "商议", "审议", "决议"]
+        assert all(s.who and s.limit for s in made.steps)
+        assert "组织法" in made.basis
 
 
 def test_a_name_the_matter_knows_is_masked_where_its_posting_text_repeats_it() -> None:
