@@ -32,7 +32,6 @@ def decide(session: Session, action: str, target: OrgUnit, holds) -> str | None:
     raise ValueError(f"unknown action '{action}'")
 
 
-
 def readable_villages(session: Session, actor: str) -> list[OrgUnit]:
     """The villages whose disclosures ``actor`` may read as staff, by code."""
     from engine.public.villages import villages
