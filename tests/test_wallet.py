@@ -431,14 +431,14 @@ def test_a_year_without_its_opening_balance_counts_the_balance_from_the_first_mo
     }
     with booked() as session:
         shown = area.wallet(session, "QX0101", 2026)
-    assert [m["closing_fen"] for m in shown["months"][:3]] == [None, None, 30_100_000]
+    assert [m.closing_fen for m in shown.months[:3]] == [None, None, 30_100_000]
     with booked() as session:
         vid = village_id(booked)
         start = area.balance_start(session, vid, 2026)
         year = area._summary(session, vid, date(2026, 1, 1), date(2026, 12, 31), [february], start)
     assert start == {"from": date(2026, 3, 1), "opening_fen": 30_000_000, "month": "2026-03", "books": True}
     assert (year["opening_fen"], year["closing_fen"], year["balance_from"]) == (30_000_000, 30_100_000, "2026-03")
-    assert shown["months"][2]["opening_fen"] == 30_000_000 and shown["year_summary"]["closing_fen"] == 30_100_000
+    assert shown.months[2].opening_fen == 30_000_000 and shown.year_summary["closing_fen"] == 30_100_000
     # 2025's opening is January's 上年结转, whatever later months say; a year with no accounts has no balance
     with booked() as session:
         assert area.balance_start(session, vid, 2025)["opening_fen"] == 50_000_000

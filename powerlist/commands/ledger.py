@@ -101,20 +101,20 @@ def show(state: State, village: str, year: int | None, month: int | None, as_jso
     with state.transaction() as session:
         shown = wallet.wallet(session, village, year, month)
     if as_json:
-        echo_json(shown)
+        echo_json(asdict(shown))
         return
-    s = shown["summary"]
-    period = f"{shown['year']}-{month:02d}" if month else str(shown["year"])
-    click.echo(f"{shown['village']} {period}")
+    s = shown.summary
+    period = f"{shown.year}-{month:02d}" if month else str(shown.year)
+    click.echo(f"{shown.village} {period}")
     click.echo(
         f"期初 {_yuan(s['opening_fen'])}  收入 {_yuan(s['income_fen'])}  支出 {_yuan(s['spending_fen'])}  "
         f"期末 {_yuan(s['closing_fen'])}"
     )
     if s["balance_from"]:
         click.echo(f"结余自 {s['balance_from']} 起算（这一年没有导入年初余额）")
-    for m in shown["months"]:
-        if m["income_fen"] or m["spending_fen"]:
-            click.echo(f"  {m['month']} 收入 {_yuan(m['income_fen'])} 支出 {_yuan(m['spending_fen'])}")
+    for m in shown.months:
+        if m.income_fen or m.spending_fen:
+            click.echo(f"  {m.month} 收入 {_yuan(m.income_fen)} 支出 {_yuan(m.spending_fen)}")
     for p in s["payments"]:
         extra = "" if p["source"] == "flow" else " 账上支出"
         if p["books_differ"]:
