@@ -259,10 +259,9 @@ def _current(session: Session, village_id: int, month: str) -> LedgerImport | No
 
 
 @dataclass(frozen=True, slots=True)
-class ImportShown:
-    """One month's import as the staff who keep or check the accounts see it."""
+class JournalTotals:
+    """A month's journal as read: its file, digest, number of lines, totals and balances."""
 
-    id: int
     month: str
     file: str
     sha256: str
@@ -271,6 +270,13 @@ class ImportShown:
     spending_fen: int
     opening_fen: int | None
     year_opening_fen: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportShown(JournalTotals):
+    """One month's import as the staff who keep or check the accounts see it."""
+
+    id: int
     imported_by: str | None
     imported_at: str | None
     replaced_at: str | None
@@ -278,19 +284,11 @@ class ImportShown:
 
 
 @dataclass(frozen=True, slots=True)
-class JournalPreview:
+class JournalPreview(JournalTotals):
     """What importing a journal would do: its totals, the spending lines matched to a flow payment, whether
     the month's finance disclosure is signed already, and the import it would replace."""
 
     village: str
-    month: str
-    file: str
-    sha256: str
-    lines: int
-    income_fen: int
-    spending_fen: int
-    opening_fen: int | None
-    year_opening_fen: int | None
     disclosed: bool
     matched: int
     matched_fen: int
