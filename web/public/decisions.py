@@ -27,8 +27,8 @@ def decisions(code: str) -> str:
     entries = published.published(session, unit.id)
     item, item_name = request.args.get("item", "")[:100], ""
     if item in listed(session):
-        item_name = item_page(session, item)["name"]
-        entries = [e for e in entries if e["item"] == item]
+        item_name = item_page(session, item).name
+        entries = [e for e in entries if e.item == item]
     else:
         item = ""
     return render_template(

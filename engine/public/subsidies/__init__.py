@@ -19,7 +19,6 @@ of the village; ``subsidy.read`` (the staff list, with who imported what) and ``
 (the door-plate codes) to those roles and the village's ``disclosing`` cadres; everyone else who reads
 the village's matters is refused, and the rest are refused too (a village is public, nothing to hide).
 
-
 The package's modules by job: :mod:`.kinds` (the rule file: kinds, the flows that feed rosters, periods),
 :mod:`.access` (who may), :mod:`.rows` (a spreadsheet's rows checked), :mod:`.households` (door-plate
 codes and the lookup digest), :mod:`.importing` (import, preview, withdraw), :mod:`.from_flows` (the step
