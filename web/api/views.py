@@ -16,7 +16,7 @@ from engine.runtime import forms
 from engine.workspace import access, attachments, idempotency, inbox, matter_detail, operations
 from engine.workspace import admin as flows_admin
 from engine.workspace.operations import Outcome
-from web import db
+from web import db, flow_changes
 from web.actions import attachments_folder, run_once
 from web.api import bp
 from web.api.openapi import document
@@ -365,7 +365,7 @@ def upload_definition():
 
 @bp.get("/definitions/<key>")
 def definition_versions(key: str):
-    return ok(flows_admin.versions(db.session(), key, user()))
+    return ok(flow_changes.versions(flows_admin.versions(db.session(), key, user())))
 
 
 @bp.post("/definitions/<key>/versions/<int:version>/retire")
