@@ -251,10 +251,12 @@ def started():
 
 @bp.get("/villages/<village>/decisions")
 def decisions(village: str):
+    from dataclasses import asdict
+
     from engine.supervision import decisions as register
 
     year = request.args.get("year", type=int)
-    return ok(register.register_of(db.session(), user(), village[:16], year))
+    return ok([asdict(entry) for entry in register.register_of(db.session(), user(), village[:16], year)])
 
 
 @bp.get("/matters/<int:instance_id>")
