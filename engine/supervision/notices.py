@@ -662,10 +662,10 @@ def _time(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Document:
-    """An issued document as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+class DocumentView:
+    """What an issued document and a preview both show."""
 
-    id: int
+    id: int | None
     kind: str
     kind_name: str
     number: str
@@ -684,40 +684,24 @@ class Document:
     reply_by: str | None
     received_at: str | None
     received_by: str | None
-    receipt_recorded_by: str | None
-    receipt_note: str | None
     check_url: str
     template_version: str
-    sha256: str
     content: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Preview:
+class Document(DocumentView):
+    """An issued document as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    receipt_recorded_by: str | None
+    receipt_note: str | None
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Preview(DocumentView):
     """A document as it would be issued now: no id, no number (``〔…〕``), not received."""
 
-    id: None
-    kind: str
-    kind_name: str
-    number: str
-    title: str
-    colour: str | None
-    village: str
-    village_name: str
-    issuer: str
-    issuer_name: str
-    issuer_role: str
-    violation: int | None
-    notice: None
-    issued_at: str | None
-    issued_by: str
-    rectify_by: str | None
-    reply_by: str | None
-    received_at: None
-    received_by: None
-    check_url: str
-    template_version: str
-    content: dict[str, Any]
     preview: bool = True
 
 
@@ -875,7 +859,7 @@ def qr_base64(url: str) -> str:
     return base64.b64encode(qr.svg(url)).decode()
 
 
-def render_html(view: Document | Preview, *, lang: str = "zh") -> str:
+def render_html(view: DocumentView, *, lang: str = "zh") -> str:
     """The document as a standalone HTML page (A4, CJK font, QR code inline): printable as it is,
     and what :func:`render_pdf` lays out. Every value is escaped; nothing in it is a template."""
     e = html.escape
@@ -904,7 +888,7 @@ def _day_text(iso: str) -> str:
     return chinese_date(local_day(datetime.fromisoformat(iso.replace("Z", "+00:00"))))
 
 
-def render_pdf(view: Document | Preview) -> bytes:
+def render_pdf(view: DocumentView) -> bytes:
     """The document as an A4 PDF (WeasyPrint, the CJK font of the system)."""
     from weasyprint import HTML
 

@@ -17,16 +17,16 @@ from engine.supervision.queries import list_violations
 def _supervision(session: Session, instance_id: int) -> list[dict[str, Any]]:
     return [
         {
-            "message": v.get("title") or v.get("message"),
-            "detail": v.get("message") if v.get("title") else None,
-            "severity": v.get("severity"),
-            "severity_name": v.get("severity_name"),
-            "step": v.get("step"),
-            "raised_at": v.get("detected_at"),
-            "rectify_by": v.get("rectify_by"),
+            "message": v.title or v.message,
+            "detail": v.message if v.title else None,
+            "severity": v.severity,
+            "severity_name": v.severity_name,
+            "step": v.step,
+            "raised_at": v.detected_at,
+            "rectify_by": v.rectify_by,
         }
         for v in list_violations(session, instance_id=instance_id)
-        if v.get("status") != ViolationStatus.CLOSED
+        if v.status != ViolationStatus.CLOSED
     ]
 
 
