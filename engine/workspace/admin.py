@@ -536,6 +536,6 @@ def _category(category: str | None) -> str:
     return CATEGORY_NAMES.get(category or "", "未分类")
 
 
-def listing_of(session: Session, key: str, actor: str | None) -> dict[str, Any] | None:
+def listing_of(session: Session, key: str, actor: str | None) -> listing.Listing | None:
     admin_policy.require(session, actor, "flow.read", key)
     return listing.listing_of(session, key)
