@@ -33,6 +33,7 @@ from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignm
 from engine.supervision import timers, violation_chain
 from engine.supervision.models import Severity, Violation, ViolationStatus
 from engine.supervision.rules import RuleBook, role_is_village, rules_for
+from engine.texts import text
 
 SYSTEM = "system"
 RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
@@ -304,7 +305,11 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
     if violation.status != RECTIFIED and _rank(book, target) > _rank(book, violation.level):
         # The new colour starts higher up (a red warning is the town's at once): it moves there now.
         title = book.level_title(target)
-        moved = f"升级为{book.rules['severities'].get(severity, severity)}，按规则直接交{title}办理"
+        moved = text(
+            "supervision.violations.upgraded_moved",
+            severity=book.rules["severities"].get(severity, severity),
+            level=title,
+        )
         routed = {"routed": routing(book, severity, target)}
         transition(session, book, violation, ESCALATED, actor=SYSTEM, note=moved, now=now, level=target, extra=routed)
     else:
