@@ -525,6 +525,6 @@ def staged_changes(session: Session, report: ValidationReport, actor: str | None
     return {"version": current.version, "item": item, "steps": step_diff(current, proposed)}
 
 
-def listing_of(session: Session, key: str, actor: str | None) -> dict[str, Any] | None:
+def listing_of(session: Session, key: str, actor: str | None) -> listing.Listing | None:
     admin_policy.require(session, actor, "flow.read", key)
     return listing.listing_of(session, key)
