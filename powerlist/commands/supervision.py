@@ -18,7 +18,7 @@ from engine import clock
 from engine.calendar import local_iso
 from engine.clock import as_utc
 from engine.supervision.models import ViolationStatus
-from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
+from powerlist.common import ID, State, echo_json, fail, pass_state, reports_errors
 
 if TYPE_CHECKING:
     from engine.supervision.queries import ViolationRecord

@@ -12,7 +12,7 @@ from engine.clock import as_utc
 from engine.supervision import overview
 from engine.supervision.overview import Period, Tally
 from web import db
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.views import user
 
 
