@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from engine import clock, policy
 from engine.calendar import CST, as_local_day, load_work_calendar
 from engine.errors import FieldError, FormInvalid, InvalidState, NotFound
-from engine.history.events import TASK_COMPLETED
+from engine.history.events import EventKind
 from engine.org.roles import ROLES
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
@@ -356,7 +356,7 @@ def _party(session: Session, village: OrgUnit, first: date, last: date) -> dict[
         .where(
             DefinitionVersion.key == PARTY_FLOW,
             ProcessInstance.village_id == village.id,
-            HistoryEvent.kind == TASK_COMPLETED,
+            HistoryEvent.kind == EventKind.TASK_COMPLETED,
             HistoryEvent.step_id.in_(list(PARTY_STEPS)),
             HistoryEvent.at >= start,
             HistoryEvent.at < end,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import CST, WorkCalendar, due_at, load_work_calendar
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
@@ -217,7 +217,11 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
         return
     step_id = due_timer.payload.get("step")
     done = next(
-        (e for e in context.events if e.kind in (history.TASK_COMPLETED, history.TASK_FORCED) and e.step_id == step_id),
+        (
+            e
+            for e in context.events
+            if e.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and e.step_id == step_id
+        ),
         None,
     )
     remind_timer = by_kind.get(timers.TASK_REMINDER)

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from engine.expressions import ExpressionError
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.persistence.models import HistoryEvent
 from engine.ruleset import UnknownRule, rule
@@ -19,7 +19,7 @@ from engine.supervision.violations import Finding, event_ref, raise_violation
 
 def on_step(context: StepContext, book: RuleBook) -> None:
     for event in context.events:
-        if event.kind in (history.TASK_COMPLETED, history.TASK_FORCED) and event.step_id:
+        if event.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and event.step_id:
             for finding in _event_findings(context, book, event):
                 raise_violation(context.session, book, finding, context.now)
 
@@ -47,7 +47,7 @@ def _event_findings(context: StepContext, book: RuleBook, event: HistoryEvent) -
             )
         )
 
-    if event.kind == history.TASK_FORCED:
+    if event.kind == EventKind.TASK_FORCED:
         found("step_forced", f"“{step_name}”未按规定办理，被{_who(event)}强制跳过，理由：{payload.get('reason')}")
     checks = book.checks_for(item, event.step_id)
     meetings = book.meetings_for(item, event.step_id)

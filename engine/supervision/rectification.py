@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.enums import Level
@@ -102,7 +102,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
         return
     session, now = context.session, context.now
     for event in context.events:
-        if event.kind == history.TASK_COMPLETED and event.step_id:
+        if event.kind == EventKind.TASK_COMPLETED and event.step_id:
             role = context.definition.step(event.step_id).role
             form = json.loads(event.data).get("form") or {}
             if role == book.chain[0]["role"]:
@@ -129,7 +129,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         now=now,
                         kind="rectification_submitted",
                     )
-        elif event.kind == history.INSTANCE_ENDED:
+        elif event.kind == EventKind.INSTANCE_ENDED:
             end = json.loads(event.data).get("end")
             outcome = book.rectification["ends"].get(end)
             if outcome is not None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.workspace import formspec, labels
@@ -32,7 +32,7 @@ SUBJECT_WORDS = ("用途", "事由", "项目名称", "事项名称", "标的名�
 OPINION_NAMES = ("opinion", "comment", "opinions")
 DIGEST_PREFIX = "hmac-sha256:"  # a digest kept in place of a secret (a reporter's contact)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-COMPLETIONS = (history.TASK_COMPLETED, history.TASK_FORCED)
+COMPLETIONS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
 
     for event in events:
         data = _data(event)
-        if event.kind == history.INSTANCE_STARTED:
+        if event.kind == EventKind.INSTANCE_STARTED:
             initial = {k: v for k, v in (data.get("data") or {}).items() if k != "title"}
             schema, _ = definition.start_form()
             start = take(schema, initial, "发起")
@@ -322,7 +322,7 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
             if _is_opinion(f) and isinstance(form.get(f.name), str) and form[f.name].strip()
         )
         verdict = _verdict(spec, form)
-        if event.kind == history.TASK_FORCED:
+        if event.kind == EventKind.TASK_FORCED:
             verdict = "强制推进"
             if data.get("reason"):
                 texts += (Fact("理由", str(data["reason"])),)
