@@ -32,7 +32,7 @@ from pathlib import Path
 
 from engine.audit.conformance import KINDS, check_log
 from engine.audit.eventlog import EventLog
-from engine.audit.model import ProcessModel, compile_model
+from engine.audit.reference_model import ProcessModel, compile_model
 from engine.definitions.validate import load_definition_file
 
 SEEDED = ("skip", "swap", "repeat", "overdue")  # the kinds seeded into the generated log

@@ -170,7 +170,7 @@ class Workers:
 
 def run(url: str, steps: int, workers: int, seed: int, folder: Path) -> dict[str, Any]:
     import engine.api  # noqa: F401 - imported once here, so forked workers start at once
-    import engine.supervision.chain  # noqa: F401
+    import engine.supervision.violation_chain  # noqa: F401
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.migrate import upgrade
     from powerlist import demo
@@ -227,7 +227,7 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
     from engine.runtime.scripting import script_engine
     from engine.runtime.serializer import load_state
     from engine.runtime.steps import ready_user_task_ids
-    from engine.supervision import chain
+    from engine.supervision import violation_chain
 
     started: set[int] = set()
     acknowledged: Counter[tuple[int, str]] = Counter()
@@ -266,7 +266,7 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
             failing = 0
             if not api.verify_history(session).ok:
                 failing = sum(not api.verify_history(session, i).ok for i in sorted(matters))
-            if not chain.verify(session).ok:
+            if not violation_chain.verify(session).ok:
                 failing += 1
             inconsistent = 0
             tasks: dict[int, set[str]] = {}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine import builtin
 from engine.definitions import listing
 from engine.definitions.deploy import DeployResult, deploy
-from engine.definitions.model import ValidationReport
+from engine.definitions.descriptions import ValidationReport
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid
 from engine.history.verify import VerifyReport

@@ -181,7 +181,7 @@ class TaskIdType(click.ParamType):
     name = "task"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from engine.workspace.matters import uuid_or_none
+        from engine.workspace.matter_detail import uuid_or_none
 
         found = uuid_or_none(value) if isinstance(value, str) and len(value) <= 64 else None
         if found is None:
@@ -542,7 +542,7 @@ def verify(state: State, instance_id: int | None, anchor: str | None, as_json: b
     """Check every history chain, the state each matter's newest event vouches for, the open tasks
     against the saved workflows and every violation's chain; exit 1 naming the first problem."""
     from engine.api import verify_history
-    from engine.supervision.chain import verify as verify_violations
+    from engine.supervision.violation_chain import verify as verify_violations
 
     with state.transaction() as session:
         report = verify_history(session, instance_id)

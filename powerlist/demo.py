@@ -36,10 +36,11 @@ from engine.org.service import ensure_unit, ensure_user, grant
 from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
 from engine.public import reports
+from engine.runtime import forms
 from engine.runtime.loaded import loaded
 from engine.supervision import decisions, evidence, handling
 from engine.supervision.models import Violation, ViolationStatus
-from engine.workspace import attachments, formspec
+from engine.workspace import attachments
 
 DEMO_PASSWORD = "powerlist-demo"  # noqa: S105 - printed on purpose for the demo
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
@@ -393,7 +394,7 @@ def _attachments(session: Session, task: OpenTask, actor: str, folder: Path | No
     definition = loaded(session.get(ProcessInstance, task.instance_id).definition)
     schema, _text = definition.form(definition.step(task.step_id))
     chosen: dict[str, list[int]] = {}
-    for slot in formspec.form_spec(schema).attachments:
+    for slot in forms.form_spec(schema).attachments:
         if not slot["accept"] or attachments.accepts(slot["accept"], "application/pdf"):
             content, name = SAMPLE_PDF, f"{slot['name']}.pdf"
         else:

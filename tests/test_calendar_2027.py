@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from engine.calendar import CST, RULES_CALENDAR, WorkCalendar, load_work_calendar
-from engine.supervision.calendars import check_calendar
+from engine.supervision.calendar_files import check_calendar
 
 PROVISIONAL = "holiday calendar for 2027 is provisional"
 

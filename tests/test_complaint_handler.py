@@ -116,7 +116,7 @@ def test_the_triage_task_shows_the_report_and_only_the_reply_step_shows_the_phon
     from engine.calendar import CST
     from engine.errors import NotFound, PermissionDenied
     from engine.public import complaints
-    from engine.workspace import matters
+    from engine.workspace import matter_detail
 
     matter = report(county, about="cadres")
     task = open_task(county, matter)
@@ -128,7 +128,7 @@ def test_the_triage_task_shows_the_report_and_only_the_reply_step_shows_the_phon
     assert data["anonymous"] is False
 
     with county() as session:
-        view = matters.task(session, SUPERVISOR, task.id)
+        view = matter_detail.task(session, SUPERVISOR, task.id)
     facts = start_facts(view)
     assert facts["反映内容"] == WHAT and facts["发生地点"] == WHERE
     assert facts["举报渠道"] == "码上举报" and facts["收到日期"] == today and facts["匿名举报"] == "否"
@@ -148,15 +148,15 @@ def test_the_triage_task_shows_the_report_and_only_the_reply_step_shows_the_phon
     reply = open_task(county, matter)
     assert reply.step_id == "reply_reporter"
     with county() as session:
-        assert matters.task(session, SUPERVISOR, reply.id)["reporter_contact"] == PHONE
-        seen = matters.matter(session, AUDITOR, matter)
+        assert matter_detail.task(session, SUPERVISOR, reply.id)["reporter_contact"] == PHONE
+        seen = matter_detail.matter(session, AUDITOR, matter)
         assert start_facts(seen)["反映内容"] == WHAT
         assert PHONE not in json.dumps(seen, ensure_ascii=False, default=str)
         assert complaints.contact_for_task(session, AUDITOR, reply) is None
         with pytest.raises(PermissionDenied):
-            matters.task(session, AUDITOR, reply.id)
+            matter_detail.task(session, AUDITOR, reply.id)
         with pytest.raises(NotFound):
-            matters.matter(session, CADRE, matter)  # a report about the village's cadres: they see nothing
+            matter_detail.matter(session, CADRE, matter)  # a report about the village's cadres: they see nothing
 
 
 def test_an_anonymous_report_is_triaged_with_no_reporter_and_handled(county, tmp_path):

@@ -210,7 +210,7 @@ def _mutate(draw, content: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def four():
-    from engine.audit.model import compile_model
+    from engine.audit.reference_model import compile_model
     from engine.definitions.validate import load_definition_file
 
     d = load_definition_file(FOUR).definition

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from engine import api
 from engine.history.verify import verify as verify_history
 from engine.persistence.models import OpenTask
-from engine.supervision import chain, timers
+from engine.supervision import timers, violation_chain
 from engine.supervision.models import SupervisionTimer, Violation, ViolationEvent
 from engine.supervision.sweep import BATCH
 from tests.conftest import PG_AVAILABLE, PG_URL, Cli
@@ -264,5 +264,5 @@ def test_racing_schedulers_fire_every_timer_once_without_deadlock(rectification_
             assert kinds.count("rectification_overdue") == overdue, (violation.id, kinds)
             assert session.get(Violation, violation.id).level == "county"
         assert verify_history(session).ok
-        assert chain.verify(session).ok
+        assert violation_chain.verify(session).ok
     assert _deadlocks(world.engine) - deadlocks_before == 0

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.util.task import TaskState
 
-from engine.definitions.model import StepInfo, ValidationReport
+from engine.definitions.descriptions import StepInfo, ValidationReport
 from engine.definitions.safe_xml import MAX_BPMN_BYTES
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.expressions import SafeScriptEngine

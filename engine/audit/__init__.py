@@ -1,6 +1,6 @@
 """Audit: conformance checking, event-log import and export, history anchors, replay data.
 
-- ``model``: a flow's BPMN spec compiled into conformance tables;
+- ``reference_model``: a flow's BPMN spec compiled into conformance tables;
 - ``eventlog``: event logs in columns; ``histories``: our own histories as such a log;
 - ``conformance``: skipped, swapped, repeated and overdue steps per case and event;
 - ``logs`` and ``mapping``: importing XES and CSV logs, activity names → steps;

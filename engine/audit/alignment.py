@@ -1,7 +1,7 @@
 """Exact conformance: a flow graph translated to a Petri net, and optimal alignments of cases to it.
 
 **The net.** :class:`FlowGraph` is what a model reader (:mod:`engine.audit.descriptive` for any BPMN
-file, :mod:`engine.audit.model` for deployed flows) makes of a process: nodes (tasks, events,
+file, :mod:`engine.audit.reference_model` for deployed flows) makes of a process: nodes (tasks, events,
 gateways) and the sequence flows between them. :func:`to_net` translates it workflow-net style:
 
 - a place per node input (every flow into a node that is not a parallel or inclusive join lands in

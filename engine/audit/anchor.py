@@ -1,7 +1,7 @@
 """Anchors: a digest over every history chain, daily (and hourly when the rules say so), to
 print, publish or send upwards.
 
-The hash chains of :mod:`engine.history` and of the violations (:mod:`engine.supervision.chain`)
+The hash chains of :mod:`engine.history` and of the violations (:mod:`engine.supervision.violation_chain`)
 show that an event was edited, but not that the newest events of a matter or a violation, or a
 whole matter or violation, were removed with the chain's head rewritten. An anchor closes that gap.
 It takes, for every matter, the leaf (id, history seq, head hash), and for every violation the leaf
@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,11 +32,10 @@ from engine.audit import merkle
 from engine.audit.models import HistoryAnchor
 from engine.calendar import CST
 from engine.errors import InvalidState, PowerlistError
-from engine.history.chain import GENESIS, event_hash
+from engine.history.chain import ChainWalk, history_link, violation_link
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import rule
-from engine.supervision import chain as violation_chain
 from engine.supervision.models import Violation, ViolationEvent
 
 Leaves = dict[int, tuple[int, bytes]]  # matter or violation id -> (seq, head)
@@ -283,7 +283,7 @@ def _first_violation_difference(session: Session, leaves: Leaves) -> tuple[int, 
     }
     events = session.execute(
         select(
-            ViolationEvent.violation_id.label("owner"),
+            ViolationEvent.violation_id,
             ViolationEvent.seq,
             ViolationEvent.kind,
             ViolationEvent.at,
@@ -294,13 +294,7 @@ def _first_violation_difference(session: Session, leaves: Leaves) -> tuple[int, 
         .order_by(ViolationEvent.violation_id, ViolationEvent.seq)
         .execution_options(yield_per=2000)
     )
-
-    def link(prev: bytes, row) -> bytes:
-        return violation_chain.event_hash(
-            prev, violation_id=row.owner, seq=row.seq, kind=row.kind, at=row.at, actor=row.actor, data=row.data
-        )
-
-    return _first_broken(leaves, present, events, link, "violation")
+    return _first_broken(leaves, present, events, violation_link, "violation_id", "violation")
 
 
 def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | None:
@@ -312,7 +306,7 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
     }
     events = session.execute(
         select(
-            HistoryEvent.instance_id.label("owner"),
+            HistoryEvent.instance_id,
             HistoryEvent.seq,
             HistoryEvent.kind,
             HistoryEvent.at,
@@ -325,27 +319,17 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
         .execution_options(yield_per=2000)
     )
-
-    def link(prev: bytes, row) -> bytes:
-        return event_hash(
-            prev,
-            instance_id=row.owner,
-            seq=row.seq,
-            kind=row.kind,
-            at=row.at,
-            actor=row.actor,
-            step_id=row.step_id,
-            data=row.data,
-            state_digest=row.state_digest,
-        )
-
-    return _first_broken(leaves, present, events, link, "matter")
+    return _first_broken(leaves, present, events, history_link, "instance_id", "matter")
 
 
-def _first_broken(leaves: Leaves, present: dict[int, int], events, link, noun: str) -> tuple[int, str] | None:
-    """Walk chains (``events`` ordered by owner and seq, each row with ``owner``, ``seq`` and
-    ``hash``) against the anchored leaves: the first owner (by id) that is gone, shorter than
-    anchored, or whose events up to the anchored seq no longer lead to the anchored head."""
+def _first_broken(
+    leaves: Leaves, present: dict[int, int], events, link, owner_column: str, noun: str
+) -> tuple[int, str] | None:
+    """Walk chains (``events`` ordered by owner and seq, each row with the owner's id in
+    ``owner_column``, ``seq`` and ``hash``, chained by ``link``) against the anchored leaves: the
+    first owner (by id) that is gone, shorter than anchored, or whose events up to the anchored seq
+    no longer lead to the anchored head."""
+    owner_of = attrgetter(owner_column)
     rows = iter(events)
     pending = next(rows, None)
     for owner in sorted(leaves):
@@ -357,23 +341,18 @@ def _first_broken(leaves: Leaves, present: dict[int, int], events, link, noun: s
                 f"it now records {present[owner]} events but the anchor covers {seq}: "
                 f"events after #{present[owner]} were deleted"
             )
-        while pending is not None and pending.owner < owner:
+        while pending is not None and owner_of(pending) < owner:
             pending = next(rows, None)
-        prev, expected, altered = GENESIS, 1, None
-        while pending is not None and pending.owner == owner:
-            if pending.seq <= seq:
-                if pending.seq != expected:
-                    return owner, f"event #{expected} is missing"
-                digest = link(prev, pending)
-                if altered is None and digest != bytes(pending.hash):
-                    altered = pending.seq
-                prev, expected = digest, expected + 1
+        walk = ChainWalk(link)
+        while pending is not None and owner_of(pending) == owner:
+            if pending.seq <= seq and walk.step(pending) == "reordered":
+                return owner, f"event #{walk.next_seq} is missing"
             pending = next(rows, None)
-        if expected <= seq:
-            return owner, f"event #{expected} is missing (the anchor covers up to #{seq})"
-        if prev != head:
-            if altered is not None:
-                return owner, f"event #{altered} was altered"
+        if walk.next_seq <= seq:
+            return owner, f"event #{walk.next_seq} is missing (the anchor covers up to #{seq})"
+        if walk.head != head:
+            if walk.altered is not None:
+                return owner, f"event #{walk.altered} was altered"
             return owner, f"its events up to #{seq} were rewritten: they no longer lead to the anchored head"
     return None
 

@@ -4,7 +4,7 @@ overdue steps.
 Two engines, both exact on whether a case conforms:
 
 - **Sequential flows** (no concurrency: every shipped flow today) are replayed once against the
-  compiled tables of :mod:`engine.audit.model` as a state machine whose state is the last step:
+  compiled tables of :mod:`engine.audit.reference_model` as a state machine whose state is the last step:
 
   - a step that may directly follow the state conforms;
   - a step already done that may not follow now is a **repeat** (loops in the model make a return legal);
@@ -45,7 +45,7 @@ from typing import Any
 
 from engine.audit.alignment import LOG, MODEL, SOURCE, SYNC, Alignment, align
 from engine.audit.eventlog import EventLog, to_datetime
-from engine.audit.model import ProcessModel, empty_model
+from engine.audit.reference_model import ProcessModel, empty_model
 from engine.calendar import CST, WorkCalendar
 
 SKIP, SWAP, REPEAT, OVERDUE, INSERT = "skip", "swap", "repeat", "overdue", "insert"

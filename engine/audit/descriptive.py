@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit.alignment import AND, END, EVENT, OR, TASK, TERMINATE, XOR, FlowGraph, to_net
-from engine.audit.model import ProcessModel, _limit
+from engine.audit.reference_model import ProcessModel, _limit
 from engine.definitions.conventions import PL_NS
 from engine.definitions.safe_xml import parse_xml
 from engine.errors import DefinitionInvalid, Problem

@@ -36,7 +36,7 @@ from engine.audit.anchor import anchor_info, latest_anchor
 from engine.audit.conformance import KIND_NAMES_ZH, Deviation, Findings
 from engine.audit.eventlog import RETURNED, TRANSFERRED, EventLog, Note
 from engine.audit.histories import Scope, check_histories, load_histories
-from engine.audit.model import model_for
+from engine.audit.reference_model import model_for
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound

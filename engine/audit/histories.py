@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.conformance import Findings, check_log, combine
 from engine.audit.eventlog import NO_TIME, RETURNED, TRANSFERRED, EventLog, Interner, Note
-from engine.audit.model import model_for
+from engine.audit.reference_model import model_for
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import EventKind

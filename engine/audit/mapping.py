@@ -18,8 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.audit.model import ProcessModel
 from engine.audit.models import ActivityMapping
+from engine.audit.reference_model import ProcessModel
 from engine.errors import PowerlistError
 
 MAX_SOURCE_LENGTH = 200

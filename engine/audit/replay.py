@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit.conformance import KINDS, Findings, check_log
 from engine.audit.histories import Scope, check_histories, instances_query
-from engine.audit.model import model_for
+from engine.audit.reference_model import model_for
 from engine.calendar import due_at
 from engine.clock import as_utc
 from engine.errors import InvalidState, NotFound

@@ -23,8 +23,8 @@ from engine.audit.conformance import KIND_NAMES_ZH, KINDS, Findings
 from engine.audit.eventlog import EventLog
 from engine.audit.export import ExportInfo, write_csv, write_findings_csv, write_xes, write_xlsx
 from engine.audit.histories import Scope, check_histories, instances_query, village_ids
-from engine.audit.model import model_for
 from engine.audit.models import HistoryAnchor
+from engine.audit.reference_model import model_for
 from engine.diagram import DiagramUnavailable, diagram_of, render_svg
 from engine.errors import NotFound, PermissionDenied
 from engine.history.events import EventKind
@@ -33,8 +33,7 @@ from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
 from engine.runtime.consistency import verify_record as verify
 from engine.supervision.models import Severity
-from engine.workspace import labels
-from engine.workspace import matters as workspace_matters
+from engine.workspace import labels, matter_detail
 
 AUDIT_ROLES = ("supervisory_member", "town_discipline", "county_discipline", "auditor")
 ANCHOR_ROLES = ("county_discipline", "auditor")
@@ -261,7 +260,7 @@ def replay_view(
     the steps done so far and how long each took, the steps open at that moment, and the diagram."""
     row = require_matter(session, scope, instance_id)
     record = replay.replay(session, instance_id, as_of)
-    page = workspace_matters.matter(session, scope.username, instance_id)
+    page = matter_detail.matter(session, scope.username, instance_id)
     timeline = {entry["seq"]: entry for entry in page["timeline"]}
     names = {e["actor"]: e["actor_name"] for e in page["timeline"] if e["actor"]}
     names.update(display_names(session, {c["by"] for c in record["completions"]} - set(names)))

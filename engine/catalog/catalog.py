@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.catalog.graph import FlowGraph, flow_graph
-from engine.definitions.model import ParsedDefinition, ValidationReport
+from engine.definitions.descriptions import ParsedDefinition, ValidationReport
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid, NotFound
 from engine.persistence.models import DefinitionVersion

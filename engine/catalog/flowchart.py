@@ -27,7 +27,7 @@ from engine.catalog.catalog import category_label
 from engine.catalog.graph import GATEWAYS, FlowGraph, Node
 from engine.catalog.order import back_edges, node_order, step_order
 from engine.catalog.wording import balanced, role_text, time_limit_text, wrap
-from engine.definitions.model import ParsedDefinition, StepInfo
+from engine.definitions.descriptions import ParsedDefinition, StepInfo
 
 FONT = "WenQuanYi Zen Hei"
 FORMATS = ("svg", "pdf", "png")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.definitions.model import StepInfo
+from engine.definitions.descriptions import StepInfo
 from engine.expressions import ExpressionError, duration_parts
 from engine.org.roles import ROLES
 

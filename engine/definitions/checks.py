@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from engine.definitions.conventions import CALENDARS, FLOW_FUNCTIONS, OPERATIONS, PL_ATTRIBUTES, bpmn, pl
+from engine.definitions.descriptions import CATEGORIES
 from engine.definitions.document import (
     CONTAINERS,
     FLOW_NODES,
@@ -20,7 +21,6 @@ from engine.definitions.document import (
     local_name,
     text_of,
 )
-from engine.definitions.model import CATEGORIES
 from engine.errors import Problem
 from engine.expressions import (
     ExpressionError,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.definitions import scope
-from engine.definitions.model import ValidationReport
+from engine.definitions.descriptions import ValidationReport
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError
 from engine.history.chain import canonical_json
 from engine.org.service import get_unit

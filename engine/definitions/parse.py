@@ -8,9 +8,9 @@ from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from engine.definitions.conventions import DEFAULT_CALENDAR, bpmn, pl
+from engine.definitions.descriptions import ParsedDefinition, StepInfo
 from engine.definitions.document import BpmnDocument, Element, text_of
 from engine.definitions.forms import normalize_form_path
-from engine.definitions.model import ParsedDefinition, StepInfo
 from engine.errors import Problem
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from engine.definitions import ownership
 from engine.definitions.checks import CHECKS, Check
+from engine.definitions.descriptions import ValidationReport
 from engine.definitions.document import BpmnDocument
 from engine.definitions.forms import FormLoader, folder_loader, load_forms, mapping_loader
-from engine.definitions.model import ValidationReport
 from engine.definitions.parse import build_definition
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml, xsd_problems
 from engine.definitions.triggers import check_triggers

@@ -11,8 +11,8 @@ from collections import OrderedDict
 
 from engine.definitions.safe_xml import parse_xml
 from engine.diagram.di import from_di, semantic_index
+from engine.diagram.drawing import Bounds, Diagram, Edge, Shape
 from engine.diagram.layout import LayoutUnavailable, auto_layout
-from engine.diagram.model import Bounds, Diagram, Edge, Shape
 from engine.diagram.svg import STATES, render_svg
 
 __all__ = [

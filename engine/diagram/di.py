@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from engine.definitions.conventions import BPMN_NS, BPMNDI_NS
-from engine.diagram.model import Bounds, Diagram, Edge, Shape
+from engine.diagram.drawing import Bounds, Diagram, Edge, Shape
 
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
 DI_NS = "http://www.omg.org/spec/DD/20100524/DI"

@@ -15,7 +15,7 @@ from lxml import etree
 
 from engine.definitions.conventions import ACTIVITY_TAGS, BPMN_NS, EVENT_TAGS, GATEWAY_TAGS
 from engine.diagram.di import SemanticIndex, clean_text, local
-from engine.diagram.model import Bounds, Diagram, Edge, Point, Shape
+from engine.diagram.drawing import Bounds, Diagram, Edge, Point, Shape
 from engine.diagram.text import text_width
 
 FONT = "WenQuanYi Zen Hei"

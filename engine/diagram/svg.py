@@ -11,8 +11,8 @@ import math
 
 from lxml import etree
 
+from engine.diagram.drawing import Bounds, Diagram, Edge, Point, Shape
 from engine.diagram.layout import family
-from engine.diagram.model import Bounds, Diagram, Edge, Point, Shape
 from engine.diagram.text import text_width, wrap
 
 SVG_NS = "http://www.w3.org/2000/svg"

@@ -9,7 +9,7 @@ from engine.expressions.errors import ExpressionError
 from engine.expressions.functions import BUILTIN_FUNCTIONS, MAX_SEQUENCE_LENGTH
 from engine.expressions.script import Script, compile_script
 from engine.expressions.script_engine import SafeEnvironment, SafeScriptEngine
-from engine.expressions.timers import (
+from engine.expressions.timer_values import (
     ISO_TIMER_RE,
     add_duration,
     duration_parts,

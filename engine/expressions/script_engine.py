@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, 
 from engine.expressions.compiler import compile_expression
 from engine.expressions.errors import ExpressionError
 from engine.expressions.script import compile_script
-from engine.expressions.timers import is_iso8601_timer
+from engine.expressions.timer_values import is_iso8601_timer
 
 
 class SafeEnvironment(BasePythonScriptEngineEnvironment):

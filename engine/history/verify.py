@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.history import state
-from engine.history.chain import GENESIS, event_hash
+from engine.history.chain import ChainWalk, history_link
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 
 
@@ -57,19 +57,18 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
         events = events.where(HistoryEvent.instance_id == instance_id)
 
     current: int | None = None
-    prev = GENESIS
-    expected_seq = 1
+    walk = ChainWalk(history_link)
     last_state: bytes | None = None
     seen: set[int] = set()
 
     def close(inst: int) -> BadEvent | None:
         seq, head, now_state = heads[inst]
-        if expected_seq - 1 != seq or prev != head:
+        if not walk.ends_at(seq, head):
             return BadEvent(
                 inst,
-                expected_seq,
+                walk.next_seq,
                 None,
-                f"history ends at event #{expected_seq - 1} but the "
+                f"history ends at event #{walk.length} but the "
                 f"instance records {seq} events: events were deleted or the head was altered",
                 "truncated",
             )
@@ -96,34 +95,22 @@ def verify(session: Session, instance_id: int | None = None) -> VerifyReport:
                 )
                 return report
             seen.add(current)
-            prev, expected_seq, last_state = GENESIS, 1, None
+            walk, last_state = ChainWalk(history_link), None
         report.events += 1
-        if event.seq != expected_seq:
+        broken = walk.step(event)
+        if broken == "reordered":
             report.bad = BadEvent(
                 current,
                 event.seq,
                 event.id,
-                f"expected event #{expected_seq}: events were deleted or reordered",
+                f"expected event #{walk.next_seq}: events were deleted or reordered",
                 "reordered",
             )
             return report
-        digest = event_hash(
-            prev,
-            instance_id=event.instance_id,
-            seq=event.seq,
-            kind=event.kind,
-            at=event.at,
-            actor=event.actor,
-            step_id=event.step_id,
-            data=event.data,
-            state_digest=event.state_digest,
-        )
-        if digest != event.hash:
+        if broken == "altered":
             report.bad = BadEvent(current, event.seq, event.id, "hash does not match: the event was altered", "altered")
             return report
-        prev = digest
         last_state = bytes(event.state_digest) if event.state_digest is not None else None
-        expected_seq += 1
     if current is not None and (bad := close(current)):
         report.bad = bad
         return report

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.errors import NotFound, PermissionDenied, PowerlistError
+from engine.errors import NotFound, PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.reserved import refuse_reserved
 from engine.org.roles import LEVEL_NAMES, LEVELS, ROLES, role_level
@@ -113,17 +113,6 @@ def check_role_level(role: str, unit: OrgUnit) -> None:
         )
 
 
-def unit_for_role(village: OrgUnit, role: str) -> OrgUnit:
-    """The unit in which ``role`` is held for a matter of ``village``."""
-    level = role_level(role)
-    unit = village
-    while unit.level != level:
-        if unit.parent is None:
-            raise PowerlistError(f"village '{village.code}' has no {level} for role '{role}'")
-        unit = unit.parent
-    return unit
-
-
 def ancestors(unit: OrgUnit) -> list[OrgUnit]:
     chain = [unit]
     while chain[-1].parent is not None:
@@ -133,14 +122,6 @@ def ancestors(unit: OrgUnit) -> list[OrgUnit]:
 
 def holds(user: User, role: str, unit_id: int) -> bool:
     return any(a.role == role and a.org_unit_id == unit_id for a in user.roles)
-
-
-def require_role(user: User, role: str, unit: OrgUnit) -> None:
-    if not holds(user, role, unit.id):
-        name = ROLES[role].name_zh if role in ROLES else role
-        raise PermissionDenied(
-            f"user '{user.username}' does not hold role '{role}' ({name}) in {unit.name} ({unit.code})"
-        )
 
 
 def can_see_village(user: User, village: OrgUnit) -> bool:

@@ -104,7 +104,7 @@ class DefinitionVersion(Base):
     bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     forms: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # SpiffWorkflow specs, stored once per version
-    meta: Mapped[dict[str, Any]]  # item metadata and steps (see engine.definitions.model)
+    meta: Mapped[dict[str, Any]]  # item metadata and steps (see engine.definitions.descriptions)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str | None] = mapped_column(String(64))
     retired: Mapped[bool] = mapped_column(default=False)

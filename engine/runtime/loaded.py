@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from engine.definitions.model import StepInfo
+from engine.definitions.descriptions import StepInfo
 from engine.persistence.models import DefinitionVersion
 from engine.runtime.serializer import load_specs
 

@@ -10,7 +10,7 @@
 | ``sweep``, ``scheduler`` | claim and fire due timers exactly once; APScheduler only says "sweep now" |
 | ``detect``, ``facts`` | violations seen in a step's events; what rule conditions see |
 | ``evidence``, ``statements`` | payments from outside the flows (村务卡), approve-before-pay, split payments |
-| ``violations``, ``chain`` | raising and handling violations; their tamper-evident event chain |
+| ``violations``, ``violation_chain`` | raising and handling violations; their tamper-evident event chain |
 | ``rectification`` | the rectification flow a violation starts, and what its steps do to the violation |
-| ``scores``, ``queries``, ``calendars`` | grades and notices; read-only views; checking holiday files |
+| ``scores``, ``queries``, ``calendar_files`` | grades and notices; read-only views; checking holiday files |
 """

@@ -60,7 +60,7 @@ class Violation(Base):
     """A violation warning (违规预警): what rule was broken, where, by whom, and how it is being handled.
 
     The row holds the current state; every change is a :class:`ViolationEvent` in a hash chain whose
-    head is kept here, so edits to either are detected (:mod:`engine.supervision.chain`).
+    head is kept here, so edits to either are detected (:mod:`engine.supervision.violation_chain`).
     """
 
     __tablename__ = "violation"

@@ -30,9 +30,10 @@ from engine.org.service import get_user, holds
 from engine.org.units import holds_role, unit_chain, unit_for_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
-from engine.supervision import chain, timers
+from engine.supervision import timers, violation_chain
 from engine.supervision.models import Severity, Violation, ViolationStatus
 from engine.supervision.rules import RuleBook, role_is_village, rules_for
+from engine.texts import text
 
 SYSTEM = "system"
 RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
@@ -180,14 +181,14 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
                 session.flush()
         except IntegrityError:
             return None  # raised by a concurrent transaction just now
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "raised",
         at=now,
         actor=SYSTEM,
         data={
-            "set": {name: getattr(violation, name) for name in chain.TRACKED},
+            "set": {name: getattr(violation, name) for name in violation_chain.TRACKED},
             "dedup_key": violation.dedup_key,
             "title": violation.title,
             "message": violation.message,
@@ -292,7 +293,7 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
         return
     violation.severity = severity
     violation.points = book.points(violation.code, severity)
-    chain.append(
+    violation_chain.append(
         session,
         violation,
         "upgraded",
@@ -304,7 +305,11 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
     if violation.status != RECTIFIED and _rank(book, target) > _rank(book, violation.level):
         # The new colour starts higher up (a red warning is the town's at once): it moves there now.
         title = book.level_title(target)
-        moved = f"升级为{book.rules['severities'].get(severity, severity)}，按规则直接交{title}办理"
+        moved = text(
+            "supervision.violations.upgraded_moved",
+            severity=book.rules["severities"].get(severity, severity),
+            level=title,
+        )
         routed = {"routed": routing(book, severity, target)}
         transition(session, book, violation, ESCALATED, actor=SYSTEM, note=moved, now=now, level=target, extra=routed)
     else:
@@ -340,7 +345,7 @@ def transition(
         violation.outcome = changes["outcome"] = outcome or "handled"
         violation.closed_at = now
     data = {"set": changes, "note": note, **(extra or {})}
-    chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
     if to_status == ESCALATED:
         _schedule_escalation(session, book, violation, now)
 
@@ -356,7 +361,7 @@ def escalate(session: Session, book: RuleBook, violation: Violation, *, actor: s
 
 def note_event(session: Session, violation: Violation, kind: str, *, actor: str | None, now: datetime, data: dict):
     """Record something that happened to a violation without changing its state."""
-    chain.append(session, violation, kind, at=now, actor=actor, data=data)
+    violation_chain.append(session, violation, kind, at=now, actor=actor, data=data)
 
 
 def lock_matters(session: Session, instance_ids: Iterable[int | None], *, skip_locked: bool = False) -> bool:

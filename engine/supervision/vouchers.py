@@ -25,6 +25,7 @@ from engine.supervision.facts import Names, evaluate
 from engine.supervision.models import SupervisionTimer
 from engine.supervision.rules import RuleBook
 from engine.supervision.violations import Finding, raise_violation
+from engine.texts import text
 
 VOUCHER_UNPAID = "voucher_unpaid"
 
@@ -83,9 +84,11 @@ def fire(session: Session, book: RuleBook, timer: SupervisionTimer, instance: Pr
             code="voucher_without_payment",
             village_id=instance.village_id,
             dedup_key=f"voucher_without_payment:{instance.id}:{timer.payload.get('seq')}",
-            message=(
-                f"事项“{instance.title}”的支出凭证（发生于{form.get(spec['date'])}）"
-                f"已超过{rule(spec['within'])}天仍未报账支付"
+            message=text(
+                "supervision.vouchers.unpaid",
+                matter=instance.title,
+                day=form.get(spec["date"]),
+                days=rule(spec["within"]),
             ),
             instance_id=instance.id,
             step_id=timer.payload.get("step"),

@@ -34,6 +34,7 @@ from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, Proc
 from engine.policy.rules import access_rules
 from engine.supervision import violations as v
 from engine.supervision.models import Severity, Violation
+from engine.texts import text
 
 COLOURS = tuple(Severity)
 COLOUR_RANK = {colour: rank for rank, colour in enumerate(COLOURS)}
@@ -151,9 +152,7 @@ class Worklist:
 
 def _bad(name: str, value: Any) -> InputInvalid:
     shown = str(value)[:40]
-    return InputInvalid(
-        f"筛选条件 {name} 不对：{shown}", code="worklist.filter", params={"field": name, "value": shown}, field=name
-    )
+    return InputInvalid(code="worklist.filter", params={"field": name, "value": shown}, field=name)
 
 
 def _int(name: str, value: Any, default: int, most: int) -> int:
@@ -250,7 +249,7 @@ def scope_villages(session: Session, username: str) -> tuple[set[int], bool]:
     held = [a for a in user.roles if a.role in readers]
     if not held:
         raise PermissionDenied(
-            f"{username} 无权查看监督待办",
+            text("supervision.refusals.worklist_denied", user=username),
             code="policy.denied",
             params={"user": username, "action": "violation.read"},
         )
@@ -552,7 +551,7 @@ def view(session: Session, username: str, violation_id: int) -> ViolationView:
 
     violation = session.get(Violation, violation_id) if isinstance(violation_id, int) else None
     if violation is None:
-        raise NotFound(f"没有预警 {violation_id}", code="violation.not_found", params={"violation": violation_id})
+        raise NotFound(code="violation.not_found", params={"violation": violation_id})
     policy.require(session, username, "violation.read", violation)
     book = v.book_for_village(session, violation.village_id)
     village = session.get(OrgUnit, violation.village_id)

@@ -17,6 +17,7 @@ from engine.errors import NotFound
 from engine.org.service import ancestors, get_user
 from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, ProcessInstance, User
+from engine.texts import text
 from engine.workspace.labels import office, role_name
 
 
@@ -85,7 +86,7 @@ def visible_instance(session: Session, username: str, instance_id: int) -> Proce
     """The matter, for someone the access policy lets read it; for anyone else it does not exist."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound(f"没有编号为 {instance_id} 的事项，或您无权查看", code="matter.not_found")
+        raise NotFound(text("workspace.refusals.matter_not_found", id=instance_id), code="matter.not_found")
     policy.require(session, username, "matter.read", instance)
     return instance
 

@@ -26,8 +26,8 @@ from engine.catalog.graph import flow_graph
 from engine.definitions import listing, scope
 from engine.definitions.codes import guide_anchor, summary
 from engine.definitions.conventions import BPMN_NS, PL_NS
+from engine.definitions.descriptions import ValidationReport
 from engine.definitions.forms import FormRefused, normalize_form_path
-from engine.definitions.model import ValidationReport
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError, Problem
 from engine.persistence.enums import InstanceStatus

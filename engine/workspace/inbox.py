@@ -294,5 +294,7 @@ def catalogue(session: Session, query: str | None = None, username: str | None =
     result = []
     for category in sorted(groups, key=lambda c: order.get(c, len(order))):
         items = sorted(groups[category], key=lambda i: (i["number"] or "~", i["name"]))
-        result.append({"category": category, "name": labels.CATEGORY_NAMES.get(category, "其他事项"), "items": items})
+        result.append(
+            {"category": category, "name": labels.CATEGORY_NAMES.get(category, labels.OTHER_CATEGORY), "items": items}
+        )
     return result

@@ -342,7 +342,7 @@ def mapping() -> None:
 
 
 def _model(session, key: str):
-    from engine.audit.model import model_for
+    from engine.audit.reference_model import model_for
     from engine.definitions.deploy import latest_version
 
     return model_for(latest_version(session, key))

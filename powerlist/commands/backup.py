@@ -40,7 +40,7 @@ def restore(state: State, file: Path, force: bool) -> None:
     from engine.api import verify_history
     from engine.persistence.backup import restore as copy_in
     from engine.persistence.migrate import is_up_to_date
-    from engine.supervision.chain import verify as verify_violations
+    from engine.supervision.violation_chain import verify as verify_violations
 
     copied = copy_in(state.engine, file, force=force)
     state.engine.dispose()  # nothing pooled from before the copy

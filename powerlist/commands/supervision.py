@@ -324,7 +324,7 @@ def violation_show(state: State, violation_id: int, as_json: bool) -> None:
 @reports_errors
 def violation_verify(state: State, as_json: bool) -> None:
     """Re-check every violation's event chain against its row; exit 1 naming the first problem."""
-    from engine.supervision.chain import verify
+    from engine.supervision.violation_chain import verify
 
     with state.transaction() as session:
         report = verify(session)
@@ -494,7 +494,7 @@ def calendar() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def calendar_validate(file: str) -> None:
     """Check a year's holiday file: dates of that year, no day both off and worked, worked days on weekends."""
-    from engine.supervision.calendars import check_calendar
+    from engine.supervision.calendar_files import check_calendar
 
     problems, summary = check_calendar(_read(file))
     for problem in problems:

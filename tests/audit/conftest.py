@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.audit.eventlog import EventLog, EventLogBuilder
-from engine.audit.model import ProcessModel, compile_model
+from engine.audit.reference_model import ProcessModel, compile_model
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from tests.conftest import ROOT
 from tests.support import files

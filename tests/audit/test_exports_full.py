@@ -15,7 +15,7 @@ from engine.audit.anchor import make_anchor
 from engine.audit.export import export_flow
 from engine.audit.logs import read_csv, read_xes
 from engine.audit.mapping import mapper_for
-from engine.audit.model import model_for
+from engine.audit.reference_model import model_for
 from engine.definitions.deploy import latest_version
 from engine.public.receipts import receipt_for
 from engine.workspace.labels import role_name

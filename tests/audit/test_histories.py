@@ -17,7 +17,7 @@ from engine.audit.export import export_flow
 from engine.audit.histories import Scope, check_histories
 from engine.audit.logs import read_csv, read_xes
 from engine.audit.mapping import mapper_for
-from engine.audit.model import model_for
+from engine.audit.reference_model import model_for
 from engine.definitions.deploy import latest_version
 from engine.errors import InvalidState
 from engine.persistence.models import ProcessInstance

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from engine.definitions.conventions import BPMNDI_NS, bpmn
+from engine.definitions.descriptions import ParsedDefinition
 from engine.definitions.document import FLOW_NODES, BpmnDocument, local_name, text_of
-from engine.definitions.model import ParsedDefinition
 from engine.definitions.safe_xml import parse_xml
 from engine.definitions.validate import load_definition_file
 from engine.org.roles import ROLES

@@ -12,7 +12,7 @@ from engine.catalog.catalog import load_flow, shipped_file, shipped_files
 from engine.catalog.flowchart import draw
 from engine.catalog.order import step_order
 from engine.catalog.wording import time_limit_text
-from engine.definitions.model import StepInfo
+from engine.definitions.descriptions import StepInfo
 
 SVG = "{http://www.w3.org/2000/svg}"
 POINTS_PER_INCH = 72

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.definitions.descriptions import ParsedDefinition
 from engine.definitions.document import BpmnDocument
-from engine.definitions.model import ParsedDefinition
 from engine.definitions.safe_xml import parse_xml
 from engine.definitions.validate import load_definition_file
 

@@ -322,7 +322,7 @@ def _rectification(site: Site, adapter: str, w: Warnings) -> None:
     with site.w.world.sessions() as session:
         rejected = wl.view(session, "shangtang.chair", w.yellow).history[3]
         assert rejected.note == "会议记录未附" and rejected.data["notify"]["user"] == "shangtang.chair"
-        from engine.supervision.chain import verify
+        from engine.supervision.violation_chain import verify
 
         assert verify(session).ok
     page = site.page("county.discipline").get(f"/supervise/violations/{w.yellow}").get_data(as_text=True)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from engine.errors import InvalidState, PermissionDenied, PowerlistError
-from engine.supervision.chain import verify
 from engine.supervision.queries import list_violations
+from engine.supervision.violation_chain import verify
 from engine.supervision.violations import act
 from tests.supervision.conftest import T0
 

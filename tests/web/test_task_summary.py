@@ -195,9 +195,9 @@ def test_a_transferred_step_says_why_and_names_people_not_usernames(client, paym
 def test_added_approvers_are_those_who_could_do_the_step_and_none_is_chosen(client, payment):
     review = payment.task()
     with payment.sessions() as session:
-        from engine.workspace import matters
+        from engine.workspace import matter_detail
 
-        view = matters.task(session, SUPERVISOR, review.id)
+        view = matter_detail.task(session, SUPERVISOR, review.id)
     offered = [c["username"] for c in view["approver_candidates"]]
     assert SECOND_SUPERVISOR in offered
     for nobody in ("admin", "county.auditor", CADRE, CHAIR, BOOKKEEPER, "shangtang.secretary", AGENCY, SUPERVISOR):

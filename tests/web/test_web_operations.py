@@ -10,7 +10,7 @@ import pytest
 
 from engine import api
 from engine.errors import Conflict, InvalidState, NotFound, PermissionDenied, PowerlistError
-from engine.workspace import idempotency, inbox, matters, operations, people
+from engine.workspace import idempotency, inbox, matter_detail, operations, people
 from tests.web.conftest import SECRETARY
 
 PROPOSE = {
@@ -43,7 +43,7 @@ def run(sessions, operation, *args):
 
 def kinds(sessions, instance_id: int) -> list[str]:
     with sessions() as session:
-        return [e["kind"] for e in matters.matter(session, SECRETARY, instance_id)["timeline"]]
+        return [e["kind"] for e in matter_detail.matter(session, SECRETARY, instance_id)["timeline"]]
 
 
 def test_withdraw_return_transfer_remind_copy_reject(world):
@@ -69,7 +69,7 @@ def test_withdraw_return_transfer_remind_copy_reject(world):
     assert step["step"] == "propose"
     assert step["id"] != task_id  # the step opens anew
     with world() as session:
-        view = matters.task(session, SECRETARY, step["id"])
+        view = matter_detail.task(session, SECRETARY, step["id"])
         assert view["previous"]["matter_title"] == "村道硬化工程"
         assert [a["id"] for a in view["kept_attachments"]] == [plan]
 
@@ -108,7 +108,7 @@ def test_withdraw_return_transfer_remind_copy_reject(world):
 
     run(world, operations.reject, discuss["id"], DEPUTY, "方案不符合村规划")
     with world() as session:
-        view = matters.matter(session, SECRETARY, instance_id)
+        view = matter_detail.matter(session, SECRETARY, instance_id)
         assert view["status"] == "cancelled" and not view["open_tasks"]
         assert api.verify_history(session, instance_id).ok
     assert kinds(world, instance_id)[-2:] == ["task_rejected", "instance_cancelled"]
@@ -125,7 +125,7 @@ def test_the_initiator_withdraws_a_matter_nobody_acted_on(world):
         run(world, operations.withdraw, instance_id, "shangtang.chair", "不是我发起的")
     run(world, operations.withdraw, instance_id, SECRETARY, "发起错了事项")
     with world() as session:
-        assert matters.matter(session, SECRETARY, instance_id)["status"] == "cancelled"
+        assert matter_detail.matter(session, SECRETARY, instance_id)["status"] == "cancelled"
 
 
 def test_added_approvals_before_and_after(world):
@@ -158,7 +158,7 @@ def test_added_approvals_before_and_after(world):
         "passed": True,
     }
     with world() as session:
-        schema = matters.task(session, SECRETARY, discuss["id"])["schema"]
+        schema = matter_detail.task(session, SECRETARY, discuss["id"])["schema"]
     meeting = {k: v for k, v in meeting.items() if k in schema["properties"]}
     required_slots = [a["name"] for a in schema.get("x-attachments", []) if a.get("required")]
     from engine.workspace import attachments as files
@@ -181,7 +181,7 @@ def test_added_approvals_before_and_after(world):
     assert not outcome.parked and [o["step"] for o in outcome.opened] == ["review"]
     with world() as session:
         assert api.verify_history(session, instance_id).ok
-        events = matters.matter(session, SECRETARY, instance_id)["timeline"]
+        events = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
     done = [e for e in events if e["kind"] == "task_completed" and e["step"] == "discuss"][0]
     assert {a["name"] for a in done["attachments"]} == set(required_slots)
     assert all(len(a["sha256"]) == 64 for a in done["attachments"])
@@ -190,7 +190,7 @@ def test_added_approvals_before_and_after(world):
     review = open_step(world, instance_id)
     run(world, operations.add_approver, review["id"], SECRETARY, "dongxi.discipline", "after", "请镇纪委复核表决")
     with world() as session:
-        schema = matters.task(session, SECRETARY, review["id"])["schema"]
+        schema = matter_detail.task(session, SECRETARY, review["id"])["schema"]
         ids = {
             a["name"]: [files.store_upload(session, None, png_bytes(), "x.png", SECRETARY).id]
             for a in schema["x-attachments"]
@@ -204,7 +204,7 @@ def test_added_approvals_before_and_after(world):
     outcome = run(world, operations.decide, approval["id"], "dongxi.discipline", True, "表决有效")
     assert [o["step"] for o in outcome.opened] == ["resolve"]
     with world() as session:
-        timeline = matters.matter(session, SECRETARY, instance_id)["timeline"]
+        timeline = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
         assert api.verify_history(session, instance_id).ok
     reviewed = [e for e in timeline if e["kind"] == "task_completed" and e["step"] == "review"][0]
     assert reviewed["actor"] == SECRETARY
@@ -234,8 +234,7 @@ def test_a_retried_submission_acts_once(world):
     again = run(world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001")
     assert again.repeated and again.instance_id == instance_id
     with world() as session:
-        completed = [
-            e for e in matters.matter(session, SECRETARY, instance_id)["timeline"] if e["kind"] == "task_completed"
-        ]
+        timeline = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
+        completed = [e for e in timeline if e["kind"] == "task_completed"]
         assert len(completed) == 1
         assert json.loads(json.dumps(again.as_dict()))["instance"] == instance_id

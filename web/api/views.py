@@ -12,7 +12,8 @@ from engine import api as engine_api
 from engine.errors import DefinitionInvalid, PowerlistError
 from engine.history.chain import format_time
 from engine.inputs import InputInvalid, limit, read_object
-from engine.workspace import access, attachments, formspec, idempotency, inbox, matters, operations
+from engine.runtime import forms
+from engine.workspace import access, attachments, idempotency, inbox, matter_detail, operations
 from engine.workspace import admin as flows_admin
 from engine.workspace.operations import Outcome
 from web import db
@@ -82,7 +83,7 @@ def text(data: dict[str, Any], name: str, required: bool = True, limit: int = 40
 
 
 def _task_id(task_id: str) -> str:
-    found = matters.uuid_or_none(task_id)
+    found = matter_detail.uuid_or_none(task_id)
     if found is None:
         abort(404)
     return found
@@ -121,7 +122,7 @@ def tasks():
 
 @bp.get("/tasks/<task_id>")
 def task(task_id: str):
-    view = matters.task(db.session(), user(), _task_id(task_id))
+    view = matter_detail.task(db.session(), user(), _task_id(task_id))
     result = {k: v for k, v in view.items() if k not in ("spec", "schema", "summary", "reason")}
     result["form"] = view["schema"]
     result["summary"] = view["summary"].as_dict()  # the matter at a glance, with the reason it came back
@@ -158,11 +159,11 @@ def complete(task_id: str):
 
 @bp.post("/tasks/<task_id>/check")
 def check(task_id: str):
-    view = matters.task(db.session(), user(), _task_id(task_id))
+    view = matter_detail.task(db.session(), user(), _task_id(task_id))
     form = body().get("data")
     if not isinstance(form, dict):
         raise BadInput("data: the form data as a JSON object is required")
-    found = formspec.live_check(view["schema"], form)  # every error at once, as the page shows them
+    found = forms.live_check(view["schema"], form)  # every error at once, as the page shows them
     found["fields"] = [{"field": name, "message": message} for name, message in found["fields"].items()]
     return ok(found)
 
@@ -250,15 +251,17 @@ def started():
 
 @bp.get("/villages/<village>/decisions")
 def decisions(village: str):
+    from dataclasses import asdict
+
     from engine.supervision import decisions as register
 
     year = request.args.get("year", type=int)
-    return ok(register.register_of(db.session(), user(), village[:16], year))
+    return ok([asdict(entry) for entry in register.register_of(db.session(), user(), village[:16], year)])
 
 
 @bp.get("/matters/<int:instance_id>")
 def matter(instance_id: int):
-    return ok(matters.matter(db.session(), user(), instance_id))
+    return ok(matter_detail.matter(db.session(), user(), instance_id))
 
 
 @bp.get("/matters/<int:instance_id>/history")
@@ -272,7 +275,7 @@ def history(instance_id: int):
 
 @bp.get("/matters/<int:instance_id>/diagram.svg")
 def diagram(instance_id: int):
-    svg = matters.diagram_svg(db.session(), user(), instance_id)
+    svg = matter_detail.diagram_svg(db.session(), user(), instance_id)
     if not svg:
         abort(404)
     response = Response(svg, mimetype="image/svg+xml")

@@ -17,7 +17,7 @@ from engine.audit import logs, views
 from engine.audit.conformance import check_log
 from engine.audit.descriptive import ModelRead, read_model
 from engine.audit.mapping import ActivityMapper, MappingFileInvalid, mapper_for, read_mapping_file
-from engine.audit.model import model_for
+from engine.audit.reference_model import model_for
 from engine.calendar import CST
 from engine.definitions.safe_xml import MAX_BPMN_BYTES
 from engine.errors import DefinitionInvalid

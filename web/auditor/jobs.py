@@ -34,7 +34,7 @@ from werkzeug.datastructures import FileStorage
 from engine.audit import logs
 from engine.audit.conformance import VARIANT_SECONDS, Budget, check_log
 from engine.audit.mapping import ActivityMapper
-from engine.audit.model import ProcessModel
+from engine.audit.reference_model import ProcessModel
 from engine.audit.views import findings_view
 from engine.errors import NotFound
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, render_template
 from flask_login import current_user, login_required
 
-from engine.workspace import matters
+from engine.workspace import matter_detail
 from web import db
 from web.cadre import bp
 
@@ -15,8 +15,8 @@ from web.cadre import bp
 @login_required
 def diagram_page(instance_id: int):
     session = db.session()
-    view = matters.matter(session, current_user.username, instance_id)
-    svg = matters.diagram_svg(session, current_user.username, instance_id)
+    view = matter_detail.matter(session, current_user.username, instance_id)
+    svg = matter_detail.diagram_svg(session, current_user.username, instance_id)
     if not svg:
         abort(404)
     return render_template("cadre/diagram.html", matter=view, svg=svg)

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import PowerlistError
 from engine.inputs import InputInvalid, limit, read_object
-from engine.workspace import drafts, matters
+from engine.workspace import drafts, matter_detail
 from web import db
 from web.cadre import bp
 from web.errors import error_body, status_of
@@ -68,7 +68,7 @@ def _body() -> dict[str, Any]:
 
 
 def _task_id(text: str) -> str:
-    task_id = matters.uuid_or_none(text)
+    task_id = matter_detail.uuid_or_none(text)
     if task_id is None:
         abort(404)
     return task_id

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.public import receipts
-from engine.workspace import attachments, matters, operations
+from engine.workspace import attachments, matter_detail, operations
 from web import db
 from web.actions import attachments_folder
 from web.cadre import bp
@@ -23,8 +23,8 @@ FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sa
 @login_required
 def matter(instance_id: int):
     session = db.session()
-    view = matters.matter(session, current_user.username, instance_id)
-    svg = matters.diagram_svg(session, current_user.username, instance_id)
+    view = matter_detail.matter(session, current_user.username, instance_id)
+    svg = matter_detail.diagram_svg(session, current_user.username, instance_id)
     copy_to = operations.copy_candidates(session, instance_id)
     with db.writing() as write:
         operations.mark_copies_read(write, instance_id, current_user.username)
@@ -35,7 +35,7 @@ def matter(instance_id: int):
 @bp.get("/matters/<int:instance_id>/diagram.svg")
 @login_required
 def diagram(instance_id: int):
-    svg = matters.diagram_svg(db.session(), current_user.username, instance_id)
+    svg = matter_detail.diagram_svg(db.session(), current_user.username, instance_id)
     if not svg:
         abort(404)
     response = Response(svg, mimetype="image/svg+xml")
@@ -112,7 +112,7 @@ def _visible(instance_id: int) -> None:
 @login_required
 def approval(approval_id: int):
     session = db.session()
-    view = matters.approval(session, current_user.username, approval_id)
+    view = matter_detail.approval(session, current_user.username, approval_id)
     error = None
     if request.method == "POST":
         choice = request.form.get("decision")

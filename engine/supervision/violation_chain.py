@@ -1,13 +1,13 @@
 """The hash chain over each violation's events, built like the instances' history chains.
 
-Each event's hash is SHA-256 over the previous hash, a canonical header line (violation, seq, kind,
-time, actor) and the stored payload text. Verification also replays the events and compares the
-state they lead to with the violation row, so editing the row alone is detected too.
+Each event's hash is :func:`engine.history.chain.violation_event_hash`: SHA-256 over the previous
+hash, a canonical header line (violation, seq, kind, time, actor) and the stored payload text.
+Verification also replays the events and compares the state they lead to with the violation row,
+so editing the row alone is detected too.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,22 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.history.chain import GENESIS, canonical_json, format_time
+from engine.history.chain import ChainWalk, canonical_json, violation_event_hash, violation_link
 from engine.supervision.models import Violation, ViolationEvent
 
 # Fields of the violation row that events set; a replay of the events must reproduce them.
 TRACKED = ("code", "severity", "points", "status", "level", "outcome", "village_id", "instance_id")
-
-
-def event_hash(prev: bytes, *, violation_id: int, seq: int, kind: str, at: datetime, actor: str | None, data: str):
-    header = canonical_json(
-        {"actor": actor, "at": format_time(at), "kind": kind, "seq": seq, "violation": violation_id}
-    )
-    digest = hashlib.sha256(prev)
-    digest.update(header.encode())
-    digest.update(b"\n")
-    digest.update(data.encode())
-    return digest.digest()
 
 
 def append(
@@ -40,7 +29,7 @@ def append(
     """Chain an event after the violation's newest one. ``data["set"]`` holds the fields it changes."""
     seq = violation.event_seq + 1
     payload = canonical_json(data)
-    digest = event_hash(
+    digest = violation_event_hash(
         violation.event_head, violation_id=violation.id, seq=seq, kind=kind, at=at, actor=actor, data=payload
     )
     event = ViolationEvent(violation_id=violation.id, seq=seq, kind=kind, at=at, actor=actor, data=payload, hash=digest)
@@ -69,33 +58,25 @@ def verify(session: Session, violation_id: int | None = None) -> ChainReport:
         query = query.where(Violation.id == violation_id)
     for violation in session.scalars(query):
         report.violations += 1
-        prev, state = GENESIS, {}
+        walk, state = ChainWalk(violation_link), {}
         events = session.scalars(
             select(ViolationEvent).where(ViolationEvent.violation_id == violation.id).order_by(ViolationEvent.seq)
         )
-        expected = 1
         for event in events:
             report.events += 1
-            if event.seq != expected:
-                report.bad = f"violation {violation.id} event #{event.seq}: expected #{expected} (deleted or reordered)"
+            broken = walk.step(event)
+            if broken == "reordered":
+                report.bad = (
+                    f"violation {violation.id} event #{event.seq}: expected #{walk.next_seq} (deleted or reordered)"
+                )
                 return report
-            digest = event_hash(
-                prev,
-                violation_id=violation.id,
-                seq=event.seq,
-                kind=event.kind,
-                at=event.at,
-                actor=event.actor,
-                data=event.data,
-            )
-            if digest != event.hash:
+            if broken == "altered":
                 report.bad = f"violation {violation.id} event #{event.seq}: hash does not match (the event was altered)"
                 return report
             state.update(json.loads(event.data).get("set", {}))
-            prev, expected = digest, expected + 1
-        if expected - 1 != violation.event_seq or prev != violation.event_head:
+        if not walk.ends_at(violation.event_seq, violation.event_head):
             report.bad = (
-                f"violation {violation.id}: events end at #{expected - 1}, the row records {violation.event_seq}"
+                f"violation {violation.id}: events end at #{walk.length}, the row records {violation.event_seq}"
             )
             return report
         for name in TRACKED:

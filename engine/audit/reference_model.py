@@ -36,7 +36,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import AdHocSubprocess, Ev
 
 from engine.audit import alignment
 from engine.calendar import parse_time_limit
-from engine.definitions.model import StepInfo
+from engine.definitions.descriptions import StepInfo
 from engine.errors import PowerlistError
 
 MAX_INLINE_DEPTH = 8
