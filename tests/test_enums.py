@@ -16,11 +16,23 @@ from sqlalchemy.exc import StatementError
 from engine.persistence.enums import EnumText, EventKind, InstanceStatus, Level
 from engine.persistence.models import Base, OrgUnit
 from engine.persistence.schema import load_all
-from engine.supervision.models import Severity, ViolationStatus
+from engine.public.disclosure_models import DisclosureStatus
+from engine.public.subsidy_models import RosterStatus
+from engine.supervision.models import DecisionStatus, Severity, ViolationStatus
 from engine.workspace.models import ApprovalStatus
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
-ENUMS = (InstanceStatus, Level, EventKind, Severity, ViolationStatus, ApprovalStatus)
+ENUMS = (
+    InstanceStatus,
+    Level,
+    EventKind,
+    Severity,
+    ViolationStatus,
+    ApprovalStatus,
+    DecisionStatus,
+    DisclosureStatus,
+    RosterStatus,
+)
 
 
 def _values(enum: type) -> set[str]:

@@ -30,7 +30,7 @@ from engine.history.events import EventKind
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.masking import mask_known_names, mask_name, names_in_forms
 from engine.ruleset import AreaRulesInvalid, area_rules
-from engine.supervision.models import Decision
+from engine.supervision.models import Decision, DecisionStatus
 from engine.texts import text as wording
 from engine.texts import texts as labels
 
@@ -373,7 +373,7 @@ def _numbers(session: Session, ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for instance_id, number in session.execute(
         select(Decision.instance_id, Decision.number)
-        .where(Decision.instance_id.in_(ids), Decision.status != "revoked")
+        .where(Decision.instance_id.in_(ids), Decision.status != DecisionStatus.REVOKED)
         .order_by(Decision.instance_id, Decision.id)
     ):
         found.setdefault(instance_id, number)

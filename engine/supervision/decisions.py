@@ -32,12 +32,12 @@ from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import AuditLog, HistoryEvent, OrgUnit, ProcessInstance
 from engine.ruleset import rule
 from engine.supervision.facts import Names, evaluate
-from engine.supervision.models import Decision, DecisionUse, Evidence, Violation
+from engine.supervision.models import Decision, DecisionStatus, DecisionUse, Evidence, Violation
 from engine.supervision.rules import RuleBook
 from engine.supervision.violations import Finding, book_for_village, event_ref, raise_violation
 from engine.texts import text, texts
 
-OPEN, CLOSED, REVOKED = "open", "closed", "revoked"
+OPEN, CLOSED, REVOKED = DecisionStatus.OPEN, DecisionStatus.CLOSED, DecisionStatus.REVOKED
 FLOW, PAPER = "flow", "paper"
 STAGES = ("contracted", "paid")
 

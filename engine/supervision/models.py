@@ -21,6 +21,14 @@ class Severity(StrEnum):
     BLUE = "blue"
 
 
+class DecisionStatus(StrEnum):
+    """A registered decision is open until it is closed (done with) or revoked."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    REVOKED = "revoked"
+
+
 class ViolationStatus(StrEnum):
     """open → acknowledged → rectified, or escalated up the chain → closed."""
 
@@ -193,7 +201,7 @@ class Decision(Base):
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(String(200))
     passed_on: Mapped[str] = mapped_column(String(10))  # ISO date, China time
-    status: Mapped[str] = mapped_column(String(12), index=True)  # open | closed | revoked
+    status: Mapped[DecisionStatus] = mapped_column(EnumText(DecisionStatus, 12), index=True)
     source: Mapped[str] = mapped_column(String(12))  # flow | paper
     instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instance.id"), index=True)
     step_id: Mapped[str | None] = mapped_column(String(100))

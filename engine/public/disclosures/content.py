@@ -22,6 +22,7 @@ from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, 
 from engine.policy.rules import access_rules
 from engine.public.disclosures.periods import Calendar, moment, period
 from engine.public.masking import mask_personal
+from engine.supervision.models import DecisionStatus
 from engine.texts import text, texts
 
 PARTY_FLOW = "four_deliberations"
@@ -88,7 +89,7 @@ def _decisions(session: Session, village: OrgUnit, first: date, last: date) -> l
             Decision.village_id == village.id,
             Decision.passed_on >= first.isoformat(),
             Decision.passed_on <= last.isoformat(),
-            Decision.status != "revoked",
+            Decision.status != DecisionStatus.REVOKED,
         )
         .order_by(Decision.passed_on, Decision.number)
     )
