@@ -16,22 +16,16 @@ from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid, NotFound
 from engine.persistence.models import DefinitionVersion
 from engine.queries import definitions
+from engine.texts import text, texts
 
 SHIPPED = Path(__file__).resolve().parents[2] / "processes"
 
-CATEGORY_LABELS = {
-    "small_decision": "小决策",
-    "small_funds": "小资金·资产·资源",
-    "small_project": "小项目",
-    "small_duty": "小职责",
-    "small_organization": "小组织建设",
-    "one_visit_service": "最多跑一次",
-}
+CATEGORY_LABELS = texts("catalog.categories")
 
 
 def category_label(category: str | None) -> str:
     if not category:
-        return "未分类"
+        return text("catalog.uncategorised")
     return CATEGORY_LABELS.get(category, category)
 
 

@@ -107,7 +107,7 @@ def deploy(
 def _county(session: Session, code: str) -> OrgUnit:
     unit = get_unit(session, code)
     if unit.level != Level.COUNTY:
-        raise PowerlistError(f"{code} 不是县：流程只发布到县", code="flow.not_a_county", params={"unit": code})
+        raise PowerlistError(code="flow.not_a_county", params={"unit": code})
     return unit
 
 
@@ -140,7 +140,7 @@ def _publish(session: Session, key: str, counties: list[OrgUnit], actor: str | N
 def publish(session: Session, key: str, counties: Sequence[str], actor: str | None) -> tuple[str, ...]:
     """Publish the deployed flow ``key`` to more counties; returns the codes it was newly published to."""
     if session.scalar(select(DefinitionVersion.id).where(DefinitionVersion.key == key).limit(1)) is None:
-        raise NotFound(f"没有事项 {key}", code="flow.not_found", params={"key": key})
+        raise NotFound(code="flow.not_found", params={"key": key})
     targets = [_county(session, code) for code in dict.fromkeys(counties)]
     for county in targets:
         admin_policy.require(session, actor, "flow.publish", (key, county))
@@ -168,7 +168,7 @@ def latest_version(session: Session, key: str) -> DefinitionVersion:
         .limit(1)
     )
     if row is None:
-        raise NotFound(f"没有已发布的事项 {key}", code="flow.not_found", params={"key": key}, field="key")
+        raise NotFound(code="flow.not_found", params={"key": key}, field="key")
     return row
 
 

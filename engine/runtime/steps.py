@@ -46,6 +46,7 @@ from engine.runtime import cache
 from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
+from engine.texts import error_text
 
 
 def work_calendar() -> WorkCalendar:
@@ -76,9 +77,6 @@ class StepFailed(PowerlistError):
     default_code = "step.failed"
 
 
-TASK_GONE = "该步骤已经办理过了，或者已被退回、撤回"
-
-
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """The matter, locked for this transaction (``FOR NO KEY UPDATE`` on PostgreSQL).
 
@@ -92,7 +90,7 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
         .with_for_update(of=ProcessInstance, key_share=True)
     )
     if instance is None:
-        raise NotFound(f"没有编号为 {instance_id} 的事项", code="matter.not_found")
+        raise NotFound(code="matter.not_found", params={"id": instance_id})
     return instance
 
 
@@ -107,16 +105,16 @@ def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessIns
         .with_for_update(of=ProcessInstance, key_share=True)
     ).first()
     if found is None:
-        raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
+        raise InvalidState(code="task.not_open", params={"task": task_id})
     row, instance, key, content_hash = found
     # On PostgreSQL the task row may have gone while we waited for the matter's lock (another
     # completion of the same task); SQLite's write transaction already excludes that. The loser
     # of such a race gets the same error on both databases, however the race fell out.
     if session.get_bind().dialect.name != "sqlite":
         if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
-            raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
+            raise InvalidState(code="task.not_open", params={"task": task_id})
     if instance.status != InstanceStatus.RUNNING:
-        raise InvalidState(f"事项 {instance.id} 已经结束", code="matter.ended", params={"matter": instance.id})
+        raise InvalidState(code="matter.ended", params={"matter": instance.id})
     return row, instance, loaded_version(session, instance.definition_version_id, key, content_hash)
 
 
@@ -227,7 +225,7 @@ class Step:
     def engine_task(self, row: OpenTask) -> Any:
         task = self.workflow.get_task_from_id(UUID(row.engine_task_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise InvalidState(f"「{row.step_name}」现在不能办理", code="task.not_ready", params={"step": row.step_id})
+            raise InvalidState(code="task.not_ready", params={"step": row.step_name})
         return task
 
     def complete(self, row: OpenTask, data: dict[str, Any], kind: str, payload: dict[str, Any]) -> None:
@@ -237,7 +235,8 @@ class Step:
             task.set_data(**data)
             task.run()
         except SpiffWorkflowException as exc:
-            raise StepFailed(f"「{row.step_name}」办理失败：{exc}", params={"step": row.step_id}) from exc
+            reason = {"step": row.step_name, "reason": exc}
+            raise StepFailed(error_text("step.failed_at", reason) or str(exc), params={"step": row.step_name}) from exc
         self.before_done.add(task.id)
         self.advance()
         self.sync()
@@ -392,9 +391,7 @@ def flush(session: Session, instance: ProcessInstance) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict(
-            "别人刚刚也修改了这个事项，请刷新后再试", code="matter.changed", params={"matter": instance.id}
-        ) from exc
+        raise Conflict(code="matter.changed", params={"matter": instance.id}) from exc
 
 
 _INSERT_OPEN_TASK = OpenTask.__table__.insert()
@@ -472,5 +469,5 @@ def start_matter(
         )
     initial = validate_form("start", schema, data, schema_text, allowed=frozenset({"title"}))
     if "title" in initial and not isinstance(initial["title"], str):
-        raise PowerlistError("title: 事项名称必须是文字", code="start.title", field="title")
+        raise PowerlistError(code="start.title", field="title")
     return Step.start(session, row, village, actor, initial, title, on_created).finish()

@@ -701,7 +701,7 @@ def issue(
         if preview:
             violation = session.get(Violation, violation_id)
             if violation is None:
-                raise NotFound(f"no violation {violation_id}", code="violation.not_found", params={"id": violation_id})
+                raise NotFound(code="violation.not_found", params={"violation": violation_id})
         else:
             from engine.supervision.violations import lock
 

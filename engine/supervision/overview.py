@@ -1,7 +1,7 @@
 """The supervisors' overview: a village × item risk map, grades per quarter and year with their trend,
 and the monthly red and black lists (晾晒台 红黑榜), read-only and kept to the reader's scope.
 
-Scope is the auditing scope (:func:`engine.audit.views.audit_scope`): a village supervisory committee
+Scope is the auditing scope (:func:`engine.policy.audit.audit_scope`): a village supervisory committee
 member sees their village (the map has one row), a town discipline commission its town's villages,
 the county discipline commission and the auditors the county.
 
@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.audit.views import AuditScope, audit_scope, require_unit
+from engine.audit.views import require_unit
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.definitions import scope as publication
@@ -37,6 +37,7 @@ from engine.errors import PowerlistError
 from engine.org.units import unit_chain
 from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
+from engine.policy.audit import AuditScope, audit_scope
 from engine.supervision import scores as scoring
 from engine.supervision.models import Severity, Violation
 from engine.supervision.rules import RuleBook, rules_for
