@@ -29,7 +29,7 @@ from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
 from engine.supervision import timers
-from engine.supervision.models import Severity, SupervisionTimer, Violation
+from engine.supervision.models import Severity, SupervisionTimer, Violation, ViolationOutcome
 from engine.supervision.rules import RuleBook
 from engine.supervision.timers import WaitingTimer
 from engine.supervision.violations import (
@@ -237,7 +237,7 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
                 actor=SYSTEM,
                 note=text("supervision.deadlines.step_done"),
                 now=context.now,
-                outcome="handled",
+                outcome=ViolationOutcome.HANDLED,
             )
     if done is None or as_utc(context.now) <= as_utc(due_timer.due_at):
         return
@@ -349,7 +349,7 @@ def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance
             actor=SYSTEM,
             note=text("supervision.deadlines.turned_yellow"),
             now=now,
-            outcome="handled",
+            outcome=ViolationOutcome.HANDLED,
         )
     message = text(
         "supervision.deadlines.overdue", step=task.step_name, role=_role_name(task.role), due=_local(timer.due_at)

@@ -46,7 +46,7 @@ from engine.persistence.enums import Level
 from engine.persistence.models import User
 from engine.supervision import timers, violation_chain
 from engine.supervision import violations as v
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import SupervisionTimer, Violation, ViolationOutcome
 from engine.texts import text
 
 ACTIONS = ("ack", "assign", "rectify", "accept", "reject", "escalate", "dismiss", "close")
@@ -220,7 +220,7 @@ def handle(
             note=text,
             now=now,
             kind="rectification_accepted",
-            outcome="rectified",
+            outcome=ViolationOutcome.RECTIFIED,
         )
         kind = "rectification_accepted"
     elif action == "reject":

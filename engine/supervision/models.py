@@ -21,6 +21,14 @@ class Severity(StrEnum):
     BLUE = "blue"
 
 
+class ViolationOutcome(StrEnum):
+    """How a closed violation ended."""
+
+    RECTIFIED = "rectified"
+    HANDLED = "handled"
+    DISMISSED = "dismissed"
+
+
 class DecisionStatus(StrEnum):
     """A registered decision is open until it is closed (done with) or revoked."""
 
@@ -93,7 +101,7 @@ class Violation(Base):
     owner_user: Mapped[str | None] = mapped_column(String(64))
     level: Mapped[Level] = mapped_column(EnumText(Level, 10))  # who supervises now
     status: Mapped[ViolationStatus] = mapped_column(EnumText(ViolationStatus, 16), index=True)
-    outcome: Mapped[str | None] = mapped_column(String(16))  # set on close: rectified | handled | dismissed
+    outcome: Mapped[ViolationOutcome | None] = mapped_column(EnumText(ViolationOutcome, 16))  # set on close
     detected_at: Mapped[datetime]
     rectify_by: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

@@ -46,7 +46,7 @@ from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
 from engine.ruleset import DEFAULTS, deep_merge, parse_rule_text
-from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
+from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation, ViolationOutcome
 from engine.texts import text, texts
 
 KINDS = ("warning", "rectification", "order")
@@ -712,7 +712,7 @@ def issue(
     elif not preview:
         begin_write(session)
     policy.require(session, actor, "notice.issue", Target(kind, unit.id))
-    if violation is not None and violation.outcome == "dismissed":
+    if violation is not None and violation.outcome == ViolationOutcome.DISMISSED:
         raise InvalidState(
             f"violation {violation.id} was dismissed",
             code="notice.violation_dismissed",
@@ -1103,7 +1103,7 @@ def _any_village(session: Session, scope: OrgUnit) -> OrgUnit:
 
 def issuable(session: Session, actor: str, violation: Violation) -> list[str]:
     """The kinds the user may issue for a violation now (for the buttons of its page)."""
-    if violation.outcome == "dismissed":
+    if violation.outcome == ViolationOutcome.DISMISSED:
         return []
     return [k for k in KINDS if policy.may(session, actor, "notice.issue", Target(k, violation.village_id))]
 
