@@ -28,6 +28,7 @@ from engine.texts import text, texts
 PARTY_FLOW = "four_deliberations"
 TEXT_CHARS = 120
 
+
 def canonical(content: dict[str, Any]) -> bytes:
     """The one byte form of a disclosure's content: sorted keys, no spaces, UTF-8."""
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -172,7 +173,6 @@ def generate(session: Session, village: OrgUnit, rules: Calendar, kind: str, key
     else:
         content["party"] = _party(session, village, found.first, found.last)
     return content
-
 
 
 @dataclass(frozen=True, slots=True)
