@@ -39,13 +39,13 @@ from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
 from engine.policy.audit import AuditScope, audit_scope
 from engine.supervision import scores as scoring
-from engine.supervision.models import Severity, Violation
+from engine.supervision.models import Severity, Violation, ViolationOutcome
 from engine.supervision.rules import RuleBook, rules_for
 
 COLOURS = tuple(Severity)  # worst first
 KINDS = ("month", "quarter", "year")
 MAX_TREND = 12
-DISMISSED = "dismissed"
+DISMISSED = ViolationOutcome.DISMISSED
 DEFAULT_LISTS: dict[str, Any] = {
     "score": "quarter_to_date",
     "red": {"grades": ["A"], "max_red": 0},
