@@ -62,14 +62,14 @@ COMPLETED, FORCED = "completed", "forced"
 KIND_CODES = {
     EventKind.TASK_COMPLETED: COMPLETED,
     EventKind.TASK_FORCED: FORCED,
-    labels.TASK_RETURNED: RETURNED,
-    labels.TASK_TRANSFERRED: TRANSFERRED,
+    EventKind.TASK_RETURNED: RETURNED,
+    EventKind.TASK_TRANSFERRED: TRANSFERRED,
 }
 ROW_KIND_NAMES = {
     COMPLETED: labels.EVENT_NAMES[EventKind.TASK_COMPLETED],
     FORCED: labels.EVENT_NAMES[EventKind.TASK_FORCED],
-    RETURNED: labels.EVENT_NAMES[labels.TASK_RETURNED],
-    TRANSFERRED: labels.EVENT_NAMES[labels.TASK_TRANSFERRED],
+    RETURNED: labels.EVENT_NAMES[EventKind.TASK_RETURNED],
+    TRANSFERRED: labels.EVENT_NAMES[EventKind.TASK_TRANSFERRED],
 }
 LIFECYCLE = {COMPLETED: "complete", FORCED: "complete", RETURNED: "ate_abort", TRANSFERRED: "reassign"}
 SIDECAR_SUFFIX = ".meta.json"
@@ -445,7 +445,7 @@ def read_details(session: Session, log: EventLog) -> Details:
                 details.opened[key] = (opened, holder.get(step, opened))
                 if row.actor:
                     usernames.add(row.actor)
-                if row.kind == labels.TASK_TRANSFERRED:
+                if row.kind == EventKind.TASK_TRANSFERRED:
                     holder[step] = at
                     usernames.add(str(data.get("to") or ""))
                 elif row.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED):
@@ -456,8 +456,8 @@ def read_details(session: Session, log: EventLog) -> Details:
                         open_at[step].pop(0)
                     holder.pop(step, None)
             if row.kind in (
-                labels.TASK_RETURNED,
-                labels.TASK_WITHDRAWN,
+                EventKind.TASK_RETURNED,
+                EventKind.TASK_WITHDRAWN,
                 EventKind.INSTANCE_ENDED,
                 EventKind.INSTANCE_CANCELLED,
             ):

@@ -27,10 +27,9 @@ from engine.history.events import EventKind
 from engine.org.service import get_unit
 from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
-from engine.workspace.labels import TASK_RETURNED, TASK_TRANSFERRED, TASK_WITHDRAWN
 
 ACTIVITY_KINDS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
-NOTE_KINDS = {TASK_RETURNED: RETURNED, TASK_TRANSFERRED: TRANSFERRED}
+NOTE_KINDS = {EventKind.TASK_RETURNED: RETURNED, EventKind.TASK_TRANSFERRED: TRANSFERRED}
 
 
 @dataclass
@@ -122,7 +121,7 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
                 when((noted, HistoryEvent.data), else_=None).label("data"),
             )
             .where(
-                HistoryEvent.kind.in_((*ACTIVITY_KINDS, TASK_WITHDRAWN, *NOTE_KINDS)),
+                HistoryEvent.kind.in_((*ACTIVITY_KINDS, EventKind.TASK_WITHDRAWN, *NOTE_KINDS)),
                 HistoryEvent.instance_id.in_(select(ids.c.id)),
             )
             .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
@@ -158,7 +157,7 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
         case_index = len(log.case_ids) - 1
         while pending is not None and pending.instance_id == row.id:
             at = as_utc(pending.at).timestamp() if pending.at else NO_TIME
-            if pending.kind == TASK_WITHDRAWN:
+            if pending.kind == EventKind.TASK_WITHDRAWN:
                 _annul(log, first, activity(pending.step_id or ""), case_index)
             elif pending.kind in NOTE_KINDS:
                 data = json.loads(pending.data or "{}")

@@ -35,10 +35,10 @@ from engine.org.service import ancestors
 from engine.persistence.models import DefinitionVersion, ProcessInstance
 from engine.runtime.loaded import loaded
 from engine.runtime.steps import work_calendar
-from engine.workspace.labels import TASK_RETURNED, TASK_WITHDRAWN
 
 DONE_KINDS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
-RESET_KINDS = (TASK_RETURNED, TASK_WITHDRAWN)  # the matter went back; ``opened`` is what is open now
+# The matter went back; ``opened`` is what is open now.
+RESET_KINDS = (EventKind.TASK_RETURNED, EventKind.TASK_WITHDRAWN)
 CLOSING_KINDS = (EventKind.INSTANCE_ENDED, EventKind.INSTANCE_CANCELLED)
 MAX_MATTERS = 500
 
@@ -135,7 +135,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
                     "returned": to_redo.pop(event.step_id, None),
                 }
             )
-        if event.kind == TASK_RETURNED:
+        if event.kind == EventKind.TASK_RETURNED:
             target = str(data.get("to") or "")
             item = {
                 "position": len(positions),
@@ -154,7 +154,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
             if latest is not None:
                 for c in active[latest:]:
                     to_redo[c["step"]] = item
-        if event.kind == TASK_WITHDRAWN:
+        if event.kind == EventKind.TASK_WITHDRAWN:
             annulled = [c for c in completions if c["step"] == event.step_id and not c["withdrawn"]]
             if annulled:
                 annulled[-1]["withdrawn"] = True

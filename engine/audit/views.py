@@ -30,11 +30,11 @@ from engine.policy.audit import AuditScope
 from engine.runtime.consistency import verify_record as verify
 from engine.supervision.models import Severity, Violation
 from engine.texts import text
-from engine.workspace import labels, matter_detail
+from engine.workspace import matter_detail
 
 COLOURS = tuple(Severity)
 CLOSING = (EventKind.INSTANCE_ENDED, EventKind.INSTANCE_CANCELLED)
-RESETS = (labels.TASK_RETURNED, labels.TASK_WITHDRAWN)
+RESETS = (EventKind.TASK_RETURNED, EventKind.TASK_WITHDRAWN)
 DONE = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 
 
@@ -353,7 +353,7 @@ def _withdrawals(positions: list[dict[str, Any]], completions: list[dict[str, An
     """Completion index -> the position at which it was withdrawn (撤回)."""
     found: dict[int, int] = {}
     for index, position in enumerate(positions):
-        if position["kind"] != labels.TASK_WITHDRAWN:
+        if position["kind"] != EventKind.TASK_WITHDRAWN:
             continue
         earlier = [
             i
@@ -410,7 +410,7 @@ def replay_states(
                 taken.add((previous, step))
             taken.update((step, target) for target in data.get("to", []))
             previous = step
-        elif kind == labels.TASK_WITHDRAWN and step:
+        elif kind == EventKind.TASK_WITHDRAWN and step:
             states.pop(step, None)
         elif kind == EventKind.INSTANCE_ENDED and data.get("end"):
             states[data["end"]] = "done"

@@ -32,7 +32,7 @@ from engine.persistence.db import begin_write
 from engine.persistence.models import OpenTask
 from engine.runtime import steps
 from engine.texts import text
-from engine.workspace import attachments, labels
+from engine.workspace import attachments
 from engine.workspace.access import startable_villages, visible_instance
 from engine.workspace.draft_models import TaskDraft
 
@@ -218,7 +218,7 @@ def drop_closed(context: hooks.StepContext) -> None:
     if context.closed:
         session.execute(delete(TaskDraft).where(TaskDraft.task_id.in_(context.closed)))
     for event in context.events:
-        if event.kind == labels.TASK_TRANSFERRED:
+        if event.kind == EventKind.TASK_TRANSFERRED:
             to = json.loads(event.data).get("to") if isinstance(event.data, str) else None
             session.execute(
                 delete(TaskDraft).where(

@@ -24,12 +24,12 @@ DUE_SOON = timedelta(hours=48)
 DONE_KINDS = (
     EventKind.TASK_COMPLETED,
     EventKind.TASK_FORCED,
-    labels.TASK_REJECTED,
-    labels.TASK_RETURNED,
-    labels.TASK_TRANSFERRED,
-    labels.TASK_WITHDRAWN,
-    labels.APPROVER_DECIDED,
-    labels.TASK_PARKED,
+    EventKind.TASK_REJECTED,
+    EventKind.TASK_RETURNED,
+    EventKind.TASK_TRANSFERRED,
+    EventKind.TASK_WITHDRAWN,
+    EventKind.APPROVER_DECIDED,
+    EventKind.TASK_PARKED,
 )
 
 

@@ -14,18 +14,6 @@ OTHER_CATEGORY = text("workspace.other_category")  # items of no known category
 
 STATUS_NAMES = texts("workspace.statuses")
 
-# History event kinds written by the workspace's approval operations (the engine's own kinds are in
-# engine.history.events).
-TASK_REJECTED = "task_rejected"
-TASK_RETURNED = "task_returned"
-TASK_WITHDRAWN = "task_withdrawn"
-TASK_TRANSFERRED = "task_transferred"
-TASK_REMINDED = "task_reminded"
-TASK_PARKED = "task_parked"
-MATTER_COPIED = "matter_copied"
-APPROVER_ADDED = "approver_added"
-APPROVER_DECIDED = "approver_decided"
-
 EVENT_NAMES = texts("workspace.events")
 
 POSITION_NAMES = texts("workspace.positions")

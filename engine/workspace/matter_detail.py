@@ -91,7 +91,7 @@ def _mentioned(events: list[Any]) -> set[str]:
     """Usernames an event names besides its actor: whom a step went to, who was copied or asked to approve."""
     found: set[str] = set()
     for event in events:
-        if event.kind not in (labels.TASK_TRANSFERRED, labels.MATTER_COPIED, labels.APPROVER_ADDED):
+        if event.kind not in (EventKind.TASK_TRANSFERRED, EventKind.MATTER_COPIED, EventKind.APPROVER_ADDED):
             continue
         data = json.loads(event.data)
         for key in ("to", "approver"):
@@ -244,22 +244,22 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         )
     elif event.kind == EventKind.DECISION_CLOSED:
         entry["detail"] = text("workspace.timeline.decision_closed", number=data.get("number"), note=data.get("note"))
-    elif event.kind == labels.TASK_RETURNED:
+    elif event.kind == EventKind.TASK_RETURNED:
         entry["detail"] = text("workspace.timeline.returned", step=_node_name(definition, data.get("to", "")))
-    elif event.kind == labels.TASK_TRANSFERRED:
+    elif event.kind == EventKind.TASK_TRANSFERRED:
         entry["detail"] = text("workspace.timeline.transferred", user=people.get(data.get("to") or "", data.get("to")))
-    elif event.kind == labels.MATTER_COPIED:
+    elif event.kind == EventKind.MATTER_COPIED:
         entry["detail"] = text(
             "workspace.timeline.copied", users=said["list"].join(people.get(n, n) for n in data.get("to", []))
         )
-    elif event.kind == labels.APPROVER_ADDED:
+    elif event.kind == EventKind.APPROVER_ADDED:
         approver = data.get("approver") or ""
         entry["detail"] = text(
             "workspace.timeline.approver_added",
             position=labels.POSITION_NAMES.get(data.get("position"), ""),
             user=people.get(approver, approver),
         )
-    elif event.kind == labels.APPROVER_DECIDED:
+    elif event.kind == EventKind.APPROVER_DECIDED:
         verdict = said["agreed"] if data.get("agree") else said["disagreed"]
         comment = data.get("comment")
         entry["detail"] = text("workspace.timeline.decided", verdict=verdict, comment=comment) if comment else verdict

@@ -57,8 +57,8 @@ PROGRESS_KINDS = frozenset(
         EventKind.TASK_COMPLETED,
         EventKind.TASK_FORCED,
         EventKind.TIMER_FIRED,
-        labels.TASK_RETURNED,
-        labels.TASK_WITHDRAWN,
+        EventKind.TASK_RETURNED,
+        EventKind.TASK_WITHDRAWN,
     }
 )
 
@@ -375,7 +375,7 @@ def _park(session, row, instance, approval, actor, payload, resolved, key) -> Ou
     event = history.append(
         session,
         instance,
-        labels.TASK_PARKED,
+        EventKind.TASK_PARKED,
         at=clock.now(),
         actor=actor,
         step_id=row.step_id,
@@ -463,7 +463,7 @@ def _cancel(
     step = Step.of_task(session, instance, definition, actor)
     step.cancel()
     if row is not None:
-        step.append(labels.TASK_REJECTED, row.step_id, {"reason": reason})
+        step.append(EventKind.TASK_REJECTED, row.step_id, {"reason": reason})
     step.append(
         EventKind.INSTANCE_CANCELLED,
         row.step_id if row is not None else None,
@@ -518,14 +518,14 @@ def return_to(session: Session, task_id: str, actor: str, step_id: str, reason: 
     target = _completed_ancestors(current).get(step_id) if current is not None else None
     if target is None:
         raise InvalidState(code="task.not_returnable", params={"step": step_id})
-    return _reset(step, target, labels.TASK_RETURNED, row.step_id, {"to": step_id, "reason": reason})
+    return _reset(step, target, EventKind.TASK_RETURNED, row.step_id, {"to": step_id, "reason": reason})
 
 
 def _reset(step: Step, target: Any, kind: str, step_id: str, data: dict[str, Any]) -> Outcome:
     step.reset_to(target)
     step.append(kind, step_id, dict(data, opened=[t.step_id for t in step.opened]))
     result = step.finish()
-    operation = "return" if kind == labels.TASK_RETURNED else "withdraw"
+    operation = "return" if kind == EventKind.TASK_RETURNED else "withdraw"
     return _outcome(result, operation)
 
 
@@ -590,7 +590,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     return _reset(
         step,
         target,
-        labels.TASK_WITHDRAWN,
+        EventKind.TASK_WITHDRAWN,
         last.step_id,
         {"reason": reason, "from": sorted({t.task_spec.name for t in ready})},
     )
@@ -651,7 +651,7 @@ def transfer(session: Session, task_id: str, actor: str, to: str, reason: str) -
     event = history.append(
         session,
         instance,
-        labels.TASK_TRANSFERRED,
+        EventKind.TASK_TRANSFERRED,
         at=clock.now(),
         actor=actor,
         step_id=row.step_id,
@@ -707,7 +707,7 @@ def copy(session: Session, instance_id: int, actor: str, recipients: Any, note: 
             raise PermissionDenied(code="copy.not_reader", params={"user": name}, field="to")
         session.add(MatterCopy(instance_id=instance.id, recipient=name, sent_by=actor, sent_at=now, note=note))
     event = history.append(
-        session, instance, labels.MATTER_COPIED, at=now, actor=actor, data={"to": names, "note": note}
+        session, instance, EventKind.MATTER_COPIED, at=now, actor=actor, data={"to": names, "note": note}
     )
     steps.record(session, instance, [event], actor)
     return Outcome(instance.id, instance.status, "copy")
@@ -748,7 +748,7 @@ def remind(session: Session, task_id: str, actor: str, note: str | None = None) 
         )
     )
     event = history.append(
-        session, instance, labels.TASK_REMINDED, at=now, actor=actor, step_id=row.step_id, data={"note": note}
+        session, instance, EventKind.TASK_REMINDED, at=now, actor=actor, step_id=row.step_id, data={"note": note}
     )
     steps.record(session, instance, [event], actor)
     return Outcome(instance.id, instance.status, "remind")
@@ -834,7 +834,7 @@ def add_approver(session: Session, task_id: str, actor: str, approver: str, posi
     event = history.append(
         session,
         instance,
-        labels.APPROVER_ADDED,
+        EventKind.APPROVER_ADDED,
         at=now,
         actor=actor,
         step_id=row.step_id,
@@ -876,7 +876,7 @@ def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: 
     event = history.append(
         session,
         instance,
-        labels.APPROVER_DECIDED,
+        EventKind.APPROVER_DECIDED,
         at=now,
         actor=actor,
         step_id=approval.step_id,

@@ -26,7 +26,6 @@ from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.texts import data as data_text
 from engine.texts import text
 from engine.texts import texts as texts_of
-from engine.workspace import labels
 from engine.workspace.people import Person, persons
 from engine.workspace.values import field_text, yuan_amount
 
@@ -183,7 +182,7 @@ def _reasons(session: Session, rows: list[OpenTask]) -> dict[str, tuple[str, His
         select(HistoryEvent)
         .where(
             HistoryEvent.instance_id.in_({r.instance_id for r in rows}),
-            HistoryEvent.kind.in_((labels.TASK_RETURNED, labels.TASK_TRANSFERRED)),
+            HistoryEvent.kind.in_((EventKind.TASK_RETURNED, EventKind.TASK_TRANSFERRED)),
         )
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
     ).all()
@@ -194,10 +193,10 @@ def _reasons(session: Session, rows: list[OpenTask]) -> dict[str, tuple[str, His
             if event.instance_id != row.instance_id or as_utc(event.at) < opened:
                 continue
             data = _data(event)
-            if event.kind == labels.TASK_RETURNED and row.step_id in (data.get("opened") or []):
+            if event.kind == EventKind.TASK_RETURNED and row.step_id in (data.get("opened") or []):
                 found[row.id] = ("returned", event, data)
             elif (
-                event.kind == labels.TASK_TRANSFERRED
+                event.kind == EventKind.TASK_TRANSFERRED
                 and event.step_id == row.step_id
                 and row.assignee
                 and data.get("to") == row.assignee
@@ -280,9 +279,9 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
             start = take(schema, initial, SAID["start"])
         elif event.kind in COMPLETIONS and event.step_id in definition.steps:
             latest[event.step_id] = (event, data)
-        elif event.kind == labels.APPROVER_DECIDED:
+        elif event.kind == EventKind.APPROVER_DECIDED:
             decided.append((event, data))
-        elif event.kind in (labels.TASK_RETURNED, labels.TASK_WITHDRAWN):
+        elif event.kind in (EventKind.TASK_RETURNED, EventKind.TASK_WITHDRAWN):
             # A step sent back is to be done again: its earlier submission no longer stands.
             for step_id in data.get("opened") or []:
                 latest.pop(step_id, None)
