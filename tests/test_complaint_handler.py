@@ -7,6 +7,7 @@ the reporter's phone shows to nobody but the reply step's holders."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 from sqlalchemy import func, select
@@ -107,8 +108,8 @@ def handle_village(sessions, matter: int, tmp_path) -> None:
         api.complete(session, open_task(sessions, matter).id, SUPERVISOR, HANDLE_VILLAGE, files)
 
 
-def start_facts(view: dict) -> dict[str, str]:
-    return {fact.label: fact.text for fact in view["summary"].start}
+def start_facts(view) -> dict[str, str]:
+    return {fact.label: fact.text for fact in view.summary.start}
 
 
 def test_the_triage_task_shows_the_report_and_only_the_reply_step_shows_the_phone(county, tmp_path):
@@ -133,11 +134,11 @@ def test_the_triage_task_shows_the_report_and_only_the_reply_step_shows_the_phon
     assert facts["反映内容"] == WHAT and facts["发生地点"] == WHERE
     assert facts["举报渠道"] == "码上举报" and facts["收到日期"] == today and facts["匿名举报"] == "否"
     assert facts["联系方式"] == "（已保密保存）"
-    fields = {f.name: f for f in view["spec"].fields}
+    fields = {f.name: f for f in view.spec.fields}
     assert not set(REPORT_FIELDS) & set(fields), "the triage form asks again for what the villager reported"
     assert not fields["reporter_name"].required and not fields["reporter_contact"].required
-    assert PHONE not in json.dumps(view["summary"].as_dict(), ensure_ascii=False, default=str)
-    assert view["reporter_contact"] is None and PHONE not in (view["documentation"] or "")
+    assert PHONE not in json.dumps(view.summary.as_dict(), ensure_ascii=False, default=str)
+    assert view.reporter_contact is None and PHONE not in (view.documentation or "")
 
     complete(county, matter, SUPERVISOR, TRIAGE)  # the handler types nothing of the report
     assert open_task(county, matter).step_id == "handle_village"
@@ -148,10 +149,10 @@ def test_the_triage_task_shows_the_report_and_only_the_reply_step_shows_the_phon
     reply = open_task(county, matter)
     assert reply.step_id == "reply_reporter"
     with county() as session:
-        assert matter_detail.task(session, SUPERVISOR, reply.id)["reporter_contact"] == PHONE
+        assert matter_detail.task(session, SUPERVISOR, reply.id).reporter_contact == PHONE
         seen = matter_detail.matter(session, AUDITOR, matter)
         assert start_facts(seen)["反映内容"] == WHAT
-        assert PHONE not in json.dumps(seen, ensure_ascii=False, default=str)
+        assert PHONE not in json.dumps(asdict(seen), ensure_ascii=False, default=str)
         assert complaints.contact_for_task(session, AUDITOR, reply) is None
         with pytest.raises(PermissionDenied):
             matter_detail.task(session, AUDITOR, reply.id)

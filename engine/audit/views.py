@@ -9,7 +9,7 @@ The pages word and draw these results (``web/auditor``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -259,7 +259,7 @@ class ReplayView:
     the steps open then, the conformance findings (each with the ``position`` of its event) and the
     state of each diagram element (``done``, ``current``, ``overdue``, ``skipped``) on ``diagram``."""
 
-    matter: dict[str, Any]
+    matter: matter_detail.MatterView
     as_of: datetime | None
     pos: int
     last: int
@@ -280,8 +280,8 @@ def replay_view(
     row = require_matter(session, scope, instance_id)
     record = replay.replay(session, instance_id, as_of)
     page = matter_detail.matter(session, scope.username, instance_id)
-    timeline = {entry["seq"]: entry for entry in page["timeline"]}
-    names = {e["actor"]: e["actor_name"] for e in page["timeline"] if e["actor"]}
+    timeline = {entry.seq: entry for entry in page.timeline}
+    names = {e.actor: e.actor_name for e in page.timeline if e.actor}
     names.update(display_names(session, {c["by"] for c in record["completions"]} - set(names)))
     positions = record["positions"]
     last = len(positions) - 1
@@ -292,7 +292,7 @@ def replay_view(
             index=index,
             seq=p["seq"],
             kind=p["kind"],
-            step_name=timeline[p["seq"]]["step_name"] if p["seq"] in timeline else p["step_name"],
+            step_name=timeline[p["seq"]].step_name if p["seq"] in timeline else p["step_name"],
             at=p["at"],
             actor_name=names.get(p["actor"] or "", p["actor"]),
         )
@@ -302,7 +302,8 @@ def replay_view(
     event, completions, open_steps = None, [], []
     if pos >= 0:
         here = positions[pos]
-        event = {**timeline.get(here["seq"], {}), "at": here["at"], "seq": here["seq"]}
+        entry = timeline.get(here["seq"])
+        event = {**(asdict(entry) if entry else {}), "at": here["at"], "seq": here["seq"]}
         completions = [
             {
                 **c,

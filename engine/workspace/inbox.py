@@ -4,8 +4,8 @@ added approvals waiting for them; and the power list to start from."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
@@ -14,9 +14,11 @@ from engine import clock
 from engine.clock import as_utc
 from engine.history.events import EventKind
 from engine.org.service import get_user
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
-from engine.workspace import labels, summary
+from engine.workspace import summary
 from engine.workspace.access import startable_villages
+from engine.workspace.labels import CATEGORY_ORDER
 from engine.workspace.models import AddedApproval, ApprovalStatus, MatterCopy, TaskReminder
 from engine.workspace.people import persons
 
@@ -31,6 +33,119 @@ DONE_KINDS = (
     EventKind.APPROVER_DECIDED,
     EventKind.TASK_PARKED,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingApproval:
+    """An added approver an open step waits for."""
+
+    approver: str
+    approver_name: str
+    position: str  # ``before`` or ``after``
+    parked: bool  # the holder has submitted; the submission waits for the approver
+
+
+@dataclass(frozen=True, slots=True)
+class TodoTask:
+    """An open step the user may do."""
+
+    id: str
+    instance: int
+    title: str
+    item: str
+    village: str
+    step: str
+    step_name: str
+    role: str
+    opened_at: datetime | None
+    due_at: datetime | None
+    urgency: str
+    assignee: str | None
+    reminders: int
+    waiting_for: WaitingApproval | None
+    returned: str | None
+    transferred: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEntry:
+    """Something the user did to a matter's step, from the history."""
+
+    instance: int
+    title: str
+    item: str
+    kind: EventKind
+    step_name: str | None
+    at: datetime | None
+    status: InstanceStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StartedMatter:
+    """A matter the user started, and the steps open in it now."""
+
+    instance: int
+    title: str
+    item: str
+    village: str
+    started_at: datetime | None
+    status: InstanceStatus
+    current: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CopyEntry:
+    """A matter copied to the user (抄送)."""
+
+    instance: int
+    title: str
+    item: str
+    sent_by: str
+    sent_by_name: str
+    sent_at: datetime | None
+    note: str | None
+    read: bool
+    status: InstanceStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalEntry:
+    """An added approval (加签) waiting for the user's decision."""
+
+    id: int
+    instance: int
+    title: str
+    item: str
+    step: str
+    position: str
+    requested_by: str
+    requested_by_name: str
+    requested_at: datetime | None
+    reason: str | None
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueItem:
+    """An item of the power list, at its newest version in service."""
+
+    key: str
+    name: str
+    number: str | None
+    category: str | None
+    description: str | None
+    responsible_body: str | None
+    steps: list[str]
+    version: int
+    can_start: bool | None = None  # asked only for a given person
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueGroup:
+    """The items of one category of the power list (``""``: of no category)."""
+
+    category: str
+    items: list[CatalogueItem] = field(default_factory=list)
 
 
 def _time(value: datetime | None) -> datetime | None:
@@ -52,7 +167,7 @@ def _holdings(session: Session, username: str) -> list[tuple[str, int]]:
     return [(a.role, a.org_unit_id) for a in get_user(session, username).roles]
 
 
-def todo(session: Session, username: str) -> list[dict[str, Any]]:
+def todo(session: Session, username: str) -> list[TodoTask]:
     """Open steps the user may do: their roles in their places, not handed to someone else; overdue first."""
     pairs = _holdings(session, username)
     if not pairs:
@@ -71,35 +186,34 @@ def todo(session: Session, username: str) -> list[dict[str, Any]]:
     reminders = _reminder_counts(session, ids)
     waiting = _waiting_approvals(session, ids)
     why = summary.reasons(session, [task for task, *_ in rows])
-    names = persons(session, {w["approver"] for w in waiting.values()})
+    names = persons(session, {w[0] for w in waiting.values()})
     now = clock.now()
     result = []
     for task, instance, item_name, village_name in rows:
         due = _time(task.due_at)
         reason = why.get(task.id)
-        if task.id in waiting:
-            waiting[task.id]["approver_name"] = names[waiting[task.id]["approver"]].label
+        wait = waiting.get(task.id)
         result.append(
-            {
-                "id": task.id,
-                "instance": instance.id,
-                "title": instance.title,
-                "item": item_name,
-                "village": village_name,
-                "step": task.step_id,
-                "step_name": task.step_name,
-                "role_name": labels.role_name(task.role),
-                "opened_at": _time(task.opened_at),
-                "due_at": due,
-                "urgency": urgency(due, now),
-                "assignee": task.assignee,
-                "reminders": reminders.get(task.id, 0),
-                "waiting_for": waiting.get(task.id),
-                "returned": summary.plain(reason) if reason is not None and reason.kind == "returned" else None,
-                "transferred": summary.plain(reason) if reason is not None and reason.kind == "transferred" else None,
-            }
+            TodoTask(
+                id=task.id,
+                instance=instance.id,
+                title=instance.title,
+                item=item_name,
+                village=village_name,
+                step=task.step_id,
+                step_name=task.step_name,
+                role=task.role,
+                opened_at=_time(task.opened_at),
+                due_at=due,
+                urgency=urgency(due, now),
+                assignee=task.assignee,
+                reminders=reminders.get(task.id, 0),
+                waiting_for=WaitingApproval(wait[0], names[wait[0]].label, wait[1], wait[2]) if wait else None,
+                returned=summary.plain(reason) if reason is not None and reason.kind == "returned" else None,
+                transferred=summary.plain(reason) if reason is not None and reason.kind == "transferred" else None,
+            )
         )
-    result.sort(key=lambda t: t["urgency"] != "overdue")
+    result.sort(key=lambda t: t.urgency != "overdue")
     return result
 
 
@@ -114,16 +228,17 @@ def _reminder_counts(session: Session, task_ids: list[str]) -> Counter[str]:
     return Counter(dict(rows.all()))
 
 
-def _waiting_approvals(session: Session, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+def _waiting_approvals(session: Session, task_ids: list[str]) -> dict[str, tuple[str, str, bool]]:
+    """Per open step, the added approval it waits for: approver, position, whether parked."""
     if not task_ids:
         return {}
     rows = session.scalars(
         select(AddedApproval).where(AddedApproval.task_id.in_(task_ids), AddedApproval.status == ApprovalStatus.PENDING)
     )
-    return {a.task_id: {"approver": a.approver, "position": a.position, "parked": a.parked is not None} for a in rows}
+    return {a.task_id: (a.approver, a.position, a.parked is not None) for a in rows}
 
 
-def done(session: Session, username: str, limit: int = 50) -> list[dict[str, Any]]:
+def done(session: Session, username: str, limit: int = 50) -> list[DoneEntry]:
     """What the user did, newest first, from the history."""
     rows = session.execute(
         select(HistoryEvent, ProcessInstance, DefinitionVersion)
@@ -137,22 +252,20 @@ def done(session: Session, username: str, limit: int = 50) -> list[dict[str, Any
     for event, instance, definition in rows:
         steps = {s["id"]: s["name"] for s in definition.meta.get("steps", [])}
         result.append(
-            {
-                "instance": instance.id,
-                "title": instance.title,
-                "item": definition.name,
-                "kind": event.kind,
-                "kind_name": labels.EVENT_NAMES.get(event.kind, event.kind),
-                "step_name": steps.get(event.step_id or "", event.step_id),
-                "at": _time(event.at),
-                "status": instance.status,
-                "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
-            }
+            DoneEntry(
+                instance=instance.id,
+                title=instance.title,
+                item=definition.name,
+                kind=event.kind,
+                step_name=steps.get(event.step_id or "", event.step_id),
+                at=_time(event.at),
+                status=instance.status,
+            )
         )
     return result
 
 
-def started(session: Session, username: str, limit: int = 50) -> list[dict[str, Any]]:
+def started(session: Session, username: str, limit: int = 50) -> list[StartedMatter]:
     rows = session.execute(
         select(ProcessInstance, DefinitionVersion.name)
         .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
@@ -162,16 +275,15 @@ def started(session: Session, username: str, limit: int = 50) -> list[dict[str, 
     ).all()
     current = _current_steps(session, [i.id for i, _ in rows])
     return [
-        {
-            "instance": instance.id,
-            "title": instance.title,
-            "item": item_name,
-            "village": instance.village.name,
-            "started_at": _time(instance.started_at),
-            "status": instance.status,
-            "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
-            "current": current.get(instance.id, []),
-        }
+        StartedMatter(
+            instance=instance.id,
+            title=instance.title,
+            item=item_name,
+            village=instance.village.name,
+            started_at=_time(instance.started_at),
+            status=instance.status,
+            current=current.get(instance.id, []),
+        )
         for instance, item_name in rows
     ]
 
@@ -187,7 +299,7 @@ def _current_steps(session: Session, instance_ids: list[int]) -> dict[int, list[
     return found
 
 
-def copies(session: Session, username: str, limit: int = 50) -> list[dict[str, Any]]:
+def copies(session: Session, username: str, limit: int = 50) -> list[CopyEntry]:
     rows = session.execute(
         select(MatterCopy, ProcessInstance, DefinitionVersion.name)
         .join(ProcessInstance, ProcessInstance.id == MatterCopy.instance_id)
@@ -198,22 +310,22 @@ def copies(session: Session, username: str, limit: int = 50) -> list[dict[str, A
     ).all()
     names = persons(session, {copy.sent_by for copy, *_ in rows})
     return [
-        {
-            "instance": instance.id,
-            "title": instance.title,
-            "item": item_name,
-            "sent_by": copy.sent_by,
-            "sent_by_name": names[copy.sent_by].label,
-            "sent_at": _time(copy.sent_at),
-            "note": copy.note,
-            "read": copy.read_at is not None,
-            "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
-        }
+        CopyEntry(
+            instance=instance.id,
+            title=instance.title,
+            item=item_name,
+            sent_by=copy.sent_by,
+            sent_by_name=names[copy.sent_by].label,
+            sent_at=_time(copy.sent_at),
+            note=copy.note,
+            read=copy.read_at is not None,
+            status=instance.status,
+        )
         for copy, instance, item_name in rows
     ]
 
 
-def approvals(session: Session, username: str) -> list[dict[str, Any]]:
+def approvals(session: Session, username: str) -> list[ApprovalEntry]:
     """加签 waiting for the user's decision (``after`` ones once the holder has submitted)."""
     rows = session.execute(
         select(AddedApproval, ProcessInstance, DefinitionVersion.name)
@@ -224,20 +336,19 @@ def approvals(session: Session, username: str) -> list[dict[str, Any]]:
     ).all()
     names = persons(session, {approval.requested_by for approval, *_ in rows})
     return [
-        {
-            "id": approval.id,
-            "instance": instance.id,
-            "title": instance.title,
-            "item": item_name,
-            "step": approval.step_id,
-            "position": approval.position,
-            "position_name": labels.POSITION_NAMES[approval.position],
-            "requested_by": approval.requested_by,
-            "requested_by_name": names[approval.requested_by].label,
-            "requested_at": _time(approval.requested_at),
-            "reason": approval.reason,
-            "ready": approval.position == "before" or approval.parked is not None,
-        }
+        ApprovalEntry(
+            id=approval.id,
+            instance=instance.id,
+            title=instance.title,
+            item=item_name,
+            step=approval.step_id,
+            position=approval.position,
+            requested_by=approval.requested_by,
+            requested_by_name=names[approval.requested_by].label,
+            requested_at=_time(approval.requested_at),
+            reason=approval.reason,
+            ready=approval.position == "before" or approval.parked is not None,
+        )
         for approval, instance, item_name in rows
     ]
 
@@ -247,8 +358,8 @@ def counts(session: Session, username: str) -> dict[str, int]:
     tasks = todo(session, username)
     return {
         "todo": len(tasks),
-        "overdue": sum(1 for t in tasks if t["urgency"] == "overdue"),
-        "approvals": sum(1 for a in approvals(session, username) if a["ready"]),
+        "overdue": sum(1 for t in tasks if t.urgency == "overdue"),
+        "approvals": sum(1 for a in approvals(session, username) if a.ready),
         "copies": session.scalar(
             select(func.count()).where(MatterCopy.recipient == username, MatterCopy.read_at.is_(None))
         )
@@ -256,7 +367,7 @@ def counts(session: Session, username: str) -> dict[str, int]:
     }
 
 
-def catalogue(session: Session, query: str | None = None, username: str | None = None) -> list[dict[str, Any]]:
+def catalogue(session: Session, query: str | None = None, username: str | None = None) -> list[CatalogueGroup]:
     """The power list: the newest version in service of every item, grouped by 五小一跑 category.
 
     With ``username``, each item says whether that person may start it somewhere (``can_start``:
@@ -271,30 +382,27 @@ def catalogue(session: Session, query: str | None = None, username: str | None =
     for row in rows:
         latest.setdefault(row.key, row)
     needle = (query or "").strip().lower()
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[CatalogueItem]] = {}
     for row in latest.values():
         meta = row.meta or {}
-        item = {
-            "key": row.key,
-            "name": row.name,
-            "number": meta.get("number"),
-            "category": meta.get("category"),
-            "description": meta.get("description"),
-            "responsible_body": meta.get("responsible_body"),
-            "steps": [s["name"] for s in meta.get("steps", [])],
-            "version": row.version,
-        }
-        haystack = " ".join(str(v) for v in (row.key, row.name, item["number"], item["description"]) if v).lower()
+        item = CatalogueItem(
+            key=row.key,
+            name=row.name,
+            number=meta.get("number"),
+            category=meta.get("category"),
+            description=meta.get("description"),
+            responsible_body=meta.get("responsible_body"),
+            steps=[s["name"] for s in meta.get("steps", [])],
+            version=row.version,
+        )
+        haystack = " ".join(str(v) for v in (row.key, row.name, item.number, item.description) if v).lower()
         if needle and needle not in haystack:
             continue
         if username is not None:
-            item["can_start"] = bool(startable_villages(session, username, row.key))
+            item = replace(item, can_start=bool(startable_villages(session, username, row.key)))
         groups.setdefault(meta.get("category") or "", []).append(item)
-    order = {c: i for i, c in enumerate(labels.CATEGORY_ORDER)}
-    result = []
-    for category in sorted(groups, key=lambda c: order.get(c, len(order))):
-        items = sorted(groups[category], key=lambda i: (i["number"] or "~", i["name"]))
-        result.append(
-            {"category": category, "name": labels.CATEGORY_NAMES.get(category, labels.OTHER_CATEGORY), "items": items}
-        )
-    return result
+    order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    return [
+        CatalogueGroup(category, sorted(groups[category], key=lambda i: (i.number or "~", i.name)))
+        for category in sorted(groups, key=lambda c: order.get(c, len(order)))
+    ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,14 +28,192 @@ from engine.supervision import decisions
 from engine.supervision.violations import book_for_village
 from engine.texts import data as data_text
 from engine.texts import text
-from engine.workspace import attachments, labels, operations, summary, warnings
+from engine.workspace import attachments, operations, summary, warnings
 from engine.workspace.access import visible_instance
 from engine.workspace.inbox import urgency
+from engine.workspace.labels import POSITION_NAMES
 from engine.workspace.models import AddedApproval, ApprovalStatus, TaskReminder
 from engine.workspace.people import by_office, persons
 from engine.workspace.values import display_values, yuan_amount
 
 LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
+
+
+@dataclass(frozen=True, slots=True)
+class OpenApprover:
+    """An added approver an open step of the matter waits for."""
+
+    id: int
+    approver: str
+    approver_name: str
+    position: str  # ``before`` or ``after``
+    parked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStep:
+    """A step open in the matter now."""
+
+    id: str
+    step: str
+    step_name: str
+    role: str
+    assignee: str | None
+    assignee_name: str | None
+    opened_at: datetime | None
+    due_at: datetime | None
+    urgency: str
+    can_act: bool
+    reminders: int
+    approvals: list[OpenApprover]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One recorded event of the matter, with what it did in words of the record."""
+
+    seq: int
+    kind: EventKind
+    at: datetime | None
+    actor: str | None
+    actor_name: str | None
+    step: str | None
+    step_name: str | None
+    reason: str | None
+    note: str | None
+    values: list[tuple[str, str]]
+    attachments: list[dict[str, Any]]
+    detail: str | None
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatterFile:
+    """A file given to the matter at one of its steps."""
+
+    sha256: str
+    filename: str
+    size: int
+    type: str | None
+    step_name: str
+    slot: str | None
+    uploaded_by: str
+    uploaded_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MatterView:
+    """One matter: what it is, where it stands, its open steps, its history and its files."""
+
+    id: int
+    title: str
+    key: str
+    version: int
+    item: str
+    number: str | None
+    legal_basis: Any
+    description: str | None
+    village: str
+    village_code: str
+    status: InstanceStatus
+    started_by: str
+    started_by_name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    open_tasks: list[OpenStep]
+    timeline: list[TimelineEntry]
+    attachments: list[MatterFile]
+    withdrawable: Any
+    warnings: Any
+    history_events: int
+    summary: Any
+
+
+@dataclass(frozen=True, slots=True)
+class PendingApproval:
+    """An added approval an open step waits for, as its holder sees it."""
+
+    id: int
+    approver: str
+    approver_name: str
+    position: str
+    parked: bool
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedApproval:
+    """An added approver's decision on the step."""
+
+    approver: str
+    approver_name: str
+    agree: bool
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A file the user gave the step already, kept for its submission."""
+
+    id: int
+    slot: str | None
+    filename: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """An open step as its form shows it."""
+
+    id: str
+    instance: int
+    title: str
+    item: str
+    village: str
+    step: str
+    step_name: str
+    role: str
+    documentation: str | None
+    reporter_contact: str | None
+    legal_basis: Any
+    time_limit: Any
+    calendar: Any
+    opened_at: datetime | None
+    due_at: datetime | None
+    urgency: str
+    spec: forms.FormSpec
+    schema: dict[str, Any]
+    previous: dict[str, Any] | None
+    operations: list[str]
+    returnable: Any
+    summary: Any
+    reason: Any
+    transfer_to: list[dict[str, str]]
+    approver_candidates: list[dict[str, str]]
+    pending_approvals: list[PendingApproval]
+    decided_approvals: list[DecidedApproval]
+    kept_attachments: list[KeptFile]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalView:
+    """An added approval for its approver: the step, the reason and any waiting submission."""
+
+    id: int
+    instance: int
+    title: str
+    item: str
+    step_name: str
+    position: str
+    requested_by: str
+    requested_at: datetime | None
+    reason: str | None
+    status: Any
+    ready: bool
+    submitted_by: str | None
+    values: list[tuple[str, str]]
+    attachments: list[dict[str, Any]]
 
 
 def element_states(instance: ProcessInstance, definition: LoadedDefinition, overdue_steps: set[str]) -> dict[str, Any]:
@@ -100,7 +280,7 @@ def _mentioned(events: list[Any]) -> set[str]:
     return found
 
 
-def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
+def matter(session: Session, username: str, instance_id: int) -> MatterView:
     instance = visible_instance(session, username, instance_id)
     definition = loaded(instance.definition)
     now = clock.now()
@@ -128,69 +308,68 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
     for row in open_rows:
         due = as_utc(row.due_at) if row.due_at else None
         open_tasks.append(
-            {
-                "id": row.id,
-                "step": row.step_id,
-                "step_name": row.step_name,
-                "role_name": labels.role_name(row.role),
-                "assignee": row.assignee,
-                "assignee_name": people.get(row.assignee or "", row.assignee),
-                "opened_at": as_utc(row.opened_at),
-                "due_at": due,
-                "urgency": urgency(due, now),
-                "can_act": operations.is_holder(session, username, row),
-                "reminders": sum(1 for r in reminders if r.task_id == row.id),
-                "approvals": [
-                    {
-                        "id": a.id,
-                        "approver": a.approver,
-                        "approver_name": people.get(a.approver, a.approver),
-                        "position_name": labels.POSITION_NAMES[a.position],
-                        "parked": a.parked is not None,
-                    }
+            OpenStep(
+                id=row.id,
+                step=row.step_id,
+                step_name=row.step_name,
+                role=row.role,
+                assignee=row.assignee,
+                assignee_name=people.get(row.assignee or "", row.assignee),
+                opened_at=as_utc(row.opened_at),
+                due_at=due,
+                urgency=urgency(due, now),
+                can_act=operations.is_holder(session, username, row),
+                reminders=sum(1 for r in reminders if r.task_id == row.id),
+                approvals=[
+                    OpenApprover(
+                        id=a.id,
+                        approver=a.approver,
+                        approver_name=people.get(a.approver, a.approver),
+                        position=a.position,
+                        parked=a.parked is not None,
+                    )
                     for a in approvals
                     if a.task_id == row.id and a.status == ApprovalStatus.PENDING
                 ],
-            }
+            )
         )
     files = attachments.of_instance(session, instance.id)
-    return {
-        "id": instance.id,
-        "title": instance.title,
-        "key": definition.key,
-        "version": definition.version,
-        "item": definition.name,
-        "number": definition.meta.get("number"),
-        "legal_basis": definition.meta.get("legal_basis"),
-        "description": definition.meta.get("description"),
-        "village": instance.village.name,
-        "village_code": instance.village.code,
-        "status": instance.status,
-        "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
-        "started_by": instance.started_by,
-        "started_by_name": people.get(instance.started_by, instance.started_by),
-        "started_at": as_utc(instance.started_at),
-        "ended_at": as_utc(instance.ended_at) if instance.ended_at else None,
-        "open_tasks": open_tasks,
-        "timeline": [_timeline_entry(e, definition, people) for e in events],
-        "attachments": [
-            {
-                "sha256": f.sha256,
-                "filename": f.filename,
-                "size": f.size,
-                "type": f.content_type,
-                "step_name": _upload_step_name(definition, f.step_id),
-                "slot": f.slot,
-                "uploaded_by": f.uploaded_by,
-                "uploaded_at": as_utc(f.uploaded_at),
-            }
+    return MatterView(
+        id=instance.id,
+        title=instance.title,
+        key=definition.key,
+        version=definition.version,
+        item=definition.name,
+        number=definition.meta.get("number"),
+        legal_basis=definition.meta.get("legal_basis"),
+        description=definition.meta.get("description"),
+        village=instance.village.name,
+        village_code=instance.village.code,
+        status=instance.status,
+        started_by=instance.started_by,
+        started_by_name=people.get(instance.started_by, instance.started_by),
+        started_at=as_utc(instance.started_at),
+        ended_at=as_utc(instance.ended_at) if instance.ended_at else None,
+        open_tasks=open_tasks,
+        timeline=[_timeline_entry(e, definition, people) for e in events],
+        attachments=[
+            MatterFile(
+                sha256=f.sha256,
+                filename=f.filename,
+                size=f.size,
+                type=f.content_type,
+                step_name=_upload_step_name(definition, f.step_id),
+                slot=f.slot,
+                uploaded_by=f.uploaded_by,
+                uploaded_at=as_utc(f.uploaded_at),
+            )
             for f in files
         ],
-        "withdrawable": operations.withdrawable(session, instance.id, username),
-        "warnings": warnings.for_instance(session, instance.id),
-        "history_events": instance.history_seq,
-        "summary": summary.of_instance(session, instance),
-    }
+        withdrawable=operations.withdrawable(session, instance.id, username),
+        warnings=warnings.for_instance(session, instance.id),
+        history_events=instance.history_seq,
+        summary=summary.of_instance(session, instance),
+    )
 
 
 def _upload_step_name(definition: Any, step_id: str) -> str:
@@ -200,14 +379,13 @@ def _upload_step_name(definition: Any, step_id: str) -> str:
     return text("workspace.timeline.start_step") if step_id == "start" else step_id
 
 
-def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, str]) -> dict[str, Any]:
+def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, str]) -> TimelineEntry:
     data = json.loads(event.data)
     said = data_text("workspace.timeline")
     step = definition.steps.get(event.step_id or "")
     entry: dict[str, Any] = {
         "seq": event.seq,
         "kind": event.kind,
-        "kind_name": labels.EVENT_NAMES.get(event.kind, event.kind),
         "at": as_utc(event.at),
         "actor": event.actor,
         "actor_name": people.get(event.actor or "", event.actor),
@@ -256,7 +434,7 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         approver = data.get("approver") or ""
         entry["detail"] = text(
             "workspace.timeline.approver_added",
-            position=labels.POSITION_NAMES.get(data.get("position"), ""),
+            position=POSITION_NAMES.get(data.get("position"), ""),
             user=people.get(approver, approver),
         )
     elif event.kind == EventKind.APPROVER_DECIDED:
@@ -267,7 +445,7 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         entry["detail"] = said["cancelled_by"].get(data.get("operation"))
     elif event.kind == EventKind.INSTANCE_ENDED:
         entry["detail"] = _node_name(definition, data.get("end") or "") or None
-    return entry
+    return TimelineEntry(**entry)
 
 
 def _node_name(definition: LoadedDefinition, element_id: str) -> str:
@@ -291,7 +469,7 @@ def _with_citable(session: Session, spec: forms.FormSpec, village_id: int) -> fo
     return dataclasses.replace(spec, fields=fields)
 
 
-def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
+def task(session: Session, username: str, task_id: str) -> TaskView:
     """The open step as its form shows it; only for someone who may act on it."""
     from engine.public.complaints import contact_for_task
 
@@ -323,59 +501,56 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     documentation = step.documentation
     if contact:
         documentation = (documentation or "") + text("workspace.reporter_contact", contact=contact)
-    return {
-        "id": row.id,
-        "instance": instance.id,
-        "title": instance.title,
-        "item": definition.name,
-        "village": instance.village.name,
-        "step": step.id,
-        "step_name": step.name,
-        "role_name": labels.role_name(row.role),
-        "documentation": documentation,
-        "reporter_contact": contact,
-        "legal_basis": spec.legal_basis or step.legal_basis,
-        "time_limit": step.time_limit,
-        "calendar": step.calendar,
-        "opened_at": as_utc(row.opened_at),
-        "due_at": due,
-        "urgency": urgency(due, clock.now()),
-        "spec": spec,
-        "schema": schema,
-        "previous": _previous_submission(session, instance.id, step.id),
-        "operations": sorted(operations.available_operations(session, instance, definition, step.id)),
-        "returnable": operations.returnable_steps(session, task_id) if step.allows("return") else [],
-        "summary": card,
-        "reason": card.reason,
-        "transfer_to": _people_list(session, operations.transfer_candidates(session, task_id, username))
+    return TaskView(
+        id=row.id,
+        instance=instance.id,
+        title=instance.title,
+        item=definition.name,
+        village=instance.village.name,
+        step=step.id,
+        step_name=step.name,
+        role=row.role,
+        documentation=documentation,
+        reporter_contact=contact,
+        legal_basis=spec.legal_basis or step.legal_basis,
+        time_limit=step.time_limit,
+        calendar=step.calendar,
+        opened_at=as_utc(row.opened_at),
+        due_at=due,
+        urgency=urgency(due, clock.now()),
+        spec=spec,
+        schema=schema,
+        previous=_previous_submission(session, instance.id, step.id),
+        operations=sorted(operations.available_operations(session, instance, definition, step.id)),
+        returnable=operations.returnable_steps(session, task_id) if step.allows("return") else [],
+        summary=card,
+        reason=card.reason,
+        transfer_to=_people_list(session, operations.transfer_candidates(session, task_id, username))
         if step.allows("transfer")
         else [],
-        "approver_candidates": approver_candidates(session, row, username) if step.allows("add_approver") else [],
-        "pending_approvals": [
-            {
-                "id": a.id,
-                "approver": a.approver,
-                "approver_name": named[a.approver].label,
-                "position": a.position,
-                "position_name": labels.POSITION_NAMES[a.position],
-                "parked": a.parked is not None,
-                "reason": a.reason,
-            }
+        approver_candidates=approver_candidates(session, row, username) if step.allows("add_approver") else [],
+        pending_approvals=[
+            PendingApproval(
+                id=a.id,
+                approver=a.approver,
+                approver_name=named[a.approver].label,
+                position=a.position,
+                parked=a.parked is not None,
+                reason=a.reason,
+            )
             for a in approvals
         ],
-        "decided_approvals": [
-            {
-                "approver": a.approver,
-                "approver_name": named[a.approver].label,
-                "agree": a.status == ApprovalStatus.APPROVED,
-                "comment": a.comment,
-            }
+        decided_approvals=[
+            DecidedApproval(
+                approver=a.approver,
+                approver_name=named[a.approver].label,
+                agree=a.status == ApprovalStatus.APPROVED,
+                comment=a.comment,
+            )
             for a in declined
         ],
-        "kept_attachments": [
-            {"id": a.id, "slot": a.slot, "filename": a.filename, "size": a.size, "sha256": a.sha256} for a in kept
-        ],
-    }
+        kept_attachments=[KeptFile(a.id, a.slot, a.filename, a.size, a.sha256) for a in kept],
+    )
 
 
 def _people_list(session: Session, found: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -422,7 +597,7 @@ def parked_form(parked: dict[str, Any] | None) -> dict[str, Any]:
     return form if isinstance(form, dict) else {}
 
 
-def approval(session: Session, username: str, approval_id: int) -> dict[str, Any]:
+def approval(session: Session, username: str, approval_id: int) -> ApprovalView:
     """An added approval for its approver: the step, the reason and any waiting submission."""
     row = session.get(AddedApproval, approval_id)
     if row is None or row.approver != username:
@@ -437,23 +612,22 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
         data = parked_form(row.parked)
         values = display_values(schema, data)
         files = [a for a in data.get("attachments") or [] if isinstance(a, dict)]
-    return {
-        "id": row.id,
-        "instance": instance.id,
-        "title": instance.title,
-        "item": definition.name,
-        "step_name": step.name if step else row.step_id,
-        "position": row.position,
-        "position_name": labels.POSITION_NAMES[row.position],
-        "requested_by": row.requested_by,
-        "requested_at": as_utc(row.requested_at),
-        "reason": row.reason,
-        "status": row.status,
-        "ready": row.status == ApprovalStatus.PENDING and (row.position == "before" or row.parked is not None),
-        "submitted_by": (row.parked or {}).get("actor"),
-        "values": values,
-        "attachments": files,
-    }
+    return ApprovalView(
+        id=row.id,
+        instance=instance.id,
+        title=instance.title,
+        item=definition.name,
+        step_name=step.name if step else row.step_id,
+        position=row.position,
+        requested_by=row.requested_by,
+        requested_at=as_utc(row.requested_at),
+        reason=row.reason,
+        status=row.status,
+        ready=row.status == ApprovalStatus.PENDING and (row.position == "before" or row.parked is not None),
+        submitted_by=(row.parked or {}).get("actor"),
+        values=values,
+        attachments=files,
+    )
 
 
 def diagram_svg(session: Session, username: str, instance_id: int) -> str:

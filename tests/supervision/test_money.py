@@ -274,9 +274,10 @@ def test_a_meetings_resolution_is_not_undone_by_one_person(world, now):
     number = registered["data"]["number"]
     assert number.startswith("QX0101-") and "-决-" in number
     from engine.workspace import matter_detail
+    from web import shaping
 
     with world.sessions() as session:
-        timeline = matter_detail.matter(session, "shangtang.supervisor", instance)["timeline"]
+        timeline = shaping.matter(matter_detail.matter(session, "shangtang.supervisor", instance))["timeline"]
     assert any(number in (t["detail"] or "") and t["kind_name"] == "决议登记" for t in timeline)
     resolver = [e for e in world.history(instance) if e["kind"] == "task_completed"][-1]["actor"]
     with pytest.raises(InvalidState) as caught, world.sessions() as session, session.begin():

@@ -198,11 +198,11 @@ def test_added_approvers_are_those_who_could_do_the_step_and_none_is_chosen(clie
         from engine.workspace import matter_detail
 
         view = matter_detail.task(session, SUPERVISOR, review.id)
-    offered = [c["username"] for c in view["approver_candidates"]]
+    offered = [c["username"] for c in view.approver_candidates]
     assert SECOND_SUPERVISOR in offered
     for nobody in ("admin", "county.auditor", CADRE, CHAIR, BOOKKEEPER, "shangtang.secretary", AGENCY, SUPERVISOR):
         assert nobody not in offered
-    offices = [c["office"] for c in view["approver_candidates"]]
+    offices = [c["office"] for c in view.approver_candidates]
     assert offices == sorted(offices)
     _login(client, SUPERVISOR)
     page = client.get(f"/tasks/{review.id}").get_data(as_text=True)

@@ -69,7 +69,7 @@ def world_app(tmp_path_factory):
         )
         sha256 = upload.sha256
     with sessions() as session, session.begin():
-        task = next(t for t in inbox.todo(session, HOLDER) if t["step"] == "discuss")
+        task = next(t for t in inbox.todo(session, HOLDER) if t.step == "discuss")
         names = {u: tokens.create(session, u, "test", None) for u in USERS if u}
     engine.dispose()
     app = create_app(
@@ -81,7 +81,7 @@ def world_app(tmp_path_factory):
             "ATTACHMENTS_FOLDER": str(files),
         }
     )
-    return World(app, result.instance_id, task["id"], sha256, names)
+    return World(app, result.instance_id, task.id, sha256, names)
 
 
 @pytest.fixture(scope="module")

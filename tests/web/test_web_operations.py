@@ -31,9 +31,9 @@ def start(sessions) -> tuple[int, str]:
     return result.instance_id, result.opened[0]["id"]
 
 
-def open_step(sessions, instance_id: int) -> dict:
+def open_step(sessions, instance_id: int) -> inbox.TodoTask:
     with sessions() as session:
-        return next(t for t in inbox.todo(session, SECRETARY) if t["instance"] == instance_id)
+        return next(t for t in inbox.todo(session, SECRETARY) if t.instance == instance_id)
 
 
 def run(sessions, operation, *args):
@@ -43,7 +43,7 @@ def run(sessions, operation, *args):
 
 def kinds(sessions, instance_id: int) -> list[str]:
     with sessions() as session:
-        return [e["kind"] for e in matter_detail.matter(session, SECRETARY, instance_id)["timeline"]]
+        return [e.kind for e in matter_detail.matter(session, SECRETARY, instance_id).timeline]
 
 
 def test_withdraw_return_transfer_remind_copy_reject(world):
@@ -58,7 +58,7 @@ def test_withdraw_return_transfer_remind_copy_reject(world):
     with world() as session, session.begin():
         plan = files.store_upload(session, None, png_bytes(), "方案.png", SECRETARY).id
     run(world, operations.complete, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
-    assert open_step(world, instance_id)["step"] == "discuss"
+    assert open_step(world, instance_id).step == "discuss"
     with world() as session:
         assert operations.withdrawable(session, instance_id, SECRETARY) == "step"
         assert operations.withdrawable(session, instance_id, DEPUTY) is None
@@ -66,50 +66,50 @@ def test_withdraw_return_transfer_remind_copy_reject(world):
         run(world, operations.withdraw, instance_id, SECRETARY, "错")
     run(world, operations.withdraw, instance_id, SECRETARY, "金额填错了")
     step = open_step(world, instance_id)
-    assert step["step"] == "propose"
-    assert step["id"] != task_id  # the step opens anew
+    assert step.step == "propose"
+    assert step.id != task_id  # the step opens anew
     with world() as session:
-        view = matter_detail.task(session, SECRETARY, step["id"])
-        assert view["previous"]["matter_title"] == "村道硬化工程"
-        assert [a["id"] for a in view["kept_attachments"]] == [plan]
+        view = matter_detail.task(session, SECRETARY, step.id)
+        assert view.previous["matter_title"] == "村道硬化工程"
+        assert [a.id for a in view.kept_attachments] == [plan]
 
-    run(world, operations.complete, step["id"], SECRETARY, PROPOSE, {"proposal": [plan]})
+    run(world, operations.complete, step.id, SECRETARY, PROPOSE, {"proposal": [plan]})
     discuss = open_step(world, instance_id)
     with world() as session:
-        assert [s["step"] for s in operations.returnable_steps(session, discuss["id"])] == ["propose"]
+        assert [s["step"] for s in operations.returnable_steps(session, discuss.id)] == ["propose"]
     with pytest.raises(InvalidState):
-        run(world, operations.return_to, discuss["id"], SECRETARY, "review", "还没到这一步")
-    run(world, operations.return_to, discuss["id"], SECRETARY, "propose", "方案不完整")
+        run(world, operations.return_to, discuss.id, SECRETARY, "review", "还没到这一步")
+    run(world, operations.return_to, discuss.id, SECRETARY, "propose", "方案不完整")
     step = open_step(world, instance_id)
-    assert step["step"] == "propose"
-    run(world, operations.complete, step["id"], SECRETARY, PROPOSE)
+    assert step.step == "propose"
+    run(world, operations.complete, step.id, SECRETARY, PROPOSE)
     discuss = open_step(world, instance_id)
 
     with pytest.raises(PermissionDenied):
-        run(world, operations.transfer, discuss["id"], SECRETARY, "shangtang.chair", "主任来办")
-    run(world, operations.transfer, discuss["id"], SECRETARY, DEPUTY, "我出差，请副书记办理")
+        run(world, operations.transfer, discuss.id, SECRETARY, "shangtang.chair", "主任来办")
+    run(world, operations.transfer, discuss.id, SECRETARY, DEPUTY, "我出差，请副书记办理")
     with world() as session:
-        assert all(t["instance"] != instance_id for t in inbox.todo(session, SECRETARY))
-        assert [t["step"] for t in inbox.todo(session, DEPUTY) if t["instance"] == instance_id] == ["discuss"]
+        assert all(t.instance != instance_id for t in inbox.todo(session, SECRETARY))
+        assert [t.step for t in inbox.todo(session, DEPUTY) if t.instance == instance_id] == ["discuss"]
     with pytest.raises(PermissionDenied, match="已转给"):
-        run(world, operations.reject, discuss["id"], SECRETARY, "不同意这个方案")
+        run(world, operations.reject, discuss.id, SECRETARY, "不同意这个方案")
 
-    run(world, operations.remind, discuss["id"], "shangtang.chair", "请尽快召开两委会")
+    run(world, operations.remind, discuss.id, "shangtang.chair", "请尽快召开两委会")
     with pytest.raises(InvalidState):
-        run(world, operations.remind, discuss["id"], "shangtang.chair", "再催一次")
+        run(world, operations.remind, discuss.id, "shangtang.chair", "再催一次")
     with pytest.raises(NotFound):
-        run(world, operations.remind, discuss["id"], "lingtou.chair", None)
+        run(world, operations.remind, discuss.id, "lingtou.chair", None)
     with pytest.raises(PermissionDenied):
         run(world, operations.copy, instance_id, SECRETARY, ["lingtou.supervisor"], None)
     run(world, operations.copy, instance_id, SECRETARY, ["shangtang.supervisor", "dongxi.discipline"], "请监督")
     with world() as session:
         assert inbox.counts(session, "shangtang.supervisor")["copies"] == 1
-        assert inbox.todo(session, DEPUTY)[0]["reminders"] == 1
+        assert inbox.todo(session, DEPUTY)[0].reminders == 1
 
-    run(world, operations.reject, discuss["id"], DEPUTY, "方案不符合村规划")
+    run(world, operations.reject, discuss.id, DEPUTY, "方案不符合村规划")
     with world() as session:
         view = matter_detail.matter(session, SECRETARY, instance_id)
-        assert view["status"] == "cancelled" and not view["open_tasks"]
+        assert view.status == "cancelled" and not view.open_tasks
         assert api.verify_history(session, instance_id).ok
     assert kinds(world, instance_id)[-2:] == ["task_rejected", "instance_cancelled"]
     assert {"task_withdrawn", "task_returned", "task_transferred", "task_reminded", "matter_copied"} <= set(
@@ -125,7 +125,7 @@ def test_the_initiator_withdraws_a_matter_nobody_acted_on(world):
         run(world, operations.withdraw, instance_id, "shangtang.chair", "不是我发起的")
     run(world, operations.withdraw, instance_id, SECRETARY, "发起错了事项")
     with world() as session:
-        assert matter_detail.matter(session, SECRETARY, instance_id)["status"] == "cancelled"
+        assert matter_detail.matter(session, SECRETARY, instance_id).status == "cancelled"
 
 
 def test_added_approvals_before_and_after(world):
@@ -136,14 +136,14 @@ def test_added_approvals_before_and_after(world):
     with world() as session:
         approval = inbox.approvals(session, "dongxi.agency")[0]
     with pytest.raises(NotFound):
-        run(world, operations.decide, approval["id"], "shangtang.chair", True, None)
+        run(world, operations.decide, approval.id, "shangtang.chair", True, None)
     with pytest.raises(PowerlistError, match="意见"):
-        run(world, operations.decide, approval["id"], "dongxi.agency", False, "")
-    run(world, operations.decide, approval["id"], "dongxi.agency", True, "可以")
+        run(world, operations.decide, approval.id, "dongxi.agency", False, "")
+    run(world, operations.decide, approval.id, "dongxi.agency", True, "可以")
     run(world, operations.complete, task_id, SECRETARY, PROPOSE)
 
     discuss = open_step(world, instance_id)
-    run(world, operations.add_approver, discuss["id"], SECRETARY, "shangtang.supervisor", "after", "请监委会确认")
+    run(world, operations.add_approver, discuss.id, SECRETARY, "shangtang.supervisor", "after", "请监委会确认")
     meeting = {
         "plan_summary": "硬化村道两公里，预算八万元",
         "meeting_date": "2026-01-08",
@@ -158,7 +158,7 @@ def test_added_approvals_before_and_after(world):
         "passed": True,
     }
     with world() as session:
-        schema = matter_detail.task(session, SECRETARY, discuss["id"])["schema"]
+        schema = matter_detail.task(session, SECRETARY, discuss.id).schema
     meeting = {k: v for k, v in meeting.items() if k in schema["properties"]}
     required_slots = [a["name"] for a in schema.get("x-attachments", []) if a.get("required")]
     from engine.workspace import attachments as files
@@ -169,28 +169,28 @@ def test_added_approvals_before_and_after(world):
             slot: [files.store_upload(session, None, png_bytes(), f"{slot}.png", SECRETARY).id]
             for slot in required_slots
         }
-    parked = run(world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
-    assert parked.parked and open_step(world, instance_id)["step"] == "discuss"
+    parked = run(world, operations.complete, discuss.id, SECRETARY, meeting, ids)
+    assert parked.parked and open_step(world, instance_id).step == "discuss"
     with world() as session:
         approval = inbox.approvals(session, "shangtang.supervisor")[0]
-        assert approval["ready"]
-    run(world, operations.decide, approval["id"], "shangtang.supervisor", False, "票数与签到表不符")
-    assert open_step(world, instance_id)["step"] == "discuss"
+        assert approval.ready
+    run(world, operations.decide, approval.id, "shangtang.supervisor", False, "票数与签到表不符")
+    assert open_step(world, instance_id).step == "discuss"
     # Declined: the holder corrects and submits again, with the files already attached.
-    outcome = run(world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
+    outcome = run(world, operations.complete, discuss.id, SECRETARY, meeting, ids)
     assert not outcome.parked and [o["step"] for o in outcome.opened] == ["review"]
     with world() as session:
         assert api.verify_history(session, instance_id).ok
-        events = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
-    done = [e for e in events if e["kind"] == "task_completed" and e["step"] == "discuss"][0]
-    assert {a["name"] for a in done["attachments"]} == set(required_slots)
-    assert all(len(a["sha256"]) == 64 for a in done["attachments"])
+        events = matter_detail.matter(session, SECRETARY, instance_id).timeline
+    done = [e for e in events if e.kind == "task_completed" and e.step == "discuss"][0]
+    assert {a["name"] for a in done.attachments} == set(required_slots)
+    assert all(len(a["sha256"]) == 64 for a in done.attachments)
 
     # 后加签 agreed: the waiting submission completes the step, in the holder's name.
     review = open_step(world, instance_id)
-    run(world, operations.add_approver, review["id"], SECRETARY, "dongxi.discipline", "after", "请镇纪委复核表决")
+    run(world, operations.add_approver, review.id, SECRETARY, "dongxi.discipline", "after", "请镇纪委复核表决")
     with world() as session:
-        schema = matter_detail.task(session, SECRETARY, review["id"])["schema"]
+        schema = matter_detail.task(session, SECRETARY, review.id).schema
         ids = {
             a["name"]: [files.store_upload(session, None, png_bytes(), "x.png", SECRETARY).id]
             for a in schema["x-attachments"]
@@ -198,17 +198,17 @@ def test_added_approvals_before_and_after(world):
         session.commit()
     answers = dict(meeting, notice_date="2026-01-02", opinions="同意")
     answers = {k: v for k, v in answers.items() if k in schema["properties"]}
-    assert run(world, operations.complete, review["id"], SECRETARY, answers, ids).parked
+    assert run(world, operations.complete, review.id, SECRETARY, answers, ids).parked
     with world() as session:
         approval = inbox.approvals(session, "dongxi.discipline")[0]
-    outcome = run(world, operations.decide, approval["id"], "dongxi.discipline", True, "表决有效")
+    outcome = run(world, operations.decide, approval.id, "dongxi.discipline", True, "表决有效")
     assert [o["step"] for o in outcome.opened] == ["resolve"]
     with world() as session:
-        timeline = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
+        timeline = matter_detail.matter(session, SECRETARY, instance_id).timeline
         assert api.verify_history(session, instance_id).ok
-    reviewed = [e for e in timeline if e["kind"] == "task_completed" and e["step"] == "review"][0]
-    assert reviewed["actor"] == SECRETARY
-    kinds_seen = [e["kind"] for e in timeline]
+    reviewed = [e for e in timeline if e.kind == "task_completed" and e.step == "review"][0]
+    assert reviewed.actor == SECRETARY
+    kinds_seen = [e.kind for e in timeline]
     assert kinds_seen.index("approver_decided") < len(kinds_seen) - 1
 
 
@@ -234,7 +234,7 @@ def test_a_retried_submission_acts_once(world):
     again = run(world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001")
     assert again.repeated and again.instance_id == instance_id
     with world() as session:
-        timeline = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
-        completed = [e for e in timeline if e["kind"] == "task_completed"]
+        timeline = matter_detail.matter(session, SECRETARY, instance_id).timeline
+        completed = [e for e in timeline if e.kind == "task_completed"]
         assert len(completed) == 1
         assert json.loads(json.dumps(again.as_dict()))["instance"] == instance_id

@@ -17,7 +17,7 @@ from engine.runtime import forms
 from engine.workspace import access, attachments, idempotency, inbox, matter_detail, operations
 from engine.workspace import admin as flows_admin
 from engine.workspace.operations import Outcome
-from web import db, flow_changes
+from web import db, flow_changes, shaping
 from web.actions import attachments_folder, run_once
 from web.api.blueprint import bp
 from web.api.openapi import document
@@ -115,20 +115,20 @@ def me():
 
 @bp.get("/items")
 def items():
-    return ok(inbox.catalogue(db.session(), request.args.get("q")))
+    return ok(shaping.catalogue(inbox.catalogue(db.session(), request.args.get("q"))))
 
 
 @bp.get("/tasks")
 def tasks():
-    return ok(inbox.todo(db.session(), user()))
+    return ok([shaping.todo_row(t) for t in inbox.todo(db.session(), user())])
 
 
 @bp.get("/tasks/<task_id>")
 def task(task_id: str):
     view = matter_detail.task(db.session(), user(), _task_id(task_id))
-    result = {k: v for k, v in view.items() if k not in ("spec", "schema", "summary", "reason")}
-    result["form"] = view["schema"]
-    result["summary"] = view["summary"].as_dict()  # the matter at a glance, with the reason it came back
+    result = {k: v for k, v in shaping.task(view).items() if k not in ("spec", "schema", "summary", "reason")}
+    result["form"] = view.schema
+    result["summary"] = view.summary.as_dict()  # the matter at a glance, with the reason it came back
     return ok(result)
 
 
@@ -166,7 +166,7 @@ def check(task_id: str):
     form = body().get("data")
     if not isinstance(form, dict):
         raise BadInput("data: the form data as a JSON object is required")
-    found = asdict(forms.live_check(view["schema"], form))  # every error at once, as the page shows them
+    found = asdict(forms.live_check(view.schema, form))  # every error at once, as the page shows them
     found["fields"] = [{"field": name, "message": message} for name, message in found["fields"].items()]
     return ok(found)
 
@@ -215,7 +215,7 @@ def add_approver(task_id: str):
 
 @bp.get("/approvals")
 def approvals():
-    return ok(inbox.approvals(db.session(), user()))
+    return ok([shaping.approval_row(a) for a in inbox.approvals(db.session(), user())])
 
 
 @bp.post("/approvals/<int:approval_id>/decide")
@@ -249,7 +249,7 @@ def start():
 
 @bp.get("/matters")
 def started():
-    return ok(inbox.started(db.session(), user()))
+    return ok([shaping.started_row(m) for m in inbox.started(db.session(), user())])
 
 
 @bp.get("/villages/<village>/decisions")
@@ -264,7 +264,7 @@ def decisions(village: str):
 
 @bp.get("/matters/<int:instance_id>")
 def matter(instance_id: int):
-    return ok(matter_detail.matter(db.session(), user(), instance_id))
+    return ok(shaping.matter(matter_detail.matter(db.session(), user(), instance_id)))
 
 
 @bp.get("/matters/<int:instance_id>/history")

@@ -27,7 +27,7 @@ def replay_svg(view: ReplayView) -> str:
     """The diagram as it stood at the replay's position ("" when the flow has none to draw)."""
     if view.diagram is None:
         return ""
-    return render_svg(view.diagram, view.states, id_prefix=f"replay{view.matter['id']}")
+    return render_svg(view.diagram, view.states, id_prefix=f"replay{view.matter.id}")
 
 
 def badge_text(step: dict[str, Any], metric: str) -> str:

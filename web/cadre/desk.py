@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from engine.errors import FormInvalid
 from engine.workspace import access, idempotency, operations
 from engine.workspace import inbox as inbox_queries
-from web import db
+from web import db, shaping
 from web.actions import run_once
 from web.cadre.blueprint import bp
 from web.i18n import gettext as _
@@ -27,11 +27,11 @@ def inbox():
     session = db.session()
     user = current_user.username
     if tab == "todo":
-        rows = inbox_queries.todo(session, user)
+        rows = [shaping.todo_row(t) for t in inbox_queries.todo(session, user)]
     elif tab == "approvals":
-        rows = inbox_queries.approvals(session, user)
+        rows = [shaping.approval_row(a) for a in inbox_queries.approvals(session, user)]
     else:
-        rows = inbox_queries.copies(session, user)
+        rows = [shaping.copy_row(c) for c in inbox_queries.copies(session, user)]
     return render_template("cadre/desk.html", tab=tab, rows=rows)
 
 
@@ -39,7 +39,7 @@ def inbox():
 @login_required
 def done():
     """已办: what the user did, from the history."""
-    rows = inbox_queries.done(db.session(), current_user.username)
+    rows = [shaping.done_row(e) for e in inbox_queries.done(db.session(), current_user.username)]
     return render_template("cadre/mine.html", tab="done", rows=rows)
 
 
@@ -47,7 +47,7 @@ def done():
 @login_required
 def started():
     """Matters the user started, and where each one is now."""
-    rows = inbox_queries.started(db.session(), current_user.username)
+    rows = [shaping.started_row(m) for m in inbox_queries.started(db.session(), current_user.username)]
     return render_template("cadre/mine.html", tab="started", rows=rows)
 
 
@@ -56,7 +56,7 @@ def started():
 def start():
     query = (request.args.get("q") or "").strip()[:50]
     session = db.session()
-    groups = inbox_queries.catalogue(session, query, current_user.username)
+    groups = shaping.catalogue(inbox_queries.catalogue(session, query, current_user.username))
     can_start = any(item["can_start"] for group in groups for item in group["items"])
     return render_template("cadre/start.html", groups=groups, query=query, can_start=can_start)
 
@@ -65,7 +65,7 @@ def start():
 @login_required
 def start_item(key: str):
     session = db.session()
-    item = next((i for g in inbox_queries.catalogue(session) for i in g["items"] if i["key"] == key), None)
+    item = next((i for g in inbox_queries.catalogue(session) for i in g.items if i.key == key), None)
     if item is None:
         abort(404)
     villages = [

@@ -7,7 +7,7 @@ from flask import abort, render_template
 from flask_login import current_user, login_required
 
 from engine.workspace import matter_detail
-from web import db
+from web import db, shaping
 from web.cadre.blueprint import bp
 
 
@@ -15,7 +15,7 @@ from web.cadre.blueprint import bp
 @login_required
 def diagram_page(instance_id: int):
     session = db.session()
-    view = matter_detail.matter(session, current_user.username, instance_id)
+    view = shaping.matter(matter_detail.matter(session, current_user.username, instance_id))
     svg = matter_detail.diagram_svg(session, current_user.username, instance_id)
     if not svg:
         abort(404)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.public import receipts
 from engine.workspace import attachments, matter_detail, operations
-from web import db
+from web import db, shaping
 from web.actions import attachments_folder
 from web.cadre.blueprint import bp
 from web.i18n import gettext as _
@@ -23,7 +23,7 @@ FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sa
 @login_required
 def matter(instance_id: int):
     session = db.session()
-    view = matter_detail.matter(session, current_user.username, instance_id)
+    view = shaping.matter(matter_detail.matter(session, current_user.username, instance_id))
     svg = matter_detail.diagram_svg(session, current_user.username, instance_id)
     copy_to = operations.copy_candidates(session, instance_id)
     with db.writing() as write:
@@ -112,7 +112,7 @@ def _visible(instance_id: int) -> None:
 @login_required
 def approval(approval_id: int):
     session = db.session()
-    view = matter_detail.approval(session, current_user.username, approval_id)
+    view = shaping.approval(matter_detail.approval(session, current_user.username, approval_id))
     error = None
     if request.method == "POST":
         choice = request.form.get("decision")

@@ -15,7 +15,7 @@ from engine.persistence.ids import parse_id
 from engine.runtime import forms
 from engine.workspace import attachments, idempotency, matter_detail, operations, waivers
 from engine.workspace.operations import Outcome
-from web import db
+from web import db, shaping
 from web import forms as web_forms
 from web.actions import run_once, store_files
 from web.cadre.blueprint import bp
@@ -75,7 +75,7 @@ def _known(spec: forms.FormSpec) -> set[str]:
 @login_required
 def task(task_id: str):
     task_id = _task_id(task_id)
-    view = matter_detail.task(db.session(), current_user.username, task_id)
+    view = shaping.task(matter_detail.task(db.session(), current_user.username, task_id))
     first = forms.prefill_values(view["spec"], view)  # x-prefill: e.g. the title typed at start
     values = web_forms.form_values(view["spec"], {**first, **(view["previous"] or {})})
     kept: dict[str, list[dict[str, Any]]] = {}
@@ -93,7 +93,7 @@ def submit(task_id: str):
     earlier = idempotency.lookup(db.session(), user, key)
     if earlier is not None:
         return _done(Outcome.repeat_of(earlier))
-    view = matter_detail.task(db.session(), user, task_id)
+    view = shaping.task(matter_detail.task(db.session(), user, task_id))
     spec = view["spec"]
     submitted = request.form.to_dict(flat=False)
     data, errors = web_forms.parse_form(spec, submitted)
@@ -161,8 +161,8 @@ def check(task_id: str):
     """Field errors and legal checks of what has been typed so far (the form calls this as the cadre types)."""
     task_id = _task_id(task_id)
     view = matter_detail.task(db.session(), current_user.username, task_id)
-    data, errors = web_forms.parse_form(view["spec"], request.form.to_dict(flat=False))
-    return jsonify(asdict(forms.live_check(view["schema"], data, errors)))
+    data, errors = web_forms.parse_form(view.spec, request.form.to_dict(flat=False))
+    return jsonify(asdict(forms.live_check(view.schema, data, errors)))
 
 
 def _reason() -> str:
