@@ -28,8 +28,8 @@ from engine import clock
 from engine.history.chain import GENESIS
 from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+from engine.scheduler import start_scheduler
 from engine.supervision.models import SupervisionTimer
-from engine.supervision.scheduler import start_scheduler
 from engine.supervision.sweep import sweep
 
 FLOW = Path(__file__).resolve().parent.parent / "tests" / "data" / "mini" / "mini_decision.bpmn"

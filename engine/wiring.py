@@ -14,12 +14,12 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from engine.audit import models as audit_models
+from engine.audit import violation_source
 from engine.definitions import models as definition_models
 from engine.persistence import models
 from engine.public import complaints, disclosure_models, ledger_models, subsidy_models
 from engine.public import models as public_models
 from engine.public.subsidies import from_flows as subsidies_from_flows
-from engine.supervision import audit_source
 from engine.supervision import hook as supervision_hook
 from engine.supervision import models as supervision_models
 from engine.workspace import closing, draft_models, drafts
@@ -40,7 +40,7 @@ MODEL_MODULES = (
 
 INSTALLERS = (
     supervision_hook.install,
-    audit_source.install,
+    violation_source.install,
     complaints.install,
     subsidies_from_flows.install,
     closing.install,
