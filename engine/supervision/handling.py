@@ -45,7 +45,7 @@ from engine.org.units import holds_role
 from engine.persistence.enums import Level
 from engine.supervision import timers, violation_chain
 from engine.supervision import violations as v
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import SupervisionTimer, Violation, ViolationOutcome
 from engine.supervision.reach import require_dismiss_level
 from engine.texts import text
 
@@ -220,7 +220,7 @@ def handle(
             note=text,
             now=now,
             kind="rectification_accepted",
-            outcome="rectified",
+            outcome=ViolationOutcome.RECTIFIED,
         )
         kind = "rectification_accepted"
     elif action == "reject":

@@ -40,7 +40,7 @@ from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
-from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
+from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation, ViolationOutcome
 from engine.supervision.notice_rules import DEFAULT_FILE as DEFAULT_FILE
 from engine.supervision.notice_rules import (
     KINDS,
@@ -457,7 +457,7 @@ def issue(
     elif not preview:
         begin_write(session)
     policy.require(session, actor, "notice.issue", Target(kind, unit.id))
-    if violation is not None and violation.outcome == "dismissed":
+    if violation is not None and violation.outcome == ViolationOutcome.DISMISSED:
         raise InvalidState(
             f"violation {violation.id} was dismissed",
             code="notice.violation_dismissed",
@@ -832,7 +832,7 @@ def _any_village(session: Session, scope: OrgUnit) -> OrgUnit:
 
 def issuable(session: Session, actor: str, violation: Violation) -> list[str]:
     """The kinds the user may issue for a violation now (for the buttons of its page)."""
-    if violation.outcome == "dismissed":
+    if violation.outcome == ViolationOutcome.DISMISSED:
         return []
     return [k for k in KINDS if policy.may(session, actor, "notice.issue", Target(k, violation.village_id))]
 
