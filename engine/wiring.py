@@ -3,7 +3,8 @@ line and the scheduler call it; the tests' conftest too).
 
 It installs the built-in hooks and sources, in this order: the supervision step watcher, the
 violations the audit views count, the complaints' concern and hooks, subsidy rosters produced by
-flows, closing added approvals of a closed step, and dropping the drafts of a closed step. It also
+flows, the disclosures' on-time check each sweep runs, closing added approvals of a closed step, and
+dropping the drafts of a closed step. It also
 imports every module that defines tables (:data:`MODEL_MODULES`), so Alembic and the app see the whole
 schema; they live in the areas above :mod:`engine.persistence`, which knows none of them. Installing
 twice changes nothing.
@@ -19,6 +20,7 @@ from engine.definitions import models as definition_models
 from engine.persistence import models
 from engine.public import complaints, disclosure_models, ledger_models, subsidy_models
 from engine.public import models as public_models
+from engine.public.disclosures import late_check as disclosures_late_check
 from engine.public.subsidies import from_flows as subsidies_from_flows
 from engine.supervision import hook as supervision_hook
 from engine.supervision import models as supervision_models
@@ -43,6 +45,7 @@ INSTALLERS = (
     violation_source.install,
     complaints.install,
     subsidies_from_flows.install,
+    disclosures_late_check.install,
     closing.install,
     drafts.install,
 )
