@@ -2,12 +2,12 @@
 line and the scheduler call it; the tests' conftest too).
 
 It installs the built-in hooks and sources, in this order: the supervision step watcher, the
-violations the audit views count, the complaints' concern and hooks, subsidy rosters produced by
-flows, the disclosures' on-time check each sweep runs, closing added approvals of a closed step, and
-dropping the drafts of a closed step. It also
-imports every module that defines tables (:data:`MODEL_MODULES`), so Alembic and the app see the whole
-schema; they live in the areas above :mod:`engine.persistence`, which knows none of them. Installing
-twice changes nothing.
+supervision area's access decisions, the violations the audit views count, the complaints' concern,
+hooks and reporter's contact, subsidy rosters produced by flows, the disclosures' on-time check each
+sweep runs, closing added approvals of a closed step, and dropping the drafts of a closed step. It
+also imports every module that defines tables (:data:`MODEL_MODULES`), so Alembic and the app see
+the whole schema; they live in the areas above :mod:`engine.persistence`, which knows none of them.
+Installing twice changes nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from engine.public import complaints, disclosure_models, ledger_models, subsidy_
 from engine.public import models as public_models
 from engine.public.disclosures import late_check as disclosures_late_check
 from engine.public.subsidies import from_flows as subsidies_from_flows
+from engine.supervision import access as supervision_access
 from engine.supervision import hook as supervision_hook
 from engine.supervision import models as supervision_models
 from engine.workspace import closing, draft_models, drafts
@@ -42,6 +43,7 @@ MODEL_MODULES = (
 
 INSTALLERS = (
     supervision_hook.install,
+    supervision_access.install,
     violation_source.install,
     complaints.install,
     subsidies_from_flows.install,
