@@ -94,8 +94,6 @@ def concern(session: Session, instance: ProcessInstance) -> str:
     return about(session, instance.id) or "cadres"
 
 
-policy.register_concern(FLOW, concern)
-
 
 # --- 三级联动: the level a report's complexity sends it to ------------------------------------------
 
@@ -121,7 +119,6 @@ def check_triage(book: Any, step: str, form: dict[str, Any]) -> None:
     raise FormInvalid(step, [FieldError("handling_level", message)])
 
 
-@hooks.after_step
 def _triage_routing(context: hooks.StepContext) -> None:
     """A completed 登记分流 of a complaint must send the report at least as high as its complexity says."""
     from engine.supervision.violations import book_for_village
@@ -159,7 +156,6 @@ def check_start(data: dict[str, Any]) -> None:
             raise error
 
 
-@hooks.after_step
 def _start_contact(context: hooks.StepContext) -> None:
     """A complaint started anonymously keeps no contact, whoever starts it."""
     if context.definition.key != FLOW:
@@ -168,6 +164,13 @@ def _start_contact(context: hooks.StepContext) -> None:
         if event.kind == INSTANCE_STARTED:
             data = json.loads(event.data).get("data")
             check_start(data if isinstance(data, dict) else {})
+
+
+def install() -> None:
+    """Say whom a complaint concerns and watch complaint steps (the engine's bootstrap calls this)."""
+    policy.register_concern(FLOW, concern)
+    hooks.after_step(_triage_routing)
+    hooks.after_step(_start_contact)
 
 
 def _instance(session: Session, instance_id: int) -> ProcessInstance:

@@ -36,7 +36,6 @@ from engine.errors import Conflict, PowerlistError
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance
-from engine.policy.rules import access_rules
 from engine.public.disclosure_models import Disclosure
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.spreadsheets import CENT, cell_yuan, read_sheet
@@ -116,20 +115,6 @@ class Journal:
 
 
 # --- policy -------------------------------------------------------------------------------------
-
-
-def decide(session: Session, action: str, target: OrgUnit, holds) -> str | None:
-    """``ledger.read|import`` on a village: None, "hidden" or "denied"."""
-    rules = access_rules()
-    keeping = rules.roles("keeping_accounts")
-    readers = keeping | rules.roles("supervising") | rules.roles("read_only")
-    if not isinstance(target, OrgUnit) or not holds(readers | rules.roles("acting"), target.id):
-        return "hidden"
-    if action == "ledger.read":
-        return None if holds(readers, target.id) else "denied"
-    if action == "ledger.import":
-        return None if holds(keeping, target.id) else "denied"
-    raise ValueError(f"unknown action '{action}'")
 
 
 # --- reading a journal --------------------------------------------------------------------------

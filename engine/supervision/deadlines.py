@@ -377,15 +377,6 @@ def schedule_red(
     )
 
 
-def step_later(session: Session, task_id: str, since: datetime, delay: timedelta) -> datetime:
-    """``since`` plus ``delay``, whole days counted in the task's own calendar (its deadline's)."""
-    with session.no_autoflush:
-        payload = session.scalar(select(_TIMER.payload).where(_TIMER.key == f"due:{task_id}"))
-    if (payload or {}).get("calendar") == "working":
-        return work_calendar().add_working(as_utc(since), delay)
-    return since + delay
-
-
 def red_at(timer: SupervisionTimer, red_after: timedelta) -> datetime:
     """The deadline plus the red threshold, its days counted as working days for a working-day step."""
     due = as_utc(timer.due_at)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from powerlist.cli import State, echo_json, pass_state, reports_errors
+from powerlist.common import State, echo_json, pass_state, reports_errors
 
 
 def _yuan(fen: int | None) -> str:

@@ -7,7 +7,7 @@ from flask import jsonify, request
 from engine.supervision import overview
 from engine.supervision.overview import Period
 from web import db
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.views import user
 
 

@@ -15,7 +15,7 @@ from engine.public import decisions as published
 from engine.public.items import item_page
 from engine.public.villages import place_name, public_village
 from web import db
-from web.public import add_village_section, bp
+from web.public.blueprint import add_village_section, bp
 
 SHOWN_ON_VILLAGE_PAGE = 3
 

@@ -19,7 +19,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.public import wallet
 from web import db
-from web.public import add_village_section, bp
+from web.public.blueprint import add_village_section, bp
 
 CHART_WIDTH = 360
 CHART_HEIGHT = 170

@@ -25,7 +25,7 @@ codes and the lookup digest), :mod:`.importing` (import, preview, withdraw), :mo
 hook), :mod:`.rosters` (what staff and villagers see) and :mod:`.household_lookup`.
 """
 
-from engine.public.subsidies.access import decide, villages_for
+from engine.public.subsidies.access import villages_for
 from engine.public.subsidies.from_flows import add_entry
 from engine.public.subsidies.household_lookup import Lookup, Receipt, lookup
 from engine.public.subsidies.households import digest
@@ -77,7 +77,6 @@ __all__ = [
     "amount_fen",
     "check_period",
     "check_rows",
-    "decide",
     "digest",
     "households_of",
     "id_problem",
