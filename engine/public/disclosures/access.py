@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from engine import policy
 from engine.persistence.models import OrgUnit
 
+
 def readable_villages(session: Session, actor: str) -> list[OrgUnit]:
     """The villages whose disclosures ``actor`` may read as staff, by code."""
     from engine.public.villages import villages
