@@ -21,6 +21,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 MINI = DATA / "mini" / "mini_decision.bpmn"
+pytest_plugins = ["tests.support.world"]
+
 PG_URL = os.environ.get("POWERLIST_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

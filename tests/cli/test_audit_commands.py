@@ -152,4 +152,4 @@ def test_a_model_that_cannot_be_understood_is_named_by_element_and_line(tmp_path
     result = cli("conformance", "--model", str(broken), "--log", str(log))
     assert result.code == 2 and "task_99" in result.err and "broken.bpmn:" in result.err
     assert "flow-missing-end" in result.err
-    # hostile files and unknown processes: tests/audit/test_descriptive.py (in process, quicker)
+    # hostile files and unknown processes: tests/engine/audit/test_descriptive.py (in process, quicker)

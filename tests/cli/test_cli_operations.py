@@ -2,7 +2,7 @@
 approver add, approval decide) through the real ``powerlist`` entry point, on SQLite and
 PostgreSQL: what they do, their ``--json``, and their exit codes (0 done, 1 refused with nothing
 written, 2 invalid input), never a traceback. Who may do what, for every kind of user and on every
-adapter, is tests/test_action_matrix.py.
+adapter, is tests/web/test_action_matrix.py.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_corpus import FILES
+from tests.engine.definitions.test_corpus import FILES
 
 LINE = re.compile(r"^\S.*: \[[a-z0-9-]+\] .+")
 

@@ -12,7 +12,7 @@ from engine import clock
 from engine.supervision.backfill import backfill
 from engine.supervision.models import SupervisionTimer
 from tests.conftest import MINI, Cli
-from tests.supervision.conftest import T0, World
+from tests.engine.supervision.conftest import T0, World
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_the_backfill_makes_the_timers_the_step_made_from_a_boundary_timer(world
     from sqlalchemy import update
 
     from engine.persistence.models import OpenTask
-    from tests.supervision.conftest import TIMED
+    from tests.engine.supervision.conftest import TIMED
 
     world.deploy(TIMED)
     instance = world.start("timed_posting")

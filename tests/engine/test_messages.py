@@ -11,7 +11,7 @@ import yaml
 from engine.errors import NotFound, PermissionDenied
 from engine.messages import CATALOGUE, describe
 
-ENGINE = Path(__file__).resolve().parent.parent / "engine"
+ENGINE = Path(__file__).resolve().parents[2] / "engine"
 CODE = re.compile(r'code="([a-z_]+\.[a-z_.]+)"|Refusal\(\s*"[a-z]+",\s*f?"[^"]*",\s*"([a-z_]+\.[a-z_.]+)"', re.S)
 
 

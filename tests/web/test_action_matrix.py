@@ -105,19 +105,22 @@ API_ENDPOINTS = {
 NOT_ACTIONS = {
     "cadre.check": "shows the form's live checks; writes nothing",
     "api.check": "answers the form's checks; writes nothing",
-    "api.upload_definition": "flow administration (tests/web/test_web_admin.py)",
-    "api.retire": "flow administration (tests/web/test_web_admin.py)",
-    "cadre.register": "the decision register, not a matter (tests/web/test_web_register.py)",
-    "cadre.ledger_imports": "the village accounts, not a matter (tests/test_wallet.py, tests/web/test_web_wallet.py)",
-    "cadre.subsidy_rosters": "subsidy rosters, not a matter (tests/test_subsidies.py, tests/web/test_web_subsidies.py)",
-    "cadre.disclosures": "三务公开, not a matter (tests/test_disclosures.py, tests/web/test_web_disclosures.py)",
-    "api.issue_document": "a supervisor's document, not a matter (tests/supervise/test_documents.py)",
-    "api.document_receipt": "a document's receipt, not a matter (tests/supervise/test_documents.py)",
-    "api.talk_record": "a supervisor's talk, not a matter (tests/supervise/test_documents.py)",
-    "api.violation_action": "handling a violation warning, not a matter (tests/test_violation_matrix.py)",
-    "cadre.save_task_draft": "a draft, never part of the record (tests/web/test_drafts.py)",
-    "cadre.save_start_draft": "a draft, never part of the record (tests/web/test_drafts.py)",
-    "api.save_task_draft": "a draft, never part of the record (tests/web/test_drafts.py)",
+    "api.upload_definition": "flow administration (tests/web/admin/test_web_admin.py)",
+    "api.retire": "flow administration (tests/web/admin/test_web_admin.py)",
+    "cadre.register": "the decision register, not a matter (tests/web/cadre/test_web_register.py)",
+    "cadre.ledger_imports": "the village accounts, not a matter "
+    "(tests/engine/public/test_wallet.py, tests/web/public/test_web_wallet.py)",
+    "cadre.subsidy_rosters": "subsidy rosters, not a matter "
+    "(tests/engine/public/test_subsidies.py, tests/web/cadre/test_web_subsidies.py)",
+    "cadre.disclosures": "三务公开, not a matter "
+    "(tests/engine/public/test_disclosures.py, tests/web/public/test_web_disclosures.py)",
+    "api.issue_document": "a supervisor's document, not a matter (tests/web/supervise/test_documents.py)",
+    "api.document_receipt": "a document's receipt, not a matter (tests/web/supervise/test_documents.py)",
+    "api.talk_record": "a supervisor's talk, not a matter (tests/web/supervise/test_documents.py)",
+    "api.violation_action": "handling a violation warning, not a matter (tests/web/supervise/test_violation_matrix.py)",
+    "cadre.save_task_draft": "a draft, never part of the record (tests/web/cadre/test_drafts.py)",
+    "cadre.save_start_draft": "a draft, never part of the record (tests/web/cadre/test_drafts.py)",
+    "api.save_task_draft": "a draft, never part of the record (tests/web/cadre/test_drafts.py)",
 }
 # The commands that do each action, by their path.
 CLI_COMMANDS = {

@@ -17,7 +17,7 @@ from engine.audit import conformance
 from engine.audit.alignment import align, random_run
 from engine.audit.conformance import check_log
 from engine.audit.descriptive import read_model
-from tests.audit.conftest import FULL, found, log_of
+from tests.engine.audit.conftest import FULL, found, log_of
 
 KINDS = {
     "start": "startEvent",
@@ -204,7 +204,7 @@ def test_a_case_that_hits_the_bound_is_reported_not_guessed(monkeypatch):
 def test_flows_of_our_own_agree_with_the_replay_on_whether_a_case_conforms(four):
     """四议两公开 read leniently and aligned, against the compiled state machine, case by case."""
     from bench.conformance import generate
-    from tests.audit.conftest import FLOW
+    from tests.engine.audit.conftest import FLOW
 
     read = read_model(FLOW.read_bytes(), "four.bpmn").model
     assert read.steps == FULL

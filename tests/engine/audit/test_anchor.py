@@ -13,7 +13,7 @@ from engine.audit.models import HistoryAnchor
 from engine.errors import InvalidState
 from engine.history.chain import GENESIS, event_hash
 from engine.persistence.models import HistoryEvent, ProcessInstance
-from tests.audit.conftest import T0, append_steps, drive
+from tests.engine.audit.conftest import T0, append_steps, drive
 
 DAY1, DAY2 = date(2026, 3, 20), date(2026, 3, 21)
 

@@ -9,10 +9,10 @@ import pytest
 
 from engine.audit.conformance import check_log
 from engine.audit.eventlog import EventLogBuilder
-from tests.audit.conftest import FULL, T0, compile_file, compile_text, found, log_of
-from tests.audit.test_model import PARALLEL
 from tests.conftest import MINI
-from tests.web_auditor.conftest import client_as, world  # noqa: F401  (the auditors' site, built once)
+from tests.engine.audit.conftest import FULL, T0, compile_file, compile_text, found, log_of
+from tests.engine.audit.test_model import PARALLEL
+from tests.web.auditor.conftest import client_as, world  # noqa: F401  (the auditors' site, built once)
 
 DAY = timedelta(days=1)
 DUAL = ["propose", "review", *FULL[3:]]
@@ -167,7 +167,7 @@ def test_statistics_for_heatmaps(four):
 
 # --- the auditors' page: an uploaded model instead of a deployed flow ----------------------------
 
-DATA = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "conformance"
+DATA = __import__("pathlib").Path(__file__).resolve().parents[2] / "data" / "conformance"
 
 
 def test_auditors_upload_a_model_of_any_modeler_with_their_log(client_as):  # noqa: F811
@@ -212,7 +212,7 @@ def test_checks_at_once_are_limited_and_each_keeps_to_its_time_budget(client_as,
     import io
     import time
 
-    from tests.audit.test_descriptive import _parallel
+    from tests.engine.audit.test_descriptive import _parallel
     from web.auditor import jobs
 
     client = client_as("county.discipline")

@@ -15,7 +15,7 @@ from engine.errors import DefinitionInvalid
 from tests.conftest import ROOT
 
 CORPUS = sorted((ROOT.parent / "shared" / "corpus").glob("**/*.bpmn"))
-DATA = Path(__file__).resolve().parent.parent / "data" / "conformance"
+DATA = Path(__file__).resolve().parents[2] / "data" / "conformance"
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:x="urn:vendor"'

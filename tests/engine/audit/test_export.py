@@ -12,7 +12,7 @@ from engine.audit.conformance import check_log
 from engine.audit.export import ExportInfo, write_csv, write_xes, write_xlsx
 from engine.audit.logs import read_csv, read_xes
 from engine.audit.mapping import ActivityMapper
-from tests.audit.conftest import FULL, found, log_of
+from tests.engine.audit.conftest import FULL, found, log_of
 
 ANCHOR = {"day": "2026-03-20", "digest": "ab" * 32, "instances": 2, "events": 9, "created_at": None}
 

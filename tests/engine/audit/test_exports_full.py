@@ -19,7 +19,7 @@ from engine.audit.reference_model import model_for
 from engine.definitions.deploy import latest_version
 from engine.public.receipts import receipt_for
 from engine.workspace.labels import role_name
-from tests.audit.conftest import RETURN_REASON, TRANSFER_REASON, form
+from tests.engine.audit.conftest import RETURN_REASON, TRANSFER_REASON, form
 
 KEY = "four_deliberations"
 XES = "{http://www.xes-standard.org/}"

@@ -21,7 +21,7 @@ from engine.audit.reference_model import model_for
 from engine.definitions.deploy import latest_version
 from engine.errors import InvalidState
 from engine.persistence.models import ProcessInstance
-from tests.audit.conftest import T0, append_event, append_steps, drive
+from tests.engine.audit.conftest import T0, append_event, append_steps, drive
 
 KEY = "four_deliberations"
 

@@ -9,7 +9,7 @@ import pytest
 from engine.audit.conformance import check_log
 from engine.audit.logs import LogUnreadable, parse_timestamp, read_csv, read_xes
 from engine.audit.mapping import ActivityMapper
-from tests.audit.conftest import found
+from tests.engine.audit.conftest import found
 
 XES = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.audit.conftest import compile_file, compile_text
 from tests.conftest import MINI
+from tests.engine.audit.conftest import compile_file, compile_text
 
 PARALLEL = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:pl="urn:powerlist:bpmn:1"

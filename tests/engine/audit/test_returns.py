@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from engine.audit import replay
 from engine.audit.histories import Scope, check_histories
-from tests.audit.conftest import RETURN_REASON, T0, found
+from tests.engine.audit.conftest import RETURN_REASON, T0, found
 
 KEY = "four_deliberations"
 

@@ -9,7 +9,7 @@ import pytest
 
 from engine.definitions.validate import load_definition_file, validate_bpmn
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "bpmn-miwg-reference"
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "bpmn-miwg-reference"
 FILES = sorted(CORPUS.glob("*.bpmn")) if CORPUS.is_dir() else []
 CODE = re.compile(r"^[a-z]+(-[a-z0-9]+)*$")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.definitions.codes import PROBLEM_SUMMARIES
 
-DEFINITIONS = Path(__file__).resolve().parent.parent / "engine" / "definitions"
+DEFINITIONS = Path(__file__).resolve().parents[3] / "engine" / "definitions"
 
 
 def test_every_problem_code_has_a_chinese_summary():

@@ -18,7 +18,7 @@ from engine.definitions.safe_xml import MAX_BPMN_BYTES
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.expressions import SafeScriptEngine
 
-FIXTURES = Path(__file__).parent / "fixtures" / "bpmn"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bpmn"
 MINIMAL = FIXTURES / "minimal" / "small_purchase.bpmn"
 CODE = re.compile(r"^[a-z]+(-[a-z0-9]+)*$")
 

@@ -17,7 +17,7 @@ from engine.errors import FormInvalid
 from engine.expressions import ExpressionError, SafeEnvironment, compile_expression, compile_script
 from engine.expressions.limits import MAX_BUILT_BYTES, text_of
 from engine.runtime.forms import validate_form
-from tests.test_validate import straight
+from tests.engine.definitions.test_validate import straight
 
 MB = 1024 * 1024
 CEILING = MAX_BUILT_BYTES + 2 * MB  # the budget plus the interpreter's own small change

@@ -24,7 +24,7 @@ from engine.expressions import (
     parse_duration,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "bpmn"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bpmn"
 DATA = {
     "amount_fen": 150_000,
     "present": 8,

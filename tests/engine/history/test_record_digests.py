@@ -21,8 +21,8 @@ from engine.runtime.loaded import loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
 from tests.conftest import Cli
-from tests.supervision import conftest as supervision
-from tests.supervision.conftest import T0
+from tests.engine.supervision import conftest as supervision
+from tests.engine.supervision.conftest import T0
 
 now = supervision.now
 world = supervision.world

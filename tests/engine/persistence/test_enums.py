@@ -19,7 +19,7 @@ from engine.persistence.schema import load_all
 from engine.supervision.models import Severity, ViolationStatus
 from engine.workspace.models import ApprovalStatus
 
-RULES = Path(__file__).resolve().parents[1] / "rules"
+RULES = Path(__file__).resolve().parents[3] / "rules"
 ENUMS = (InstanceStatus, Level, EventKind, Severity, ViolationStatus, ApprovalStatus)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, inspect, select, text
 from engine.calendar import CST
 from tests.conftest import DATABASES, fresh_database
 
-PROCESSES = Path(__file__).resolve().parent.parent / "processes"
+PROCESSES = Path(__file__).resolve().parents[3] / "processes"
 KEEPER = "dongxi.civil"  # 东溪镇民政办: 上塘村 QX0101 and 下塘村 QX0102
 OTHER_KEEPER = "xiling.civil"  # 西岭镇: not 上塘村's
 CADRE = "shangtang.cadre"

@@ -24,7 +24,7 @@ from engine.workspace import waivers
 from tests.conftest import ROOT
 from tests.support.files import PDF
 from tests.support.matters import example, open_steps
-from tests.web.conftest import PASSWORD, app, auth, client, world  # noqa: F401 (fixtures)
+from tests.web.conftest import PASSWORD, app, auth, client  # noqa: F401 (fixtures)
 
 FUND = ROOT / "processes" / "fund_payment" / "fund_payment.bpmn"
 CADRE = "shangtang.cadre"
@@ -157,23 +157,23 @@ def test_which_checks_may_be_waived_is_validated_rule_data(tmp_path: Path, monke
 
 
 @pytest.fixture
-def fund(world):  # noqa: F811
+def fund(demo_world):  # noqa: F811
     from engine.workspace import tokens
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         api.deploy_file(session, FUND)
         return tokens.create(session, CADRE, "test", None)
 
 
-def new_voucher(world) -> tuple[int, str]:  # noqa: F811
-    with world() as session, session.begin():
+def new_voucher(demo_world) -> tuple[int, str]:  # noqa: F811
+    with demo_world() as session, session.begin():
         instance_id = api.start(session, "fund_payment", "QX0101", CADRE, {}, "路灯维修").instance_id
-    (voucher,) = open_steps(world, instance_id)
+    (voucher,) = open_steps(demo_world, instance_id)
     return instance_id, voucher.id
 
 
-def stored_voucher(world, instance_id: int) -> dict:  # noqa: F811
-    with world() as session:
+def stored_voucher(demo_world, instance_id: int) -> dict:  # noqa: F811
+    with demo_world() as session:
         event = session.scalars(
             select(HistoryEvent).where(HistoryEvent.instance_id == instance_id, HistoryEvent.step_id == "voucher")
         ).first()
@@ -184,14 +184,14 @@ def web_form(data: dict) -> dict:
     return {k: f"{v / 100:.2f}" if k == "amount_fen" else str(v) for k, v in data.items()}
 
 
-def test_the_page_the_api_and_the_command_line_agree(world, fund, client, auth, cli, tmp_path):  # noqa: F811
+def test_the_page_the_api_and_the_command_line_agree(demo_world, fund, client, auth, cli, tmp_path):  # noqa: F811
     invoice = tmp_path / "发票.pdf"
     invoice.write_bytes(PDF)
     bearer = {"Authorization": f"Bearer {fund}"}
 
     # The page: refused next to 收款账号 when paid by card, accepted when paid in cash.
     auth.login(CADRE, PASSWORD)
-    page_matter, task = new_voucher(world)
+    page_matter, task = new_voucher(demo_world)
     sent = dict(web_form(CARD), idempotency_key="cond-web-0001", file_invoice=(io.BytesIO(PDF), "发票.pdf"))
     refused = client.post(f"/tasks/{task}", data=sent, content_type="multipart/form-data")
     assert refused.status_code == 400
@@ -201,7 +201,7 @@ def test_the_page_the_api_and_the_command_line_agree(world, fund, client, auth, 
     assert client.post(f"/tasks/{task}", data=sent, content_type="multipart/form-data").status_code == 302
 
     # The API.
-    api_matter, task = new_voucher(world)
+    api_matter, task = new_voucher(demo_world)
     refused = client.post(f"/api/v1/tasks/{task}/complete", headers=bearer, json={"data": CARD})
     assert refused.status_code == 400
     assert [f["field"] for f in refused.get_json()["error"]["fields"]] == ["payee_account", "invoice"]
@@ -219,7 +219,7 @@ def test_the_page_the_api_and_the_command_line_agree(world, fund, client, auth, 
     assert done.status_code == 200, done.get_json()
 
     # The command line.
-    cli_matter, task = new_voucher(world)
+    cli_matter, task = new_voucher(demo_world)
     attach = ("--attach", f"invoice={invoice}")
     refused = cli("complete", task, "--as", CADRE, "--data", json.dumps(CARD, ensure_ascii=False), *attach)
     assert refused.code == 1 and "payee_account" in refused.err and "收款账号" in refused.err
@@ -227,7 +227,7 @@ def test_the_page_the_api_and_the_command_line_agree(world, fund, client, auth, 
     assert done.code == 0, done.err
 
     for instance_id in (page_matter, api_matter, cli_matter):
-        stored = stored_voucher(world, instance_id)
+        stored = stored_voucher(demo_world, instance_id)
         assert stored["payment_method"] == "cash" and "payee_account" not in stored and "resolution_ref" not in stored
 
 

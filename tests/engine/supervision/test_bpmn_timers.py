@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from engine.supervision import rules
-from tests.supervision.conftest import T0, TIMED
+from tests.engine.supervision.conftest import T0, TIMED
 
 NOTE = {"note": "材料已备齐"}
 # Rule-set default for a step the BPMN gives no limit: five working days.

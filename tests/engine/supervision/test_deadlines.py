@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.supervision.conftest import T0
+from tests.engine.supervision.conftest import T0
 
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
 DUE = T0 + timedelta(days=3)  # mini_decision: propose has pl:timeLimit P3D

@@ -16,8 +16,8 @@ from engine.supervision import rules
 from engine.supervision.violations import Finding, act, book_for_village, raise_violation
 from engine.workspace import people
 from tests.conftest import ROOT
-from tests.supervision.conftest import T0, VILLAGE, shipped
-from tests.supervision.flows import FUND_PAYMENT
+from tests.engine.supervision.conftest import T0, VILLAGE, shipped
+from tests.engine.supervision.flows import FUND_PAYMENT
 
 APPROVAL = ("voucher", "finance_signoff", "supervisory_review", "bookkeeper_submit", "town_audit")
 MAGNA_CARTA = "《中华人民共和国村民委员会组织法》第三十二条"

@@ -19,7 +19,7 @@ from engine.supervision.models import Violation
 from engine.supervision.queries import list_violations
 from engine.supervision.violations import Finding, book_for_village, handles_now, raise_violation
 from tests.conftest import ROOT
-from tests.supervision.conftest import T0, VILLAGE
+from tests.engine.supervision.conftest import T0, VILLAGE
 from tests.support import files
 
 COMPLAINT = ROOT / "processes" / "complaint" / "complaint.bpmn"

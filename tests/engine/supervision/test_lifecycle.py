@@ -12,7 +12,7 @@ from engine.errors import InvalidState, PermissionDenied, PowerlistError
 from engine.supervision.queries import list_violations
 from engine.supervision.violation_chain import verify
 from engine.supervision.violations import act
-from tests.supervision.conftest import T0
+from tests.engine.supervision.conftest import T0
 
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
 SUBMIT = {

@@ -24,8 +24,8 @@ from engine.supervision import timers
 from engine.supervision.models import SupervisionTimer, Violation
 from engine.supervision.rectification import _linked
 from engine.supervision.sweep import fire_claimed
-from tests.supervision import conftest as supervision
-from tests.supervision.conftest import T0
+from tests.engine.supervision import conftest as supervision
+from tests.engine.supervision.conftest import T0
 from tests.support import files
 
 # The supervision tests' fixtures: a settable clock, the demo village with flows deployed.

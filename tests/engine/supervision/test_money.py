@@ -13,8 +13,8 @@ from engine.catalog.examples import cite
 from engine.errors import FormInvalid, InvalidState, NotFound, PermissionDenied
 from engine.supervision import decisions, evidence
 from engine.supervision.models import Decision
-from tests.supervision.conftest import shipped
-from tests.supervision.flows import FUND_PAYMENT
+from tests.engine.supervision.conftest import shipped
+from tests.engine.supervision.flows import FUND_PAYMENT
 from tests.support import files
 from tests.support.matters import example
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from engine import api
 from engine.supervision import evidence
-from tests.supervision.conftest import shipped
-from tests.supervision.flows import FUND_PAYMENT
+from tests.engine.supervision.conftest import shipped
+from tests.engine.supervision.flows import FUND_PAYMENT
 
 APPROVAL = ("voucher", "finance_signoff", "supervisory_review", "bookkeeper_submit", "town_audit")
 

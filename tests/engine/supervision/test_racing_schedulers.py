@@ -1,6 +1,6 @@
 """Racing ``powerlist scheduler`` processes on PostgreSQL: every timer fires once, and none deadlocks.
 
-The interleaving that deadlocked them (tests/test_lock_order.py walks it step by step): scheduler A
+The interleaving that deadlocked them (tests/engine/supervision/test_lock_order.py walks it step by step): scheduler A
 fires ``escalate:V`` and later ``rectify:V`` in one batch (V's matter X, then V, V updated twice;
 the second update re-checks V's foreign key to its rectification matter R), while scheduler B fires
 the ``due:`` timer of R's task (R, then V). The timers are laid out so that this can happen in every
@@ -33,8 +33,8 @@ from engine.supervision import timers, violation_chain
 from engine.supervision.models import SupervisionTimer, Violation, ViolationEvent
 from engine.supervision.sweep import BATCH
 from tests.conftest import PG_AVAILABLE, PG_URL, Cli
-from tests.supervision import conftest as supervision
-from tests.supervision.conftest import STARTER, T0, VILLAGE
+from tests.engine.supervision import conftest as supervision
+from tests.engine.supervision.conftest import STARTER, T0, VILLAGE
 
 # The supervision tests' fixtures: a settable clock, the demo village with flows deployed.
 now = supervision.now

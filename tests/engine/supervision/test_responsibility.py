@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from engine import api
 from engine.supervision import scores
-from tests.supervision.conftest import T0, shipped
-from tests.supervision.flows import FUND_PAYMENT
+from tests.engine.supervision.conftest import T0, shipped
+from tests.engine.supervision.flows import FUND_PAYMENT
 
 BEFORE_AUDIT = ("voucher", "finance_signoff", "supervisory_review", "bookkeeper_submit")
 # town_audit: pl:timeLimit P5D, working days. Opened Monday 2 November 2026: due Monday 9 November, 24:00.

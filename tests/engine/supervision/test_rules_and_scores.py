@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.persistence.models import AuditLog
 from engine.supervision import rules, scores
 from tests.conftest import ROOT
-from tests.supervision.conftest import T0
+from tests.engine.supervision.conftest import T0
 
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
 SHORT = {"members": 30, "present": 12, "votes_for": 12, "votes_against": 0, "abstain": 0}

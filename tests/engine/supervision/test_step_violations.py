@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from engine.org.service import get_unit, get_user, grant
-from tests.supervision.conftest import shipped
-from tests.supervision.flows import FOUR_DELIBERATIONS, FUND_PAYMENT, REVIEW, SEAL_USE, SUBSISTENCE_AID, VOUCHER
+from tests.engine.supervision.conftest import shipped
+from tests.engine.supervision.flows import FOUR_DELIBERATIONS, FUND_PAYMENT, REVIEW, SEAL_USE, SUBSISTENCE_AID, VOUCHER
 
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
 WAIVE = "台风天气，代表无法到会"

@@ -16,7 +16,7 @@ from engine.persistence.models import HistoryEvent
 from engine.supervision.models import Violation, ViolationEvent
 from engine.supervision.sweep import sweep
 from tests.conftest import ROOT
-from tests.supervision.conftest import T0, TIMED
+from tests.engine.supervision.conftest import T0, TIMED
 
 NOTE = {"note": "材料已备齐"}
 LATER = T0 + timedelta(days=3, hours=1)  # every propose deadline and every posting timer is due

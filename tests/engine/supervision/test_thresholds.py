@@ -12,8 +12,8 @@ from engine import clock
 from engine.ruleset import rule
 from engine.supervision import evidence, hugging
 from engine.supervision.rules import base_data
-from tests.supervision.conftest import T0, shipped
-from tests.supervision.flows import FUND_PAYMENT
+from tests.engine.supervision.conftest import T0, shipped
+from tests.engine.supervision.flows import FUND_PAYMENT
 from tests.support.matters import example
 
 RULES = base_data()["supervision"]

@@ -46,104 +46,104 @@ def kinds(sessions, instance_id: int) -> list[str]:
         return [e["kind"] for e in matter_detail.matter(session, SECRETARY, instance_id)["timeline"]]
 
 
-def test_withdraw_return_transfer_remind_copy_reject(world):
-    with world() as session, session.begin():
+def test_withdraw_return_transfer_remind_copy_reject(demo_world):
+    with demo_world() as session, session.begin():
         people.add_user(session, None, DEPUTY, "上塘村副书记", "deputy-password")
         people.grant_role(session, None, DEPUTY, "party_secretary", "QX0101")
-    instance_id, task_id = start(world)
+    instance_id, task_id = start(demo_world)
 
     from engine.workspace import attachments as files
     from tests.web.conftest import png_bytes
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         plan = files.store_upload(session, None, png_bytes(), "方案.png", SECRETARY).id
-    run(world, operations.complete, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
-    assert open_step(world, instance_id)["step"] == "discuss"
-    with world() as session:
+    run(demo_world, operations.complete, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
+    assert open_step(demo_world, instance_id)["step"] == "discuss"
+    with demo_world() as session:
         assert operations.withdrawable(session, instance_id, SECRETARY) == "step"
         assert operations.withdrawable(session, instance_id, DEPUTY) is None
     with pytest.raises(PowerlistError, match="撤回理由"):
-        run(world, operations.withdraw, instance_id, SECRETARY, "错")
-    run(world, operations.withdraw, instance_id, SECRETARY, "金额填错了")
-    step = open_step(world, instance_id)
+        run(demo_world, operations.withdraw, instance_id, SECRETARY, "错")
+    run(demo_world, operations.withdraw, instance_id, SECRETARY, "金额填错了")
+    step = open_step(demo_world, instance_id)
     assert step["step"] == "propose"
     assert step["id"] != task_id  # the step opens anew
-    with world() as session:
+    with demo_world() as session:
         view = matter_detail.task(session, SECRETARY, step["id"])
         assert view["previous"]["matter_title"] == "村道硬化工程"
         assert [a["id"] for a in view["kept_attachments"]] == [plan]
 
-    run(world, operations.complete, step["id"], SECRETARY, PROPOSE, {"proposal": [plan]})
-    discuss = open_step(world, instance_id)
-    with world() as session:
+    run(demo_world, operations.complete, step["id"], SECRETARY, PROPOSE, {"proposal": [plan]})
+    discuss = open_step(demo_world, instance_id)
+    with demo_world() as session:
         assert [s["step"] for s in operations.returnable_steps(session, discuss["id"])] == ["propose"]
     with pytest.raises(InvalidState):
-        run(world, operations.return_to, discuss["id"], SECRETARY, "review", "还没到这一步")
-    run(world, operations.return_to, discuss["id"], SECRETARY, "propose", "方案不完整")
-    step = open_step(world, instance_id)
+        run(demo_world, operations.return_to, discuss["id"], SECRETARY, "review", "还没到这一步")
+    run(demo_world, operations.return_to, discuss["id"], SECRETARY, "propose", "方案不完整")
+    step = open_step(demo_world, instance_id)
     assert step["step"] == "propose"
-    run(world, operations.complete, step["id"], SECRETARY, PROPOSE)
-    discuss = open_step(world, instance_id)
+    run(demo_world, operations.complete, step["id"], SECRETARY, PROPOSE)
+    discuss = open_step(demo_world, instance_id)
 
     with pytest.raises(PermissionDenied):
-        run(world, operations.transfer, discuss["id"], SECRETARY, "shangtang.chair", "主任来办")
-    run(world, operations.transfer, discuss["id"], SECRETARY, DEPUTY, "我出差，请副书记办理")
-    with world() as session:
+        run(demo_world, operations.transfer, discuss["id"], SECRETARY, "shangtang.chair", "主任来办")
+    run(demo_world, operations.transfer, discuss["id"], SECRETARY, DEPUTY, "我出差，请副书记办理")
+    with demo_world() as session:
         assert all(t["instance"] != instance_id for t in inbox.todo(session, SECRETARY))
         assert [t["step"] for t in inbox.todo(session, DEPUTY) if t["instance"] == instance_id] == ["discuss"]
     with pytest.raises(PermissionDenied, match="已转给"):
-        run(world, operations.reject, discuss["id"], SECRETARY, "不同意这个方案")
+        run(demo_world, operations.reject, discuss["id"], SECRETARY, "不同意这个方案")
 
-    run(world, operations.remind, discuss["id"], "shangtang.chair", "请尽快召开两委会")
+    run(demo_world, operations.remind, discuss["id"], "shangtang.chair", "请尽快召开两委会")
     with pytest.raises(InvalidState):
-        run(world, operations.remind, discuss["id"], "shangtang.chair", "再催一次")
+        run(demo_world, operations.remind, discuss["id"], "shangtang.chair", "再催一次")
     with pytest.raises(NotFound):
-        run(world, operations.remind, discuss["id"], "lingtou.chair", None)
+        run(demo_world, operations.remind, discuss["id"], "lingtou.chair", None)
     with pytest.raises(PermissionDenied):
-        run(world, operations.copy, instance_id, SECRETARY, ["lingtou.supervisor"], None)
-    run(world, operations.copy, instance_id, SECRETARY, ["shangtang.supervisor", "dongxi.discipline"], "请监督")
-    with world() as session:
+        run(demo_world, operations.copy, instance_id, SECRETARY, ["lingtou.supervisor"], None)
+    run(demo_world, operations.copy, instance_id, SECRETARY, ["shangtang.supervisor", "dongxi.discipline"], "请监督")
+    with demo_world() as session:
         assert inbox.counts(session, "shangtang.supervisor")["copies"] == 1
         assert inbox.todo(session, DEPUTY)[0]["reminders"] == 1
 
-    run(world, operations.reject, discuss["id"], DEPUTY, "方案不符合村规划")
-    with world() as session:
+    run(demo_world, operations.reject, discuss["id"], DEPUTY, "方案不符合村规划")
+    with demo_world() as session:
         view = matter_detail.matter(session, SECRETARY, instance_id)
         assert view["status"] == "cancelled" and not view["open_tasks"]
         assert api.verify_history(session, instance_id).ok
-    assert kinds(world, instance_id)[-2:] == ["task_rejected", "instance_cancelled"]
+    assert kinds(demo_world, instance_id)[-2:] == ["task_rejected", "instance_cancelled"]
     assert {"task_withdrawn", "task_returned", "task_transferred", "task_reminded", "matter_copied"} <= set(
-        kinds(world, instance_id)
+        kinds(demo_world, instance_id)
     )
     with pytest.raises(InvalidState):
-        run(world, operations.withdraw, instance_id, SECRETARY, "想撤回已终止的事项")
+        run(demo_world, operations.withdraw, instance_id, SECRETARY, "想撤回已终止的事项")
 
 
-def test_the_initiator_withdraws_a_matter_nobody_acted_on(world):
-    instance_id, _task = start(world)
+def test_the_initiator_withdraws_a_matter_nobody_acted_on(demo_world):
+    instance_id, _task = start(demo_world)
     with pytest.raises(InvalidState):
-        run(world, operations.withdraw, instance_id, "shangtang.chair", "不是我发起的")
-    run(world, operations.withdraw, instance_id, SECRETARY, "发起错了事项")
-    with world() as session:
+        run(demo_world, operations.withdraw, instance_id, "shangtang.chair", "不是我发起的")
+    run(demo_world, operations.withdraw, instance_id, SECRETARY, "发起错了事项")
+    with demo_world() as session:
         assert matter_detail.matter(session, SECRETARY, instance_id)["status"] == "cancelled"
 
 
-def test_added_approvals_before_and_after(world):
-    instance_id, task_id = start(world)
-    run(world, operations.add_approver, task_id, SECRETARY, "dongxi.agency", "before", "请镇三资中心先把关")
+def test_added_approvals_before_and_after(demo_world):
+    instance_id, task_id = start(demo_world)
+    run(demo_world, operations.add_approver, task_id, SECRETARY, "dongxi.agency", "before", "请镇三资中心先把关")
     with pytest.raises(InvalidState, match="加签人"):
-        run(world, operations.complete, task_id, SECRETARY, PROPOSE)
-    with world() as session:
+        run(demo_world, operations.complete, task_id, SECRETARY, PROPOSE)
+    with demo_world() as session:
         approval = inbox.approvals(session, "dongxi.agency")[0]
     with pytest.raises(NotFound):
-        run(world, operations.decide, approval["id"], "shangtang.chair", True, None)
+        run(demo_world, operations.decide, approval["id"], "shangtang.chair", True, None)
     with pytest.raises(PowerlistError, match="意见"):
-        run(world, operations.decide, approval["id"], "dongxi.agency", False, "")
-    run(world, operations.decide, approval["id"], "dongxi.agency", True, "可以")
-    run(world, operations.complete, task_id, SECRETARY, PROPOSE)
+        run(demo_world, operations.decide, approval["id"], "dongxi.agency", False, "")
+    run(demo_world, operations.decide, approval["id"], "dongxi.agency", True, "可以")
+    run(demo_world, operations.complete, task_id, SECRETARY, PROPOSE)
 
-    discuss = open_step(world, instance_id)
-    run(world, operations.add_approver, discuss["id"], SECRETARY, "shangtang.supervisor", "after", "请监委会确认")
+    discuss = open_step(demo_world, instance_id)
+    run(demo_world, operations.add_approver, discuss["id"], SECRETARY, "shangtang.supervisor", "after", "请监委会确认")
     meeting = {
         "plan_summary": "硬化村道两公里，预算八万元",
         "meeting_date": "2026-01-08",
@@ -157,29 +157,29 @@ def test_added_approvals_before_and_after(world):
         "abstain": 0,
         "passed": True,
     }
-    with world() as session:
+    with demo_world() as session:
         schema = matter_detail.task(session, SECRETARY, discuss["id"])["schema"]
     meeting = {k: v for k, v in meeting.items() if k in schema["properties"]}
     required_slots = [a["name"] for a in schema.get("x-attachments", []) if a.get("required")]
     from engine.workspace import attachments as files
     from tests.web.conftest import png_bytes
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         ids = {
             slot: [files.store_upload(session, None, png_bytes(), f"{slot}.png", SECRETARY).id]
             for slot in required_slots
         }
-    parked = run(world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
-    assert parked.parked and open_step(world, instance_id)["step"] == "discuss"
-    with world() as session:
+    parked = run(demo_world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
+    assert parked.parked and open_step(demo_world, instance_id)["step"] == "discuss"
+    with demo_world() as session:
         approval = inbox.approvals(session, "shangtang.supervisor")[0]
         assert approval["ready"]
-    run(world, operations.decide, approval["id"], "shangtang.supervisor", False, "票数与签到表不符")
-    assert open_step(world, instance_id)["step"] == "discuss"
+    run(demo_world, operations.decide, approval["id"], "shangtang.supervisor", False, "票数与签到表不符")
+    assert open_step(demo_world, instance_id)["step"] == "discuss"
     # Declined: the holder corrects and submits again, with the files already attached.
-    outcome = run(world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
+    outcome = run(demo_world, operations.complete, discuss["id"], SECRETARY, meeting, ids)
     assert not outcome.parked and [o["step"] for o in outcome.opened] == ["review"]
-    with world() as session:
+    with demo_world() as session:
         assert api.verify_history(session, instance_id).ok
         events = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
     done = [e for e in events if e["kind"] == "task_completed" and e["step"] == "discuss"][0]
@@ -187,9 +187,9 @@ def test_added_approvals_before_and_after(world):
     assert all(len(a["sha256"]) == 64 for a in done["attachments"])
 
     # 后加签 agreed: the waiting submission completes the step, in the holder's name.
-    review = open_step(world, instance_id)
-    run(world, operations.add_approver, review["id"], SECRETARY, "dongxi.discipline", "after", "请镇纪委复核表决")
-    with world() as session:
+    review = open_step(demo_world, instance_id)
+    run(demo_world, operations.add_approver, review["id"], SECRETARY, "dongxi.discipline", "after", "请镇纪委复核表决")
+    with demo_world() as session:
         schema = matter_detail.task(session, SECRETARY, review["id"])["schema"]
         ids = {
             a["name"]: [files.store_upload(session, None, png_bytes(), "x.png", SECRETARY).id]
@@ -198,12 +198,12 @@ def test_added_approvals_before_and_after(world):
         session.commit()
     answers = dict(meeting, notice_date="2026-01-02", opinions="同意")
     answers = {k: v for k, v in answers.items() if k in schema["properties"]}
-    assert run(world, operations.complete, review["id"], SECRETARY, answers, ids).parked
-    with world() as session:
+    assert run(demo_world, operations.complete, review["id"], SECRETARY, answers, ids).parked
+    with demo_world() as session:
         approval = inbox.approvals(session, "dongxi.discipline")[0]
-    outcome = run(world, operations.decide, approval["id"], "dongxi.discipline", True, "表决有效")
+    outcome = run(demo_world, operations.decide, approval["id"], "dongxi.discipline", True, "表决有效")
     assert [o["step"] for o in outcome.opened] == ["resolve"]
-    with world() as session:
+    with demo_world() as session:
         timeline = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
         assert api.verify_history(session, instance_id).ok
     reviewed = [e for e in timeline if e["kind"] == "task_completed" and e["step"] == "review"][0]
@@ -212,17 +212,19 @@ def test_added_approvals_before_and_after(world):
     assert kinds_seen.index("approver_decided") < len(kinds_seen) - 1
 
 
-def test_a_retried_submission_acts_once(world):
-    instance_id, task_id = start(world)
+def test_a_retried_submission_acts_once(demo_world):
+    instance_id, task_id = start(demo_world)
     barrier = threading.Barrier(3)
     outcomes: list = []
 
     def attempt() -> None:
         barrier.wait()
         try:
-            outcomes.append(run(world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001"))
+            outcomes.append(
+                run(demo_world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001")
+            )
         except (Conflict, InvalidState):
-            with world() as session:
+            with demo_world() as session:
                 outcomes.append(idempotency.lookup(session, SECRETARY, "retry-key-0001"))
 
     threads = [threading.Thread(target=attempt) for _ in range(3)]
@@ -231,9 +233,9 @@ def test_a_retried_submission_acts_once(world):
     for thread in threads:
         thread.join(30)
     assert len(outcomes) == 3 and all(o is not None for o in outcomes)
-    again = run(world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001")
+    again = run(demo_world, operations.complete, task_id, SECRETARY, PROPOSE, None, None, "retry-key-0001")
     assert again.repeated and again.instance_id == instance_id
-    with world() as session:
+    with demo_world() as session:
         timeline = matter_detail.matter(session, SECRETARY, instance_id)["timeline"]
         completed = [e for e in timeline if e["kind"] == "task_completed"]
         assert len(completed) == 1

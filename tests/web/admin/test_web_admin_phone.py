@@ -122,10 +122,10 @@ def test_a_version_downloads_as_a_zip_and_prints_as_a_wall_chart(client, auth):
 
 
 @SQLITE
-def test_a_superseded_version_with_matters_is_never_called_unused(client, auth, world):
+def test_a_superseded_version_with_matters_is_never_called_unused(client, auth, demo_world):
     from engine import api
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         api.start(session, "mini_decision", "QX0101", SECRETARY, title="路灯")
     auth.login(ADMIN)
     changed = MINI.read_text(encoding="utf-8").replace('pl:timeLimit="P3D"', 'pl:timeLimit="P4D"')
@@ -138,7 +138,7 @@ def test_a_superseded_version_with_matters_is_never_called_unused(client, auth, 
     assert "办理中 1 件" in v1 and "未使用" not in v1 and "已有新版" in v1
 
 
-def test_villagers_see_a_flow_only_after_an_administrator_reviewed_it(client, auth, world):
+def test_villagers_see_a_flow_only_after_an_administrator_reviewed_it(client, auth, demo_world):
     from engine.persistence.models import AuditLog
 
     auth.login(ADMIN)
@@ -167,7 +167,7 @@ def test_villagers_see_a_flow_only_after_an_administrator_reviewed_it(client, au
     assert "已向村民公示" in shown.get_data(as_text=True)
     board = client.get("/public/").get_data(as_text=True)
     assert "村务通知发布" in board and "Z09" in board
-    with world() as session:
+    with demo_world() as session:
         logged = session.scalars(select(AuditLog).where(AuditLog.action == "villager_list")).all()
         assert [(a.actor, a.subject) for a in logged if a.subject.startswith("village_notice")] == [
             (ADMIN, "village_notice v2")

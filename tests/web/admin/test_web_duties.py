@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import ROOT
-from tests.supervision.flows import FUND_PAYMENT
+from tests.engine.supervision.flows import FUND_PAYMENT
 from tests.support import files
 from tests.web.conftest import ADMIN, CHAIR
 
@@ -15,22 +15,22 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 FUND = ROOT / "processes" / "fund_payment" / "fund_payment.bpmn"
 
 
-def _roles(world, username: str) -> set[tuple[str, str]]:
+def _roles(demo_world, username: str) -> set[tuple[str, str]]:
     from engine.persistence.models import User
 
-    with world() as session:
+    with demo_world() as session:
         user = session.scalar(select(User).where(User.username == username))
         return {(a.role, a.org_unit.code) for a in user.roles}
 
 
-def test_the_admin_grant_page_refuses_incompatible_roles(client, auth, world, cli):
+def test_the_admin_grant_page_refuses_incompatible_roles(client, auth, demo_world, cli):
     auth.login(ADMIN)
     refused = client.post(
         f"/admin/users/{CHAIR}/roles", data={"role": "supervisory_member", "unit": "QX0101"}, follow_redirects=True
     )
     page = refused.data.decode()
     assert "不能同时担任" in page and "第三十二条" in page
-    assert ("supervisory_member", "QX0101") not in _roles(world, CHAIR)
+    assert ("supervisory_member", "QX0101") not in _roles(demo_world, CHAIR)
     # The command line says the same.
     said = cli("user", "grant", CHAIR, "supervisory_member", "QX0101")
     assert said.code == 1 and "不能同时担任" in said.err and "第三十二条" in said.err
@@ -38,22 +38,22 @@ def test_the_admin_grant_page_refuses_incompatible_roles(client, auth, world, cl
     client.post(
         "/admin/users", data={"username": "zhao.qi", "display_name": "赵七", "role": "bookkeeper", "unit": "QX0101"}
     )
-    assert ("bookkeeper", "QX0101") in _roles(world, "zhao.qi")
+    assert ("bookkeeper", "QX0101") in _roles(demo_world, "zhao.qi")
     client.post("/admin/users/zhao.qi/roles", data={"role": "committee_chair", "unit": "QX0101"})
-    assert ("committee_chair", "QX0101") not in _roles(world, "zhao.qi")
+    assert ("committee_chair", "QX0101") not in _roles(demo_world, "zhao.qi")
     # The lawful twin: another village.
     granted = client.post(f"/admin/users/{CHAIR}/roles", data={"role": "supervisory_member", "unit": "QX0102"})
     assert granted.status_code == 302
-    assert ("supervisory_member", "QX0102") in _roles(world, CHAIR)
+    assert ("supervisory_member", "QX0102") in _roles(demo_world, CHAIR)
 
 
-def test_the_api_refuses_a_second_incompatible_step_with_its_code(client, world):
+def test_the_api_refuses_a_second_incompatible_step_with_its_code(client, demo_world):
     from engine import api
     from engine.org.service import get_unit, grant
     from engine.persistence.models import OpenTask, User
     from engine.workspace import tokens
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         api.deploy_file(session, FUND, ADMIN)
         chair = session.scalar(select(User).where(User.username == CHAIR))
         grant(session, chair, "supervisory_member", get_unit(session, "QX0101"))  # a holding older than the rule
@@ -61,11 +61,11 @@ def test_the_api_refuses_a_second_incompatible_step_with_its_code(client, world)
         matter = api.start(session, "fund_payment", "QX0101", "shangtang.cadre").instance_id
 
     def open_task(step: str) -> str:
-        with world() as session:
+        with demo_world() as session:
             return session.scalar(select(OpenTask.id).where(OpenTask.instance_id == matter, OpenTask.step_id == step))
 
     for step, actor in (("voucher", "shangtang.cadre"), ("finance_signoff", CHAIR)):
-        with world() as session, session.begin():
+        with demo_world() as session, session.begin():
             files.complete(session, open_task(step), actor, FUND_PAYMENT[step])
     task = open_task("supervisory_review")
     answer = client.post(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
-from tests.test_instance_migration import PROPOSE, deploy, flow_version
+from tests.engine.workspace.test_instance_migration import PROPOSE, deploy, flow_version
 from tests.web.conftest import ADMIN, CHAIR, OTHER_VILLAGE, SECRETARY
 
 FLOW = "mini_decision"
@@ -66,21 +66,21 @@ def card(page: str, instance_id: int) -> str:
 
 
 @pytest.fixture
-def matters(world, tmp_path):
+def matters(demo_world, tmp_path):
     """On v1: one matter waiting at 提议 and two at 决议 (one in another village); then v2."""
-    at_propose = start(world, "QX0101", SECRETARY, proposed=False)
-    at_resolve = start(world, "QX0101", SECRETARY, proposed=True)
-    elsewhere = start(world, "QX0201", OTHER_VILLAGE, proposed=True)
-    deploy_v2(world, tmp_path)
+    at_propose = start(demo_world, "QX0101", SECRETARY, proposed=False)
+    at_resolve = start(demo_world, "QX0101", SECRETARY, proposed=True)
+    elsewhere = start(demo_world, "QX0201", OTHER_VILLAGE, proposed=True)
+    deploy_v2(demo_world, tmp_path)
     return at_propose, at_resolve, elsewhere
 
 
-def test_trial_run_then_confirm_moves_the_movable_matters(world, matters, client, auth):
+def test_trial_run_then_confirm_moves_the_movable_matters(demo_world, matters, client, auth):
     at_propose, at_resolve, elsewhere = matters
     auth.login(ADMIN)
     flow_page = client.get(f"/admin/flows/{FLOW}").data.decode()
     assert f'href="{PAGE}"' in flow_page and "更早版本上还有 3 件办理中的事项" in flow_page
-    before = states(world)
+    before = states(demo_world)
 
     trial = client.get(PAGE)
     assert trial.status_code == 200
@@ -98,7 +98,7 @@ def test_trial_run_then_confirm_moves_the_movable_matters(world, matters, client
     english = card(client.get(PAGE).data.decode(), at_propose)
     assert "The required fields of the open step" in english and "cannot move" in english
     client.get("/lang/zh")
-    assert states(world) == before  # the trial run wrote nothing
+    assert states(demo_world) == before  # the trial run wrote nothing
 
     done = client.post(PAGE, data={"from": "", "village": ""})
     assert done.status_code == 200
@@ -106,7 +106,7 @@ def test_trial_run_then_confirm_moves_the_movable_matters(world, matters, client
     assert "已迁移 2 件，1 件留在原版本" in page
     assert "已迁移" in card(page, at_resolve) and "v1 → v2" in card(page, at_resolve)
     assert "留在原版本" in card(page, at_propose) and "必填项变了" in card(page, at_propose)
-    after = states(world)
+    after = states(demo_world)
     assert after[at_propose] == before[at_propose]
     assert after[at_resolve][0] == after[elsewhere][0] == 2
 
@@ -114,7 +114,7 @@ def test_trial_run_then_confirm_moves_the_movable_matters(world, matters, client
     v2, v1 = (flow_page.split(f'id="v{n}"', 1)[1] for n in (2, 1))
     assert "办理中 2 件" in v2.split('id="v1"')[0] and "办理中 1 件" in v1
     assert "更早版本上还有 1 件办理中的事项" in flow_page
-    with world() as session:
+    with demo_world() as session:
         kinds = session.scalars(select(HistoryEvent.kind).where(HistoryEvent.instance_id == at_resolve)).all()
     assert kinds[-1] == "instance_migrated"
     auth.logout()
@@ -123,24 +123,24 @@ def test_trial_run_then_confirm_moves_the_movable_matters(world, matters, client
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_only_administrators_who_may_retire_the_flow_may_migrate(world, matters, client, auth):
+def test_only_administrators_who_may_retire_the_flow_may_migrate(demo_world, matters, client, auth):
     from engine.definitions.deploy import publish
-    from tests.test_tenancy import BX_ADMIN, add_second_county
+    from tests.engine.workspace.test_tenancy import BX_ADMIN, add_second_county
 
-    before = states(world)
+    before = states(demo_world)
     auth.login(SECRETARY)
     assert client.get(PAGE).status_code == 403
     assert client.post(PAGE).status_code == 403
     auth.logout()
-    add_second_county(world)
-    with world() as session, session.begin():
+    add_second_county(demo_world)
+    with demo_world() as session, session.begin():
         publish(session, FLOW, ["BX"], None)
     auth.login(BX_ADMIN)  # sees the flow, but it is published to a county not theirs too
     refused = client.post(PAGE)
     assert refused.status_code == 403
     assert "只有这些县也归您管理时才能停用或恢复它的版本" in refused.data.decode()
     assert client.get(PAGE).status_code == 403
-    assert states(world) == before
+    assert states(demo_world) == before
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -156,7 +156,7 @@ def test_only_administrators_who_may_retire_the_flow_may_migrate(world, matters,
         (f"/admin/flows/{FLOW}/7/migrate", {}, 404, "没有 mini_decision 的第 7 版"),
     ],
 )
-def test_bad_input_is_refused_naming_the_field(world, client, auth, url, params, status, words):
+def test_bad_input_is_refused_naming_the_field(demo_world, client, auth, url, params, status, words):
     auth.login(ADMIN)
     answer = client.get(url, query_string=params)
     assert answer.status_code == status

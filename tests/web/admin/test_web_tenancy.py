@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.test_tenancy import BOTH, BX_ADMIN, add_second_county, published, roles_of
+from tests.engine.workspace.test_tenancy import BOTH, BX_ADMIN, add_second_county, published, roles_of
 from tests.web.conftest import ADMIN, MINI
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -18,10 +18,10 @@ MINI_V2 = MINI.read_text(encoding="utf-8").replace("写明事由和金额。", "
 
 
 @pytest.fixture
-def two(world):
+def two(demo_world):
     """The demo county (清溪县) with its flows, and 白溪县 with its own administrator."""
-    add_second_county(world)
-    return world
+    add_second_county(demo_world)
+    return demo_world
 
 
 def flow_files(bpmn: str, name: str) -> list[tuple[io.BytesIO, str]]:

@@ -21,10 +21,10 @@ PROPOSE = {
 
 
 @pytest.fixture
-def tokens(world):
+def tokens(demo_world):
     from engine.workspace import tokens as api_tokens
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         return {
             u: api_tokens.create(session, u, "test", None) for u in (SECRETARY, OTHER_VILLAGE, ADMIN, "shangtang.cadre")
         }

@@ -1,5 +1,5 @@
 """One SQLite database for the auditor pages, built once: the demo county, 四议两公开 and the mini
-flow, and matters driven through the engine with the clock set (see tests/audit/conftest.py)."""
+flow, and matters driven through the engine with the clock set (see tests/engine/audit/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.conftest import T0, drive
+from tests.engine.audit.conftest import T0, drive
 from tests.web.conftest import FOUR, MINI, PASSWORD, png_bytes
 
 AUDITORS = {
@@ -66,7 +66,7 @@ def build_world(folder: Path, url: str | None = None) -> World:
         with sessions() as session, session.begin():
             started = api.start(session, "four_deliberations", "QX0101", "shangtang.secretary", {}, "村道硬化")
             upload = attachments.store_upload(session, files, png_bytes(), "方案.png", "shangtang.secretary")
-            from tests.audit.conftest import form
+            from tests.engine.audit.conftest import form
 
             operations.complete(
                 session, started.opened[0]["id"], "shangtang.secretary", form("propose"), {"proposal": [upload.id]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web_auditor.conftest import World
+from tests.web.auditor.conftest import World
 
 ANONYMOUS = None
 USERS = [

@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
+from tests.web.auditor.conftest import World
 from tests.web.conftest import PASSWORD
-from tests.web_auditor.conftest import World
 
 COUNTY = "county.discipline"
 

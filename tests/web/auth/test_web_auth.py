@@ -32,16 +32,16 @@ def test_repeated_failures_lock_the_name_from_that_address(client, auth):
     assert auth.login("shangtang.chair", PASSWORD).status_code == 302
 
 
-def test_a_changed_password_or_deactivation_ends_open_sessions(client, auth, world):
+def test_a_changed_password_or_deactivation_ends_open_sessions(client, auth, demo_world):
     from engine.workspace import people
 
     auth.login(SECRETARY)
     assert client.get("/desk").status_code == 200
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         people.set_password(session, None, SECRETARY, "a-new-password")
     assert client.get("/desk").status_code == 302
     assert auth.login(SECRETARY, "a-new-password").status_code == 302
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         people.set_active(session, None, SECRETARY, False)
     assert client.get("/desk").status_code == 302
     assert auth.login(SECRETARY, "a-new-password").status_code == 401

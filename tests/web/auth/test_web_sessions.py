@@ -204,10 +204,10 @@ def test_a_password_an_administrator_chose_must_be_changed_first(app, client, au
     assert client.post("/logout").status_code == 302
 
 
-def test_signing_out_is_possible_before_the_password_is_changed(client, world):
+def test_signing_out_is_possible_before_the_password_is_changed(client, demo_world):
     from engine.workspace import people
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         people.set_password(session, ADMIN, SECRETARY, "chosen-by-admin")
     login(client, SECRETARY, "chosen-by-admin")
     assert client.get("/desk").status_code == 302

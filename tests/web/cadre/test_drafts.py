@@ -18,22 +18,22 @@ def put(client, url: str, data, revision, **headers):
     return client.put(url, json={"data": data, "revision": revision}, headers=headers)
 
 
-def drafts_of(world, task_id: str) -> list[str]:
-    with world() as session:
+def drafts_of(demo_world, task_id: str) -> list[str]:
+    with demo_world() as session:
         return list(session.scalars(select(TaskDraft.username).where(TaskDraft.task_id == task_id)))
 
 
-def history_count(world) -> int:
-    with world() as session:
+def history_count(demo_world) -> int:
+    with demo_world() as session:
         return session.scalar(select(func.count()).select_from(HistoryEvent))
 
 
-def test_a_draft_is_kept_read_replaced_by_later_typing_discarded_and_bounded(client, auth, world):
+def test_a_draft_is_kept_read_replaced_by_later_typing_discarded_and_bounded(client, auth, demo_world):
     auth.login(SECRETARY)
     task_id = task_id_from(start_mini(client))
     url = f"/tasks/{task_id}/draft"
     assert client.get(url).get_json() == {"draft": None}
-    events = history_count(world)
+    events = history_count(demo_world)
 
     saved = put(client, url, TYPED, 1_000)
     assert saved.status_code == 200, saved.get_json()
@@ -55,7 +55,7 @@ def test_a_draft_is_kept_read_replaced_by_later_typing_discarded_and_bounded(cli
     not_json = client.put(url, data=b"{", content_type="application/json")
     assert not_json.status_code == 400 and not_json.get_json()["error"]["code"] == "input.not_json"
     assert client.get(url).get_json()["draft"]["revision"] == 2_000  # nothing half written
-    assert history_count(world) == events, "a draft is never part of the record"
+    assert history_count(demo_world) == events, "a draft is never part of the record"
 
     assert client.delete(url).get_json() == {"discarded": True}
     assert client.get(url).get_json() == {"draft": None}
@@ -77,11 +77,11 @@ def sign_in(app, username: str):
     return other
 
 
-def test_only_the_holder_keeps_a_draft_and_it_ends_with_the_step(app, auth, world):
+def test_only_the_holder_keeps_a_draft_and_it_ends_with_the_step(app, auth, demo_world):
     from engine.workspace import operations, people
     from engine.workspace import tokens as api_tokens
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         people.add_user(session, None, DEPUTY, "上塘村副书记", "deputy-password")
         people.grant_role(session, None, DEPUTY, "party_secretary", "QX0101")
         token = {u: api_tokens.create(session, u, "test", None) for u in (SECRETARY, CHAIR, OTHER_VILLAGE)}
@@ -101,7 +101,7 @@ def test_only_the_holder_keeps_a_draft_and_it_ends_with_the_step(app, auth, worl
         assert other.put(f"/api/v1{url}", json={"data": TYPED, "revision": 9}, headers=them).status_code == status
         assert other.post(f"/api/v1{url}", json={"data": TYPED, "revision": 9}, headers=them).status_code == status
         assert other.delete(f"/api/v1{url}", headers=them).status_code == status
-    assert drafts_of(world, task_id) == [SECRETARY]
+    assert drafts_of(demo_world, task_id) == [SECRETARY]
     assert holder.get(url).get_json()["draft"]["data"] == TYPED
     assert app.test_client().get(url).status_code == 302  # to the sign-in page
 
@@ -110,18 +110,18 @@ def test_only_the_holder_keeps_a_draft_and_it_ends_with_the_step(app, auth, worl
     assert holder.post(f"/api/v1{url}", json={"data": TYPED, "revision": 4}, headers=me).status_code == 200
     assert holder.get(f"/api/v1{url}", headers=me).get_json()["draft"]["revision"] == 4
 
-    with world() as session, session.begin():  # handed on: the former holder's draft is dropped
+    with demo_world() as session, session.begin():  # handed on: the former holder's draft is dropped
         operations.transfer(session, task_id, SECRETARY, DEPUTY, "我出差，请副书记办理")
-    assert drafts_of(world, task_id) == []
+    assert drafts_of(demo_world, task_id) == []
     assert holder.get(url).status_code == 403
-    with world() as session, session.begin():  # handed back: the old typing does not come back with it
+    with demo_world() as session, session.begin():  # handed back: the old typing does not come back with it
         operations.transfer(session, task_id, DEPUTY, SECRETARY, "出差回来了，还给书记")
     assert holder.get(url).get_json() == {"draft": None}
 
     # Sent by the page's script: the redirect as JSON, acting once when sent again.
     assert put(holder, url, TYPED, 10).status_code == 200
     form = {"idempotency_key": "draft-fetch-0001", "subject": "修缮村道", "amount_fen": "100"}
-    before = history_count(world)
+    before = history_count(demo_world)
     answers, counts = [], []
     for _ in range(2):  # the second: sent again when the connection came back
         answers.append(
@@ -132,14 +132,14 @@ def test_only_the_holder_keeps_a_draft_and_it_ends_with_the_step(app, auth, worl
                 headers={"X-Powerlist-Submit": "fetch"},
             )
         )
-        counts.append(history_count(world))
+        counts.append(history_count(demo_world))
     assert [a.status_code for a in answers] == [200, 200]
     first, again = (a.get_json()["redirect"] for a in answers)
     assert first == again and "/matters/" in first
     assert before < counts[0] == counts[1]  # acted once
     assert "这份表单已经提交过了" in holder.get(first).data.decode()  # the flash waited for the page
 
-    assert drafts_of(world, task_id) == []  # the completed step took its drafts with it
+    assert drafts_of(demo_world, task_id) == []  # the completed step took its drafts with it
     gone = holder.get(url)
     assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "task.not_open"
     assert put(holder, url, TYPED, 20).get_json()["error"]["code"] == "task.not_open"

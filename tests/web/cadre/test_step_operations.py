@@ -21,27 +21,27 @@ SUPERVISOR = "shangtang.supervisor"
 
 
 @pytest.fixture
-def flows(world):
-    with world() as session, session.begin():
+def flows(demo_world):
+    with demo_world() as session, session.begin():
         api.deploy_file(session, ALLOWANCE)
         api.deploy_file(session, RECTIFICATION)
-    return world
+    return demo_world
 
 
-def to_disclosure(world) -> tuple[int, OpenTask]:
+def to_disclosure(demo_world) -> tuple[int, OpenTask]:
     """A lost-work allowance matter at its statutory disclosure (公开误工补贴)."""
     path = example(ALLOWANCE, "filed_and_disclosed")
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         instance_id = api.start(
             session, "lost_work_allowance", "QX0101", "shangtang.secretary", {}, "误工补贴"
         ).instance_id
     for step in path.steps[:-1]:
-        (task,) = open_steps(world, instance_id)
+        (task,) = open_steps(demo_world, instance_id)
         assert task.step_id == step.step
-        with world() as session, session.begin():
+        with demo_world() as session, session.begin():
             holder = _holder(session, task)
             files.complete(session, task.id, holder, step.data)
-    (disclosure,) = open_steps(world, instance_id)
+    (disclosure,) = open_steps(demo_world, instance_id)
     assert disclosure.step_id == "disclose_resolution"
     return instance_id, disclosure
 

@@ -154,11 +154,11 @@ def test_bad_form_input_gets_a_message_never_an_error_page(client, auth, data):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_required_attachments_and_oversized_requests(client, auth, app, world):
+def test_required_attachments_and_oversized_requests(client, auth, app, demo_world):
     from engine import api
 
     auth.login(CHAIR)
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         started = api.start(session, "four_deliberations", "QX0101", SECRETARY, {}, "村道硬化")
     instance_id = started.instance_id
     page = client.get(f"/matters/{instance_id}").data.decode()

@@ -49,15 +49,15 @@ def test_the_town_keeps_the_register_and_the_village_reads_it(client, auth):
     assert "已关闭 QX0101-2026-决-001" in closed.text and "已结项" in closed.text
 
 
-def test_a_voucher_cites_a_decision_chosen_from_the_register(world, client, auth):
-    with world() as session, session.begin():
+def test_a_voucher_cites_a_decision_chosen_from_the_register(demo_world, client, auth):
+    with demo_world() as session, session.begin():
         api.deploy_file(session, FUND_PAYMENT, "admin")
     auth.login(AGENCY)
     client.post("/decisions?village=QX0101", data=RECORD)
     client.post("/decisions?village=QX0102", data={**RECORD, "village": "QX0102", "purpose": "下塘村水渠"})
     auth.logout()
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         started = api.start(session, "fund_payment", "QX0101", "shangtang.cadre", {}, "村道硬化工程进度款")
     task = started.opened[0]["id"]
     auth.login("shangtang.cadre")
@@ -85,11 +85,11 @@ def test_a_voucher_cites_a_decision_chosen_from_the_register(world, client, auth
     assert "不引用（未达到须引用决议的标准）" in form
 
 
-def test_the_register_through_the_api(world, client):
+def test_the_register_through_the_api(demo_world, client):
     from engine.supervision import decisions
     from engine.workspace import tokens
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         decisions.record_paper(
             session, AGENCY, "QX0101", kind="resolution", amount_fen=12_000_000, purpose="村道硬化工程",
             passed_on="2026-10-20", note="会议记录存村档案室第3卷",

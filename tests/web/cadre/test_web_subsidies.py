@@ -10,8 +10,8 @@ import re
 import pytest
 
 from tests.conftest import fresh_database
+from tests.engine.public.test_subsidies import BANK, IDS, X_ID, roster_csv
 from tests.support.webapp import served
-from tests.test_subsidies import BANK, IDS, X_ID, roster_csv
 from tests.web.conftest import AuthActions
 
 KEEPER = "dongxi.civil"

@@ -47,11 +47,11 @@ HANDLE_VILLAGE = {
 
 
 @pytest.fixture
-def complaints_app(world):
+def complaints_app(demo_world):
     from engine import api
     from engine.workspace import tokens
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         api.deploy_file(session, COMPLAINT, ADMIN)
         issued = {u: tokens.create(session, u, "test", None) for u in (*READERS, *VILLAGE_CADRES)}
     return issued
@@ -66,7 +66,7 @@ def send(client, address: str = "10.0.0.1", **fields: str):
     return client.post(REPORT, data=data, environ_base={"REMOTE_ADDR": address})
 
 
-def reported(client, world, **fields: str) -> int:
+def reported(client, demo_world, **fields: str) -> int:
     """Send a report from the public page; the id of the complaint matter it started."""
     from engine.public.models import PublicReceipt
     from engine.public.receipts import normalize
@@ -74,14 +74,14 @@ def reported(client, world, **fields: str) -> int:
     answer = send(client, **fields)
     assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
     code = normalize(answer.headers["Location"].rsplit("/", 1)[1])
-    with world() as session:
+    with demo_world() as session:
         return session.scalar(select(PublicReceipt.instance_id).where(PublicReceipt.code == code))
 
 
-def open_task(world, matter: int):
+def open_task(demo_world, matter: int):
     from engine.persistence.models import OpenTask
 
-    with world() as session:
+    with demo_world() as session:
         return session.scalar(select(OpenTask).where(OpenTask.instance_id == matter))
 
 
@@ -91,13 +91,13 @@ def page_as(client, auth, username: str, path: str):
     return client.get(path)
 
 
-def complete(world, matter: int, step: str, username: str, data: dict, tmp_path, slot: str | None = None) -> None:
+def complete(demo_world, matter: int, step: str, username: str, data: dict, tmp_path, slot: str | None = None) -> None:
     from engine import api
     from engine.workspace import attachments
 
-    task = open_task(world, matter)
+    task = open_task(demo_world, matter)
     assert task.step_id == step
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         files = {}
         if slot:
             files[slot] = [attachments.store_upload(session, tmp_path, png_bytes(), "核查记录.png", username).id]
@@ -105,8 +105,8 @@ def complete(world, matter: int, step: str, username: str, data: dict, tmp_path,
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
-def test_the_village_cadres_never_see_a_report_about_them(client, auth, world, complaints_app):
-    matter = reported(client, world)
+def test_the_village_cadres_never_see_a_report_about_them(client, auth, demo_world, complaints_app):
+    matter = reported(client, demo_world)
     paths = (f"/matters/{matter}", f"/matters/{matter}/diagram.svg")
     for cadre in VILLAGE_CADRES:
         for path in paths:
@@ -133,20 +133,20 @@ def test_the_village_cadres_never_see_a_report_about_them(client, auth, world, c
 
 @ONLY_SQLITE
 def test_only_the_reply_step_shows_the_phone_number_and_each_showing_is_logged(
-    client, auth, world, complaints_app, tmp_path
+    client, auth, demo_world, complaints_app, tmp_path
 ):
     from engine.persistence.models import AuditLog
 
-    matter = reported(client, world)
-    triage = open_task(world, matter)
+    matter = reported(client, demo_world)
+    triage = open_task(demo_world, matter)
     page = page_as(client, auth, SUPERVISOR, f"/tasks/{triage.id}")
     assert page.status_code == 200 and PHONE not in page.get_data(as_text=True)
     api_task = client.get(f"/api/v1/tasks/{triage.id}", headers=bearer(complaints_app[SUPERVISOR])).get_json()
     assert api_task["reporter_contact"] is None
 
-    complete(world, matter, "triage", SUPERVISOR, TRIAGE, tmp_path)
-    complete(world, matter, "handle_village", SUPERVISOR, HANDLE_VILLAGE, tmp_path, "investigation_record")
-    reply = open_task(world, matter)
+    complete(demo_world, matter, "triage", SUPERVISOR, TRIAGE, tmp_path)
+    complete(demo_world, matter, "handle_village", SUPERVISOR, HANDLE_VILLAGE, tmp_path, "investigation_record")
+    reply = open_task(demo_world, matter)
     assert reply.step_id == "reply_reporter"
 
     page = page_as(client, auth, SUPERVISOR, f"/tasks/{reply.id}")
@@ -163,18 +163,18 @@ def test_only_the_reply_step_shows_the_phone_number_and_each_showing_is_logged(
     for path in (f"/matters/{matter}", f"/api/v1/matters/{matter}/history"):
         assert PHONE not in page_as(client, auth, SUPERVISOR, path).get_data(as_text=True), path
 
-    with world() as session:
+    with demo_world() as session:
         reads = session.scalars(select(AuditLog).where(AuditLog.action == "reporter_contact_read")).all()
     assert [(r.actor, r.detail["instance"]) for r in reads] == [(SUPERVISOR, matter), (SUPERVISOR, matter)]
 
 
 @ONLY_SQLITE
-def test_a_report_about_the_supervisory_committee_opens_at_the_town(client, auth, world, complaints_app):
+def test_a_report_about_the_supervisory_committee_opens_at_the_town(client, auth, demo_world, complaints_app):
     from engine.persistence.models import OrgUnit
 
-    matter = reported(client, world, about="supervisors")
-    task = open_task(world, matter)
-    with world() as session:
+    matter = reported(client, demo_world, about="supervisors")
+    task = open_task(demo_world, matter)
+    with demo_world() as session:
         unit = session.get(OrgUnit, task.org_unit_id)
     assert (task.step_id, task.role, unit.code) == ("handle_town", "town_discipline", "QX01")
     page = page_as(client, auth, TOWN_DISCIPLINE, f"/tasks/{task.id}")
@@ -185,7 +185,7 @@ def test_a_report_about_the_supervisory_committee_opens_at_the_town(client, auth
 
 
 @ONLY_SQLITE
-def test_the_report_form_asks_whom_the_report_is_about(client, world, complaints_app):
+def test_the_report_form_asks_whom_the_report_is_about(client, demo_world, complaints_app):
     text = client.get(REPORT).get_data(as_text=True)
     assert "反映谁的问题" in text
     choices = (("cadres", "村干部（书记、主任、会计等）"), ("supervisors", "村务监督委员会"), ("other", "其他人或事"))
@@ -199,7 +199,7 @@ def test_the_report_form_asks_whom_the_report_is_about(client, world, complaints
 
 
 @ONLY_SQLITE
-def test_an_ipv6_sender_is_counted_by_its_64_network(client, world, complaints_app):
+def test_an_ipv6_sender_is_counted_by_its_64_network(client, demo_world, complaints_app):
     from engine.public.reports import MAX_REPORTS
 
     for host in range(1, MAX_REPORTS + 1):
@@ -211,8 +211,10 @@ def test_an_ipv6_sender_is_counted_by_its_64_network(client, world, complaints_a
 
 
 @ONLY_SQLITE
-def test_the_history_command_shows_a_complaint_to_its_readers_only_never_its_phone(client, world, cli, complaints_app):
-    matter = reported(client, world)
+def test_the_history_command_shows_a_complaint_to_its_readers_only_never_its_phone(
+    client, demo_world, cli, complaints_app
+):
+    matter = reported(client, demo_world)
     assert PHONE not in cli("history", str(matter), "--json", check=True).out
     for cadre in VILLAGE_CADRES:
         done = cli("history", str(matter), "--as", cadre)

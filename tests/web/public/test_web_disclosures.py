@@ -9,7 +9,7 @@ import pytest
 
 from engine.calendar import CST
 from tests.web.conftest import PASSWORD
-from tests.web.test_web_villagers import ONLY_SQLITE
+from tests.web.public.test_web_villagers import ONLY_SQLITE
 
 PERIOD = {"village": "QX0101", "kind": "finance", "period": "2026-10"}
 

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
+from tests.engine.public.test_published_decisions import Matter, county
 from tests.support.webapp import make_app
-from tests.test_published_decisions import Matter, county
 
 VILLAGE = "QX0101"
 PHONE = "138 0013 8000"

@@ -17,7 +17,7 @@ FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forward
 
 
 @pytest.fixture
-def public_client(world, db_url, tmp_path):
+def public_client(demo_world, db_url, tmp_path):
     app = make_app(db_url, tmp_path, PUBLIC_URL=PUBLIC + "/", TRUST_PROXY=True)
     yield app.test_client()
     from web.db import EXTENSION
@@ -26,10 +26,10 @@ def public_client(world, db_url, tmp_path):
 
 
 @ONLY_SQLITE
-def test_qr_code_and_page_address_come_from_the_setting_not_the_host_header(public_client, world):
+def test_qr_code_and_page_address_come_from_the_setting_not_the_host_header(public_client, demo_world):
     from engine.public.villages import public_village
 
-    with world() as session:
+    with demo_world() as session:
         name = public_village(session, "QX0101").name
     expected = f"{PUBLIC}/public/villages/QX0101"
     for headers in ({}, FORGED):
@@ -75,7 +75,7 @@ def test_a_wrong_setting_stops_start_up_with_a_clear_error(monkeypatch, tmp_path
 
 
 @ONLY_SQLITE
-def test_the_qr_command_uses_the_checked_setting(cli, world, tmp_path: Path):
+def test_the_qr_command_uses_the_checked_setting(cli, demo_world, tmp_path: Path):
     out = tmp_path / "door.svg"
     done = cli("qr", "QX0101", "--out", str(out), env={qr.SETTING: PUBLIC}, check=True)
     assert f"{PUBLIC}/public/villages/QX0101" in done.out
@@ -85,15 +85,15 @@ def test_the_qr_command_uses_the_checked_setting(cli, world, tmp_path: Path):
 
 
 @ONLY_SQLITE
-def test_the_wallet_masks_ids_and_phones_in_every_text(client, world):
+def test_the_wallet_masks_ids_and_phones_in_every_text(client, demo_world):
     from engine.supervision import evidence
-    from tests.web.test_web_villagers import APPROVAL, VOUCHER, complete, deploy, start_payment
+    from tests.web.public.test_web_villagers import APPROVAL, VOUCHER, complete, deploy, start_payment
 
-    deploy(world, "fund_payment")
+    deploy(demo_world, "fund_payment")
     voucher = {**VOUCHER, "payee": "张三 138-1234-5678", "purpose": "付李四工钱，身份证 4401 0119 9001 0112 34"}
-    paid = start_payment(world, voucher)
+    paid = start_payment(demo_world, voucher)
     for step, data in APPROVAL:
-        complete(world, paid, step, data)
+        complete(demo_world, paid, step, data)
     payment = {
         "paid_amount_fen": 80000,
         "paid_on": "2025-03-23",
@@ -101,14 +101,14 @@ def test_the_wallet_masks_ids_and_phones_in_every_text(client, world):
         "payment_reference": "VC20250323001",
         "accountant_name": "陈会计",
     }
-    complete(world, paid, "payment", payment)
+    complete(demo_world, paid, "payment", payment)
     item = evidence.EvidenceInput(
         kind="payment",
         at=evidence.parse_time("2025-03-23T10:00:00+08:00"),
         amount_fen=80000,
         payee="王五 ＋８６ １３８ １２３４ ５６７８",
     )
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         evidence.record(session, paid, item, "shangtang.bookkeeper")
 
     text = client.get("/public/villages/QX0101/wallet?year=2025").get_data(as_text=True)

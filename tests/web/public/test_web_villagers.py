@@ -53,10 +53,10 @@ APPROVAL = [
 ]
 
 
-def deploy(world, *keys: str) -> None:
+def deploy(demo_world, *keys: str) -> None:
     from engine import api
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         for key in keys:
             api.deploy_file(session, PROCESSES / key / f"{key}.bpmn", ADMIN)
 
@@ -72,23 +72,23 @@ def holder(session, task) -> str:
     )
 
 
-def complete(world, instance_id: int, step: str, data: dict) -> None:
+def complete(demo_world, instance_id: int, step: str, data: dict) -> None:
     from engine.persistence.models import OpenTask
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         task = session.scalar(select(OpenTask).where(OpenTask.instance_id == instance_id, OpenTask.step_id == step))
         assert task is not None, step
         files.complete(session, task.id, holder(session, task), data)
 
 
-def start_payment(world, voucher: dict, village: str = "QX0101") -> int:
+def start_payment(demo_world, voucher: dict, village: str = "QX0101") -> int:
     from engine import api
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         instance_id = api.start(
             session, "fund_payment", village, f"{'shangtang' if village == 'QX0101' else 'xiatang'}.cadre"
         ).instance_id
-    complete(world, instance_id, "voucher", voucher)
+    complete(demo_world, instance_id, "voucher", voucher)
     return instance_id
 
 
@@ -97,10 +97,10 @@ def send(client, address: str = "10.0.0.1", **fields: str):
     return client.post(REPORT, data=data, environ_base={"REMOTE_ADDR": address})
 
 
-def complaints(world) -> list:
+def complaints(demo_world) -> list:
     from engine.persistence.models import DefinitionVersion, ProcessInstance
 
-    with world() as session:
+    with demo_world() as session:
         return list(
             session.scalars(
                 select(ProcessInstance)
@@ -133,8 +133,8 @@ def qr_modules(url: str, border: int = 4) -> set[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
-def test_a_report_starts_a_complaint_and_its_receipt_shows_the_progress(client, world):
-    deploy(world, "complaint")
+def test_a_report_starts_a_complaint_and_its_receipt_shows_the_progress(client, demo_world):
+    deploy(demo_world, "complaint")
     form = client.get(REPORT)
     assert form.status_code == 200 and "码上举报" in form.get_data(as_text=True)
 
@@ -142,7 +142,7 @@ def test_a_report_starts_a_complaint_and_its_receipt_shows_the_progress(client, 
     assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
     location = answer.headers["Location"]
     code = re.search(r"/public/matters/([A-Z0-9-]+)$", location).group(1)
-    [matter] = complaints(world)
+    [matter] = complaints(demo_world)
     assert matter.started_by == "public" and matter.status == "running"
 
     page = client.get(location)
@@ -154,7 +154,7 @@ def test_a_report_starts_a_complaint_and_its_receipt_shows_the_progress(client, 
     assert "还没到这一步" in text
 
     complete(
-        world,
+        demo_world,
         matter.id,
         "triage",
         {
@@ -174,10 +174,10 @@ def test_a_report_starts_a_complaint_and_its_receipt_shows_the_progress(client, 
 
 
 @ONLY_SQLITE
-def test_unknown_forged_or_malformed_receipts_are_not_found(client, world):
+def test_unknown_forged_or_malformed_receipts_are_not_found(client, demo_world):
     from engine.public import receipts
 
-    deploy(world, "complaint")
+    deploy(demo_world, "complaint")
     real = send(client).headers["Location"].rsplit("/", 1)[1]
     assert client.get(f"/public/matters/{real}").status_code == 200
     for forged in (receipts.display(receipts.new_code()), "1", "A" * 12, real[:-1] + "0", "%00", "x" * 500):
@@ -190,26 +190,26 @@ def test_unknown_forged_or_malformed_receipts_are_not_found(client, world):
 
 
 @ONLY_SQLITE
-def test_the_honeypot_and_the_rate_limit_refuse_reports(client, world):
+def test_the_honeypot_and_the_rate_limit_refuse_reports(client, demo_world):
     from engine.public.reports import MAX_REPORTS
 
-    deploy(world, "complaint")
+    deploy(demo_world, "complaint")
     trapped = send(client, website="http://spam.example")
     assert trapped.status_code == 400 and "没能收下" in trapped.get_data(as_text=True)
-    assert complaints(world) == []
+    assert complaints(demo_world) == []
 
     for _ in range(MAX_REPORTS - 1):
         assert send(client).status_code == 302
     limited = send(client)
     assert limited.status_code == 429 and "提交太频繁了" in limited.get_data(as_text=True)
-    assert len(complaints(world)) == MAX_REPORTS - 1
+    assert len(complaints(demo_world)) == MAX_REPORTS - 1
     assert send(client, address="10.0.0.2").status_code == 302
 
 
 @ONLY_SQLITE
-def test_bad_reports_are_refused_with_reasons_and_never_fail(client, world):
+def test_bad_reports_are_refused_with_reasons_and_never_fail(client, demo_world):
     assert client.get(REPORT).status_code == 404  # no complaint flow deployed yet
-    deploy(world, "complaint")
+    deploy(demo_world, "complaint")
     cases = [
         ({"what": "短"}, "请用 5 到 1000 个字说明发生了什么"),
         ({"what": "x" * 5000}, "请用 5 到 1000 个字说明发生了什么"),
@@ -224,10 +224,10 @@ def test_bad_reports_are_refused_with_reasons_and_never_fail(client, world):
         assert message in answer.get_data(as_text=True), fields
     refused = send(client, phone="not a phone", anonymous="1")  # 匿名 with a phone: refused, never dropped
     assert refused.status_code == 400 and "选了匿名就不能留电话" in refused.get_data(as_text=True)
-    assert complaints(world) == []
+    assert complaints(demo_world) == []
     assert send(client, phone="", identity="anonymous").status_code == 302
-    [matter] = complaints(world)
-    with world() as session:
+    [matter] = complaints(demo_world)
+    with demo_world() as session:
         from engine.history.events import events_of
 
         started = json.loads(events_of(session, matter.id)[0].data)["data"]
@@ -238,7 +238,7 @@ def test_bad_reports_are_refused_with_reasons_and_never_fail(client, world):
 
 
 @ONLY_SQLITE
-def test_the_village_page_links_everything_and_its_qr_code_opens_it(client, world):
+def test_the_village_page_links_everything_and_its_qr_code_opens_it(client, demo_world):
     page = client.get("/public/villages/QX0101")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "上塘村" in text
@@ -255,7 +255,7 @@ def test_the_village_page_links_everything_and_its_qr_code_opens_it(client, worl
 
 
 @ONLY_SQLITE
-def test_qr_and_receipt_commands(client, world, cli, tmp_path: Path):
+def test_qr_and_receipt_commands(client, demo_world, cli, tmp_path: Path):
     from engine import api
 
     out = tmp_path / "door.svg"
@@ -268,7 +268,7 @@ def test_qr_and_receipt_commands(client, world, cli, tmp_path: Path):
     assert cli("qr", "QX9999", "--out", str(out)).code == 1
     assert cli("qr", "QX0102", "--out", str(tmp_path / "door.txt")).code == 2
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         matter = api.start(session, "mini_decision", "QX0101", "shangtang.secretary", {"title": "修缮村道"}).instance_id
     first = cli("receipt", str(matter), "--json", check=True).json()
     again = cli("receipt", str(matter), check=True).out.split()[0]
@@ -279,17 +279,17 @@ def test_qr_and_receipt_commands(client, world, cli, tmp_path: Path):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_the_cadre_sees_the_receipt_code_to_hand_to_the_applicant(client, auth, world):
+def test_the_cadre_sees_the_receipt_code_to_hand_to_the_applicant(client, auth, demo_world):
     from engine import queries
     from engine.public import receipts
     from tests.web.conftest import start_mini, task_id_from
 
     auth.login("shangtang.secretary")
     task = task_id_from(start_mini(client))
-    with world() as session:
+    with demo_world() as session:
         matter = next(t["instance"] for t in queries.open_tasks(session) if t["id"] == task)
     text = client.get(f"/matters/{matter}").get_data(as_text=True)
-    with world() as session:
+    with demo_world() as session:
         code = receipts.display(receipts.receipt_for(session, matter))
     assert code in text
     assert client.get(f"/public/matters/{code}").status_code == 200
@@ -302,11 +302,11 @@ def photo_upload(name: str, content: bytes):
 
 
 @ONLY_SQLITE
-def test_the_report_form_takes_photos_and_asks_for_named_or_anonymous(client, auth, world):
+def test_the_report_form_takes_photos_and_asks_for_named_or_anonymous(client, auth, demo_world):
     from engine.workspace.models import Attachment
-    from tests.test_complaints import TRAILER, gps_png, zip_bytes
+    from tests.engine.public.test_complaints import TRAILER, gps_png, zip_bytes
 
-    deploy(world, "complaint")
+    deploy(demo_world, "complaint")
     form = client.get(REPORT).get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in form
     assert re.search(r'<input id="report-photos" name="photos" type="file" accept="image/\*" multiple>', form)
@@ -324,14 +324,14 @@ def test_the_report_form_takes_photos_and_asks_for_named_or_anonymous(client, au
 
     bad = send(client, **chosen, photos=[photo_upload("门口.png", gps_png()), photo_upload("收据.jpg", zip_bytes())])
     assert bad.status_code == 400 and "「收据.jpg」不是 JPEG、PNG 或 WebP 格式的照片" in bad.get_data(as_text=True)
-    assert complaints(world) == []
-    with world() as session:
+    assert complaints(demo_world) == []
+    with demo_world() as session:
         assert session.scalar(select(Attachment.id)) is None
 
     sent = send(client, **chosen, photos=[photo_upload("门口.png", gps_png())])
     assert sent.status_code == 302, sent.get_data(as_text=True)[:400]
-    [matter] = complaints(world)
-    with world() as session:
+    [matter] = complaints(demo_world)
+    with demo_world() as session:
         [photo] = session.scalars(select(Attachment).where(Attachment.instance_id == matter.id))
     page = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert photo.sha256 not in page and "举报照片" not in page  # never on a public page
@@ -348,20 +348,20 @@ def test_the_report_form_takes_photos_and_asks_for_named_or_anonymous(client, au
 
 
 @ONLY_SQLITE
-def test_the_receipt_page_shows_the_answer_and_never_the_handling(client, world):
-    from tests.test_complaints import NEVER_SHOWN, PLANTED_HANDLING, PLANTED_TRIAGE, REPLY
+def test_the_receipt_page_shows_the_answer_and_never_the_handling(client, demo_world):
+    from tests.engine.public.test_complaints import NEVER_SHOWN, PLANTED_HANDLING, PLANTED_TRIAGE, REPLY
 
-    deploy(world, "complaint")
+    deploy(demo_world, "complaint")
     location = send(client, about="other", identity="named").headers["Location"]
-    [matter] = complaints(world)
-    complete(world, matter.id, "triage", PLANTED_TRIAGE)
+    [matter] = complaints(demo_world)
+    complete(demo_world, matter.id, "triage", PLANTED_TRIAGE)
     text = client.get(location).get_data(as_text=True)
     assert "正在核查，由村务监督委员会办理，应于" in text and "前答复" in text
     assert "2 个工作日" in text and "3 个工作日" in text and "2 天" not in text
     assert "15 天" in text  # a calendar-day limit stays in days
 
-    complete(world, matter.id, "handle_village", PLANTED_HANDLING)
-    complete(world, matter.id, "reply_reporter", REPLY)
+    complete(demo_world, matter.id, "handle_village", PLANTED_HANDLING)
+    complete(demo_world, matter.id, "reply_reporter", REPLY)
     text = client.get(location).get_data(as_text=True)
     answer = text.split('id="answer"', 1)[1].split("</section>", 1)[0]
     for shown in (

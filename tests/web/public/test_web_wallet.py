@@ -7,7 +7,7 @@ import io
 import re
 
 from tests.web.conftest import PASSWORD
-from tests.web.test_web_villagers import APPROVAL, ONLY_SQLITE, VOUCHER, complete, deploy, start_payment
+from tests.web.public.test_web_villagers import APPROVAL, ONLY_SQLITE, VOUCHER, complete, deploy, start_payment
 
 JOURNAL = "\n".join(
     [
@@ -21,13 +21,13 @@ JOURNAL = "\n".join(
 
 
 @ONLY_SQLITE
-def test_the_wallet_shows_income_spending_balance_and_each_paid_payment_with_its_approvals(client, world):
+def test_the_wallet_shows_income_spending_balance_and_each_paid_payment_with_its_approvals(client, demo_world):
     from engine.supervision import evidence
 
-    deploy(world, "fund_payment")
-    paid = start_payment(world, VOUCHER)
+    deploy(demo_world, "fund_payment")
+    paid = start_payment(demo_world, VOUCHER)
     for step, data in APPROVAL:
-        complete(world, paid, step, data)
+        complete(demo_world, paid, step, data)
     payment = {
         "paid_amount_fen": 80000,
         "paid_on": "2025-03-23",
@@ -35,19 +35,19 @@ def test_the_wallet_shows_income_spending_balance_and_each_paid_payment_with_its
         "payment_reference": "VC20250323001",
         "accountant_name": "陈会计",
     }
-    complete(world, paid, "payment", payment)
-    second = start_payment(world, {**VOUCHER, "amount_fen": 25050, "purpose": "村部办公用品", "payee": "某文具店"})
+    complete(demo_world, paid, "payment", payment)
+    second = start_payment(demo_world, {**VOUCHER, "amount_fen": 25050, "purpose": "村部办公用品", "payee": "某文具店"})
     for step, data in APPROVAL:
-        complete(world, second, step, data)
-    complete(world, second, "payment", {**payment, "paid_amount_fen": 25050, "paid_on": "2025-04-02"})
-    refused = start_payment(world, {**VOUCHER, "purpose": "被否决的开支"})
-    complete(world, refused, "finance_signoff", {**APPROVAL[0][1], "signoff_approved": False, "opinion": "不合规"})
-    start_payment(world, {**VOUCHER, "purpose": "还在审批的开支"})
-    start_payment(world, {**VOUCHER, "purpose": "别村的开支"}, village="QX0102")
+        complete(demo_world, second, step, data)
+    complete(demo_world, second, "payment", {**payment, "paid_amount_fen": 25050, "paid_on": "2025-04-02"})
+    refused = start_payment(demo_world, {**VOUCHER, "purpose": "被否决的开支"})
+    complete(demo_world, refused, "finance_signoff", {**APPROVAL[0][1], "signoff_approved": False, "opinion": "不合规"})
+    start_payment(demo_world, {**VOUCHER, "purpose": "还在审批的开支"})
+    start_payment(demo_world, {**VOUCHER, "purpose": "别村的开支"}, village="QX0102")
     item = evidence.EvidenceInput(
         kind="payment", at=evidence.parse_time("2025-03-23T10:00:00+08:00"), amount_fen=80000, payee="某五金店"
     )
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         evidence.record(session, paid, item, "shangtang.bookkeeper")
 
     # Each paid payment with its approved amount, the offices that approved it and its card payment.
@@ -104,7 +104,7 @@ def test_the_wallet_shows_income_spending_balance_and_each_paid_payment_with_its
 
 
 @ONLY_SQLITE
-def test_only_the_keepers_of_the_accounts_may_import_on_the_web(client, world):
+def test_only_the_keepers_of_the_accounts_may_import_on_the_web(client, demo_world):
     data = {
         "village": "QX0101",
         "month": "2025-03",

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from engine import api, clock
 from engine.persistence.models import OrgUnit
 from engine.supervision.violations import Finding, book_for_village, raise_violation
-from tests.supervision import conftest as supervision
-from tests.supervision.conftest import World
+from tests.engine.supervision import conftest as supervision
+from tests.engine.supervision.conftest import World
 
 now, world = supervision.now, supervision.world  # the supervision fixtures, here too
 

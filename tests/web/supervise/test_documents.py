@@ -3,7 +3,7 @@ kind and year; made from templates that are checked rule data; printed as PDF wi
 facts and QR code; issued, received and talked about in the violation's chain; and issued only by
 the roles the rules name, with the same refusal on the page, the API and the command line.
 
-Warnings come from tests/supervise/conftest.py: a red one on 上塘村's matter (QX0101, town QX01),
+Warnings come from tests/web/supervise/conftest.py: a red one on 上塘村's matter (QX0101, town QX01),
 yellow ones in 下塘村 (QX0102, same town) and 岭头村 (QX0201, the other town).
 """
 
@@ -24,8 +24,8 @@ from engine.inputs import InputInvalid
 from engine.supervision import notices, talks
 from engine.supervision.models import SupervisionDocument, SupervisionNotice, Violation, ViolationEvent
 from engine.supervision.violation_chain import verify
-from tests.supervise.conftest import Warnings, warning
 from tests.support.webapp import served
+from tests.web.supervise.conftest import Warnings, warning
 
 PASSWORD = "powerlist-demo"
 TALK = {

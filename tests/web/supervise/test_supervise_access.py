@@ -7,7 +7,7 @@ a warning, document or unit outside a reader's scope does not exist for them (40
 anonymous visitor is sent to sign in (302) on a page and refused (401) by the API. No answer carries
 anything of a village outside the reader's scope. A GET route missing from the table fails the test.
 
-The warnings come from tests/supervise/conftest.py: a red one on 上塘村道修缮 (QX0101, town QX01, with
+The warnings come from tests/web/supervise/conftest.py: a red one on 上塘村道修缮 (QX0101, town QX01, with
 the town from the start), yellow and blue ones on it (with the village), a yellow one in 下塘村
 (QX0102, same town) and one in 岭头村 (QX0201, town QX02). The red one is assigned to 上塘村's 主任 and
 has a 整改通知书 and a 提醒谈话; 岭头村's has a notice and a talk of 西岭镇.
@@ -19,10 +19,10 @@ import pytest
 
 from engine.errors import NotFound, PermissionDenied
 from engine.supervision import handling, notices, talks
-from tests.supervise import conftest as supervise
-from tests.supervise.conftest import Warnings
-from tests.supervision import conftest as supervision
+from tests.engine.supervision import conftest as supervision
 from tests.support.webapp import served
+from tests.web.supervise import conftest as supervise
+from tests.web.supervise.conftest import Warnings
 
 now, world, warnings = supervision.now, supervision.world, supervise.warnings  # the fixtures, here too
 

@@ -19,9 +19,9 @@ from engine.errors import PowerlistError
 from engine.messages import describe
 from engine.supervision.handling import ACTIONS, POLICY, handle
 from engine.supervision.models import SupervisionTimer, Violation, ViolationEvent
-from tests.supervise.conftest import start, warning
-from tests.supervision import conftest as supervision
+from tests.engine.supervision import conftest as supervision
 from tests.support.webapp import served
+from tests.web.supervise.conftest import start, warning
 
 PASSWORD = "powerlist-demo"
 VILLAGE = "QX0101"
@@ -144,7 +144,7 @@ def _agrees(adapter: str, expected: tuple[str, PowerlistError | None], observed:
 
 def test_the_matrix_knows_every_route_and_command():
     from powerlist.cli import main
-    from tests.test_action_matrix import NOT_ACTIONS
+    from tests.web.test_action_matrix import NOT_ACTIONS
     from web import create_app
 
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "routes"})
@@ -155,7 +155,7 @@ def test_the_matrix_knows_every_route_and_command():
     }
     app.extensions["powerlist.sessions"].kw["bind"].dispose()
     assert posts == set(ROUTES), posts
-    assert "tests/test_violation_matrix.py" in NOT_ACTIONS["api.violation_action"]
+    assert "tests/web/supervise/test_violation_matrix.py" in NOT_ACTIONS["api.violation_action"]
     commands = {("violation", name) for name, c in main.commands["violation"].commands.items() if c.params[0].name}
     acting = {
         path

@@ -19,8 +19,8 @@ from engine.persistence.models import OrgUnit
 from engine.supervision import worklist as wl
 from engine.supervision.models import Decision, Violation
 from engine.supervision.violations import book_for_village, upgrade
-from tests.supervise.conftest import Warnings, warning
 from tests.support.webapp import served
+from tests.web.supervise.conftest import Warnings, warning
 
 PASSWORD = "powerlist-demo"
 USERS = (
@@ -476,7 +476,7 @@ def test_an_open_complaint_is_in_the_worklist_of_whoever_holds_its_step(warnings
     """A 码上举报 report about the village's cadres: the village committee triages it now; the town
     reads it among the others; the other town sees nothing of it."""
     from engine import api
-    from tests.supervision.conftest import shipped
+    from tests.engine.supervision.conftest import shipped
 
     w = warnings.world
     w.deploy(shipped("complaint"))
