@@ -5,28 +5,12 @@ from __future__ import annotations
 import subprocess
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import delete, select
 
-from engine import clock
 from engine.supervision.backfill import backfill
 from engine.supervision.models import SupervisionTimer
-from tests.conftest import MINI, Cli
-from tests.engine.supervision.conftest import T0, World
-
-
-@pytest.fixture
-def world(demo_org, db_engine):
-    """The demo village with the mini flow deployed, the engine clock at T0."""
-    from engine.supervision import rules
-
-    clock.install()
-    clock.clock.set(T0)
-    rules.reset()
-    result = World(demo_org, db_engine)
-    result.deploy(MINI)
-    yield result
-    clock.clock.set(None)
+from tests.conftest import Cli
+from tests.engine.supervision.conftest import T0
 
 
 def _drop_timers(world, *keys: str) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import calendar as work
 from engine.calendar import CST, WorkCalendar, load_work_calendar
 from engine.persistence.models import AuditLog
-from tests.engine.supervision.conftest import T0, now, world  # noqa: F401  (fixtures)
+from tests.support.world import T0
 
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
 RESOLVE_DAYS = 5  # mini_decision: resolve has pl:timeLimit P5D, pl:calendar="working"

@@ -225,10 +225,10 @@ def test_cli_refuses_an_amount_beyond_the_maximum(cli, village):
 
 
 @pytest.fixture
-def api(world, app):
+def api(mini_world, app):
     from engine.workspace import tokens as api_tokens
 
-    with world() as session, session.begin():
+    with mini_world() as session, session.begin():
         token = api_tokens.create(session, SECRETARY, "test", None)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
@@ -243,23 +243,14 @@ def api(world, app):
 
 
 @pytest.fixture
-def world(demo_org):
-    from engine import api
-
-    with demo_org() as session, session.begin():
-        api.deploy_file(session, MINI, "admin")
-    return demo_org
-
-
-@pytest.fixture
-def app(world, db_url, tmp_path):
+def app(mini_world, db_url, tmp_path):
     yield from served(db_url, tmp_path)
 
 
 START = '{"key": "mini_decision", "village": "QX0101", "title": "村道硬化", "data": %s}'
 
 
-def test_api_answers_400_naming_the_field(api, world):
+def test_api_answers_400_naming_the_field(api, mini_world):
     post, get = api
     cases = [
         (START % "NaN", "input.not_finite", "data"),
@@ -285,7 +276,7 @@ def test_api_answers_400_naming_the_field(api, world):
         assert set(error) >= {"code", "message", "field"}
         if code:
             assert (error["code"], error["field"]) == (code, field), raw[:60]
-    assert _matters(world) == 0
+    assert _matters(mini_world) == 0
 
 
 def test_api_ids_beyond_the_database_answer_404(api):
@@ -295,7 +286,7 @@ def test_api_ids_beyond_the_database_answer_404(api):
     assert _post(f"/api/v1/approvals/{2**31}/decide", '{"agree": true}').status_code == 404
 
 
-def test_api_takes_good_input(api, world):
+def test_api_takes_good_input(api, mini_world):
     post, get = api
     answer = post("/api/v1/matters", START % "{}")
     assert answer.status_code == 201, answer.get_json()

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import DATABASES, MINI, fresh_database
 from tests.support.files import PDF
+from tests.support.world import county, new_database
 
 PASSWORD = "powerlist-demo"
 FLOW = "mini_decision"
@@ -218,7 +219,7 @@ def actor_of(action: str, role: str) -> str:
     return HOLDERS.get(action, CHAIR) if role == "holder" else ROLE_USERS[role]
 
 
-# --- the world: one database per module (and kind of database) --------------------------------
+# --- the matrix_world: one database per module (and kind of database) --------------------------------
 
 
 @dataclass(frozen=True)
@@ -270,24 +271,17 @@ def new_matter(sessions, approval: bool = False) -> Target:
 
 
 @pytest.fixture(scope="module")
-def world(matrix_db, tmp_path_factory) -> Iterator[World]:
-    from engine import api
+def matrix_world(matrix_db, tmp_path_factory) -> Iterator[World]:
     from engine.org.passwords import hash_password
     from engine.org.service import ensure_user, get_unit, grant
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
     from engine.workspace import people, tokens
-    from powerlist import demo
     from powerlist.cli import State
     from web import create_app
 
     folder = tmp_path_factory.mktemp("matrix-files")
-    engine = make_engine(matrix_db)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
+    engine, sessions = new_database(matrix_db)
+    county(sessions, MINI)
     with sessions() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, MINI, "admin")
         unit = get_unit(session, VILLAGE)
         secret = hash_password(PASSWORD)
         for username, name in ((SECOND_CHAIR, "上塘村副主任"), (FORMER, "上塘村原主任")):
@@ -355,11 +349,11 @@ def _rows(session, query) -> tuple[tuple[Any, ...], ...]:
     return tuple(sorted(tuple(row) for row in session.execute(query)))
 
 
-def snapshot(world: World) -> Snapshot:
+def snapshot(matrix_world: World) -> Snapshot:
     from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
     from engine.workspace.models import AddedApproval, Attachment, MatterCopy, TaskReminder
 
-    with world.session() as s:
+    with matrix_world.session() as s:
         return Snapshot(
             _rows(s, select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.revision)),
             s.scalar(select(func.count()).select_from(HistoryEvent)),
@@ -416,14 +410,14 @@ def policy_target(session, action: str, target: Target) -> Any:
     return session.get(ProcessInstance, target.instance)
 
 
-def oracle(world: World, action: str, role: str, target: Target) -> Expected:
+def oracle(matrix_world: World, action: str, role: str, target: Target) -> Expected:
     """What the access policy says: ``may`` and, when it refuses, the error ``require`` raises."""
     from engine import policy
     from engine.errors import NotFound, PermissionDenied
     from engine.messages import describe
 
     actor = actor_of(action, role)
-    with world.session() as session:
+    with matrix_world.session() as session:
         subject = policy_target(session, action, target)
         allowed = policy.may(session, actor, ACTIONS[action], subject)
         try:
@@ -457,8 +451,8 @@ def _flashes(client) -> list[tuple[str, str]]:
         return list(session.pop("_flashes", []))
 
 
-def by_page(world: World, action: str, actor: str, target: Target) -> Observed:
-    client = world.pages[actor]
+def by_page(matrix_world: World, action: str, actor: str, target: Target) -> Observed:
+    client = matrix_world.pages[actor]
     _flashes(client)
     task, matter = target.task, target.instance
     requests: dict[str, tuple[str, dict[str, Any]]] = {
@@ -489,11 +483,11 @@ def by_page(world: World, action: str, actor: str, target: Target) -> Observed:
     return Observed(kinds.get(status, f"HTTP {status}"))
 
 
-def by_api(world: World, action: str, actor: str, target: Target) -> Observed:
+def by_api(matrix_world: World, action: str, actor: str, target: Target) -> Observed:
     task, matter = target.task, target.instance
-    headers = {"Authorization": f"Bearer {world.tokens[actor]}"}
+    headers = {"Authorization": f"Bearer {matrix_world.tokens[actor]}"}
     if action == "upload":
-        answer = world.api.post(
+        answer = matrix_world.api.post(
             "/api/v1/attachments", headers=headers, data={"file": (io.BytesIO(PDF), "会议记录.pdf")}
         )
     else:
@@ -513,7 +507,7 @@ def by_api(world: World, action: str, actor: str, target: Target) -> Observed:
             "decide": (f"/api/v1/approvals/{target.approval}/decide", {"agree": True, "comment": "同意"}),
         }
         url, body = requests[action]
-        answer = world.api.post(url, headers=headers, json=body)
+        answer = matrix_world.api.post(url, headers=headers, json=body)
     status = answer.status_code
     if status in (200, 201):
         return Observed("done")
@@ -522,7 +516,7 @@ def by_api(world: World, action: str, actor: str, target: Target) -> Observed:
     return Observed(kinds.get(status, f"HTTP {status}"), error.get("code"), error.get("message"))
 
 
-def by_command(world: World, action: str, actor: str, target: Target) -> Observed:
+def by_command(matrix_world: World, action: str, actor: str, target: Target) -> Observed:
     from powerlist.cli import main
 
     task, matter, who = target.task, str(target.instance), ["--as", actor]
@@ -542,7 +536,7 @@ def by_command(world: World, action: str, actor: str, target: Target) -> Observe
         "copy": ["copy", matter, "--to", SUPERVISOR, *who, "--note", "请知悉", "--json"],
         "decide": ["approval", "decide", str(target.approval), *who, "--agree", "--comment", "同意", "--json"],
     }[action]
-    result = CliRunner().invoke(main, arguments, obj=world.state, env={"POWERLIST_LANG": "zh"})
+    result = CliRunner().invoke(main, arguments, obj=matrix_world.state, env={"POWERLIST_LANG": "zh"})
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"powerlist {' '.join(arguments)} raised {result.exception!r}") from result.exception
     if result.exit_code == 0:
@@ -567,11 +561,11 @@ def agrees(adapter: str, expected: Expected, observed: Observed) -> bool:
 # --- the tests --------------------------------------------------------------------------------
 
 
-def test_the_matrix_knows_every_route_and_command(world):
+def test_the_matrix_knows_every_route_and_command(matrix_world):
     from engine import policy
     from powerlist.cli import main
 
-    endpoints = post_endpoints(world.app)
+    endpoints = post_endpoints(matrix_world.app)
     known = WEB_ENDPOINTS | API_ENDPOINTS | NOT_ACTIONS
     unknown = {endpoint: rule for endpoint, rule in endpoints.items() if endpoint not in known}
     assert not unknown, f"POST routes without an action in the matrix (add them to it, or to NOT_ACTIONS): {unknown}"
@@ -587,16 +581,16 @@ def test_the_matrix_knows_every_route_and_command(world):
 
 
 @pytest.mark.parametrize(("action", "role", "adapter"), CASES)
-def test_action_matrix(world, action, role, adapter):
+def test_action_matrix(matrix_world, action, role, adapter):
     actor = actor_of(action, role)
-    target = world.shared_approval if action == "decide" else world.shared
-    expected = oracle(world, action, role, target)
+    target = matrix_world.shared_approval if action == "decide" else matrix_world.shared
+    expected = oracle(matrix_world, action, role, target)
     if expected.kind == "done" and action not in ("start", "upload"):
-        target = new_matter(world.sessions, approval=action == "decide")
-        expected = oracle(world, action, role, target)
-    before = snapshot(world)
-    observed = RUN[adapter](world, action, actor, target)
-    after = snapshot(world)
+        target = new_matter(matrix_world.sessions, approval=action == "decide")
+        expected = oracle(matrix_world, action, role, target)
+    before = snapshot(matrix_world)
+    observed = RUN[adapter](matrix_world, action, actor, target)
+    after = snapshot(matrix_world)
     assert agrees(adapter, expected, observed), (
         f"{action} as {actor} ({role}) through {adapter}: the policy says {expected.kind} "
         f"{expected.code or ''}, the {adapter} answered {observed}"
@@ -608,12 +602,12 @@ def test_action_matrix(world, action, role, adapter):
         assert after == before, f"{action} as {actor} through {adapter} was refused ({observed}) but wrote something"
 
 
-def test_forcing_past_a_step_ends_its_pending_added_approval(world):
+def test_forcing_past_a_step_ends_its_pending_added_approval(matrix_world):
     from engine.workspace.models import AddedApproval
 
-    target = new_matter(world.sessions, approval=True)
-    assert str(by_command(world, "force", ROLE_USERS["town_agency"], target)) == "done"
-    stale = by_api(world, "decide", BOOKKEEPER, target)
+    target = new_matter(matrix_world.sessions, approval=True)
+    assert str(by_command(matrix_world, "force", ROLE_USERS["town_agency"], target)) == "done"
+    stale = by_api(matrix_world, "decide", BOOKKEEPER, target)
     assert (stale.kind, stale.code) == ("refused", "approval.stale")
-    with world.session() as session:
+    with matrix_world.session() as session:
         assert session.get(AddedApproval, target.approval).status != "pending"

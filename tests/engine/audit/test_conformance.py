@@ -12,7 +12,7 @@ from engine.audit.eventlog import EventLogBuilder
 from tests.conftest import MINI
 from tests.engine.audit.conftest import FULL, T0, compile_file, compile_text, found, log_of
 from tests.engine.audit.test_model import PARALLEL
-from tests.web.auditor.conftest import client_as, world  # noqa: F401  (the auditors' site, built once)
+from tests.web.auditor.conftest import audited, client_as  # noqa: F401  (the auditors' site, built once)
 
 DAY = timedelta(days=1)
 DUAL = ["propose", "review", *FULL[3:]]
@@ -208,7 +208,7 @@ def test_auditors_upload_a_model_of_any_modeler_with_their_log(client_as):  # no
     assert post(model, process="nope").status_code == 400
 
 
-def test_checks_at_once_are_limited_and_each_keeps_to_its_time_budget(client_as, world, monkeypatch):  # noqa: F811
+def test_checks_at_once_are_limited_and_each_keeps_to_its_time_budget(client_as, audited, monkeypatch):  # noqa: F811
     import io
     import time
 
@@ -226,14 +226,14 @@ def test_checks_at_once_are_limited_and_each_keeps_to_its_time_budget(client_as,
         }
         return client.post("/audit/conformance/upload", data=data, content_type="multipart/form-data")
 
-    monkeypatch.setitem(world.app.config, "AUDIT_MAX_JOBS", 1)
-    monkeypatch.setitem(world.app.config, "AUDIT_VARIANT_SECONDS", 0.1)
+    monkeypatch.setitem(audited.app.config, "AUDIT_MAX_JOBS", 1)
+    monkeypatch.setitem(audited.app.config, "AUDIT_VARIANT_SECONDS", 0.1)
     monkeypatch.setattr(jobs, "_running", 1)  # another check is running in this process
-    with world.app.app_context():
+    with audited.app.app_context():
         stored = set(jobs.folder().iterdir())
     busy = post()
     assert busy.status_code == 503 and "正在进行的日志检查已有 1 个" in busy.data.decode()
-    with world.app.test_request_context():
+    with audited.app.test_request_context():
         assert set(jobs.folder().iterdir()) == stored  # the upload was not kept
         upload = __import__("werkzeug.datastructures").datastructures.FileStorage(io.BytesIO(b"x"), "log.csv")
         token = jobs.create("county.discipline", "f", upload, {"format": "csv", "columns": {}, "ended": True})
@@ -248,7 +248,7 @@ def test_checks_at_once_are_limited_and_each_keeps_to_its_time_budget(client_as,
     while client.get(f"{url}/status").get_json()["status"] not in ("done", "failed"):
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    with world.app.test_request_context():
+    with audited.app.test_request_context():
         state = jobs.load(url.rsplit("/", 1)[1], "county.discipline")
     assert "time budget of 0.1 s" in state["result"]["findings"]["unchecked"]["wide"]
     while jobs._running:  # the thread gives its place back as it ends

@@ -21,11 +21,7 @@ from engine.runtime.loaded import loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
 from tests.conftest import Cli
-from tests.engine.supervision import conftest as supervision
 from tests.engine.supervision.conftest import T0
-
-now = supervision.now
-world = supervision.world
 
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
 DAY = date(2026, 11, 3)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import MINI, ROOT
+from tests.conftest import ROOT
 from tests.support.webapp import served
 
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
@@ -28,24 +28,15 @@ PROPOSE = {"subject": "修缮村道", "amount_fen": 120000}
 
 
 @pytest.fixture
-def world(demo_org):
-    from engine import api
-
-    with demo_org() as session, session.begin():
-        api.deploy_file(session, MINI, "admin")
-    return demo_org
-
-
-@pytest.fixture
-def app(world, db_url, tmp_path):
+def app(mini_world, db_url, tmp_path):
     yield from served(db_url, tmp_path)
 
 
 @pytest.fixture
-def token(world) -> str:
+def token(mini_world) -> str:
     from engine.workspace import tokens
 
-    with world() as session, session.begin():
+    with mini_world() as session, session.begin():
         return tokens.create(session, SECRETARY, "test", None)
 
 
@@ -79,7 +70,7 @@ def matters(sessions) -> int:
 # --- item 3: one key, two submissions at once ------------------------------------------------------
 
 
-def test_two_api_starts_with_one_key_at_once_start_one_matter(app, world, token):
+def test_two_api_starts_with_one_key_at_once_start_one_matter(app, mini_world, token):
     headers = {"Authorization": f"Bearer {token}"}
     for round_ in range(3):
         body = {
@@ -95,10 +86,10 @@ def test_two_api_starts_with_one_key_at_once_start_one_matter(app, world, token)
         assert statuses in ([200, 201], [201, 201]), [a.get_json() for a in answers]
         instances = {a.get_json()["instance"] for a in answers}
         assert len(instances) == 1
-    assert matters(world) == 3
+    assert matters(mini_world) == 3
 
 
-def test_a_page_start_sent_again_lands_where_the_first_did(app, world):
+def test_a_page_start_sent_again_lands_where_the_first_did(app, mini_world):
     """A retry of a start answers with the first one's page, whichever check finds it first."""
     client = app.test_client()
     assert client.post("/login", data={"username": SECRETARY, "password": PASSWORD}).status_code == 302
@@ -107,10 +98,10 @@ def test_a_page_start_sent_again_lands_where_the_first_did(app, world):
     again = client.post("/start/mini_decision", data=form)
     assert first.headers["Location"].startswith("/tasks/")
     assert again.headers["Location"] == first.headers["Location"]
-    assert matters(world) == 1
+    assert matters(mini_world) == 1
 
 
-def test_two_page_starts_with_one_key_at_once_start_one_matter(app, world):
+def test_two_page_starts_with_one_key_at_once_start_one_matter(app, mini_world):
     clients = [app.test_client() for _ in range(2)]
     for client in clients:
         assert client.post("/login", data={"username": SECRETARY, "password": PASSWORD}).status_code == 302
@@ -119,10 +110,10 @@ def test_two_page_starts_with_one_key_at_once_start_one_matter(app, world):
         answers = at_once(2, lambda i, form=form: clients[i].post("/start/mini_decision", data=form))
         assert [a.status_code for a in answers] == [302, 302], [a.data.decode()[:300] for a in answers]
         assert answers[0].headers["Location"] == answers[1].headers["Location"]
-    assert matters(world) == 3
+    assert matters(mini_world) == 3
 
 
-def test_two_completions_with_one_key_at_once_complete_once(app, world, token):
+def test_two_completions_with_one_key_at_once_complete_once(app, mini_world, token):
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     started = client.post(
@@ -272,7 +263,7 @@ def test_other_errors_are_not_tried_again(sqlite_file):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, world, token, db_url, monkeypatch):
+def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, mini_world, token, db_url, monkeypatch):
     """``powerlist serve``'s shape: 8 web threads writing steps and a scheduler sweeping, on one
     SQLite file; meanwhile another process takes the write lock now and then for longer than
     SQLite's busy wait. Every step succeeds, each exactly once."""
@@ -346,8 +337,8 @@ def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, wor
     assert not [s for s in sweeps if isinstance(s, BaseException)], sweeps
     assert sum(len(s.fired) for s in sweeps) > 0  # the scheduler wrote too
     assert holds  # the other process did take the lock, for longer than SQLite waits
-    assert matters(world) == 24
-    with world() as session:
+    assert matters(mini_world) == 24
+    with mini_world() as session:
         completions = session.scalar(
             select(func.count()).select_from(HistoryEvent).where(HistoryEvent.kind == "task_completed")
         )
@@ -355,7 +346,7 @@ def test_eight_writers_and_the_scheduler_on_one_sqlite_file_all_succeed(app, wor
     scheduler_engine.dispose()
 
 
-def test_a_database_busy_past_the_budget_answers_503_with_retry_after(app, world, token, monkeypatch):
+def test_a_database_busy_past_the_budget_answers_503_with_retry_after(app, mini_world, token, monkeypatch):
     from engine.persistence.db import BUSY_CODE, DatabaseBusy
     from engine.workspace import operations
 
@@ -370,10 +361,10 @@ def test_a_database_busy_past_the_budget_answers_503_with_retry_after(app, world
     )
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.get_json()["error"]["code"] == "database.busy"
-    assert matters(world) == 0
+    assert matters(mini_world) == 0
 
 
-def test_a_token_in_use_takes_the_write_lock_only_when_its_last_use_is_due(app, world, token, monkeypatch):
+def test_a_token_in_use_takes_the_write_lock_only_when_its_last_use_is_due(app, mini_world, token, monkeypatch):
     from engine.workspace.models import ApiToken
     from web import db as web_db
 
@@ -390,7 +381,7 @@ def test_a_token_in_use_takes_the_write_lock_only_when_its_last_use_is_due(app, 
     for _ in range(5):
         assert client.get("/api/v1/me", headers=headers).status_code == 200
     assert len(writes) == 1  # the first use is recorded; the next four only read
-    with world() as session:
+    with mini_world() as session:
         assert session.scalar(select(ApiToken.last_used_at)) is not None
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer plt_forged"}).status_code == 401
     assert len(writes) == 1

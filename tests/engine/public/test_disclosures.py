@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from engine.calendar import CST
 from tests.conftest import DATABASES, fresh_database
+from tests.support.world import county, new_database
 
 VILLAGE = "QX0101"  # 上塘村
 CADRE = "shangtang.cadre"
@@ -25,18 +26,11 @@ def at(day: date, hour: int = 10) -> datetime:
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def world(request, tmp_path_factory):
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
-    from powerlist import demo
-
+def disclosure_world(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("disclosures")
     with fresh_database(request.param, folder) as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        sessions = make_sessionmaker(engine)
-        with sessions() as session, session.begin():
-            demo.load_demo(session, deploy_flows=False)
+        engine, sessions = new_database(url)
+        county(sessions)
         yield engine, sessions
         engine.dispose()
 
@@ -84,13 +78,13 @@ def test_a_county_overrides_the_due_day(tmp_path, monkeypatch):
     assert "disclosures.yaml: disclosures.kinds.finance.every" in str(caught.value)
 
 
-def test_prepare_review_post_with_digest_frozen_and_revisions(world, frozen):
+def test_prepare_review_post_with_digest_frozen_and_revisions(disclosure_world, frozen):
     from engine.errors import InvalidState
     from engine.persistence.models import AuditLog, OrgUnit
     from engine.public import disclosures
     from engine.public.disclosure_models import Disclosure
 
-    engine, sessions = world
+    engine, sessions = disclosure_world
     frozen(at(date(2026, 10, 12)))
     with sessions() as session, session.begin():
         first = disclosures.prepare(session, CADRE, VILLAGE, "village_affairs", "2026Q3", note="电话 138 0013 8000")
@@ -134,12 +128,12 @@ def test_prepare_review_post_with_digest_frozen_and_revisions(world, frozen):
         assert unposted.content is None and unposted.digest is None and unposted.overdue
 
 
-def test_the_committee_signs_the_revision_it_read_and_not_its_own(world, frozen):
+def test_the_committee_signs_the_revision_it_read_and_not_its_own(disclosure_world, frozen):
     from engine.errors import InvalidState
     from engine.org.service import ensure_user, get_village, grant
     from engine.public import disclosures
 
-    _engine, sessions = world
+    _engine, sessions = disclosure_world
     frozen(at(date(2026, 9, 3)))
     with sessions() as session, session.begin():
         both = ensure_user(session, "shangtang.both", "两个岗位的人")
@@ -179,11 +173,11 @@ def test_the_committee_signs_the_revision_it_read_and_not_its_own(world, frozen)
         (OTHER_CADRE, "prepare", "not_found"),  # another village's cadre sees nothing
     ],
 )
-def test_who_may_do_what(world, frozen, actor, action, code):
+def test_who_may_do_what(disclosure_world, frozen, actor, action, code):
     from engine.errors import NotFound, PermissionDenied
     from engine.public import disclosures
 
-    _engine, sessions = world
+    _engine, sessions = disclosure_world
     frozen(at(date(2026, 11, 5)))
     with sessions() as session, session.begin():
         with pytest.raises((NotFound, PermissionDenied)) as caught:
@@ -198,13 +192,13 @@ def test_who_may_do_what(world, frozen, actor, action, code):
         )
 
 
-def test_the_sweep_raises_late_once_and_not_before_the_due_day(world, frozen):
+def test_the_sweep_raises_late_once_and_not_before_the_due_day(disclosure_world, frozen):
     from engine.persistence.models import OrgUnit
     from engine.public import disclosures
     from engine.supervision.models import Violation
     from engine.supervision.sweep import sweep
 
-    engine, sessions = world
+    engine, sessions = disclosure_world
     frozen(at(date(2026, 2, 3)))
     with sessions() as session, session.begin():  # 下塘村 starts the county's calendar with January's finance
         disclosures.prepare(session, "xiatang.cadre", "QX0102", "finance", "2026-01")
@@ -236,10 +230,10 @@ def test_the_sweep_raises_late_once_and_not_before_the_due_day(world, frozen):
     assert late("2025-12") == {}  # before the county started: not checked
 
 
-def test_late_party_affairs_are_the_party_secretarys(world, frozen):
+def test_late_party_affairs_are_the_party_secretarys(disclosure_world, frozen):
     from engine.public import disclosures
 
-    engine, sessions = world
+    engine, sessions = disclosure_world
     frozen(at(date(2026, 2, 3)))
     with sessions() as session, session.begin():  # 岭头村 starts late, with the quarter now due
         disclosures.prepare(session, "lingtou.cadre", "QX0201", "party_affairs", "2025Q4")
@@ -267,13 +261,13 @@ def test_the_command_line_prepares_reviews_posts_and_refuses(cli, demo_org):
     assert (october["status"], october["revision"], october["due_on"]) == ("approved", 1, "2026-11-16")
 
 
-def test_half_yearly_reports_villagers_see_are_the_reviewed_ones_once_per_half_year(world, frozen):
+def test_half_yearly_reports_villagers_see_are_the_reviewed_ones_once_per_half_year(disclosure_world, frozen):
     from engine import api, queries
     from engine.persistence.models import OrgUnit, ProcessInstance
     from engine.public import disclosures
     from tests.conftest import ROOT
 
-    _engine, sessions = world
+    _engine, sessions = disclosure_world
     draft = {"half_year": "2026H1", "meeting_date": "2026-07-03", "report_summary": "上半年办理四议两公开事项3件"}
     agreed = {"review_result": "agreed", "reviewer_name": "王监委", "reviewed_on": "2026-07-06"}
 

@@ -24,14 +24,8 @@ from engine.supervision import timers
 from engine.supervision.models import SupervisionTimer, Violation
 from engine.supervision.rectification import _linked
 from engine.supervision.sweep import fire_claimed
-from tests.engine.supervision import conftest as supervision
 from tests.engine.supervision.conftest import T0
 from tests.support import files
-
-# The supervision tests' fixtures: a settable clock, the demo village with flows deployed.
-now = supervision.now
-world = supervision.world
-rectification_flow = supervision.rectification_flow
 
 WAIT_S = 10.0
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}

@@ -33,13 +33,7 @@ from engine.supervision import timers, violation_chain
 from engine.supervision.models import SupervisionTimer, Violation, ViolationEvent
 from engine.supervision.sweep import BATCH
 from tests.conftest import PG_AVAILABLE, PG_URL, Cli
-from tests.engine.supervision import conftest as supervision
 from tests.engine.supervision.conftest import STARTER, T0, VILLAGE
-
-# The supervision tests' fixtures: a settable clock, the demo village with flows deployed.
-now = supervision.now
-world = supervision.world
-rectification_flow = supervision.rectification_flow
 
 SCHEDULERS = 3
 GROUP = BATCH // 3  # violations whose three timers fill one batch

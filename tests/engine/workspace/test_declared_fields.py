@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from engine.catalog.examples import examples_path, load_examples
 from tests.conftest import DATABASES, MINI, ROOT, fresh_database
+from tests.support.world import county, new_database
 
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 FUND = ROOT / "processes" / "fund_payment" / "fund_payment.bpmn"
@@ -143,27 +144,18 @@ def _open_step(sessions, name: str, instance_id: int, actor: str, data: dict[str
 
 
 @pytest.fixture(scope="module")
-def world(fields_db, tmp_path_factory) -> Iterator[World]:
-    from engine import api
+def fields_world(fields_db, tmp_path_factory) -> Iterator[World]:
     from engine.definitions.deploy import latest_version
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
     from engine.runtime.loaded import loaded
     from engine.workspace import operations
-    from powerlist import demo
     from tests.support import files
     from tests.support.matters import cited_data
 
     instance = tmp_path_factory.mktemp("fields-instance")
     saved = os.environ.get("POWERLIST_INSTANCE")
     os.environ["POWERLIST_INSTANCE"] = str(instance)  # where the sample uploads go
-    engine = make_engine(fields_db)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    with sessions() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        for flow in (MINI, FOUR, FUND, RECTIFICATION):
-            api.deploy_file(session, flow, "admin")
+    engine, sessions = new_database(fields_db)
+    county(sessions, MINI, FOUR, FUND, RECTIFICATION)
     resolve = {"members": 5, "present": 5, "votes_for": 4, "votes_against": 1, "abstain": 0}
     with sessions() as session, session.begin():
         mini = operations.start(session, "mini_decision", "QX0101", SECRETARY, {}, "修缮村道")
@@ -209,12 +201,12 @@ def world(fields_db, tmp_path_factory) -> Iterator[World]:
             os.environ["POWERLIST_INSTANCE"] = saved
 
 
-def written(world: World) -> tuple:
+def written(fields_world: World) -> tuple:
     """Everything a step or a start would write."""
     from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
     from engine.workspace.models import Attachment
 
-    with world.sessions() as session:
+    with fields_world.sessions() as session:
         return (
             session.scalar(select(func.count()).select_from(ProcessInstance)),
             session.scalar(select(func.count()).select_from(HistoryEvent)),
@@ -245,19 +237,19 @@ def named(key: str) -> str:
     return str(key)[:64]
 
 
-def test_the_valid_data_alone_is_accepted(world):
+def test_the_valid_data_alone_is_accepted(fields_world):
     """The data each property adds keys to is valid: without the extra keys the step would be done."""
     from engine.workspace import operations
 
-    for step in world.steps:
-        with world.sessions() as session:
+    for step in fields_world.steps:
+        with fields_world.sessions() as session:
             session.begin()
             try:
                 operations.complete(session, step.task, step.actor, dict(step.data), dict(step.files))
             finally:
                 session.rollback()
-    for start in world.starts:
-        with world.sessions() as session:
+    for start in fields_world.starts:
+        with fields_world.sessions() as session:
             session.begin()
             try:
                 operations.start(session, start.key, "QX0101", start.actor, dict(start.data), "核对事项")
@@ -267,35 +259,35 @@ def test_the_valid_data_alone_is_accepted(world):
 
 @SETTINGS
 @given(index=st.integers(min_value=0, max_value=3), extras=EXTRAS)
-def test_extra_keys_in_form_data_are_refused_by_name(world, index, extras):
+def test_extra_keys_in_form_data_are_refused_by_name(fields_world, index, extras):
     from engine.errors import FormInvalid
     from engine.inputs import InputInvalid
     from engine.workspace import operations
 
-    step = world.steps[index % len(world.steps)]
+    step = fields_world.steps[index % len(fields_world.steps)]
     extras = {key: value for key, value in extras.items() if key not in step.declared}
     assume(extras)
-    before = written(world)
+    before = written(fields_world)
     with pytest.raises((FormInvalid, InputInvalid)) as refused:
-        with world.sessions() as session, session.begin():
+        with fields_world.sessions() as session, session.begin():
             operations.complete(session, step.task, step.actor, {**step.data, **extras}, dict(step.files))
     assert refused_by_name(refused.value, extras), (step.name, refused.value)
-    assert written(world) == before
+    assert written(fields_world) == before
 
 
 @SETTINGS
 @given(index=st.integers(min_value=0, max_value=2), extras=EXTRAS)
-def test_extra_keys_in_start_data_are_refused_by_name(world, index, extras):
+def test_extra_keys_in_start_data_are_refused_by_name(fields_world, index, extras):
     from engine.errors import FormInvalid
     from engine.inputs import InputInvalid
     from engine.workspace import operations
 
-    start = world.starts[index % len(world.starts)]
+    start = fields_world.starts[index % len(fields_world.starts)]
     extras = {key: value for key, value in extras.items() if key not in start.declared}
     assume(extras)
-    before = written(world)
+    before = written(fields_world)
     with pytest.raises((FormInvalid, InputInvalid)) as refused:
-        with world.sessions() as session, session.begin():
+        with fields_world.sessions() as session, session.begin():
             operations.start(session, start.key, "QX0101", start.actor, {**start.data, **extras}, "核对事项")
     assert refused_by_name(refused.value, extras), (start.name, refused.value)
-    assert written(world) == before
+    assert written(fields_world) == before

@@ -26,7 +26,7 @@ EXAMPLES = 6
 
 
 @pytest.fixture
-def world(demo_org):
+def fuzz_world(demo_org):
     """The demo county with the mini flow, one matter waiting at its vote and an added approval."""
     from engine import api
     from engine.workspace import operations, tokens
@@ -54,7 +54,7 @@ def world(demo_org):
 
 
 @pytest.fixture
-def app(world, db_url, tmp_path):
+def app(fuzz_world, db_url, tmp_path):
     from tests.support.webapp import served
 
     yield from served(db_url, tmp_path)
@@ -75,8 +75,8 @@ def _check_answer(case, response) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
-def test_fuzz_the_api_answers_without_5xx_and_with_the_error_body(app, world, mode, caplog):
-    ids, headers = world
+def test_fuzz_the_api_answers_without_5xx_and_with_the_error_body(app, fuzz_world, mode, caplog):
+    ids, headers = fuzz_world
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 25
@@ -116,12 +116,12 @@ def test_the_openapi_document_is_valid_openapi_3_0():
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_every_operation_but_the_document_refuses_a_missing_or_forged_token(app, world):
+def test_every_operation_but_the_document_refuses_a_missing_or_forged_token(app, fuzz_world):
     """The fuzz above always sends a real token; here every documented operation, with real ids,
     is sent without one and with a forged one."""
     from web.api.openapi import document
 
-    ids, _headers = world
+    ids, _headers = fuzz_world
     client = app.test_client()
     for path, item in document()["paths"].items():
         url = "/api/v1" + path.format(**ids, sha256="0" * 64)

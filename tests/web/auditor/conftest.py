@@ -89,18 +89,18 @@ def build_world(folder: Path, url: str | None = None) -> World:
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory) -> World:
+def audited(tmp_path_factory) -> World:
     return build_world(tmp_path_factory.mktemp("auditor"))
 
 
 @pytest.fixture(scope="session")
-def client_as(world):
+def client_as(audited):
     """A signed-in client per user, signed in once."""
     clients = {}
 
     def make(username: str | None):
         if username not in clients:
-            client = world.app.test_client()
+            client = audited.app.test_client()
             if username:
                 answer = client.post("/login", data={"username": username, "password": PASSWORD})
                 assert answer.status_code == 302, username

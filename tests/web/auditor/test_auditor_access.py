@@ -55,8 +55,8 @@ POSTS = {
 }
 
 
-def _url(template: str, world: World) -> str:
-    return template.format(ok=world.ok, slow=world.slow, loop=world.loop)
+def _url(template: str, audited: World) -> str:
+    return template.format(ok=audited.ok, slow=audited.slow, loop=audited.loop)
 
 
 def _cases(table):
@@ -68,16 +68,16 @@ def _cases(table):
 
 
 @pytest.mark.parametrize(("route", "user", "status"), _cases(PAGES))
-def test_pages(world, client_as, route, user, status):
-    answer = client_as(user).get(_url(route, world))
+def test_pages(audited, client_as, route, user, status):
+    answer = client_as(user).get(_url(route, audited))
     assert answer.status_code == status, answer.data.decode()[:300]
     if user is ANONYMOUS:
         assert "/login" in answer.headers["Location"]
 
 
 @pytest.mark.parametrize(("route", "user", "status"), _cases(POSTS))
-def test_posts(world, client_as, route, user, status):
-    answer = client_as(user).post(_url(route, world), data={"flow": "four_deliberations"})
+def test_posts(audited, client_as, route, user, status):
+    answer = client_as(user).post(_url(route, audited), data={"flow": "four_deliberations"})
     assert answer.status_code == status
     if user is ANONYMOUS:
         assert "/login" in answer.headers["Location"]
@@ -89,10 +89,10 @@ def test_the_menu_shows_the_audit_area_to_auditors_only(client_as):
     assert 'href="/audit/matters"' not in client_as("shangtang.secretary").get("/desk").data.decode()
 
 
-def test_lists_hold_only_the_matters_in_scope(world, client_as):
+def test_lists_hold_only_the_matters_in_scope(audited, client_as):
     village = client_as("shangtang.supervisor").get("/audit/matters").data.decode()
-    assert f"/audit/matters/{world.ok}" in village and f"/audit/matters/{world.slow}" not in village
+    assert f"/audit/matters/{audited.ok}" in village and f"/audit/matters/{audited.slow}" not in village
     town = client_as("xiling.discipline").get("/audit/matters").data.decode()
-    assert f"/audit/matters/{world.loop}" in town and f"/audit/matters/{world.ok}" not in town
+    assert f"/audit/matters/{audited.loop}" in town and f"/audit/matters/{audited.ok}" not in town
     units = client_as("dongxi.discipline").get("/audit/verify").data.decode()
     assert "QX0102" in units and "QX0201" not in units

@@ -26,8 +26,8 @@ def state_of(html: str, element: str) -> str:
     return states.pop() if states else "none"
 
 
-def test_replay_steps_through_positions_on_the_diagram(world, client_as):
-    url = f"/audit/matters/{world.loop}"
+def test_replay_steps_through_positions_on_the_diagram(audited, client_as):
+    url = f"/audit/matters/{audited.loop}"
     last = page(client_as, url)
     assert "第 22 / 22 条" in last
     assert state_of(last, "disclose_result") == "done" and state_of(last, "end_done") == "done"
@@ -47,8 +47,8 @@ def test_replay_steps_through_positions_on_the_diagram(world, client_as):
     assert "第 22 / 22 条" in beyond
 
 
-def test_replay_as_of_a_moment(world, client_as):
-    url = f"/audit/matters/{world.loop}"
+def test_replay_as_of_a_moment(audited, client_as):
+    url = f"/audit/matters/{audited.loop}"
     middle = page(client_as, f"{url}?as_of=2026-03-04T10:00")
     assert "第 5 / 5 条" in middle and "只显示" in middle
     assert state_of(middle, "discuss") == "done" and state_of(middle, "review") == "current"
@@ -62,30 +62,30 @@ def test_replay_as_of_a_moment(world, client_as):
     assert "位置" in page(client_as, f"{url}?pos=-1", status=400)
 
 
-def test_replay_shows_late_steps_attachments_and_deviations(world, client_as):
-    slow = page(client_as, f"/audit/matters/{world.slow}?pos=4")
+def test_replay_shows_late_steps_attachments_and_deviations(audited, client_as):
+    slow = page(client_as, f"/audit/matters/{audited.slow}?pos=4")
     assert "超时 2 天" in slow and 'class="late"' in slow
-    assert "kind-tag overdue" in slow and f"/audit/matters/{world.slow}?pos=3" in slow
-    attached = page(client_as, f"/audit/matters/{world.attached}?pos=1")
-    assert f"/matters/{world.attached}/attachments/{world.sha256}" in attached and "方案.png" in attached
-    assert client_as(COUNTY).get(f"/matters/{world.attached}/attachments/{world.sha256}").status_code == 200
+    assert "kind-tag overdue" in slow and f"/audit/matters/{audited.slow}?pos=3" in slow
+    attached = page(client_as, f"/audit/matters/{audited.attached}?pos=1")
+    assert f"/matters/{audited.attached}/attachments/{audited.sha256}" in attached and "方案.png" in attached
+    assert client_as(COUNTY).get(f"/matters/{audited.attached}/attachments/{audited.sha256}").status_code == 200
 
 
-def test_matter_filters_and_pages(world, client_as, monkeypatch):
+def test_matter_filters_and_pages(audited, client_as, monkeypatch):
     def ids(html: str) -> set[int]:
         return {int(i) for i in re.findall(r'class="cover" href="/audit/matters/(\d+)"', html)}
 
-    everything = {world.ok, world.slow, world.loop, world.running, world.attached}
+    everything = {audited.ok, audited.slow, audited.loop, audited.running, audited.attached}
     assert ids(page(client_as, "/audit/matters")) == everything
-    assert ids(page(client_as, "/audit/matters?unit=QX01")) == everything - {world.loop}
-    assert ids(page(client_as, "/audit/matters?unit=QX0102")) == {world.slow}
-    assert ids(page(client_as, "/audit/matters?status=completed")) == {world.ok, world.slow, world.loop}
-    assert ids(page(client_as, "/audit/matters?status=running&unit=QX0101")) == {world.running, world.attached}
-    assert ids(page(client_as, "/audit/matters?since=2026-03-20")) == {world.running, world.attached}
+    assert ids(page(client_as, "/audit/matters?unit=QX01")) == everything - {audited.loop}
+    assert ids(page(client_as, "/audit/matters?unit=QX0102")) == {audited.slow}
+    assert ids(page(client_as, "/audit/matters?status=completed")) == {audited.ok, audited.slow, audited.loop}
+    assert ids(page(client_as, "/audit/matters?status=running&unit=QX0101")) == {audited.running, audited.attached}
+    assert ids(page(client_as, "/audit/matters?since=2026-03-20")) == {audited.running, audited.attached}
     assert ids(page(client_as, "/audit/matters?since=2026-03-02&until=2026-03-02")) == {
-        world.ok,
-        world.slow,
-        world.loop,
+        audited.ok,
+        audited.slow,
+        audited.loop,
     }
     assert ids(page(client_as, "/audit/matters?flow=mini_decision")) == set()
     monkeypatch.setattr("web.auditor.matters.PER_PAGE", 2)
@@ -96,11 +96,11 @@ def test_matter_filters_and_pages(world, client_as, monkeypatch):
     assert ids(page(client_as, "/audit/matters?page=99")) == pages[2]
 
 
-def test_violation_colour_filter(world, client_as):
+def test_violation_colour_filter(audited, client_as):
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.supervision.queries import list_violations
 
-    engine = make_engine(world.url)
+    engine = make_engine(audited.url)
     with make_sessionmaker(engine)() as session:
         found = list_violations(session)
     engine.dispose()
@@ -158,9 +158,9 @@ def test_heatmap_numbers_on_the_seeded_history(client_as):
     assert "着色依据的选项不对" in page(client_as, "/audit/heatmap?metric=colour", status=400)
 
 
-def test_conformance_of_our_own_histories(world, client_as):
+def test_conformance_of_our_own_histories(audited, client_as):
     html = page(client_as, "/audit/conformance?flow=four_deliberations")
-    assert f'href="/audit/matters/{world.slow}"' in html and "下塘村书记" in html
+    assert f'href="/audit/matters/{audited.slow}"' in html and "下塘村书记" in html
     assert "kind-tag overdue" in html and "超时 2 天" in html
     assert re.search(r"<strong>1</strong><span>件有问题", html)
     village = page(client_as, "/audit/conformance?flow=four_deliberations", user="shangtang.supervisor")
@@ -168,14 +168,14 @@ def test_conformance_of_our_own_histories(world, client_as):
     assert 'href="/audit/export/xlsx?flow=four_deliberations"' in village
 
 
-def test_exports_download_with_the_right_content_type(world, client_as):
+def test_exports_download_with_the_right_content_type(audited, client_as):
     client = client_as(COUNTY)
     xes = client.get("/audit/export/xes?flow=four_deliberations&unit=QX01")
     assert xes.status_code == 200 and xes.mimetype == "application/xml"
     assert "attachment" in xes.headers["Content-Disposition"] and ".xes" in xes.headers["Content-Disposition"]
     text = xes.data.decode()
     assert text.startswith("<?xml") and 'key="powerlist:deviation" value="overdue"' in text
-    assert f'value="{world.loop}"' not in text  # 岭头村 is not in 东溪镇
+    assert f'value="{audited.loop}"' not in text  # 岭头村 is not in 东溪镇
     csv = client.get("/audit/export/csv?flow=four_deliberations")
     assert csv.status_code == 200 and csv.content_type == "text/csv; charset=utf-8"
     lines = csv.data.decode("utf-8-sig").splitlines()
@@ -196,11 +196,11 @@ def test_exports_download_with_the_right_content_type(world, client_as):
     assert client.get("/audit/export/csv?flow=four_deliberations&since=soon").status_code == 400
 
 
-def test_english_pages(client_as, world):
+def test_english_pages(client_as, audited):
     client = client_as("county.auditor")
     client.get("/lang/en")
     try:
-        html = client.get(f"/audit/matters/{world.loop}?pos=5").data.decode()
+        html = client.get(f"/audit/matters/{audited.loop}?pos=5").data.decode()
         assert "Event 6 of 22" in html and "Steps done" in html and "Integrity" in html
         assert "Heatmap" in client.get("/audit/heatmap").data.decode()
     finally:

@@ -15,17 +15,17 @@ COUNTY = "county.discipline"
 
 
 @pytest.fixture(scope="module")
-def tampered(world: World, tmp_path_factory):
+def tampered(audited: World, tmp_path_factory):
     """A copy of the seeded database with today's anchor, then event #4 of the slow matter altered."""
     from web import create_app
 
     folder = tmp_path_factory.mktemp("tampered")
     target = folder / "audit.sqlite"
-    source = sqlite3.connect(world.url.removeprefix("sqlite:///"))
+    source = sqlite3.connect(audited.url.removeprefix("sqlite:///"))
     copy = sqlite3.connect(target)
     source.backup(copy)
     source.close()
-    config = {**world.app.config, "DATABASE_URL": f"sqlite:///{target}", "AUDIT_IMPORTS_FOLDER": str(folder)}
+    config = {**audited.app.config, "DATABASE_URL": f"sqlite:///{target}", "AUDIT_IMPORTS_FOLDER": str(folder)}
     app = create_app({k: config[k] for k in ("TESTING", "DATABASE_URL", "SECRET_KEY", "WTF_CSRF_ENABLED")})
 
     def client(username: str):
@@ -40,7 +40,7 @@ def tampered(world: World, tmp_path_factory):
     with copy:
         copy.execute(
             "UPDATE history_event SET data = replace(data, '张建国', '王某某') WHERE instance_id = ? AND seq = 4",
-            (world.slow,),
+            (audited.slow,),
         )
     copy.close()
     yield county, client, digest, before
@@ -49,37 +49,37 @@ def tampered(world: World, tmp_path_factory):
     app.extensions[EXTENSION].kw["bind"].dispose()
 
 
-def test_intact_chains(world, client_as):
+def test_intact_chains(audited, client_as):
     html = client_as(COUNTY).get("/audit/verify?run=1").data.decode()
     assert "清溪县：5 件事项、" in html and "全部完好" in html
-    one = client_as("shangtang.supervisor").get(f"/audit/verify?matter={world.ok}").data.decode()
-    assert f"事项 {world.ok} 完好" in one
+    one = client_as("shangtang.supervisor").get(f"/audit/verify?matter={audited.ok}").data.decode()
+    assert f"事项 {audited.ok} 完好" in one
     assert "事项编号应当是" in client_as(COUNTY).get("/audit/verify?matter=abc").data.decode()
 
 
-def test_verify_names_the_tampered_event(world, tampered):
+def test_verify_names_the_tampered_event(audited, tampered):
     county, client, _digest, _before = tampered
     html = county.get("/audit/verify?run=1").data.decode()
-    assert f"发现问题：事项 {world.slow} 的第 4 条记录。" in html and "这条记录被改动过" in html
-    assert f'href="/audit/matters/{world.slow}?pos=3"' in html
-    assert county.get(f"/audit/verify?matter={world.ok}").data.decode().count("完好") >= 1
-    one = county.get(f"/audit/verify?matter={world.slow}").data.decode()
+    assert f"发现问题：事项 {audited.slow} 的第 4 条记录。" in html and "这条记录被改动过" in html
+    assert f'href="/audit/matters/{audited.slow}?pos=3"' in html
+    assert county.get(f"/audit/verify?matter={audited.ok}").data.decode().count("完好") >= 1
+    one = county.get(f"/audit/verify?matter={audited.slow}").data.decode()
     assert "第 4 条记录" in one
-    replay = county.get(f"/audit/matters/{world.slow}").data.decode()
+    replay = county.get(f"/audit/matters/{audited.slow}").data.decode()
     assert "第 4 条记录：这条记录被改动过" in replay
     village = client("shangtang.supervisor").get("/audit/verify?run=1").data.decode()
     assert "全部完好" in village  # 下塘村 is outside 上塘村's scope
 
 
-def test_anchor_check_before_and_after(world, tampered):
+def test_anchor_check_before_and_after(audited, tampered):
     county, client, digest, before = tampered
     assert "相符：" in before and "至今一条不少、一条未改" in before
     after = county.get(f"/audit/anchors?digest={digest}").data.decode()
-    assert re.search(rf'id="check-result"[^>]*>.*事项 {world.slow}：存证覆盖的一条记录被改动过', after)
+    assert re.search(rf'id="check-result"[^>]*>.*事项 {audited.slow}：存证覆盖的一条记录被改动过', after)
     by_prefix = county.get(f"/audit/anchors?digest={digest[:16]}").data.decode()
     assert "存证覆盖的一条记录被改动过" in by_prefix
     village = client("shangtang.supervisor").get(f"/audit/anchors?digest={digest}").data.decode()
-    assert "您审计范围以外的一个事项" in village and f"事项 {world.slow}" not in village
+    assert "您审计范围以外的一个事项" in village and f"事项 {audited.slow}" not in village
     unknown = county.get("/audit/anchors?digest=" + "0" * 64).data.decode()
     assert "找不到这个摘要" in unknown
     answer = county.get("/audit/anchors?digest=not-a-digest")

@@ -10,10 +10,7 @@ from sqlalchemy import select
 from engine import api, clock
 from engine.persistence.models import OrgUnit
 from engine.supervision.violations import Finding, book_for_village, raise_violation
-from tests.engine.supervision import conftest as supervision
 from tests.engine.supervision.conftest import World
-
-now, world = supervision.now, supervision.world  # the supervision fixtures, here too
 
 PROPOSE = {"subject": "修缮村道", "amount_fen": 1200000}
 AGENCY = {"QX0101": "dongxi.agency", "QX0102": "dongxi.agency", "QX0201": "xiling.agency"}

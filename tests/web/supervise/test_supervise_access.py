@@ -19,12 +19,8 @@ import pytest
 
 from engine.errors import NotFound, PermissionDenied
 from engine.supervision import handling, notices, talks
-from tests.engine.supervision import conftest as supervision
 from tests.support.webapp import served
-from tests.web.supervise import conftest as supervise
 from tests.web.supervise.conftest import Warnings
-
-now, world, warnings = supervision.now, supervision.world, supervise.warnings  # the fixtures, here too
 
 PASSWORD = "powerlist-demo"
 ANONYMOUS = None

@@ -19,7 +19,6 @@ from engine.errors import PowerlistError
 from engine.messages import describe
 from engine.supervision.handling import ACTIONS, POLICY, handle
 from engine.supervision.models import SupervisionTimer, Violation, ViolationEvent
-from tests.engine.supervision import conftest as supervision
 from tests.support.webapp import served
 from tests.web.supervise.conftest import start, warning
 
@@ -43,7 +42,6 @@ FIELDS = {
 }
 NOTE = "已核实处理"
 ADAPTERS = ["web", "api", "cli"]
-now, world = supervision.now, supervision.world  # the supervision fixtures
 # Every POST route and command of the matrix, by endpoint or command path.
 ROUTES = {"supervise.act": "web", "api.violation_action": "api"}
 COMMANDS = {("violation", name) for name in ("ack", "assign", "rectify", "accept", "reject", "escalate", "close")}
