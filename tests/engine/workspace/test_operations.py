@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 
 import pytest
 
@@ -46,18 +47,69 @@ def kinds(sessions, instance_id: int) -> list[str]:
         return [e["kind"] for e in matter_detail.matter(session, SECRETARY, instance_id)["timeline"]]
 
 
-def test_withdraw_return_transfer_remind_copy_reject(demo_world):
-    with demo_world() as session, session.begin():
+# One 四议两公开 matter of 上塘村 taken through the operations in turn: each test brings it to the
+# point its operation starts from (the stages below) and checks that operation.
+
+
+@dataclass(frozen=True)
+class Matter:
+    instance_id: int
+    task_id: str  # its first 提议 step
+    plan: int  # the attachment proposed with it
+
+
+def proposed(sessions) -> Matter:
+    """The matter past its 提议 (with a plan attached), and a deputy secretary of 上塘村."""
+    with sessions() as session, session.begin():
         people.add_user(session, None, DEPUTY, "上塘村副书记", "deputy-password")
         people.grant_role(session, None, DEPUTY, "party_secretary", "QX0101")
-    instance_id, task_id = start(demo_world)
+    instance_id, task_id = start(sessions)
 
     from engine.workspace import attachments as files
     from tests.web.conftest import png_bytes
 
-    with demo_world() as session, session.begin():
+    with sessions() as session, session.begin():
         plan = files.store_upload(session, None, png_bytes(), "方案.png", SECRETARY).id
-    run(demo_world, operations.complete, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
+    run(sessions, operations.complete, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
+    return Matter(instance_id, task_id, plan)
+
+
+def withdrawn(sessions) -> tuple[Matter, dict]:
+    """The matter withdrawn from 商议 and proposed again; its open 商议 step."""
+    matter = proposed(sessions)
+    run(sessions, operations.withdraw, matter.instance_id, SECRETARY, "金额填错了")
+    step = open_step(sessions, matter.instance_id)
+    run(sessions, operations.complete, step["id"], SECRETARY, PROPOSE, {"proposal": [matter.plan]})
+    return matter, open_step(sessions, matter.instance_id)
+
+
+def returned(sessions) -> tuple[Matter, dict]:
+    """Then sent back from 商议 to 提议 and proposed again; its open 商议 step."""
+    matter, discuss = withdrawn(sessions)
+    run(sessions, operations.return_to, discuss["id"], SECRETARY, "propose", "方案不完整")
+    run(sessions, operations.complete, open_step(sessions, matter.instance_id)["id"], SECRETARY, PROPOSE)
+    return matter, open_step(sessions, matter.instance_id)
+
+
+def transferred(sessions) -> tuple[Matter, dict]:
+    """Then its 商议 transferred to the deputy secretary."""
+    matter, discuss = returned(sessions)
+    run(sessions, operations.transfer, discuss["id"], SECRETARY, DEPUTY, "我出差，请副书记办理")
+    return matter, discuss
+
+
+def reminded_and_copied(sessions) -> tuple[Matter, dict]:
+    """Then the deputy reminded by the chair, and the matter copied to the supervisors."""
+    matter, discuss = transferred(sessions)
+    run(sessions, operations.remind, discuss["id"], "shangtang.chair", "请尽快召开两委会")
+    supervisors = ["shangtang.supervisor", "dongxi.discipline"]
+    run(sessions, operations.copy, matter.instance_id, SECRETARY, supervisors, "请监督")
+    return matter, discuss
+
+
+def test_withdraw_opens_the_step_again_with_what_was_entered(demo_world):
+    matter = proposed(demo_world)
+    instance_id, task_id, plan = matter.instance_id, matter.task_id, matter.plan
     assert open_step(demo_world, instance_id)["step"] == "discuss"
     with demo_world() as session:
         assert operations.withdrawable(session, instance_id, SECRETARY) == "step"
@@ -73,8 +125,10 @@ def test_withdraw_return_transfer_remind_copy_reject(demo_world):
         assert view["previous"]["matter_title"] == "村道硬化工程"
         assert [a["id"] for a in view["kept_attachments"]] == [plan]
 
-    run(demo_world, operations.complete, step["id"], SECRETARY, PROPOSE, {"proposal": [plan]})
-    discuss = open_step(demo_world, instance_id)
+
+def test_return_sends_the_matter_back_to_a_step_already_done(demo_world):
+    matter, discuss = withdrawn(demo_world)
+    instance_id = matter.instance_id
     with demo_world() as session:
         assert [s["step"] for s in operations.returnable_steps(session, discuss["id"])] == ["propose"]
     with pytest.raises(InvalidState):
@@ -82,9 +136,11 @@ def test_withdraw_return_transfer_remind_copy_reject(demo_world):
     run(demo_world, operations.return_to, discuss["id"], SECRETARY, "propose", "方案不完整")
     step = open_step(demo_world, instance_id)
     assert step["step"] == "propose"
-    run(demo_world, operations.complete, step["id"], SECRETARY, PROPOSE)
-    discuss = open_step(demo_world, instance_id)
 
+
+def test_transfer_hands_the_step_to_another_holder_of_its_role(demo_world):
+    matter, discuss = returned(demo_world)
+    instance_id = matter.instance_id
     with pytest.raises(PermissionDenied):
         run(demo_world, operations.transfer, discuss["id"], SECRETARY, "shangtang.chair", "主任来办")
     run(demo_world, operations.transfer, discuss["id"], SECRETARY, DEPUTY, "我出差，请副书记办理")
@@ -94,18 +150,31 @@ def test_withdraw_return_transfer_remind_copy_reject(demo_world):
     with pytest.raises(PermissionDenied, match="已转给"):
         run(demo_world, operations.reject, discuss["id"], SECRETARY, "不同意这个方案")
 
+
+def test_remind_once_and_only_by_someone_who_sees_the_matter(demo_world):
+    _matter, discuss = transferred(demo_world)
     run(demo_world, operations.remind, discuss["id"], "shangtang.chair", "请尽快召开两委会")
     with pytest.raises(InvalidState):
         run(demo_world, operations.remind, discuss["id"], "shangtang.chair", "再催一次")
     with pytest.raises(NotFound):
         run(demo_world, operations.remind, discuss["id"], "lingtou.chair", None)
+    with demo_world() as session:
+        assert inbox.todo(session, DEPUTY)[0]["reminders"] == 1
+
+
+def test_copy_goes_only_to_people_who_may_see_the_matter(demo_world):
+    matter, _discuss = transferred(demo_world)
+    instance_id = matter.instance_id
     with pytest.raises(PermissionDenied):
         run(demo_world, operations.copy, instance_id, SECRETARY, ["lingtou.supervisor"], None)
     run(demo_world, operations.copy, instance_id, SECRETARY, ["shangtang.supervisor", "dongxi.discipline"], "请监督")
     with demo_world() as session:
         assert inbox.counts(session, "shangtang.supervisor")["copies"] == 1
-        assert inbox.todo(session, DEPUTY)[0]["reminders"] == 1
 
+
+def test_reject_cancels_the_matter_and_its_history_stays_a_verifiable_chain(demo_world):
+    matter, discuss = reminded_and_copied(demo_world)
+    instance_id = matter.instance_id
     run(demo_world, operations.reject, discuss["id"], DEPUTY, "方案不符合村规划")
     with demo_world() as session:
         view = matter_detail.matter(session, SECRETARY, instance_id)
