@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from tests.browser.conftest import PHONE
 from tests.conftest import ROOT
+from tests.support.world import county, new_database
 from tests.web.conftest import PASSWORD, png_bytes
 
 pytestmark = pytest.mark.browser
@@ -104,21 +105,15 @@ def approver_world(tmp_path_factory) -> Iterator[World]:
     """One app for the module's journeys: the demo county with 资金支出 deployed."""
     from werkzeug.serving import make_server
 
-    from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
     from engine.persistence.models import User
     from engine.workspace import people
-    from powerlist import demo
     from web import create_app
 
     folder = tmp_path_factory.mktemp("approver")
     url = f"sqlite:///{folder / 'browser.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, FUND, "admin")
+    engine, sessions = new_database(url)
+    county(sessions, FUND)
+    with sessions() as session, session.begin():
         for user in session.scalars(select(User).where(User.username.in_(NAMES))):
             user.display_name = NAMES[user.username]
         second = people.add_user(session, None, SECOND_SUPERVISOR, "吴霞", PASSWORD)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.audit.conftest import T0, drive
+from tests.support.world import county, new_database
 from tests.web.conftest import FOUR, MINI, PASSWORD, png_bytes
 
 AUDITORS = {
@@ -37,25 +38,12 @@ class World:
 def build_world(folder: Path, url: str | None = None) -> World:
     """Seed a database (a SQLite file in ``folder`` unless ``url`` names another) and make the app."""
     from engine import api, clock
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
     from engine.workspace import attachments, operations
-    from powerlist import demo
     from web import create_app
 
     url = url or f"sqlite:///{folder / 'audit.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    original = demo.shipped_flows
-    demo.shipped_flows = lambda: []
-    try:
-        with sessions() as session, session.begin():
-            demo.load_demo(session)
-            api.deploy_file(session, FOUR, "admin")
-            api.deploy_file(session, MINI, "admin")
-    finally:
-        demo.shipped_flows = original
+    engine, sessions = new_database(url)
+    county(sessions, FOUR, MINI)
     ok = drive(sessions)
     slow = drive(sessions, village="QX0102", gaps={"discuss": timedelta(days=12)})
     loop = drive(sessions, village="QX0201", fail_review=True)
