@@ -16,23 +16,15 @@ from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid, NotFound
 from engine.persistence.models import DefinitionVersion
 from engine.queries import definitions
+from engine.texts import text, texts
 
 SHIPPED = Path(__file__).resolve().parents[2] / "processes"
 
-CATEGORY_LABELS = {
-    "small_decision": "小决策",
-    "small_funds": "小资金·资产·资源",
-    "small_project": "小项目",
-    "small_duty": "小职责",
-    "small_organization": "小组织建设",
-    "one_visit_service": "最多跑一次",
-}
-
-
 def category_label(category: str | None) -> str:
+    """The name of a power-list category (engine/texts/zh/catalog.yaml); an unknown one reads as its code."""
     if not category:
-        return "未分类"
-    return CATEGORY_LABELS.get(category, category)
+        return text("catalog.uncategorised")
+    return texts("catalog.categories").get(category, category)
 
 
 @dataclass

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from engine.org.roles import ROLES
+from engine.texts import texts
 
-CATEGORY_NAMES = {
-    "small_decision": "小决策",
-    "small_funds": "小资金·资产·资源",
-    "small_project": "小项目",
-    "small_duty": "小职责",
-    "small_organization": "小组织建设",
-    "one_visit_service": "最多跑一次",
-}
+CATEGORY_NAMES = texts("catalog.categories")
 CATEGORY_ORDER = tuple(CATEGORY_NAMES)
 
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "cancelled": "已终止"}
