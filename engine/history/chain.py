@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from engine.clock import as_utc
+from engine.clock import format_time
 
 GENESIS = bytes(32)
 
@@ -28,10 +28,6 @@ GENESIS = bytes(32)
 def canonical_json(value: Any) -> str:
     """One spelling per value: sorted keys, no spaces, Chinese kept readable."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def format_time(at: datetime) -> str:
-    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def link_hash(prev: bytes, header: Mapping[str, Any], data: str) -> bytes:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.clock import format_time
 from engine.errors import NotFound
-from engine.history.chain import format_time
 from engine.org.roles import ROLES
 from engine.org.service import get_unit, get_user, holds
 from engine.org.units import unit_chain
@@ -18,10 +18,6 @@ from engine.supervision.models import Violation, ViolationEvent
 from engine.supervision.violations import book_for_village, handles_now
 
 SEVERITY_ORDER = {"red": 0, "yellow": 1, "blue": 2}
-
-
-def _time(value) -> str | None:
-    return format_time(value) if value is not None else None
 
 
 def violation_dict(session: Session, violation: Violation) -> dict[str, Any]:
@@ -51,9 +47,9 @@ def violation_dict(session: Session, violation: Violation) -> dict[str, Any]:
         "owner_role": violation.owner_role,
         "owner_role_name": ROLES[violation.owner_role].name_zh if violation.owner_role in ROLES else None,
         "owner_user": violation.owner_user,
-        "detected_at": _time(violation.detected_at),
-        "rectify_by": _time(violation.rectify_by),
-        "closed_at": _time(violation.closed_at),
+        "detected_at": format_time(violation.detected_at),
+        "rectify_by": format_time(violation.rectify_by),
+        "closed_at": format_time(violation.closed_at),
         "period": violation.period,
         "rectification_instance": violation.rectification_instance_id,
         "evidence": violation.evidence,
@@ -108,7 +104,7 @@ def violation_detail(session: Session, violation_id: int) -> dict[str, Any]:
         {
             "seq": e.seq,
             "kind": e.kind,
-            "at": _time(e.at),
+            "at": format_time(e.at),
             "actor": e.actor,
             "data": json.loads(e.data),
             "hash": e.hash.hex(),

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Response, abort, g, jsonify, request, send_file
 
 from engine import api as engine_api
+from engine.clock import format_time
 from engine.errors import DefinitionInvalid, PowerlistError
-from engine.history.chain import format_time
 from engine.inputs import InputInvalid, limit, read_object
 from engine.workspace import access, attachments, formspec, idempotency, inbox, matter_detail, operations
 from engine.workspace import admin as flows_admin
