@@ -282,7 +282,7 @@ def run_generated(cases: int, seed: int, out: Path | None = None) -> dict:
         "events": log.event_count,
         "variants": len({tuple(log.acts[log.offsets[c] : log.offsets[c + 1]]) for c in range(log.case_count)}),
         "seconds": round(seconds, 3),
-        "per_case_ms": {"mean": timing["mean_ms"], "max": timing["max_ms"]},
+        "per_case_ms": {"mean": timing.mean_ms, "max": timing.max_ms},
         "deviating_cases": findings.deviating_cases(),
         "unchecked": len(findings.unchecked),
         "total_cost": sum(costs),

@@ -29,9 +29,10 @@ from engine.org.passwords import hash_password
 from engine.org.service import ensure_unit, ensure_user, grant
 from engine.persistence.db import begin_write
 from engine.persistence.models import Base, OpenTask, ProcessInstance
+from engine.runtime import forms
 from engine.runtime.loaded import loaded
 from engine.supervision import decisions
-from engine.workspace import attachments, formspec
+from engine.workspace import attachments
 from powerlist import demo
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -110,7 +111,7 @@ def files_for(session: Session, task_id: str, doer: str, folder: Path) -> dict[s
     definition = loaded(session.get(ProcessInstance, row.instance_id).definition)
     schema, _text = definition.form(definition.step(row.step_id))
     chosen = {}
-    for slot in formspec.form_spec(schema).attachments:
+    for slot in forms.form_spec(schema).attachments:
         pdf = not slot["accept"] or attachments.accepts(slot["accept"], "application/pdf")
         content, name = (PDF, "sample.pdf") if pdf else (PNG, "sample.png")
         chosen[slot["name"]] = [attachments.store_upload(session, folder, content, name, doer).id]

@@ -42,6 +42,8 @@ from sqlalchemy import func, select
 
 from bench import county
 from bench.database import fresh_database
+from engine.history.events import EventKind
+from engine.persistence.enums import InstanceStatus
 
 PG_URL = os.environ.get("POWERLIST_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FORK = multiprocessing.get_context("fork")
@@ -90,7 +92,7 @@ def work(url: str, log: Path, seed: int) -> None:
         with sessions() as session:
             ids = session.scalars(
                 select(ProcessInstance.id).where(
-                    ProcessInstance.id.in_(list(matters)), ProcessInstance.status == "running"
+                    ProcessInstance.id.in_(list(matters)), ProcessInstance.status == InstanceStatus.RUNNING
                 )
             ).all()
         running = [(i, *matters[i]) for i in ids]
@@ -120,7 +122,7 @@ def work(url: str, log: Path, seed: int) -> None:
             outcome = api.complete(session, task.id, doer, data, county.files_for(session, task.id, doer, log.parent))
             step = task.step_id
         acknowledge(f"step {instance_id} {step}")
-        if outcome.status != "running":
+        if outcome.status != InstanceStatus.RUNNING:
             running.pop(0)
 
 
@@ -248,7 +250,7 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
                     (row.instance_id, row.step_id): row.n
                     for row in session.execute(
                         select(HistoryEvent.instance_id, HistoryEvent.step_id, func.count().label("n"))
-                        .where(HistoryEvent.kind == "task_completed")
+                        .where(HistoryEvent.kind == EventKind.TASK_COMPLETED)
                         .group_by(HistoryEvent.instance_id, HistoryEvent.step_id)
                     )
                 }
@@ -271,7 +273,7 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
             for task in session.scalars(select(OpenTask)):
                 tasks.setdefault(task.instance_id, set()).add(task.engine_task_id)
             for instance in session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)):
-                if instance.status != "running":
+                if instance.status != InstanceStatus.RUNNING:
                     inconsistent += instance.id in tasks
                     continue
                 definition = loaded(instance.definition)

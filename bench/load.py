@@ -44,10 +44,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import county
 from bench.database import fresh_database
 from engine.persistence.db import make_engine, make_sessionmaker
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.migrate import upgrade
 from engine.persistence.models import OpenTask, ProcessInstance
+from engine.runtime import forms
 from engine.runtime.loaded import loaded
-from engine.workspace import formspec, tokens
+from engine.workspace import tokens
 from powerlist import demo
 
 PG_URL = os.environ.get("POWERLIST_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -130,7 +132,7 @@ def open_work(sessions: sessionmaker[Session], clones: dict[int, county.Template
         rows = session.execute(
             select(OpenTask.id, OpenTask.instance_id, OpenTask.step_id)
             .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
-            .where(ProcessInstance.status == "running")
+            .where(ProcessInstance.status == InstanceStatus.RUNNING)
             .order_by(OpenTask.instance_id.desc())
         ).all()
     work = []
@@ -156,7 +158,7 @@ def slots_of(sessions: sessionmaker[Session]) -> dict[tuple[str, str], list[tupl
                 schema, _text = definition.form(step)
                 found[version.key, step_id] = [
                     (slot["name"], not slot["accept"] or "application/pdf" in slot["accept"])
-                    for slot in formspec.form_spec(schema).attachments
+                    for slot in forms.form_spec(schema).attachments
                 ]
     return found
 

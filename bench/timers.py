@@ -26,6 +26,7 @@ from sqlalchemy import func, select, text
 from bench.database import bench_database
 from engine import clock
 from engine.history.chain import GENESIS
+from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.supervision.models import SupervisionTimer
 from engine.supervision.scheduler import start_scheduler
@@ -69,7 +70,7 @@ def fill(db_engine, sessions, tasks: int, timers: int, due: int, now: datetime) 
     """Instances with open tasks, and timers on some of those tasks; returns the tasks left without timers."""
     with sessions() as session:
         definition = session.scalar(select(DefinitionVersion.id).where(DefinitionVersion.key == "mini_decision"))
-        villages = list(session.scalars(select(OrgUnit.id).where(OrgUnit.level == "village").order_by(OrgUnit.id)))
+        villages = list(session.scalars(select(OrgUnit.id).where(OrgUnit.level == Level.VILLAGE).order_by(OrgUnit.id)))
         first_id = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
     instances = tasks // TASKS_PER_INSTANCE
     _bulk(

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from engine.texts import text
+
 CST = timezone(timedelta(hours=8), "CST")
 WORKDAY_START = time(9, 0)  # a reminder moved off a day off arrives at this time of the next working day
 
@@ -84,12 +86,7 @@ class WorkCalendar:
         new = [year for year in years if year in self.provisional and year not in self.warned]
         if new:
             self.warned.update(new)
-            log.warning(
-                "holiday calendar for %s is provisional: statutory holidays only, the State Council's adjusted "
-                "working days (调休) are not confirmed; a county should confirm or override them in "
-                "POWERLIST_RULES_DIR/calendar/<year>.yaml (provisional: false)",
-                ", ".join(map(str, new)),
-            )
+            log.warning("%s", text("calendar.provisional_warning", years=", ".join(map(str, new))))
         return new
 
     def is_working(self, day: date) -> bool:

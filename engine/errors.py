@@ -80,7 +80,7 @@ class FormInvalid(PowerlistError):
         lines = "; ".join(str(e) for e in errors)
         first = errors[0].field if errors else None
         super().__init__(
-            f"「{step}」的表单有误：{lines}",
+            error_text("form.invalid_fields", {"step": step, "errors": lines}) or lines,
             code="form.invalid",
             params={"step": step},
             field=first or None,

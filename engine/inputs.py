@@ -85,17 +85,18 @@ def _label(path: str, root: str) -> str:
     return where if len(where) <= 200 else f"{where[:100]}…{where[-99:]}"
 
 
-def _fail(code: str, path: str, message: str, **params: object) -> InputInvalid:
-    return InputInvalid(f"{path}：{message}", code=code, params={"field": path, **params}, field=path)
+def _fail(code: str, path: str, **params: object) -> InputInvalid:
+    """The refusal of the value at ``path``, worded by the catalogue from ``code`` (``input.*``)."""
+    return InputInvalid(code=code, params={"field": path, **params}, field=path)
 
 
 def check_text(value: str, path: str, max_chars: int | None = None) -> str:
     """A string from outside: no lone surrogate (what a non-UTF-8 argument decodes to), not too long."""
     most = limit("max_string_chars") if max_chars is None else max_chars
     if len(value) > most:
-        raise _fail("input.string_too_long", path, f"文字太长了（{len(value)} 个字，最多 {most} 个字）", max=most)
+        raise _fail("input.string_too_long", path, length=len(value), max=most)
     if _SURROGATE.search(value):
-        raise _fail("input.surrogate", path, "含有无法识别的字符（不是有效的 UTF-8 文字）")
+        raise _fail("input.surrogate", path)
     return value
 
 
@@ -115,30 +116,28 @@ def check_value(value: Any, root: str = "data") -> Any:
         where = _label(path, root)
         if isinstance(node, _Refused):
             if node.code == "input.not_finite":
-                raise _fail(node.code, where, f"数字 {node.text[:20]} 不是有限的数", value=node.text[:20])
+                raise _fail(node.code, where, value=node.text[:20])
             most = max_amount if amount else max_integer
             code = "input.amount_too_large" if amount else "input.integer_too_large"
-            what = "金额" if amount else "整数"
-            raise _fail(code, where, f"{what}太大了（{len(node.text)} 位，最多 {most}）", max=most)
+            raise _fail(code, where, max=most)
         if isinstance(node, bool) or node is None:
             continue
         if isinstance(node, str):
             check_text(node, where)
         elif isinstance(node, int | float):
             if isinstance(node, float) and not math.isfinite(node):
-                raise _fail("input.not_finite", where, f"数字 {node} 不是有限的数", value=str(node))
+                raise _fail("input.not_finite", where, value=str(node))
             most = max_amount if amount else max_integer
             if abs(node) > most:
                 code = "input.amount_too_large" if amount else "input.integer_too_large"
-                what = "金额" if amount else "数字"
-                raise _fail(code, where, f"{what}太大了（最多 {most}）", max=most)
+                raise _fail(code, where, max=most)
         elif isinstance(node, dict | list):
             if depth >= max_depth:
-                raise _fail("input.too_deep", where, f"嵌套太深了（最多 {max_depth} 层）", max=max_depth)
+                raise _fail("input.too_deep", where, max=max_depth)
             if isinstance(node, dict):
                 for key, item in node.items():
                     if not isinstance(key, str):
-                        raise _fail("input.invalid", where, "对象的键必须是文字")
+                        raise _fail("input.key_not_text", where)
                     inner = f"{path}.{key}" if path else (f"{root}.{key}" if root else key)
                     check_text(key, inner, max_key)
                     stack.append((item, inner, depth + 1, key.endswith(AMOUNT_SUFFIX)))
@@ -146,7 +145,7 @@ def check_value(value: Any, root: str = "data") -> Any:
                 for index, item in enumerate(node):
                     stack.append((item, f"{where}[{index}]", depth + 1, amount))
         else:
-            raise _fail("input.invalid", where, "不是 JSON 数据")
+            raise _fail("input.invalid", where)
     return value
 
 
@@ -158,16 +157,14 @@ def read_json(raw: str | bytes, root: str = "data", source: str | None = None) -
     where = source or root or "body"
     most = limit("max_body_bytes")
     if len(raw) > most:  # bytes, or characters (each at least one byte)
-        raise _fail("input.too_large", where, f"内容太大了（最多 {most} 字节）", max=most)
+        raise _fail("input.too_large", where, max=most)
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise _fail(
-                "input.not_utf8", where, f"不是 UTF-8 编码的文字（第 {exc.start + 1} 个字节）", position=exc.start + 1
-            ) from None
+            raise _fail("input.not_utf8", where, position=exc.start + 1) from None
     elif len(raw.encode("utf-8", "surrogatepass")) > most:
-        raise _fail("input.too_large", where, f"内容太大了（最多 {most} 字节）", max=most)
+        raise _fail("input.too_large", where, max=most)
     max_digits = len(str(max(limit("max_integer"), limit("max_amount_fen"))))
     try:
         value = json.loads(
@@ -178,15 +175,9 @@ def read_json(raw: str | bytes, root: str = "data", source: str | None = None) -
         )
     except RecursionError:
         depth = limit("max_depth")
-        raise _fail("input.too_deep", where, f"嵌套太深了（最多 {depth} 层）", max=depth) from None
+        raise _fail("input.too_deep", where, max=depth) from None
     except json.JSONDecodeError as exc:
-        raise _fail(
-            "input.not_json",
-            where,
-            f"不是有效的 JSON：{exc.msg}（第 {exc.lineno} 行第 {exc.colno} 列）",
-            line=exc.lineno,
-            column=exc.colno,
-        ) from None
+        raise _fail("input.not_json", where, reason=exc.msg, line=exc.lineno, column=exc.colno) from None
     return check_value(value, root)
 
 
@@ -196,5 +187,5 @@ def read_object(raw: str | bytes | None, root: str = "data", source: str | None 
         return {}
     value = read_json(raw, root, source)
     if not isinstance(value, dict):
-        raise _fail("input.not_object", source or root or "body", "必须是一个 JSON 对象（{…}）")
+        raise _fail("input.not_object", source or root or "body")
     return value

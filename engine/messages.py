@@ -41,5 +41,9 @@ def describe(error: PowerlistError, language: str = "zh") -> str:
         return own
 
 
+# the CJK Unified Ideographs block, U+4E00 to U+9FFF
+_IDEOGRAPHS = range(0x4E00, 0x9FFF + 1)
+
+
 def _is_chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return any(ord(ch) in _IDEOGRAPHS for ch in text)

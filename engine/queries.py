@@ -13,6 +13,7 @@ from engine.errors import NotFound
 from engine.history.events import event_dict, events_of
 from engine.org.roles import ROLES
 from engine.org.service import ancestors, get_unit, get_user
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 
 
@@ -20,7 +21,7 @@ def definitions(session: Session) -> list[dict[str, Any]]:
     running = dict(
         session.execute(
             select(ProcessInstance.definition_version_id, func.count())
-            .where(ProcessInstance.status == "running")
+            .where(ProcessInstance.status == InstanceStatus.RUNNING)
             .group_by(ProcessInstance.definition_version_id)
         ).all()
     )
@@ -51,7 +52,7 @@ def open_tasks(session: Session, village_code: str | None = None, username: str 
     )
     if village_code:
         village = get_unit(session, village_code)
-        if village.level == "village":
+        if village.level == Level.VILLAGE:
             query = query.where(ProcessInstance.village_id == village.id)
         else:
             below = select(OrgUnit.id).where(OrgUnit.parent_id == village.id)

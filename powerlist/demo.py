@@ -33,12 +33,14 @@ from engine.definitions.validate import load_definition_file
 from engine.errors import PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.service import ensure_unit, ensure_user, grant
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
 from engine.public import reports
+from engine.runtime import forms
 from engine.runtime.loaded import loaded
 from engine.supervision import decisions, evidence, handling
-from engine.supervision.models import Violation
-from engine.workspace import attachments, formspec
+from engine.supervision.models import Violation, ViolationStatus
+from engine.workspace import attachments
 
 DEMO_PASSWORD = "powerlist-demo"  # noqa: S105 - printed on purpose for the demo
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
@@ -392,7 +394,7 @@ def _attachments(session: Session, task: OpenTask, actor: str, folder: Path | No
     definition = loaded(session.get(ProcessInstance, task.instance_id).definition)
     schema, _text = definition.form(definition.step(task.step_id))
     chosen: dict[str, list[int]] = {}
-    for slot in formspec.form_spec(schema).attachments:
+    for slot in forms.form_spec(schema).attachments:
         if not slot["accept"] or attachments.accepts(slot["accept"], "application/pdf"):
             content, name = SAMPLE_PDF, f"{slot['name']}.pdf"
         else:
@@ -526,9 +528,15 @@ def _handle(session: Session, now: datetime, rng: random.Random) -> dict[str, in
     or closed; the newest stay open."""
     done: dict[str, int] = {}
     rows = session.scalars(
-        select(Violation).where(Violation.status.in_(("open", "escalated"))).order_by(Violation.id)
+        select(Violation)
+        .where(Violation.status.in_((ViolationStatus.OPEN, ViolationStatus.ESCALATED)))
+        .order_by(Violation.id)
     ).all()
-    supervisors = {"village": "supervisory_member", "town": "town_discipline", "county": "county_discipline"}
+    supervisors = {
+        Level.VILLAGE: "supervisory_member",
+        Level.TOWN: "town_discipline",
+        Level.COUNTY: "county_discipline",
+    }
     for index, violation in enumerate(rows):
         village = session.get(OrgUnit, violation.village_id).code
         plan = index % 4
@@ -611,7 +619,7 @@ def load_matters(
         rows = session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all()
     counts = dict(rows)
     report.matters = sum(counts.values())
-    report.completed = counts.get("completed", 0)
+    report.completed = counts.get(InstanceStatus.COMPLETED, 0)
     report.open = report.matters - report.completed
     report.violations = _violation_counts(sessions)
     report.seconds = time.monotonic() - began

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from engine import api
 from engine.errors import FormInvalid
 from engine.persistence.models import HistoryEvent
+from engine.runtime import forms
 from engine.runtime.forms import validate_form
-from engine.workspace import formspec, waivers
+from engine.workspace import waivers
 from tests.conftest import ROOT
 from tests.support.files import PDF
 from tests.support.matters import example, open_steps
@@ -83,11 +84,11 @@ def test_a_yes_or_no_and_a_rule_threshold_decide_too():
 
 def test_the_matters_earlier_steps_decide_too():
     disclose = form("four_deliberations", "disclose_resolution")
-    required = formspec.required_when(disclose)["supervision_response"][0]
+    required = forms.required_when(disclose)["supervision_response"][0]
     assert "earlier" in required
     objected = {"earlier": {"supervision_decision": "object"}}
-    assert formspec.required_now(disclose, {"supervision_response": ""}, objected) == {"supervision_response": True}
-    assert formspec.required_now(disclose, {}, {"earlier": {}}) == {"supervision_response": False}
+    assert forms.required_now(disclose, {"supervision_response": ""}, objected) == {"supervision_response": True}
+    assert forms.required_now(disclose, {}, {"earlier": {}}) == {"supervision_response": False}
 
 
 def test_every_error_comes_at_once():
@@ -95,35 +96,35 @@ def test_every_error_comes_at_once():
     refused = refused_fields("voucher", VOUCHER_FORM, bad)
     assert set(refused) == {"payee_account", "purpose", "spent_on", "witness_name"}
     assert refused["witness_name"] == "证明人不能是经办人本人"  # the legal check with the field errors
-    shown = formspec.live_check(VOUCHER_FORM, bad)
+    shown = forms.live_check(VOUCHER_FORM, bad)
     assert set(shown["fields"]) == {"payee_account", "purpose", "spent_on"}
     assert shown["summary"] == {"passed": 0, "total": 1, "state": "fail"}  # 0/1 is not green
-    assert formspec.live_check(VOUCHER_FORM, CASH)["summary"]["state"] == "ok"
+    assert forms.live_check(VOUCHER_FORM, CASH)["summary"]["state"] == "ok"
 
 
 def test_a_bad_condition_is_refused_naming_the_field():
     base = {"type": "object", "properties": {"kind": {"type": "string"}, "note": {"type": "string"}}}
-    assert formspec.declaration_problems({**base, "x-required-when": {"note": 'kind == "x"'}}) == []
+    assert forms.declaration_problems({**base, "x-required-when": {"note": 'kind == "x"'}}) == []
     cases = {
         "note": "kind ==",  # not an expression
         "nothing": "kind",  # no such field
     }
     for name, text in cases.items():
-        [(code, message)] = formspec.declaration_problems({**base, "x-required-when": {name: text}})
+        [(code, message)] = forms.declaration_problems({**base, "x-required-when": {name: text}})
         assert f"x-required-when.{name}" in message and code in ("bad-expression", "form-invalid")
-    [(code, message)] = formspec.declaration_problems({**base, "x-required-when": {"note": "amount > 5"}})
+    [(code, message)] = forms.declaration_problems({**base, "x-required-when": {"note": "amount > 5"}})
     assert code == "bad-expression" and "x-required-when.note" in message and "amount" in message
-    [(code, message)] = formspec.declaration_problems({**base, "x-required-when": {"note": "__import__('os')"}})
+    [(code, message)] = forms.declaration_problems({**base, "x-required-when": {"note": "__import__('os')"}})
     assert "x-required-when.note" in message
-    [(_, message)] = formspec.declaration_problems({**base, "x-prefill": {"note": "village"}})
+    [(_, message)] = forms.declaration_problems({**base, "x-prefill": {"note": "village"}})
     assert "x-prefill.note" in message
     for path in sorted((ROOT / "processes").glob("*/forms/*.json")):
-        assert formspec.declaration_problems(json.loads(path.read_text(encoding="utf-8"))) == [], path
+        assert forms.declaration_problems(json.loads(path.read_text(encoding="utf-8"))) == [], path
 
 
 def test_the_first_step_carries_the_title_typed_at_start():
-    spec = formspec.form_spec(form("four_deliberations", "propose"))
-    assert formspec.prefill_values(spec, {"title": "修缮村道"}) == {"matter_title": "修缮村道"}
+    spec = forms.form_spec(form("four_deliberations", "propose"))
+    assert forms.prefill_values(spec, {"title": "修缮村道"}) == {"matter_title": "修缮村道"}
 
 
 def test_which_checks_may_be_waived_is_validated_rule_data(tmp_path: Path, monkeypatch):

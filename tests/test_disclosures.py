@@ -126,12 +126,12 @@ def test_prepare_review_post_with_digest_frozen_and_revisions(world, frozen):
             session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action.like("disclosure.%"))) == 6
         )
         revisions = disclosures.revisions_of(session, "county.auditor", VILLAGE, "village_affairs", "2026Q3")
-        assert [r["review_note"] for r in revisions] == ["缺少决议", None]
+        assert [r.review_note for r in revisions] == ["缺少决议", None]
         shown = disclosures.public_page(session, session.get(OrgUnit, posted.village_id), date(2026, 10, 27))
-        row = next(p for p in shown["periods"] if p["period"] == "2026Q3" and p["kind"] == "village_affairs")
-        assert (row["late_days"], row["digest"], row["posted_on"]) == (6, digest, "2026-10-26")
-        unposted = next(p for p in shown["periods"] if p["period"] == "2026Q3" and p["kind"] == "party_affairs")
-        assert unposted["content"] is None and unposted["digest"] is None and unposted["overdue"]
+        row = next(p for p in shown.periods if p.period == "2026Q3" and p.kind == "village_affairs")
+        assert (row.late_days, row.digest, row.posted_on) == (6, digest, "2026-10-26")
+        unposted = next(p for p in shown.periods if p.period == "2026Q3" and p.kind == "party_affairs")
+        assert unposted.content is None and unposted.digest is None and unposted.overdue
 
 
 def test_the_committee_signs_the_revision_it_read_and_not_its_own(world, frozen):
@@ -303,4 +303,4 @@ def test_half_yearly_reports_villagers_see_are_the_reviewed_ones_once_per_half_y
     with sessions() as session:
         village = session.scalar(select(OrgUnit).where(OrgUnit.code == VILLAGE))
         shown = disclosures.semiannual_reports(session, village)
-    assert [(r["half"], r["summary"]) for r in shown] == [("2026H1", "再次报告：上半年办理事项4件")]
+    assert [(r.half, r.summary) for r in shown] == [("2026H1", "再次报告：上半年办理事项4件")]

@@ -230,8 +230,8 @@ def _read_log(reader, content: bytes, model, **options) -> None:
         assert str(exc)
         return
     summary = result.summary()
-    assert summary["read"] >= summary["used"] + summary["skipped"]
-    assert summary["rejected"] == result.rejected_count >= len(result.rejected)
+    assert summary.read >= summary.used + summary.skipped
+    assert summary.rejected == result.rejected_count >= len(result.rejected)
     for rejected in result.rejected:
         assert str(rejected)
     check_log(result.log, model).summary()

@@ -19,3 +19,10 @@ def test_every_problem_code_has_a_chinese_summary():
         used |= set(re.findall(r'code="([a-z]+(?:-[a-z0-9]+)*)"', text))
     assert len(used) > 20
     assert sorted(used - PROBLEM_SUMMARIES.keys()) == []
+
+
+def test_every_problem_code_has_an_english_summary_and_nothing_more():
+    from engine.definitions.codes import GUIDE_ANCHORS, summary
+
+    assert sorted(PROBLEM_SUMMARIES.keys() ^ GUIDE_ANCHORS.keys()) == []
+    assert [code for code in GUIDE_ANCHORS if not summary(code, "en")] == []

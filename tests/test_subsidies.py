@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import random
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
@@ -117,15 +118,15 @@ def test_a_gb18030_roster_with_title_rows_is_published_masked_and_keeps_no_id_or
     with county() as session:
         page = subsidies.public_rosters(session, public_village(session, "QX0101"))
         log = session.scalars(select(AuditLog).where(AuditLog.action == "subsidy.import")).all()
-    roster = next(r for r in page["rosters"] if (r["kind"], r["period"]) == ("subsistence", "2026-11"))
-    assert (roster["kind_name"], roster["period_label"], roster["total_fen"]) == (
+    roster = next(r for r in page.rosters if (r.kind, r.period) == ("subsistence", "2026-11"))
+    assert (roster.kind_name, roster.period_label, roster.total_fen) == (
         "最低生活保障金（低保）",
         "2026年11月",
         263100,
     )
-    assert [e["name"] for e in roster["entries"]] == ["张*丰", "李*", "欧阳*华"]
-    assert [e["amount_fen"] for e in roster["entries"]] == [123050, 60000, 80050]
-    assert roster["entries"][0]["id_number"] is None  # not a published column of 低保
+    assert [e.name for e in roster.entries] == ["张*丰", "李*", "欧阳*华"]
+    assert [e.amount_fen for e in roster.entries] == [123050, 60000, 80050]
+    assert roster.entries[0].id_number is None  # not a published column of 低保
     assert log[-1].detail["rows"] == 3 and log[-1].detail["sha256"] == done.sha256 and log[-1].actor == KEEPER
     # nothing in any table holds a full ID number, its birth date and check digits, or a bank number
     dump = database_text(county)
@@ -159,7 +160,7 @@ def test_an_xlsx_roster_and_the_household_lookup_across_kinds(county):
     do(county, subsidies.import_roster, keeper, data, "耕地.xlsx", "QX0201", "farmland_protection", "2026")
     mine = do(county, subsidies.lookup, "QX0201", "h001", IDS[0][-4:], "10.0.0.1")
     assert mine.matched and mine.total_fen == 123050 + 31280
-    assert [(r["kind_name"], r["period"], r["amount_fen"]) for r in mine.receipts] == [
+    assert [(r.kind_name, r.period, r.amount_fen) for r in mine.receipts] == [
         ("最低生活保障金（低保）", "2026-10", 123050),
         ("耕地地力保护补贴", "2026", 31280),
     ]
@@ -261,8 +262,8 @@ def test_a_second_roster_for_the_period_needs_replace_and_a_withdrawal_needs_a_r
     assert caught.value.code == "subsidy.exists"
     new = do(county, subsidies.import_roster, KEEPER, data, "b.csv", *args, replace=True)
     listed = do(county, subsidies.rosters_for_staff, KEEPER, "QX0102")
-    old = next(r for r in listed if r["status"] == "replaced")
-    assert old["replaced_by"] == new.roster_id and old["withdrawn_by"] == KEEPER
+    old = next(r for r in listed if r.status == "replaced")
+    assert old.replaced_by == new.roster_id and old.withdrawn_by == KEEPER
     with pytest.raises(PowerlistError) as caught:
         do(county, subsidies.withdraw, KEEPER, new.roster_id, " ")
     assert caught.value.code == "subsidy.reason_needed"
@@ -270,10 +271,10 @@ def test_a_second_roster_for_the_period_needs_replace_and_a_withdrawal_needs_a_r
     with pytest.raises(InvalidState):
         do(county, subsidies.withdraw, KEEPER, new.roster_id, "再撤一次")
     with county() as session:
-        shown = subsidies.public_rosters(session, public_village(session, "QX0102"))["rosters"]
-    assert all(r["kind"] != "temporary_aid" for r in shown)
-    withdrawn = next(r for r in do(county, subsidies.rosters_for_staff, KEEPER, "QX0102") if r["id"] == new.roster_id)
-    assert (withdrawn["status"], withdrawn["withdraw_reason"]) == ("withdrawn", "金额录错，核对后重发")
+        shown = subsidies.public_rosters(session, public_village(session, "QX0102")).rosters
+    assert all(r.kind != "temporary_aid" for r in shown)
+    withdrawn = next(r for r in do(county, subsidies.rosters_for_staff, KEEPER, "QX0102") if r.id == new.roster_id)
+    assert (withdrawn.status, withdrawn.withdraw_reason) == ("withdrawn", "金额录错，核对后重发")
 
 
 def test_only_the_keepers_within_reach_may_import_or_withdraw(county):
@@ -294,7 +295,7 @@ def test_only_the_keepers_within_reach_may_import_or_withdraw(county):
     done = do(county, subsidies.import_roster, "county.civil", data, "x.csv", "QX0101", "elderly_allowance", "2026-11")
     with pytest.raises(PermissionDenied):
         do(county, subsidies.withdraw, OTHER_KEEPER, done.roster_id, "不是我的村")
-    codes = [h["code"] for h in do(county, subsidies.households_of, "shangtang.secretary", "QX0101")]
+    codes = [h.code for h in do(county, subsidies.households_of, "shangtang.secretary", "QX0101")]
     assert {"H001", "H002", "H003"} <= set(codes)
     with pytest.raises(PermissionDenied):
         do(county, subsidies.households_of, CADRE.replace("shangtang", "lingtou"), "QX0101")
@@ -308,7 +309,7 @@ def test_an_approved_subsistence_application_joins_its_village_roster(county):
     with county() as session:
         entry = session.scalar(select(SubsidyEntry).where(SubsidyEntry.instance_id == county.instance))
         roster = session.get(SubsidyRoster, entry.roster_id)
-        shown = subsidies.public_rosters(session, public_village(session, "QX0102"))["rosters"]
+        shown = subsidies.public_rosters(session, public_village(session, "QX0102")).rosters
     assert (roster.kind, roster.period, roster.source, entry.amount_fen, entry.people) == (
         "subsistence",
         "2025-04",
@@ -317,8 +318,8 @@ def test_an_approved_subsistence_application_joins_its_village_roster(county):
         2,
     )
     assert entry.id_masked == "330225************"
-    assert shown[0]["entries"][0]["name"] == "周*"
-    codes = [h["code"] for h in do(county, subsidies.households_of, "dongxi.civil", "QX0102")]
+    assert shown[0].entries[0].name == "周*"
+    codes = [h.code for h in do(county, subsidies.households_of, "dongxi.civil", "QX0102")]
     code = next(c for c in codes if c.startswith("QX0102-"))
     assert do(county, subsidies.lookup, "QX0102", code, "123X", "10.1.1.1").matched
 
@@ -337,9 +338,9 @@ def test_a_county_override_masks_names_by_surname_and_publishes_the_id_region(co
         data = xlsx([["户号", "姓名", "身份证号码", "补贴金额"], ["H001", "张三丰", IDS[0], 312.8]])
         do(county, subsidies.import_roster, KEEPER, data, "耕地.xlsx", "QX0101", "farmland_protection", "2025")
         with county() as session:
-            shown = subsidies.public_rosters(session, public_village(session, "QX0101"))["rosters"]
-        farmland = next(r for r in shown if r["kind"] == "farmland_protection")
-        assert farmland["entries"][0] == {
+            shown = subsidies.public_rosters(session, public_village(session, "QX0101")).rosters
+        farmland = next(r for r in shown if r.kind == "farmland_protection")
+        assert asdict(farmland.entries[0]) == {
             "name": "张**",
             "id_number": "330225************",
             "group": None,

@@ -196,8 +196,8 @@ def site(warnings: Warnings, db_url, tmp_path):
             owner_user="shangtang.chair",
             deadline="2026-11-20",
         )
-        document = notices.issue(session, "dongxi.discipline", "rectification", violation_id=warnings.red)["id"]
-        far_document = notices.issue(session, "xiling.discipline", "rectification", violation_id=warnings.far)["id"]
+        document = notices.issue(session, "dongxi.discipline", "rectification", violation_id=warnings.red).id
+        far_document = notices.issue(session, "xiling.discipline", "rectification", violation_id=warnings.far).id
         talks.record(session, "dongxi.discipline", "reminder", violation_id=warnings.red, subject_name="上塘某", **TALK)
         talks.record(session, "xiling.discipline", "reminder", violation_id=warnings.far, subject_name="岭头某", **TALK)
         keys = {kind: tokens.create(session, user, "access", None) for kind, user in USERS.items() if user}
@@ -283,8 +283,8 @@ def test_lists_of_documents_and_talks_are_refused_and_scoped_as_the_worklist_is(
             for user, unit in (("dongxi.discipline", "QX0201"), ("shangtang.supervisor", "QX0201")):
                 with pytest.raises(NotFound):
                     listing(session, user, village=unit)
-            assert {row["village"] for row in listing(session, "county.discipline", village="QX02")} == {"QX0201"}
-            assert {row["village"] for row in listing(session, "county.discipline", village="QX01")} == {"QX0101"}
-            assert [row["village"] for row in listing(session, "dongxi.discipline", violation_id=ids["red"])] == [
+            assert {row.village for row in listing(session, "county.discipline", village="QX02")} == {"QX0201"}
+            assert {row.village for row in listing(session, "county.discipline", village="QX01")} == {"QX0101"}
+            assert [row.village for row in listing(session, "dongxi.discipline", violation_id=ids["red"])] == [
                 "QX0101"
             ]

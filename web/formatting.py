@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from engine import clock
-from engine.workspace.formspec import fen_to_yuan
+from web.forms import fen_to_yuan
 from web.i18n import gettext as _
 
 CHINA = timezone(timedelta(hours=8))

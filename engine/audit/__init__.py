@@ -5,5 +5,6 @@
 - ``conformance``: skipped, swapped, repeated and overdue steps per case and event;
 - ``logs`` and ``mapping``: importing XES and CSV logs, activity names → steps;
 - ``export``: XES, CSV and Excel; ``anchor`` and ``merkle``: daily digests over every history chain;
-- ``replay``: data for the replay view, matter lists and heatmaps.
+- ``replay``: data for the replay view, matter lists and heatmaps;
+- ``views``: what the auditors' pages show, as typed results kept to the auditor's scope.
 """

@@ -27,10 +27,10 @@ where it stood before the latest completion of the step it returned to: doing th
 the steps after it, is a second pass, not a repeat or a swap. The step is enabled again at the moment
 of the return. A step done again without a return remains a repeat.
 
-Every check reports its time: in total and per case (mean, maximum), in ``summary()["timing"]``.
+Every check reports its time: in total and per case (mean, maximum), in ``summary().timing``.
 The exact search keeps within a :class:`Budget` of wall-clock seconds per variant and per check; a
 case it could not settle within its bounds (states, tokens, time) is listed in
-``summary()["unchecked"]`` with the reason, never guessed.
+``summary().unchecked`` with the reason, never guessed.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
 from typing import Any
@@ -47,15 +47,20 @@ from engine.audit.alignment import LOG, MODEL, SOURCE, SYNC, Alignment, align
 from engine.audit.eventlog import EventLog, to_datetime
 from engine.audit.reference_model import ProcessModel, empty_model
 from engine.calendar import CST, WorkCalendar
+from engine.texts import text, texts
 
 SKIP, SWAP, REPEAT, OVERDUE, INSERT = "skip", "swap", "repeat", "overdue", "insert"
 KINDS = (SKIP, SWAP, REPEAT, OVERDUE, INSERT)
 _SKIP, _SWAP, _REPEAT, _OVERDUE, _INSERT = range(5)
-KIND_NAMES_ZH = {SKIP: "跳过", SWAP: "顺序颠倒", REPEAT: "重复", OVERDUE: "超时", INSERT: "多出的步骤"}
+
+
+def kind_names(language: str = "zh") -> dict[str, str]:
+    """What each kind of deviation is called (``audit.deviation_kinds`` of ``engine/texts``)."""
+    return texts("audit.deviation_kinds", language)
 
 # Wall-clock budgets of the exact search (alignments): per variant (one distinct activity sequence)
 # and per check (all the cases of one log). A case whose variant ran out of either is listed in
-# ``summary()["unchecked"]`` with the reason, never guessed. The command line's --variant-seconds and
+# ``summary().unchecked`` with the reason, never guessed. The command line's --variant-seconds and
 # --budget-seconds and the web's AUDIT_VARIANT_SECONDS and AUDIT_JOB_SECONDS change them.
 VARIANT_SECONDS = 10.0
 JOB_SECONDS = 600.0
@@ -99,34 +104,59 @@ class Deviation:
             "late_seconds": late,
         }
 
-    def describe(self) -> str:
-        """One line in Chinese, as an auditor reads it."""
-        who = f"（{self.resource}）" if self.resource else ""
-        if self.kind == SKIP:
-            if self.other:
-                return f"跳过“{self.other_name or self.other}”中的一步{who}"
-            return f"跳过“{self.step_name}”{who}"
-        if self.kind == SWAP:
-            return f"“{self.step_name}”在“{self.other_name}”之前办理{who}"
-        if self.kind == REPEAT:
-            return f"“{self.step_name}”重复办理{who}"
-        if self.kind == INSERT:
-            return f"“{self.step_name}”在流程的这个位置不应办理{who}"
-        late = _duration_zh(self.at - self.due) if self.at and self.due else ""
-        return f"“{self.step_name}”超时{late}{who}"
+    def describe(self, language: str = "zh") -> str:
+        """One line, as an auditor reads it (the sentences are ``audit.finding`` of ``engine/texts``)."""
+        who = text("audit.finding.who", language, resource=self.resource) if self.resource else ""
+        if self.kind == SKIP and self.other:
+            return text("audit.finding.skip_among", language, other=self.other_name or self.other, who=who)
+        other = self.other_name
+        late = _duration(self.at - self.due, language) if self.kind == OVERDUE and self.at and self.due else ""
+        return text(f"audit.finding.{self.kind}", language, step=self.step_name, other=other, late=late, who=who)
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _duration_zh(delta: timedelta) -> str:
+def _duration(delta: timedelta, language: str) -> str:
     seconds = int(delta.total_seconds())
     if seconds >= 86400:
-        return f"{seconds // 86400}天{(seconds % 86400) // 3600}小时"
+        return text("audit.finding.days", language, days=seconds // 86400, hours=(seconds % 86400) // 3600)
     if seconds >= 3600:
-        return f"{seconds // 3600}小时{(seconds % 3600) // 60}分"
-    return f"{max(seconds // 60, 1)}分"
+        return text("audit.finding.hours", language, hours=seconds // 3600, minutes=(seconds % 3600) // 60)
+    return text("audit.finding.minutes", language, minutes=max(seconds // 60, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long a check took, in milliseconds: in all, and per case on average and at most."""
+
+    total_ms: float
+    mean_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsSummary:
+    """What a check found: ``deviations`` counted by kind, ``method`` (``replay`` or ``alignment``),
+    and the cases it could not settle (``unchecked``: case id -> reason)."""
+
+    flow: str
+    cases: int
+    events: int
+    unknown_events: int
+    deviating_cases: int
+    deviations: dict[str, int]
+    method: str
+    timing: Timing
+    unchecked: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form, ``unchecked`` only when some case was left unchecked."""
+        result = asdict(self)
+        if not self.unchecked:
+            del result["unchecked"]
+        return result
 
 
 @dataclass
@@ -189,30 +219,28 @@ class Findings:
     def of_case(self, case: int) -> list[Deviation]:
         return [self.deviation(r) for r in sorted(self.raw, key=lambda r: (r[2], r[1])) if r[0] == case]
 
-    def timing(self) -> dict[str, Any]:
+    def timing(self) -> Timing:
         """Total time of the check and per-case mean and maximum, in milliseconds."""
         times = self.case_ms
         total = sum(times)
-        return {
-            "total_ms": round(total, 3),
-            "mean_ms": round(total / len(times), 4) if times else 0.0,
-            "max_ms": round(max(times), 3) if times else 0.0,
-        }
+        return Timing(
+            total_ms=round(total, 3),
+            mean_ms=round(total / len(times), 4) if times else 0.0,
+            max_ms=round(max(times), 3) if times else 0.0,
+        )
 
-    def summary(self) -> dict[str, Any]:
-        result = {
-            "flow": self.model.key,
-            "cases": self.cases_checked,
-            "events": self.events_checked,
-            "unknown_events": self.unknown_events,
-            "deviating_cases": self.deviating_cases(),
-            "deviations": self.counts(),
-            "method": "alignment" if any(m.net is not None for m in self.models) else "replay",
-            "timing": self.timing(),
-        }
-        if self.unchecked:
-            result["unchecked"] = {self.log.case_ids[c]: reason for c, reason in self.unchecked}
-        return result
+    def summary(self) -> FindingsSummary:
+        return FindingsSummary(
+            flow=self.model.key,
+            cases=self.cases_checked,
+            events=self.events_checked,
+            unknown_events=self.unknown_events,
+            deviating_cases=self.deviating_cases(),
+            deviations=self.counts(),
+            method="alignment" if any(m.net is not None for m in self.models) else "replay",
+            timing=self.timing(),
+            unchecked={self.log.case_ids[c]: reason for c, reason in self.unchecked},
+        )
 
     def deviation(self, record: tuple[int, int, int, int, Any]) -> Deviation:
         """The :class:`Deviation` of one raw record."""
@@ -236,7 +264,7 @@ class Findings:
         elif code == _SKIP and extra:
             steps = [i for i in range(len(model.steps)) if extra >> i & 1]
             deviation.other = "|".join(model.step_of(i) for i in steps)
-            deviation.other_name = "、".join(model.name(i) for i in steps)
+            deviation.other_name = text("audit.list_separator").join(model.name(i) for i in steps)
         elif code == _OVERDUE:
             enabled, due = extra
             deviation.enabled, deviation.due = to_datetime(enabled), to_datetime(due)

@@ -81,17 +81,32 @@ class ModelRead:
     tasks: int
     notes: list[str] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "process": self.process_id,
-            "process_name": self.process_name,
-            "processes": self.processes,
-            "tasks": self.tasks,
-            "activities": len(self.model.steps),
-            "places": self.model.net.places if self.model.net else 0,
-            "transitions": len(self.model.net.transitions) if self.model.net else 0,
-            "notes": self.notes,
-        }
+    def summary(self) -> ModelSummary:
+        return ModelSummary(
+            process=self.process_id,
+            process_name=self.process_name,
+            processes=self.processes,
+            tasks=self.tasks,
+            activities=len(self.model.steps),
+            places=self.model.net.places if self.model.net else 0,
+            transitions=len(self.model.net.transitions) if self.model.net else 0,
+            notes=self.notes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """The process read from a model file (``processes``: every process of the file), its tasks and
+    activities, the size of its Petri net and what the reader noticed."""
+
+    process: str
+    process_name: str
+    processes: list[str]
+    tasks: int
+    activities: int
+    places: int
+    transitions: int
+    notes: list[str]
 
 
 class _Reader:

@@ -32,16 +32,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.audit import views
 from engine.audit.anchor import anchor_info, latest_anchor
-from engine.audit.conformance import KIND_NAMES_ZH, Deviation, Findings
+from engine.audit.conformance import Deviation, Findings, kind_names
 from engine.audit.eventlog import RETURNED, TRANSFERRED, EventLog, Note
 from engine.audit.histories import Scope, check_histories, load_histories
 from engine.audit.reference_model import model_for
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound
+from engine.history.events import EventKind
 from engine.org.roles import ROLES
 from engine.persistence.models import DefinitionVersion, HistoryEvent, RoleAssignment, User
+from engine.texts import data, text, texts
 from engine.workspace import labels
 
 FORMATS = ("xes", "csv", "xlsx")
@@ -57,14 +60,14 @@ CASE_ATTRIBUTES = ("village", "village_name", "town", "town_name", "title", "sta
 # Event kinds of the rows: stable codes, their Chinese names and their XES lifecycle transitions.
 COMPLETED, FORCED = "completed", "forced"
 KIND_CODES = {
-    "task_completed": COMPLETED,
-    "task_forced": FORCED,
+    EventKind.TASK_COMPLETED: COMPLETED,
+    EventKind.TASK_FORCED: FORCED,
     labels.TASK_RETURNED: RETURNED,
     labels.TASK_TRANSFERRED: TRANSFERRED,
 }
 ROW_KIND_NAMES = {
-    COMPLETED: labels.EVENT_NAMES["task_completed"],
-    FORCED: labels.EVENT_NAMES["task_forced"],
+    COMPLETED: labels.EVENT_NAMES[EventKind.TASK_COMPLETED],
+    FORCED: labels.EVENT_NAMES[EventKind.TASK_FORCED],
     RETURNED: labels.EVENT_NAMES[labels.TASK_RETURNED],
     TRANSFERRED: labels.EVENT_NAMES[labels.TASK_TRANSFERRED],
 }
@@ -107,12 +110,11 @@ class ExportInfo:
         return text
 
     def line_zh(self) -> str:
-        text = f"{self.flow_name}（{self.flow}） 导出时间 {_local(self.exported_at.timestamp())}"
+        at = _local(self.exported_at.timestamp())
+        line = text("audit.export.line", flow_name=self.flow_name, flow=self.flow, at=at)
         if self.anchor:
-            text += f"  存证摘要 {self.anchor['day']} {self.anchor['digest']}"
-        else:
-            text += "  尚无存证摘要"
-        return text
+            return line + text("audit.export.line_anchor", day=self.anchor["day"], digest=self.anchor["digest"])
+        return line + text("audit.export.line_no_anchor")
 
     def details(self, log: EventLog) -> Details | None:
         """Forms, people and receipt codes of the log's matters (our own histories only), read once."""
@@ -149,8 +151,10 @@ class ExportInfo:
 
     def columns(self) -> dict[str, str]:
         """The CSV's columns and what each holds."""
-        described = dict(CSV_COLUMN_NOTES)
-        amounts = {amount_column(f.name): f"{f.title}（元）：表单字段 {f.name}，两位小数" for f in self.amounts}
+        described = texts("audit.export.csv_columns")
+        amounts = {
+            amount_column(f.name): text("audit.export.amount_note", title=f.title, name=f.name) for f in self.amounts
+        }
         result: dict[str, str] = {}
         for name in self.csv_columns():
             result[name] = amounts.get(name) or described.get(name, "")
@@ -306,8 +310,6 @@ def export_for_auditor(
 ) -> dict[str, Any]:
     """Write the histories of flow ``key`` in an auditor's scope (``kind``: xes, csv, findings, xlsx)
     to ``out`` and return the export's metadata; with ``out`` None only the metadata is made."""
-    from engine.audit import views
-
     views.require_flow(session, key)
     unit_row = views.require_unit(session, scope, unit)
     chosen = Scope(key=key, unit=unit_row.code, since=since, until=until, status=status)
@@ -319,8 +321,31 @@ def export_for_auditor(
         findings = check_histories(session, chosen)
         log = findings.log
     if out is not None:
-        views.write_export(kind, log, findings, info, out)
+        write_export(kind, log, findings, info, out)
     return info.meta(log, findings, kind)
+
+
+# kind -> (MIME type, file extension)
+EXPORTS: dict[str, tuple[str, str]] = {
+    "xes": ("application/xml", "xes"),
+    "csv": ("text/csv", "csv"),
+    "findings": ("text/csv", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+}
+
+
+def write_export(kind: str, log: EventLog, findings: Findings | None, info: ExportInfo, out: IO[bytes]) -> None:
+    """Histories as XES (with findings when given) or CSV, the findings as CSV, or both as Excel."""
+    if kind == "xes":
+        write_xes(log, out, info, findings)
+    elif kind == "csv":
+        write_csv(log, out, info)
+    elif kind == "findings" and findings is not None:
+        write_findings_csv(findings, out, info)
+    elif kind == "xlsx":
+        write_xlsx(log, findings, out, info)
+    else:
+        raise ValueError(f"unknown export '{kind}'")
 
 
 def _local(seconds: float) -> str:
@@ -423,14 +448,19 @@ def read_details(session: Session, log: EventLog) -> Details:
                 if row.kind == labels.TASK_TRANSFERRED:
                     holder[step] = at
                     usernames.add(str(data.get("to") or ""))
-                elif row.kind in ("task_completed", "task_forced"):
+                elif row.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED):
                     details.forms[key] = data.get("form") or {}
-                    if row.kind == "task_forced":
+                    if row.kind == EventKind.TASK_FORCED:
                         details.forced.add(key)
                     if open_at.get(step):
                         open_at[step].pop(0)
                     holder.pop(step, None)
-            if row.kind in (labels.TASK_RETURNED, labels.TASK_WITHDRAWN, "instance_ended", "instance_cancelled"):
+            if row.kind in (
+                labels.TASK_RETURNED,
+                labels.TASK_WITHDRAWN,
+                EventKind.INSTANCE_ENDED,
+                EventKind.INSTANCE_CANCELLED,
+            ):
                 open_at, holder = {}, {}
             for opened_step in data.get("opened") or []:
                 open_at.setdefault(opened_step, []).append(at)
@@ -732,42 +762,42 @@ def _xes_event(row: Row, labels_: dict[str, str], info: ExportInfo, per_event: d
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-CSV_COLUMN_NOTES = {
-    "case": "事项编号",
-    "receipt": "回执码（已生成的）",
-    "flow": "事项流程编码",
-    "version": "流程版本",
-    "village": "村编码",
-    "village_name": "村名",
-    "title": "事项名称",
-    "activity": "环节编码",
-    "step_name": "环节名称",
-    "kind": "操作：completed 办理、forced 强制推进、returned 退回、transferred 转办",
-    "kind_zh": "操作（中文）",
-    "timestamp": "时间，北京时间，ISO 8601（+08:00）",
-    "resource": "办理人账号",
-    "resource_name": "办理人姓名",
-    "office": "办理人岗位",
-    "form": "提交的表单（JSON；附件只列文件名）",
-    "return_from": "退回：从哪个环节（编码）",
-    "return_from_name": "退回：从哪个环节",
-    "return_to": "退回：退回到哪个环节（编码）",
-    "return_to_name": "退回：退回到哪个环节",
-    "transfer_from": "转办：转出人账号",
-    "transfer_from_name": "转办：转出人姓名",
-    "transfer_to": "转办：接办人账号",
-    "transfer_to_name": "转办：接办人姓名",
-    "reason": "退回或转办的理由",
-    "pass": "该环节在本事项中第几次办理",
-    "redone_after_return": "1：退回后重办（正常流程，不是违规重复）",
-    "waiting_seconds": "等待时长（秒）：从环节开启到这一操作",
-    "handling_seconds": "经手时长（秒）：从办理人接手（环节开启或转办给他）到这一操作",
-    "deviation": "合规检查发现的问题（skip 跳过、swap 顺序颠倒、repeat 重复、insert 多出的步骤、overdue 超时）",
-    "lifecycle": "XES 生命周期：complete 办理、ate_abort 退回、reassign 转办",
-    "case_started": "事项发起时间（北京时间）",
-    "case_end": "事项办结的结束事件；ended：已办结",
-}
-CSV_COLUMNS = tuple(CSV_COLUMN_NOTES)
+# The CSV's columns, in order; what each holds is ``audit.export.csv_columns`` of engine/texts.
+CSV_COLUMNS = (
+    "case",
+    "receipt",
+    "flow",
+    "version",
+    "village",
+    "village_name",
+    "title",
+    "activity",
+    "step_name",
+    "kind",
+    "kind_zh",
+    "timestamp",
+    "resource",
+    "resource_name",
+    "office",
+    "form",
+    "return_from",
+    "return_from_name",
+    "return_to",
+    "return_to_name",
+    "transfer_from",
+    "transfer_from_name",
+    "transfer_to",
+    "transfer_to_name",
+    "reason",
+    "pass",
+    "redone_after_return",
+    "waiting_seconds",
+    "handling_seconds",
+    "deviation",
+    "lifecycle",
+    "case_started",
+    "case_end",
+)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -880,7 +910,7 @@ def write_findings_csv(findings: Findings, out: IO[bytes], info: ExportInfo) -> 
                 (
                     deviation.case,
                     deviation.kind,
-                    KIND_NAMES_ZH[deviation.kind],
+                    kind_names()[deviation.kind],
                     deviation.step,
                     deviation.step_name,
                     deviation.event,
@@ -909,40 +939,9 @@ def _findings_rows(findings: Findings) -> Iterator[tuple[int, Deviation]]:
 
 # --- Excel -------------------------------------------------------------------------------------
 
-FINDING_HEADERS = (
-    "事项编号",
-    "村",
-    "事项",
-    "问题类型",
-    "环节",
-    "第几步",
-    "办理人",
-    "时间",
-    "应完成时间",
-    "超时（小时）",
-    "说明",
-)
 FINDING_WIDTHS = (10, 10, 28, 10, 12, 7, 18, 17, 17, 10, 44)
-EVENT_HEADERS = (
-    "事项编号",
-    "回执码",
-    "事项",
-    "序号",
-    "环节",
-    "操作",
-    "办理人",
-    "账号",
-    "岗位",
-    "时间（北京时间）",
-    "等待（小时）",
-    "经手（小时）",
-    "时限",
-    "第几次",
-)
 EVENT_WIDTHS = (10, 16, 30, 6, 14, 10, 12, 16, 14, 17, 10, 10, 8, 7)
-EVENT_TAIL = ("退回自", "退回至", "转办自", "转办至", "理由", "问题")
 EVENT_TAIL_WIDTHS = (12, 12, 12, 12, 30, 20)
-FORM_HEADERS = ("事项编号", "回执码", "村", "事项", "第几次", "办理人", "时间（北京时间）")
 MAX_SHEET_ROWS = 1_048_000
 
 
@@ -964,6 +963,9 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
     flagged = Font(color="B00000")
     used_names: set[str] = set()
     details = info.details(log)
+    words = texts("audit.workbook")
+    kind_name = kind_names()
+    separator = text("audit.list_separator")
 
     def sheet(title: str, headers: tuple[str, ...], widths: tuple[int, ...], subtitle: str):
         ws = workbook.create_sheet(_sheet_name(title, used_names))
@@ -977,17 +979,19 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
         ws.print_title_rows = "3:3"
         ws.freeze_panes = "A4"
         ws.oddHeader.left.text = f"{info.flow_name} {title}"
-        ws.oddHeader.right.text = f"存证 {info.anchor['digest'][:16]}…" if info.anchor else "尚无存证"
-        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+        ws.oddHeader.right.text = (
+            words["page_anchor"].format(digest=info.anchor["digest"][:16]) if info.anchor else words["page_no_anchor"]
+        )
+        ws.oddFooter.center.text = words["page_footer"]
         for index, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(index)].width = width
-        heading = WriteOnlyCell(ws, value=f"{info.flow_name} — {title}")
+        heading = WriteOnlyCell(ws, value=words["heading"].format(flow_name=info.flow_name, title=title))
         heading.font = title_font
         ws.append([heading])
         ws.append([WriteOnlyCell(ws, value=subtitle)])
         cells = []
-        for text in headers:
-            cell = WriteOnlyCell(ws, value=text)
+        for header in headers:
+            cell = WriteOnlyCell(ws, value=header)
             cell.font, cell.fill, cell.border, cell.alignment = bold, header_fill, border, wrap
             cells.append(cell)
         ws.append(cells)
@@ -1012,8 +1016,13 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
     _about_sheet(workbook, info, log, findings, bold, title_font)
     per_event, per_case = _deviations_by_event(findings)
     counts = findings.counts() if findings is not None else {}
-    summary = "，".join(f"{KIND_NAMES_ZH[k]} {n}" for k, n in counts.items()) or "未检查"
-    ws = sheet("审计发现", FINDING_HEADERS, FINDING_WIDTHS, f"{info.line_zh()}  共 {log.case_count} 件：{summary}")
+    summary = _counted(counts) or words["not_checked"]
+    ws = sheet(
+        words["findings_sheet"],
+        tuple(data("audit.workbook.finding_headers")),
+        FINDING_WIDTHS,
+        words["findings_subtitle"].format(line=info.line_zh(), cases=log.case_count, summary=summary),
+    )
     people = details.people if details is not None else {}
     written = 0
     for case in sorted(per_case):
@@ -1030,10 +1039,10 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
                     deviation.case,
                     attrs.get("village_name") or attrs.get("village") or "",
                     attrs.get("title") or "",
-                    KIND_NAMES_ZH[deviation.kind],
+                    kind_name[deviation.kind],
                     deviation.step_name,
                     deviation.event,
-                    f"{name}（{deviation.resource}）" if name else deviation.resource or "",
+                    words["person"].format(name=name, user=deviation.resource) if name else deviation.resource or "",
                     _naive(deviation.at),
                     _naive(deviation.due),
                     late,
@@ -1042,18 +1051,20 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
             )
 
     limits = _limits(findings)
-    amount_titles = tuple(f"{f.title}（元）" for f in info.amounts)
-    headers = (*EVENT_HEADERS, *amount_titles, *EVENT_TAIL)
+    amount_titles = tuple(text("audit.export.amount_title", title=f.title) for f in info.amounts)
+    event_headers = tuple(data("audit.workbook.event_headers"))
+    headers = (*event_headers, *amount_titles, *data("audit.workbook.event_tail"))
     widths = (*EVENT_WIDTHS, *(12 for _ in amount_titles), *EVENT_TAIL_WIDTHS)
-    money = frozenset(range(len(EVENT_HEADERS), len(EVENT_HEADERS) + len(amount_titles)))
+    money = frozenset(range(len(event_headers), len(event_headers) + len(amount_titles)))
     villages: dict[str, list[int]] = {}
     for case in range(log.case_count):
         attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
-        villages.setdefault(attrs.get("village_name") or attrs.get("village") or "全部", []).append(case)
+        villages.setdefault(attrs.get("village_name") or attrs.get("village") or words["all_villages"], []).append(case)
     village_of = {case: village for village, cases in villages.items() for case in cases}
     sheets = {}
     for village, cases in sorted(villages.items()):
-        sheets[village] = sheet(village, headers, widths, f"{info.line_zh()}  {village} 共 {len(cases)} 件")
+        subtitle = words["village_subtitle"].format(line=info.line_zh(), village=village, cases=len(cases))
+        sheets[village] = sheet(village, headers, widths, subtitle)
     by_step: dict[str, list[Row]] = {}
     written_in: Counter[str] = Counter()
     for item in rows_of(log, info):
@@ -1076,7 +1087,7 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
                 attrs.get("title") or "",
                 item.number,
                 info.names.get(item.step, item.step),
-                ROW_KIND_NAMES[item.kind] + ("（退回后重办）" if item.redone else ""),
+                ROW_KIND_NAMES[item.kind] + (words["redone"] if item.redone else ""),
                 item.actor_name,
                 item.actor or "",
                 item.office,
@@ -1091,7 +1102,7 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
                 actor_name if transferred else "",
                 (item.target_name or note.target) if transferred else "",
                 note.reason if note is not None else "",
-                "、".join(KIND_NAMES_ZH[k] for k in kinds),
+                separator.join(kind_name[k] for k in kinds),
             ],
             highlight=bool(kinds),
             money=money,
@@ -1103,14 +1114,16 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
         done = by_step.get(step)
         if not done:
             continue
-        titles = tuple(f"{f.title}（元）" if f.amount else f.title for f in fields)
+        titles = tuple(text("audit.export.amount_title", title=f.title) if f.amount else f.title for f in fields)
+        step_name = info.names.get(step, step)
+        form_headers = tuple(data("audit.workbook.form_headers"))
         ws = sheet(
-            f"表单·{info.names.get(step, step)}",
-            (*FORM_HEADERS, *titles, "附件"),
+            words["form_sheet"].format(step=step_name),
+            (*form_headers, *titles, words["attachments"]),
             (10, 16, 10, 28, 7, 12, 17, *(14 for _ in fields), 24),
-            f"{info.line_zh()}  {info.names.get(step, step)} 共 {len(done)} 次办理",
+            words["form_subtitle"].format(line=info.line_zh(), step=step_name, count=len(done)),
         )
-        offset = len(FORM_HEADERS)
+        offset = len(form_headers)
         money_here = frozenset(offset + i for i, f in enumerate(fields) if f.amount)
         for item in done[:MAX_SHEET_ROWS]:
             attrs = log.case_attrs[item.case] if item.case < len(log.case_attrs) else {}
@@ -1127,7 +1140,9 @@ def write_xlsx(log: EventLog, findings: Findings | None, out: IO[bytes], info: E
                     item.actor_name or item.actor or "",
                     _naive(datetime.fromtimestamp(item.at, UTC)) if item.at == item.at else None,
                     *(_cell_value(values.get(f.name), f) for f in fields),
-                    "；".join(f"{slot}：{'、'.join(names)}" for slot, names in files.items()),
+                    words["files_separator"].join(
+                        words["files"].format(slot=slot, names=separator.join(names)) for slot, names in files.items()
+                    ),
                 ],
                 money=money_here,
             )
@@ -1138,44 +1153,52 @@ def _about_sheet(workbook: Any, info: ExportInfo, log: EventLog, findings: Findi
     """The first sheet, 说明: what was exported, when, with which filters, and the anchor to check it."""
     from openpyxl.cell import WriteOnlyCell
 
-    ws = workbook.create_sheet("说明")
+    words = texts("audit.workbook")
+    label = texts("audit.workbook.about")
+    ws = workbook.create_sheet(words["about_sheet"])
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 90
     meta = info.meta(log, findings, "xlsx")
-    heading = WriteOnlyCell(ws, value=f"{info.flow_name} 办理记录导出")
+    heading = WriteOnlyCell(ws, value=words["about_heading"].format(flow_name=info.flow_name))
     heading.font = title_font
     ws.append([heading])
     counts = meta["counts"]
     anchor = meta["anchor"]
-    filters = "；".join(f"{FILTER_NAMES.get(k, k)}：{v}" for k, v in info.filters.items()) or "无"
+    names = texts("audit.workbook.filter_names")
+    filters = words["filter_separator"].join(
+        words["filter"].format(name=names.get(k, k), value=v) for k, v in info.filters.items()
+    )
     lines = [
-        ("事项流程", f"{info.flow_name}（{info.flow}）"),
-        ("导出时间", meta["exported_at"]),
-        ("时区", "北京时间（+08:00）"),
-        ("筛选条件", filters),
-        ("事项数", counts["cases"]),
-        ("已办步骤数", counts["steps_done"]),
-        ("退回次数", counts["returns"]),
-        ("转办次数", counts["transfers"]),
+        (label["flow"], words["flow_value"].format(flow_name=info.flow_name, flow=info.flow)),
+        (label["exported_at"], meta["exported_at"]),
+        (label["time_zone"], words["time_zone"]),
+        (label["filters"], filters or words["no_filters"]),
+        (label["cases"], counts["cases"]),
+        (label["steps_done"], counts["steps_done"]),
+        (label["returns"], counts["returns"]),
+        (label["transfers"], counts["transfers"]),
     ]
     if counts["deviations"] is not None:
-        lines.append(("问题", "，".join(f"{KIND_NAMES_ZH[k]} {n}" for k, n in counts["deviations"].items())))
+        lines.append((label["deviations"], _counted(counts["deviations"])))
     if anchor:
         lines += [
-            ("存证摘要日期", anchor["label"] or anchor["day"]),
-            ("存证摘要", anchor["digest"]),
-            ("核验方法", meta["check"]),
+            (label["anchor_label"], anchor["label"] or anchor["day"]),
+            (label["anchor"], anchor["digest"]),
+            (label["check"], meta["check"]),
         ]
     else:
-        lines.append(("存证摘要", "尚无存证摘要"))
-    lines.append(("说明", "退回后重办是正常流程，标为“退回后重办”，不算重复办理；金额单位为元；时长单位为小时。"))
+        lines.append((label["anchor"], words["no_anchor"]))
+    lines.append((label["notes"], words["notes"]))
     for key, value in lines:
-        label = WriteOnlyCell(ws, value=key)
-        label.font = bold
-        ws.append([label, value])
+        cell = WriteOnlyCell(ws, value=key)
+        cell.font = bold
+        ws.append([cell, value])
 
 
-FILTER_NAMES = {"flow": "事项流程", "unit": "单位", "since": "发起时间自", "until": "发起时间至", "status": "状态"}
+def _counted(counts: dict[str, int]) -> str:
+    """``跳过 2，重复 1``: each kind of deviation found with its count."""
+    words, kind_name = texts("audit.workbook"), kind_names()
+    return words["count_separator"].join(words["count"].format(kind=kind_name[k], n=n) for k, n in counts.items())
 
 
 def _cell_value(value: Any, item: FormField) -> Any:
@@ -1184,7 +1207,7 @@ def _cell_value(value: Any, item: FormField) -> Any:
     if item.amount:
         return _yuan(value)
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return data("audit.workbook.yes" if value else "audit.workbook.no")
     if item.choices and not isinstance(value, (list, dict)) and value in item.choices:
         return item.choices[value]
     if isinstance(value, (list, dict)):

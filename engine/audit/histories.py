@@ -25,6 +25,7 @@ from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
 from engine.org.service import get_unit
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
 from engine.workspace.labels import TASK_RETURNED, TASK_TRANSFERRED, TASK_WITHDRAWN
 
@@ -48,9 +49,9 @@ def village_ids(session: Session, code: str) -> list[int]:
     """Ids of the villages at or below the unit with ``code``."""
     unit = get_unit(session, code)
     ids, level = [unit.id], unit.level
-    while level != "village" and ids:
+    while level != Level.VILLAGE and ids:
         ids = list(session.scalars(select(OrgUnit.id).where(OrgUnit.parent_id.in_(ids))))
-        level = {"county": "town", "town": "village"}[level]
+        level = {Level.COUNTY: Level.TOWN, Level.TOWN: Level.VILLAGE}[level]
     return ids
 
 
@@ -135,7 +136,7 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
         town = units.get(village.parent_id) if village and village.parent_id else None
         log.case_ids.append(str(row.id))
         log.case_start.append(as_utc(row.started_at).timestamp())
-        log.case_end.append(ends.get(row.id) if row.status == "completed" else None)
+        log.case_end.append(ends.get(row.id) if row.status == InstanceStatus.COMPLETED else None)
         log.case_attrs.append(
             {
                 "instance": row.id,

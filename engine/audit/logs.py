@@ -26,6 +26,7 @@ from engine.audit.eventlog import NO_TIME, EventLog, EventLogBuilder
 from engine.audit.mapping import ActivityMapper, normalize
 from engine.calendar import CST
 from engine.errors import PowerlistError
+from engine.texts import data
 
 MAX_LOG_BYTES = 512 * 1024 * 1024
 MAX_EVENTS = 5_000_000
@@ -70,15 +71,28 @@ class ImportResult:
             shown = None if value is None else str(value)[:80]
             self.rejected.append(Rejected(line, field_name, reason, shown))
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "read": self.read,
-            "used": self.used,
-            "skipped": self.skipped,
-            "rejected": self.rejected_count,
-            "cases": self.log.case_count,
-            "unknown_activities": dict(sorted(self.unknown_activities.items(), key=lambda kv: -kv[1])),
-        }
+    def summary(self) -> ImportSummary:
+        return ImportSummary(
+            read=self.read,
+            used=self.used,
+            skipped=self.skipped,
+            rejected=self.rejected_count,
+            cases=self.log.case_count,
+            unknown_activities=dict(sorted(self.unknown_activities.items(), key=lambda kv: -kv[1])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """Events ``read`` from a log: ``used``, ``skipped`` (lifecycle not complete) and ``rejected``;
+    the ``cases`` built and the activities no step was found for, with how often each was seen."""
+
+    read: int
+    used: int
+    skipped: int
+    rejected: int
+    cases: int
+    unknown_activities: dict[str, int]
 
 
 class _Counting(io.RawIOBase):
@@ -106,7 +120,12 @@ class _Counting(io.RawIOBase):
 
 # --- time stamps -------------------------------------------------------------------------------
 
-_CHINESE_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(.*)$")
+_MARKS = data("audit.logs.date_marks")  # 年 月 日 时 分 秒 of a date written in Chinese
+_CHINESE_DATE = re.compile(
+    r"^(\d{{4}}){year}(\d{{1,2}}){month}(\d{{1,2}}){day}\s*(.*)$".format(
+        **{k: re.escape(v) for k, v in _MARKS.items()}
+    )
+)
 _SLASHED = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(.*)$")
 
 
@@ -117,7 +136,8 @@ def parse_timestamp(text: str) -> float:
     match = _CHINESE_DATE.match(value) or _SLASHED.match(value)
     if match:
         year, month, day, rest = match.groups()
-        rest = rest.strip().replace("时", ":").replace("分", ":").replace("秒", "").rstrip(":")
+        rest = rest.strip().replace(_MARKS["hour"], ":").replace(_MARKS["minute"], ":")
+        rest = rest.replace(_MARKS["second"], "").rstrip(":")
         value = f"{year}-{int(month):02d}-{int(day):02d}" + (f" {_pad_time(rest)}" if rest else "")
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
@@ -332,7 +352,7 @@ def _add_event(
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+_ENGLISH_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "case": (
         "case",
         "caseid",
@@ -341,14 +361,6 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "case id",
         "matter",
         "instance",
-        "案件",
-        "案件编号",
-        "案件号",
-        "事项",
-        "事项编号",
-        "事项id",
-        "事项号",
-        "编号",
     ),
     "activity": (
         "activity",
@@ -358,12 +370,6 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "step",
         "task",
         "event",
-        "活动",
-        "活动名称",
-        "步骤",
-        "环节",
-        "办理环节",
-        "事件",
     ),
     "timestamp": (
         "timestamp",
@@ -373,10 +379,6 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "date",
         "completed",
         "complete time",
-        "时间",
-        "完成时间",
-        "办理时间",
-        "日期",
     ),
     "resource": (
         "resource",
@@ -384,19 +386,15 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "user",
         "actor",
         "performer",
-        "执行人",
-        "办理人",
-        "经办人",
-        "操作人",
-        "处理人",
     ),
 }
-_CONTAINS = {
-    "case": ("案件", "事项"),
-    "activity": ("活动", "步骤", "环节"),
-    "timestamp": ("时间",),
-    "resource": ("人",),
+# What each column may be called: the names above, then the Chinese ones of ``audit.logs.columns``;
+# failing those, a Chinese header containing a word of ``audit.logs.column_parts``.
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    role: (*names, *data("audit.logs.columns")[role]) for role, names in _ENGLISH_COLUMN_NAMES.items()
 }
+_CONTAINS: dict[str, tuple[str, ...]] = {role: tuple(words) for role, words in data("audit.logs.column_parts").items()}
+
 REQUIRED = ("case", "activity", "timestamp")
 
 

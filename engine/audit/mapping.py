@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, texts
 from engine.audit.models import ActivityMapping
 from engine.audit.reference_model import ProcessModel
 from engine.errors import PowerlistError
@@ -138,7 +138,8 @@ def read_mapping_file(path: str | Path) -> dict[str, str]:
             continue
         if len(cells) < 2 or not cells[0] or not cells[1]:
             raise MappingFileInvalid(f"{path}: line {number}: expected two columns, activity name and step")
-        if number == 1 and normalize(cells[0]).lower() in ("source", "activity", "活动", "活动名称", "名称"):
+        header = ("source", "activity", *texts.data("audit.logs.mapping_headers"))
+        if number == 1 and normalize(cells[0]).lower() in header:
             continue
         result[cells[0]] = cells[1]
     return result

@@ -1,10 +1,9 @@
-"""What the auditors' pages show, as plain dicts: their scope, matter lists, replays drawn on the
-diagram, heatmaps, conformance results, exports, chain checks and anchors.
+"""What the auditors' pages show: the units and flows to choose from, matter lists, replays,
+heatmaps, conformance checks, chain checks and anchors, as typed results.
 
-An auditor's scope is every village at or below the units where they hold an auditing role: a
-village supervisory committee member (村务监督委员会成员) sees their village, the town discipline
-commission its town's villages, the county discipline commission and the auditors the county.
-A matter or unit outside the scope does not exist for them (``NotFound``), so an id reveals nothing.
+Who may see what is the auditors' side of the access policy (:mod:`engine.policy.audit`): a matter
+or unit outside the user's scope does not exist for them (``NotFound``), so an id reveals nothing.
+The pages word and draw these results (``web/auditor``).
 """
 
 from __future__ import annotations
@@ -12,91 +11,64 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
-from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import anchor, replay
-from engine.audit.conformance import KIND_NAMES_ZH, KINDS, Findings
-from engine.audit.eventlog import EventLog
-from engine.audit.export import ExportInfo, write_csv, write_findings_csv, write_xes, write_xlsx
-from engine.audit.histories import Scope, check_histories, instances_query, village_ids
+from engine.audit.conformance import Findings
+from engine.audit.histories import Scope, check_histories, instances_query
 from engine.audit.models import HistoryAnchor
 from engine.audit.reference_model import model_for
-from engine.diagram import DiagramUnavailable, diagram_of, render_svg
-from engine.errors import NotFound, PermissionDenied
-from engine.org.service import ancestors, get_user
+from engine.diagram import Diagram, DiagramUnavailable, diagram_of
+from engine.errors import NotFound
+from engine.history.events import EventKind
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
+from engine.policy import audit as policy
+from engine.policy.audit import AuditScope
 from engine.runtime.consistency import verify_record as verify
+from engine.supervision.models import Severity
 from engine.workspace import labels, matter_detail
 
-AUDIT_ROLES = ("supervisory_member", "town_discipline", "county_discipline", "auditor")
-ANCHOR_ROLES = ("county_discipline", "auditor")
-LEVEL_ORDER = {"county": 0, "town": 1, "village": 2}
-COLOURS = ("red", "yellow", "blue")
-SHOWN_CASES = 200
-CLOSING = ("instance_ended", "instance_cancelled")
+COLOURS = tuple(Severity)
+CLOSING = (EventKind.INSTANCE_ENDED, EventKind.INSTANCE_CANCELLED)
 RESETS = (labels.TASK_RETURNED, labels.TASK_WITHDRAWN)
-DONE = ("task_completed", "task_forced")
+DONE = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 
 
 # --- scope -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AuditScope:
-    """The units where the user holds an auditing role (none below another), and their villages."""
+@dataclass(frozen=True, slots=True)
+class UnitOption:
+    """A unit to choose, ``depth`` levels below the widest unit of the scope."""
 
-    username: str
-    units: tuple[tuple[int, str, str, str], ...]  # (id, code, name, level), widest first
-    village_ids: frozenset[int]
-    may_anchor: bool
-
-    @property
-    def default_unit(self) -> str:
-        return self.units[0][1]
-
-    @property
-    def unit_ids(self) -> set[int]:
-        return {unit[0] for unit in self.units}
+    code: str
+    name: str
+    level: str
+    depth: int
 
 
-def audit_scope(session: Session, username: str) -> AuditScope:
-    user = get_user(session, username)
-    held = [a for a in user.roles if a.role in AUDIT_ROLES]
-    if not held:
-        raise PermissionDenied(
-            "只有村务监督委员会成员、纪委和审计人员可以查看审计页面",
-            code="policy.denied",
-            params={"user": username, "action": "audit.read"},
-        )
-    units = {a.org_unit_id: a.org_unit for a in held}
-    tops = [u for u in units.values() if not any(p.id in units for p in ancestors(u)[1:])]
-    tops.sort(key=lambda u: (LEVEL_ORDER.get(u.level, 9), u.code))
-    villages: set[int] = set()
-    for unit in tops:
-        villages.update(village_ids(session, unit.code))
-    return AuditScope(
-        username,
-        tuple((u.id, u.code, u.name, u.level) for u in tops),
-        frozenset(villages),
-        any(a.role in ANCHOR_ROLES for a in held),
-    )
+@dataclass(frozen=True, slots=True)
+class FlowOption:
+    """A deployed flow (power-list item) with the name of its newest version."""
+
+    key: str
+    name: str
 
 
-def unit_options(session: Session, scope: AuditScope) -> list[dict[str, Any]]:
+def unit_options(session: Session, scope: AuditScope) -> list[UnitOption]:
     """Every unit in scope for a select, each followed by the units below it."""
     rows = session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.level))
     children: dict[int | None, list[Any]] = {}
     for row in sorted(rows, key=lambda r: r.code):
         children.setdefault(row.parent_id, []).append(row)
     by_id = {row.id: row for rows_ in children.values() for row in rows_}
-    options: list[dict[str, Any]] = []
+    options: list[UnitOption] = []
 
     def walk(row: Any, depth: int) -> None:
-        options.append({"code": row.code, "name": row.name, "level": row.level, "depth": depth})
+        options.append(UnitOption(row.code, row.name, row.level, depth))
         for child in children.get(row.id, []):
             walk(child, depth + 1)
 
@@ -109,26 +81,24 @@ def require_unit(session: Session, scope: AuditScope, code: str | None) -> OrgUn
     """The unit with ``code`` (default: the widest of the scope) when it is in scope."""
     code = code or scope.default_unit
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-    if unit is None or not any(a.id in scope.unit_ids for a in ancestors(unit)):
-        raise NotFound("没有这个县、镇或村，或者它不在您的审计范围内")
+    policy.require(scope, "audit.unit", unit, unit=code)
     return unit
 
 
 def require_matter(session: Session, scope: AuditScope, instance_id: int) -> ProcessInstance:
     row = session.get(ProcessInstance, instance_id)
-    if row is None or row.village_id not in scope.village_ids:
-        raise NotFound(f"没有编号为 {instance_id} 的事项，或者它不在您的审计范围内")
+    policy.require(scope, "audit.matter", row, id=instance_id)
     return row
 
 
-def flow_options(session: Session) -> list[dict[str, str]]:
+def flow_options(session: Session) -> list[FlowOption]:
     """Deployed flows (power-list items), each with the name of its newest version."""
     latest: dict[str, str] = {}
     for row in session.execute(
         select(DefinitionVersion.key, DefinitionVersion.name).order_by(DefinitionVersion.version)
     ):
         latest[row.key] = row.name
-    return [{"key": key, "name": name} for key, name in sorted(latest.items(), key=lambda kv: kv[1])]
+    return [FlowOption(key, name) for key, name in sorted(latest.items(), key=lambda kv: kv[1])]
 
 
 def require_flow(session: Session, key: str) -> DefinitionVersion:
@@ -136,7 +106,7 @@ def require_flow(session: Session, key: str) -> DefinitionVersion:
         select(DefinitionVersion).where(DefinitionVersion.key == key).order_by(DefinitionVersion.version.desc())
     )
     if row is None:
-        raise NotFound("没有这个事项流程")
+        raise NotFound(code="audit.flow_not_found", params={"key": key})
     return row
 
 
@@ -148,6 +118,35 @@ def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
 
 
 # --- matter lists ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MatterRow:
+    """A matter of the list: ``violations`` found on it, ``colour`` the severity of the worst."""
+
+    id: int
+    title: str
+    key: str
+    item: str
+    version: int
+    village: str
+    status: str
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    violations: int
+    colour: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MatterList:
+    """One page of the matters of ``unit``: page ``page`` of ``pages``, ``total`` in all."""
+
+    unit: str
+    total: int
+    page: int
+    pages: int
+    matters: list[MatterRow]
 
 
 def _violation_model() -> Any:
@@ -180,7 +179,7 @@ def list_matters(
     colour: str | None = None,
     page: int = 1,
     per_page: int = 20,
-) -> dict[str, Any]:
+) -> MatterList:
     """Matters in ``unit`` (default: the whole scope), newest first, one page of them.
 
     ``colour`` keeps matters with a violation of that severity, or ``none`` those without any.
@@ -211,25 +210,23 @@ def list_matters(
     items = []
     for row in rows:
         found = counts.get(row.id, {})
-        worst = next((c for c in COLOURS if found.get(c)), None)
         items.append(
-            {
-                "id": row.id,
-                "title": row.title,
-                "key": row.definition.key,
-                "item": row.definition.name,
-                "version": row.definition.version,
-                "village": row.village.name,
-                "status": row.status,
-                "status_name": labels.STATUS_NAMES.get(row.status, row.status),
-                "started_by": people.get(row.started_by, row.started_by),
-                "started_at": row.started_at,
-                "ended_at": row.ended_at,
-                "violations": sum(found.values()),
-                "colour": worst,
-            }
+            MatterRow(
+                id=row.id,
+                title=row.title,
+                key=row.definition.key,
+                item=row.definition.name,
+                version=row.definition.version,
+                village=row.village.name,
+                status=row.status,
+                started_by=people.get(row.started_by, row.started_by),
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                violations=sum(found.values()),
+                colour=next((c for c in COLOURS if found.get(c)), None),
+            )
         )
-    return {"unit": unit_row.code, "total": total, "page": page, "pages": pages, "matters": items}
+    return MatterList(unit_row.code, total, page, pages, items)
 
 
 def _violation_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
@@ -250,9 +247,41 @@ def _violation_counts(session: Session, ids: list[int]) -> dict[int, dict[str, i
 # --- one matter, position by position ----------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayPosition:
+    """One recorded event of the matter: its place ``index`` in the replay and its ``seq`` in the record."""
+
+    index: int
+    seq: int
+    kind: str
+    step_name: str | None
+    at: str
+    actor_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayView:
+    """The matter (its workspace page) replayed up to position ``pos`` of ``last``: the event there,
+    the steps done so far (``completions``, each with ``by_name``, ``withdrawn``, ``late_seconds``),
+    the steps open then, the conformance findings (each with the ``position`` of its event) and the
+    state of each diagram element (``done``, ``current``, ``overdue``, ``skipped``) on ``diagram``."""
+
+    matter: dict[str, Any]
+    as_of: datetime | None
+    pos: int
+    last: int
+    positions: list[ReplayPosition]
+    event: dict[str, Any] | None
+    completions: list[dict[str, Any]]
+    open: list[dict[str, Any]]
+    deviations: list[dict[str, Any]]
+    diagram: Diagram | None
+    states: dict[str, str]
+
+
 def replay_view(
     session: Session, scope: AuditScope, instance_id: int, pos: int | None = None, as_of: datetime | None = None
-) -> dict[str, Any]:
+) -> ReplayView:
     """The matter's history up to ``as_of`` at position ``pos`` (default: the last): the event there,
     the steps done so far and how long each took, the steps open at that moment, and the diagram."""
     row = require_matter(session, scope, instance_id)
@@ -265,47 +294,56 @@ def replay_view(
     last = len(positions) - 1
     pos = last if pos is None else min(max(pos, 0), last)
     withdrawn_at = _withdrawals(positions, record["completions"])
-    result: dict[str, Any] = {
-        "matter": page,
-        "as_of": as_of,
-        "pos": pos,
-        "last": last,
-        "positions": [
-            {
-                "index": index,
-                "seq": p["seq"],
-                "kind": p["kind"],
-                "kind_name": labels.EVENT_NAMES.get(p["kind"], p["kind"]),
-                "step_name": timeline[p["seq"]]["step_name"] if p["seq"] in timeline else p["step_name"],
-                "at": p["at"],
-                "actor_name": names.get(p["actor"] or "", p["actor"]),
-            }
-            for index, p in enumerate(positions)
-        ],
-        "event": None,
-        "completions": [],
-        "open": [],
-        "svg": "",
-        "deviations": _deviations_with_positions(record, names),
-    }
-    if pos < 0:
-        result["svg"] = _replay_svg(row, [], None, final=False)
-        return result
-    here = positions[pos]
-    result["event"] = {**timeline.get(here["seq"], {}), "at": here["at"], "seq": here["seq"]}
-    result["completions"] = [
-        {
-            **c,
-            "by_name": names.get(c["by"], c["by"]),
-            "withdrawn": withdrawn_at.get(i, pos + 1) <= pos,
-            "late_seconds": _seconds_between(c["due_at"], c["at"]) if c["overdue"] else None,
-        }
-        for i, c in enumerate(record["completions"])
-        if c["position"] <= pos
+    shown = [
+        ReplayPosition(
+            index=index,
+            seq=p["seq"],
+            kind=p["kind"],
+            step_name=timeline[p["seq"]]["step_name"] if p["seq"] in timeline else p["step_name"],
+            at=p["at"],
+            actor_name=names.get(p["actor"] or "", p["actor"]),
+        )
+        for index, p in enumerate(positions)
     ]
-    result["open"] = record["open"] if pos == last else here["open"]
-    result["svg"] = _replay_svg(row, positions[: pos + 1], result["open"], final=pos == last)
-    return result
+    diagram = _diagram(row)
+    event, completions, open_steps = None, [], []
+    if pos >= 0:
+        here = positions[pos]
+        event = {**timeline.get(here["seq"], {}), "at": here["at"], "seq": here["seq"]}
+        completions = [
+            {
+                **c,
+                "by_name": names.get(c["by"], c["by"]),
+                "withdrawn": withdrawn_at.get(i, pos + 1) <= pos,
+                "late_seconds": _seconds_between(c["due_at"], c["at"]) if c["overdue"] else None,
+            }
+            for i, c in enumerate(record["completions"])
+            if c["position"] <= pos
+        ]
+        open_steps = record["open"] if pos == last else here["open"]
+    states = {}
+    if diagram is not None:
+        states = replay_states(diagram, positions[: pos + 1], open_steps if pos >= 0 else None, final=0 <= pos == last)
+    return ReplayView(
+        matter=page,
+        as_of=as_of,
+        pos=pos,
+        last=last,
+        positions=shown,
+        event=event,
+        completions=completions,
+        open=open_steps,
+        deviations=_deviations_with_positions(record, names),
+        diagram=diagram,
+        states=states,
+    )
+
+
+def _diagram(row: ProcessInstance) -> Diagram | None:
+    try:
+        return diagram_of(row.definition.bpmn_xml)
+    except DiagramUnavailable:
+        return None
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -344,7 +382,6 @@ def _deviations_with_positions(record: dict[str, Any], names: dict[str, str]) ->
         result.append(
             {
                 **deviation,
-                "kind_name": KIND_NAMES_ZH[deviation["kind"]],
                 "position": position,
                 "resource_name": names.get(deviation["resource"] or "", deviation["resource"]),
             }
@@ -352,21 +389,18 @@ def _deviations_with_positions(record: dict[str, Any], names: dict[str, str]) ->
     return result
 
 
-def _replay_svg(
-    row: ProcessInstance, positions: list[dict[str, Any]], open_steps: list[dict[str, Any]] | None, final: bool
-) -> str:
-    """The diagram as it stood after ``positions``: done, current and overdue steps, flows taken."""
-    try:
-        drawing = diagram_of(row.definition.bpmn_xml)
-    except DiagramUnavailable:
-        return ""
+def replay_states(
+    drawing: Diagram, positions: list[dict[str, Any]], open_steps: list[dict[str, Any]] | None, final: bool
+) -> dict[str, str]:
+    """The state of each element of the diagram after ``positions``: done, current and overdue steps,
+    flows taken, and (``final`` for a closed matter) the steps skipped."""
     states: dict[str, str] = {}
     taken: set[tuple[str, str]] = set()
     previous: str | None = None
     starts = [s.element_id for s in drawing.shapes if s.kind == "startEvent"]
     for position in positions:
         kind, step, data = position["kind"], position["step"], position["data"]
-        if kind == "instance_started":
+        if kind == EventKind.INSTANCE_STARTED:
             for start in starts:
                 states[start] = "done"
                 taken.update((start, target) for target in data.get("opened", []))
@@ -377,7 +411,7 @@ def _replay_svg(
                 taken.add((previous, step))
             taken.update((step, target) for target in data.get("opened", []))
             previous = step
-        elif kind == "gateway_taken" and step:
+        elif kind == EventKind.GATEWAY_TAKEN and step:
             states[step] = "done"
             if previous:
                 taken.add((previous, step))
@@ -385,7 +419,7 @@ def _replay_svg(
             previous = step
         elif kind == labels.TASK_WITHDRAWN and step:
             states.pop(step, None)
-        elif kind == "instance_ended" and data.get("end"):
+        elif kind == EventKind.INSTANCE_ENDED and data.get("end"):
             states[data["end"]] = "done"
             if previous:
                 taken.add((previous, data["end"]))
@@ -401,22 +435,29 @@ def _replay_svg(
         for shape in drawing.shapes:
             if shape.kind not in ("participant", "lane", "group", "textAnnotation"):
                 states.setdefault(shape.element_id, "skipped")
-    return render_svg(drawing, states, id_prefix=f"replay{row.id}")
+    return states
 
 
 # --- heatmaps ----------------------------------------------------------------------------------
 
 METRICS = ("overdue", "skip", "rework", "median")
-HEAT_STYLE = """
-.pl-diagram .pl-shape.heat-0 > rect { fill: #f0fdf4; stroke: #2f855a; }
-.pl-diagram .pl-shape.heat-1 > rect { fill: #fef9c3; stroke: #a16207; }
-.pl-diagram .pl-shape.heat-2 > rect { fill: #fde68a; stroke: #b45309; }
-.pl-diagram .pl-shape.heat-3 > rect { fill: #fdba74; stroke: #c2410c; stroke-width: 2; }
-.pl-diagram .pl-shape.heat-4 > rect { fill: #fca5a5; stroke: #b91c1c; stroke-width: 3; }
-.pl-diagram .pl-shape.heat-none > rect { fill: #f5f7fa; stroke-dasharray: 4 3; }
-.pl-diagram .heat-badge rect { fill: #1f2933; stroke: none; }
-.pl-diagram .heat-badge text { fill: #fff; font-size: 12px; font-weight: bold; }
-"""
+
+
+@dataclass(frozen=True, slots=True)
+class HeatmapView:
+    """The heatmap of flow ``flow`` (``name``) over the matters of ``unit``: per step the figures of
+    :func:`engine.audit.replay.heatmap_of`, its ``limit_seconds``, ``skip_rate``, ``rework_rate`` and
+    its ``level`` on a scale of 0–4 by ``metric`` (None: no data); the flow's ``diagram``."""
+
+    flow: str
+    name: str
+    unit: str
+    metric: str
+    cases: int
+    events: int
+    deviating_cases: int
+    steps: list[dict[str, Any]]
+    diagram: Diagram | None
 
 
 def heatmap_view(
@@ -427,9 +468,9 @@ def heatmap_view(
     since: datetime | None = None,
     until: datetime | None = None,
     metric: str = "overdue",
-) -> dict[str, Any]:
+) -> HeatmapView:
     """Per step of the flow over the matters in scope: how often overdue, skipped, reworked, and the
-    median time taken; each step shape coloured on a scale of 0–4 by ``metric`` and labelled with it."""
+    median time taken; each step placed on a scale of 0–4 by ``metric``."""
     latest = require_flow(session, key)
     unit_row = require_unit(session, scope, unit)
     heat = replay.heatmap(session, key, unit_row.code, since, until)
@@ -444,13 +485,21 @@ def heatmap_view(
         step["skip_rate"] = round(step["skip"] / heat["cases"], 4) if heat["cases"] else 0.0
         step["rework_rate"] = round(step["reworked"] / step["count"], 4) if step["count"] else 0.0
         step["level"] = _level(step, metric, longest)
-    svg = ""
     try:
-        drawing = diagram_of(latest.bpmn_xml)
-        svg = _heat_svg(render_svg(drawing, id_prefix="heat"), drawing, heat["steps"], metric)
+        diagram = diagram_of(latest.bpmn_xml)
     except DiagramUnavailable:
-        pass
-    return {**heat, "name": latest.name, "unit": unit_row.code, "metric": metric, "svg": svg}
+        diagram = None
+    return HeatmapView(
+        flow=heat["flow"],
+        name=latest.name,
+        unit=unit_row.code,
+        metric=metric,
+        cases=heat["cases"],
+        events=heat["events"],
+        deviating_cases=heat["deviating_cases"],
+        steps=heat["steps"],
+        diagram=diagram,
+    )
 
 
 def _level(step: dict[str, Any], metric: str, longest: float) -> int | None:
@@ -472,60 +521,6 @@ def _scale(ratio: float) -> int:
     return 0 if ratio <= 0 else min(4, math.ceil(ratio * 4))
 
 
-def badge_text(step: dict[str, Any], metric: str) -> str:
-    if metric == "overdue":
-        return f"超时 {step['overdue_rate']:.0%}"
-    if metric == "skip":
-        return f"跳过 {step['skip']}"
-    if metric == "rework":
-        return f"返工 {step['reworked']}"
-    median = step["median_seconds"]
-    if median is None:
-        return "—"
-    return f"{median / 86400:.1f} 天" if median >= 86400 else f"{median / 3600:.1f} 小时"
-
-
-def _heat_svg(svg: str, drawing: Any, steps: list[dict[str, Any]], metric: str) -> str:
-    root = etree.fromstring(svg.encode("utf-8"))
-    ns = {"s": "http://www.w3.org/2000/svg"}
-    style = root.find("s:style", ns)
-    if style is not None:
-        style.text = (style.text or "") + HEAT_STYLE
-    by_step = {s["step"]: s for s in steps}
-    bounds = {shape.element_id: shape.bounds for shape in drawing.shapes}
-    for group in root.iterfind(".//s:g[@data-element-id]", ns):
-        step = by_step.get(group.get("data-element-id") or "")
-        if step is None or group.get("data-element-id") not in bounds:
-            continue
-        level = step["level"]
-        group.set("class", f"{group.get('class', '')} heat-{'none' if level is None else level}".strip())
-        if level is None:
-            continue
-        box = bounds[group.get("data-element-id")]
-        text = badge_text(step, metric)
-        width = 12 + 7.5 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-        badge = etree.SubElement(group, "{http://www.w3.org/2000/svg}g", {"class": "heat-badge"})
-        x, y = box.x + box.width - width + 8, box.y - 11
-        etree.SubElement(
-            badge,
-            "{http://www.w3.org/2000/svg}rect",
-            {"x": f"{x:.1f}", "y": f"{y:.1f}", "width": f"{width:.1f}", "height": "20", "rx": "10"},
-        )
-        label = etree.SubElement(
-            badge,
-            "{http://www.w3.org/2000/svg}text",
-            {
-                "x": f"{x + width / 2:.1f}",
-                "y": f"{y + 10:.1f}",
-                "text-anchor": "middle",
-                "dominant-baseline": "central",
-            },
-        )
-        label.set("dominant-baseline", "central")
-        label.text = text
-    return etree.tostring(root, encoding="unicode")
-
-
 # --- conformance -------------------------------------------------------------------------------
 
 
@@ -543,84 +538,40 @@ def check_scope(
     return check_histories(session, Scope(key=key, unit=unit_row.code, since=since, until=until, status=status))
 
 
-def findings_view(findings: Findings, names: dict[str, str] | None = None, limit: int = SHOWN_CASES) -> dict[str, Any]:
-    """Summary and per-case diagnostics of a check, JSON-ready (at most ``limit`` cases listed)."""
-    names = names or {}
-    log = findings.log
-    cases: list[dict[str, Any]] = []
-    per_case: dict[int, list[Any]] = {}
-    for record in findings.raw:
-        per_case.setdefault(record[0], []).append(record)
-    for case in sorted(per_case, key=_case_order(log))[:limit]:
-        attrs = log.case_attrs[case] if case < len(log.case_attrs) else {}
-        deviations = [findings.deviation(r) for r in sorted(per_case[case], key=lambda r: (r[2], r[1]))]
-        cases.append(
-            {
-                "case": log.case_ids[case],
-                "instance": attrs.get("instance"),
-                "title": attrs.get("title"),
-                "village": attrs.get("village_name"),
-                "deviations": [
-                    {
-                        **d.as_dict(),
-                        "kind_name": KIND_NAMES_ZH[d.kind],
-                        "resource_name": names.get(d.resource or "", d.resource),
-                        "description": d.describe(),
-                    }
-                    for d in deviations
-                ],
-            }
-        )
-    summary = findings.summary()
-    return {
-        **summary,
-        "kinds": [{"kind": k, "name": KIND_NAMES_ZH[k], "count": summary["deviations"][k]} for k in KINDS],
-        "cases_listed": cases,
-        "more_cases": max(len(per_case) - limit, 0),
-    }
-
-
-def _case_order(log: EventLog):
-    def order(case: int) -> tuple[int, str]:
-        text = log.case_ids[case]
-        return (0, text.rjust(20)) if text.isdigit() else (1, text)
-
-    return order
-
-
-# --- exports -----------------------------------------------------------------------------------
-
-EXPORTS: dict[str, tuple[str, str]] = {
-    "xes": ("application/xml", "xes"),
-    "csv": ("text/csv", "csv"),
-    "findings": ("text/csv", "csv"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-}
-
-
-def write_export(kind: str, log: EventLog, findings: Findings | None, info: ExportInfo, out: IO[bytes]) -> None:
-    """Histories as XES (with findings when given) or CSV, the findings as CSV, or both as Excel."""
-    if kind == "xes":
-        write_xes(log, out, info, findings)
-    elif kind == "csv":
-        write_csv(log, out, info)
-    elif kind == "findings" and findings is not None:
-        write_findings_csv(findings, out, info)
-    elif kind == "xlsx":
-        write_xlsx(log, findings, out, info)
-    else:
-        raise ValueError(f"unknown export '{kind}'")
-
-
 # --- trust: chains and anchors -----------------------------------------------------------------
 
 
-def verify_matter(session: Session, scope: AuditScope, instance_id: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class BadEvent:
+    """The first event whose hash does not match: ``problem`` is its code, ``reason`` says why."""
+
+    instance: int
+    seq: int | None
+    row: int | None
+    problem: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    """Chains re-computed: of ``instances`` matters with ``events`` events, ``bad`` the first bad one;
+    for a unit, its ``unit`` code and ``unit_name``; for one matter, its id ``matter``."""
+
+    instances: int
+    events: int
+    bad: BadEvent | None
+    unit: str | None = None
+    unit_name: str | None = None
+    matter: int | None = None
+
+
+def verify_matter(session: Session, scope: AuditScope, instance_id: int) -> ChainCheck:
     require_matter(session, scope, instance_id)
-    return _report(verify(session, instance_id))
+    report = verify(session, instance_id)
+    return ChainCheck(report.instances, report.events, _bad(report), matter=instance_id)
 
 
-def verify_unit(session: Session, scope: AuditScope, unit: str | None = None) -> dict[str, Any]:
+def verify_unit(session: Session, scope: AuditScope, unit: str | None = None) -> ChainCheck:
     """Re-compute the chain of every matter in ``unit``; stop at the first bad event."""
     unit_row = require_unit(session, scope, unit)
     ids = list(
@@ -630,35 +581,41 @@ def verify_unit(session: Session, scope: AuditScope, unit: str | None = None) ->
             .order_by(ProcessInstance.id)
         )
     )
-    total = {"instances": 0, "events": 0, "bad": None, "unit": unit_row.code, "unit_name": unit_row.name}
+    instances = events = 0
+    bad = None
     for instance_id in ids:
-        found = _report(verify(session, instance_id))
-        total["instances"] += found["instances"]
-        total["events"] += found["events"]
-        if found["bad"] is not None:
-            total["bad"] = found["bad"]
+        report = verify(session, instance_id)
+        instances += report.instances
+        events += report.events
+        bad = _bad(report)
+        if bad is not None:
             break
-    return total
+    return ChainCheck(instances, events, bad, unit=unit_row.code, unit_name=unit_row.name)
 
 
-def _report(report: Any) -> dict[str, Any]:
+def _bad(report: Any) -> BadEvent | None:
     bad = report.bad
-    return {
-        "instances": report.instances,
-        "events": report.events,
-        "bad": None
-        if bad is None
-        else {
-            "instance": bad.instance_id,
-            "seq": bad.seq,
-            "row": bad.event_id,
-            "problem": bad.code,
-            "reason": str(bad),
-        },
-    }
+    if bad is None:
+        return None
+    return BadEvent(bad.instance_id, bad.seq, bad.event_id, bad.code, str(bad))
 
 
-def anchors(session: Session, limit: int = 30, daily: bool = False) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class AnchorRow:
+    """An anchor of a day or (``hourly``) an hour: its digest and what it covered."""
+
+    day: Any
+    label: str
+    hourly: bool
+    digest: str
+    instances: int
+    events: int
+    violations: int | None
+    changed: int | None
+    created_at: datetime
+
+
+def anchors(session: Session, limit: int = 30, daily: bool = False) -> list[AnchorRow]:
     """The newest anchors, newest first; ``daily``: the days' anchors only, not the hours'."""
     query = select(HistoryAnchor).order_by(HistoryAnchor.id.desc()).limit(limit)
     if daily:
@@ -669,21 +626,21 @@ def anchors(session: Session, limit: int = 30, daily: bool = False) -> list[dict
 DAY_LABEL_CHARS = len("2026-12-06")
 
 
-def _anchor_row(r: HistoryAnchor) -> dict[str, Any]:
-    return {
-        "day": r.day,
-        "label": r.label,
-        "hourly": r.label != r.day.isoformat(),
-        "digest": r.digest,
-        "instances": r.instance_count,
-        "events": r.event_count,
-        "violations": r.violation_count if r.version >= 2 else None,
-        "changed": r.changed_count,
-        "created_at": r.created_at,
-    }
+def _anchor_row(r: HistoryAnchor) -> AnchorRow:
+    return AnchorRow(
+        day=r.day,
+        label=r.label,
+        hourly=r.label != r.day.isoformat(),
+        digest=r.digest,
+        instances=r.instance_count,
+        events=r.event_count,
+        violations=r.violation_count if r.version >= 2 else None,
+        changed=r.changed_count,
+        created_at=r.created_at,
+    )
 
 
-def anchor_by_label(session: Session, label: str) -> dict[str, Any] | None:
+def anchor_by_label(session: Session, label: str) -> AnchorRow | None:
     """The anchor of a day (``2026-12-06``) or an hour (``2026-12-06T14``), if it was made."""
     if len(label) > DAY_LABEL_CHARS + 3:
         return None
@@ -691,7 +648,7 @@ def anchor_by_label(session: Session, label: str) -> dict[str, Any] | None:
     return _anchor_row(row) if row is not None else None
 
 
-def today_anchor(session: Session) -> dict[str, Any] | None:
+def today_anchor(session: Session) -> AnchorRow | None:
     """Today's daily anchor (not an hourly one)."""
     row = session.scalar(select(HistoryAnchor).where(HistoryAnchor.label == anchor.today().isoformat()))
     return _anchor_row(row) if row is not None else None
@@ -699,15 +656,8 @@ def today_anchor(session: Session) -> dict[str, Any] | None:
 
 def make_today_anchor(session: Session, scope: AuditScope) -> str:
     """Today's anchor (made once a day); only county discipline and auditors make it."""
-    if not scope.may_anchor:
-        raise PermissionDenied(
-            "只有县纪委和审计人员可以生成存证摘要",
-            code="policy.denied",
-            params={"user": scope.username, "action": "anchor.make"},
-        )
+    policy.require(scope, "audit.anchor")
     return anchor.make_anchor(session).digest
-
-
 def _anchor_problem(check: anchor.AnchorCheck) -> str:
     problem = check.problem or ""
     if check.day is None:
@@ -727,7 +677,28 @@ def _anchor_problem(check: anchor.AnchorCheck) -> str:
     return "rewritten"
 
 
-def check_anchor(session: Session, scope: AuditScope, digest: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class AnchorVerdict:
+    """An anchor checked for an auditor: the fields of :meth:`engine.audit.anchor.AnchorCheck.as_dict`,
+    the ``problem_code`` of a mismatch, and whether the matter or violation it names is in scope
+    (when not, ``instance``, ``violation`` and ``message`` are withheld)."""
+
+    ok: bool
+    digest: str
+    day: str | None
+    label: str | None
+    instances: int
+    events: int
+    violations: int
+    instance: int | None
+    violation: int | None
+    problem: str | None
+    message: str | None
+    problem_code: str | None
+    instance_in_scope: bool
+
+
+def check_anchor(session: Session, scope: AuditScope, digest: str) -> AnchorVerdict:
     """Whether the database still holds what the anchor with ``digest`` covered; a matter it names
     outside the user's scope is not named."""
     check = anchor.verify_anchor(session, digest)
@@ -735,11 +706,9 @@ def check_anchor(session: Session, scope: AuditScope, digest: str) -> dict[str, 
     result["problem_code"] = None if check.ok else _anchor_problem(check)
     result["instance_in_scope"] = True
     if check.instance_id is not None:
-        row = session.get(ProcessInstance, check.instance_id)
-        if row is None or row.village_id not in scope.village_ids:
+        if not policy.may(scope, "audit.matter", session.get(ProcessInstance, check.instance_id)):
             result.update(instance=None, instance_in_scope=False, message=None)
     if check.violation_id is not None:
-        found = session.get(_violation_model(), check.violation_id)
-        if found is None or found.village_id not in scope.village_ids:
+        if not policy.may(scope, "audit.matter", session.get(_violation_model(), check.violation_id)):
             result.update(violation=None, instance_in_scope=False, message=None)
-    return result
+    return AnchorVerdict(**result)

@@ -20,11 +20,14 @@ from engine.texts import text, texts
 
 SHIPPED = Path(__file__).resolve().parents[2] / "processes"
 
+CATEGORY_LABELS = texts("catalog.categories")
+
+
 def category_label(category: str | None) -> str:
     """The name of a power-list category (engine/texts/zh/catalog.yaml); an unknown one reads as its code."""
     if not category:
         return text("catalog.uncategorised")
-    return texts("catalog.categories").get(category, category)
+    return CATEGORY_LABELS.get(category, category)
 
 
 @dataclass

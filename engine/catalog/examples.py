@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from engine.texts import text
+
 EXAMPLES_FILE = "examples.yaml"
 
 
@@ -141,7 +143,7 @@ def _decisions(raw: Any, where: str) -> dict[str, dict[str, Any]]:
         extra = set(entry) - DECISION_FIELDS
         if extra or not {"kind", "purpose", "passed_on"} <= set(entry):
             raise ExamplesInvalid(f"{where}: {name} needs kind, purpose, passed_on (and amount_fen, note) only")
-        found[str(name)] = {"amount_fen": None, "note": "会议记录存村档案室", **entry}
+        found[str(name)] = {"amount_fen": None, "note": text("catalog.decision_note"), **entry}
     return found
 
 

@@ -28,12 +28,13 @@ from engine.catalog.graph import GATEWAYS, FlowGraph, Node
 from engine.catalog.order import back_edges, node_order, step_order
 from engine.catalog.wording import balanced, role_text, time_limit_text, wrap
 from engine.definitions.descriptions import ParsedDefinition, StepInfo
+from engine.texts import texts
 
 FONT = "WenQuanYi Zen Hei"
 FORMATS = ("svg", "pdf", "png")
 ORIENTATIONS = ("portrait", "landscape")
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
-TIME_NOTE = "时限自该步开始之日起计算；“工作日”不含周末和法定节假日。"
+CHART = texts("catalog.chart")
 
 PT_PER_MM = 72 / 25.4
 MIN_PRINT_PT = 8.0  # no text smaller than this on paper at 100 % print scale
@@ -395,13 +396,15 @@ def _svg_pages(plan: Plan, drawing: bytes, heading: str) -> list[bytes]:
         inner = _page_content(graph, plan.layout, region)
         left, top = plan.placement(region)
         width, height = (region.x1 - region.x0) * scale, (region.y1 - region.y0) * scale
-        title = heading if plan.pages == 1 else f"{heading}（第{index}页，共{plan.pages}页）"
+        title = heading
+        if plan.pages > 1:
+            title = CHART["page_title"].format(heading=heading, page=index, pages=plan.pages)
         label = ""
         if plan.pages > 1:
             label = (
                 f'<text x="{_number(sheet.width - MARGIN_PT)}" y="{_number(sheet.height - MARGIN_PT / 2)}" '
                 f'text-anchor="end" font-family="{FONT}" font-size="{LABEL_PT}">'
-                f"{escape(heading)}　第{index}页，共{plan.pages}页</text>"
+                f"{CHART['page_label'].format(heading=escape(heading), page=index, pages=plan.pages)}</text>"
             )
         pages.append(
             (
@@ -636,7 +639,7 @@ def chart_dot(definition: ParsedDefinition, graph: FlowGraph, chars: int = 32, t
         lines.append(f"  {_quote(node.id)} {_bracket(attributes)};")
     for edge in graph.edges:
         if edge.source in graph.nodes and edge.target in graph.nodes:
-            label = edge.name or ("其他情况" if edge.default else "")
+            label = edge.name or (CHART["otherwise"] if edge.default else "")
             attributes = {"label": "\n".join(balanced(label, 8))} if label else {}
             if edge.default and not edge.name:
                 attributes["style"] = "dashed"
@@ -666,14 +669,14 @@ def _step(node: Node, step: StepInfo | None, number: int | None, chars: int) -> 
     rows = [_row(title_lines, name_size, bold=True)]
     if step is not None:
         limit = time_limit_text(step)
-        doer = f"办理：{role_text(step.role)}"
-        when = f"时限：{limit}" if limit else ""
+        doer = CHART["doer"].format(role=role_text(step.role))
+        when = CHART["time_limit"].format(limit=limit) if limit else ""
         if when and len(doer) + len(when) + 1 <= chars * MIN_FONT_PT / role_size:
-            rows.append(_row([f"{doer}　{when}"], role_size))
+            rows.append(_row([CHART["doer_and_time"].format(doer=doer, time=when)], role_size))
         else:
             rows.append(_row([line for line in (doer, when) if line], role_size))
         if step.legal_basis:
-            rows.append(_row(wrap(f"依据：{step.legal_basis}", chars), MIN_FONT_PT, GREY))
+            rows.append(_row(wrap(CHART["basis"].format(basis=step.legal_basis), chars), MIN_FONT_PT, GREY))
     return {
         "shape": "box",
         "style": "rounded,filled",
@@ -695,29 +698,31 @@ def _other_node(node: Node, outgoing: int) -> dict[str, str]:
     if node.kind in GATEWAYS and outgoing < 2:
         return dict(JOIN_STYLE)  # only joins branches again: a small mark
     if node.kind in GATEWAYS:
-        return {**DECISION_STYLE, "label": _lines(node.name or "判断", 6)}
+        return {**DECISION_STYLE, "label": _lines(node.name or CHART["decision"], 6)}
     if node.kind == "startEvent":
-        return {**START_STYLE, "label": _lines(f"开始：{node.name}" if node.name else "开始", 12)}
+        label = CHART["start_named"].format(name=node.name) if node.name else CHART["start"]
+        return {**START_STYLE, "label": _lines(label, 12)}
     if node.kind == "endEvent":
-        return {**END_STYLE, "label": _lines(f"结束：{node.name}" if node.name else "结束", 12)}
+        label = CHART["end_named"].format(name=node.name) if node.name else CHART["end"]
+        return {**END_STYLE, "label": _lines(label, 12)}
     if node.kind == "scriptTask":
-        return {**SCRIPT_STYLE, "label": "（系统自动）\n" + _lines(node.name, 8)}
+        return {**SCRIPT_STYLE, "label": CHART["automatic"] + "\n" + _lines(node.name, 8)}
     return {"shape": "box", "style": "rounded", "label": _lines(node.name or node.kind, 10)}
 
 
 def _title(definition: ParsedDefinition, chars: int) -> Html:
     heading = " ".join(part for part in (definition.number, definition.name) if part)
     rows = [_row([heading], 24, bold=True)]
-    details = [f"办理主体：{definition.responsible_body}"] if definition.responsible_body else []
+    details = [CHART["body"].format(body=definition.responsible_body)] if definition.responsible_body else []
     if definition.category:
-        details.append(f"类别：{category_label(definition.category)}")
+        details.append(CHART["category"].format(category=category_label(definition.category)))
     if details:
-        rows.append(_row(["　　".join(details)], 13))
+        rows.append(_row([CHART["details_separator"].join(details)], 13))
     if definition.description:
         rows.append(_row(wrap(definition.description, chars), 10, GREY))
     if definition.legal_basis:
-        rows.append(_row(wrap(f"依据：{definition.legal_basis}", chars), MIN_FONT_PT, GREY))
-    rows.append(_row([TIME_NOTE], MIN_FONT_PT, GREY))
+        rows.append(_row(wrap(CHART["basis"].format(basis=definition.legal_basis), chars), MIN_FONT_PT, GREY))
+    rows.append(_row([CHART["time_note"]], MIN_FONT_PT, GREY))
     return _table(rows, 3)
 
 

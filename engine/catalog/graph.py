@@ -14,6 +14,7 @@ from engine.definitions.conventions import bpmn
 from engine.definitions.document import BpmnDocument, local_name, text_of
 from engine.definitions.safe_xml import parse_xml
 from engine.errors import DefinitionInvalid
+from engine.history.events import EventKind
 
 GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"})
 # Gateways whose choice the history records (engine.runtime.steps: gateway_taken).
@@ -102,9 +103,9 @@ def taken_flows(graph: FlowGraph, events: Iterable[Mapping[str, Any]]) -> set[st
     for event in events:
         data = event.get("data") or {}
         kind = event.get("kind")
-        if kind in ("task_completed", "task_forced"):
+        if kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED):
             completed.add(event["step"])
-        elif kind == "gateway_taken":
+        elif kind == EventKind.GATEWAY_TAKEN:
             chosen.update((event["step"], target) for target in data.get("to", []))
         reached.update(data.get("opened", []))
     taken: set[str] = set()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from engine.definitions.descriptions import StepInfo
 from engine.expressions import ExpressionError, duration_parts
 from engine.org.roles import ROLES
+from engine.texts import data, texts
 
-# A line never starts with these.
-CLOSING_PUNCTUATION = "，。、；：）》”’！？,.;:)"
-BREAK_AFTER = "，：；、,:;"
+# A line never starts with these; a short label breaks after those (engine/texts/zh/catalog.yaml).
+CLOSING_PUNCTUATION = data("catalog.closing_punctuation")
+BREAK_AFTER = data("catalog.break_after")
 
 
 def time_limit_text(step: StepInfo) -> str | None:
@@ -19,14 +20,15 @@ def time_limit_text(step: StepInfo) -> str | None:
         parts = duration_parts(step.time_limit)
     except ExpressionError:
         return step.time_limit
+    labels = texts("catalog.time_units")
     units = (
-        ("weeks", "周"),
-        ("days", "个工作日" if step.calendar == "working" else "天"),
-        ("hours", "小时"),
-        ("minutes", "分钟"),
-        ("seconds", "秒"),
+        ("weeks", "weeks"),
+        ("days", "working_days" if step.calendar == "working" else "days"),
+        ("hours", "hours"),
+        ("minutes", "minutes"),
+        ("seconds", "seconds"),
     )
-    text = "".join(f"{_number(parts[unit])}{label}" for unit, label in units if parts.get(unit))
+    text = "".join(labels[label].format(n=_number(parts[unit])) for unit, label in units if parts.get(unit))
     return text or step.time_limit
 
 

@@ -23,6 +23,7 @@ from engine.definitions.descriptions import ValidationReport
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError
 from engine.history.chain import canonical_json
 from engine.org.service import get_unit
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, DefinitionVersion, OrgUnit
 from engine.policy import admin as admin_policy
 from engine.runtime.serializer import dump_specs
@@ -105,8 +106,8 @@ def deploy(
 
 def _county(session: Session, code: str) -> OrgUnit:
     unit = get_unit(session, code)
-    if unit.level != "county":
-        raise PowerlistError(f"{code} 不是县：流程只发布到县", code="flow.not_a_county", params={"unit": code})
+    if unit.level != Level.COUNTY:
+        raise PowerlistError(code="flow.not_a_county", params={"unit": code})
     return unit
 
 
@@ -118,7 +119,7 @@ def _publication_targets(
     if counties is not None:
         targets = [_county(session, code) for code in dict.fromkeys(counties)]
     elif actor is None:
-        targets = list(session.scalars(select(OrgUnit).where(OrgUnit.level == "county").order_by(OrgUnit.code)))
+        targets = list(session.scalars(select(OrgUnit).where(OrgUnit.level == Level.COUNTY).order_by(OrgUnit.code)))
     else:
         ids = admin_policy.administered(session, admin_policy.holdings_of(session, actor))
         targets = list(session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.code)))
@@ -139,7 +140,7 @@ def _publish(session: Session, key: str, counties: list[OrgUnit], actor: str | N
 def publish(session: Session, key: str, counties: Sequence[str], actor: str | None) -> tuple[str, ...]:
     """Publish the deployed flow ``key`` to more counties; returns the codes it was newly published to."""
     if session.scalar(select(DefinitionVersion.id).where(DefinitionVersion.key == key).limit(1)) is None:
-        raise NotFound(f"没有事项 {key}", code="flow.not_found", params={"key": key})
+        raise NotFound(code="flow.not_found", params={"key": key})
     targets = [_county(session, code) for code in dict.fromkeys(counties)]
     for county in targets:
         admin_policy.require(session, actor, "flow.publish", (key, county))
@@ -167,7 +168,7 @@ def latest_version(session: Session, key: str) -> DefinitionVersion:
         .limit(1)
     )
     if row is None:
-        raise NotFound(f"没有已发布的事项 {key}", code="flow.not_found", params={"key": key}, field="key")
+        raise NotFound(code="flow.not_found", params={"key": key}, field="key")
     return row
 
 

@@ -191,6 +191,6 @@ def _extension_problems(schema: dict[str, Any]) -> Iterator[tuple[str, str]]:
     order = schema.get("x-order", [])
     if not isinstance(order, list) or not all(isinstance(name, str) for name in order):
         yield "form-invalid", "x-order must be a list of field names"
-    from engine.workspace.formspec import declaration_problems
+    from engine.runtime.forms import declaration_problems
 
     yield from declaration_problems(schema)

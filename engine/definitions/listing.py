@@ -55,27 +55,22 @@ def _show(session: Session, key: str, actor: str | None, reviewed_version: int |
     row = _in_service(session, key)
     if row is None:
         if session.scalar(select(DefinitionVersion.id).where(DefinitionVersion.key == key).limit(1)) is None:
-            raise NotFound(f"没有事项 {key}", code="flow.not_found", params={"key": key})
-        raise InvalidState(
-            f"事项 {key} 没有在用的版本，不能向村民公示", code="flow.listing_retired", params={"key": key}
-        )
+            raise NotFound(code="flow.not_found", params={"key": key})
+        raise InvalidState(code="flow.listing_retired", params={"key": key})
     if reviewed_version is not None and reviewed_version != row.version:
         raise InvalidState(
-            f"事项 {key} 在您审核后又部署了第 {row.version} 版，请重新核对后再公示",
             code="flow.listing_changed",
             params={"key": key, "version": row.version},
         )
     meta = row.meta or {}
     if not meta.get("category"):
         raise InvalidState(
-            f"事项 {key} 还没有分类（pl:category），不能向村民公示",
             code="flow.listing_uncategorised",
             params={"key": key},
             field="category",
         )
     if not meta.get("number"):
         raise InvalidState(
-            f"事项 {key} 还没有清单编号（pl:number），不能向村民公示",
             code="flow.listing_unnumbered",
             params={"key": key},
             field="number",

@@ -81,7 +81,7 @@ def check_triggers(doc: BpmnDocument) -> tuple[list[Problem], list[Problem]]:
                         "untriggerable",
                         f"{describe(node)} waits for message '{ref or '?'}', which nothing in this flow sends: "
                         "powerlist receives no messages from outside, so a matter would stop here with nobody "
-                        "responsible; make it a userTask with pl:role",
+                        "responsible. Make it a userTask with pl:role",
                         node,
                     )
                 )
@@ -100,7 +100,7 @@ def check_triggers(doc: BpmnDocument) -> tuple[list[Problem], list[Problem]]:
             warnings.append(
                 doc.problem(
                     "idle-element",
-                    f"{describe(node)} is a plain task: it passes at once and nobody does it; a step a person "
+                    f"{describe(node)} is a plain task: it passes at once and nobody does it. A step a person "
                     "does is a userTask with pl:role",
                     node,
                 )

@@ -8,9 +8,11 @@ nothing from the file becomes an element name, an ``id``, a class, a style or a 
 from __future__ import annotations
 
 import math
+from importlib import resources
 
 from lxml import etree
 
+from engine import texts as words
 from engine.diagram.drawing import Bounds, Diagram, Edge, Point, Shape
 from engine.diagram.layout import family
 from engine.diagram.text import text_width, wrap
@@ -21,35 +23,8 @@ FONT_SIZE = 12
 LINE_HEIGHT = 14
 PADDING = 12
 
-STYLE = """
-.pl-diagram { font-family: "WenQuanYi Zen Hei", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; }
-.pl-diagram text { font-size: 12px; fill: #1f2933; }
-.pl-diagram .pl-shape > rect, .pl-diagram .pl-shape > circle, .pl-diagram .pl-shape > polygon,
-.pl-diagram .pl-shape > path.pl-outline { fill: #fff; stroke: #52606d; stroke-width: 1.5; }
-.pl-diagram .pl-pool > rect, .pl-diagram .pl-lane > rect { fill: none; stroke: #9aa5b1; stroke-width: 1; }
-.pl-diagram .pl-pool > rect.pl-band, .pl-diagram .pl-lane > rect.pl-band { fill: #f5f7fa; }
-.pl-diagram .pl-group > rect { fill: none; stroke: #9aa5b1; stroke-dasharray: 8 4 1 4; }
-.pl-diagram .pl-annotation > path { fill: none; stroke: #52606d; }
-.pl-diagram .pl-end > circle { stroke-width: 3.5; }
-.pl-diagram .pl-call > rect { stroke-width: 3.5; }
-.pl-diagram .pl-marker { fill: none; stroke: #52606d; stroke-width: 1.5; }
-.pl-diagram .pl-marker-fill { fill: #52606d; stroke: none; }
-.pl-diagram .pl-edge > path { fill: none; stroke: #52606d; stroke-width: 1.5; }
-.pl-diagram .pl-edge.pl-message > path { stroke-dasharray: 6 4; }
-.pl-diagram .pl-edge.pl-association > path { stroke-dasharray: 2 3; }
-.pl-diagram .pl-edge-label { font-size: 11px; fill: #3e4c59; }
-.pl-diagram .pl-noninterrupting > circle { stroke-dasharray: 4 3; }
-.pl-diagram .done > rect, .pl-diagram .done > circle, .pl-diagram .done > polygon { fill: #e3f4e8; stroke: #2f855a; }
-.pl-diagram .current > rect, .pl-diagram .current > circle, .pl-diagram .current > polygon
-  { fill: #e1effe; stroke: #1c64f2; stroke-width: 3; }
-.pl-diagram .overdue > rect, .pl-diagram .overdue > circle, .pl-diagram .overdue > polygon
-  { fill: #fde8e8; stroke: #c81e1e; stroke-width: 3; }
-.pl-diagram .skipped { opacity: 0.45; }
-.pl-diagram .skipped > rect, .pl-diagram .skipped > circle, .pl-diagram .skipped > polygon { stroke-dasharray: 4 3; }
-.pl-diagram .pl-edge.done > path { stroke: #2f855a; stroke-width: 2.5; }
-.pl-diagram .pl-arrow-done { fill: #2f855a; }
-@media print { .pl-diagram .current > rect { fill: #fff; } }
-"""
+# the drawing's look, embedded in every SVG so a drawing served alone looks the same
+STYLE = resources.files(__package__).joinpath("diagram.css").read_text(encoding="utf-8")
 
 
 def _el(parent: etree._Element, tag: str, **attributes) -> etree._Element:
@@ -92,7 +67,7 @@ def render_svg(
     if focus is not None:  # where a phone opens the drawing: the step in progress, else where the flow starts
         root.set("data-focus-x", _num(focus[0] + dx))
         root.set("data-focus-y", _num(focus[1] + dy))
-    _el(root, "title").text = title or diagram.name or "流程图"
+    _el(root, "title").text = title or diagram.name or words.text("diagram.title")
     _el(root, "style").text = STYLE
     _defs(root, id_prefix)
     canvas = _el(root, "g", transform=f"translate({_num(dx)} {_num(dy)})")
@@ -176,9 +151,10 @@ def _classes(*names: str | None) -> str:
 
 
 def _tooltip(group: etree._Element, shape: Shape, state: str | None) -> None:
-    names = {"done": "已完成", "current": "办理中", "overdue": "已超期", "skipped": "未经过"}
-    text = shape.name or shape.element_id
-    _el(group, "title").text = f"{text}（{names[state]}）" if state else text
+    name = shape.name or shape.element_id
+    if state:
+        name = words.text("diagram.tooltip", name=name, state=words.texts("diagram.states")[state])
+    _el(group, "title").text = name
 
 
 def _container(canvas: etree._Element, shape: Shape, state: str | None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from engine.texts import data
+
 ELLIPSIS = "…"
 
 
@@ -42,8 +44,9 @@ def wrap(text: str, width: float, size: float, max_lines: int | None = None) -> 
     return lines
 
 
-NO_LINE_START = set("，。、；：？！）》」』”’,.;:?!)]}%")
-NO_LINE_END = set("（《「『“‘([{")
+# punctuation that may not begin a line, and that may not end one (engine/texts/zh/diagram.yaml)
+NO_LINE_START = set(data("diagram.no_line_start"))
+NO_LINE_END = set(data("diagram.no_line_end"))
 
 
 def _tokens(text: str) -> list[str]:

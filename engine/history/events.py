@@ -11,26 +11,27 @@ from sqlalchemy.orm import Session
 from engine.clock import format_time
 from engine.history import state
 from engine.history.chain import canonical_json, event_hash
+from engine.persistence.enums import EventKind
 from engine.persistence.models import HistoryEvent, ProcessInstance
 
-# Event kinds. Every state change of an instance appends one or more of these.
-INSTANCE_STARTED = "instance_started"
-TASK_COMPLETED = "task_completed"
-TASK_FORCED = "task_forced"  # moved past by a privileged user, with a reason
-EVIDENCE_RECORDED = "evidence_recorded"  # e.g. a village-card payment matched to the matter
-GATEWAY_TAKEN = "gateway_taken"
-TIMER_FIRED = "timer_fired"
-INSTANCE_ENDED = "instance_ended"
-INSTANCE_CANCELLED = "instance_cancelled"
-DECISION_REGISTERED = "decision_registered"  # the step passed a decision, numbered in the register
-DECISION_CLOSED = "decision_closed"  # a decision of the matter closed or revoked
-STATE_SEALED = "state_sealed"  # the state digest of a matter whose events predate state digests
+# Every state change of an instance appends one or more events of the kinds in EventKind.
+INSTANCE_STARTED = EventKind.INSTANCE_STARTED
+TASK_COMPLETED = EventKind.TASK_COMPLETED
+TASK_FORCED = EventKind.TASK_FORCED
+EVIDENCE_RECORDED = EventKind.EVIDENCE_RECORDED
+GATEWAY_TAKEN = EventKind.GATEWAY_TAKEN
+TIMER_FIRED = EventKind.TIMER_FIRED
+INSTANCE_ENDED = EventKind.INSTANCE_ENDED
+INSTANCE_CANCELLED = EventKind.INSTANCE_CANCELLED
+DECISION_REGISTERED = EventKind.DECISION_REGISTERED
+DECISION_CLOSED = EventKind.DECISION_CLOSED
+STATE_SEALED = EventKind.STATE_SEALED
 
 
 def append(
     session: Session,
     instance: ProcessInstance,
-    kind: str,
+    kind: EventKind,
     *,
     at: datetime,
     actor: str | None = None,

@@ -21,8 +21,7 @@ class ReservedUsername(PowerlistError):
     default_code = "user.reserved_name"
 
     def __init__(self, username: str):
-        super().__init__(f"用户名 {username} 是系统保留的名字，不能用作用户名")
-        self.field = "username"
+        super().__init__(params={"username": username}, field="username")
         self.username = username
 
 

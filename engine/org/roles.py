@@ -1,8 +1,14 @@
-"""The roles of the power list and the organisation level each is held at."""
+"""The roles of the power list and the organisation level each is held at.
+
+Their Chinese and English names are data: ``roles`` and ``levels`` of ``engine/texts/<language>/org.yaml``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from engine.persistence.enums import Level
+from engine.texts import texts
 
 
 @dataclass(frozen=True)
@@ -10,29 +16,32 @@ class Role:
     code: str
     name_zh: str
     name_en: str
-    level: str  # village | town | county
+    level: Level
 
+
+# role code -> the level it is held at
+_ROLE_LEVELS: dict[str, Level] = {
+    "party_secretary": Level.VILLAGE,
+    "committee_chair": Level.VILLAGE,
+    "supervisory_member": Level.VILLAGE,
+    "bookkeeper": Level.VILLAGE,
+    "cadre": Level.VILLAGE,
+    "town_agency": Level.TOWN,
+    "town_discipline": Level.TOWN,
+    "town_civil_affairs": Level.TOWN,
+    "county_discipline": Level.COUNTY,
+    "county_civil_affairs": Level.COUNTY,
+    "auditor": Level.COUNTY,
+    "admin": Level.COUNTY,
+}
+_NAMES_ZH, _NAMES_EN = texts("org.roles"), texts("org.roles", "en")
 
 ROLES: dict[str, Role] = {
-    r.code: r
-    for r in (
-        Role("party_secretary", "村党组织书记", "Party branch secretary", "village"),
-        Role("committee_chair", "村委会主任", "Village committee chair", "village"),
-        Role("supervisory_member", "村务监督委员会成员", "Supervisory committee member", "village"),
-        Role("bookkeeper", "村报账员", "Bookkeeper", "village"),
-        Role("cadre", "村干部", "Village cadre", "village"),
-        Role("town_agency", "镇三资中心", "Town agency", "town"),
-        Role("town_discipline", "镇纪委", "Town discipline commission", "town"),
-        Role("town_civil_affairs", "乡镇民政办", "Town civil affairs office", "town"),
-        Role("county_discipline", "县纪委", "County discipline commission", "county"),
-        Role("county_civil_affairs", "县民政局", "County civil affairs bureau", "county"),
-        Role("auditor", "审计员", "Auditor", "county"),
-        Role("admin", "管理员", "Administrator", "county"),
-    )
+    code: Role(code, _NAMES_ZH[code], _NAMES_EN[code], level) for code, level in _ROLE_LEVELS.items()
 }
 
-LEVELS = ("county", "town", "village")
-LEVEL_NAMES = {"county": "县", "town": "镇", "village": "村"}
+LEVELS = tuple(Level)
+LEVEL_NAMES = texts("org.levels")
 
 
 def role_level(code: str) -> str:

@@ -10,43 +10,46 @@ from engine.errors import NotFound, PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.reserved import refuse_reserved
 from engine.org.roles import LEVEL_NAMES, LEVELS, ROLES, role_level
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, RoleAssignment, User
 
 
 def get_unit(session: Session, code: str) -> OrgUnit:
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
     if unit is None:
-        raise NotFound(f"没有代码为 {code} 的县、镇或村", code="unit.not_found", params={"unit": code})
+        raise NotFound(code="unit.not_found", params={"unit": code})
     return unit
 
 
 def get_village(session: Session, code: str) -> OrgUnit:
     unit = get_unit(session, code)
-    if unit.level != "village":
-        raise PowerlistError(f"{code} 不是村", code="unit.not_a_village", params={"unit": code}, field="village")
+    if unit.level != Level.VILLAGE:
+        raise PowerlistError(code="unit.not_a_village", params={"unit": code}, field="village")
     return unit
 
 
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
-        raise NotFound(f"没有启用的用户 {username}", code="user.unknown", params={"user": username})
+        raise NotFound(code="user.unknown", params={"user": username})
     return user
 
 
 def ensure_unit(session: Session, code: str, name: str, level: str, parent: OrgUnit | None = None) -> OrgUnit:
     if level not in LEVELS:
-        raise PowerlistError(
-            f"级别只能是县、镇或村，不是 {level}", code="unit.bad_level", params={"level": level}, field="level"
-        )
-    expected_parent = {"county": None, "town": "county", "village": "town"}[level]
+        raise PowerlistError(code="unit.bad_level", params={"level": level}, field="level")
+    expected_parent = {Level.COUNTY: None, Level.TOWN: Level.COUNTY, Level.VILLAGE: Level.TOWN}[level]
     if (parent.level if parent else None) != expected_parent:
+        if expected_parent is None:
+            raise PowerlistError(code="unit.county_parent", field="parent")
         raise PowerlistError(
-            f"{LEVEL_NAMES[level]}应当属于{LEVEL_NAMES.get(expected_parent or '', '')}"
-            if expected_parent
-            else "县不属于别的单位",
             code="unit.wrong_parent",
-            params={"level": LEVEL_NAMES[level], "parent": LEVEL_NAMES.get(expected_parent or "", "")},
+            params={
+                "level": LEVEL_NAMES[level],
+                "level_en": level,
+                "parent": LEVEL_NAMES[expected_parent],
+                "parent_en": expected_parent,
+            },
             field="parent",
         )
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
@@ -80,7 +83,7 @@ def ensure_user(
 
 def grant(session: Session, user: User, role: str, unit: OrgUnit) -> RoleAssignment:
     if role not in ROLES:
-        raise PowerlistError(f"没有这个岗位：{role}", code="role.unknown", params={"role": role}, field="role")
+        raise PowerlistError(code="role.unknown", params={"role": role}, field="role")
     check_role_level(role, unit)
     for assignment in user.roles:
         if assignment.role == role and assignment.org_unit_id == unit.id:
@@ -96,8 +99,6 @@ def check_role_level(role: str, unit: OrgUnit) -> None:
     level = role_level(role)
     if level != unit.level:
         raise PowerlistError(
-            f"{ROLES[role].name_zh}是{LEVEL_NAMES[level]}一级的岗位，{unit.name}是{LEVEL_NAMES[unit.level]}："
-            f"请选择一个{LEVEL_NAMES[level]}",
             code="role.wrong_level",
             params={
                 "role": ROLES[role].name_zh,

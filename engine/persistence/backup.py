@@ -47,21 +47,19 @@ class Copied:
     bytes: int
 
 
+# how the backends are spelt for people
+_BACKENDS = {"postgresql": "PostgreSQL", "mysql": "MySQL"}
+
+
 def sqlite_file(engine: Engine) -> Path:
     """The database file of a SQLite engine; anything else is refused with the tools to use."""
     url = engine.url
     if url.get_backend_name() != "sqlite":
-        raise BackupUnsupported(
-            "数据库是 PostgreSQL：请用 pg_dump 备份、pg_restore 恢复（见 README 的 Backup and restore 一节）",
-            code="backup.not_sqlite",
-            params={"backend": url.get_backend_name()},
-        )
+        backend = url.get_backend_name()
+        raise BackupUnsupported(code="backup.not_sqlite", params={"backend": _BACKENDS.get(backend, backend)})
     database = url.database or ""
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise BackupUnsupported(
-            f"数据库 {database or ':memory:'} 不是一个文件，无法备份",
-            code="backup.refused",
-        )
+        raise BackupUnsupported(code="backup.refused", params={"file": database or ":memory:"})
     return Path(database).resolve()
 
 
@@ -75,17 +73,9 @@ def _check_integrity(conn: sqlite3.Connection, name: str) -> None:
     try:
         result = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchmany(5)]
     except sqlite3.DatabaseError as exc:
-        raise BackupRefused(
-            f"{name} 不是完好的 SQLite 数据库：{exc}",
-            code="backup.damaged",
-            params={"file": name, "problem": str(exc)},
-        ) from exc
+        raise BackupRefused(code="backup.damaged", params={"file": name, "problem": str(exc)}) from exc
     if result != ["ok"]:
-        raise BackupRefused(
-            f"{name} 已损坏：{'; '.join(result)}",
-            code="backup.damaged",
-            params={"file": name, "problem": "; ".join(result)},
-        )
+        raise BackupRefused(code="backup.damaged", params={"file": name, "problem": "; ".join(result)})
 
 
 def _size(path: Path) -> int:
@@ -97,15 +87,11 @@ def backup(engine: Engine, target: Path, *, force: bool = False) -> Copied:
     source = sqlite_file(engine)
     target = Path(target).resolve()
     if not source.exists():
-        raise BackupRefused(f"数据库文件 {source} 不存在", code="backup.missing", params={"file": str(source)})
+        raise BackupRefused(code="backup.missing", params={"file": str(source)})
     if target == source:
-        raise BackupRefused("备份文件不能是数据库本身", code="backup.same_file", params={"file": str(target)})
+        raise BackupRefused(code="backup.same_file", params={"file": str(target)})
     if target.exists() and not force:
-        raise BackupRefused(
-            f"{target} 已经存在；要覆盖请加 --force",
-            code="backup.exists",
-            params={"file": str(target)},
-        )
+        raise BackupRefused(code="backup.exists", params={"file": str(target)})
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
@@ -178,24 +164,16 @@ def restore(engine: Engine, source: Path, *, force: bool = False) -> Copied:
     target = sqlite_file(engine)
     source = Path(source).resolve()
     if not source.is_file():
-        raise BackupRefused(f"备份文件 {source} 不存在", code="backup.missing", params={"file": str(source)})
+        raise BackupRefused(code="backup.missing", params={"file": str(source)})
     if source == target:
-        raise BackupRefused("备份文件不能是数据库本身", code="backup.same_file", params={"file": str(source)})
+        raise BackupRefused(code="backup.same_file", params={"file": str(source)})
     src = _connect(source, read_only=True)
     try:
         _check_integrity(src, str(source))
         if in_use(target):
-            raise BackupRefused(
-                f"数据库 {target} 正在使用中（服务或其他命令还开着它）；请先停止它们再恢复",
-                code="backup.in_use",
-                params={"file": str(target)},
-            )
+            raise BackupRefused(code="backup.in_use", params={"file": str(target)})
         if _has_tables(target) and not force:
-            raise BackupRefused(
-                f"数据库 {target} 已有数据；恢复会覆盖它，确定请加 --force",
-                code="backup.exists",
-                params={"file": str(target)},
-            )
+            raise BackupRefused(code="backup.exists", params={"file": str(target)})
         target.parent.mkdir(parents=True, exist_ok=True)
         dst = _connect(target)
         try:

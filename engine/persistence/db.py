@@ -277,7 +277,6 @@ def retrying(
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DatabaseBusy(
-                    f"数据库正忙，重试 {tries} 次仍未成功，这次提交没有生效，请稍后再试",
                     code=BUSY_CODE,
                     params={"tries": tries, "seconds": round(budget_s, 1)},
                 ) from exc

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from engine.persistence.enums import EnumText, EventKind, InstanceStatus, Level
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -45,7 +47,7 @@ class OrgUnit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    level: Mapped[str] = mapped_column(String(10))  # county | town | village
+    level: Mapped[Level] = mapped_column(EnumText(Level, 10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -117,7 +119,7 @@ class ProcessInstance(Base):
     definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | cancelled
+    status: Mapped[InstanceStatus] = mapped_column(EnumText(InstanceStatus, 16), default=InstanceStatus.RUNNING)
     revision: Mapped[int] = mapped_column(default=0)
     # Compressed workflow state without the spec; deferred so revision checks do not read it.
     state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
@@ -163,7 +165,7 @@ class HistoryEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instance.id"))
     seq: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[EventKind] = mapped_column(EnumText(EventKind, 32))
     at: Mapped[datetime]
     actor: Mapped[str | None] = mapped_column(String(64))
     step_id: Mapped[str | None] = mapped_column(String(100))

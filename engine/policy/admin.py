@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from engine.definitions import scope
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.units import unit_chain
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, RoleAssignment, User
 from engine.policy.rules import access_rules
 
@@ -99,7 +100,7 @@ def administered(session: Session, holdings: Holdings) -> set[int]:
 
 
 def every_county(session: Session) -> set[int]:
-    return set(session.scalars(select(OrgUnit.id).where(OrgUnit.level == "county")))
+    return set(session.scalars(select(OrgUnit.id).where(OrgUnit.level == Level.COUNTY)))
 
 
 def user_counties(session: Session, user: User) -> set[int]:

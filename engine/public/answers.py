@@ -20,15 +20,16 @@ from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
 from engine.history.events import TASK_COMPLETED
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.public import complaints
 from engine.public.masking import mask_personal
 from engine.ruleset import UnknownRule, rule
 
-HANDLE_LEVELS = {"handle_village": "village", "handle_town": "town", "handle_county": "county"}
+HANDLE_LEVELS = {"handle_village": Level.VILLAGE, "handle_town": Level.TOWN, "handle_county": Level.COUNTY}
 FINDINGS = ("substantiated", "partly_substantiated", "unfounded")
 REPLY_METHODS = ("in_person", "phone", "written", "platform", "public_notice")
-ROLE_LEVELS = {"supervisory_member": "village", "town_discipline": "town", "county_discipline": "county"}
+ROLE_LEVELS = {"supervisory_member": Level.VILLAGE, "town_discipline": Level.TOWN, "county_discipline": Level.COUNTY}
 REPLY_DAYS = 30  # when the rule set names none
 TEXT_LIMIT = 1000
 
@@ -94,7 +95,7 @@ def answer(session: Session, instance: ProcessInstance, key: str) -> dict[str, A
             },
             "outcome": outcome,
         }
-    if instance.status != "running":
+    if instance.status != InstanceStatus.RUNNING:
         return {"state": "ended"}
     roles = session.scalars(select(OpenTask.role).where(OpenTask.instance_id == instance.id)).all()
     office = next((ROLE_LEVELS[role] for role in roles if role in ROLE_LEVELS), None)

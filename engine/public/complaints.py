@@ -42,6 +42,7 @@ from engine.persistence.models import (
     User,
 )
 from engine.public.models import ComplaintContact
+from engine.texts import text, texts
 
 FLOW = "complaint"
 ABOUT = ("cadres", "supervisors", "other")  # the village's cadres, its supervisory committee, anyone or anything else
@@ -98,9 +99,6 @@ policy.register_concern(FLOW, concern)
 
 # --- 三级联动: the level a report's complexity sends it to ------------------------------------------
 
-COMPLEXITY_NAMES = {"general": "一般问题", "complex": "复杂问题", "special": "重大问题"}
-
-
 def required_level(book: Any, form: dict[str, Any]) -> tuple[str, str]:
     """(complexity, level) of a triage form under the rule set: the complexity given, raised to its
     category's least (``complaints.categories``), and the level that handles it (``complaints.levels``)."""
@@ -117,17 +115,10 @@ def check_triage(book: Any, step: str, form: dict[str, Any]) -> None:
     if chosen not in LEVEL_ORDER or LEVEL_ORDER.index(chosen) >= LEVEL_ORDER.index(level):
         return
     title = book.level_title(level)
-    category = "（按问题类别）" if form.get("complexity") != complexity else ""
-    raise FormInvalid(
-        step,
-        [
-            FieldError(
-                "handling_level",
-                f"{COMPLEXITY_NAMES[complexity]}按“三级联动”规则由{title}办理，不能分流到更低一级"
-                f"（可以交更高一级）{category}",
-            )
-        ],
-    )
+    category = text("public.complaints.by_category") if form.get("complexity") != complexity else ""
+    complexity_name = texts("public.complaints.complexity")[complexity]
+    message = text("public.complaints.below_level", complexity=complexity_name, title=title, category=category)
+    raise FormInvalid(step, [FieldError("handling_level", message)])
 
 
 @hooks.after_step
@@ -150,7 +141,6 @@ def _triage_routing(context: hooks.StepContext) -> None:
 # --- 匿名: an anonymous report leaves no contact -------------------------------------------------
 
 ANONYMOUS_CONTACT = "complaint.anonymous_contact"
-ANONYMOUS_CONTACT_TEXT = "匿名举报不能留联系方式：要留联系方式以便答复的，请不要选匿名"
 
 
 def check_start(data: dict[str, Any]) -> None:
@@ -163,7 +153,7 @@ def check_start(data: dict[str, Any]) -> None:
         return
     for name in ("has_contact", "reporter_contact"):
         if data.get(name):
-            error = FormInvalid("start", [FieldError(name, ANONYMOUS_CONTACT_TEXT)])
+            error = FormInvalid("start", [FieldError(name, text("public.complaints.anonymous_contact"))])
             error.code = ANONYMOUS_CONTACT
             error.params = {"step": "start", "field": name}
             raise error
@@ -183,7 +173,7 @@ def _start_contact(context: hooks.StepContext) -> None:
 def _instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound("没有这个事项，或您无权查看", code="matter.not_found")
+        raise NotFound(code="matter.not_found")
     return instance
 
 
@@ -230,9 +220,7 @@ def reporter_contact(session: Session, username: str, instance_id: int) -> str |
     policy.require(session, username, "matter.read", instance)
     if not _is_complaint(session, instance) or not _holds_reader_role(session, username, instance):
         _log(session, username, REFUSED, instance_id)
-        raise PermissionDenied(
-            "只有答复举报人的办理人能看举报人的联系方式", code="complaint.contact_denied", params={"user": username}
-        )
+        raise PermissionDenied(code="complaint.contact_denied", params={"user": username})
     row = session.get(ComplaintContact, instance_id)
     if row is None:
         return None

@@ -31,9 +31,11 @@ from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessIn
 from engine.public.masking import mask_known_names, mask_name, names_in_forms
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.supervision.models import Decision
+from engine.texts import text as wording
+from engine.texts import texts as labels
 
 FILE = "published.yaml"
-KINDS = {"resolution": "决议公开", "result": "结果公开", "notice": "公示"}
+KINDS = ("resolution", "result", "notice")  # worded by ``published.kinds`` of engine/texts/zh/public.yaml
 OFF = "none"  # a county turns a step's publication off
 TEXT_CHARS = 2000
 VOTE_FIELDS = ("members", "present", "votes_for", "votes_against", "abstain")
@@ -168,13 +170,18 @@ def _form_titles(version: DefinitionVersion) -> dict[str, dict[str, Any]]:
     return found
 
 
+def kind_labels() -> dict[str, str]:
+    """Each kind of publication's label (决议公开, 结果公开, 公示) by its code."""
+    return labels("public.published.kinds")
+
+
 def _shown(schema: dict[str, Any], value: Any, is_name: bool, known: list[str]) -> dict[str, Any] | None:
     """A value as villagers read it: {"text": …} or {"amount_fen": …}; None when there is nothing to show.
     Free text masks the names ``known`` to the matter wherever it repeats them."""
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, bool):
-        return {"text": "是" if value else "否"}
+        return {"text": wording("public.sheets.yes") if value else wording("public.sheets.no")}
     if isinstance(value, int):
         return {"amount_fen": value} if schema.get("x-money") else {"text": str(value)}
     if isinstance(value, float):
@@ -182,7 +189,7 @@ def _shown(schema: dict[str, Any], value: Any, is_name: bool, known: list[str]) 
     if isinstance(value, list):
         items = [_shown(schema.get("items") or {}, item, is_name, known) for item in value]
         texts = [item["text"] for item in items if item and "text" in item]
-        return {"text": "、".join(texts)} if texts else None
+        return {"text": wording("public.list.separator").join(texts)} if texts else None
     if isinstance(value, str):
         for option in schema.get("oneOf") or []:
             if isinstance(option, dict) and option.get("const") == value and option.get("title"):
@@ -251,7 +258,7 @@ def _entry(
     days = own.get(posting.get("days"))
     return {
         "kind": publication.kind,
-        "kind_label": KINDS[publication.kind],
+        "kind_label": kind_labels()[publication.kind],
         "step": publication.step,
         "title": mask_known_names(title or instance.definition.name, known, 200),
         "date": start or _local_day(at),

@@ -27,6 +27,7 @@ from engine.definitions.listing import listed
 from engine.diagram import DiagramUnavailable, flow_svg
 from engine.errors import DefinitionInvalid, NotFound
 from engine.persistence.models import DefinitionVersion
+from engine.texts import text as wording
 from engine.workspace.labels import role_name
 
 TEXT_FILE = "villagers.yaml"
@@ -84,7 +85,7 @@ def _texts(value: Any) -> list[str]:
 def _published(row: DefinitionVersion) -> list[dict[str, Any]]:
     """What the item's steps make public, as the published-decisions rules say: per step, the kind
     and the titles of the fields shown."""
-    from engine.public.decisions import KINDS, rules
+    from engine.public.decisions import kind_labels, rules
 
     forms = row.forms or {}
     schemas = {
@@ -98,8 +99,9 @@ def _published(row: DefinitionVersion) -> list[dict[str, Any]]:
         refs = [r for r in (publication.amount, *publication.fields) if r is not None]
         labels = [str(schemas.get(r.step, {}).get(r.name, {}).get("title") or "") for r in refs]
         if publication.votes:
-            labels.append("表决情况")
-        shown.append({"step": names[step], "kind_label": KINDS[publication.kind], "fields": [x for x in labels if x]})
+            labels.append(wording("public.published.votes"))
+        kind_label = kind_labels()[publication.kind]
+        shown.append({"step": names[step], "kind_label": kind_label, "fields": [x for x in labels if x]})
     return shown
 
 
@@ -140,7 +142,7 @@ def item_page(session: Session, key: str) -> dict[str, Any]:
         "responsible_body": meta.get("responsible_body") or "",
         "purpose": str(text.get("purpose") or meta.get("description") or ""),
         "who_asks": str(text.get("who_asks") or ""),
-        "who_decides": str(text.get("who_decides") or "、".join(deciders)),
+        "who_decides": str(text.get("who_decides") or wording("public.list.separator").join(deciders)),
         "bring": _texts(text.get("bring")),
         "notes": _texts(text.get("notes")),
         "public": _texts(text.get("public")),

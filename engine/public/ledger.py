@@ -41,6 +41,7 @@ from engine.public.disclosure_models import Disclosure
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.spreadsheets import CENT, cell_yuan, read_sheet
 from engine.public.wallet import category_of, flow_payments, wallet_rules, with_books
+from engine.texts import text, texts
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_FEN = 10**13  # a hundred billion yuan: anything larger is a typing slip
@@ -59,12 +60,16 @@ class JournalProblem:
     def __str__(self) -> str:
         where = []
         if self.line:
-            where.append(f"第 {self.line} 行")
+            where.append(text("wallet.journal.line", line=self.line))
         if self.column:
-            where.append(f"{self.column} 列")
+            where.append(text("wallet.journal.column", column=self.column))
         if self.header:
-            where.append(f"“{self.header}”")
-        return f"{' '.join(where)}：{self.message}" if where else self.message
+            where.append(text("wallet.journal.header", header=self.header))
+        return text("wallet.journal.shown", where=" ".join(where), message=self.message) if where else self.message
+
+
+def _problem(key: str, **params: Any) -> str:
+    return text(f"wallet.journal.problems.{key}", **params)
 
 
 class JournalInvalid(PowerlistError):
@@ -73,11 +78,11 @@ class JournalInvalid(PowerlistError):
     exit_code = 2
 
     def __init__(self, filename: str, problems: list[JournalProblem]) -> None:
-        text = "；".join(str(p) for p in problems)
+        shown = text("wallet.journal.separator").join(str(p) for p in problems)
         super().__init__(
-            f"{filename}：{text}",
+            text("wallet.journal.invalid", file=filename, problems=shown),
             code="ledger.journal_invalid",
-            params={"file": filename, "count": len(problems), "problems": text},
+            params={"file": filename, "count": len(problems), "problems": shown},
             field=problems[0].header if problems else None,
         )
         self.problems = problems
@@ -87,7 +92,7 @@ class MonthInvalid(PowerlistError):
     exit_code = 2
 
     def __init__(self, month: Any) -> None:
-        super().__init__(f"月份应写成 2026-11 这样：{month!r}", code="ledger.month_invalid", params={"month": month})
+        super().__init__(code="ledger.month_invalid", params={"month": month, "typed": repr(month)})
 
 
 @dataclass
@@ -144,8 +149,13 @@ def _fen(text: str) -> int | None:
     return int(value * 100) if isinstance(value, Decimal) else None
 
 
+# 2026/11/05, 2026.11.05 and 2026年11月05日 as 2026-11-05: / . 年 (U+5E74) 月 (U+6708) as dashes, 日 (U+65E5) dropped
+_DAY_MARKS = {ord("/"): "-", ord("."): "-", 0x5E74: "-", 0x6708: "-"}
+_DAY_END = chr(0x65E5)
+
+
 def _day(text: str) -> str | None:
-    cleaned = text.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
+    cleaned = text.strip().translate(_DAY_MARKS).rstrip(_DAY_END)
     cleaned = cleaned.split(" ")[0].split("T")[0]
     parts = cleaned.split("-")
     if len(parts) != 3:
@@ -181,9 +191,9 @@ def read_journal(data: bytes, filename: str, month: str) -> Journal:
         income = _fen(income_text) if income_text else 0
         spending = _fen(spending_text) if spending_text else 0
         if income is None or income < 0 or income >= MAX_FEN:
-            problem(row, "income", f"金额“{income_text}”不是以元为单位、最多两位小数的正数")
+            problem(row, "income", _problem("amount", text=income_text))
         if spending is None or spending < 0 or spending >= MAX_FEN:
-            problem(row, "spending", f"金额“{spending_text}”不是以元为单位、最多两位小数的正数")
+            problem(row, "spending", _problem("amount", text=spending_text))
         if summary in opening_words or category_text in opening_words:
             amount = (income or 0) or (spending or 0)
             if income is not None and spending is not None:
@@ -196,23 +206,25 @@ def read_journal(data: bytes, filename: str, month: str) -> Journal:
                     journal.opening_fen = amount
             continue
         if day is None:
-            problem(row, "day", f"日期“{values.get('day', '')}”看不懂，请写成 2026-11-05")
+            problem(row, "day", _problem("day_unreadable", text=values.get("day", "")))
         elif day[:7] != month:
-            problem(row, "day", f"日期 {day} 不在 {month} 月内；一次只导入一个月")
+            problem(row, "day", _problem("day_outside", day=day, month=month))
         if not summary:
-            problem(row, "summary", "摘要是空的")
+            problem(row, "summary", _problem("summary_empty"))
         elif len(summary) > SUMMARY_MAX:
-            problem(row, "summary", f"摘要超过 {SUMMARY_MAX} 个字")
+            problem(row, "summary", _problem("summary_long", max=SUMMARY_MAX))
         if income is None or spending is None:
             continue
         if bool(income) == bool(spending):
-            problem(row, "income", "每一行要么是收入、要么是支出，只填一个金额")
+            problem(row, "income", _problem("one_side"))
             continue
         side = "income" if income else "spending"
         category = category_of(category_text, side)
         if category is None:
-            known = "、".join(r["name"] for r in rules["categories"].values() if r["side"] == side)
-            problem(row, "category", f"“{category_text}”不是{'收入' if income else '支出'}的类别（{known}）")
+            separator = text("public.list.separator")
+            known = separator.join(r["name"] for r in rules["categories"].values() if r["side"] == side)
+            sides = texts("wallet.journal.sides")
+            problem(row, "category", _problem("category", text=category_text, side=sides[side], known=known))
             continue
         if day is None or day[:7] != month or not summary or len(summary) > SUMMARY_MAX:
             continue
@@ -229,7 +241,7 @@ def read_journal(data: bytes, filename: str, month: str) -> Journal:
             }
         )
     if not problems and not journal.lines and journal.opening_fen is None and journal.year_opening_fen is None:
-        problems.append(JournalProblem(None, None, None, "文件里没有一行收支"))
+        problems.append(JournalProblem(None, None, None, _problem("no_lines")))
     if problems:
         raise JournalInvalid(filename, problems)
     return journal
@@ -295,8 +307,6 @@ def import_journal(
     now = clock.now()
     if _disclosed(session, village.id, journal.month) is not None:
         raise Conflict(
-            f"{village.code} 的 {journal.month} 财务公开已经村监会审核签字或已公开，这个月的账不能再导入或替换；"
-            "更正请记入以后月份的序时账（调整分录），并在那个月的财务公开里说明",
             code="ledger.month_disclosed",
             params={"village": village.code, "month": journal.month},
         )
@@ -305,13 +315,11 @@ def import_journal(
     if current is not None:
         if not replace:
             raise Conflict(
-                f"{village.code} 的 {journal.month} 已经导入过（{current.file_name}）；要替换请说明原因",
                 code="ledger.month_imported",
                 params={"village": village.code, "month": journal.month, "file": current.file_name},
             )
         if reason is None:
             raise PowerlistError(
-                "替换已导入的月份须说明原因",
                 code="ledger.reason_required",
                 params={"month": journal.month},
                 field="reason",
@@ -399,10 +407,14 @@ def _check_books(session: Session, village: OrgUnit, row: LedgerImport, now) -> 
                 code=code,
                 village_id=village.id,
                 dedup_key=f"books_over:{instance.id}:{total}",
-                message=(
-                    f"事项“{instance.title}”审批支出{_yuan(approved)}元，表单填写支付{_yuan(payment['form_fen'])}元，"
-                    f"镇三资中心账上（序时账，支付流水号 {payment['reference']}）实际支付{_yuan(total)}元，"
-                    f"超出批准金额{_yuan(total - approved)}元"
+                message=text(
+                    "wallet.books_over",
+                    title=instance.title,
+                    approved=_yuan(approved),
+                    form=_yuan(payment["form_fen"]),
+                    reference=payment["reference"],
+                    paid=_yuan(total),
+                    over=_yuan(total - approved),
                 ),
                 instance_id=instance.id,
                 evidence=[

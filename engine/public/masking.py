@@ -32,27 +32,25 @@ from functools import lru_cache
 from typing import Any
 
 from engine.ruleset import AreaRulesInvalid, area_rules
+from engine.texts import data
 
+# The characters and words masking reads in Chinese text are data: ``masking`` of engine/texts/zh/public.yaml.
+_WORDS = data("public.masking")
+_CHARACTERS = _WORDS["characters"]
 MASK = "***"
 MIN_DIGITS = 6  # shorter runs (a house number, a count, a year) stay readable
 MONEY_DIGITS = 9  # a sum of money keeps at most this many digits before the point (under 10 亿元)
 CHINESE_NUMERALS = 7  # this many Chinese numerals in a row are a number (a landline has seven digits)
 
 # Characters people put between the digit groups of one number.
-_SEPARATORS = frozenset(
-    "-‐‑‒–—―−－﹣﹘"  # hyphens and dashes, ASCII and full-width
-    "·・•"  # middle dots
-    "/／\\＼_＿"  # slashes, underscores
-    ")）]］"  # closing brackets round an area code
-    "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters
-)
+_SEPARATORS = frozenset(_CHARACTERS["separators"] + "\u200b\u200c\u200d\u2060\ufeff")  # and zero-width ones
 # Punctuation between the items of a list, and between the groups of a number typed in a hurry:
 # groups across it count as one number only when together they have a personal number's shape.
-_WEAK = frozenset("，、：；,:;﹐﹑﹕﹔")
-_X = frozenset("xXｘＸ")
-_PLUS = frozenset("+＋")
-_OPENING = frozenset("(（[［")
-_DOTS = frozenset(".．")
+_WEAK = frozenset(_CHARACTERS["weak"])
+_X = frozenset(_CHARACTERS["x"])
+_PLUS = frozenset(_CHARACTERS["plus"])
+_OPENING = frozenset(_CHARACTERS["opening"])
+_DOTS = frozenset(_CHARACTERS["dots"])
 _NUMBER = re.compile(r"\d(?:[~.(]*+\d)*+(?:[~.(]*+X)?")  # possessive: linear however long the text
 _DATE = re.compile(r"(?:19|20)\d\d(?P<sep>[~.]+)\d\d?(?P=sep)\d\d?")
 _MONEY = re.compile(r"(?P<whole>\d+)\.\d{1,2}")
@@ -68,17 +66,21 @@ _PERSONAL_SHAPES = re.compile(
 
 # What stays readable, found in the text as typed (any digits): dates and times, register numbers and
 # receipt codes, and sums of money.
-_D = r"[0-9０-９]"
-_TIME = rf"{_D}{{1,2}}[:：]{_D}{{2}}(?:[:：]{_D}{{2}})?"
+# Chinese characters in these patterns are \u escapes: \uff10-\uff19 full-width digits ０-９, \uff1a ：,
+# \uff0e ．, \uff0f ／, \uff0d －, \uff0c ，, \u3001 、, \uff1b ；, \uffe5 ￥, \u5e74 年, \u6708 月, \u65e5 日,
+# \u51b3 决, \u5b57 字, \u53f7 号, \u7b2c 第, \u5143 元, \u4e07 万, \u4ebf 亿, \u5757 块, brackets \uff08 （ \uff09 ）
+# \u3010 【 \u3011 】 \u300a 《 \u300b 》.
+_D = r"[0-9\uff10-\uff19]"
+_TIME = rf"{_D}{{1,2}}[:\uff1a]{_D}{{2}}(?:[:\uff1a]{_D}{{2}})?"
 _KEPT = re.compile(
     "|".join(
         (
             # a date, maybe with its time: 2025-03-01, 2025.3.1, 2025/03/01, 2026年3月1日, 2026-03-01T10:30:00
-            rf"(?:19|20){_D}{{2}}(?P<ds>[-/.．／－])[01]?{_D}(?P=ds)[0-3]?{_D}(?:[ T]{_TIME})?",
-            rf"(?:19|20){_D}{{2}}年[01]?{_D}月(?:[0-3]?{_D}日)?(?:\s*{_TIME})?",
+            rf"(?:19|20){_D}{{2}}(?P<ds>[-/.\uff0e\uff0f\uff0d])[01]?{_D}(?P=ds)[0-3]?{_D}(?:[ T]{_TIME})?",
+            rf"(?:19|20){_D}{{2}}\u5e74[01]?{_D}\u6708(?:[0-3]?{_D}\u65e5)?(?:\s*{_TIME})?",
             # a number of the decision register: QX0101-2026-J-003, and 决2026-003 as written on paper
             rf"[A-Z]{{1,4}}{_D}{{0,8}}-(?:19|20){_D}{{2}}-[A-Z]{{1,3}}-{_D}{{1,4}}",
-            rf"(?<=[决字号第])(?:19|20){_D}{{2}}[-－]{_D}{{1,4}}",
+            rf"(?<=[\u51b3\u5b57\u53f7\u7b2c])(?:19|20){_D}{{2}}[-\uff0d]{_D}{{1,4}}",
             # a receipt code: three groups of four of its alphabet (no 0, O, 1 or I), with a letter
             r"(?<![0-9A-Za-z])(?=[2-9]{0,11}[A-Za-z])[2-9A-HJ-NP-Za-hj-np-z]{4}[- ]?[2-9A-HJ-NP-Za-hj-np-z]{4}"
             r"[- ]?[2-9A-HJ-NP-Za-hj-np-z]{4}(?![0-9A-Za-z])",
@@ -90,15 +92,15 @@ _KEPT = re.compile(
 _KEPT_MONEY = re.compile(
     "|".join(
         (
-            rf"[¥￥]\s*{_D}{{1,3}}(?:[,，]{_D}{{3}})+(?:[.．]{_D}{{1,2}})?",
-            rf"[¥￥]\s*{_D}{{1,{MONEY_DIGITS}}}(?:[.．]{_D}{{1,2}})?",
-            rf"{_D}{{1,3}}(?:[,，]{_D}{{3}})+(?:[.．]{_D}{{1,2}})?(?=\s*(?:元|万|亿|块))",
-            rf"{_D}{{1,{MONEY_DIGITS}}}(?:[.．]{_D}{{1,4}})?(?=\s*(?:元|万|亿|块))",
+            rf"[¥\uffe5]\s*{_D}{{1,3}}(?:[,\uff0c]{_D}{{3}})+(?:[.\uff0e]{_D}{{1,2}})?",
+            rf"[¥\uffe5]\s*{_D}{{1,{MONEY_DIGITS}}}(?:[.\uff0e]{_D}{{1,2}})?",
+            rf"{_D}{{1,3}}(?:[,\uff0c]{_D}{{3}})+(?:[.\uff0e]{_D}{{1,2}})?(?=\s*(?:\u5143|\u4e07|\u4ebf|\u5757))",
+            rf"{_D}{{1,{MONEY_DIGITS}}}(?:[.\uff0e]{_D}{{1,4}})?(?=\s*(?:\u5143|\u4e07|\u4ebf|\u5757))",
         )
     )
 )
-_CHINESE = "〇零一二三四五六七八九幺"
-_CHINESE_NUMBER = re.compile(rf"[{_CHINESE}](?:[\s\-－—·.，、]?[{_CHINESE}]){{{CHINESE_NUMERALS - 1},}}")
+_CHINESE = _CHARACTERS["numerals"]
+_CHINESE_NUMBER = re.compile(rf"[{_CHINESE}](?:[\s\-\uff0d—·.\uff0c\u3001]?[{_CHINESE}]){{{CHINESE_NUMERALS - 1},}}")
 
 
 def _flat(char: str) -> str:
@@ -231,9 +233,7 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 NAME_STYLES = ("full", "given", "surname")
 ID_KEEP_MAX = 6  # the region code; a birth date or the check digits are never shown
-_COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 令狐 夏侯 端木 独孤 南宫 西门 澹台 呼延".split()
-)
+_COMPOUND_SURNAMES = frozenset(_WORDS["compound_surnames"].split())
 
 
 @lru_cache(maxsize=1)
@@ -249,7 +249,7 @@ def masking_rules() -> dict[str, Any]:
     return {"names": names, "keep_start": keep}
 
 
-_NAME_BREAKS = re.compile(r"(\*\*\*|[、，,;；/／\s]+)")
+_NAME_BREAKS = re.compile(r"(\*\*\*|[\u3001\uff0c,;\uff1b/\uff0f\s]+)")
 
 
 def mask_name(name: Any) -> str:
@@ -293,41 +293,17 @@ def mask_id_number(number: Any) -> str:
 
 # How the name of an organisation ends (a company, a shop, a co-operative, an office, a team). A payee
 # is an organisation when its name ends so; a word inside a name (陈建社, 王德行, 周院生) says nothing.
-ORGANISATION_SUFFIXES = tuple(
-    """
-    公司 有限公司 有限责任公司 股份有限公司 集团 分公司 事务所 律师事务所 会计师事务所 设计院 研究院 研究所
-    商店 小卖部 五金店 店 超市 商行 行 电器行 车行 五金 建材 农资 家电 商场 场 部 社 院 队 园 馆 厅 坊
-    市场 批发部 经营部 门市部 门市 营业厅 营业部 加油站 药店 药房 诊所
-    厂 工厂 加工厂 砖瓦厂 作坊 农场 林场 养殖场 牧场 渔场 苗圃 基地 园区
-    合作社 经济合作社 股份经济合作社 专业合作社 供销社 供销合作社 信用社 农村信用社 联社 旅行社 报社 出版社
-    委员会 村委会 居委会 村民委员会 监督委员会 村监会 党支部 党总支 党委 支部 工会 妇联 团委 共青团
-    施工队 工程队 建筑队 运输队 车队 装修队 维修队 服务队 志愿队 作业队
-    中心 服务中心 站 服务站 卫生站 农技站 水利站 所 卫生所 派出所 财政所 司法所 供电所 管理所 医院 卫生院
-    学校 小学 中学 幼儿园 学院 大学 银行 支行 分行 协会 学会 商会 基金会 工作室 办公室 办事处
-    政府 人民政府 街道 局 管理局 财政局 公安局 民政局 农业农村局 水利局 镇 乡 村 社区 小组 村民小组
-    保险 电信 移动 联通 电力 自来水 燃气 物业 酒店 饭店 餐厅 宾馆 招待所
-    """.split()
-)
+ORGANISATION_SUFFIXES = tuple(_WORDS["organisation_suffixes"].split())
 # A word before a person's name that says who they are (村民王芳, 三组组长李明, 户主：张三).
-PERSON_TITLES = tuple(
-    """
-    村民 农户 户主 组长 小组长 村民小组长 村民代表 代表 社员 党员 个人 本人 收款人 领款人 代领人 经办人 承包人
-    承包户 租户 家属 老人 工人 务工人员 低保户 五保户 特困户 困难户 脱贫户 残疾人 保洁员 护林员 网格员
-    """.split()
-)
+PERSON_TITLES = tuple(_WORDS["person_titles"].split())
 # Common surnames: a short name beginning with one is a person's even when it ends like a shop's (李建厂).
-SURNAMES = frozenset(
-    "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘"
-    "杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文庞樊兰殷"
-    "施陶洪翟安颜倪严牛温芦季俞章鲁葛伍韦申尤毕聂丛焦向柳邢路岳齐梅莫庄辛管祝左涂谷祁时舒耿牟卜詹关苗凌费纪靳"
-    "盛童欧甄项曲成游阳裴席卫查屈鲍位覃霍翁隋植甘景薄单包司柏宁柯阮桂闵解强柴华车冉房边辜吉饶刁瞿戚丘古米池滕"
-    "晋苑邬臧畅宫来苟全褚廉简娄盖符奚木穆党燕郎邸冀谈姬屠连郜晏栾郁商蒙计喻揭窦迟宇敖糜鄢冷卓花仇艾蓝都巩井练"
-    "仲乐虞卞封竺冼原官衣楚佟栗匡宗应台巫鞠桑荆谌银扬明沙伏岑习胥保和蔺付闫肖"
-)
+SURNAMES = frozenset(_WORDS["surnames"])
 _SUFFIXES = tuple(sorted(set(ORGANISATION_SUFFIXES), key=len, reverse=True))
-_HAN = "\u3400-\u9fff"
-_PAYEE_BREAKS = re.compile(r"(\*+|[、，,;；/／\s()（）\[\]【】<>《》]+)")
-_TITLE = rf"(?:[一二三四五六七八九十0-9０-９]+组)?(?:{'|'.join(sorted(PERSON_TITLES, key=len, reverse=True))})[:：]?"
+_HAN = r"\u3400-\u9fff"  # the Han characters, as a character class's range
+_PAYEE_BREAKS = re.compile(r"(\*+|[\u3001\uff0c,;\uff1b/\uff0f\s()\uff08\uff09\[\]\u3010\u3011<>\u300a\u300b]+)")
+# a group's number before a title (三组组长): Chinese numerals 一 to 十 or digits, then 组 (\u7ec4)
+_GROUP = r"(?:[\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341]|[0-9\uff10-\uff19])+\u7ec4"
+_TITLE = rf"(?:{_GROUP})?(?:{'|'.join(sorted(PERSON_TITLES, key=len, reverse=True))})[:\uff1a]?"
 _TITLED = re.compile(rf"(?P<title>{_TITLE})(?P<name>[{_HAN}]{{2,4}})")
 _TITLE_ONLY = re.compile(_TITLE)
 

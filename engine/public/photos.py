@@ -26,6 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.texts import text
 from engine.workspace import attachments
 from engine.workspace.models import Attachment
 
@@ -61,6 +62,10 @@ class Photo:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+
+def _photo_name(number: int, content_type: str) -> str:
+    return text("public.reports.photo_name", number=number, extension=EXTENSIONS[content_type])
 
 
 def _clean(content: bytes, content_type: str, filename: str) -> bytes:
@@ -117,7 +122,7 @@ def prepare(sent: list[tuple[str, bytes]]) -> list[Photo]:
         if content_type not in ACCEPTED:
             raise PhotoRefused("type", name)
         cleaned = _clean(content, content_type, name)
-        photos.append(Photo(f"举报照片{number}.{EXTENSIONS[content_type]}", content_type, cleaned))
+        photos.append(Photo(_photo_name(number, content_type), content_type, cleaned))
     return photos
 
 

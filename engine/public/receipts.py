@@ -22,6 +22,7 @@ from engine.calendar import parse_time_limit
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import TASK_COMPLETED, TASK_FORCED
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.public import answers
 from engine.public.models import PublicReceipt
@@ -151,7 +152,7 @@ def progress(session: Session, text: str | None) -> dict[str, Any]:
     ):
         if step_id:
             done[step_id] = as_utc(at)
-    finished = instance.status != "running"
+    finished = instance.status != InstanceStatus.RUNNING
     passed_by = set() if finished else bypassed(session, instance, set(open_rows))
     steps = []
     for step in definition.meta.get("steps", []):

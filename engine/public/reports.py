@@ -34,6 +34,7 @@ from engine.public.receipts import receipt_for
 from engine.public.throttle import sender
 from engine.public.villages import public_village
 from engine.runtime.steps import start_matter
+from engine.texts import text as wording
 
 COMPLAINT_KEY = complaints.FLOW
 ACTOR = "public"
@@ -149,7 +150,7 @@ def _start(session: Session, village: OrgUnit, report: Report, kept: list[photos
     }
     if kept:
         data["photos"] = [photo.sha256 for photo in kept]
-    title = f"码上举报：{report.where}"[:200]
+    title = wording("public.reports.title", where=report.where)[:200]
     result = start_matter(session, complaint_flow(session), village, ACTOR, data, title)
     if contact:
         complaints.keep_contact(session, result.instance_id, contact, salt)

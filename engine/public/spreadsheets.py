@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.errors import PowerlistError
+from engine.texts import text, texts
 
 __all__ = ["SheetInvalid", "SheetRow", "read_sheet", "column_letter", "HEADER_SCAN", "MAX_BYTES"]
 
@@ -41,7 +42,7 @@ class SheetInvalid(PowerlistError):
 
     def __init__(
         self,
-        message: str,
+        message: str = "",
         *,
         code: str,
         filename: str,
@@ -85,7 +86,8 @@ def column_letter(index: int) -> str:
 
 
 _SPACES = re.compile(r"[\s\u3000\u200b\ufeff]+")
-_FULL = str.maketrans("（）：，*＊", "():,  ")
+# full-width （ ） ： ， as ASCII, and * or ＊ as a space
+_FULL = {0xFF08: "(", 0xFF09: ")", 0xFF1A: ":", 0xFF0C: ",", ord("*"): " ", 0xFF0A: " "}
 
 
 def _norm_header(text: str) -> str:
@@ -107,12 +109,11 @@ def read_sheet(
     full-width punctuation). ``required``: the names whose column must be there. Columns not asked for
     are not read; rows with nothing in the asked columns are skipped.
     """
-    name = filename or "上传的文件"
+    name = filename or text("public.sheets.unnamed")
     if not data:
-        raise SheetInvalid(f"{name}：文件是空的", code="sheet.empty", filename=name)
+        raise SheetInvalid(code="sheet.empty", filename=name)
     if len(data) > max_bytes:
         raise SheetInvalid(
-            f"{name}：文件有 {len(data) // 1024} KB，超过了 {max_bytes // 1024} KB 的上限；请分成几个文件",
             code="sheet.too_big",
             filename=name,
             size_kb=len(data) // 1024,
@@ -121,17 +122,13 @@ def read_sheet(
     lower = name.lower()
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or lower.endswith((".xls", ".et")):
         raise SheetInvalid(
-            f"{name}：这是旧版 Excel（.xls）文件或加了密码的表格，读不了；"
-            "请在 Excel 或 WPS 里“另存为” .xlsx 或 CSV 后再上传",
             code="sheet.old_excel",
             filename=name,
         )
     if data[:2] == b"PK" or lower.endswith((".xlsx", ".xlsm")):
         grid = _xlsx_rows(data, name)
     elif lower.endswith((".ods", ".numbers", ".pdf", ".doc", ".docx")):
-        raise SheetInvalid(
-            f"{name}：只收 .xlsx 或 CSV 表格；请另存为 .xlsx 或 CSV 后再上传", code="sheet.not_a_sheet", filename=name
-        )
+        raise SheetInvalid(code="sheet.not_a_sheet", filename=name)
     else:
         grid = _csv_rows(data, name)
     return _rows(grid, name, columns, frozenset(required), max_rows)
@@ -156,8 +153,6 @@ def _decode(data: bytes, name: str) -> str:
             break
         return text
     raise SheetInvalid(
-        f"{name}：读不出文字（既不是 UTF-8 也不是 GB18030/GBK 编码的 CSV，也不是 .xlsx）；"
-        "请在 Excel 或 WPS 里另存为 .xlsx 或 CSV",
         code="sheet.encoding",
         filename=name,
     )
@@ -179,16 +174,15 @@ def _csv_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
             yield line, [cell.strip() for cell in record[:MAX_COLUMNS]]
     except csv.Error as exc:
         raise SheetInvalid(
-            f"{name} 第 {line + 1} 行：CSV 格式有误（{exc}），多半是引号没有配对",
             code="sheet.csv_broken",
             filename=name,
+            reason=str(exc),
             line=line + 1,
         ) from None
 
 
 def _unreadable(name: str) -> SheetInvalid:
     return SheetInvalid(
-        f"{name}：打不开这个 Excel 文件（文件损坏或不是 .xlsx）；请在 Excel 或 WPS 里重新另存为 .xlsx 或 CSV",
         code="sheet.unreadable",
         filename=name,
     )
@@ -202,7 +196,7 @@ def _xlsx_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
         raise _unreadable(name) from None
     if unpacked > MAX_UNZIPPED:
         raise SheetInvalid(
-            f"{name}：表格解开后超过 {MAX_UNZIPPED // (1024 * 1024)} MB，太大了；请分成几个文件",
+            text("public.sheets.too_big_unpacked", file=name, mb=MAX_UNZIPPED // (1024 * 1024)),
             code="sheet.too_big",
             filename=name,
             size_kb=unpacked // 1024,
@@ -242,7 +236,7 @@ def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return text("public.sheets.yes") if value else text("public.sheets.no")
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -271,9 +265,9 @@ def _rows(
     max_rows: int,
 ) -> list[SheetRow]:
     accepted: dict[str, str] = {}
-    for canonical, texts in columns.items():
-        for text in (*texts, canonical):
-            accepted.setdefault(_norm_header(text), canonical)
+    for canonical, names in columns.items():
+        for name_text in (*names, canonical):
+            accepted.setdefault(_norm_header(name_text), canonical)
     seen: list[tuple[int, list[str]]] = []
     header: dict[str, int] | None = None
     headers: dict[str, str] = {}
@@ -287,8 +281,6 @@ def _rows(
                 continue
             if canonical in found:
                 raise SheetInvalid(
-                    f"{name} 第 {line} 行：{column_letter(found[canonical])} 列和 {column_letter(index)} 列"
-                    f"都是「{cell}」这一类的列，不知道该用哪一列；请删掉或改名其中一列",
                     code="sheet.duplicate_column",
                     filename=name,
                     line=line,
@@ -307,13 +299,13 @@ def _rows(
             break
     if header is None:
         missing = [columns[c][0] if columns.get(c) else c for c in sorted(required - best, key=list(columns).index)]
+        separator = text("public.list.separator")
         if not seen:
-            raise SheetInvalid(f"{name}：表格里什么也没有", code="sheet.empty", filename=name)
+            raise SheetInvalid(text("public.sheets.nothing", file=name), code="sheet.empty", filename=name)
         raise SheetInvalid(
-            f"{name}：在前 {HEADER_SCAN} 行里找不到表头，缺少这些列：{'、'.join(missing)}",
             code="sheet.missing_columns",
             filename=name,
-            missing="、".join(missing),
+            missing=separator.join(missing),
             scanned=HEADER_SCAN,
         )
     letters = {canonical: column_letter(index) for canonical, index in header.items()}
@@ -325,19 +317,15 @@ def _rows(
         for canonical, value in values.items():
             if isinstance(value, _LostDigits):
                 raise SheetInvalid(
-                    f"{name} 第 {line} 行 {letters[canonical]} 列（{headers[canonical]}）："
-                    f"这一格是 {value} 这样的数字，"
-                    f"Excel 只保留 15 位有效数字，后面几位已经丢了（身份证号、银行卡号常这样）；"
-                    f"请把这一列设成“文本”格式，重新填写后再上传",
                     code="sheet.number_lost_digits",
                     filename=name,
+                    value=str(value),
                     line=line,
                     column=letters[canonical],
                     header=headers[canonical],
                 )
         if len(rows) >= max_rows:
             raise SheetInvalid(
-                f"{name}：表头以下超过 {max_rows} 行，太多了；请分成几个文件",
                 code="sheet.too_many_rows",
                 filename=name,
                 line=line,
@@ -354,7 +342,9 @@ def cell_yuan(text: str, most: Decimal, negative: bool = False) -> Decimal | str
     """A sum of yuan as a cell holds it (1,234.50 ¥1234.5 300元), or why it is none: ``"number"``,
     ``"negative"`` (unless ``negative`` sums are allowed), ``"size"`` (beyond ``most``: 1e400 or 29 digits
     are typing slips, checked before any rounding) or ``"cents"`` (more than two decimals)."""
-    cleaned = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").removesuffix("元").strip()
+    yuan = texts("public.sheets.yuan")  # the full-width comma, the yuan signs, the unit
+    cleaned = text.strip().replace(",", "").replace(yuan["comma"], "").lstrip(yuan["signs"])
+    cleaned = cleaned.removesuffix(yuan["unit"]).strip()
     if len(cleaned) > 40:
         return "number"
     try:

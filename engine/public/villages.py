@@ -8,13 +8,14 @@ from sqlalchemy.orm import Session
 from engine.catalog.catalog import CatalogItem, power_list
 from engine.definitions.listing import listed
 from engine.errors import NotFound
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit
 
 
 def public_village(session: Session, code: str) -> OrgUnit:
     """An active village by its code; anything else (a town, a retired village, no such code) is not found."""
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == str(code)[:32]))
-    if unit is None or unit.level != "village" or not unit.active:
+    if unit is None or unit.level != Level.VILLAGE or not unit.active:
         raise NotFound(f"no village with code '{code}'")
     return unit
 
@@ -29,7 +30,7 @@ def villages(session: Session) -> list[OrgUnit]:
     """Every active village, by code."""
     return list(
         session.scalars(
-            select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+            select(OrgUnit).where(OrgUnit.level == Level.VILLAGE, OrgUnit.active.is_(True)).order_by(OrgUnit.code)
         )
     )
 

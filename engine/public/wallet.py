@@ -33,12 +33,15 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.clock import now as clock_now
 from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.masking import mask_known_names, mask_name, mask_payee, mask_personal, names_in_forms
 from engine.public.villages import place_name, public_village
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.supervision.models import Decision, Evidence
+from engine.texts import text as wording
+from engine.texts import texts
 
 RULE_FILE = "wallet.yaml"
 PAYEE_CHARS = 100
@@ -219,7 +222,7 @@ def _shown_decision(session: Session, village_id: int, decision: Decision) -> di
     amount = decision.amount_fen
     text = f"{title} {decision.number}"
     if amount:
-        text += f" 批准 {_yuan(amount)} 元"
+        text += wording("wallet.approved", yuan=_yuan(amount))
     return {
         "number": decision.number,
         "kind": decision.kind,
@@ -247,7 +250,7 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
             .where(
                 DefinitionVersion.key.in_(list(rules["payments"])),
                 ProcessInstance.village_id == village_id,
-                ProcessInstance.status.in_(("completed", "running")),
+                ProcessInstance.status.in_((InstanceStatus.COMPLETED, InstanceStatus.RUNNING)),
             )
         )
     )
@@ -267,7 +270,7 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
         matter = histories.get(instance.id) or {"forms": {}, "done": {}, "end": None}
         forms, done = matter["forms"], matter["done"]
         paid_at = spec["paid_at"]
-        if "end" in paid_at and (instance.status != "completed" or matter["end"] != paid_at["end"]):
+        if "end" in paid_at and (instance.status != InstanceStatus.COMPLETED or matter["end"] != paid_at["end"]):
             continue
         if "step" in paid_at and paid_at["step"] not in done:
             continue
@@ -592,14 +595,6 @@ def _summary(
 
 # --- assets -------------------------------------------------------------------------------------
 
-ASSET_KINDS = {
-    "land": "土地",
-    "forest_water": "林地水面",
-    "building": "房屋建筑",
-    "equipment": "设施设备",
-    "other": "其他",
-}
-DEAL_TYPES = {"contract_out": "发包", "lease": "出租", "transfer": "转让", "disposal": "处置"}
 
 
 def assets(session: Session, village_id: int) -> list[dict[str, Any]]:
@@ -611,11 +606,12 @@ def assets(session: Session, village_id: int) -> list[dict[str, Any]]:
             .where(
                 DefinitionVersion.key == "asset_lease",
                 ProcessInstance.village_id == village_id,
-                ProcessInstance.status == "completed",
+                ProcessInstance.status == InstanceStatus.COMPLETED,
             )
         )
     )
     histories = _histories(session, [i.id for i in instances])
+    asset_kinds, deal_types = texts("wallet.asset_kinds"), texts("wallet.deal_types")
     found = []
     for instance in instances:
         matter = histories.get(instance.id) or {"forms": {}, "done": {}, "end": None}
@@ -627,9 +623,9 @@ def assets(session: Session, village_id: int) -> list[dict[str, Any]]:
         found.append(
             {
                 "asset": shown_purpose(plan.get("asset_name")),
-                "kind": ASSET_KINDS.get(plan.get("asset_kind"), ""),
+                "kind": asset_kinds.get(plan.get("asset_kind"), ""),
                 "quantity": shown_purpose(plan.get("quantity")),
-                "deal": DEAL_TYPES.get(plan.get("deal_type"), ""),
+                "deal": deal_types.get(plan.get("deal_type"), ""),
                 "term_years": contract.get("term_years") or plan.get("term_years"),
                 "start": _day(contract.get("start_date")),
                 "end": _day(contract.get("end_date")),

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.history.verify import BadEvent, VerifyReport, verify
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, OpenTask, ProcessInstance
 from engine.runtime.loaded import loaded_version
 from engine.runtime.scripting import script_engine
@@ -68,7 +69,7 @@ def check_open_tasks(session: Session, instance_id: int | None = None) -> OpenTa
             report.bad = OpenTaskProblem(matter.id, problem)
             return report
     # Rows of matters that are not running are never right.
-    stray = select(OpenTask.instance_id).join(ProcessInstance).where(ProcessInstance.status != "running")
+    stray = select(OpenTask.instance_id).join(ProcessInstance).where(ProcessInstance.status != InstanceStatus.RUNNING)
     if instance_id is not None:
         stray = stray.where(OpenTask.instance_id == instance_id)
     found = session.scalar(stray.limit(1))
@@ -80,7 +81,8 @@ def check_open_tasks(session: Session, instance_id: int | None = None) -> OpenTa
 def _running(session: Session, instance_id: int | None) -> Iterator[tuple[Any, list[Any]]]:
     """Running matters with their saved state and definition, and their open-task rows, a batch at a
     time (plain rows: nothing stays in the caller's session)."""
-    ids = select(ProcessInstance.id).where(ProcessInstance.status == "running").order_by(ProcessInstance.id)
+    running = ProcessInstance.status == InstanceStatus.RUNNING
+    ids = select(ProcessInstance.id).where(running).order_by(ProcessInstance.id)
     if instance_id is not None:
         ids = ids.where(ProcessInstance.id == instance_id)
     all_ids = list(session.scalars(ids))

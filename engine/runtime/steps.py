@@ -39,11 +39,13 @@ from engine.history.chain import GENESIS
 from engine.history.state import state_digest
 from engine.org.units import unit_for_role
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.runtime import cache
 from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
+from engine.texts import error_text
 
 
 def work_calendar() -> WorkCalendar:
@@ -74,9 +76,6 @@ class StepFailed(PowerlistError):
     default_code = "step.failed"
 
 
-TASK_GONE = "该步骤已经办理过了，或者已被退回、撤回"
-
-
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """The matter, locked for this transaction (``FOR NO KEY UPDATE`` on PostgreSQL).
 
@@ -90,7 +89,7 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
         .with_for_update(of=ProcessInstance, key_share=True)
     )
     if instance is None:
-        raise NotFound(f"没有编号为 {instance_id} 的事项", code="matter.not_found")
+        raise NotFound(code="matter.not_found", params={"id": instance_id})
     return instance
 
 
@@ -105,16 +104,16 @@ def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessIns
         .with_for_update(of=ProcessInstance, key_share=True)
     ).first()
     if found is None:
-        raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
+        raise InvalidState(code="task.not_open", params={"task": task_id})
     row, instance, key, content_hash = found
     # On PostgreSQL the task row may have gone while we waited for the matter's lock (another
     # completion of the same task); SQLite's write transaction already excludes that. The loser
     # of such a race gets the same error on both databases, however the race fell out.
     if session.get_bind().dialect.name != "sqlite":
         if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
-            raise InvalidState(TASK_GONE, code="task.not_open", params={"task": task_id})
-    if instance.status != "running":
-        raise InvalidState(f"事项 {instance.id} 已经结束", code="matter.ended", params={"matter": instance.id})
+            raise InvalidState(code="task.not_open", params={"task": task_id})
+    if instance.status != InstanceStatus.RUNNING:
+        raise InvalidState(code="matter.ended", params={"matter": instance.id})
     return row, instance, loaded_version(session, instance.definition_version_id, key, content_hash)
 
 
@@ -193,7 +192,7 @@ class Step:
             definition_version_id=row.id,
             village_id=village.id,
             title=(title or initial.get("title") or definition.name)[:200],
-            status="running",
+            status=InstanceStatus.RUNNING,
             state=b"",
             started_by=actor,
             started_at=now,
@@ -225,7 +224,7 @@ class Step:
     def engine_task(self, row: OpenTask) -> Any:
         task = self.workflow.get_task_from_id(UUID(row.engine_task_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise InvalidState(f"「{row.step_name}」现在不能办理", code="task.not_ready", params={"step": row.step_id})
+            raise InvalidState(code="task.not_ready", params={"step": row.step_name})
         return task
 
     def complete(self, row: OpenTask, data: dict[str, Any], kind: str, payload: dict[str, Any]) -> None:
@@ -235,7 +234,8 @@ class Step:
             task.set_data(**data)
             task.run()
         except SpiffWorkflowException as exc:
-            raise StepFailed(f"「{row.step_name}」办理失败：{exc}", params={"step": row.step_id}) from exc
+            reason = {"step": row.step_name, "reason": exc}
+            raise StepFailed(error_text("step.failed_at", reason) or str(exc), params={"step": row.step_name}) from exc
         self.before_done.add(task.id)
         self.advance()
         self.sync()
@@ -271,7 +271,7 @@ class Step:
             delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
         ).scalars()
         self.closed.extend(gone)
-        self.instance.status = "cancelled"
+        self.instance.status = InstanceStatus.CANCELLED
         self.instance.ended_at = self.now
 
     def changed(self) -> bool:
@@ -328,8 +328,8 @@ class Step:
         """Record what the engine did on its own, save the workflow, append the step's events, run
         the hooks and write."""
         self.pending.extend(_engine_events(self.workflow, self.before_done))
-        if self.instance.status == "running" and self.workflow.is_completed():
-            self.instance.status = "completed"
+        if self.instance.status == InstanceStatus.RUNNING and self.workflow.is_completed():
+            self.instance.status = InstanceStatus.COMPLETED
             self.instance.ended_at = self.now
             gone = self.session.execute(
                 delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
@@ -390,9 +390,7 @@ def flush(session: Session, instance: ProcessInstance) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict(
-            "别人刚刚也修改了这个事项，请刷新后再试", code="matter.changed", params={"matter": instance.id}
-        ) from exc
+        raise Conflict(code="matter.changed", params={"matter": instance.id}) from exc
 
 
 _INSERT_OPEN_TASK = OpenTask.__table__.insert()
@@ -470,5 +468,5 @@ def start_matter(
         )
     initial = validate_form("start", schema, data, schema_text, allowed=frozenset({"title"}))
     if "title" in initial and not isinstance(initial["title"], str):
-        raise PowerlistError("title: 事项名称必须是文字", code="start.title", field="title")
+        raise PowerlistError(code="start.title", field="title")
     return Step.start(session, row, village, actor, initial, title, on_created).finish()

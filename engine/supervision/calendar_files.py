@@ -43,7 +43,7 @@ def check_calendar(text: str) -> tuple[list[str], str]:
         problems.append(f"{day} is both a holiday and a worked day")
     for day in sorted(days["workdays"]):
         if day.weekday() < 5:
-            problems.append(f"workdays: {day} is a weekday; list only weekend days that are worked (调休)")
+            problems.append(f"workdays: {day} is a weekday; list only weekend days worked in lieu of a holiday")
     provisional = data.get("provisional")
     if provisional is not None and not isinstance(provisional, bool):
         problems.append("provisional: true or false")

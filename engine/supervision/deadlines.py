@@ -29,7 +29,7 @@ from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
 from engine.supervision import timers
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import Severity, SupervisionTimer, Violation
 from engine.supervision.rules import RuleBook
 from engine.supervision.timers import WaitingTimer
 from engine.supervision.violations import (
@@ -47,6 +47,7 @@ from engine.supervision.violations import (
     transition,
     upgrade,
 )
+from engine.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ def _missing_calendar(context: StepContext, opened, due: datetime) -> str | None
     missing = work_calendar().missing_years(context.now, due)
     if not missing:
         return _provisional_calendar(context, opened, due)
-    years = "、".join(str(y) for y in missing)
-    note = f"{years}年无节假日数据（rules/calendar/），“{opened.step_name}”的工作日时限仅按周末计算，请核对"
+    years = text("supervision.separator").join(str(y) for y in missing)
+    note = text("supervision.deadlines.calendar_missing", years=years, step=opened.step_name)
     log.warning(
         "no holiday calendar for %s: matter %s step %s due %s counted by weekends only",
         years,
@@ -101,8 +102,8 @@ def _provisional_calendar(context: StepContext, opened, due: datetime) -> str | 
     provisional = work_calendar().provisional_years(context.now, due)
     if not provisional:
         return None
-    years = "、".join(str(y) for y in provisional)
-    note = f"{years}年调休安排未经确认，“{opened.step_name}”的工作日时限暂按法定节假日计算，请县里核对"
+    years = text("supervision.separator").join(str(y) for y in provisional)
+    note = text("supervision.deadlines.calendar_provisional", years=years, step=opened.step_name)
     recorded = set(
         context.session.scalars(
             select(AuditLog.subject).where(
@@ -225,7 +226,14 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
         reminder = _violation(session, f"step_due_soon:{task_id}")
         if reminder is not None and reminder.status in ACTIVE:
             transition(
-                session, book, reminder, CLOSED, actor=SYSTEM, note="环节已办结", now=context.now, outcome="handled"
+                session,
+                book,
+                reminder,
+                CLOSED,
+                actor=SYSTEM,
+                note=text("supervision.deadlines.step_done"),
+                now=context.now,
+                outcome="handled",
             )
     if done is None or as_utc(context.now) <= as_utc(due_timer.due_at):
         return
@@ -238,7 +246,7 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
                 overdue,
                 RECTIFIED,
                 actor=done.actor or SYSTEM,
-                note=f"超期后于{_local(context.now)}办结",
+                note=text("supervision.deadlines.done_after_due", day=_local(context.now)),
                 now=context.now,
                 kind="step_completed",
             )
@@ -251,7 +259,12 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
             code="step_completed_late",
             village_id=context.instance.village_id,
             dedup_key=f"step_completed_late:{task_id}",
-            message=f"“{payload.get('step_name')}”应于{_local(due_timer.due_at)}前办结，实际于{_local(context.now)}办结"
+            message=text(
+                "supervision.deadlines.completed_late",
+                step=payload.get("step_name"),
+                due=_local(due_timer.due_at),
+                done=_local(context.now),
+            )
             + _calendar_note(payload),
             instance_id=context.instance.id,
             step_id=step_id,
@@ -266,7 +279,7 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
 
 def _calendar_note(payload: dict) -> str:
     warning = payload.get("calendar_warning")
-    return f"（注意：{warning}）" if warning else ""
+    return text("supervision.deadlines.calendar_note", warning=warning) if warning else ""
 
 
 def _violation(session: Session, dedup_key: str) -> Violation | None:
@@ -305,7 +318,9 @@ def fire_reminder(session: Session, book: RuleBook, timer: SupervisionTimer, ins
     task = _open_task(session, timer.task_id)
     if task is None or task.due_at is None or as_utc(task.due_at) <= now:
         return "obsolete"
-    message = f"“{task.step_name}”（{_role_name(task.role)}）须于{_local(task.due_at)}前办结，时限已用去大半"
+    message = text(
+        "supervision.deadlines.due_soon", step=task.step_name, role=_role_name(task.role), due=_local(task.due_at)
+    )
     message += _calendar_note(timer.payload)
     finding = _finding(instance, task, "step_due_soon", message)
     finding.responsible_user = finding.responsible_user or sole_holder(session, task.role, task.org_unit_id)
@@ -323,9 +338,18 @@ def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance
     reminder = _violation(session, f"step_due_soon:{task.id}")
     if reminder is not None and reminder.status in ACTIVE:
         transition(
-            session, book, reminder, CLOSED, actor=SYSTEM, note="已超期，转为黄色预警", now=now, outcome="handled"
+            session,
+            book,
+            reminder,
+            CLOSED,
+            actor=SYSTEM,
+            note=text("supervision.deadlines.turned_yellow"),
+            now=now,
+            outcome="handled",
         )
-    message = f"“{task.step_name}”（{_role_name(task.role)}）应于{_local(timer.due_at)}前办结，已超期未办"
+    message = text(
+        "supervision.deadlines.overdue", step=task.step_name, role=_role_name(task.role), due=_local(timer.due_at)
+    )
     message += _calendar_note(timer.payload)
     finding = _finding(instance, task, "step_overdue", message)
     finding.responsible_user = finding.responsible_user or sole_holder(session, task.role, task.org_unit_id)
@@ -376,6 +400,9 @@ def fire_red(session: Session, book: RuleBook, timer: SupervisionTimer, instance
     if task is None or violation is None or violation.status == CLOSED:
         return "obsolete"
     red_after = book.deadline(instance.definition.key, task.step_id).red_after
-    days = f"{red_after.days}天" if red_after is not None and red_after.days else str(red_after)
-    upgrade(session, book, violation, "red", now, note=f"超期超过{days}仍未办结，升级为红色预警")
+    if red_after is not None and red_after.days:
+        days = text("supervision.deadlines.days", days=red_after.days)
+    else:
+        days = str(red_after)
+    upgrade(session, book, violation, Severity.RED, now, note=text("supervision.deadlines.turned_red", days=days))
     return "fired"

@@ -27,21 +27,27 @@ from engine.history import events as history
 from engine.hooks import StepContext
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import AuditLog, HistoryEvent, OrgUnit, ProcessInstance
 from engine.ruleset import rule
 from engine.supervision.facts import Names, evaluate
 from engine.supervision.models import Decision, DecisionUse, Evidence, Violation
 from engine.supervision.rules import RuleBook
 from engine.supervision.violations import Finding, book_for_village, event_ref, raise_violation
+from engine.texts import text, texts
 
 OPEN, CLOSED, REVOKED = "open", "closed", "revoked"
-STATUS_NAMES = {OPEN: "有效", CLOSED: "已结项", REVOKED: "已撤销"}
 FLOW, PAPER = "flow", "paper"
 STAGES = ("contracted", "paid")
 
 
 def spec(book: RuleBook) -> dict[str, Any]:
     return book.rules.get("register") or {"kinds": {}, "decisions": [], "uses": []}
+
+
+def status_name(status: str) -> str:
+    """How the register names a decision's status (有效, 已结项, 已撤销)."""
+    return texts("supervision.decisions.statuses").get(status, status)
 
 
 def kind_title(book: RuleBook, kind: str) -> str:
@@ -77,7 +83,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
             if row["item"] == item and row["step"] == event.step_id:
                 names = names or Names(session, instance, item, event)
                 _record_use(session, book, instance, event, row, names, context.now)
-    if instance.status == "cancelled":
+    if instance.status == InstanceStatus.CANCELLED:
         revoke_of_matter(session, instance, context.actor, context.now)
 
 
@@ -97,7 +103,7 @@ def register(
             Decision.instance_id == instance.id, Decision.step_id == event.step_id, Decision.status == OPEN
         )
     ):
-        _set_status(session, instance, earlier, REVOKED, event.actor, now, "同一环节重新决议，原决议作废")
+        _set_status(session, instance, earlier, REVOKED, event.actor, now, text("supervision.decisions.redecided"))
     amount = evaluate(row["amount"], names) if row.get("amount") else None
     purpose = evaluate(row["purpose"], names) if row.get("purpose") else None
     passed_on = evaluate(row["passed_on"], names) if row.get("passed_on") else None
@@ -167,7 +173,7 @@ def new_decision(
         year=year,
         seq=seq,
         amount_fen=amount_fen,
-        purpose=purpose.strip()[:200] or "（未写明）",
+        purpose=purpose.strip()[:200] or text("supervision.decisions.no_purpose"),
         passed_on=passed_on,
         status=OPEN,
         source=source,
@@ -207,7 +213,7 @@ def revoke_of_matter(session: Session, instance: ProcessInstance, actor: str | N
     for decision in session.scalars(
         select(Decision).where(Decision.instance_id == instance.id, Decision.status == OPEN)
     ):
-        _set_status(session, instance, decision, REVOKED, actor, now, "事项已终止，决议随之撤销")
+        _set_status(session, instance, decision, REVOKED, actor, now, text("supervision.decisions.revoked_with_matter"))
 
 
 def _set_status(
@@ -278,26 +284,28 @@ def check_references(
         value = data.get(ref.field)
         if not isinstance(value, str) or not value.strip():
             continue
-        allowed = "、".join(kind_title(book, k) for k in ref.kinds) or "决议"
+        allowed = text("supervision.separator").join(kind_title(book, k) for k in ref.kinds) or text(
+            "supervision.decisions.any_kind"
+        )
         decision = session.scalar(
             select(Decision).where(Decision.village_id == village_id, Decision.number == value.strip())
         )
         if decision is None:
-            errors.append(
-                FieldError(ref.field, f"本村决议台账中没有编号为“{value.strip()}”的{allowed}，请从台账中选择")
-            )
+            errors.append(FieldError.coded(ref.field, "decision.no_such", number=value.strip(), allowed=allowed))
         elif ref.kinds and decision.kind not in ref.kinds:
             errors.append(
-                FieldError(
+                FieldError.coded(
                     ref.field,
-                    f"“{decision.number}”是{kind_title(book, decision.kind)}，这里须引用{allowed}",
+                    "decision.wrong_kind",
+                    number=decision.number,
+                    kind=kind_title(book, decision.kind),
+                    allowed=allowed,
                 )
             )
         elif decision.status != OPEN:
             errors.append(
-                FieldError(
-                    ref.field,
-                    f"“{decision.number}”{STATUS_NAMES.get(decision.status, decision.status)}，不能再引用",
+                FieldError.coded(
+                    ref.field, "decision.not_citable", number=decision.number, status_name=status_name(decision.status)
                 )
             )
     return errors
@@ -312,7 +320,12 @@ def choices(session: Session, book: RuleBook, village_id: int, kinds: tuple[str,
     return [
         (
             d.number,
-            f"{d.number} {d.purpose}" + (f"（{_yuan(d.amount_fen)}元）" if d.amount_fen is not None else ""),
+            text("supervision.decisions.choice", number=d.number, purpose=d.purpose)
+            + (
+                text("supervision.decisions.choice_amount", amount=_yuan(d.amount_fen))
+                if d.amount_fen is not None
+                else ""
+            ),
         )
         for d in rows
     ]
@@ -361,7 +374,7 @@ def totals(session: Session, decision_id: int) -> dict[str, int]:
     rows = session.execute(
         select(DecisionUse.stage, func.sum(DecisionUse.amount_fen))
         .join(ProcessInstance, ProcessInstance.id == DecisionUse.instance_id)
-        .where(DecisionUse.decision_id == decision_id, ProcessInstance.status != "cancelled")
+        .where(DecisionUse.decision_id == decision_id, ProcessInstance.status != InstanceStatus.CANCELLED)
         .group_by(DecisionUse.stage)
     ).all()
     return {stage: int(total or 0) for stage, total in rows}
@@ -395,11 +408,11 @@ def reconcile(
         .where(
             DecisionUse.decision_id == decision.id,
             DecisionUse.stage == stage,
-            ProcessInstance.status != "cancelled",
+            ProcessInstance.status != InstanceStatus.CANCELLED,
         )
         .order_by(DecisionUse.id)
     ).all()
-    stage_title = {"contracted": "签订合同", "paid": "支出"}.get(stage, stage)
+    stage_title = texts("supervision.decisions.stages").get(stage, stage)
     raise_violation(
         session,
         book,
@@ -407,10 +420,16 @@ def reconcile(
             code=over[stage],
             village_id=decision.village_id,
             dedup_key=f"{over[stage]}:decision:{decision.id}:{len(uses)}:{total}",
-            message=(
-                f"{kind_title(book, decision.kind)}“{decision.number}”（{decision.purpose}）"
-                f"批准{_yuan(decision.amount_fen)}元，"
-                f"已{stage_title}{_yuan(total)}元（{len(uses)}笔），超出{_yuan(total - decision.amount_fen)}元"
+            message=text(
+                "supervision.decisions.over_decision",
+                kind=kind_title(book, decision.kind),
+                number=decision.number,
+                purpose=decision.purpose,
+                approved=_yuan(decision.amount_fen),
+                stage=stage_title,
+                total=_yuan(total),
+                count=len(uses),
+                over=_yuan(total - decision.amount_fen),
             ),
             instance_id=instance.id,
             step_id=event.step_id,
@@ -449,9 +468,13 @@ def check_settled(
             code=spec(book)["reconciliation"]["over"]["paid"],
             village_id=instance.village_id,
             dedup_key=f"settled_over:{instance.id}:{len(rows)}:{total}",
-            message=(
-                f"事项“{instance.title}”审批支出{_yuan(approved)}元，村务卡等流水实际支付{len(rows)}笔共{_yuan(total)}元，"
-                f"超出{_yuan(total - approved)}元"
+            message=text(
+                "supervision.decisions.settled_over",
+                matter=instance.title,
+                approved=_yuan(approved),
+                count=len(rows),
+                total=_yuan(total),
+                over=_yuan(total - approved),
             ),
             instance_id=instance.id,
             evidence=[{"evidence": r.id, "amount_fen": r.amount_fen} for r in rows],
@@ -474,23 +497,51 @@ class Line:
     settled: int
     matters: list[int]
 
-    def as_dict(self, book: RuleBook) -> dict[str, Any]:
+    def entry(self, book: RuleBook) -> RegisterEntry:
         d = self.decision
-        return {
-            **describe(d),
-            "kind_title": kind_title(book, d.kind),
-            "status_title": STATUS_NAMES.get(d.status, d.status),
-            "source": d.source,
-            "instance": d.instance_id,
-            "contracted_fen": self.contracted,
-            "paid_fen": self.paid,
-            "settled_fen": self.settled,
-            "balance_fen": (d.amount_fen - self.paid) if d.amount_fen is not None else None,
-            "over": d.amount_fen is not None
+        return RegisterEntry(
+            number=d.number,
+            kind=d.kind,
+            amount_fen=d.amount_fen,
+            purpose=d.purpose,
+            passed_on=d.passed_on,
+            status=d.status,
+            kind_title=kind_title(book, d.kind),
+            status_title=status_name(d.status),
+            source=d.source,
+            instance=d.instance_id,
+            contracted_fen=self.contracted,
+            paid_fen=self.paid,
+            settled_fen=self.settled,
+            balance_fen=(d.amount_fen - self.paid) if d.amount_fen is not None else None,
+            over=d.amount_fen is not None
             and max(self.contracted, self.paid, self.settled) > ceiling(book, d.amount_fen),
-            "matters": self.matters,
-            "note": d.note,
-        }
+            matters=self.matters,
+            note=d.note,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEntry:
+    """A line of the register as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    number: str
+    kind: str
+    amount_fen: int | None
+    purpose: str
+    passed_on: date
+    status: str
+    kind_title: str
+    status_title: str
+    source: str
+    instance: int | None
+    contracted_fen: int
+    paid_fen: int
+    settled_fen: int
+    balance_fen: int | None
+    over: bool
+    matters: list[int]
+    note: str | None
 
 
 def ledger(session: Session, village_id: int, year: int | None = None) -> list[Line]:
@@ -506,7 +557,7 @@ def ledger(session: Session, village_id: int, year: int | None = None) -> list[L
                 session.scalars(
                     select(DecisionUse.instance_id)
                     .join(ProcessInstance, ProcessInstance.id == DecisionUse.instance_id)
-                    .where(DecisionUse.decision_id == decision.id, ProcessInstance.status != "cancelled")
+                    .where(DecisionUse.decision_id == decision.id, ProcessInstance.status != InstanceStatus.CANCELLED)
                 )
             )
         )
@@ -550,9 +601,11 @@ def record_paper(
     book = book_for_village(session, village.id)
     errors = []
     if kind not in spec(book)["kinds"]:
-        errors.append(FieldError("kind", f"决议类别须是：{'、'.join(spec(book)['kinds'])}"))
+        errors.append(
+            FieldError.coded("kind", "decision.kind", kinds=text("supervision.separator").join(spec(book)["kinds"]))
+        )
     if isinstance(amount_fen, str):  # yuan as typed on a page or a command line
-        from engine.workspace.formspec import yuan_to_fen
+        from engine.runtime.forms import yuan_to_fen
 
         try:
             amount_fen = yuan_to_fen(amount_fen) if amount_fen.strip() else None
@@ -561,20 +614,20 @@ def record_paper(
             amount_fen = None
     whole = isinstance(amount_fen, int) and not isinstance(amount_fen, bool)
     if amount_fen is not None and not (whole and 0 < amount_fen < 10**13):
-        errors.append(FieldError("amount_fen", "批准金额须大于0元，小于1000亿元"))
+        errors.append(FieldError.coded("amount_fen", "decision.amount"))
     purpose = purpose.strip() if isinstance(purpose, str) else ""
     if not PURPOSE_LENGTH[0] <= len(purpose) <= PURPOSE_LENGTH[1]:
-        errors.append(FieldError("purpose", "请写明决议事项（2–200 个字）"))
+        errors.append(FieldError.coded("purpose", "decision.purpose"))
     day = _iso_date(passed_on) if isinstance(passed_on, str) and len(passed_on) == 10 else None
     if day is None:
-        errors.append(FieldError("passed_on", "通过日期须是 YYYY-MM-DD"))
+        errors.append(FieldError.coded("passed_on", "decision.passed_on"))
     elif day > _local_date(clock.now()):
-        errors.append(FieldError("passed_on", "通过日期不能晚于今天"))
+        errors.append(FieldError.coded("passed_on", "decision.passed_future"))
     note = note.strip() if isinstance(note, str) else ""
     if not NOTE_LENGTH[0] <= len(note) <= NOTE_LENGTH[1]:
-        errors.append(FieldError("note", "请写明会议记录的存放处或附件编号（4–500 个字）"))
+        errors.append(FieldError.coded("note", "decision.minutes"))
     if errors:
-        raise FormInvalid("登记决议", errors)
+        raise FormInvalid(text("supervision.decisions.record_form"), errors)
     now = clock.now()
     decision = new_decision(
         session,
@@ -616,34 +669,35 @@ def close(session: Session, actor: str, village_code: str, number: str, reason: 
         .execution_options(populate_existing=True)
     )
     if decision is None:
-        raise NotFound(f"本村决议台账中没有 {number}", code="decision.not_found", params={"number": number})
+        raise NotFound(code="decision.not_found", params={"number": number})
     if decision.status != OPEN:
         raise InvalidState(
-            f"{number} {STATUS_NAMES.get(decision.status, decision.status)}",
             code="decision.not_open",
-            params={"number": number},
+            params={"number": number, "status_name": status_name(decision.status)},
         )
     reason = reason.strip() if isinstance(reason, str) else ""
     if not NOTE_LENGTH[0] <= len(reason) <= NOTE_LENGTH[1]:
-        raise FormInvalid("关闭决议", [FieldError("reason", "请写明关闭理由（4–500 个字）")])
+        raise FormInvalid(
+            text("supervision.decisions.close_form"), [FieldError.coded("reason", "decision.close_reason")]
+        )
     now = clock.now()
     _set_status(session, instance, decision, CLOSED, actor, now, reason)
     session.add(AuditLog(at=now, actor=actor, action="decision.close", subject=number, detail={"reason": reason}))
     return decision
 
 
-def register_of(session: Session, actor: str, village_code: str, year: int | None = None) -> list[dict[str, Any]]:
+def register_of(session: Session, actor: str, village_code: str, year: int | None = None) -> list[RegisterEntry]:
     """The village's register as its readers see it."""
     village = get_village(session, village_code)
     policy.require(session, actor, "decision.read", village)
     book = book_for_village(session, village.id)
-    return [line.as_dict(book) for line in ledger(session, village.id, year)]
+    return [line.entry(book) for line in ledger(session, village.id, year)]
 
 
 def readable_villages(session: Session, username: str) -> list[OrgUnit]:
     """The villages whose register ``username`` may read, by code."""
     villages = session.scalars(
-        select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+        select(OrgUnit).where(OrgUnit.level == Level.VILLAGE, OrgUnit.active.is_(True)).order_by(OrgUnit.code)
     )
     return [v for v in villages if policy.may(session, username, "decision.read", v)]
 

@@ -15,6 +15,7 @@ from engine.ruleset import UnknownRule, rule
 from engine.supervision.facts import Names, days_between, evaluate
 from engine.supervision.rules import RuleBook
 from engine.supervision.violations import Finding, event_ref, raise_violation
+from engine.texts import text
 
 
 def on_step(context: StepContext, book: RuleBook) -> None:
@@ -48,7 +49,10 @@ def _event_findings(context: StepContext, book: RuleBook, event: HistoryEvent) -
         )
 
     if event.kind == history.TASK_FORCED:
-        found("step_forced", f"“{step_name}”未按规定办理，被{_who(event)}强制跳过，理由：{payload.get('reason')}")
+        found(
+            "step_forced",
+            text("supervision.detect.step_forced", step=step_name, who=_who(event), reason=payload.get("reason")),
+        )
     checks = book.checks_for(item, event.step_id)
     meetings = book.meetings_for(item, event.step_id)
     postings = book.postings_for(item, event.step_id)
@@ -62,7 +66,7 @@ def _event_findings(context: StepContext, book: RuleBook, event: HistoryEvent) -
         _posting(posting, names, step_name, found)
     for check in checks:
         if evaluate(check["when"], names) is True:
-            found(check["code"], f"“{step_name}”：{check['message']}")
+            found(check["code"], text("supervision.detect.check", step=step_name, message=check["message"]))
     codes = {f.code for f in findings}
     unexplained = []
     reason = payload.get("reason")
@@ -71,15 +75,19 @@ def _event_findings(context: StepContext, book: RuleBook, event: HistoryEvent) -
         if code == book.waived_fallback:
             unexplained.append(str(entry.get("message")))
         elif code not in codes:
-            found(code, f"“{step_name}”未通过法定校验（{entry.get('message')}），仍以理由“{reason}”提交")
+            found(code, _waived(step_name, entry.get("message"), reason))
             codes.add(code)
     if unexplained:
-        found(book.waived_fallback, f"“{step_name}”未通过法定校验（{'；'.join(unexplained)}），仍以理由“{reason}”提交")
+        found(book.waived_fallback, _waived(step_name, text("supervision.semicolon").join(unexplained), reason))
     return findings
 
 
+def _waived(step_name: str, message: Any, reason: Any) -> str:
+    return text("supervision.detect.check_waived", step=step_name, message=message, reason=reason)
+
+
 def _who(event: HistoryEvent) -> str:
-    return event.actor or "系统"
+    return event.actor or text("supervision.system")
 
 
 def _meeting(meeting: dict[str, Any], names: Names, step_name: str, found) -> None:
@@ -90,12 +98,24 @@ def _meeting(meeting: dict[str, Any], names: Names, step_name: str, found) -> No
     if evaluate(meeting["quorum"], names) is False:
         found(
             "quorum_not_met",
-            f"“{step_name}”：{body}应到{names.get('members')}人、实到{names.get('present')}人，未达到法定到会比例",
+            text(
+                "supervision.detect.quorum_not_met",
+                step=step_name,
+                body=body,
+                members=names.get("members"),
+                present=names.get("present"),
+            ),
         )
     if evaluate(meeting["in_favour"], names) is False:
         found(
             "vote_rule_not_met",
-            f"“{step_name}”：{body}实到{names.get('present')}人、赞成{names.get('votes_for')}票，未达到法定票数却记为通过",
+            text(
+                "supervision.detect.vote_rule_not_met",
+                step=step_name,
+                body=body,
+                present=names.get("present"),
+                votes_for=names.get("votes_for"),
+            ),
         )
 
 
@@ -108,14 +128,18 @@ def _posting(posting: dict[str, Any], names: Names, step_name: str, found) -> No
     reasons = []
     declared = names.get("posting_days")
     if isinstance(declared, int) and declared < minimum:
-        reasons.append(f"填报公示{declared}天")
+        reasons.append(text("supervision.detect.posting_declared", days=declared))
     start, end = names.get("posting_start"), names.get("posting_end")
     try:
         if start and end and days_between(start, end) + 1 < minimum:
-            reasons.append(f"公示期{start}至{end}")
+            reasons.append(text("supervision.detect.posting_dates", start=start, end=end))
         if start and days_between(start, names["event"]["date"]) < minimum:
-            reasons.append(f"{start}开始公示、{names['event']['date']}即结束公示")
+            reasons.append(text("supervision.detect.posting_closed", start=start, end=names["event"]["date"]))
     except ExpressionError:  # a malformed date is the form's business, not a posting violation
         pass
     if reasons:
-        found("posting_too_short", f"“{step_name}”：{'，'.join(reasons)}，少于规定的{minimum}天")
+        shortfall = text("supervision.comma").join(reasons)
+        found(
+            "posting_too_short",
+            text("supervision.detect.posting_too_short", step=step_name, reasons=shortfall, minimum=minimum),
+        )

@@ -27,6 +27,7 @@ from engine.org.service import get_user, holds
 from engine.org.units import unit_chain
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance, User
 from engine.supervision.rules import LEVEL_ORDER, RuleBook, rules_for
+from engine.texts import text
 
 DEFAULT_STEP_CODE = "incompatible_steps_one_person"
 
@@ -110,8 +111,6 @@ def check_grant(session: Session, user: User, role: str, unit: OrgUnit) -> None:
     for other, record in incompatible_with(_book_for_unit(session, unit), role):
         if other in held:
             raise PermissionDenied(
-                f"{user.username} 已是{unit.name}的{_role_name(other)}，不能同时担任{_role_name(role)}"
-                f"（依据：{record['legal_basis']}）",
                 code="role.incompatible",
                 params={
                     "user": user.username,
@@ -120,6 +119,9 @@ def check_grant(session: Session, user: User, role: str, unit: OrgUnit) -> None:
                     "unit": unit.code,
                     "legal_basis": record["legal_basis"],
                     "rule": record["id"],
+                    "unit_name": unit.name,
+                    "held_name": _role_name(other),
+                    "role_name": _role_name(role),
                 },
                 field="role",
             )
@@ -163,7 +165,7 @@ def check_step(
         clashes = [s for s in record["steps"] if s != row.step_id and s in latest and latest[s].actor == actor]
         if not clashes:
             continue
-        others = "、".join(f"「{name(s)}」" for s in clashes)
+        others = text("supervision.separator").join(text("supervision.duties.step", step=name(s)) for s in clashes)
         reason = (waive_reason or "").strip()
         mode = record.get("on_conflict", "refuse")
         if mode == "warn" or (mode == "waive" and reason):
@@ -175,9 +177,9 @@ def check_step(
                     code=code,
                     village_id=instance.village_id,
                     dedup_key=f"{code}:{instance.id}:{row.id}",
-                    message=f"{actor} 办理了{others}，又办理「{name(row.step_id)}」"
-                    + (f"，理由：{reason}" if reason else "")
-                    + f"（依据：{record['legal_basis']}）",
+                    message=text("supervision.duties.compromised", user=actor, others=others, step=name(row.step_id))
+                    + (text("supervision.duties.reason", reason=reason) if reason else "")
+                    + text("supervision.duties.basis", legal_basis=record["legal_basis"]),
                     instance_id=instance.id,
                     step_id=row.step_id,
                     task_id=row.id,
@@ -190,13 +192,12 @@ def check_step(
             )
             continue
         raise PermissionDenied(
-            f"{actor} 已在本事项办理{others}，不能再办理「{name(row.step_id)}」：不相容的环节须由不同的人办理"
-            f"（依据：{record['legal_basis']}）",
             code="task.incompatible_duty",
             params={
                 "user": actor,
                 "step": name(row.step_id),
-                "other": "、".join(name(s) for s in clashes),
+                "others": others,
+                "other": text("supervision.separator").join(name(s) for s in clashes),
                 "legal_basis": record["legal_basis"],
                 "rule": record["id"],
                 "waivable": mode == "waive",
@@ -222,8 +223,12 @@ def require_dismiss_level(session: Session, book: RuleBook, violation: Any, acto
             return
     title = book.level_title(level)
     raise PermissionDenied(
-        f"{book.rules['severities'].get(violation.severity, violation.severity)}只能由{title}或上级不予认定（撤销），"
-        f"{actor} 不能单独撤销；可以上报{title}",
         code="violation.dismiss_level",
-        params={"user": actor, "severity": violation.severity, "level": level},
+        params={
+            "user": actor,
+            "severity": violation.severity,
+            "level": level,
+            "severity_name": book.rules["severities"].get(violation.severity, violation.severity),
+            "title": title,
+        },
     )

@@ -27,6 +27,7 @@ from engine.history.chain import canonical_json
 from engine.history.events import EVIDENCE_RECORDED
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import UnknownRule, rule
 from engine.supervision import decisions
@@ -35,6 +36,7 @@ from engine.supervision.models import Evidence, Violation
 from engine.supervision.rules import RuleBook
 from engine.supervision.timers import lock_instance
 from engine.supervision.violations import Finding, book_for_village, event_ref, raise_violation
+from engine.texts import data, text
 
 KINDS = ("payment", "receipt", "document")
 PAYMENT = "payment"
@@ -81,7 +83,9 @@ class Recorded:
 
 def parse_amount(text: str) -> int:
     """Yuan as written on a statement (``1,234.50``, ``¥950``) to fen; fractions of a fen are refused."""
-    cleaned = str(text).strip().replace(",", "").replace("¥", "").replace("￥", "").replace("元", "")
+    cleaned = str(text).strip().replace(",", "")
+    for mark in data("supervision.evidence.currency_marks"):
+        cleaned = cleaned.replace(mark, "")
     try:
         fen = Decimal(cleaned) * 100
     except InvalidOperation:
@@ -213,12 +217,15 @@ def check_payment(
     now: datetime,
 ) -> list[Violation]:
     """先审后付: money may move only for a matter whose approval is complete."""
-    paid = f"{_local(evidence.at)}向{evidence.payee}支付{_yuan(evidence.amount_fen)}元"
+    paid = text(
+        "supervision.evidence.paid", day=_local(evidence.at), payee=evidence.payee, amount=_yuan(evidence.amount_fen)
+    )
     refs: list[dict[str, Any]] = [{"evidence": evidence.id}]
     if instance is None:
+        reference = evidence.reference or text("supervision.evidence.no_reference")
         code, message = (
             "payment_without_voucher",
-            f"{paid}（村务卡流水{evidence.reference or '无关联事项'}），没有对应的支出凭证和审批事项",
+            text("supervision.evidence.payment_without_voucher", paid=paid, reference=reference),
         )
     else:
         if event is not None:
@@ -226,12 +233,18 @@ def check_payment(
         item = instance.definition.key
         if evaluate(book.approved_expression(item), Names(session, instance, item)) is True:
             return []
-        if instance.status == "running":
-            code, message = "payment_before_approval", f"{paid}，但事项“{instance.title}”审批尚未完成（先付后审）"
+        if instance.status == InstanceStatus.RUNNING:
+            code = "payment_before_approval"
+            message = text("supervision.evidence.payment_before_approval", paid=paid, matter=instance.title)
         else:
             code, message = (
                 "payment_without_approval",
-                f"{paid}，但事项“{instance.title}”未经审批通过即已{instance.status}",
+                text(
+                    "supervision.evidence.payment_without_approval",
+                    paid=paid,
+                    matter=instance.title,
+                    status=instance.status,
+                ),
             )
     violation = raise_violation(
         session,
@@ -292,9 +305,14 @@ def check_split(session: Session, book: RuleBook, evidence: Evidence, now: datet
                 code="split_payment",
                 village_id=evidence.village_id,
                 dedup_key=f"split_payment:{evidence.village_id}:{key}:{first}",
-                message=(
-                    f"{split['window']}内向{evidence.payee}支付{len(group)}笔，每笔都在{_yuan(threshold)}元的审批权限以内"
-                    f"（{key}），合计{_yuan(total)}元"
+                message=text(
+                    "supervision.evidence.split_payment",
+                    window=split["window"],
+                    payee=evidence.payee,
+                    count=len(group),
+                    threshold=_yuan(threshold),
+                    key=key,
+                    total=_yuan(total),
                 ),
                 instance_id=evidence.instance_id,
                 evidence=[{"evidence": e.id, "instance": e.instance_id, "amount_fen": e.amount_fen} for e in group]
@@ -327,7 +345,7 @@ def check_voucher_split(context: Any, book: RuleBook) -> list[Violation]:
         .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
         .where(
             ProcessInstance.village_id == village_id,
-            ProcessInstance.status != "cancelled",
+            ProcessInstance.status != InstanceStatus.CANCELLED,
             HistoryEvent.kind == history.TASK_COMPLETED,
             HistoryEvent.step_id == spec["step"],
             HistoryEvent.at >= as_utc(context.now) - window,
@@ -360,9 +378,14 @@ def check_voucher_split(context: Any, book: RuleBook) -> list[Violation]:
                 code="split_payment",
                 village_id=village_id,
                 dedup_key=f"split_voucher:{village_id}:{key}:{first}:{len(group)}",
-                message=(
-                    f"{book.split['window']}内向{payee}填报支出凭证{len(group)}张，每张都在{_yuan(threshold)}元的"
-                    f"审批权限以内（{key}），合计{_yuan(total)}元"
+                message=text(
+                    "supervision.evidence.split_voucher",
+                    window=book.split["window"],
+                    payee=payee,
+                    count=len(group),
+                    threshold=_yuan(threshold),
+                    key=key,
+                    total=_yuan(total),
                 ),
                 instance_id=context.instance.id,
                 step_id=spec["step"],

@@ -41,10 +41,12 @@ from engine.errors import InvalidState, NotFound
 from engine.inputs import InputInvalid
 from engine.org.roles import ROLES
 from engine.org.units import holds_role
+from engine.persistence.enums import Level
 from engine.persistence.models import User
 from engine.supervision import timers, violation_chain
 from engine.supervision import violations as v
 from engine.supervision.models import SupervisionTimer, Violation
+from engine.texts import text
 
 ACTIONS = ("ack", "assign", "rectify", "accept", "reject", "escalate", "dismiss", "close")
 NOT_CLOSED = (v.OPEN, v.ACKNOWLEDGED, v.ESCALATED, v.RECTIFIED)
@@ -100,9 +102,13 @@ class Handled:
 def check_action(action: Any) -> str:
     if not isinstance(action, str) or action not in ACTIONS:
         raise InputInvalid(
-            f"没有这种处理：{action!r}（可用：{'、'.join(ACTIONS)}）",
             code="violation.unknown_action",
-            params={"action": str(action)[:40], "actions": ", ".join(ACTIONS)},
+            params={
+                "action": str(action)[:40],
+                "actions": ", ".join(ACTIONS),
+                "shown": repr(action),
+                "choices": text("supervision.separator").join(ACTIONS),
+            },
             field="action",
         )
     return action
@@ -114,14 +120,12 @@ def check_note(action: str, note: Any) -> str:
         return ""
     if len(text) < v.MIN_NOTE:
         raise InputInvalid(
-            f"请填写说明或理由（至少 {v.MIN_NOTE} 个字）",
             code="violation.note_required",
             params={"min": v.MIN_NOTE},
             field="note",
         )
     if len(text) > MAX_NOTE:
         raise InputInvalid(
-            f"说明或理由最多 {MAX_NOTE} 个字",
             code="violation.note_too_long",
             params={"max": MAX_NOTE},
             field="note",
@@ -138,7 +142,6 @@ def parse_deadline(value: Any, now: datetime) -> datetime:
     today = as_utc(now).astimezone(CST).date()
     if day is None or day < today or day > today + timedelta(days=MAX_DEADLINE_DAYS):
         raise InputInvalid(
-            f"整改期限须是 {today.isoformat()} 起一年内的日期（YYYY-MM-DD）",
             code="violation.deadline",
             params={"today": today.isoformat(), "days": MAX_DEADLINE_DAYS},
             field="deadline",
@@ -148,11 +151,10 @@ def parse_deadline(value: Any, now: datetime) -> datetime:
 
 def check_owner(session: Session, violation: Violation, owner_role: Any, owner_user: Any) -> tuple[str, str | None]:
     """A role held in the violation's village, and optionally an active person holding it there."""
-    if not isinstance(owner_role, str) or owner_role not in ROLES or ROLES[owner_role].level != "village":
+    if not isinstance(owner_role, str) or owner_role not in ROLES or ROLES[owner_role].level != Level.VILLAGE:
         raise InputInvalid(
-            f"整改责任岗位须是村里的岗位：{str(owner_role)[:40]!r}",
             code="violation.owner_role",
-            params={"role": str(owner_role)[:40]},
+            params={"role": str(owner_role)[:40], "shown": repr(str(owner_role)[:40])},
             field="owner_role",
         )
     if owner_user in (None, ""):
@@ -163,9 +165,8 @@ def check_owner(session: Session, violation: Violation, owner_role: Any, owner_u
         or not holds_role(session, owner_user, owner_role, violation.village_id)
     ):
         raise InputInvalid(
-            f"{str(owner_user)[:64]} 不是本村的{ROLES[owner_role].name_zh}",
             code="violation.owner_user",
-            params={"user": str(owner_user)[:64], "role": owner_role},
+            params={"user": str(owner_user)[:64], "role": owner_role, "role_name": ROLES[owner_role].name_zh},
             field="owner_user",
         )
     return owner_role, owner_user
@@ -189,10 +190,10 @@ def handle(
     """Do ``action`` on the violation as ``actor``; see the module's table."""
     action = check_action(action)
     if not isinstance(violation_id, int) or isinstance(violation_id, bool) or violation_id <= 0:
-        raise NotFound(f"没有预警 {violation_id}", code="violation.not_found", params={"violation": violation_id})
+        raise NotFound(code="violation.not_found", params={"violation": violation_id})
     now = now or clock.now()
     if session.scalar(select(Violation.id).where(Violation.id == violation_id)) is None:
-        raise NotFound(f"没有预警 {violation_id}", code="violation.not_found", params={"violation": violation_id})
+        raise NotFound(code="violation.not_found", params={"violation": violation_id})
     violation = v.lock(session, violation_id)
     policy.require(session, actor, "violation.read", violation)
     policy.require(session, actor, POLICY[action], violation)
@@ -202,7 +203,6 @@ def handle(
         due = parse_deadline(deadline, now)
     if violation.status not in FROM[action]:
         raise InvalidState(
-            f"预警 #{violation.id} 现在是「{violation.status}」，不能{action}",
             code="violation.wrong_state",
             params={"violation": violation.id, "status": violation.status, "action": action},
         )
@@ -228,9 +228,12 @@ def handle(
         book = v.book_for_village(session, violation.village_id)
         if book.next_level(violation.level) is None:
             raise InvalidState(
-                f"预警 #{violation.id} 已在{book.level_title(violation.level)}，不能再上报",
                 code="violation.at_top",
-                params={"violation": violation.id, "level": violation.level},
+                params={
+                    "violation": violation.id,
+                    "level": violation.level,
+                    "level_title": book.level_title(violation.level),
+                },
             )
         v.act(session, violation.id, "escalate", actor, text, now=now)
         kind = "escalated"

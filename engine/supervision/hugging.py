@@ -17,6 +17,7 @@ from engine.hooks import StepContext
 from engine.ruleset import UnknownRule, rule
 from engine.supervision.rules import RuleBook
 from engine.supervision.violations import Finding, event_ref, raise_violation
+from engine.texts import text
 
 CODE = "threshold_hugging"
 
@@ -61,7 +62,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                 if not hugged(amount, line, near, inclusive):
                     continue
                 step = context.definition.steps.get(event.step_id)
-                side = "未超过" if inclusive else "未达到"
+                side = text("supervision.hugging.not_over" if inclusive else "supervision.hugging.not_reaching")
                 raise_violation(
                     context.session,
                     book,
@@ -69,9 +70,13 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         code=CODE,
                         village_id=context.instance.village_id,
                         dedup_key=f"{CODE}:{context.instance.id}:{event.seq}:{key}",
-                        message=(
-                            f"“{step.name if step else event.step_id}”的金额{_yuan(amount)}元紧贴"
-                            f"{_yuan(line)}元的标准（{key}）而{side}，请留意是否为规避审批、交易或审计"
+                        message=text(
+                            "supervision.hugging.message",
+                            step=step.name if step else event.step_id,
+                            amount=_yuan(amount),
+                            line=_yuan(line),
+                            key=key,
+                            side=side,
                         ),
                         instance_id=context.instance.id,
                         step_id=event.step_id,

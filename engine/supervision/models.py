@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.persistence.enums import EnumText, Level
 from engine.persistence.models import Base, BigId
+
+
+class Severity(StrEnum):
+    """The colour of a violation warning, worst first."""
+
+    RED = "red"
+    YELLOW = "yellow"
+    BLUE = "blue"
+
+
+class ViolationStatus(StrEnum):
+    """open → acknowledged → rectified, or escalated up the chain → closed."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RECTIFIED = "rectified"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
 
 
 class SupervisionTimer(Base):
@@ -48,7 +68,7 @@ class Violation(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
-    severity: Mapped[str] = mapped_column(String(8))  # blue | yellow | red
+    severity: Mapped[Severity] = mapped_column(EnumText(Severity, 8))
     points: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
     message: Mapped[str] = mapped_column(Text)
@@ -63,8 +83,8 @@ class Violation(Base):
     responsible_user: Mapped[str | None] = mapped_column(String(64))
     owner_role: Mapped[str | None] = mapped_column(String(32))
     owner_user: Mapped[str | None] = mapped_column(String(64))
-    level: Mapped[str] = mapped_column(String(10))  # village | town | county: who supervises now
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    level: Mapped[Level] = mapped_column(EnumText(Level, 10))  # who supervises now
+    status: Mapped[ViolationStatus] = mapped_column(EnumText(ViolationStatus, 16), index=True)
     outcome: Mapped[str | None] = mapped_column(String(16))  # set on close: rectified | handled | dismissed
     detected_at: Mapped[datetime]
     rectify_by: Mapped[datetime | None]

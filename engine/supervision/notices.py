@@ -25,6 +25,7 @@ import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,14 @@ from engine.org.roles import ROLES
 from engine.org.service import get_unit
 from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
 from engine.ruleset import DEFAULTS, deep_merge, parse_rule_text
 from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
+from engine.texts import text, texts
 
 KINDS = ("warning", "rectification", "order")
 _PERIOD = re.compile(r"^\d{4}Q[1-4]$")
-KIND_NAMES = {"warning": "预警通知书", "rectification": "整改通知书", "order": "督查令"}
-SEVERITY_NAMES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
 DEFAULT_FILE = DEFAULTS / "notices.yaml"
 SCHEMA_FILE = DEFAULTS.parent / "notices.schema.json"
 OVERRIDE_NAME = "notices.yaml"
@@ -202,8 +203,8 @@ def problems_of(data: dict[str, Any]) -> list[tuple[str, str, str]]:
         found += _template_problems(f"{base}.title", template["title"], TEXT_KEYS)
         found += _template_problems(f"{base}.addressee", template["addressee"], TEXT_KEYS)
         for part in ("paragraphs", "grade_paragraphs", "signature"):
-            for index, text in enumerate(template.get(part) or []):
-                found += _template_problems(f"{base}.{part}[{index}]", text, TEXT_KEYS)
+            for index, line in enumerate(template.get(part) or []):
+                found += _template_problems(f"{base}.{part}[{index}]", line, TEXT_KEYS)
     for county, override in (rules.get("counties") or {}).items():
         merged = copy.deepcopy(data)
         merged["notices"].pop("counties", None)
@@ -299,42 +300,45 @@ def denied(session: Session, username: str, action: str, target: Any) -> Permiss
     """The refusal, naming the roles that may do it."""
     if isinstance(target, SupervisionDocument):
         target = Target(target.kind, target.village_id)
-    roles = "、".join(ROLES[r].name_zh for r in roles_for(session, action, target) if r in ROLES)
-    if action.startswith("talk."):
-        from engine.supervision.talks import TALK_NAMES
-
-        name = TALK_NAMES.get(target.kind, target.kind)
-        return PermissionDenied(
-            f"{username} 不能记录{name}：由{roles}记录",
-            code="talk.record_denied",
-            params={"user": username, "kind": name, "roles": roles},
-        )
-    name = KIND_NAMES.get(target.kind, target.kind)
-    code = "notice.receive_denied" if action == "notice.receive" else "notice.issue_denied"
-    verb = "登记签收" if action == "notice.receive" else "签发"
-    return PermissionDenied(
-        f"{username} 不能{verb}{name}：由{roles}{verb}",
-        code=code,
-        params={"user": username, "kind": name, "roles": roles},
+    roles = text("supervision.separator").join(
+        ROLES[r].name_zh for r in roles_for(session, action, target) if r in ROLES
     )
+    if action.startswith("talk."):
+        from engine.supervision.talks import talk_name
+
+        return PermissionDenied(
+            code="talk.record_denied", params={"user": username, "kind": talk_name(target.kind), "roles": roles}
+        )
+    code = "notice.receive_denied" if action == "notice.receive" else "notice.issue_denied"
+    return PermissionDenied(code=code, params={"user": username, "kind": kind_name(target.kind), "roles": roles})
 
 
 # --- facts -----------------------------------------------------------------------------------
 
-_DIGITS = "〇一二三四五六七八九"
+
+def kind_name(kind: str) -> str:
+    """How a kind of document is named (预警通知书, 整改通知书, 督查令)."""
+    return texts("supervision.notices.kinds").get(kind, kind)
+
+
+def severity_name(severity: str) -> str:
+    """How a document names a warning's colour (红色, 黄色, 蓝色)."""
+    return texts("supervision.notices.severities").get(severity, severity)
 
 
 def _small_number(n: int) -> str:
     """1–31 in Chinese numerals: 六, 十二, 二十一, 三十."""
+    digits = text("supervision.notices.digits")
     tens, ones = divmod(n, 10)
-    text = ("" if tens <= 1 else _DIGITS[tens]) + ("十" if tens else "")
-    return text + (_DIGITS[ones] if ones else "")
+    written = ("" if tens <= 1 else digits[tens]) + (text("supervision.notices.ten") if tens else "")
+    return written + (digits[ones] if ones else "")
 
 
 def chinese_date(day: date) -> str:
     """二〇二六年十二月六日: how official documents write a date."""
-    year = "".join(_DIGITS[int(d)] for d in str(day.year))
-    return f"{year}年{_small_number(day.month)}月{_small_number(day.day)}日"
+    digits = text("supervision.notices.digits")
+    year = "".join(digits[int(d)] for d in str(day.year))
+    return text("supervision.notices.date", year=year, month=_small_number(day.month), day=_small_number(day.day))
 
 
 def local_day(at: datetime) -> date:
@@ -343,8 +347,8 @@ def local_day(at: datetime) -> date:
 
 def _yuan(fen: int | None) -> str:
     if fen is None:
-        return "无"
-    return f"{fen / 100:,.2f} 元"
+        return text("supervision.notices.no_amount")
+    return text("supervision.notices.amount", amount=f"{fen / 100:,.2f}")
 
 
 def _amounts(value: Any) -> list[int]:
@@ -422,7 +426,7 @@ def check_url(
 
 def _names(chain: tuple[UnitInfo, ...]) -> dict[str, str]:
     by_level = {unit.level: unit for unit in chain}
-    return {level: by_level[level].name if level in by_level else "" for level in ("village", "town", "county")}
+    return {level: by_level[level].name if level in by_level else "" for level in reversed(Level)}
 
 
 def issuer_of(session: Session, holdings: tuple[tuple[str, int], ...], kind: str, village_id: int) -> UnitInfo:
@@ -447,11 +451,9 @@ def text_input(value: Any, field: str, *, required: bool, most: int) -> str | No
     if value is None or (isinstance(value, str) and not value.strip() and not required):
         return None
     if not isinstance(value, str) or not value.strip():
-        raise InputInvalid(f"{field}: 请填写", code="notice.text_required", params={"field": field}, field=field)
+        raise InputInvalid(code="notice.text_required", params={"field": field}, field=field)
     if len(value) > most:
-        raise InputInvalid(
-            f"{field}: 至多 {most} 个字", code="notice.text_too_long", params={"field": field, "max": most}, field=field
-        )
+        raise InputInvalid(code="notice.text_too_long", params={"field": field, "max": most}, field=field)
     return value.strip()
 
 
@@ -466,9 +468,7 @@ def parse_day(value: Any, field: str) -> date | None:
             raise ValueError
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise InputInvalid(
-            f"{field}: 日期应写成 2026-12-31", code="notice.date_invalid", params={"field": field}, field=field
-        ) from None
+        raise InputInvalid(code="notice.date_invalid", params={"field": field}, field=field) from None
 
 
 def end_of_day(day: date) -> datetime:
@@ -553,7 +553,6 @@ def _draft(
     if rectify_by is not None:
         if rectify_by < local_day(now):
             raise InputInvalid(
-                "rectify_by: 整改期限不能早于今天",
                 code="notice.deadline_past",
                 params={"field": "rectify_by"},
                 field="rectify_by",
@@ -583,10 +582,10 @@ def _draft(
             step=_step_name(instance, violation.step_id),
             amount=_yuan(_amount_of(session, violation)),
             rule=violation.title,
-            legal_basis=violation.legal_basis or "有关",
+            legal_basis=violation.legal_basis or text("supervision.notices.legal_basis"),
             message=violation.message,
             detected=chinese_date(local_day(violation.detected_at)),
-            severity=SEVERITY_NAMES.get(violation.severity, violation.severity),
+            severity=severity_name(violation.severity),
             colour=rules["colours"].get(violation.severity, "") if colour else "",
             points=str(violation.points),
         )
@@ -605,7 +604,7 @@ def _draft(
 
 def _period_name(period: str) -> str:
     if len(period) == 6 and period[4] == "Q":
-        return f"{period[:4]}年第{_small_number(int(period[5]))}季度"
+        return text("supervision.notices.quarter", year=period[:4], quarter=_small_number(int(period[5])))
     return period
 
 
@@ -667,12 +666,10 @@ def _target_of(session: Session, violation_id: int | None, village: str | None, 
     if violation_id is not None:
         return None, None
     if not isinstance(period, str) or not _PERIOD.match(period):
-        raise InputInvalid(
-            "period: 季度写作 2026Q4", code="notice.period_invalid", params={"field": "period"}, field="period"
-        )
+        raise InputInvalid(code="notice.period_invalid", params={"field": "period"}, field="period")
     unit = get_unit(session, village)
-    if unit.level != "village":
-        raise InputInvalid(f"{village} 不是村", code="unit.not_a_village", params={"unit": village}, field="village")
+    if unit.level != Level.VILLAGE:
+        raise InputInvalid(code="unit.not_a_village", params={"unit": village}, field="village")
     return unit, period
 
 
@@ -688,7 +685,7 @@ def issue(
     rectify_by: Any = None,
     preview: bool = False,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Document | Preview:
     """Issue a document of ``kind`` for a violation, or for a village's grade in ``period``.
 
     With ``preview`` nothing is written and nothing locked: the text as it would be issued now,
@@ -704,14 +701,14 @@ def issue(
         if preview:
             violation = session.get(Violation, violation_id)
             if violation is None:
-                raise NotFound(f"no violation {violation_id}", code="violation.not_found", params={"id": violation_id})
+                raise NotFound(code="violation.not_found", params={"violation": violation_id})
         else:
             from engine.supervision.violations import lock
 
             violation = lock(session, violation_id)
         unit = session.get(OrgUnit, violation.village_id)
     elif kind == "order":
-        raise InputInvalid("督查令 is issued for a violation", code="notice.order_needs_violation", field="violation")
+        raise InputInvalid(code="notice.order_needs_violation", field="violation")
     elif not preview:
         begin_write(session)
     policy.require(session, actor, "notice.issue", Target(kind, unit.id))
@@ -738,7 +735,7 @@ def issue(
         notice = _grade_notice(session, draft, kind, actor, now, preview)
     issued_on = local_day(now)
     if preview:
-        content = _content(draft, "〔…〕", issued_on)
+        content = _content(draft, text("supervision.notices.number_pending"), issued_on)
         return _view_of_content(draft, content, now, actor)
     seq = next_seq(session, draft.issuer.id, kind, issued_on.year)
     number = _number(draft, issued_on.year, seq)
@@ -803,13 +800,12 @@ def _grade_notice(
     row = draft.grade_row or {}
     if row.get("notice") != kind:
         raise InvalidState(
-            f"{draft.village.code} 在 {draft.period} 定档为 {row.get('grade')}，不需要{KIND_NAMES[kind]}",
             code="notice.grade_calls_for_other",
             params={
                 "village": draft.village.code,
                 "period": draft.period,
                 "grade": row.get("grade"),
-                "kind": KIND_NAMES[kind],
+                "kind": kind_name(kind),
             },
             field="kind",
         )
@@ -822,7 +818,6 @@ def _grade_notice(
         number = session.scalar(select(SupervisionDocument.number).where(SupervisionDocument.notice_id == notice.id))
         if number is not None:
             raise InvalidState(
-                f"{draft.village.code} {draft.period} 的通知书已经签发：{number}",
                 code="notice.already_issued",
                 params={"village": draft.village.code, "period": draft.period, "number": number},
             )
@@ -835,7 +830,7 @@ def _grade_notice(
             session.flush()
     except IntegrityError:
         raise InvalidState(
-            f"{draft.village.code} {draft.period} 的通知书刚刚由别人签发",
+            text("supervision.refusals.issued_meanwhile", village=draft.village.code, period=draft.period),
             code="notice.already_issued",
             params={"village": draft.village.code, "period": draft.period, "number": ""},
         ) from None
@@ -851,7 +846,7 @@ def receive(
     received_on: Any = None,
     note: Any = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Document:
     """Record that a document was received (签收): who signed for it and on which day."""
     signer = text_input(received_by, "received_by", required=True, most=MAX_NAME)
     note = text_input(note, "note", required=False, most=MAX_NOTE)
@@ -877,14 +872,16 @@ def receive(
     policy.require(session, actor, "notice.receive", document)
     if document.received_at is not None:
         raise InvalidState(
-            f"{document.number} 已于 {chinese_date(local_day(document.received_at))} 由 {document.received_by} 签收",
             code="notice.already_received",
-            params={"number": document.number, "by": document.received_by},
+            params={
+                "number": document.number,
+                "by": document.received_by,
+                "day": chinese_date(local_day(document.received_at)),
+            },
         )
     received_at = now if day is None else min(now, end_of_day(day))
     if day is not None and (day > local_day(now) or day < local_day(document.issued_at)):
         raise InputInvalid(
-            "received_on: 签收日期应在签发之日和今天之间",
             code="notice.received_on_range",
             params={"field": "received_on"},
             field="received_on",
@@ -915,67 +912,126 @@ def receive(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def document_dict(session: Session, document: SupervisionDocument) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An issued document as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    id: int
+    kind: str
+    kind_name: str
+    number: str
+    title: str
+    colour: str | None
+    village: str
+    village_name: str
+    issuer: str
+    issuer_name: str
+    issuer_role: str
+    violation: int | None
+    notice: int | None
+    issued_at: str | None
+    issued_by: str
+    rectify_by: str | None
+    reply_by: str | None
+    received_at: str | None
+    received_by: str | None
+    receipt_recorded_by: str | None
+    receipt_note: str | None
+    check_url: str
+    template_version: str
+    sha256: str
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A document as it would be issued now: no id, no number (``〔…〕``), not received."""
+
+    id: None
+    kind: str
+    kind_name: str
+    number: str
+    title: str
+    colour: str | None
+    village: str
+    village_name: str
+    issuer: str
+    issuer_name: str
+    issuer_role: str
+    violation: int | None
+    notice: None
+    issued_at: str | None
+    issued_by: str
+    rectify_by: str | None
+    reply_by: str | None
+    received_at: None
+    received_by: None
+    check_url: str
+    template_version: str
+    content: dict[str, Any]
+    preview: bool = True
+
+
+def document_dict(session: Session, document: SupervisionDocument) -> Document:
     village = session.get(OrgUnit, document.village_id)
     issuer = session.get(OrgUnit, document.issuer_unit_id)
-    return {
-        "id": document.id,
-        "kind": document.kind,
-        "kind_name": KIND_NAMES.get(document.kind, document.kind),
-        "number": document.number,
-        "title": document.title,
-        "colour": document.colour,
-        "village": village.code,
-        "village_name": village.name,
-        "issuer": issuer.code,
-        "issuer_name": issuer.name,
-        "issuer_role": document.issuer_role,
-        "violation": document.violation_id,
-        "notice": document.notice_id,
-        "issued_at": format_time(document.issued_at),
-        "issued_by": document.issued_by,
-        "rectify_by": format_time(document.rectify_by),
-        "reply_by": format_time(document.reply_by),
-        "received_at": format_time(document.received_at),
-        "received_by": document.received_by,
-        "receipt_recorded_by": document.receipt_recorded_by,
-        "receipt_note": document.receipt_note,
-        "check_url": document.check_url,
-        "template_version": document.template_version,
-        "sha256": document.content_sha256,
-        "content": document.content,
-    }
+    return Document(
+        id=document.id,
+        kind=document.kind,
+        kind_name=kind_name(document.kind),
+        number=document.number,
+        title=document.title,
+        colour=document.colour,
+        village=village.code,
+        village_name=village.name,
+        issuer=issuer.code,
+        issuer_name=issuer.name,
+        issuer_role=document.issuer_role,
+        violation=document.violation_id,
+        notice=document.notice_id,
+        issued_at=format_time(document.issued_at),
+        issued_by=document.issued_by,
+        rectify_by=format_time(document.rectify_by),
+        reply_by=format_time(document.reply_by),
+        received_at=format_time(document.received_at),
+        received_by=document.received_by,
+        receipt_recorded_by=document.receipt_recorded_by,
+        receipt_note=document.receipt_note,
+        check_url=document.check_url,
+        template_version=document.template_version,
+        sha256=document.content_sha256,
+        content=document.content,
+    )
 
 
-def _view_of_content(draft: Draft, content: dict[str, Any], now: datetime, actor: str) -> dict[str, Any]:
-    return {
-        "id": None,
-        "kind": draft.kind,
-        "kind_name": KIND_NAMES[draft.kind],
-        "number": content["number"],
-        "title": content["title"],
-        "colour": draft.colour,
-        "village": draft.village.code,
-        "village_name": draft.village.name,
-        "issuer": draft.issuer.code,
-        "issuer_name": draft.issuer.name,
-        "issuer_role": draft.issuer_role,
-        "violation": draft.violation.id if draft.violation is not None else None,
-        "notice": None,
-        "issued_at": format_time(now),
-        "issued_by": actor,
-        "rectify_by": format_time(draft.rectify_by),
-        "reply_by": format_time(draft.reply_by),
-        "received_at": None,
-        "received_by": None,
-        "check_url": draft.check_url,
-        "template_version": str(draft.rules["version"]),
-        "content": content,
-        "preview": True,
-    }
+def _view_of_content(draft: Draft, content: dict[str, Any], now: datetime, actor: str) -> Preview:
+    return Preview(
+        id=None,
+        kind=draft.kind,
+        kind_name=kind_name(draft.kind),
+        number=content["number"],
+        title=content["title"],
+        colour=draft.colour,
+        village=draft.village.code,
+        village_name=draft.village.name,
+        issuer=draft.issuer.code,
+        issuer_name=draft.issuer.name,
+        issuer_role=draft.issuer_role,
+        violation=draft.violation.id if draft.violation is not None else None,
+        notice=None,
+        issued_at=format_time(now),
+        issued_by=actor,
+        rectify_by=format_time(draft.rectify_by),
+        reply_by=format_time(draft.reply_by),
+        received_at=None,
+        received_by=None,
+        check_url=draft.check_url,
+        template_version=str(draft.rules["version"]),
+        content=content,
+    )
 
 
-def get_document(session: Session, actor: str, document_id: int) -> dict[str, Any]:
+def get_document(session: Session, actor: str, document_id: int) -> Document:
     document = session.get(SupervisionDocument, document_id)
     if document is None:
         raise NotFound(f"no document {document_id}", code="notice.not_found", params={"document": document_id})
@@ -990,7 +1046,7 @@ def get_document(session: Session, actor: str, document_id: int) -> dict[str, An
 
 def documents(
     session: Session, actor: str, *, violation_id: int | None = None, village: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[Document]:
     """The documents the user may read, newest first: of a violation, of a village (or town,
     county), or all in their scope. See :func:`require_lister` for who may ask."""
     require_lister(session, actor, violation_id)
@@ -1018,19 +1074,19 @@ def require_lister(session: Session, actor: str, violation_id: int | None = None
     if violation_id is not None:
         violation = session.get(Violation, violation_id)
         if violation is None:
-            raise NotFound(f"没有预警 {violation_id}", code="violation.not_found", params={"violation": violation_id})
+            raise NotFound(code="violation.not_found", params={"violation": violation_id})
         policy.require(session, actor, "violation.read", violation)
 
 
 def villages_asked(session: Session, actor: str, action: str, village: str) -> list[int]:
     """The villages of the unit a list is filtered by; NotFound when it is out of the reader's reach."""
     scope = get_unit(session, village)
-    policy.require(session, actor, action, scope if scope.level == "village" else _any_village(session, scope))
+    policy.require(session, actor, action, scope if scope.level == Level.VILLAGE else _any_village(session, scope))
     return _villages_under(session, scope)
 
 
 def _villages_under(session: Session, scope: OrgUnit) -> list[int]:
-    villages = session.scalars(select(OrgUnit.id).where(OrgUnit.level == "village")).all()
+    villages = session.scalars(select(OrgUnit.id).where(OrgUnit.level == Level.VILLAGE)).all()
     return [v for v in villages if scope.id in _reach(session, v)]
 
 
@@ -1051,61 +1107,55 @@ def issuable(session: Session, actor: str, violation: Violation) -> list[str]:
 # --- rendering -------------------------------------------------------------------------------
 
 _COLOURS = {"red": "#c00000", "yellow": "#b8860b", "blue": "#1f4e9c"}
-FONT = '"WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Serif CJK SC", sans-serif'
+PAGE = "document.html"
 
 
-def qr_data_uri(url: str) -> str:
-    """The check address as an inline SVG QR code (a data: URI: the document needs no other file)."""
+@lru_cache(maxsize=1)
+def _page() -> string.Template:
+    """The document's page (A4, CJK font, the colour and the QR code filled in), a data file beside this module."""
+    return string.Template(resources.files(__package__).joinpath(PAGE).read_text(encoding="utf-8").removesuffix("\n"))
+
+
+def qr_base64(url: str) -> str:
+    """The check address as an SVG QR code, base64-encoded for the page's inline data: URI
+    (the document needs no other file)."""
     import base64
 
     from engine.public import qr
 
-    return "data:image/svg+xml;base64," + base64.b64encode(qr.svg(url)).decode()
+    return base64.b64encode(qr.svg(url)).decode()
 
 
-def render_html(view: dict[str, Any], *, lang: str = "zh") -> str:
+def render_html(view: Document | Preview, *, lang: str = "zh") -> str:
     """The document as a standalone HTML page (A4, CJK font, QR code inline): printable as it is,
     and what :func:`render_pdf` lays out. Every value is escaped; nothing in it is a template."""
     e = html.escape
-    content = view["content"]
-    colour = _COLOURS.get(view.get("colour") or "", "#c00000")
+    content = view.content
+    colour = _COLOURS.get(view.colour or "", "#c00000")
     paragraphs = "\n".join(f"<p>{e(p)}</p>" for p in content["paragraphs"])
     signature = "\n".join(f"<div>{e(line)}</div>" for line in content["signature"])
     received = ""
-    if view.get("received_at"):
-        received = f'<p class="receipt">签收：{e(view["received_by"] or "")}　{e(_day_text(view["received_at"]))}</p>'
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<title>{e(content["title"])} {e(content["number"])}</title>
-<style>
-@page {{ size: A4; margin: 25mm 22mm 22mm 25mm; }}
-body {{ font-family: {FONT}; font-size: 15pt; line-height: 1.8; color: #000; }}
-h1 {{ text-align: center; color: {colour}; font-size: 24pt; letter-spacing: 0.15em; margin: 0 0 4mm; }}
-.number {{ text-align: center; margin: 0 0 6mm; }}
-.rule {{ border-top: 2px solid {colour}; margin: 0 0 6mm; }}
-p {{ text-indent: 2em; margin: 0 0 2mm; }}
-p.addressee, p.receipt {{ text-indent: 0; }}
-.signature {{ text-align: right; margin-top: 14mm; }}
-.qr {{ margin-top: 10mm; font-size: 9pt; line-height: 1.3; }}
-.qr img {{ width: 28mm; height: 28mm; display: block; }}
-</style></head>
-<body>
-<h1>{e(content["title"])}</h1>
-<div class="number">{e(content["number"])}</div>
-<div class="rule"></div>
-<p class="addressee">{e(content["addressee"])}</p>
-{paragraphs}
-<div class="signature">{signature}</div>
-{received}
-<div class="qr"><img alt="QR" src="{qr_data_uri(view["check_url"])}">扫码核查：{e(view["check_url"])}</div>
-</body></html>"""
+    if view.received_at:
+        receipt = text("supervision.notices.receipt", by=view.received_by or "", day=_day_text(view.received_at))
+        received = f'<p class="receipt">{e(receipt)}</p>'
+    return _page().substitute(
+        title=e(content["title"]),
+        number=e(content["number"]),
+        colour=colour,
+        addressee=e(content["addressee"]),
+        paragraphs=paragraphs,
+        signature=signature,
+        received=received,
+        qr=qr_base64(view.check_url),
+        check=e(text("supervision.notices.check", url=view.check_url)),
+    )
 
 
 def _day_text(iso: str) -> str:
     return chinese_date(local_day(datetime.fromisoformat(iso.replace("Z", "+00:00"))))
 
 
-def render_pdf(view: dict[str, Any]) -> bytes:
+def render_pdf(view: Document | Preview) -> bytes:
     """The document as an A4 PDF (WeasyPrint, the CJK font of the system)."""
     from weasyprint import HTML
 

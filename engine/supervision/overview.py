@@ -1,7 +1,7 @@
 """The supervisors' overview: a village × item risk map, grades per quarter and year with their trend,
 and the monthly red and black lists (晾晒台 红黑榜), read-only and kept to the reader's scope.
 
-Scope is the auditing scope (:func:`engine.audit.views.audit_scope`): a village supervisory committee
+Scope is the auditing scope (:func:`engine.policy.audit.audit_scope`): a village supervisory committee
 member sees their village (the map has one row), a town discipline commission its town's villages,
 the county discipline commission and the auditors the county.
 
@@ -29,18 +29,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.audit.views import AuditScope, audit_scope, require_unit
+from engine.audit.views import require_unit
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.definitions import scope as publication
 from engine.errors import PowerlistError
 from engine.org.units import unit_chain
+from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
+from engine.policy.audit import AuditScope, audit_scope
 from engine.supervision import scores as scoring
-from engine.supervision.models import Violation
+from engine.supervision.models import Severity, Violation
 from engine.supervision.rules import RuleBook, rules_for
 
-COLOURS = ("red", "yellow", "blue")  # worst first
+COLOURS = tuple(Severity)  # worst first
 KINDS = ("month", "quarter", "year")
 MAX_TREND = 12
 DISMISSED = "dismissed"
@@ -257,7 +259,7 @@ def _place(session: Session, scope: AuditScope, unit_code: str | None) -> tuple[
     unit = require_unit(session, scope, unit_code)
     rows = session.execute(
         select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id).where(
-            OrgUnit.level == "village", OrgUnit.id.in_(sorted(scope.village_ids) or [-1])
+            OrgUnit.level == Level.VILLAGE, OrgUnit.id.in_(sorted(scope.village_ids) or [-1])
         )
     ).all()
     villages, ids = [], []
@@ -265,7 +267,7 @@ def _place(session: Session, scope: AuditScope, unit_code: str | None) -> tuple[
         chain = unit_chain(session, row.id)
         if unit.id not in {u.id for u in chain}:
             continue
-        town = next((u for u in chain if u.level == "town"), chain[0])
+        town = next((u for u in chain if u.level == Level.TOWN), chain[0])
         villages.append(Village(row.code, row.name, town.code, town.name))
         ids.append(row.id)
     return Unit(unit.code, unit.name, unit.level), villages, ids
@@ -584,7 +586,7 @@ def lists(session: Session, username: str, period: Period, unit_code: str | None
         for violation in session.scalars(
             select(Violation).where(
                 Violation.village_id.in_(village_ids),
-                Violation.severity == "red",
+                Violation.severity == Severity.RED,
                 Violation.rectify_by.is_not(None),
             )
         ):

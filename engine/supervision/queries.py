@@ -13,11 +13,12 @@ from engine.errors import NotFound
 from engine.org.roles import ROLES
 from engine.org.service import get_unit, get_user, holds
 from engine.org.units import unit_chain
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit
-from engine.supervision.models import Violation, ViolationEvent
+from engine.supervision.models import Severity, Violation, ViolationEvent, ViolationStatus
 from engine.supervision.violations import book_for_village, handles_now
 
-SEVERITY_ORDER = {"red": 0, "yellow": 1, "blue": 2}
+SEVERITY_ORDER = {severity: i for i, severity in enumerate(Severity)}
 
 
 def violation_dict(session: Session, violation: Violation) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def list_violations(
         unit = get_unit(session, unit_code)
         villages = [
             v
-            for v in session.scalars(select(OrgUnit.id).where(OrgUnit.level == "village"))
+            for v in session.scalars(select(OrgUnit.id).where(OrgUnit.level == Level.VILLAGE))
             if unit.id in {u.id for u in unit_chain(session, v)}
         ]
         query = query.where(Violation.village_id.in_(villages))
@@ -91,7 +92,7 @@ def list_violations(
             or (v.owner_role and holds(user, v.owner_role, v.village_id))
             or handles_now(session, book_for_village(session, v.village_id), user, v)
         ]
-    rows.sort(key=lambda v: (v.status == "closed", SEVERITY_ORDER.get(v.severity, 9), v.id))
+    rows.sort(key=lambda v: (v.status == ViolationStatus.CLOSED, SEVERITY_ORDER.get(v.severity, 9), v.id))
     return [violation_dict(session, v) for v in rows]
 
 

@@ -19,6 +19,7 @@ from engine.errors import NotFound
 from engine.history import events as history
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
+from engine.persistence.enums import Level
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
 from engine.runtime.steps import start_matter
 from engine.supervision.models import Violation
@@ -34,6 +35,7 @@ from engine.supervision.violations import (
     note_event,
     transition,
 )
+from engine.texts import text
 
 
 def start_rectification(session: Session, book: RuleBook, violation: Violation, now: datetime) -> int | None:
@@ -50,18 +52,19 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
             "rectification_unavailable",
             actor=SYSTEM,
             now=now,
-            data={"flow": key, "note": f"整改流程 {key} 未部署，按整改期限督办"},
+            data={"flow": key, "note": text("supervision.rectification.unavailable", flow=key)},
         )
         return None
     village = session.get(OrgUnit, violation.village_id)
     deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
+    description = text("supervision.rectification.description", title=violation.title, message=violation.message)
     data = {
         "violation_id": violation.id,
         "violation_code": violation.code,
-        "description": f"{violation.title}：{violation.message}"[:2000],
+        "description": description[:2000],
         "owner_role": violation.owner_role,
         "deadline": deadline,
-        "title": f"整改：{violation.title}"[:200],
+        "title": text("supervision.rectification.title", title=violation.title)[:200],
     }
 
     def link(instance: ProcessInstance) -> None:
@@ -112,11 +115,11 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         violation,
                         ACKNOWLEDGED,
                         actor=event.actor or SYSTEM,
-                        note=str(form.get("opinion") or "整改验收不合格，退回重新整改"),
+                        note=str(form.get("opinion") or text("supervision.rectification.rejected")),
                         now=now,
                         kind="rectification_rejected",
                     )
-            elif ROLES.get(role) is not None and ROLES[role].level == "village":
+            elif ROLES.get(role) is not None and ROLES[role].level == Level.VILLAGE:
                 if violation.status in (OPEN, ACKNOWLEDGED, ESCALATED):
                     transition(
                         session,
@@ -124,7 +127,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         violation,
                         RECTIFIED,
                         actor=event.actor or SYSTEM,
-                        note=str(form.get("measures") or "已报送整改材料"),
+                        note=str(form.get("measures") or text("supervision.rectification.submitted")),
                         now=now,
                         kind="rectification_submitted",
                     )
@@ -139,7 +142,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                     violation,
                     CLOSED,
                     actor=actor or SYSTEM,
-                    note=f"整改流程结束（{end}）",
+                    note=text("supervision.rectification.ended", end=end),
                     now=now,
                     outcome=outcome,
                 )
@@ -153,7 +156,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                 violation,
                 ESCALATED,
                 actor=SYSTEM,
-                note=f"整改流程移交{ROLES[opened.role].name_zh}督办",
+                note=text("supervision.rectification.handed_up", role=ROLES[opened.role].name_zh),
                 now=now,
                 level=level,
             )
@@ -169,7 +172,7 @@ def ignored(session: Session, book: RuleBook, instance: ProcessInstance, task: O
     violation = _linked(session, instance.id)
     if violation is None or violation.status == CLOSED:
         return False
-    note = f"整改环节“{task.step_name}”超期未办，逐级上报"
+    note = text("supervision.rectification.step_ignored", step=task.step_name)
     if not escalate(session, book, violation, actor=SYSTEM, note=note, now=now):
         note_event(session, violation, "rectification_overdue", actor=SYSTEM, now=now, data={"note": note})
     return True

@@ -26,9 +26,10 @@ from engine.calendar import parse_time_limit
 from engine.errors import PowerlistError
 from engine.org.roles import ROLES
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog
 from engine.ruleset import DEFAULTS, parse_rule_text
-from engine.supervision.models import RuleSetVersion
+from engine.supervision.models import RuleSetVersion, Severity
 
 RULES_ROOT = DEFAULTS.parent
 DEFAULT_FILE = DEFAULTS / "supervision.yaml"
@@ -53,15 +54,15 @@ BUILTIN_CODES = (
     "posting_too_short",
     "legal_check_waived",
 )
-SEVERITIES = ("blue", "yellow", "red")
-LEVEL_ORDER = ("village", "town", "county")
+SEVERITIES = (Severity.BLUE, Severity.YELLOW, Severity.RED)
+LEVEL_ORDER = (Level.VILLAGE, Level.TOWN, Level.COUNTY)
 COMPLEXITIES = ("general", "complex", "special")  # 一般 / 复杂 / 重大 (三级联动)
 
 # The complaint rules of a rule set written before they existed: the flow's own three levels.
 _COMPLAINTS = {
     "flow": "complaint",
     "step": "triage",
-    "levels": dict(zip(COMPLEXITIES, LEVEL_ORDER, strict=True)),
+    "levels": {c: level.value for c, level in zip(COMPLEXITIES, LEVEL_ORDER, strict=True)},  # plain text, as read
     "categories": {},
 }
 
@@ -349,7 +350,7 @@ def activate(
     from engine.org.service import get_unit
 
     begin_write(session)
-    if scope != ALL_COUNTIES and get_unit(session, scope).level != "county":
+    if scope != ALL_COUNTIES and get_unit(session, scope).level != Level.COUNTY:
         raise PowerlistError(f"'{scope}' is not a county: rule sets are activated for a county or for all ('*')")
     override = parse_text(text, name)
     base = base_data()
@@ -411,4 +412,4 @@ def validate(data: dict[str, Any]) -> list[str]:
 
 
 def role_is_village(role: str) -> bool:
-    return role in ROLES and ROLES[role].level == "village"
+    return role in ROLES and ROLES[role].level == Level.VILLAGE

@@ -21,8 +21,9 @@ from engine.org.roles import ROLES
 from engine.org.service import get_unit
 from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
-from engine.supervision.models import SupervisionNotice, Violation
+from engine.supervision.models import Severity, SupervisionNotice, Violation
 from engine.supervision.rules import rules_for
 from engine.supervision.violations import SYSTEM, period_of
 
@@ -89,9 +90,9 @@ def _row(book, unit, found: list[Violation]) -> dict[str, Any]:
         "grade": grade,
         "notice": notice,
         "violations": len(found),
-        "red": sum(1 for v in found if v.severity == "red"),
-        "yellow": sum(1 for v in found if v.severity == "yellow"),
-        "blue": sum(1 for v in found if v.severity == "blue"),
+        "red": sum(1 for v in found if v.severity == Severity.RED),
+        "yellow": sum(1 for v in found if v.severity == Severity.YELLOW),
+        "blue": sum(1 for v in found if v.severity == Severity.BLUE),
     }
 
 
@@ -105,10 +106,10 @@ def scores(session: Session, period: str, unit_code: str | None = None) -> dict[
     check_period(period)
     session.info.pop(_OWN_UNITS, None)  # role assignments as they are now
     default = rules_for(session, None).rules["scoring"]
-    levels = list(default.get("levels") or ["village"])
-    in_scope = _units(session, unit_code, ["village", "town", "county"])
+    levels = list(default.get("levels") or [Level.VILLAGE])
+    in_scope = _units(session, unit_code, [Level.VILLAGE, Level.TOWN, Level.COUNTY])
     units = [u for u in in_scope if u.level in levels]
-    village_ids = [u.id for u in in_scope if u.level == "village"]
+    village_ids = [u.id for u in in_scope if u.level == Level.VILLAGE]
     rows = (
         session.scalars(
             select(Violation).where(Violation.period == period, Violation.village_id.in_(village_ids))
@@ -132,7 +133,7 @@ def scores(session: Session, period: str, unit_code: str | None = None) -> dict[
     scope_ids = {u.id for u in in_scope}
     result_units = [_row(_book(session, unit.id), unit, per_unit.get(unit.id, [])) for unit in units]
     for row in result_units:
-        if row["level"] == "village":
+        if row["level"] == Level.VILLAGE:
             row["village"] = row["unit"]  # the name these rows have always had
     result_people = []
     for (username, unit_id), found in sorted(per_person.items(), key=lambda kv: (kv[0][0], unit_info[kv[0][1]].code)):
@@ -145,7 +146,7 @@ def scores(session: Session, period: str, unit_code: str | None = None) -> dict[
                 "user": username,
                 "unit": unit.code,
                 "level": unit.level,
-                "village": unit.code if unit.level == "village" else None,
+                "village": unit.code if unit.level == Level.VILLAGE else None,
                 "deducted": row["deducted"],
                 "score": row["score"],
                 "grade": row["grade"],
@@ -155,8 +156,8 @@ def scores(session: Session, period: str, unit_code: str | None = None) -> dict[
     return {
         "period": period,
         "units": result_units,
-        "villages": [r for r in result_units if r["level"] == "village"],
-        "towns": [r for r in result_units if r["level"] == "town"],
+        "villages": [r for r in result_units if r["level"] == Level.VILLAGE],
+        "towns": [r for r in result_units if r["level"] == Level.TOWN],
         "cadres": result_people,
     }
 

@@ -68,7 +68,6 @@ def check_query(text: Any) -> str:
     query = " ".join(text.split()) if isinstance(text, str) else ""
     if not MIN_QUERY <= len(query) <= MAX_QUERY:
         raise InputInvalid(
-            f"请输入 {MIN_QUERY} 到 {MAX_QUERY} 个字的查询",
             code="search.query",
             params={"min": MIN_QUERY, "max": MAX_QUERY},
             field="q",

@@ -71,7 +71,7 @@ def _problems(rules: dict[str, Any]) -> Iterator[str]:
     if "hugging" in rules:
         hugging = rules["hugging"]
         if "threshold_hugging" not in codes:
-            yield "violations: the hugging rules raise 'threshold_hugging'; describe it"
+            yield "violations: the hugging rules raise 'threshold_hugging', so describe it"
         for key in [hugging["near"]] + [k for w in hugging["watch"] for k in (*w.get("below", []), *w.get("upto", []))]:
             if key not in known_keys:
                 yield f"hugging: no rule value '{key}' in the flow rule values (rules/defaults/*.yaml)"
@@ -180,7 +180,7 @@ def _complaints(complaints: dict[str, Any], escalation: dict[str, Any]) -> Itera
 def _grades(grades: list[dict[str, Any]]) -> Iterator[str]:
     minimums = [g.get("min") for g in grades]
     if minimums[-1] is not None or any(m is None for m in minimums[:-1]):
-        yield "scoring/grades: every grade but the last needs 'min'; the last takes every lower score"
+        yield "scoring/grades: every grade but the last needs 'min', and the last takes every lower score"
     numbers = [m for m in minimums if m is not None]
     if numbers != sorted(numbers, reverse=True) or len(set(numbers)) != len(numbers):
         yield "scoring/grades: 'min' must go down from the best grade to the worst"

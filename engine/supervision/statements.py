@@ -35,15 +35,11 @@ from engine.supervision.evidence import (
 )
 from engine.supervision.models import Evidence
 from engine.supervision.timers import lock_instance
+from engine.texts import data
 
-COLUMNS = {
-    "transaction_id": ("transaction_id", "交易流水号", "流水号"),
-    "village": ("village", "村代码", "村"),
-    "at": ("at", "time", "交易时间", "时间"),
-    "payee": ("payee", "收款方", "对方户名"),
-    "amount": ("amount", "金额", "交易金额"),
-    "reference": ("reference", "关联事项", "事项编号"),
-    "note": ("note", "memo", "摘要", "用途"),
+# The headings each field may have on a statement (English, or as a bank or card statement words it).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    field_name: tuple(names) for field_name, names in data("supervision.statements.columns").items()
 }
 REQUIRED = ("at", "payee", "amount")
 _INSTANCE_REF = re.compile(r"^(?:PL-?|#)?(\d{1,18})$", re.IGNORECASE)

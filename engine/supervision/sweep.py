@@ -21,6 +21,7 @@ from engine import builtin, clock
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.persistence.db import begin_write, make_sessionmaker
+from engine.persistence.enums import InstanceStatus
 from engine.runtime import cache
 from engine.supervision import deadlines, timers, vouchers
 from engine.supervision.models import SupervisionTimer
@@ -35,6 +36,7 @@ from engine.supervision.violations import (
     note_event,
     raised_in,
 )
+from engine.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +155,7 @@ def _fire(session: Session, timer: SupervisionTimer, now: datetime) -> str | Non
         instance = timers.lock_instance(session, timer.instance_id, skip_locked=True)
         if instance is None:
             return BUSY
-        if instance.status != "running":
+        if instance.status != InstanceStatus.RUNNING:
             return "obsolete"
         book = book_for_village(session, instance.village_id)
         handler = {
@@ -184,14 +186,19 @@ def _fire_violation_timer(session: Session, timer: SupervisionTimer, now: dateti
         if violation.status not in (OPEN, ESCALATED) or violation.level != timer.payload.get("level"):
             return "obsolete"
         title = book.level_title(violation.level)
-        note = f"{title}未在规定时间内处理，自动上报"
+        note = text("supervision.sweep.not_handled", level=title)
         return "fired" if escalate(session, book, violation, actor=SYSTEM, note=note, now=now) else "obsolete"
     if violation.status not in (OPEN, ACKNOWLEDGED, ESCALATED):
         return "obsolete"
-    if escalate(session, book, violation, actor=SYSTEM, note="整改期限已过仍未整改，逐级上报", now=now):
+    if escalate(session, book, violation, actor=SYSTEM, note=text("supervision.sweep.overdue_escalated"), now=now):
         return "fired"
     note_event(
-        session, violation, "rectification_overdue", actor=SYSTEM, now=now, data={"note": "整改期限已过仍未整改"}
+        session,
+        violation,
+        "rectification_overdue",
+        actor=SYSTEM,
+        now=now,
+        data={"note": text("supervision.sweep.overdue")},
     )
     return "fired"
 
@@ -209,7 +216,7 @@ def _detect_late_disclosures(sessions, now: datetime) -> None:
                 begin_write(session)
                 detect_late(session, now)
     except Exception:  # a broken calendar file must not hold back the timers
-        log.exception("the 三务公开 on-time check failed")
+        log.exception("the on-time check of the disclosures failed")
 
 
 def sweep(

@@ -8,7 +8,8 @@ violation's chain) and/or with a village. Who may record which kind is rule data
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from engine.inputs import InputInvalid
 from engine.org.service import get_unit
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit
 from engine.supervision.models import SupervisionTalk
 from engine.supervision.notices import (
@@ -33,11 +35,16 @@ from engine.supervision.notices import (
     text_input,
     villages_asked,
 )
+from engine.texts import data, text, texts
 
 KINDS = ("interview", "reminder")
-TALK_NAMES = {"interview": "约谈", "reminder": "提醒谈话"}
 MAX_PRESENT = 30
 MAX_TEXT = 4000
+
+
+def talk_name(kind: str) -> str:
+    """How a kind of talk is named (约谈, 提醒谈话)."""
+    return texts("supervision.talks.kinds").get(kind, kind)
 
 
 def _kind(kind: Any) -> str:
@@ -56,7 +63,7 @@ def _present(value: Any) -> list[dict[str, str]]:
             line = line.strip()
             if not line:
                 continue
-            for sep in ("，", ",", "、", "\t", " "):
+            for sep in data("supervision.talks.name_separators"):
                 if sep in line:
                     name, office = line.split(sep, 1)
                     break
@@ -66,7 +73,6 @@ def _present(value: Any) -> list[dict[str, str]]:
         value = rows
     if not isinstance(value, list) or not value or len(value) > MAX_PRESENT:
         raise InputInvalid(
-            "present: 请填写在场人员（每行一人：姓名，职务）",
             code="talk.present_invalid",
             params={"field": "present", "max": MAX_PRESENT},
             field="present",
@@ -75,7 +81,7 @@ def _present(value: Any) -> list[dict[str, str]]:
     for index, person in enumerate(value):
         if not isinstance(person, dict):
             raise InputInvalid(
-                "present: 每人是 {name, office}",
+                text("supervision.refusals.present_person", field="present"),
                 code="talk.present_invalid",
                 params={"field": f"present[{index}]", "max": MAX_PRESENT},
                 field=f"present[{index}]",
@@ -102,23 +108,23 @@ def record(
     outcome: Any = None,
     follow_up_on: Any = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Talk:
     """Record a talk about a violation and/or with a village (the violation's village when both)."""
     kind = _kind(kind)
     now = now or clock.now()
     day = parse_day(held_on, "held_on")
     if day is None:
         raise InputInvalid(
-            "held_on: 请填写谈话日期", code="notice.text_required", params={"field": "held_on"}, field="held_on"
+            text("supervision.refusals.held_on_required", field="held_on"),
+            code="notice.text_required",
+            params={"field": "held_on"},
+            field="held_on",
         )
     if day > local_day(now):
-        raise InputInvalid(
-            "held_on: 谈话日期不能晚于今天", code="talk.date_future", params={"field": "held_on"}, field="held_on"
-        )
+        raise InputInvalid(code="talk.date_future", params={"field": "held_on"}, field="held_on")
     follow_up = parse_day(follow_up_on, "follow_up_on")
     if follow_up is not None and follow_up < day:
         raise InputInvalid(
-            "follow_up_on: 回访日期不能早于谈话日期",
             code="talk.follow_up_before",
             params={"field": "follow_up_on"},
             field="follow_up_on",
@@ -142,10 +148,8 @@ def record(
     else:
         begin_write(session)
         unit = get_unit(session, village)
-        if unit.level != "village":
-            raise InputInvalid(
-                f"{village} 不是村", code="unit.not_a_village", params={"unit": village}, field="village"
-            )
+        if unit.level != Level.VILLAGE:
+            raise InputInvalid(code="unit.not_a_village", params={"unit": village}, field="village")
     policy.require(session, actor, "talk.record", Target(kind, unit.id))
     roles = set(rules_for(unit_chain(session, unit.id)[-1].code)["talks"][kind]["roles"])
     holdings = holdings_of(session, actor)
@@ -185,7 +189,7 @@ def record(
             at=now,
             actor=actor,
             action="supervision.talk",
-            subject=f"{TALK_NAMES[kind]} {unit.code} {talk.held_on}",
+            subject=text("supervision.talks.subject", kind=talk_name(kind), village=unit.code, day=talk.held_on),
             detail={**data, "village": unit.code, "violation": violation_id},
         )
     )
@@ -197,34 +201,58 @@ def may_record(session: Session, actor: str, kind: str, village_id: int) -> bool
     return policy.may(session, actor, "talk.record", Target(kind, village_id))
 
 
-def talk_dict(session: Session, talk: SupervisionTalk) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Talk:
+    """A recorded talk as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    id: int
+    kind: str
+    kind_name: str
+    village: str
+    village_name: str
+    violation: int | None
+    unit: str
+    unit_name: str
+    held_on: date
+    place: str
+    present: list[dict[str, str]]
+    subject_name: str
+    subject_office: str | None
+    summary: str
+    outcome: str
+    follow_up_on: date | None
+    recorded_by: str
+    recorded_at: str
+
+
+def talk_dict(session: Session, talk: SupervisionTalk) -> Talk:
     village = session.get(OrgUnit, talk.village_id)
     unit = session.get(OrgUnit, talk.unit_id)
-    return {
-        "id": talk.id,
-        "kind": talk.kind,
-        "kind_name": TALK_NAMES.get(talk.kind, talk.kind),
-        "village": village.code,
-        "village_name": village.name,
-        "violation": talk.violation_id,
-        "unit": unit.code,
-        "unit_name": unit.name,
-        "held_on": talk.held_on,
-        "place": talk.place,
-        "present": talk.present,
-        "subject_name": talk.subject_name,
-        "subject_office": talk.subject_office,
-        "summary": talk.summary,
-        "outcome": talk.outcome,
-        "follow_up_on": talk.follow_up_on,
-        "recorded_by": talk.recorded_by,
-        "recorded_at": format_time(talk.recorded_at),
-    }
+    return Talk(
+        id=talk.id,
+        kind=talk.kind,
+        kind_name=talk_name(talk.kind),
+        village=village.code,
+        village_name=village.name,
+        violation=talk.violation_id,
+        unit=unit.code,
+        unit_name=unit.name,
+        held_on=talk.held_on,
+        place=talk.place,
+        present=talk.present,
+        subject_name=talk.subject_name,
+        subject_office=talk.subject_office,
+        summary=talk.summary,
+        outcome=talk.outcome,
+        follow_up_on=talk.follow_up_on,
+        recorded_by=talk.recorded_by,
+        recorded_at=format_time(talk.recorded_at),
+    )
 
 
 def talks(
     session: Session, actor: str, *, violation_id: int | None = None, village: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[Talk]:
     """The talks the user may read, newest first: about a violation, with a village (or the villages
     of a town, county), or all in scope; who may ask, as for documents (:func:`notices.require_lister`)."""
     require_lister(session, actor, violation_id)
@@ -242,7 +270,7 @@ def talks(
     return found
 
 
-def get_talk(session: Session, actor: str, talk_id: int) -> dict[str, Any]:
+def get_talk(session: Session, actor: str, talk_id: int) -> Talk:
     talk = session.get(SupervisionTalk, talk_id)
     if talk is None or not policy.may(session, actor, "talk.read", Target(talk.kind, talk.village_id)):
         raise NotFound(f"no talk {talk_id}", code="not_found")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.clock import as_utc
 from engine.errors import NotFound
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.runtime.loaded import LoadedDefinition
 from engine.runtime.scripting import script_engine
@@ -148,7 +149,7 @@ def schedule_waiting_timers(
     session: Session, instance: ProcessInstance, definition: LoadedDefinition, workflow: Any = None
 ):
     """Rows for the BPMN timers the matter now waits on; returns them (boundary ones give deadlines)."""
-    if instance.status != "running" or not definition_has_timers(definition):
+    if instance.status != InstanceStatus.RUNNING or not definition_has_timers(definition):
         return []
     if workflow is None:
         workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
@@ -199,7 +200,7 @@ def fire_instance_timers(
     if instance is None:
         return None
     now = now or clock.now()
-    if instance.status != "running":
+    if instance.status != InstanceStatus.RUNNING:
         return Fired(instance.id, [], [], [])
     step = Step.of_matter(session, instance, None)
     step.now = now

@@ -31,14 +31,21 @@ from engine.org.units import holds_role, unit_chain, unit_for_role
 from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
 from engine.supervision import timers, violation_chain
-from engine.supervision.models import Violation
+from engine.supervision.models import Severity, Violation, ViolationStatus
 from engine.supervision.rules import RuleBook, role_is_village, rules_for
+from engine.texts import text
 
 SYSTEM = "system"
 RAISED = "powerlist.supervision.raised"  # session.info: violations raised in the session, in order
 _HOLDERS = "powerlist.supervision.holders"
 
-OPEN, ACKNOWLEDGED, RECTIFIED, ESCALATED, CLOSED = "open", "acknowledged", "rectified", "escalated", "closed"
+OPEN, ACKNOWLEDGED, RECTIFIED, ESCALATED, CLOSED = (
+    ViolationStatus.OPEN,
+    ViolationStatus.ACKNOWLEDGED,
+    ViolationStatus.RECTIFIED,
+    ViolationStatus.ESCALATED,
+    ViolationStatus.CLOSED,
+)
 ACTIVE = (OPEN, ACKNOWLEDGED, ESCALATED, RECTIFIED)
 
 # action -> (states it may start from, state it leads to)
@@ -136,7 +143,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
     owner_user = finding.responsible_user
     if not _holds_role(session, owner_user, owner_role, owner_unit):
         owner_user = sole_holder(session, owner_role, owner_unit)
-    rectify_by = now + book.rectify_within(finding.code) if severity != "blue" else None
+    rectify_by = now + book.rectify_within(finding.code) if severity != Severity.BLUE else None
     level = book.starts_at(severity)
     violation = Violation(
         code=finding.code,
@@ -259,7 +266,7 @@ def _later(session: Session, book: RuleBook, violation: Violation, since: dateti
 
 def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
     """Start the rectification flow when the colour calls for one; else watch the rectification deadline."""
-    if violation.rectification_instance_id is not None or violation.severity == "blue":
+    if violation.rectification_instance_id is not None or violation.severity == Severity.BLUE:
         return
     # The rectification flow is the village's: a town or county owner rectifies by the deadline.
     village_owner = violation.owner_role is None or role_is_village(violation.owner_role)
@@ -298,7 +305,11 @@ def upgrade(session: Session, book: RuleBook, violation: Violation, severity: st
     if violation.status != RECTIFIED and _rank(book, target) > _rank(book, violation.level):
         # The new colour starts higher up (a red warning is the town's at once): it moves there now.
         title = book.level_title(target)
-        moved = f"升级为{book.rules['severities'].get(severity, severity)}，按规则直接交{title}办理"
+        moved = text(
+            "supervision.violations.upgraded_moved",
+            severity=book.rules["severities"].get(severity, severity),
+            level=title,
+        )
         routed = {"routed": routing(book, severity, target)}
         transition(session, book, violation, ESCALATED, actor=SYSTEM, note=moved, now=now, level=target, extra=routed)
     else:

@@ -17,6 +17,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.history import events as history
 from engine.hooks import StepContext
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import UnknownRule, rule
 from engine.supervision import timers
@@ -24,6 +25,7 @@ from engine.supervision.facts import Names, evaluate
 from engine.supervision.models import SupervisionTimer
 from engine.supervision.rules import RuleBook
 from engine.supervision.violations import Finding, raise_violation
+from engine.texts import text
 
 VOUCHER_UNPAID = "voucher_unpaid"
 
@@ -65,7 +67,7 @@ def _due(spec: dict, form: dict) -> datetime | None:
 def fire(session: Session, book: RuleBook, timer: SupervisionTimer, instance: ProcessInstance, now: datetime) -> str:
     item = instance.definition.key
     spec = _spec(book, item)
-    if spec is None or instance.status != "running":
+    if spec is None or instance.status != InstanceStatus.RUNNING:
         return "obsolete"
     if evaluate(spec["paid"], Names(session, instance, item)) is True:
         return "obsolete"
@@ -82,9 +84,11 @@ def fire(session: Session, book: RuleBook, timer: SupervisionTimer, instance: Pr
             code="voucher_without_payment",
             village_id=instance.village_id,
             dedup_key=f"voucher_without_payment:{instance.id}:{timer.payload.get('seq')}",
-            message=(
-                f"事项“{instance.title}”的支出凭证（发生于{form.get(spec['date'])}）"
-                f"已超过{rule(spec['within'])}天仍未报账支付"
+            message=text(
+                "supervision.vouchers.unpaid",
+                matter=instance.title,
+                day=form.get(spec["date"]),
+                days=rule(spec["within"]),
             ),
             instance_id=instance.id,
             step_id=timer.payload.get("step"),

@@ -29,12 +29,14 @@ from engine.clock import as_utc
 from engine.errors import PermissionDenied
 from engine.inputs import InputInvalid
 from engine.org.service import get_user
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.policy.rules import access_rules
 from engine.supervision import violations as v
-from engine.supervision.models import Violation
+from engine.supervision.models import Severity, Violation
+from engine.texts import text
 
-COLOURS = ("red", "yellow", "blue")
+COLOURS = tuple(Severity)
 COLOUR_RANK = {colour: rank for rank, colour in enumerate(COLOURS)}
 STATES = (v.OPEN, v.ACKNOWLEDGED, v.ESCALATED, v.RECTIFIED, v.CLOSED)
 COMPLAINT = "complaint"
@@ -150,9 +152,7 @@ class Worklist:
 
 def _bad(name: str, value: Any) -> InputInvalid:
     shown = str(value)[:40]
-    return InputInvalid(
-        f"筛选条件 {name} 不对：{shown}", code="worklist.filter", params={"field": name, "value": shown}, field=name
-    )
+    return InputInvalid(code="worklist.filter", params={"field": name, "value": shown}, field=name)
 
 
 def _int(name: str, value: Any, default: int, most: int) -> int:
@@ -235,7 +235,7 @@ def _villages_below(session: Session, unit_ids: set[int]) -> set[int]:
     pending = list(unit_ids)
     while pending:
         unit = pending.pop()
-        if level.get(unit) == "village":
+        if level.get(unit) == Level.VILLAGE:
             found.add(unit)
         pending.extend(child.id for child in children.get(unit, []))
     return found
@@ -249,7 +249,7 @@ def scope_villages(session: Session, username: str) -> tuple[set[int], bool]:
     held = [a for a in user.roles if a.role in readers]
     if not held:
         raise PermissionDenied(
-            f"{username} 无权查看监督待办",
+            text("supervision.refusals.worklist_denied", user=username),
             code="policy.denied",
             params={"user": username, "action": "violation.read"},
         )
@@ -367,14 +367,14 @@ def _violations(session, username, user, villages, filters, units) -> list[WorkI
 
 
 def _complaints(session, username, villages, filters, units, now) -> list[WorkItem]:
-    if filters.colour == "blue" or filters.state not in (None, v.OPEN):
+    if filters.colour == Severity.BLUE or filters.state not in (None, v.OPEN):
         return []
     query = (
         select(ProcessInstance)
         .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
         .where(
             DefinitionVersion.key == COMPLAINT,
-            ProcessInstance.status == "running",
+            ProcessInstance.status == InstanceStatus.RUNNING,
             ProcessInstance.village_id.in_(sorted(villages)),
         )
     )
@@ -397,7 +397,7 @@ def _complaints(session, username, villages, filters, units, now) -> list[WorkIt
         held = next((t for t in open_rows if policy.may(session, username, "task.act", t)), None)
         shown = held or (open_rows[0] if open_rows else None)
         late = any(t.due_at is not None and as_utc(t.due_at) < as_utc(now) for t in open_rows)
-        colour = "red" if late else "yellow"
+        colour = Severity.RED if late else Severity.YELLOW
         if filters.colour is not None and colour != filters.colour:
             continue
         unit = units[instance.village_id]
@@ -551,7 +551,7 @@ def view(session: Session, username: str, violation_id: int) -> ViolationView:
 
     violation = session.get(Violation, violation_id) if isinstance(violation_id, int) else None
     if violation is None:
-        raise NotFound(f"没有预警 {violation_id}", code="violation.not_found", params={"violation": violation_id})
+        raise NotFound(code="violation.not_found", params={"violation": violation_id})
     policy.require(session, username, "violation.read", violation)
     book = v.book_for_village(session, violation.village_id)
     village = session.get(OrgUnit, violation.village_id)
@@ -607,7 +607,7 @@ def view(session: Session, username: str, violation_id: int) -> ViolationView:
         evidence=tuple(violation.evidence or ()),
         history=tuple(history),
         actions=handling.may_do(session, username, violation),
-        owner_roles=tuple((r.code, r.name_zh) for r in ROLES.values() if r.level == "village"),
+        owner_roles=tuple((r.code, r.name_zh) for r in ROLES.values() if r.level == Level.VILLAGE),
     )
 
 

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from engine import policy
 from engine.errors import NotFound
 from engine.org.service import ancestors, get_user
+from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit, ProcessInstance, User
+from engine.texts import text
 from engine.workspace.labels import office, role_name
 
 
@@ -62,7 +64,7 @@ def auth_version(user: User) -> str:
 def profile_of(user: User) -> Profile:
     holdings = tuple(
         Holding(a.role, role_name(a.role), a.org_unit_id, a.org_unit.code, a.org_unit.name, a.org_unit.level)
-        for a in sorted(user.roles, key=lambda a: (a.org_unit.level != "village", a.org_unit.code, a.role))
+        for a in sorted(user.roles, key=lambda a: (a.org_unit.level != Level.VILLAGE, a.org_unit.code, a.role))
     )
     return Profile(
         user.id, user.username, user.display_name, auth_version(user), holdings, bool(user.must_change_password)
@@ -84,7 +86,7 @@ def visible_instance(session: Session, username: str, instance_id: int) -> Proce
     """The matter, for someone the access policy lets read it; for anyone else it does not exist."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound(f"没有编号为 {instance_id} 的事项，或您无权查看", code="matter.not_found")
+        raise NotFound(text("workspace.refusals.matter_not_found", id=instance_id), code="matter.not_found")
     policy.require(session, username, "matter.read", instance)
     return instance
 
@@ -97,7 +99,7 @@ def startable_villages(session: Session, username: str, key: str | None = None) 
     if not units:
         return []
     villages = session.scalars(
-        select(OrgUnit).where(OrgUnit.level == "village", OrgUnit.active.is_(True)).order_by(OrgUnit.code)
+        select(OrgUnit).where(OrgUnit.level == Level.VILLAGE, OrgUnit.active.is_(True)).order_by(OrgUnit.code)
     )
     within = [v for v in villages if any(u.id in units for u in ancestors(v))]
     if key is None:

@@ -18,12 +18,13 @@ from engine.org.passwords import check_password, hash_password
 from engine.org.service import get_user
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, User
+from engine.texts import text
 from engine.workspace import logins
 from engine.workspace.people import check_password_strength
 
-WRONG_CURRENT = "当前密码不对"
-NOT_REPEATED = "两次输入的新密码不一样"
-UNCHANGED = "新密码不能和当前密码一样"
+WRONG_CURRENT = text("workspace.password.wrong_current")
+NOT_REPEATED = text("workspace.password.not_repeated")
+UNCHANGED = text("workspace.password.unchanged")
 MESSAGES = (WRONG_CURRENT, NOT_REPEATED, UNCHANGED)
 
 

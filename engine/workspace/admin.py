@@ -30,6 +30,7 @@ from engine.definitions.descriptions import ValidationReport
 from engine.definitions.forms import FormRefused, normalize_form_path
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError, Problem
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import AuditLog, DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.policy import admin as admin_policy
 from engine.workspace.labels import CATEGORY_NAMES, role_name
@@ -303,7 +304,7 @@ def items(session: Session, actor: str | None) -> list[dict[str, Any]]:
         session.execute(
             select(DefinitionVersion.key, func.count())
             .join(ProcessInstance, ProcessInstance.definition_version_id == DefinitionVersion.id)
-            .where(ProcessInstance.status == "running")
+            .where(ProcessInstance.status == InstanceStatus.RUNNING)
             .group_by(DefinitionVersion.key)
         ).all()
     )
@@ -364,8 +365,8 @@ def versions(session: Session, key: str, actor: str | None) -> list[dict[str, An
                 "usage": _usage(row, in_service, counts),
                 "category_name": CATEGORY_NAMES.get((row.meta or {}).get("category") or "", ""),
                 "number": (row.meta or {}).get("number"),
-                "running": counts.get((row.id, "running"), 0),
-                "finished": counts.get((row.id, "completed"), 0) + counts.get((row.id, "cancelled"), 0),
+                "running": counts.get((row.id, InstanceStatus.RUNNING), 0),
+                "finished": sum(counts.get((row.id, s), 0) for s in InstanceStatus if s != InstanceStatus.RUNNING),
                 "steps": [{**s, "role_name": role_name(s.get("role", ""))} for s in (row.meta or {}).get("steps", [])],
                 "changes": step_diff(previous, row) if previous is not None else None,
             }
@@ -387,7 +388,7 @@ def _usage(row: DefinitionVersion, in_service: int | None, counts: dict[tuple[in
         return "in_service"
     if row.retired:
         return "retired"
-    if any(counts.get((row.id, status), 0) for status in ("running", "completed", "cancelled")):
+    if any(counts.get((row.id, status), 0) for status in InstanceStatus):
         return "superseded"
     return "unused"
 

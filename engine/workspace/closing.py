@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine import clock, hooks
-from engine.workspace.models import AddedApproval
+from engine.workspace.models import AddedApproval, ApprovalStatus
 
 
 @hooks.after_step
@@ -14,7 +14,9 @@ def cancel_approvals_of_closed_steps(context: hooks.StepContext) -> None:
     if not context.closed:
         return
     for approval in context.session.scalars(
-        select(AddedApproval).where(AddedApproval.task_id.in_(context.closed), AddedApproval.status == "pending")
+        select(AddedApproval).where(
+            AddedApproval.task_id.in_(context.closed), AddedApproval.status == ApprovalStatus.PENDING
+        )
     ):
-        approval.status = "cancelled"
+        approval.status = ApprovalStatus.CANCELLED
         approval.decided_at = clock.now()

@@ -29,6 +29,7 @@ from engine.inputs import InputInvalid
 from engine.persistence.db import begin_write
 from engine.persistence.models import OpenTask
 from engine.runtime import steps
+from engine.texts import text
 from engine.workspace import attachments, labels
 from engine.workspace.access import startable_villages, visible_instance
 from engine.workspace.draft_models import TaskDraft
@@ -43,12 +44,11 @@ KEEP_PREFIX = "keep_"  # the form's already uploaded files, by slot: ``keep_<slo
 
 def _check(data: Any, revision: Any) -> tuple[dict[str, Any], int]:
     if not isinstance(data, dict):
-        raise InputInvalid("data：草稿必须是一个 JSON 对象（{…}）", code="input.not_object", field="data")
+        raise InputInvalid(text("workspace.refusals.draft_not_object"), code="input.not_object", field="data")
     inputs.check_value(data, "data")
     size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     if size > MAX_DRAFT_BYTES:
         raise InputInvalid(
-            f"草稿太大了（{size} 字节，最多 {MAX_DRAFT_BYTES} 字节）",
             code="draft.too_large",
             params={"size": size, "max": MAX_DRAFT_BYTES},
             field="data",
@@ -57,7 +57,7 @@ def _check(data: Any, revision: Any) -> tuple[dict[str, Any], int]:
         revision = int(revision)
     if not isinstance(revision, int) or isinstance(revision, bool) or not 0 <= revision <= MAX_REVISION:
         raise InputInvalid(
-            "revision：草稿的版本号必须是 0 以上的整数（填写时的时间，毫秒）",
+            text("workspace.refusals.draft_revision"),
             code="draft.revision",
             params={"max": MAX_REVISION},
             field="revision",
@@ -69,7 +69,7 @@ def _open_task(session: Session, username: str, task_id: str) -> OpenTask:
     """The open step, for someone who may act on it (as its form page): NotFound, PermissionDenied."""
     row = session.get(OpenTask, task_id)
     if row is None:
-        raise NotFound("该步骤已经办理过了，或者已被退回、撤回", code="task.not_open", params={"task": task_id})
+        raise NotFound(code="task.not_open", params={"task": task_id})
     visible_instance(session, username, row.instance_id)
     policy.require(session, username, "task.act", row)
     return row
@@ -78,7 +78,6 @@ def _open_task(session: Session, username: str, task_id: str) -> OpenTask:
 def _require_starter(session: Session, username: str, key: str) -> None:
     if not startable_villages(session, username, key):
         raise PermissionDenied(
-            f"{username} 不能发起这个事项（{key}），也就不能保存它的草稿",
             code="draft.start_denied",
             params={"user": username, "flow": key},
         )
@@ -158,7 +157,6 @@ def _save(
 ) -> dict[str, Any]:
     if draft is not None and draft.revision > revision:
         raise Conflict(
-            "这份草稿已经有更新的版本（在别处填写的），没有覆盖它",
             code="draft.outdated",
             params={"revision": draft.revision},
         )
@@ -168,9 +166,7 @@ def _save(
             with session.begin_nested():
                 session.add(draft)
         except IntegrityError as exc:  # the same user's other save got there first
-            raise Conflict(
-                "这份草稿刚刚在别处保存过，请稍后再试", code="draft.busy", params={"revision": revision}
-            ) from exc
+            raise Conflict(code="draft.busy", params={"revision": revision}) from exc
     else:
         draft.data, draft.revision, draft.saved_at = data, revision, clock.now()
         session.flush()

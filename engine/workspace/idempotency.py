@@ -41,7 +41,6 @@ def check_key(key: str | None) -> str | None:
         return None
     if not isinstance(key, str) or not KEY_RE.match(key):
         raise InputInvalid(
-            "idempotency_key：8 到 64 个字母、数字、'-' 或 '_'",
             code=KEY_CODE,
             field="idempotency_key",
         )
@@ -96,7 +95,6 @@ def _flush(session: Session, key: str) -> None:
         session.flush()
     except IntegrityError as exc:
         raise KeyTaken(
-            "同一个提交刚刚已经办理，请查看它的结果",
             code=TAKEN_CODE,
             params={"key": key},
         ) from exc

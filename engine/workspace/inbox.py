@@ -17,7 +17,7 @@ from engine.org.service import get_user
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.workspace import labels, summary
 from engine.workspace.access import startable_villages
-from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
+from engine.workspace.models import AddedApproval, ApprovalStatus, MatterCopy, TaskReminder
 from engine.workspace.people import persons
 
 DUE_SOON = timedelta(hours=48)
@@ -114,7 +114,7 @@ def _waiting_approvals(session: Session, task_ids: list[str]) -> dict[str, dict[
     if not task_ids:
         return {}
     rows = session.scalars(
-        select(AddedApproval).where(AddedApproval.task_id.in_(task_ids), AddedApproval.status == "pending")
+        select(AddedApproval).where(AddedApproval.task_id.in_(task_ids), AddedApproval.status == ApprovalStatus.PENDING)
     )
     return {a.task_id: {"approver": a.approver, "position": a.position, "parked": a.parked is not None} for a in rows}
 
@@ -215,7 +215,7 @@ def approvals(session: Session, username: str) -> list[dict[str, Any]]:
         select(AddedApproval, ProcessInstance, DefinitionVersion.name)
         .join(ProcessInstance, ProcessInstance.id == AddedApproval.instance_id)
         .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .where(AddedApproval.approver == username, AddedApproval.status == "pending")
+        .where(AddedApproval.approver == username, AddedApproval.status == ApprovalStatus.PENDING)
         .order_by(AddedApproval.requested_at)
     ).all()
     names = persons(session, {approval.requested_by for approval, *_ in rows})
@@ -290,5 +290,7 @@ def catalogue(session: Session, query: str | None = None, username: str | None =
     result = []
     for category in sorted(groups, key=lambda c: order.get(c, len(order))):
         items = sorted(groups[category], key=lambda i: (i["number"] or "~", i["name"]))
-        result.append({"category": category, "name": labels.CATEGORY_NAMES.get(category, "其他事项"), "items": items})
+        result.append(
+            {"category": category, "name": labels.CATEGORY_NAMES.get(category, labels.OTHER_CATEGORY), "items": items}
+        )
     return result

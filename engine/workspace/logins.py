@@ -25,6 +25,7 @@ from engine.org.passwords import check_password, hash_password
 from engine.org.reserved import is_reserved
 from engine.persistence.db import begin_write
 from engine.persistence.models import User
+from engine.texts import text
 from engine.workspace.models import LoginAddressFailure, LoginAttempt
 
 PER_USER_AT_ADDRESS = 5
@@ -33,10 +34,11 @@ PER_ADDRESS = 20
 WINDOW = timedelta(minutes=15)
 KEEP = timedelta(days=1)
 
-WRONG = "用户名或密码不对"
-TOO_MANY_HERE = "登录失败次数过多，请 {minutes} 分钟后再试"
-TOO_MANY_FOR_ACCOUNT = "这个账号登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试"
-TOO_MANY_FROM_ADDRESS = "这个网络地址登录失败次数过多，请 {minutes} 分钟后再试"
+# What a refused sign-in says ({minutes}: how long to wait), as the catalogue words it.
+WRONG = text("workspace.sign_in.wrong")
+TOO_MANY_HERE = text("workspace.sign_in.too_many_here")
+TOO_MANY_FOR_ACCOUNT = text("workspace.sign_in.too_many_for_account")
+TOO_MANY_FROM_ADDRESS = text("workspace.sign_in.too_many_from_address")
 MESSAGES = (WRONG, TOO_MANY_HERE, TOO_MANY_FOR_ACCOUNT, TOO_MANY_FROM_ADDRESS)
 
 # Checked when the user does not exist, so a wrong name takes as long as a wrong password.

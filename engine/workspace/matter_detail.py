@@ -15,18 +15,23 @@ from engine import clock, policy
 from engine.clock import as_utc
 from engine.diagram import DiagramUnavailable, diagram_of
 from engine.errors import NotFound
-from engine.history.events import events_of
+from engine.history.events import EventKind, events_of
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import OpenTask, ProcessInstance, RoleAssignment, User
+from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
 from engine.supervision import decisions
 from engine.supervision.violations import book_for_village
-from engine.workspace import attachments, formspec, labels, operations, summary, warnings
+from engine.texts import data as data_text
+from engine.texts import text
+from engine.workspace import attachments, labels, operations, summary, warnings
 from engine.workspace.access import visible_instance
 from engine.workspace.inbox import urgency
-from engine.workspace.models import AddedApproval, TaskReminder
+from engine.workspace.models import AddedApproval, ApprovalStatus, TaskReminder
 from engine.workspace.people import by_office, persons
+from engine.workspace.values import display_values, yuan_amount
 
 LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
 
@@ -52,7 +57,7 @@ def element_states(instance: ProcessInstance, definition: LoadedDefinition, over
             taken.add((parent.task_spec.name, name))
     for name in skipped:
         states.setdefault(name, "skipped")
-    return {"states": states, "taken": taken, "finished": instance.status != "running"}
+    return {"states": states, "taken": taken, "finished": instance.status != InstanceStatus.RUNNING}
 
 
 def diagram_states(session: Session, instance: ProcessInstance) -> tuple[Any, dict[str, str]]:
@@ -144,7 +149,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
                         "parked": a.parked is not None,
                     }
                     for a in approvals
-                    if a.task_id == row.id and a.status == "pending"
+                    if a.task_id == row.id and a.status == ApprovalStatus.PENDING
                 ],
             }
         )
@@ -192,11 +197,12 @@ def _upload_step_name(definition: Any, step_id: str) -> str:
     """The step a file was given at: its name, or 发起 for the files of the start (a report's photos)."""
     if step_id in definition.steps:
         return definition.steps[step_id].name
-    return "发起" if step_id == "start" else step_id
+    return text("workspace.timeline.start_step") if step_id == "start" else step_id
 
 
 def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, str]) -> dict[str, Any]:
     data = json.loads(event.data)
+    said = data_text("workspace.timeline")
     step = definition.steps.get(event.step_id or "")
     entry: dict[str, Any] = {
         "seq": event.seq,
@@ -214,41 +220,52 @@ def _timeline_entry(event: Any, definition: LoadedDefinition, people: dict[str, 
         "detail": None,
         "hash": event.hash.hex(),
     }
-    if event.kind in ("task_completed", "task_forced") and step is not None:
+    if event.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and step is not None:
         form = data.get("form") or {}
         schema, _ = definition.form(step)
-        entry["values"] = formspec.display_values(schema, form)
+        entry["values"] = display_values(schema, form)
         entry["attachments"] = [a for a in form.get("attachments") or [] if isinstance(a, dict)]
         if data.get("waived"):
-            entry["detail"] = "未通过的法定核对（已说明理由）：" + "；".join(
-                w.get("message", "") for w in data["waived"]
+            entry["detail"] = text(
+                "workspace.timeline.waived", checks=said["separator"].join(w.get("message", "") for w in data["waived"])
             )
-    elif event.kind == "gateway_taken":
+    elif event.kind == EventKind.GATEWAY_TAKEN:
         targets = [_node_name(definition, t) for t in data.get("to", [])]
-        entry["detail"] = "→ " + "、".join(targets) if targets else None
+        entry["detail"] = text("workspace.timeline.gateway", to=said["list"].join(targets)) if targets else None
         entry["step_name"] = _node_name(definition, event.step_id or "")
-    elif event.kind == "decision_registered":
+    elif event.kind == EventKind.DECISION_REGISTERED:
         amount = data.get("amount_fen")
-        money = f"，{formspec.fen_to_yuan(amount)}元" if isinstance(amount, int) else ""
-        entry["detail"] = f"决议编号 {data.get('number')}（{data.get('purpose')}{money}）已登记入本村决议台账"
-    elif event.kind == "decision_closed":
-        entry["detail"] = f"决议 {data.get('number')}：{data.get('note')}"
+        money = text("workspace.timeline.decision_money", amount=yuan_amount(amount)) if isinstance(amount, int) else ""
+        entry["detail"] = text(
+            "workspace.timeline.decision_registered",
+            number=data.get("number"),
+            purpose=data.get("purpose"),
+            money=money,
+        )
+    elif event.kind == EventKind.DECISION_CLOSED:
+        entry["detail"] = text("workspace.timeline.decision_closed", number=data.get("number"), note=data.get("note"))
     elif event.kind == labels.TASK_RETURNED:
-        entry["detail"] = f"退回到「{_node_name(definition, data.get('to', ''))}」"
+        entry["detail"] = text("workspace.timeline.returned", step=_node_name(definition, data.get("to", "")))
     elif event.kind == labels.TASK_TRANSFERRED:
-        entry["detail"] = f"转给 {people.get(data.get('to') or '', data.get('to'))}"
+        entry["detail"] = text("workspace.timeline.transferred", user=people.get(data.get("to") or "", data.get("to")))
     elif event.kind == labels.MATTER_COPIED:
-        entry["detail"] = "抄送给 " + "、".join(people.get(n, n) for n in data.get("to", []))
+        entry["detail"] = text(
+            "workspace.timeline.copied", users=said["list"].join(people.get(n, n) for n in data.get("to", []))
+        )
     elif event.kind == labels.APPROVER_ADDED:
         approver = data.get("approver") or ""
-        entry["detail"] = f"{labels.POSITION_NAMES.get(data.get('position'), '')}：{people.get(approver, approver)}"
-    elif event.kind == labels.APPROVER_DECIDED:
-        entry["detail"] = ("同意" if data.get("agree") else "不同意") + (
-            f"：{data['comment']}" if data.get("comment") else ""
+        entry["detail"] = text(
+            "workspace.timeline.approver_added",
+            position=labels.POSITION_NAMES.get(data.get("position"), ""),
+            user=people.get(approver, approver),
         )
-    elif event.kind == "instance_cancelled":
-        entry["detail"] = {"reject": "因驳回终止", "withdraw": "发起人撤回"}.get(data.get("operation"), None)
-    elif event.kind == "instance_ended":
+    elif event.kind == labels.APPROVER_DECIDED:
+        verdict = said["agreed"] if data.get("agree") else said["disagreed"]
+        comment = data.get("comment")
+        entry["detail"] = text("workspace.timeline.decided", verdict=verdict, comment=comment) if comment else verdict
+    elif event.kind == EventKind.INSTANCE_CANCELLED:
+        entry["detail"] = said["cancelled_by"].get(data.get("operation"))
+    elif event.kind == EventKind.INSTANCE_ENDED:
         entry["detail"] = _node_name(definition, data.get("end") or "") or None
     return entry
 
@@ -260,7 +277,7 @@ def _node_name(definition: LoadedDefinition, element_id: str) -> str:
     return getattr(spec, "bpmn_name", None) or element_id
 
 
-def _with_citable(session: Session, spec: formspec.FormSpec, village_id: int) -> formspec.FormSpec:
+def _with_citable(session: Session, spec: forms.FormSpec, village_id: int) -> forms.FormSpec:
     """The form with each reference field offering the open decisions of the village it may cite."""
     if not any(f.kind == "reference" for f in spec.fields):
         return spec
@@ -280,18 +297,21 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
 
     row = session.get(OpenTask, task_id)
     if row is None:
-        raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
+        raise NotFound(code="task.not_open")
     instance = visible_instance(session, username, row.instance_id)
     policy.require(session, username, "task.act", row)
     definition = loaded(instance.definition)
     step = definition.step(row.step_id)
     schema, _ = definition.form(step)
-    spec = _with_citable(session, formspec.form_spec(schema), instance.village_id)
+    spec = _with_citable(session, forms.form_spec(schema), instance.village_id)
     due = as_utc(row.due_at)
     approvals = operations.pending_approvals(session, task_id)
     declined = session.scalars(
         select(AddedApproval)
-        .where(AddedApproval.task_id == task_id, AddedApproval.status.in_(("approved", "declined")))
+        .where(
+            AddedApproval.task_id == task_id,
+            AddedApproval.status.in_((ApprovalStatus.APPROVED, ApprovalStatus.DECLINED)),
+        )
         .order_by(AddedApproval.id)
     ).all()
     kept = [
@@ -302,7 +322,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     named = persons(session, {a.approver for a in approvals} | {a.approver for a in declined})
     documentation = step.documentation
     if contact:
-        documentation = f"{documentation or ''}（举报人留下的联系电话：{contact}）"
+        documentation = (documentation or "") + text("workspace.reporter_contact", contact=contact)
     return {
         "id": row.id,
         "instance": instance.id,
@@ -347,7 +367,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
             {
                 "approver": a.approver,
                 "approver_name": named[a.approver].label,
-                "agree": a.status == "approved",
+                "agree": a.status == ApprovalStatus.APPROVED,
                 "comment": a.comment,
             }
             for a in declined
@@ -381,7 +401,7 @@ def approver_candidates(session: Session, row: OpenTask, actor: str) -> list[dic
 def _previous_submission(session: Session, instance_id: int, step_id: str) -> dict[str, Any] | None:
     """The latest form this step was submitted with in this matter (after a return or withdrawal)."""
     for event in reversed(events_of(session, instance_id)):
-        if event.step_id == step_id and event.kind == "task_completed":
+        if event.step_id == step_id and event.kind == EventKind.TASK_COMPLETED:
             form = json.loads(event.data).get("form")
             return form if isinstance(form, dict) else None
     return None
@@ -390,7 +410,7 @@ def _previous_submission(session: Session, instance_id: int, step_id: str) -> di
 def require_visible_task(session: Session, username: str, task_id: str) -> OpenTask:
     row = session.get(OpenTask, task_id)
     if row is None:
-        raise NotFound("该步骤已经办理过了，或者已被退回、撤回")
+        raise NotFound(code="task.not_open")
     visible_instance(session, username, row.instance_id)
     return row
 
@@ -406,7 +426,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
     """An added approval for its approver: the step, the reason and any waiting submission."""
     row = session.get(AddedApproval, approval_id)
     if row is None or row.approver != username:
-        raise NotFound("没有这个加签审批")
+        raise NotFound(code="approval.not_found")
     instance = visible_instance(session, username, row.instance_id)
     definition = loaded(instance.definition)
     step = definition.steps.get(row.step_id)
@@ -415,7 +435,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
     if row.parked and step is not None:
         schema, _ = definition.form(step)
         data = parked_form(row.parked)
-        values = formspec.display_values(schema, data)
+        values = display_values(schema, data)
         files = [a for a in data.get("attachments") or [] if isinstance(a, dict)]
     return {
         "id": row.id,
@@ -429,7 +449,7 @@ def approval(session: Session, username: str, approval_id: int) -> dict[str, Any
         "requested_at": as_utc(row.requested_at),
         "reason": row.reason,
         "status": row.status,
-        "ready": row.status == "pending" and (row.position == "before" or row.parked is not None),
+        "ready": row.status == ApprovalStatus.PENDING and (row.position == "before" or row.parked is not None),
         "submitted_by": (row.parked or {}).get("actor"),
         "values": values,
         "attachments": files,

@@ -41,7 +41,9 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import InvalidState, NotFound, PowerlistError
+from engine.history.events import EventKind
 from engine.messages import describe
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import AuditLog, DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.policy import admin as admin_policy
 from engine.runtime.loaded import LoadedDefinition, loaded
@@ -51,7 +53,7 @@ from engine.runtime.steps import Step, lock_instance, ready_user_task_ids
 
 log = logging.getLogger(__name__)
 
-INSTANCE_MIGRATED = "instance_migrated"  # history event kind: the matter moved to another version
+INSTANCE_MIGRATED = EventKind.INSTANCE_MIGRATED
 
 # A task in one of these states is part of what happened (finished) or of where the matter stands
 # (open); a step it names must still exist, unchanged in kind, in the new version.
@@ -206,7 +208,7 @@ def _candidates(
     query = (
         select(ProcessInstance.id, DefinitionVersion.version)
         .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .where(DefinitionVersion.key == key, ProcessInstance.status == "running")
+        .where(DefinitionVersion.key == key, ProcessInstance.status == InstanceStatus.RUNNING)
         .order_by(ProcessInstance.id)
     )
     if from_version is not None:
@@ -215,7 +217,7 @@ def _candidates(
         query = query.where(DefinitionVersion.version < to_version)
     if village is not None:
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == village))
-        if unit is None or unit.level != "village":
+        if unit is None or unit.level != Level.VILLAGE:
             raise NotFound(f"没有代码为 {village} 的村", code="unit.not_found", params={"unit": village})
         query = query.where(ProcessInstance.village_id == unit.id)
     return [(row[0], row[1]) for row in session.execute(query)]
@@ -231,7 +233,7 @@ def _move(
     assert instance is not None
     move = MatterMove(instance.id, instance.title, instance.village.code, version)
     source = instance.definition
-    if instance.status != "running" or source.key != target.key or source.version >= target.version:
+    if instance.status != InstanceStatus.RUNNING or source.key != target.key or source.version >= target.version:
         # Checked again under the lock: the matter ended or moved since it was listed.
         move.reasons.append(
             MigrationRefused(

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.persistence.enums import EnumText
 from engine.persistence.models import Base, BigId
+
+
+class ApprovalStatus(StrEnum):
+    """Where an added approval (加签) stands: waiting, agreed, declined, or dropped with its task."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
 
 
 class Attachment(Base):
@@ -77,7 +88,7 @@ class AddedApproval(Base):
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | declined | cancelled
+    status: Mapped[ApprovalStatus] = mapped_column(EnumText(ApprovalStatus, 16), default=ApprovalStatus.PENDING)
     decided_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
     parked: Mapped[dict[str, Any] | None]  # {"actor", "data", "waive_reason"} of an ``after`` submission

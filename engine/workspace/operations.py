@@ -32,8 +32,9 @@ from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, Permi
 from engine.history import events as history
 from engine.org.service import get_user, get_village
 from engine.persistence.db import begin_write
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance, RoleAssignment, User
-from engine.runtime import steps
+from engine.runtime import forms, steps
 from engine.runtime.forms import cleaned, undeclared_fields, validate_form
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
@@ -41,8 +42,9 @@ from engine.runtime.serializer import load_state
 from engine.runtime.steps import Step, StepResult
 from engine.supervision import decisions, duties
 from engine.supervision.violations import book_for_village
-from engine.workspace import attachments, formspec, idempotency, labels
-from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
+from engine.texts import error_text, text, texts
+from engine.workspace import attachments, idempotency, labels
+from engine.workspace.models import AddedApproval, ApprovalStatus, MatterCopy, TaskReminder
 
 MIN_REASON = 4
 MAX_REASON = 2000
@@ -94,32 +96,32 @@ class Outcome:
         }
 
 
-def _reason(reason: str | None, what: str = "理由") -> str:
-    text = (reason or "").strip() if isinstance(reason, str) else ""
-    if len(text) < MIN_REASON:
+def _reason(reason: str | None, kind: str = "reason") -> str:
+    """The reason given, stripped; ``kind`` names what it is (``reject``: 驳回理由…, in ``workspace.yaml``)."""
+    given = (reason or "").strip() if isinstance(reason, str) else ""
+    what = text(f"workspace.reasons.{kind}")
+    if len(given) < MIN_REASON:
         raise PowerlistError(
-            f"请写明{what}（至少 {MIN_REASON} 个字）",
+            text("workspace.refusals.reason_short", what=what, min=MIN_REASON),
             code="reason.too_short",
             params={"min": MIN_REASON},
             field="reason",
         )
-    if len(text) > MAX_REASON:
+    if len(given) > MAX_REASON:
         raise PowerlistError(
-            f"{what}太长了（最多 {MAX_REASON} 个字）",
+            text("workspace.refusals.reason_long", what=what, max=MAX_REASON),
             code="reason.too_long",
             params={"max": MAX_REASON},
             field="reason",
         )
-    return text
+    return given
 
 
 def _note(note: str | None) -> str | None:
-    text = (note or "").strip() if isinstance(note, str) else ""
-    if len(text) > MAX_REASON:
-        raise PowerlistError(
-            f"说明太长了（最多 {MAX_REASON} 个字）", code="note.too_long", params={"max": MAX_REASON}, field="note"
-        )
-    return text or None
+    given = (note or "").strip() if isinstance(note, str) else ""
+    if len(given) > MAX_REASON:
+        raise PowerlistError(code="note.too_long", params={"max": MAX_REASON}, field="note")
+    return given or None
 
 
 def is_holder(session: Session, username: str, row: OpenTask) -> bool:
@@ -151,14 +153,7 @@ def _open_task_for(
     return row, instance, definition
 
 
-OPERATION_NAMES = {
-    "reject": "驳回",
-    "return": "退回",
-    "transfer": "转办",
-    "add_approver": "加签",
-    "remind": "催办",
-    "withdraw": "撤回",
-}
+OPERATION_NAMES = texts("workspace.operations")  # the operations on a step besides completing it
 
 
 def allowed_operations(definition: LoadedDefinition, step_id: str) -> set[str]:
@@ -181,7 +176,7 @@ def _require_operation(definition: LoadedDefinition, step_id: str, operation: st
     step = definition.step(step_id)
     if not step.allows(operation):
         raise PermissionDenied(
-            f"「{step.name}」不能{OPERATION_NAMES[operation]}：流程规定这一步只能依法办理完成",
+            text("workspace.refusals.operation_not_allowed", step=step.name, operation=OPERATION_NAMES[operation]),
             code="step.operation_not_allowed",
             params={"step": step.name, "operation": operation},
         )
@@ -230,7 +225,9 @@ def start(
     if title is not None:
         title = title.strip() if isinstance(title, str) else ""
         if not TITLE_LENGTH[0] <= len(title) <= TITLE_LENGTH[1]:
-            raise FormInvalid("start", [FieldError("title", "请填写事项名称（2–100 个字）")])
+            raise FormInvalid(
+                "start", [FieldError.coded("title", "matter.title_length", min=TITLE_LENGTH[0], max=TITLE_LENGTH[1])]
+            )
     start_schema, _text = definition.start_form()
     cited = decisions.check_references(session, book_for_village(session, village.id), start_schema, data, village.id)
     if cited:
@@ -246,13 +243,15 @@ def _refuse_unwaivable(flow: str, schema: Any, data: dict[str, Any], context: di
     check that enforces a statutory rule is refused, naming the check and its legal basis."""
     from engine.workspace import waivers
 
-    for check in formspec.run_checks(schema, data, context):
+    for check in forms.run_checks(schema, data, context):
         if check.ok is True:
             continue
         rule = waivers.waiver(flow, check.id)
         if not rule.waivable:
             raise PowerlistError(
-                f"「{check.message}」是法定要求，不能以理由越过（依据：{rule.basis or '法律法规'}）",
+                error_text(
+                    "check.not_waivable", {"message": check.message, "basis": rule.basis or text("workspace.the_law")}
+                ),
                 code="check.not_waivable",
                 params={"check": check.id, "message": check.message, "basis": rule.basis or ""},
                 field=check.fields[0] if check.fields else check.id,
@@ -292,7 +291,6 @@ def complete(
     waiting = next((a for a in approvals if a.position == "before"), None)
     if waiting is not None:
         raise InvalidState(
-            f"请等待加签人 {waiting.approver} 审批后再办理",
             code="task.awaiting_approver",
             params={"approver": waiting.approver},
         )
@@ -314,7 +312,7 @@ def complete(
             raise
     attachment_errors: list[FieldError] = []
     resolved = attachments.Resolved([], [])
-    spec = formspec.form_spec(schema)
+    spec = forms.form_spec(schema)
     try:
         resolved = attachments.resolve_for_step(
             session, step.name, spec.attachments, attachment_ids or {}, actor, instance.id, step.id
@@ -327,7 +325,7 @@ def complete(
         raise FormInvalid(step.name, _merge_errors(errors + cited) + attachment_errors)
     payload: dict[str, Any] = {"form": clean}
     if waive_reason is not None:
-        reason = _reason(waive_reason, "不符合规定仍要提交的理由")
+        reason = _reason(waive_reason, "waive")
         if failed:
             _refuse_unwaivable(definition.key, schema, clean, context)
             payload["waived"] = [{"field": e.field, "message": e.message} for e in failed]
@@ -368,7 +366,6 @@ def _run_completion(
 def _park(session, row, instance, approval, actor, payload, resolved, key) -> Outcome:
     if approval.parked is not None:
         raise InvalidState(
-            f"已经提交过，正在等待加签人 {approval.approver} 审批",
             code="task.parked",
             params={"approver": approval.approver},
         )
@@ -397,12 +394,12 @@ def force(session: Session, task_id: str, actor: str, reason: str, data: Any = N
     (``forcing`` in the access rules). The reason is kept in history and the rules raise a
     violation. ``data`` may carry only fields of the step's form, for the steps after it."""
     row, instance, definition = _open_task_for(session, task_id, actor, "task.force")
-    reason = _reason(reason, "强制推进的理由")
+    reason = _reason(reason, "force")
     step = definition.step(row.step_id)
     schema, _text = definition.form(step)
     data = {} if data is None else inputs.check_value(data, "data")
     undeclared_fields(step.name, schema, data)
-    given = formspec.validate(_only_given(schema, data), data) if schema else []
+    given = forms.validate(_only_given(schema, data), data) if schema else []
     given += decisions.check_references(session, _book(session, instance), schema, data, instance.village_id)
     if given:
         raise FormInvalid(step.name, given)
@@ -437,20 +434,19 @@ def _only_given(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
 def reject(session: Session, task_id: str, actor: str, reason: str) -> Outcome:
     """The holder refuses the matter at this step; it ends, and the reason stays in its history."""
     row, instance, definition = _open_task_for(session, task_id, actor, operation="reject")
-    reason = _reason(reason, "驳回理由")
-    _decision_stands(session, instance, None, "驳回")
+    reason = _reason(reason, "reject")
+    _decision_stands(session, instance, None, "reject")
     return _cancel(session, instance, definition, actor, reason, "reject", row)
 
 
-def _decision_stands(session: Session, instance: ProcessInstance, step_id: str | None, what: str) -> None:
+def _decision_stands(session: Session, instance: ProcessInstance, step_id: str | None, operation: str) -> None:
     """A meeting's decision is not undone by one person: not by 驳回, not by 撤回 of the step that
     recorded it. Ending the matter takes a new vote."""
     decision = decisions.standing(session, _book(session, instance), instance.id, step_id)
     if decision is not None:
         raise InvalidState(
-            f"本事项已有通过的决议 {decision.number}，不能{what}；如需改变，应依法重新召开会议表决",
             code="matter.decision_stands",
-            params={"number": decision.number, "operation": what},
+            params={"number": decision.number, "operation": OPERATION_NAMES[operation]},
         )
 
 
@@ -515,14 +511,12 @@ def _completed_ancestors(task: Any) -> dict[str, Any]:
 def return_to(session: Session, task_id: str, actor: str, step_id: str, reason: str) -> Outcome:
     """Send the matter back from this step to an earlier step it came through."""
     row, instance, definition = _open_task_for(session, task_id, actor, operation="return")
-    reason = _reason(reason, "退回理由")
+    reason = _reason(reason, "return")
     step = Step.of_task(session, instance, definition, actor)
     current = step.workflow.get_task_from_id(_engine_id(row))
     target = _completed_ancestors(current).get(step_id) if current is not None else None
     if target is None:
-        raise InvalidState(
-            f"不能退回到「{step_id}」：这个事项没有经过该步骤", code="task.not_returnable", params={"step": step_id}
-        )
+        raise InvalidState(code="task.not_returnable", params={"step": step_id})
     return _reset(step, target, labels.TASK_RETURNED, row.step_id, {"to": step_id, "reason": reason})
 
 
@@ -537,7 +531,7 @@ def _reset(step: Step, target: Any, kind: str, step_id: str, data: dict[str, Any
 def withdrawable(session: Session, instance_id: int, actor: str) -> str | None:
     """What ``actor`` may withdraw now: ``"step"`` (their latest step), ``"matter"`` (the whole matter), or None."""
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or instance.status != "running":
+    if instance is None or instance.status != InstanceStatus.RUNNING:
         return None
     last = _last_progress(session, instance_id)
     if last is None:
@@ -568,17 +562,19 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     """Take back one's latest step before anyone acts on what followed, or cancel a matter one started
     that nobody has acted on yet."""
     instance = _matter_for(session, instance_id, actor, "matter.withdraw")
-    if instance.status != "running":
-        raise InvalidState("事项已经结束，不能撤回", code="matter.ended", params={"matter": instance_id})
-    reason = _reason(reason, "撤回理由")
+    if instance.status != InstanceStatus.RUNNING:
+        raise InvalidState(
+            text("workspace.refusals.withdraw_ended"), code="matter.ended", params={"matter": instance_id}
+        )
+    reason = _reason(reason, "withdraw")
     what = withdrawable(session, instance_id, actor)
     if what is None:
-        raise InvalidState("下一步已经有人办理，或这一步不是您办理的，不能撤回", code="matter.not_withdrawable")
+        raise InvalidState(code="matter.not_withdrawable")
     definition = loaded(instance.definition)
     if what == "matter":
         return _cancel(session, instance, definition, actor, reason, "withdraw", None)
     last = _last_progress(session, instance_id)
-    _decision_stands(session, instance, last.step_id, "撤回")
+    _decision_stands(session, instance, last.step_id, "withdraw")
     _require_operation(definition, last.step_id, "withdraw")
     step = Step.of_task(session, instance, definition, actor)
     ready = step.workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -588,7 +584,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
         if t.task_spec.name == last.step_id and t.state == TaskState.COMPLETED and all(_descends(r, t) for r in ready)
     ]
     if not ready or not candidates:
-        raise InvalidState("流程已经往下走了，不能撤回", code="matter.not_withdrawable")
+        raise InvalidState(text("workspace.refusals.withdraw_moved_on"), code="matter.not_withdrawable")
     target = max(candidates, key=lambda t: t.last_state_change)
     return _reset(
         step,
@@ -638,14 +634,14 @@ def transfer_candidates(session: Session, task_id: str, actor: str) -> list[dict
 def transfer(session: Session, task_id: str, actor: str, to: str, reason: str) -> Outcome:
     """Hand the step to another holder of the same role in the same place."""
     row, instance, definition = _open_task_for(session, task_id, actor, operation="transfer")
-    reason = _reason(reason, "转办说明")
+    reason = _reason(reason, "transfer")
     to = (to or "").strip() if isinstance(to, str) else ""
     if to == actor:
-        raise PowerlistError("不能转办给自己", code="transfer.self", field="to")
+        raise PowerlistError(code="transfer.self", field="to")
     target = session.scalar(select(User).where(User.username == to))
     if target is None or not target.active or not policy.could_hold(session, target.username, row):
         raise PermissionDenied(
-            f"{to} 不是本步骤同一岗位（{labels.role_name(row.role)}）的人员，不能转给他",
+            text("workspace.refusals.transfer_not_holder", user=to, role=labels.role_name(row.role)),
             code="transfer.not_holder",
             params={"user": to, "role": row.role},
             field="to",
@@ -697,21 +693,17 @@ def copy(session: Session, instance_id: int, actor: str, recipients: Any, note: 
     """Copy the matter to users who may see it (supervisors, usually) for their information."""
     instance = _matter_for(session, instance_id, actor, "matter.copy")
     if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
-        raise PowerlistError("请选择抄送给谁", code="copy.no_recipients", field="to")
+        raise PowerlistError(code="copy.no_recipients", field="to")
     names = list(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
     if not names:
-        raise PowerlistError("请选择抄送给谁", code="copy.no_recipients", field="to")
+        raise PowerlistError(code="copy.no_recipients", field="to")
     if len(names) > MAX_COPIES:
-        raise PowerlistError(
-            f"一次最多抄送 {MAX_COPIES} 人", code="copy.too_many", params={"max": MAX_COPIES}, field="to"
-        )
+        raise PowerlistError(code="copy.too_many", params={"max": MAX_COPIES}, field="to")
     note = _note(note)
     now = clock.now()
     for name in names:
         if not policy.may(session, name, "matter.read", instance):
-            raise PermissionDenied(
-                f"{name} 无权查看本事项，不能抄送给他", code="copy.not_reader", params={"user": name}, field="to"
-            )
+            raise PermissionDenied(code="copy.not_reader", params={"user": name}, field="to")
         session.add(MatterCopy(instance_id=instance.id, recipient=name, sent_by=actor, sent_at=now, note=note))
     event = history.append(
         session, instance, labels.MATTER_COPIED, at=now, actor=actor, data={"to": names, "note": note}
@@ -737,7 +729,7 @@ def remind(session: Session, task_id: str, actor: str, note: str | None = None) 
     """Remind the holders of an open step; at most once an hour per person and step."""
     row, instance, definition = _open_task_for(session, task_id, actor, "task.remind", operation="remind")
     if is_holder(session, actor, row):
-        raise PowerlistError("这是您自己要办的步骤，不用催办", code="remind.own_step")
+        raise PowerlistError(code="remind.own_step")
     now = clock.now()
     recent = session.scalar(
         select(TaskReminder.id).where(
@@ -747,7 +739,7 @@ def remind(session: Session, task_id: str, actor: str, note: str | None = None) 
         )
     )
     if recent is not None:
-        raise InvalidState("您一小时内已经催办过这一步了", code="remind.too_soon")
+        raise InvalidState(code="remind.too_soon")
     note = _note(note)
     session.add(
         TaskReminder(
@@ -768,7 +760,7 @@ def pending_approvals(session: Session, task_id: str) -> list[AddedApproval]:
     return list(
         session.scalars(
             select(AddedApproval)
-            .where(AddedApproval.task_id == task_id, AddedApproval.status == "pending")
+            .where(AddedApproval.task_id == task_id, AddedApproval.status == ApprovalStatus.PENDING)
             .order_by(AddedApproval.id)
         )
     )
@@ -777,7 +769,9 @@ def pending_approvals(session: Session, task_id: str) -> list[AddedApproval]:
 def _approvals_in_progress(session: Session, instance_id: int) -> bool:
     return (
         session.scalar(
-            select(AddedApproval.id).where(AddedApproval.instance_id == instance_id, AddedApproval.status == "pending")
+            select(AddedApproval.id).where(
+                AddedApproval.instance_id == instance_id, AddedApproval.status == ApprovalStatus.PENDING
+            )
         )
         is not None
     )
@@ -808,21 +802,20 @@ def add_approver(session: Session, task_id: str, actor: str, approver: str, posi
     (the holder's submission then waits for their approval)."""
     row, instance, definition = _open_task_for(session, task_id, actor, operation="add_approver")
     if position not in ("before", "after"):
-        raise PowerlistError("加签方式只能是“前加签”或“后加签”", code="approval.position", field="position")
-    reason = _reason(reason, "加签理由")
+        raise PowerlistError(code="approval.position", field="position")
+    reason = _reason(reason, "add_approver")
     approver = (approver or "").strip() if isinstance(approver, str) else ""
     if approver == actor:
-        raise PowerlistError("不能加签给自己", code="approval.self", field="approver")
+        raise PowerlistError(code="approval.self", field="approver")
     target = session.scalar(select(User).where(User.username == approver))
     if target is None or not target.active or not _may_approve(session, target.username, instance):
         raise PermissionDenied(
-            f"{approver} 无权查看或办理本事项，不能加签给他",
             code="approval.not_eligible",
             params={"user": approver},
             field="approver",
         )
     if pending_approvals(session, task_id):
-        raise InvalidState("这一步已经有一个加签在等待审批", code="approval.pending")
+        raise InvalidState(code="approval.pending")
     now = clock.now()
     approval = AddedApproval(
         instance_id=instance.id,
@@ -833,7 +826,7 @@ def add_approver(session: Session, task_id: str, actor: str, approver: str, posi
         requested_by=actor,
         requested_at=now,
         reason=reason,
-        status="pending",
+        status=ApprovalStatus.PENDING,
     )
     session.add(approval)
     session.flush()
@@ -857,26 +850,26 @@ def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: 
     The approver must still see the matter and hold a role that acts in it."""
     begin_write(session)
     if not isinstance(agree, bool):
-        raise PowerlistError("请选择同意或不同意", code="approval.agree", field="agree")
+        raise PowerlistError(code="approval.agree", field="agree")
     approval = session.get(AddedApproval, approval_id)
     if approval is None:
-        raise NotFound("没有这个加签审批", code="approval.not_found")
+        raise NotFound(code="approval.not_found")
     policy.require(session, actor, "approval.decide", approval)
-    if approval.status == "cancelled":
-        raise InvalidState("该步骤已经变化，这个加签不再需要审批", code="approval.stale")
-    if approval.status != "pending":
-        raise InvalidState("这个加签已经审批过了", code="approval.decided")
+    if approval.status == ApprovalStatus.CANCELLED:
+        raise InvalidState(code="approval.stale")
+    if approval.status != ApprovalStatus.PENDING:
+        raise InvalidState(code="approval.decided")
     if approval.position == "after" and approval.parked is None:
-        raise InvalidState("办理人还没有提交，请等提交后再审批", code="approval.not_submitted")
+        raise InvalidState(code="approval.not_submitted")
     comment = _note(comment)
     if not agree and not comment:
-        raise PowerlistError("不同意时请写明意见", code="approval.comment_required", field="comment")
+        raise PowerlistError(code="approval.comment_required", field="comment")
     row = session.get(OpenTask, approval.task_id)
     instance = steps.lock_instance(session, approval.instance_id)
-    if row is None or instance.status != "running":
-        raise InvalidState("该步骤已经变化，这个加签不再需要审批", code="approval.stale")
+    if row is None or instance.status != InstanceStatus.RUNNING:
+        raise InvalidState(code="approval.stale")
     now = clock.now()
-    approval.status = "approved" if agree else "declined"
+    approval.status = ApprovalStatus.APPROVED if agree else ApprovalStatus.DECLINED
     approval.decided_at = now
     approval.comment = comment
     event = history.append(

@@ -23,6 +23,7 @@ from engine.org.passwords import hash_password
 from engine.org.reserved import refuse_reserved
 from engine.org.roles import LEVELS, ROLES
 from engine.org.service import ensure_unit, get_unit, grant
+from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
 from engine.policy import admin as admin_policy
 from engine.workspace.labels import office, role_name
@@ -262,7 +263,7 @@ class Person:
 
 
 def _office_of(user: User, role: str | None = None) -> str:
-    holdings = sorted(user.roles, key=lambda a: (a.org_unit.level != "village", a.org_unit.code, a.role))
+    holdings = sorted(user.roles, key=lambda a: (a.org_unit.level != Level.VILLAGE, a.org_unit.code, a.role))
     chosen = [a for a in holdings if a.role == role] or holdings
     return "、".join(office(a.org_unit.name, a.role, a.org_unit.level) for a in chosen[:2])
 

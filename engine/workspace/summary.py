@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from engine.clock import as_utc
 from engine.history import events as history
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
-from engine.workspace import formspec, labels
+from engine.workspace import labels
 from engine.workspace.people import Person, persons
+from engine.workspace.values import field_text, yuan_amount
 
 # Titles that mark a field as naming a party of the matter, or what it is about, in forms that do not
 # say so themselves with ``x-summary``.
@@ -133,36 +135,24 @@ def _declared(schema: dict[str, Any] | None, kind: str) -> set[str] | None:
     return None
 
 
-def _marked(schema: dict[str, Any] | None, field: formspec.Field, kind: str, words: tuple[str, ...]) -> bool:
+def _marked(schema: dict[str, Any] | None, field: forms.Field, kind: str, words: tuple[str, ...]) -> bool:
     declared = _declared(schema, kind)
     if declared is not None:
         return field.name in declared
     return field.kind in ("text", "textarea", "lines") and any(w in field.title for w in words)
 
 
-def _text(field: formspec.Field, value: Any) -> str:
+def _text(field: forms.Field, value: Any) -> str:
     if isinstance(value, str) and value.startswith(DIGEST_PREFIX):
         return "（已保密保存）"
-    if field.kind == "money":
-        return f"{formspec.fen_to_yuan(value)} 元"
-    if field.kind == "boolean":
-        return "是" if value is True else "否" if value is False else str(value)
-    if field.kind in ("choice", "choices"):
-        options = dict(field.options)
-        items = value if isinstance(value, list) else [value]
-        return "、".join(options.get(str(v), str(v)) for v in items)
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return field_text(field, value)
 
 
 def _is_fen(name: str, value: Any) -> bool:
     return name.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool)
 
 
-def _verdict(spec: formspec.FormSpec, form: dict[str, Any]) -> str | None:
+def _verdict(spec: forms.FormSpec, form: dict[str, Any]) -> str | None:
     for f in spec.fields:
         value = form.get(f.name)
         if f.kind == "boolean" and f.name.endswith(("approved", "passed", "agreed")) and isinstance(value, bool):
@@ -172,7 +162,7 @@ def _verdict(spec: formspec.FormSpec, form: dict[str, Any]) -> str | None:
     return None
 
 
-def _is_opinion(field: formspec.Field) -> bool:
+def _is_opinion(field: forms.Field) -> bool:
     return field.name in OPINION_NAMES or field.name.endswith(("_opinion", "_comment")) or field.title.endswith("意见")
 
 
@@ -257,7 +247,7 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
     decided: list[tuple[HistoryEvent, dict[str, Any]]] = []
 
     def take(schema: dict[str, Any] | None, form: dict[str, Any], step_name: str) -> list[Fact]:
-        spec = formspec.form_spec(schema)
+        spec = forms.form_spec(schema)
         facts = []
         for f in spec.fields:
             if f.name not in form or form[f.name] in (None, "", []):
@@ -266,7 +256,7 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
             fact = Fact(f.title, _text(f, value))
             facts.append(fact)
             if _is_fen(f.name, value) or f.kind == "money":
-                amounts[f.name] = Amount(f.name, f.title, value, formspec.fen_to_yuan(value), step_name)
+                amounts[f.name] = Amount(f.name, f.title, value, yuan_amount(value), step_name)
             elif _marked(schema, f, "parties", PARTY_WORDS):
                 parties[f.name] = fact
             elif _marked(schema, f, "subject", SUBJECT_WORDS):
@@ -315,7 +305,7 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
                     step_name=step.name,
                     kind="image" if kind in IMAGE_TYPES else "pdf" if kind == "application/pdf" else "file",
                 )
-        spec = formspec.form_spec(schema)
+        spec = forms.form_spec(schema)
         texts = tuple(
             Fact(f.title, _text(f, form[f.name]))
             for f in spec.fields

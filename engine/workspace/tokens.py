@@ -106,10 +106,10 @@ def revoke(session: Session, token_id: int, actor: str | None, username: str | N
     row = session.get(ApiToken, token_id)
     owner = session.get(User, row.user_id) if row is not None else None
     if row is None or owner is None or (username is not None and owner.username != username):
-        raise NotFound(f"没有编号为 {token_id} 的令牌", code="token.not_found", params={"token": token_id})
+        raise NotFound(code="token.not_found", params={"token": token_id})
     admin_policy.require(session, actor, "token.revoke", owner)
     if row.revoked_at is not None:
-        raise PowerlistError("这个令牌已经作废了")
+        raise PowerlistError(code="token.revoked")
     row.revoked_at = clock.now()
     session.add(
         AuditLog(

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.supervision.models import Severity, ViolationStatus
+
 Provider = Callable[[Session, int], list[dict[str, Any]]]
 
 _providers: list[Provider] = []
@@ -44,7 +46,7 @@ def _supervision(session: Session, instance_id: int) -> list[dict[str, Any]]:
             "rectify_by": v.get("rectify_by"),
         }
         for v in listing(session, instance_id=instance_id)
-        if v.get("status") != "closed"
+        if v.get("status") != ViolationStatus.CLOSED
     ]
 
 
@@ -57,7 +59,7 @@ def for_instance(session: Session, instance_id: int) -> list[dict[str, Any]]:
                     {
                         "message": str(warning["message"]),
                         "detail": warning.get("detail"),
-                        "severity": str(warning.get("severity") or "yellow"),
+                        "severity": str(warning.get("severity") or Severity.YELLOW),
                         "severity_name": warning.get("severity_name"),
                         "step": warning.get("step"),
                         "raised_at": warning.get("raised_at"),

@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from engine.persistence.enums import Level
 from powerlist.cli import SMALL_ID, State, echo_json, pass_state, reports_errors
 
 
@@ -205,7 +206,7 @@ def unit() -> None:
 @unit.command("add")
 @click.argument("code")
 @click.argument("name")
-@click.option("--level", type=click.Choice(["county", "town", "village"]), required=True)
+@click.option("--level", type=click.Choice([level.value for level in Level]), required=True)
 @click.option("--parent", default=None, help="Code of the county (for a town) or town (for a village).")
 @pass_state
 @reports_errors

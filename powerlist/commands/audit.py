@@ -14,6 +14,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -171,26 +172,26 @@ def conformance(
             findings = check_histories(session, Scope(key=key, unit=village))
     by_case = findings.by_case()
     if as_json:
-        output: dict[str, Any] = {"summary": findings.summary()}
+        output: dict[str, Any] = {"summary": findings.summary().as_dict()}
         if read is not None:
-            output["model"] = {"file": model_file, **read.summary()}
+            output["model"] = {"file": model_file, **asdict(read.summary())}
         if imported is not None:
-            output["import"] = {**imported.summary(), "rejected_rows": [r.__dict__ for r in imported.rejected]}
+            output["import"] = {**asdict(imported.summary()), "rejected_rows": [r.__dict__ for r in imported.rejected]}
         output["cases"] = {case: [d.as_dict() for d in items] for case, items in by_case.items()}
         echo_json(output)
         return
     if read is not None:
         info = read.summary()
         click.echo(
-            f"model {model_file}: process {info['process']} ({info['process_name'] or '-'}), "
-            f"{info['tasks']} tasks, {info['activities']} activities",
+            f"model {model_file}: process {info.process} ({info.process_name or '-'}), "
+            f"{info.tasks} tasks, {info.activities} activities",
             err=True,
         )
-        for note in info["notes"]:
+        for note in info.notes:
             click.echo(f"  note: {note}", err=True)
     if imported is not None:
         _print_import(imported, "--mapping" if read is not None else "'powerlist mapping set' or --map")
-    for case, reason in findings.summary().get("unchecked", {}).items():
+    for case, reason in findings.summary().unchecked.items():
         click.echo(f"case {case}: {reason}")
     for case, items in by_case.items():
         click.echo(f"case {case}: {len(items)} deviation(s)")
@@ -200,15 +201,15 @@ def conformance(
                 f"  #{d.event:<3} {d.kind:<8} {d.step} ({d.step_name}) {when} {d.resource or '-'}: {d.describe()}"
             )
     summary = findings.summary()
-    counts = ", ".join(f"{kind} {n}" for kind, n in summary["deviations"].items())
+    counts = ", ".join(f"{kind} {n}" for kind, n in summary.deviations.items())
     click.echo(
-        f"{summary['flow']}: {summary['cases']} cases, {summary['events']} events; "
-        f"{summary['deviating_cases']} cases deviate ({counts})"
+        f"{summary.flow}: {summary.cases} cases, {summary.events} events; "
+        f"{summary.deviating_cases} cases deviate ({counts})"
     )
-    timing = summary["timing"]
+    timing = summary.timing
     click.echo(
-        f"checked by {summary['method']} in {timing['total_ms']:.1f} ms "
-        f"(per case: mean {timing['mean_ms']:.3f} ms, max {timing['max_ms']:.3f} ms)",
+        f"checked by {summary.method} in {timing.total_ms:.1f} ms "
+        f"(per case: mean {timing.mean_ms:.3f} ms, max {timing.max_ms:.3f} ms)",
         err=True,
     )
 
@@ -225,18 +226,18 @@ def _file_model(model_file: str, process: str | None, mapping_file: str | None):
 
 def _print_import(result, how_to_map: str = "'powerlist mapping set' or --map") -> None:
     summary = result.summary()
-    skipped = f", skipped {summary['skipped']} (lifecycle not complete)" if summary["skipped"] else ""
+    skipped = f", skipped {summary.skipped} (lifecycle not complete)" if summary.skipped else ""
     click.echo(
-        f"read {summary['read']} events: used {summary['used']}, rejected {summary['rejected']}{skipped}; "
-        f"{summary['cases']} cases",
+        f"read {summary.read} events: used {summary.used}, rejected {summary.rejected}{skipped}; "
+        f"{summary.cases} cases",
         err=True,
     )
     for rejected in result.rejected[:MAX_REJECTS_SHOWN]:
         click.echo(f"  rejected {rejected}", err=True)
     if result.rejected_count > MAX_REJECTS_SHOWN:
         click.echo(f"  … and {result.rejected_count - MAX_REJECTS_SHOWN} more (see --json)", err=True)
-    if summary["unknown_activities"]:
-        names = ", ".join(f"{n} ({c})" for n, c in list(summary["unknown_activities"].items())[:10])
+    if summary.unknown_activities:
+        names = ", ".join(f"{n} ({c})" for n, c in list(summary.unknown_activities.items())[:10])
         click.echo(f"  unknown activities: {names}; map them with {how_to_map}", err=True)
 
 

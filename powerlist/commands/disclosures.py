@@ -7,6 +7,8 @@ whose ``disclosure.*`` checks are the one access policy's. Exit codes as everywh
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import click
 
 from powerlist.cli import State, echo_json, pass_state, reports_errors
@@ -34,15 +36,15 @@ def due(state: State, village: str, actor: str, as_json: bool) -> None:
     with state.transaction() as session:
         rows = area.due_for(session, actor, village)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     for r in rows:
-        if r["posted_on"]:
-            when = f"公开于 {r['posted_on']}" + (f"（逾期 {r['late_days']} 天）" if r["late_days"] else "（按时）")
+        if r.posted_on:
+            when = f"公开于 {r.posted_on}" + (f"（逾期 {r.late_days} 天）" if r.late_days else "（按时）")
         else:
-            when = f"逾期 {r['late_days']} 天未公开" if r["overdue"] else "未到期"
-        revision = f"#{r['revision']} sha256:{r['digest'][:12]}" if r["revision"] else ""
-        click.echo(f"{r['kind']:<16} {r['period']:<8} 截止 {r['due_on']}  {r['status_title']:<8} {when} {revision}")
+            when = f"逾期 {r.late_days} 天未公开" if r.overdue else "未到期"
+        revision = f"#{r.revision} sha256:{r.digest[:12]}" if r.revision else ""
+        click.echo(f"{r.kind:<16} {r.period:<8} 截止 {r.due_on}  {r.status_title:<8} {when} {revision}")
 
 
 @disclosures.command("prepare")
@@ -123,15 +125,15 @@ def summary(state: State, village: str, half: str, actor: str, as_json: bool) ->
     with state.transaction() as session:
         found = area.summary_for(session, actor, village, half)
     if as_json:
-        echo_json(found)
+        echo_json(asdict(found))
         return
-    content = found["content"]
+    content = found.content
     click.echo(f"{content['village']} {content['half']} {content['first']} … {content['last']}")
     for m in content["matters"]:
         click.echo(f"  {m['name']}: 新办 {m['started']} 办结 {m['completed']}")
     for d in content["decisions"]:
         click.echo(f"  {d['number']} {d['purpose']} {d['passed_on']}")
-    click.echo(f"sha256:{found['digest']}")
+    click.echo(f"sha256:{found.digest}")
 
 
 commands = [disclosures]

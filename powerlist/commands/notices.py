@@ -6,24 +6,27 @@ Exit codes as everywhere: 0 done, 1 refused (permission, state), 2 invalid input
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from engine.calendar import local_iso
 from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
 
+if TYPE_CHECKING:
+    from engine.supervision.notices import Document
+
 KINDS = click.Choice(["warning", "rectification", "order"])
 
 
-def _line(doc: dict) -> str:
-    received = (
-        f"received {local_iso(doc['received_at'])} by {doc['received_by']}" if doc["received_at"] else "not received"
-    )
-    target = f"violation #{doc['violation']}" if doc["violation"] else f"grade notice #{doc['notice']}"
+def _line(doc: Document) -> str:
+    received = f"received {local_iso(doc.received_at)} by {doc.received_by}" if doc.received_at else "not received"
+    target = f"violation #{doc.violation}" if doc.violation else f"grade notice #{doc.notice}"
     return (
-        f"#{doc['id']} {doc['number']} {doc['title']} {doc['village']} {doc['village_name']} ({target}) "
-        f"issued {local_iso(doc['issued_at'])} by {doc['issued_by']}; {received}"
+        f"#{doc.id} {doc.number} {doc.title} {doc.village} {doc.village_name} ({target}) "
+        f"issued {local_iso(doc.issued_at)} by {doc.issued_by}; {received}"
     )
 
 
@@ -73,10 +76,10 @@ def notice_issue(
     if pdf_path:
         _write(pdf_path, notices.render_pdf(doc))
     if as_json:
-        echo_json(doc)
+        echo_json(asdict(doc))
         return
     if preview:
-        content = doc["content"]
+        content = doc.content
         click.echo(f"{content['title']}\n{content['number']}\n{content['addressee']}")
         for paragraph in content["paragraphs"]:
             click.echo(f"  {paragraph}")
@@ -101,7 +104,7 @@ def notice_receive(state: State, document_id, actor, received_by, received_on, n
     with state.transaction() as session:
         doc = notices.receive(session, actor, document_id, received_by, received_on=received_on, note=note)
     if as_json:
-        echo_json(doc)
+        echo_json(asdict(doc))
         return
     click.echo(f"received {_line(doc)}")
 
@@ -122,7 +125,7 @@ def notice_pdf(state: State, document_id, actor, out_path):
         _write(out_path, notices.render_html(doc).encode())
     else:
         _write(out_path, notices.render_pdf(doc))
-    click.echo(f"wrote {out_path}: {doc['number']}")
+    click.echo(f"wrote {out_path}: {doc.number}")
 
 
 @notice.command("list")
@@ -139,7 +142,7 @@ def notice_list(state: State, actor, violation_id, village, as_json):
     with state.transaction() as session:
         rows = notices.documents(session, actor, violation_id=violation_id, village=village)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     if not rows:
         click.echo("no documents")
@@ -186,9 +189,9 @@ def talk_record(state: State, kind, violation_id, village, actor, held_on, place
             **rest,
         )
     if as_json:
-        echo_json(row)
+        echo_json(asdict(row))
         return
-    click.echo(f"recorded {row['kind_name']} #{row['id']} {row['village']} {row['held_on']} with {row['subject_name']}")
+    click.echo(f"recorded {row.kind_name} #{row.id} {row.village} {row.held_on} with {row.subject_name}")
 
 
 @talk.command("list")
@@ -205,14 +208,12 @@ def talk_list(state: State, actor, violation_id, village, as_json):
     with state.transaction() as session:
         rows = talks.talks(session, actor, violation_id=violation_id, village=village)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     if not rows:
         click.echo("no talks")
     for row in rows:
-        click.echo(
-            f"#{row['id']} {row['kind_name']} {row['held_on']} {row['village']} {row['subject_name']}: {row['outcome']}"
-        )
+        click.echo(f"#{row.id} {row.kind_name} {row.held_on} {row.village} {row.subject_name}: {row.outcome}")
 
 
 commands = [notice, talk]

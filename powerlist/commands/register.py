@@ -6,6 +6,7 @@ access policy's (``decision.*``). Exit codes as everywhere: 0 done, 1 refused, 2
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
@@ -37,16 +38,16 @@ def list_(state: State, village: str, year: int | None, actor: str, as_json: boo
     with state.transaction() as session:
         rows = register.register_of(session, actor, village, year)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(r) for r in rows])
         return
     if not rows:
         click.echo("（决议台账为空）")
     for r in rows:
-        flag = " 超支!" if r["over"] else ""
+        flag = " 超支!" if r.over else ""
         click.echo(
-            f"{r['number']:<22} {r['status_title']:<4} {r['passed_on']} {r['kind_title']} {r['purpose']} "
-            f"批准 {_yuan(r['amount_fen'])} 合同 {_yuan(r['contracted_fen'])} 支出 {_yuan(r['paid_fen'])} "
-            f"流水 {_yuan(r['settled_fen'])}{flag}"
+            f"{r.number:<22} {r.status_title:<4} {r.passed_on} {r.kind_title} {r.purpose} "
+            f"批准 {_yuan(r.amount_fen)} 合同 {_yuan(r.contracted_fen)} 支出 {_yuan(r.paid_fen)} "
+            f"流水 {_yuan(r.settled_fen)}{flag}"
         )
 
 

@@ -7,6 +7,7 @@ Exit codes as everywhere: 0 done, 1 refused, 2 invalid input.
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,8 +41,6 @@ def subsidies() -> None:
 @reports_errors
 def import_(state: State, file: str, village: str, kind: str, period: str, actor: str, replace: bool, as_json: bool):
     """Check a CSV or .xlsx roster and publish it: every row or none; each problem printed with its line and column."""
-    from dataclasses import asdict
-
     path = Path(file)
     try:
         data = path.read_bytes()
@@ -77,16 +76,16 @@ def list_(state: State, village: str, actor: str, as_json: bool) -> None:
     with state.transaction() as session:
         rows = book.rosters_for_staff(session, actor, village)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     if not rows:
         click.echo("（还没有补贴名册）")
     for r in rows:
-        status = {"published": "公布中", "withdrawn": "已撤下", "replaced": "已替换"}.get(r["status"], r["status"])
-        note = f" 原因：{r['withdraw_reason']}" if r["withdraw_reason"] else ""
+        status = {"published": "公布中", "withdrawn": "已撤下", "replaced": "已替换"}.get(r.status, r.status)
+        note = f" 原因：{r.withdraw_reason}" if r.withdraw_reason else ""
         click.echo(
-            f"#{r['id']} {r['period']} {r['kind_name']} {status} {r['households']} 户 {r['people']} 人 "
-            f"{_yuan(r['total_fen'])} 元 {r['source']} {r['filename'] or ''} by {r['imported_by'] or '-'}{note}"
+            f"#{r.id} {r.period} {r.kind_name} {status} {r.households} 户 {r.people} 人 "
+            f"{_yuan(r.total_fen)} 元 {r.source} {r.filename or ''} by {r.imported_by or '-'}{note}"
         )
 
 
@@ -100,7 +99,7 @@ def withdraw(state: State, roster_id: int, reason: str, actor: str) -> None:
     """Take a wrong roster down from the villagers' page; it stays in the record with the reason."""
     with state.transaction() as session:
         row = book.withdraw(session, actor, roster_id, reason)
-    click.echo(f"withdrew roster #{row['id']} ({row['village']} {row['kind_name']} {row['period']})")
+    click.echo(f"withdrew roster #{row.id} ({row.village} {row.kind_name} {row.period})")
 
 
 @subsidies.command("households")
@@ -114,12 +113,12 @@ def households(state: State, village: str, actor: str, as_json: bool) -> None:
     with state.transaction() as session:
         rows = book.households_of(session, actor, village)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     if not rows:
         click.echo("（还没有户码：导入一份名册后就有）")
     for r in rows:
-        click.echo(f"{r['code']}\t{r['head']}\t{r['group']}")
+        click.echo(f"{r.code}\t{r.head}\t{r.group}")
 
 
 commands = [subsidies]

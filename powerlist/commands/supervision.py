@@ -16,6 +16,7 @@ import click
 from engine import clock
 from engine.calendar import local_iso
 from engine.clock import as_utc
+from engine.supervision.models import ViolationStatus
 from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
 
 PROCESSES = Path(__file__).resolve().parent.parent.parent / "processes"
@@ -199,7 +200,7 @@ def evidence_import(state: State, file: str, actor: str | None, as_json: bool) -
 
 @click.command()
 @click.option("--village", default=None, help="Village, town or county code.")
-@click.option("--status", default=None, type=click.Choice(["open", "acknowledged", "rectified", "escalated", "closed"]))
+@click.option("--status", default=None, type=click.Choice([s.value for s in ViolationStatus]))
 @click.option("--period", default=None, help="Quarter, e.g. 2026Q4.")
 @click.option("--instance", "instance_id", type=ID, default=None)
 @click.option("--as", "actor", default=None, help="Only those this user supervises now or must rectify.")

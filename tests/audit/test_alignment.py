@@ -197,8 +197,8 @@ def test_a_case_that_hits_the_bound_is_reported_not_guessed(monkeypatch):
     monkeypatch.setattr(conformance, "align", functools.partial(align, max_states=3))
     result = check_log(log_of({"long": "a c b a".split(), "fine": ["a", "b", "c"]}), SEQUENCE)
     summary = result.summary()
-    assert "long" in summary["unchecked"] and "bound" in summary["unchecked"]["long"]
-    assert summary["deviating_cases"] == 0 and summary["timing"]["max_ms"] >= 0
+    assert "long" in summary.unchecked and "bound" in summary.unchecked["long"]
+    assert summary.deviating_cases == 0 and summary.timing.max_ms >= 0
 
 
 def test_flows_of_our_own_agree_with_the_replay_on_whether_a_case_conforms(four):
@@ -211,7 +211,7 @@ def test_flows_of_our_own_agree_with_the_replay_on_whether_a_case_conforms(four)
     log, _seeded = generate(four, 1500, 0.3, seed=11)
     replayed = check_log(log, four)
     aligned = check_log(log, read)
-    assert aligned.summary()["method"] == "alignment" and replayed.summary()["method"] == "replay"
+    assert aligned.summary().method == "alignment" and replayed.summary().method == "replay"
     ours = {r[0] for r in aligned.raw if r[1] != conformance._OVERDUE}
     theirs = {r[0] for r in replayed.raw if r[1] != conformance._OVERDUE}
     assert ours == theirs and len(ours) > 200
@@ -222,7 +222,7 @@ def test_flows_of_our_own_agree_with_the_replay_on_whether_a_case_conforms(four)
 def test_a_model_that_cannot_finish_is_said_so():
     stuck = model_of("s start\na task\nx xor\nb task\nc task\nj and\ne end\ns -> a -> x -> b -> j -> e\nx -> c -> j")
     result = check_log(log_of({"k": ["a", "b"]}), stuck)
-    assert "cannot finish" in result.summary()["unchecked"]["k"] and result.raw == []
+    assert "cannot finish" in result.summary().unchecked["k"] and result.raw == []
 
 
 def test_a_sanctioned_return_is_a_second_pass_not_a_repeat():
@@ -287,11 +287,11 @@ def test_a_case_past_the_time_budget_is_listed_not_guessed():
     steps = [f"t{k}" for k in range(50)]
     cases = {"fits": steps, "wide": steps[:10], "wide_again": steps[:10], "fits_too": steps[::-1]}
     result = check_log(log_of(cases), WIDE, budget=Budget(variant_seconds=0.2))
-    unchecked = result.summary()["unchecked"]
+    unchecked = result.summary().unchecked
     assert set(unchecked) == {"wide", "wide_again"}  # the variant is searched once
     assert "time budget of 0.2 s" in unchecked["wide"] and result.raw == []
     spent = check_log(log_of(cases), WIDE, budget=Budget(variant_seconds=5, job_seconds=0.2)).summary()
-    assert set(spent["unchecked"]) == {"wide", "wide_again", "fits_too"}  # the check's budget ran out at "wide"
-    assert all("check's time budget of 0.2 s ran out" in reason for reason in spent["unchecked"].values())
+    assert set(spent.unchecked) == {"wide", "wide_again", "fits_too"}  # the check's budget ran out at "wide"
+    assert all("check's time budget of 0.2 s ran out" in reason for reason in spent.unchecked.values())
     with pytest.raises(ValueError, match="positive"):
         Budget(variant_seconds=0)

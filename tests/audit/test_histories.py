@@ -42,7 +42,7 @@ def test_overdue_steps_of_driven_matters(matters):
         findings = check_histories(session, Scope(key=KEY))
         deviation = findings.deviations()[0]
         assert deviation.due == T0 + timedelta(days=11) and deviation.at == T0 + timedelta(days=13)
-        assert findings.summary()["cases"] == 3 and findings.summary()["events"] == 9 + 9 + 11
+        assert findings.summary().cases == 3 and findings.summary().events == 9 + 9 + 11
 
 
 def test_records_written_around_the_engine_are_checked(flow):

@@ -51,7 +51,7 @@ def line_of(text: str, needle: str, nth: int = 1) -> int:
 def test_xes_import_maps_names_reports_bad_events_and_feeds_the_check(four):
     seen: list[int] = []
     result = read_xes(io.BytesIO(XES.encode()), ActivityMapper(four), progress=seen.append)
-    assert result.summary()["read"] == 10
+    assert result.summary().read == 10
     assert (result.used, result.skipped, result.rejected_count) == (6, 1, 3)
     assert [(r.line, r.field, r.reason) for r in result.rejected] == [
         (line_of(XES, "开会"), "concept:name", "unknown activity: not a step id, step name or mapped name"),

@@ -23,8 +23,9 @@ from engine.definitions.validate import load_definition_file
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.org.roles import role_level
 from engine.persistence.models import OpenTask, ProcessInstance
+from engine.runtime import forms
 from engine.runtime.loaded import loaded
-from engine.workspace import attachments, formspec
+from engine.workspace import attachments
 from powerlist.demo import COUNTY_ROLES, TOWN_ROLES, TOWN_SLUGS, TOWNS, VILLAGE_ROLES
 from tests.support import files
 from tests.support.matters import register_cited
@@ -159,7 +160,7 @@ def complete_with_every_file(session: Session, task_id: str, actor: str, data: d
     row = session.get(OpenTask, task_id)
     schema, _text = definition_of(session, row)
     chosen = files.required_files(session, task_id, actor)
-    for slot in formspec.form_spec(schema).attachments:
+    for slot in forms.form_spec(schema).attachments:
         if slot["name"] not in chosen:
             content, filename = files.sample_for(slot["accept"])
             chosen[slot["name"]] = [attachments.store_upload(session, None, content, filename, actor).id]

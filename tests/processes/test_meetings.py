@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from engine.ruleset import rule_values
-from engine.workspace import formspec
+from engine.runtime import forms
 from tests.processes.driver import StepDriver, refused_on
 from tests.processes.test_flow_paths import (
     Library,
@@ -198,12 +198,12 @@ def test_checks_read_earlier_steps_only_when_given():
         ],
     }
     data = {"meeting_date": "2025-03-01"}
-    assert [r.ok for r in formspec.run_checks(schema, data)] == [None]  # a preview cannot tell yet
-    assert [r.ok for r in formspec.run_checks(schema, data, {"earlier": {"proposed_on": "2025-02-01"}})] == [True]
-    assert [r.ok for r in formspec.run_checks(schema, data, {"earlier": {"proposed_on": "2025-03-02"}})] == [False]
+    assert [r.ok for r in forms.run_checks(schema, data)] == [None]  # a preview cannot tell yet
+    assert [r.ok for r in forms.run_checks(schema, data, {"earlier": {"proposed_on": "2025-02-01"}})] == [True]
+    assert [r.ok for r in forms.run_checks(schema, data, {"earlier": {"proposed_on": "2025-03-02"}})] == [False]
     # a form's own field wins over a context name
     own = {**data, "earlier": {"proposed_on": "2025-01-01"}}
-    assert [r.ok for r in formspec.run_checks(schema, own, {"earlier": {"proposed_on": "2025-03-02"}})] == [True]
+    assert [r.ok for r in forms.run_checks(schema, own, {"earlier": {"proposed_on": "2025-03-02"}})] == [True]
 
 
 def test_every_meeting_rule_names_its_field_and_cites_its_basis():

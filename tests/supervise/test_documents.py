@@ -53,7 +53,7 @@ def _events(world, violation: int) -> list[tuple[str, str | None]]:
         return [(e.kind, e.actor) for e in rows]
 
 
-def _pdf_text(document: dict) -> tuple[str, pypdf.PdfReader]:
+def _pdf_text(document: notices.Document) -> tuple[str, pypdf.PdfReader]:
     reader = pypdf.PdfReader(io.BytesIO(notices.render_pdf(document)))
     return "".join(page.extract_text() for page in reader.pages).replace("\n", ""), reader
 
@@ -68,14 +68,14 @@ def test_numbers_count_per_issuing_unit_kind_and_year_and_concurrent_issues_neve
     other_kind = _issue(w, "dongxi.discipline", "warning", violation_id=warnings.red)
     other_town = _issue(w, "xiling.discipline", "rectification", violation_id=warnings.far)
     county = _issue(w, "county.discipline", "rectification", violation_id=warnings.far)
-    assert [first["number"], second["number"], other_kind["number"], other_town["number"], county["number"]] == [
+    assert [first.number, second.number, other_kind.number, other_town.number, county.number] == [
         "东溪镇纪整〔2026〕1号",
         "东溪镇纪整〔2026〕2号",
         "东溪镇纪预〔2026〕1号",
         "西岭镇纪整〔2026〕1号",
         "清溪县纪整〔2026〕1号",
     ]
-    assert (first["issuer"], county["issuer"]) == ("QX01", "QX")
+    assert (first.issuer, county.issuer) == ("QX01", "QX")
 
     # Six issues at once by two people of the same town, on two villages' warnings: six numbers.
     def issue(actor_violation: tuple[str, int], out: list, errors: list) -> None:
@@ -86,7 +86,7 @@ def test_numbers_count_per_issuing_unit_kind_and_year_and_concurrent_issues_neve
                 w.sessions,
                 lambda s: notices.issue(s, "dongxi.discipline", "rectification", violation_id=actor_violation[1]),
             )
-            out.append(found["number"])
+            out.append(found.number)
         except Exception as exc:  # pragma: no cover - reported by the assertion below
             errors.append(exc)
 
@@ -105,10 +105,10 @@ def test_numbers_count_per_issuing_unit_kind_and_year_and_concurrent_issues_neve
 
     now(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))  # a new year starts again at 1
     assert (
-        _issue(w, "dongxi.discipline", "rectification", violation_id=warnings.red)["number"] == "东溪镇纪整〔2027〕1号"
+        _issue(w, "dongxi.discipline", "rectification", violation_id=warnings.red).number == "东溪镇纪整〔2027〕1号"
     )
     assert (
-        _issue(w, "xiling.discipline", "rectification", violation_id=warnings.far)["number"] == "西岭镇纪整〔2027〕1号"
+        _issue(w, "xiling.discipline", "rectification", violation_id=warnings.far).number == "西岭镇纪整〔2027〕1号"
     )
     with w.sessions() as session:
         seqs = session.execute(
@@ -191,34 +191,34 @@ def test_documents_print_the_facts_and_qr_code_are_chained_when_issued_and_recei
     issued = _issue(w, "dongxi.discipline", "rectification", violation_id=warnings.red, facts="经镇纪委核实属实。")
     text, reader = _pdf_text(issued)
     with w.sessions() as session:
-        basis = session.get(Violation, session.get(SupervisionDocument, issued["id"]).violation_id).legal_basis
-    for expected in (issued["number"], "整改通知书", "上塘村", "12,000.00 元", basis, "经镇纪委核实属实。", "决议"):
+        basis = session.get(Violation, session.get(SupervisionDocument, issued.id).violation_id).legal_basis
+    for expected in (issued.number, "整改通知书", "上塘村", "12,000.00 元", basis, "经镇纪委核实属实。", "决议"):
         assert expected.replace("\n", "") in text, expected
     assert "二〇二六年十一月二日" in text  # the day of issue, as documents write it
     # The QR code opens the matter's public progress page (its receipt code is in the text too).
-    receipt = issued["content"]["facts"]["receipt"]
-    assert issued["check_url"].endswith(f"/public/matters/{receipt}") and receipt in text
+    receipt = issued.content["facts"]["receipt"]
+    assert issued.check_url.endswith(f"/public/matters/{receipt}") and receipt in text
     html = notices.render_html(issued)
     assert 'src="data:image/svg+xml;base64,' in html
     resources = reader.pages[0]["/Resources"]
     assert "/XObject" in resources or "/Pattern" in resources  # the QR code is drawn on the page
     assert reader.pages[0].mediabox.width == pytest.approx(595.3, abs=1)  # A4
     issued = _issue(w, "dongxi.discipline", "order", violation_id=warnings.red)
-    assert (issued["title"], issued["colour"]) == ("红色督查令", "red")
+    assert (issued.title, issued.colour) == ("红色督查令", "red")
     with w.sessions() as session, session.begin(), pytest.raises(InputInvalid) as early:
-        notices.receive(session, "dongxi.discipline", issued["id"], "张建国", received_on="2026-10-01")
+        notices.receive(session, "dongxi.discipline", issued.id, "张建国", received_on="2026-10-01")
     assert early.value.field == "received_on"
     with w.sessions() as session, session.begin():
         received = notices.receive(
-            session, "dongxi.discipline", issued["id"], "张建国（村委会主任）", received_on="2026-11-02"
+            session, "dongxi.discipline", issued.id, "张建国（村委会主任）", received_on="2026-11-02"
         )
-    assert received["received_by"] == "张建国（村委会主任）" and received["receipt_recorded_by"] == "dongxi.discipline"
+    assert received.received_by == "张建国（村委会主任）" and received.receipt_recorded_by == "dongxi.discipline"
     assert _events(w, warnings.red)[-2:] == [
         ("document_issued", "dongxi.discipline"),
         ("document_received", "dongxi.discipline"),
     ]
     with w.sessions() as session, session.begin(), pytest.raises(InvalidState) as twice:
-        notices.receive(session, "dongxi.discipline", issued["id"], "张建国")
+        notices.receive(session, "dongxi.discipline", issued.id, "张建国")
     assert twice.value.code == "notice.already_received"
     with w.sessions() as session:
         assert verify(session).ok
@@ -237,12 +237,12 @@ def test_documents_print_the_facts_and_qr_code_are_chained_when_issued_and_recei
         notices.issue(session, "dongxi.discipline", "rectification", **target)
     assert other.value.code == "notice.grade_calls_for_other"
     issued = _issue(w, "dongxi.discipline", "warning", **target)
-    assert issued["number"] == "东溪镇纪预〔2026〕1号" and issued["notice"] is not None
+    assert issued.number == "东溪镇纪预〔2026〕1号" and issued.notice is not None
     text, _reader = _pdf_text(issued)
     assert "2026年第四季度" in text and "得分79分（扣21分，预警6条），定档为C档" in text
     with w.sessions() as session:
         notice = session.scalar(select(SupervisionNotice))
-        assert (notice.grade, notice.kind, notice.id) == ("C", "warning", issued["notice"])
+        assert (notice.grade, notice.kind, notice.id) == ("C", "warning", issued.notice)
     with pytest.raises(InvalidState) as again:
         _issue(w, "county.discipline", "warning", **target)
     assert again.value.code == "notice.already_issued"
@@ -399,7 +399,7 @@ def test_who_may_issue_what_is_the_same_on_every_adapter_and_documents_and_talks
     w = warnings.world
     with w.sessions() as session, session.begin():
         talk = talks.record(session, "dongxi.discipline", "interview", violation_id=warnings.red, **TALK)
-    assert [p["name"] for p in talk["present"]] == ["王明", "李华"] and talk["unit"] == "QX01"
+    assert [p["name"] for p in talk.present] == ["王明", "李华"] and talk.unit == "QX01"
     assert _events(w, warnings.red)[-1] == ("talk_recorded", "dongxi.discipline")
     with w.sessions() as session, session.begin(), pytest.raises(PermissionDenied) as denied:
         talks.record(session, "shangtang.supervisor", "interview", violation_id=warnings.red, **TALK)
@@ -434,6 +434,6 @@ def test_a_warning_page_leads_supervisors_to_its_documents_and_its_history_names
     document = _issue(warnings.world, "dongxi.discipline", "order", violation_id=red)
     page = site.page("dongxi.discipline").get(f"/supervise/violations/{red}").get_data(as_text=True)
     assert f'href="/supervise/violations/{red}/documents"' in page
-    assert "签发文书" in page and document["number"] in site.page("dongxi.discipline").get(
+    assert "签发文书" in page and document.number in site.page("dongxi.discipline").get(
         f"/supervise/violations/{red}/documents"
     ).get_data(as_text=True)

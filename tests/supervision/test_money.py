@@ -120,7 +120,7 @@ def test_the_register_numbers_decisions_by_village_kind_and_year_and_only_the_to
     assert {e.field for e in caught.value.errors} == {"amount_fen", "purpose", "passed_on", "note"}
     with world.sessions() as session:
         rows = decisions.register_of(session, "shangtang.supervisor", "QX0101")
-    assert [r["number"] for r in rows][-1] == first and rows[-1]["source"] == "paper"
+    assert [r.number for r in rows][-1] == first and rows[-1].source == "paper"
 
 
 def test_a_payment_approved_in_the_flow_is_registered_and_revoked_with_its_matter(payments, now):
@@ -167,11 +167,9 @@ def test_vouchers_citing_one_resolution_may_not_spend_more_than_it_approved(paym
     [violation] = [v for v in world.violations(third) if v["code"] == "paid_above_approved"]
     assert "批准120,000.00元" in violation["message"] and "超出15,000.00元" in violation["message"]
     with world.sessions() as session:
-        [line] = [
-            r for r in decisions.register_of(session, "shangtang.supervisor", "QX0101") if r["number"] == resolution
-        ]
-    assert (line["paid_fen"], line["balance_fen"], line["over"]) == (13_500_000, -1_500_000, True)
-    assert len(line["matters"]) == 3 and first in line["matters"]
+        [line] = [r for r in decisions.register_of(session, "shangtang.supervisor", "QX0101") if r.number == resolution]
+    assert (line.paid_fen, line.balance_fen, line.over) == (13_500_000, -1_500_000, True)
+    assert len(line.matters) == 3 and first in line.matters
 
 
 def test_card_payments_above_the_approved_voucher_and_payments_without_a_voucher(payments, now):

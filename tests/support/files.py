@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from engine import api
 from engine.persistence.models import OpenTask, ProcessInstance
+from engine.runtime import forms
 from engine.runtime.loaded import loaded
-from engine.workspace import attachments, formspec
+from engine.workspace import attachments
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = (
@@ -36,7 +37,7 @@ def required_files(
     definition = loaded(session.get(ProcessInstance, row.instance_id).definition)
     schema, _text = definition.form(definition.step(row.step_id))
     chosen: dict[str, list[int]] = {}
-    for slot in formspec.form_spec(schema).attachments:
+    for slot in forms.form_spec(schema).attachments:
         if slot["required"] or every_slot:
             content, name = sample_for(slot["accept"])
             chosen[slot["name"]] = [attachments.store_upload(session, folder, content, name, actor).id]

@@ -178,14 +178,14 @@ def test_the_cli_asks_for_the_meeting_minutes_the_web_asks_for(world, cli, tmp_p
 
 def required_slot_names(world, task_id: str) -> list[str]:
     from engine.persistence.models import ProcessInstance
+    from engine.runtime import forms
     from engine.runtime.loaded import loaded
-    from engine.workspace import formspec
 
     with world() as session:
         row = session.get(OpenTask, task_id)
         definition = loaded(session.get(ProcessInstance, row.instance_id).definition)
         schema, _ = definition.form(definition.step(row.step_id))
-        return [s["name"] for s in formspec.form_spec(schema).attachments if s["required"]]
+        return [s["name"] for s in forms.form_spec(schema).attachments if s["required"]]
 
 
 def test_the_county_auditor_reads_but_changes_nothing(world, client, tokens, auth):

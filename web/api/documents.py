@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import Response, request
@@ -61,7 +62,8 @@ def _query_unit() -> str | None:
 
 @bp.get("/documents")
 def documents():
-    return ok(notices.documents(db.session(), user(), violation_id=_query_id("violation"), village=_query_unit()))
+    found = notices.documents(db.session(), user(), violation_id=_query_id("violation"), village=_query_unit())
+    return ok([asdict(document) for document in found])
 
 
 @bp.post("/documents")
@@ -82,13 +84,13 @@ def issue_document():
         if args[key] is not None and (not isinstance(args[key], str) or len(args[key]) > 16):
             raise InputInvalid(f"{key}: a code", code="input.invalid", params={"field": key}, field=key)
     if preview:
-        return ok(notices.issue(db.session(), name, data.get("kind"), preview=True, **args))
-    return ok(db.write(lambda session: notices.issue(session, name, data.get("kind"), **args)), 201)
+        return ok(asdict(notices.issue(db.session(), name, data.get("kind"), preview=True, **args)))
+    return ok(asdict(db.write(lambda session: notices.issue(session, name, data.get("kind"), **args))), 201)
 
 
 @bp.get("/documents/<int:document_id>")
 def document(document_id: int):
-    return ok(notices.get_document(db.session(), user(), document_id))
+    return ok(asdict(notices.get_document(db.session(), user(), document_id)))
 
 
 @bp.get("/documents/<int:document_id>/pdf")
@@ -102,23 +104,23 @@ def document_pdf(document_id: int):
 @bp.post("/documents/<int:document_id>/receipt")
 def document_receipt(document_id: int):
     data, name = _only(body(), RECEIPT_FIELDS), user()
-    return ok(
-        db.write(
-            lambda session: notices.receive(
-                session,
-                name,
-                document_id,
-                data.get("received_by"),
-                received_on=data.get("received_on"),
-                note=data.get("note"),
-            )
+    received = db.write(
+        lambda session: notices.receive(
+            session,
+            name,
+            document_id,
+            data.get("received_by"),
+            received_on=data.get("received_on"),
+            note=data.get("note"),
         )
     )
+    return ok(asdict(received))
 
 
 @bp.get("/talks")
 def talk_list():
-    return ok(talks.talks(db.session(), user(), violation_id=_query_id("violation"), village=_query_unit()))
+    found = talks.talks(db.session(), user(), violation_id=_query_id("violation"), village=_query_unit())
+    return ok([asdict(talk) for talk in found])
 
 
 @bp.post("/talks")
@@ -129,11 +131,9 @@ def talk_record():
         raise InputInvalid("village: a code", code="input.invalid", params={"field": "village"}, field="village")
     fields = {k: v for k, v in data.items() if k not in ("kind", "violation", "village")}
     violation_id = _id(data.get("violation"), "violation")
-    return ok(
-        db.write(
-            lambda session: talks.record(
-                session, name, data.get("kind"), violation_id=violation_id, village=village, **fields
-            )
-        ),
-        201,
+    recorded = db.write(
+        lambda session: talks.record(
+            session, name, data.get("kind"), violation_id=violation_id, village=village, **fields
+        )
     )
+    return ok(asdict(recorded), 201)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.persistence.enums import InstanceStatus
+from engine.supervision.models import Severity
+
 BEARER = [{"bearer": []}]
 
 
@@ -359,7 +362,7 @@ COMPONENTS: dict[str, Any] = {
             "type": "object",
             "properties": {
                 "instance": {"type": "integer"},
-                "status": {"type": "string", "enum": ["running", "completed", "cancelled"]},
+                "status": {"type": "string", "enum": [s.value for s in InstanceStatus]},
                 "operation": {"type": "string"},
                 "opened": {"type": "array", "items": {"type": "object"}},
                 "parked": {"type": "boolean"},
@@ -503,7 +506,7 @@ WORKLIST_FILTERS = [
     _query("village", {"type": "string", "maxLength": 100}, "village code"),
     _query("flow", {"type": "string", "maxLength": 100}, "power item key of the matter"),
     _query("kind", {"type": "string", "maxLength": 100}, "violation code, or complaint"),
-    _query("colour", {"type": "string", "enum": ["red", "yellow", "blue"]}, "colour"),
+    _query("colour", {"type": "string", "enum": [s.value for s in Severity]}, "colour"),
     _query(
         "state",
         {"type": "string", "enum": ["open", "acknowledged", "escalated", "rectified", "closed"]},

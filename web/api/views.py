@@ -12,7 +12,8 @@ from engine import api as engine_api
 from engine.clock import format_time
 from engine.errors import DefinitionInvalid, PowerlistError
 from engine.inputs import InputInvalid, limit, read_object
-from engine.workspace import access, attachments, formspec, idempotency, inbox, matter_detail, operations
+from engine.runtime import forms
+from engine.workspace import access, attachments, idempotency, inbox, matter_detail, operations
 from engine.workspace import admin as flows_admin
 from engine.workspace.operations import Outcome
 from web import db
@@ -162,7 +163,7 @@ def check(task_id: str):
     form = body().get("data")
     if not isinstance(form, dict):
         raise BadInput("data: the form data as a JSON object is required")
-    found = formspec.live_check(view["schema"], form)  # every error at once, as the page shows them
+    found = forms.live_check(view["schema"], form)  # every error at once, as the page shows them
     found["fields"] = [{"field": name, "message": message} for name, message in found["fields"].items()]
     return ok(found)
 
@@ -250,10 +251,12 @@ def started():
 
 @bp.get("/villages/<village>/decisions")
 def decisions(village: str):
+    from dataclasses import asdict
+
     from engine.supervision import decisions as register
 
     year = request.args.get("year", type=int)
-    return ok(register.register_of(db.session(), user(), village[:16], year))
+    return ok([asdict(entry) for entry in register.register_of(db.session(), user(), village[:16], year)])
 
 
 @bp.get("/matters/<int:instance_id>")

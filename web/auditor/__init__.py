@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g
 from flask_login import current_user, login_required
 
-from engine.audit import views
+from engine.policy import audit as audit_policy
 from web import db, menu
 from web.i18n import gettext as _
 
@@ -22,13 +22,13 @@ bp = Blueprint("auditor", __name__, url_prefix="/audit")
 @login_required
 def require_auditor() -> None:
     """Only users holding an auditing role somewhere; their scope is checked by every view."""
-    if not current_user.holds(*views.AUDIT_ROLES):
+    if not current_user.holds(*audit_policy.AUDIT_ROLES):
         abort(403)
 
 
-def scope() -> views.AuditScope:
+def scope() -> audit_policy.AuditScope:
     if "audit_scope" not in g:
-        g.audit_scope = views.audit_scope(db.session(), current_user.username)
+        g.audit_scope = audit_policy.audit_scope(db.session(), current_user.username)
     return g.audit_scope
 
 
@@ -49,6 +49,6 @@ def span(seconds: float | None) -> str:
     return _("{n} 分钟", n=max(rest // 60, 1 if seconds else 0))
 
 
-menu.add("审计", "auditor.matters", lambda user: user.holds(*views.AUDIT_ROLES), order=55)
+menu.add("审计", "auditor.matters", lambda user: user.holds(*audit_policy.AUDIT_ROLES), order=55)
 
 from web.auditor import conformance, heatmap, matters, trust  # noqa: E402,F401  (the views register on bp)

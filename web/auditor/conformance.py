@@ -23,6 +23,7 @@ from engine.definitions.safe_xml import MAX_BPMN_BYTES
 from engine.errors import DefinitionInvalid
 from web import db
 from web.auditor import bp, filters, jobs, scope
+from web.auditor.findings import findings_view
 from web.auditor.params import Params
 from web.auditor.texts import unreadable
 from web.formatting import filesize
@@ -46,8 +47,8 @@ def conformance():
             session, scope(), chosen.flow, chosen.unit, chosen.since, chosen.until, chosen.status
         )
         people = {r for r in findings.log.resource_names if r}
-        result = views.findings_view(findings, views.display_names(session, people))
-        result["flow_name"] = next(f["name"] for f in offered["flows"] if f["key"] == chosen.flow)
+        result = findings_view(findings, views.display_names(session, people))
+        result["flow_name"] = next(f.name for f in offered["flows"] if f.key == chosen.flow)
     return (
         render_template(
             "auditor/conformance.html",
@@ -69,7 +70,7 @@ def upload():
     session = db.session()
     form = Params(request.form)
     offered = filters.choices()
-    flow = form.choice("flow", [f["key"] for f in offered["flows"]], _("事项"))
+    flow = form.choice("flow", [f.key for f in offered["flows"]], _("事项"))
     fmt = form.choice("format", ("xes", "csv"), _("格式"))
     process = form.text("process", 200)
     columns = {name: value for name in COLUMNS if (value := form.text(f"{name}_column", 100))}
@@ -208,7 +209,7 @@ def _mapping(upload, model) -> tuple[dict[str, str], str | None]:
 @bp.get("/conformance/jobs/<token>")
 def job(token: str):
     state = jobs.load(token, current_user.username)
-    flow_name = next((f["name"] for f in views.flow_options(db.session()) if f["key"] == state["flow"]), state["flow"])
+    flow_name = next((f.name for f in views.flow_options(db.session()) if f.key == state["flow"]), state["flow"])
     error = unreadable(state.get("error")) if state["status"] == "failed" else None
     return render_template(
         "auditor/job.html", job=state, progress=jobs.progress(state), flow_name=flow_name, error=error
@@ -222,7 +223,7 @@ def job_status(token: str):
 
 @bp.get("/conformance/jobs/<token>/export/<kind>")
 def job_export(token: str, kind: str):
-    if kind not in views.EXPORTS:
+    if kind not in exports.EXPORTS:
         abort(404)
     state = jobs.load(token, current_user.username)
     if state["status"] != "done":
@@ -246,11 +247,11 @@ def job_export(token: str, kind: str):
     else:
         info = exports.export_info(session, state["flow"])
     stem = Path(state["filename"]).name.split(".")[0] or "log"
-    return _send(kind, f"{stem}-checked", lambda out: views.write_export(kind, imported.log, findings, info, out))
+    return _send(kind, f"{stem}-checked", lambda out: exports.write_export(kind, imported.log, findings, info, out))
 
 
 def _chosen_export(kind: str):
-    if kind not in views.EXPORTS:
+    if kind not in exports.EXPORTS:
         abort(404)
     params = Params(request.args)
     offered_flows = views.flow_options(db.session())
@@ -284,7 +285,7 @@ def export_meta(kind: str):
     meta = exports.export_for_auditor(
         db.session(), scope(), chosen.flow, kind, None, unit, chosen.since, chosen.until, chosen.status
     )
-    _mimetype, extension = views.EXPORTS[kind]
+    _mimetype, extension = exports.EXPORTS[kind]
     response = jsonify(meta)
     name = f"{_download_name(kind, f'{chosen.flow}-{unit}', extension)}{exports.SIDECAR_SUFFIX}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -303,7 +304,7 @@ def _anchored(response):
 
 
 def _send(kind: str, stem: str, write):
-    mimetype, extension = views.EXPORTS[kind]
+    mimetype, extension = exports.EXPORTS[kind]
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # send_file closes it
     try:
         write(out)

@@ -9,12 +9,13 @@ from typing import Any
 from flask import request
 
 from engine.audit import views
+from engine.persistence.enums import InstanceStatus
 from web import db
 from web.auditor import bp, scope, texts
 from web.auditor.params import Params
 from web.i18n import gettext as _
 
-STATUSES = ("running", "completed", "cancelled")
+STATUSES = tuple(InstanceStatus)
 
 
 @dataclass
@@ -27,9 +28,9 @@ class Filters:
     colour: str | None
 
 
-def read(params: Params, flows: list[dict[str, str]]) -> Filters:
+def read(params: Params, flows: list[views.FlowOption]) -> Filters:
     unit = params.text("unit", 40)
-    flow = params.choice("flow", [f["key"] for f in flows], _("事项"))
+    flow = params.choice("flow", [f.key for f in flows], _("事项"))
     since, until = params.period()
     status = params.choice("status", STATUSES, _("状态"))
     colour = params.choice("colour", [*views.COLOURS, "none"], _("预警颜色"))
@@ -59,4 +60,7 @@ def helpers() -> dict[str, Any]:
         "rejected_reason": texts.rejected_reason,
         "chain_problem": texts.chain_problem,
         "anchor_problem": texts.anchor_problem,
+        "status_name": texts.status_name,
+        "event_name": texts.event_name,
+        "kind_name": texts.kind_name,
     }

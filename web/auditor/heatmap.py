@@ -7,6 +7,7 @@ from flask import render_template, request
 from engine.audit import views
 from web import db
 from web.auditor import bp, filters, scope
+from web.auditor.diagrams import heat_svg
 from web.auditor.params import Params
 from web.i18n import gettext as _
 
@@ -17,11 +18,14 @@ def heatmap():
     offered = filters.choices()
     chosen = filters.read(params, offered["flows"])
     metric = params.choice("metric", views.METRICS, _("着色依据")) or "overdue"
-    flow = chosen.flow or (offered["flows"][0]["key"] if offered["flows"] else None)
-    heat = None
+    flow = chosen.flow or (offered["flows"][0].key if offered["flows"] else None)
+    heat, svg = None, ""
     if flow and not params.errors:
         heat = views.heatmap_view(db.session(), scope(), flow, chosen.unit, chosen.since, chosen.until, metric)
+        svg = heat_svg(heat)
     return (
-        render_template("auditor/heatmap.html", heat=heat, flow=flow, metric=metric, errors=params.errors, **offered),
+        render_template(
+            "auditor/heatmap.html", heat=heat, svg=svg, flow=flow, metric=metric, errors=params.errors, **offered
+        ),
         400 if params.errors else 200,
     )

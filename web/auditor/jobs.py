@@ -25,6 +25,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,8 +36,8 @@ from engine.audit import logs
 from engine.audit.conformance import VARIANT_SECONDS, Budget, check_log
 from engine.audit.mapping import ActivityMapper
 from engine.audit.reference_model import ProcessModel
-from engine.audit.views import findings_view
 from engine.errors import NotFound
+from web.auditor.findings import findings_view
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 KEEP_SECONDS = 24 * 3600
@@ -306,7 +307,7 @@ def _check(
         _write_state(base, token, state)
         findings = check_log(imported.log, model, budget=budget)
         state["result"] = {
-            "import": imported.summary(),
+            "import": asdict(imported.summary()),
             "rejected": [r.__dict__ for r in imported.rejected[:SHOWN_REJECTS]],
             "findings": findings_view(findings),
         }

@@ -7,6 +7,7 @@ from flask import redirect, render_template, request, url_for
 from engine.audit import views
 from web import db
 from web.auditor import bp, filters, scope
+from web.auditor.diagrams import replay_svg
 from web.auditor.params import Params
 from web.i18n import gettext as _
 
@@ -61,6 +62,8 @@ def replay(instance_id: int):
     view = views.replay_view(session, scope(), instance_id, pos, None if params.errors else as_of)
     check = views.verify_matter(session, scope(), instance_id)
     return (
-        render_template("auditor/replay.html", view=view, check=check, errors=params.errors),
+        render_template(
+            "auditor/replay.html", view=view, svg=replay_svg(view), check=check, errors=params.errors
+        ),
         400 if params.errors else 200,
     )

@@ -1,8 +1,11 @@
-"""Chinese for what the engine reports in English: rejected log rows, unreadable logs, broken chains
-and anchors. Whatever is not recognised is shown as the engine wrote it."""
+"""Chinese for what the engine reports in English or as codes: rejected log rows, unreadable logs,
+broken chains and anchors (whatever is not recognised is shown as the engine wrote it), the statuses
+of matters, the kinds of recorded events and of deviations."""
 
 from __future__ import annotations
 
+from engine.audit.conformance import kind_names
+from engine.workspace import labels
 from web.i18n import gettext as _
 
 
@@ -81,3 +84,18 @@ def anchor_problem(code: str | None) -> str:
         "violation_deleted": _("存证覆盖的一条违规预警被删除了"),
         "violation": _("存证覆盖的一条违规预警的记录被删改"),
     }.get(code or "", _("与存证不符"))
+
+
+def status_name(status: str) -> str:
+    """A matter's status as the pages name it."""
+    return labels.STATUS_NAMES.get(status, status)
+
+
+def event_name(kind: str) -> str:
+    """A recorded event's kind as the pages name it (in Chinese: the templates translate it)."""
+    return labels.EVENT_NAMES.get(kind, kind)
+
+
+def kind_name(kind: str) -> str:
+    """A kind of deviation as the pages name it (in Chinese: the templates translate it)."""
+    return kind_names().get(kind, kind)

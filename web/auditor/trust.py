@@ -26,7 +26,7 @@ def verify():
     result = None
     if not params.errors:
         if matter is not None:
-            result = {**views.verify_matter(session, scope(), matter), "matter": matter}
+            result = views.verify_matter(session, scope(), matter)
         elif request.args.get("run"):
             result = views.verify_unit(session, scope(), unit)
     return (
@@ -79,7 +79,7 @@ def print_anchor(label: str):
     found = views.anchor_by_label(db.session(), label)
     if found is None:
         abort(404)
-    url = current_app.config["PUBLIC_URL"] + anchor.check_path(found["digest"])
+    url = current_app.config["PUBLIC_URL"] + anchor.check_path(found.digest)
     return render_template("auditor/anchor_print.html", anchor=found, check_url=url)
 
 
@@ -88,5 +88,5 @@ def anchor_qr(label: str) -> Response:
     found = views.anchor_by_label(db.session(), label)
     if found is None:
         abort(404)
-    url = current_app.config["PUBLIC_URL"] + anchor.check_path(found["digest"])
-    return Response(qr.svg(url, title=found["label"]), mimetype="image/svg+xml")
+    url = current_app.config["PUBLIC_URL"] + anchor.check_path(found.digest)
+    return Response(qr.svg(url, title=found.label), mimetype="image/svg+xml")

@@ -61,7 +61,7 @@ def subsidy_rosters():
                     row = subsidies.withdraw(
                         writing, user, request.form.get("roster", type=int) or 0, request.form.get("reason", "")
                     )
-                flash(_("已撤下 {period} {kind}", period=row["period_label"], kind=row["kind_name"]), "success")
+                flash(_("已撤下 {period} {kind}", period=row.period_label, kind=row.kind_name), "success")
                 return redirect(url_for("cadre.subsidy_rosters", village=code))
             data, name = _upload()
             kind, period = request.form.get("kind", ""), request.form.get("period", "")

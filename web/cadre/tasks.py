@@ -9,10 +9,13 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from engine.errors import Conflict, FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.ids import parse_id
-from engine.workspace import attachments, formspec, idempotency, matter_detail, operations, waivers
+from engine.runtime import forms
+from engine.workspace import attachments, idempotency, matter_detail, operations, waivers
 from engine.workspace.operations import Outcome
 from web import db
+from web import forms as web_forms
 from web.actions import run_once, store_files
 from web.cadre import bp
 from web.i18n import gettext as _
@@ -38,8 +41,8 @@ def _render(
     for error in errors:
         by_field.setdefault(error.field.split(".")[0], []).append(error.message)
     spec = view["spec"]
-    data, _parse_errors = formspec.parse_form(spec, {k: v if isinstance(v, list) else [v] for k, v in values.items()})
-    verdict = formspec.evaluate(view["schema"], data)
+    data, _parse_errors = web_forms.parse_form(spec, {k: v if isinstance(v, list) else [v] for k, v in values.items()})
+    verdict = forms.evaluate(view["schema"], data)
     checks = verdict.checks if spec.checks else []
     # 仍要提交 only after a refusal, and only when every failed check may be waived (rule data).
     failed_ids = [c.id for c in checks if c.ok is False]
@@ -63,7 +66,7 @@ def _render(
     )
 
 
-def _known(spec: formspec.FormSpec) -> set[str]:
+def _known(spec: forms.FormSpec) -> set[str]:
     return {f.name for f in spec.fields} | {a["name"] for a in spec.attachments}
 
 
@@ -72,8 +75,8 @@ def _known(spec: formspec.FormSpec) -> set[str]:
 def task(task_id: str):
     task_id = _task_id(task_id)
     view = matter_detail.task(db.session(), current_user.username, task_id)
-    first = formspec.prefill_values(view["spec"], view)  # x-prefill: e.g. the title typed at start
-    values = formspec.form_values(view["spec"], {**first, **(view["previous"] or {})})
+    first = forms.prefill_values(view["spec"], view)  # x-prefill: e.g. the title typed at start
+    values = web_forms.form_values(view["spec"], {**first, **(view["previous"] or {})})
     kept: dict[str, list[dict[str, Any]]] = {}
     for row in view["kept_attachments"]:
         kept.setdefault(row["slot"] or "", []).append(row)
@@ -92,7 +95,7 @@ def submit(task_id: str):
     view = matter_detail.task(db.session(), user, task_id)
     spec = view["spec"]
     submitted = request.form.to_dict(flat=False)
-    data, errors = formspec.parse_form(spec, submitted)
+    data, errors = web_forms.parse_form(spec, submitted)
     chosen: dict[str, list[int]] = {}
     for slot in spec.attachments:
         name = slot["name"]
@@ -120,7 +123,7 @@ def submit(task_id: str):
     else:
         # Everything else wrong is shown with what could not be read: requiredness, types, checks.
         failed = {e.field for e in errors}
-        everything = formspec.evaluate(view["schema"], data).all_errors()
+        everything = forms.evaluate(view["schema"], data).all_errors()
         errors += [e for e in everything if e.field.split(".")[0] not in failed]
     kept = _kept(user, chosen, view["instance"], view["step"])
     values = {k: v if len(v) > 1 else v[0] for k, v in submitted.items() if not k.startswith(("keep_", "csrf"))}
@@ -141,7 +144,7 @@ def _done(outcome: Outcome):
         flash(_("这份表单已经提交过了，下面是提交后的情况"), "info")
     elif outcome.parked:
         flash(_("已提交，正在等待加签人审批"), "success")
-    elif outcome.status == "completed":
+    elif outcome.status == InstanceStatus.COMPLETED:
         flash(_("已提交，事项已办结"), "success")
     elif outcome.opened:
         names = "、".join(o["name"] for o in outcome.opened)
@@ -157,8 +160,8 @@ def check(task_id: str):
     """Field errors and legal checks of what has been typed so far (the form calls this as the cadre types)."""
     task_id = _task_id(task_id)
     view = matter_detail.task(db.session(), current_user.username, task_id)
-    data, errors = formspec.parse_form(view["spec"], request.form.to_dict(flat=False))
-    return jsonify(formspec.live_check(view["schema"], data, errors))
+    data, errors = web_forms.parse_form(view["spec"], request.form.to_dict(flat=False))
+    return jsonify(forms.live_check(view["schema"], data, errors))
 
 
 def _reason() -> str:

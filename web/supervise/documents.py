@@ -129,8 +129,8 @@ def document_issue():
             **_labels(),
         )
         return page, 400
-    flash(_("已签发 {number}", number=issued["number"]), "success")
-    return redirect(url_for("supervise.document", document_id=issued["id"]))
+    flash(_("已签发 {number}", number=issued.number), "success")
+    return redirect(url_for("supervise.document", document_id=issued.id))
 
 
 @bp.get("/documents/<int:document_id>")
@@ -141,7 +141,7 @@ def document(document_id: int, error: InputInvalid | None = None, form: dict | N
     from engine.supervision.models import SupervisionDocument
 
     row = session.get(SupervisionDocument, document_id)
-    may_receive = found["received_at"] is None and policy.may(session, name, "notice.receive", row)
+    may_receive = found.received_at is None and policy.may(session, name, "notice.receive", row)
     return render_template(
         "supervise/document.html",
         d=found,
@@ -180,7 +180,7 @@ def document_receipt(document_id: int):
         )
     except InputInvalid as exc:
         return document(document_id, exc, form), 400
-    flash(_("已登记签收：{number}", number=done["number"]), "success")
+    flash(_("已登记签收：{number}", number=done.number), "success")
     return redirect(url_for("supervise.document", document_id=document_id))
 
 
