@@ -66,19 +66,23 @@ def violation_event_hash(
     return link_hash(prev, fields, data)
 
 
+def history_fields(event: Any) -> dict[str, Any]:
+    """The hashed columns of a history event row, as :func:`event_hash` takes them."""
+    return {
+        "instance_id": event.instance_id,
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": event.at,
+        "actor": event.actor,
+        "step_id": event.step_id,
+        "data": event.data,
+        "state_digest": event.state_digest,
+    }
+
+
 def history_link(prev: bytes, event: Any) -> bytes:
     """:func:`event_hash` of a row with the columns of a history event."""
-    return event_hash(
-        prev,
-        instance_id=event.instance_id,
-        seq=event.seq,
-        kind=event.kind,
-        at=event.at,
-        actor=event.actor,
-        step_id=event.step_id,
-        data=event.data,
-        state_digest=event.state_digest,
-    )
+    return event_hash(prev, **history_fields(event))
 
 
 def violation_link(prev: bytes, event: Any) -> bytes:
