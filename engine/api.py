@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import builtin
 from engine.definitions import listing
 from engine.definitions.deploy import DeployResult, deploy
 from engine.definitions.descriptions import ValidationReport
@@ -21,14 +20,10 @@ from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid
 from engine.history.verify import VerifyReport
 from engine.persistence.db import begin_write
-from engine.persistence.schema import load_all
 from engine.runtime.consistency import verify_record
 from engine.runtime.steps import StepResult
 from engine.workspace import operations
 from engine.workspace.operations import Outcome
-
-builtin.load()
-load_all()
 
 __all__ = [
     "validate_file",

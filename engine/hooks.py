@@ -32,6 +32,8 @@ class StepContext:
 
 StepHook = Callable[[StepContext], None]
 
+# The process's hooks, in the order they run: installed by ``engine.bootstrap()`` (and by tests that
+# add their own, which take them out again with ``clear``).
 _after_step: list[StepHook] = []
 
 
@@ -45,3 +47,13 @@ def after_step(hook: StepHook) -> StepHook:
 def run_after_step(context: StepContext) -> None:
     for hook in list(_after_step):
         hook(context)
+
+
+def installed() -> tuple[StepHook, ...]:
+    """The hooks that run after every step, in order."""
+    return tuple(_after_step)
+
+
+def clear() -> None:
+    """Remove every hook (a test that installs its own; ``engine.bootstrap()`` installs the built-in ones again)."""
+    _after_step.clear()

@@ -28,7 +28,7 @@ def _at(day, hour: int) -> datetime:
 
 def load(session: Session, now: datetime, rng: random.Random, size: str) -> None:
     """Add this area's demo data (``size``: full, small or tiny, as the matters)."""
-    from powerlist.demo import TOWNS
+    from powerlist.demo_people import TOWNS
 
     if session.scalar(select(Disclosure.id).limit(1)) is not None:
         return  # loaded before

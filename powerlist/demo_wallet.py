@@ -99,7 +99,7 @@ def _journal(
 
 def load(session: Session, now: datetime, rng: random.Random, size: str) -> None:
     """Add a year (``full``; ``small`` half a year) of monthly journals to each demo village."""
-    from powerlist.demo import VILLAGES, holder
+    from powerlist.demo_people import VILLAGES, holder
 
     today = as_utc(now).astimezone(CST).date()
     clock.clock.set(now)

@@ -18,6 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from engine import bootstrap
+
+bootstrap()  # the built-in hooks and sources, as the app, the command line and the scheduler install them
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 MINI = DATA / "mini" / "mini_decision.bpmn"

@@ -154,12 +154,12 @@ def test_an_anonymous_report_keeps_no_contact(county):
 def test_the_conflict_check_is_registered_at_start_up_and_reads_whom_the_report_is_about(county):
     """Someone who sits on the supervisory committee and also holds a cadre's role in the village
     sees a report about other things, but neither one about the cadres nor one about the committee."""
-    from engine import builtin, policy
+    from engine import bootstrap, policy
     from engine.errors import NotFound
     from engine.org.service import get_user, get_village, grant
     from engine.persistence.models import ProcessInstance
 
-    builtin.load()
+    bootstrap()
     with county() as session, session.begin():
         grant(session, get_user(session, SUPERVISOR), "bookkeeper", get_village(session, "QX0101"))
     about_cadres, about_committee, about_other = (report(county, about=a) for a in ("cadres", "supervisors", "other"))

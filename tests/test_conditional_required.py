@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -97,9 +98,9 @@ def test_every_error_comes_at_once():
     assert set(refused) == {"payee_account", "purpose", "spent_on", "witness_name"}
     assert refused["witness_name"] == "证明人不能是经办人本人"  # the legal check with the field errors
     shown = forms.live_check(VOUCHER_FORM, bad)
-    assert set(shown["fields"]) == {"payee_account", "purpose", "spent_on"}
-    assert shown["summary"] == {"passed": 0, "total": 1, "state": "fail"}  # 0/1 is not green
-    assert forms.live_check(VOUCHER_FORM, CASH)["summary"]["state"] == "ok"
+    assert set(shown.fields) == {"payee_account", "purpose", "spent_on"}
+    assert asdict(shown.summary) == {"passed": 0, "total": 1, "state": "fail"}  # 0/1 is not green
+    assert forms.live_check(VOUCHER_FORM, CASH).summary.state == "ok"
 
 
 def test_a_bad_condition_is_refused_naming_the_field():

@@ -16,11 +16,24 @@ from sqlalchemy.exc import StatementError
 from engine.persistence.enums import EnumText, EventKind, InstanceStatus, Level
 from engine.persistence.models import Base, OrgUnit
 from engine.persistence.schema import load_all
-from engine.supervision.models import Severity, ViolationStatus
+from engine.public.disclosure_models import DisclosureStatus
+from engine.public.subsidy_models import RosterStatus
+from engine.supervision.models import DecisionStatus, Severity, ViolationOutcome, ViolationStatus
 from engine.workspace.models import ApprovalStatus
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
-ENUMS = (InstanceStatus, Level, EventKind, Severity, ViolationStatus, ApprovalStatus)
+ENUMS = (
+    InstanceStatus,
+    Level,
+    EventKind,
+    Severity,
+    ViolationStatus,
+    ViolationOutcome,
+    ApprovalStatus,
+    DecisionStatus,
+    DisclosureStatus,
+    RosterStatus,
+)
 
 
 def _values(enum: type) -> set[str]:
@@ -43,6 +56,8 @@ def test_the_rule_schema_allows_exactly_the_enums_words():
     level_lists = [n["enum"] for n in _walk(schema) if isinstance(n, dict) and "town" in (n.get("enum") or [])]
     assert level_lists
     assert all(set(words) == _values(Level) for words in level_lists)
+    ends = [n for n in _walk(schema) if isinstance(n, dict) and "ends" in n.get("properties", {})]
+    assert [set(n["properties"]["ends"]["additionalProperties"]["enum"]) for n in ends] == [_values(ViolationOutcome)]
 
 
 def test_the_shipped_rules_use_only_known_severities_and_levels():

@@ -98,7 +98,7 @@ def mine(lib: Library, matter: Matter) -> list[dict]:
 
     with lib.sessions() as session:
         first = session.query(HistoryEvent.hash).filter_by(instance_id=matter.id, seq=1).scalar()
-    return [e for e in published(lib) if e["slug"] == slug_of(first)]
+    return [e for e in published(lib) if e.slug == slug_of(first)]
 
 
 def county(url: str) -> Library:
@@ -143,20 +143,20 @@ def done(library: Library) -> Matter:
 def test_the_resolution_appears_once_posted_and_the_result_under_it(library, done):
     assert library.before_posting == []  # a running matter's resolution is not published before its posting
     (posted,) = library.after_resolution
-    assert posted["kind"] == "resolution" and posted["result"] is None
+    assert posted.kind == "resolution" and posted.result is None
     (entry,) = mine(library, done)
-    assert entry["title"] == "村道硬化工程" and entry["kind_label"] == "决议公开"
-    assert entry["number"]  # the decision register's number
-    assert entry["votes"] == {"members": 40, "present": 30, "votes_for": 20, "votes_against": 8, "abstain": 2}
-    assert entry["amount_fen"] == 30000000
-    assert entry["posting"]["start"] == "2025-03-17" and entry["posting"]["end"] == "2025-03-20"
-    labels = {f["label"]: f.get("text", f.get("amount_fen")) for f in entry["fields"]}
+    assert entry.title == "村道硬化工程" and entry.kind_label == "决议公开"
+    assert entry.number  # the decision register's number
+    assert entry.votes == {"members": 40, "present": 30, "votes_for": 20, "votes_against": 8, "abstain": 2}
+    assert entry.amount_fen == 30000000
+    assert entry.posting["start"] == "2025-03-17" and entry.posting["end"] == "2025-03-20"
+    labels = {f["label"]: f.get("text", f.get("amount_fen")) for f in entry.fields}
     assert labels["会议类型"] == "村民代表会议" and labels["会议日期"] == "2025-03-16"
     assert labels["决议内容"] == "同意实施村道硬化工程，联系人电话***。"
-    assert "第三十条" in entry["basis"]
-    result = entry["result"]
-    assert result["kind"] == "result" and result["amount_fen"] == 29500000
-    texts = {f["label"]: f.get("text") for f in result["fields"]}
+    assert "第三十条" in entry.basis
+    result = entry.result
+    assert result.kind == "result" and result.amount_fen == 29500000
+    texts = {f["label"]: f.get("text") for f in result.fields}
     assert texts["实施情况"] == "已完成道路硬化1.2公里，验收合格。" and texts["群众评议"] == "满意"
 
 
@@ -177,11 +177,11 @@ def test_dates_filter_and_other_villages_see_nothing(library, done):
     assert entry in published(library, first=date(2025, 7, 1), last=date(2025, 7, 31))  # its result's month
     with library.sessions() as session:
         other = get_village(session, "QX0201").id
-        assert entry["slug"] not in {e["slug"] for e in decisions.published(session, other)}
-        page = decisions.matter_page(session, village_id(library), entry["slug"])
-        assert page["entries"][0]["title"] == "村道硬化工程"
+        assert entry.slug not in {e.slug for e in decisions.published(session, other)}
+        page = decisions.matter_page(session, village_id(library), entry.slug)
+        assert page.entries[0].title == "村道硬化工程"
         with pytest.raises(NotFound):
-            decisions.matter_page(session, other, entry["slug"])
+            decisions.matter_page(session, other, entry.slug)
 
 
 def test_the_rule_file_decides_and_a_county_can_override_it(library, done, tmp_path, monkeypatch):
@@ -193,10 +193,10 @@ def test_the_rule_file_decides_and_a_county_can_override_it(library, done, tmp_p
     )
     monkeypatch.setenv("POWERLIST_RULES_DIR", str(tmp_path))
     (entry,) = mine(library, done)
-    assert [f["label"] for f in entry["fields"]] == ["记录人", "决议内容"]
+    assert [f["label"] for f in entry.fields] == ["记录人", "决议内容"]
     # a name the matter holds, and a number, are masked even where a county publishes the field
-    assert entry["fields"][0]["text"] == "李*计 ***"
-    assert entry["result"] is None
+    assert entry.fields[0]["text"] == "李*计 ***"
+    assert entry.result is None
     (tmp_path / "published.yaml").write_text(
         "published:\n  flows:\n    four_deliberations:\n      disclose_result: {kind: verdict, fields: [oops]}\n",
         encoding="utf-8",
@@ -221,15 +221,15 @@ def test_every_item_has_a_plain_page_written_or_made_from_its_steps(library, mon
         assert written <= steps, (path, written - steps)
     with library.sessions() as session:
         page = items.item_page(session, "subsistence_aid")
-        assert page["written"] and page["bring"] and page["svg"].startswith("<svg")
-        town_survey = next(s for s in page["steps"] if s["id"] == "town_survey")
-        assert town_survey["limit"] == "10个工作日" and town_survey["working_days"]
+        assert page.written and page.bring and page.svg.startswith("<svg")
+        town_survey = next(s for s in page.steps if s.id == "town_survey")
+        assert town_survey.limit == "10个工作日" and town_survey.working_days
         monkeypatch.setattr(items, "villager_text", lambda key: {})  # an uploaded flow: no text written
         made = items.item_page(session, "four_deliberations")
-        assert not made["written"] and made["purpose"]  # the flow's own documentation
-        assert [s["name"] for s in made["steps"]][:4] == ["提议", "商议", "审议", "决议"]
-        assert all(s["who"] and s["limit"] for s in made["steps"])
-        assert "组织法" in made["basis"]
+        assert not made.written and made.purpose  # the flow's own documentation
+        assert [s.name for s in made.steps][:4] == ["提议", "商议", "审议", "决议"]
+        assert all(s.who and s.limit for s in made.steps)
+        assert "组织法" in made.basis
 
 
 def test_a_name_the_matter_knows_is_masked_where_its_posting_text_repeats_it() -> None:

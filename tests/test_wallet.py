@@ -267,9 +267,9 @@ def test_a_month_is_imported_once_unless_replaced_with_a_reason_and_the_import_i
     with booked() as session:
         shown = ledger.imports(session, TOWN_AGENCY, "QX0101")
         logged = session.scalars(select(AuditLog).where(AuditLog.action == "ledger.import")).all()
-    march = [row for row in shown if row["month"] == "2025-03"]
-    assert len(march) == 2 and march[0]["replaced_at"] is None and march[1]["replaced_at"] is not None
-    assert march[0]["reason"] == "办公用品金额录错" and len(march[0]["sha256"]) == 64
+    march = [row for row in shown if row.month == "2025-03"]
+    assert len(march) == 2 and march[0].replaced_at is None and march[1].replaced_at is not None
+    assert march[0].reason == "办公用品金额录错" and len(march[0].sha256) == 64
     assert {row.subject for row in logged} >= {"QX0101 2025-01", "QX0101 2025-03"}
     year = summary(booked, date(2025, 3, 1), date(2025, 3, 31))
     assert sorted(p["amount_fen"] for p in year["payments"] if p["source"] == "books") == [35_000]
@@ -404,7 +404,7 @@ def test_a_month_whose_finance_disclosure_was_signed_is_not_imported_again(booke
 
     with booked() as session:  # the staff page's preview says so before anything is confirmed
         shown = ledger.preview(session, BOOKKEEPER, "QX0101", "2025-03", corrected.encode(), "3月.csv")
-    assert shown["disclosed"] is True
+    assert shown.disclosed is True
 
 
 def test_a_year_without_its_opening_balance_counts_the_balance_from_the_first_month_imported(booked):
@@ -431,14 +431,14 @@ def test_a_year_without_its_opening_balance_counts_the_balance_from_the_first_mo
     }
     with booked() as session:
         shown = area.wallet(session, "QX0101", 2026)
-    assert [m["closing_fen"] for m in shown["months"][:3]] == [None, None, 30_100_000]
+    assert [m.closing_fen for m in shown.months[:3]] == [None, None, 30_100_000]
     with booked() as session:
         vid = village_id(booked)
         start = area.balance_start(session, vid, 2026)
         year = area._summary(session, vid, date(2026, 1, 1), date(2026, 12, 31), [february], start)
     assert start == {"from": date(2026, 3, 1), "opening_fen": 30_000_000, "month": "2026-03", "books": True}
     assert (year["opening_fen"], year["closing_fen"], year["balance_from"]) == (30_000_000, 30_100_000, "2026-03")
-    assert shown["months"][2]["opening_fen"] == 30_000_000 and shown["year_summary"]["closing_fen"] == 30_100_000
+    assert shown.months[2].opening_fen == 30_000_000 and shown.year_summary["closing_fen"] == 30_100_000
     # 2025's opening is January's 上年结转, whatever later months say; a year with no accounts has no balance
     with booked() as session:
         assert area.balance_start(session, vid, 2025)["opening_fen"] == 50_000_000

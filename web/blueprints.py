@@ -6,13 +6,8 @@ authenticates every request itself (the token API). Add an area by adding its mo
 
 from __future__ import annotations
 
-BLUEPRINTS: list[str] = [
-    "web.auth",
-    "web.cadre",
-    "web.admin",
-    "web.auditor",
-    "web.supervise",
-    "web.public",
-    "web.api",
-    "web.site",
-]
+from types import ModuleType
+
+from web import admin, api, auditor, auth, cadre, public, site, supervise
+
+BLUEPRINTS: tuple[ModuleType, ...] = (auth, cadre, admin, auditor, supervise, public, api, site)

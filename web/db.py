@@ -17,9 +17,6 @@ T = TypeVar("T")
 def init_app(app: Flask) -> None:
     from engine import clock
     from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.schema import load_all
-
-    load_all()
     clock.install()
     app.extensions[EXTENSION] = make_sessionmaker(make_engine(app.config["DATABASE_URL"]))
     app.teardown_appcontext(close_session)

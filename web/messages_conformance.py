@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 ENGLISH: dict[str, str] = {
-    # the kind of finding a step done where the model has no place for it (engine.audit.conformance.KIND_NAMES_ZH)
+    # the kind of finding a step done where the model has no place for it (audit.deviation_kinds of engine/texts/zh/audit.yaml)
     "多出的步骤": "Inserted step",
     # the auditors' conformance page (web/templates/auditor/conformance.html)
     "或上传流程模型": "Or upload a process model",

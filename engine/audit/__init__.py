@@ -8,3 +8,17 @@
 - ``replay``: data for the replay view, matter lists and heatmaps;
 - ``views``: what the auditors' pages show, as typed results kept to the auditor's scope.
 """
+
+# The public modules: the web app and the command line import only these (see .importlinter).
+__all__ = [
+    "anchor",
+    "conformance",
+    "descriptive",
+    "export",
+    "histories",
+    "logs",
+    "mapping",
+    "reference_model",
+    "views",
+    "eventlog",
+]

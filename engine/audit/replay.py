@@ -29,22 +29,16 @@ from engine.audit.reference_model import model_for
 from engine.calendar import due_at
 from engine.clock import as_utc, format_time
 from engine.errors import InvalidState, NotFound
-from engine.history.events import (
-    INSTANCE_CANCELLED,
-    INSTANCE_ENDED,
-    TASK_COMPLETED,
-    TASK_FORCED,
-    events_of,
-)
+from engine.history.events import EventKind, events_of
 from engine.org.service import ancestors
 from engine.persistence.models import DefinitionVersion, ProcessInstance
 from engine.runtime.loaded import loaded
 from engine.runtime.steps import work_calendar
 from engine.workspace.labels import TASK_RETURNED, TASK_WITHDRAWN
 
-DONE_KINDS = (TASK_COMPLETED, TASK_FORCED)
+DONE_KINDS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 RESET_KINDS = (TASK_RETURNED, TASK_WITHDRAWN)  # the matter went back; ``opened`` is what is open now
-CLOSING_KINDS = (INSTANCE_ENDED, INSTANCE_CANCELLED)
+CLOSING_KINDS = (EventKind.INSTANCE_ENDED, EventKind.INSTANCE_CANCELLED)
 MAX_MATTERS = 500
 
 
@@ -125,7 +119,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
                     **step_info(event.step_id),
                     "by": event.actor,
                     "at": format_time(at),
-                    "forced": event.kind == TASK_FORCED,
+                    "forced": event.kind == EventKind.TASK_FORCED,
                     "withdrawn": False,
                     "data": data.get("form", {}),
                     "opened_at": format_time(started),

@@ -28,7 +28,8 @@ from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstanc
 from engine.policy import audit as policy
 from engine.policy.audit import AuditScope
 from engine.runtime.consistency import verify_record as verify
-from engine.supervision.models import Severity
+from engine.supervision.models import Severity, Violation
+from engine.texts import text
 from engine.workspace import labels, matter_detail
 
 COLOURS = tuple(Severity)
@@ -106,7 +107,7 @@ def require_flow(session: Session, key: str) -> DefinitionVersion:
         select(DefinitionVersion).where(DefinitionVersion.key == key).order_by(DefinitionVersion.version.desc())
     )
     if row is None:
-        raise NotFound(code="audit.flow_not_found", params={"key": key})
+        raise NotFound(text("audit.refusals.flow_not_found"), params={"key": key})
     return row
 
 
@@ -149,18 +150,10 @@ class MatterList:
     matters: list[MatterRow]
 
 
-def _violation_model() -> Any:
-    try:
-        from engine.supervision.models import Violation
-    except ImportError:
-        return None
-    return Violation
-
-
 def violations_recorded(session: Session, scope: AuditScope) -> bool:
     """Whether any violation was ever recorded in the scope's villages (the colour filter needs them)."""
-    violation = _violation_model()
-    if violation is None or not scope.village_ids:
+    violation = Violation
+    if not scope.village_ids:
         return False
     found = session.scalar(
         select(violation.id).where(violation.village_id.in_(scope.village_ids), violation.instance_id.is_not(None))
@@ -188,8 +181,8 @@ def list_matters(
     query = instances_query(
         session, Scope(key=key or None, unit=unit_row.code, since=since, until=until, status=status)
     )
-    violation = _violation_model()
-    if colour and violation is not None:
+    violation = Violation
+    if colour:
         flagged = select(violation.instance_id).where(violation.instance_id.is_not(None))
         if colour == "none":
             query = query.where(ProcessInstance.id.not_in(flagged))
@@ -230,8 +223,8 @@ def list_matters(
 
 
 def _violation_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
-    violation = _violation_model()
-    if violation is None or not ids:
+    violation = Violation
+    if not ids:
         return {}
     counts: dict[int, dict[str, int]] = {}
     rows = session.execute(
@@ -709,6 +702,6 @@ def check_anchor(session: Session, scope: AuditScope, digest: str) -> AnchorVerd
         if not policy.may(scope, "audit.matter", session.get(ProcessInstance, check.instance_id)):
             result.update(instance=None, instance_in_scope=False, message=None)
     if check.violation_id is not None:
-        if not policy.may(scope, "audit.matter", session.get(_violation_model(), check.violation_id)):
+        if not policy.may(scope, "audit.matter", session.get(Violation, check.violation_id)):
             result.update(violation=None, instance_in_scope=False, message=None)
     return AnchorVerdict(**result)

@@ -9,7 +9,8 @@ audit log. Retiring the last version in service removes the flow from the list (
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -124,15 +125,20 @@ def listed(session: Session) -> dict[str, tuple[str, str]]:
     return {key: (category, number) for key, category, number in rows}
 
 
-def listing_of(session: Session, key: str) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A flow as shown to villagers: the version reviewed, its category and number, who showed it and when."""
+
+    version: int
+    category: str
+    number: str
+    listed_at: datetime
+    listed_by: str | None
+
+
+def listing_of(session: Session, key: str) -> Listing | None:
     """Who showed flow ``key`` to villagers, when, and which version they reviewed (None: not shown)."""
     row = session.get(VillagerListing, key)
     if row is None:
         return None
-    return {
-        "version": row.version,
-        "category": row.category,
-        "number": row.number,
-        "listed_at": row.listed_at,
-        "listed_by": row.listed_by,
-    }
+    return Listing(row.version, row.category, row.number, row.listed_at, row.listed_by)

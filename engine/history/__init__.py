@@ -1,0 +1,5 @@
+# The public modules: the web app and the command line import only these (see .importlinter).
+__all__ = [
+    "chain",
+    "seal",
+]

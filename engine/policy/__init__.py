@@ -1,7 +1,8 @@
 """One access policy: ``may(session, actor, action, target)``, for every page, API call and command.
 
 The rules are data (``rules/defaults/access.yaml``, see :mod:`engine.policy.rules`); this module
-applies them. A role held in a unit reaches that unit's matters and those of every village below
+applies them (:mod:`engine.policy.counties` the administrators' actions, :mod:`engine.policy.areas`
+the areas' own). A role held in a unit reaches that unit's matters and those of every village below
 it. Someone who may not see a matter gets :class:`NotFound` for anything about it, so an id reveals
 nothing; someone who sees it but may not do the action gets :class:`PermissionDenied`.
 
@@ -31,10 +32,10 @@ action                        target              who
                                                   on paper, entered with its minutes)
 ``decision.close``            OrgUnit (village)   the same
 ``notice.read`` ``talk.read``  document, OrgUnit   ``supervising`` and ``read_only`` within reach
-``notice.issue``              notices.Target      the roles ``rules/defaults/notices.yaml`` names
+``notice.issue``              notice_rules.Target    the roles ``rules/defaults/notices.yaml`` names
                                                   for the kind (``issuers``), within reach
 ``notice.receive``            document            the same, for the document's kind
-``talk.record``               notices.Target      the roles it names for the kind of talk
+``talk.record``               notice_rules.Target    the roles it names for the kind of talk
 ============================  ==================  ==============================================
 
 The villagers' side's staff actions, each on a village (OrgUnit), answer "not found" to anyone
@@ -55,16 +56,26 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import builtin
 from engine.definitions import scope
 from engine.errors import NotFound, PermissionDenied
 from engine.org.roles import ROLES
 from engine.org.units import unit_chain
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance, RoleAssignment, User
-from engine.policy import admin
+from engine.policy import areas, counties
 from engine.policy.rules import access_rules
+from engine.texts import text, texts
 
-__all__ = ["Start", "may", "require", "register_concern", "starters", "ACTIONS"]
+__all__ = [
+    "Start",
+    "may",
+    "require",
+    "register_concern",
+    "starters",
+    "ACTIONS",
+    # public modules (the web app and the command line import only these; see .importlinter)
+    "rules",
+    "audit",
+]
 
 ACTIONS = (
     "matter.read",
@@ -99,6 +110,7 @@ class Start:
 
 
 ConcernCheck = Callable[[Session, ProcessInstance], "str | None"]
+# Whom the matters of a flow concern, by flow key: registered by ``engine.bootstrap()``.
 _concern_checks: dict[str, ConcernCheck] = {}
 
 
@@ -149,6 +161,8 @@ def _holds_within(actor: _Actor, roles: frozenset[str], reach: set[int]) -> bool
     return any(role in roles and unit in reach for role, unit in actor.holdings)
 
 
+# Caches of facts that never change once written: a definition version's flow key (per database)
+# and the roles of a loaded definition's first steps. ``clear_caches`` empties them.
 _keys: dict[tuple[str, int], str] = {}
 
 
@@ -175,8 +189,6 @@ def _reads(session: Session, actor: _Actor, instance: ProcessInstance) -> bool:
     if not _holds_within(actor, confidential.read, reach):
         return False
     if confidential.conflicted:
-        if key not in _concern_checks:
-            builtin.load()  # the modules that say whom their matters concern
         check = _concern_checks.get(key)
         if check is None:  # nobody says whom it concerns: keep every conflicted role out
             kept_out = frozenset().union(*confidential.conflicted.values())
@@ -185,6 +197,12 @@ def _reads(session: Session, actor: _Actor, instance: ProcessInstance) -> bool:
         if any(role in kept_out and unit == instance.village_id for role, unit in actor.holdings):
             return False
     return True
+
+
+def clear_caches() -> None:
+    """Forget the flow keys and first-step roles read so far (a test that rebuilds its databases)."""
+    _keys.clear()
+    _first_roles.clear()
 
 
 def starters(definition: Any) -> frozenset[str]:
@@ -230,26 +248,19 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
     """None when allowed; otherwise ``"hidden"`` (the target does not exist for the actor) or ``"denied"``."""
     rules = access_rules()
     acting = rules.roles("acting")
-    if action.startswith(admin.ADMIN_PREFIXES):
-        return admin.decide(session, actor.username, actor.holdings, action, target)
+    if action.startswith(counties.ADMIN_PREFIXES):
+        return counties.decide(session, actor.username, actor.holdings, action, target)
     if action == "violation.read":
-        from engine.supervision.handling import may_read
-
-        return None if may_read(session, actor.username, target) else "hidden"
+        return None if areas.violation_read(session, actor.username, target) else "hidden"
     if action.startswith("violation."):
-        from engine.supervision.violations import may_act
-
-        return may_act(session, actor.username, action, target)
+        return areas.violation_act(session, actor.username, action, target)
     if action.startswith(("notice.", "talk.")):
-        from engine.supervision.notices import decide
-
-        return decide(session, actor.holdings, action, target)
+        return areas.document(session, actor.holdings, action, target)
     if action == "file.upload":
         return None if any(role in acting for role, _unit in actor.holdings) else "denied"
     if action.startswith(PUBLIC_PREFIXES):
-        return _public_area(action).decide(
-            session, action, target, lambda roles, unit_id: holds(session, actor, roles, unit_id)
-        )
+        decide = next(d for prefix, d in areas.PUBLIC.items() if action.startswith(prefix))
+        return decide(session, action, target, lambda roles, unit_id: holds(session, actor, roles, unit_id))
     if action.startswith("decision."):
         reach = _reach(session, target.id)
         sets = rules.read_matters if action == "decision.read" else rules.roles("registering")
@@ -287,25 +298,9 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
     raise ValueError(f"unknown action '{action}'")
 
 
-# The villagers' side's staff actions: subsidy rosters, the village accounts, the periodic disclosures.
-# Each area's ``decide(session, action, target, holds)`` answers None, "hidden" or "denied";
-# ``holds(roles, unit_id)`` says whether the actor holds one of ``roles`` within reach of the unit.
-PUBLIC_PREFIXES = ("subsidy.", "ledger.", "disclosure.")
-
-
-def _public_area(action: str) -> Any:
-    """The module that decides ``action`` (imported here: the areas import this module)."""
-    if action.startswith("subsidy."):
-        from engine.public import subsidies
-
-        return subsidies
-    if action.startswith("ledger."):
-        from engine.public import ledger
-
-        return ledger
-    from engine.public import disclosures
-
-    return disclosures
+# The villagers' side's staff actions: subsidy rosters, the village accounts, the periodic disclosures,
+# decided in :mod:`engine.policy.areas`.
+PUBLIC_PREFIXES = tuple(areas.PUBLIC)
 
 
 def holds(session: Session, actor: _Actor, roles: frozenset[str], village_id: int) -> bool:
@@ -330,25 +325,27 @@ def require(session: Session, username: str | None, action: str, target: Any = N
     """Raise unless ``username`` may do ``action`` on ``target``: NotFound where they may not even see it."""
     actor = _actor(session, username)
     if actor is None:
-        raise NotFound(f"没有启用的用户 {username}", code="user.unknown", params={"user": username})
+        raise NotFound(code="user.unknown", params={"user": username})
     verdict = _decide(session, actor, action, target)
     if verdict is None:
         return
     if verdict == "hidden":
         if action == "matter.start":
-            raise NotFound(f"本县没有发布事项 {target.definition.key}", code="flow.not_published")
+            raise NotFound(
+                text("policy.refusals.flow_not_published", key=target.definition.key), code="flow.not_published"
+            )
         if action.startswith("violation."):
-            raise NotFound("没有这条预警，或您无权查看", code="violation.not_found", params={"violation": target.id})
+            raise NotFound(
+                text("policy.refusals.violation_hidden"), code="violation.not_found", params={"violation": target.id}
+            )
         if action.startswith(("notice.", "talk.")):
-            raise NotFound("找不到这个对象，或您无权查看", code="not_found")
+            raise NotFound(code="not_found")
         if action.startswith("decision."):  # a village out of reach is as good as absent
             code = target.code
-            raise NotFound(f"没有代码为 {code} 的县、镇或村", code="unit.not_found", params={"unit": code})
-        raise NotFound("没有这个事项，或您无权查看", code="matter.not_found")
+            raise NotFound(code="unit.not_found", params={"unit": code})
+        raise NotFound(code="matter.not_found")
     if verdict == "assigned":
-        raise PermissionDenied(
-            f"此步骤已转给 {target.assignee} 办理", code="task.assigned_to_other", params={"user": target.assignee}
-        )
+        raise PermissionDenied(code="task.assigned_to_other", params={"user": target.assignee})
     raise _denied(session, username, action, target)
 
 
@@ -358,41 +355,34 @@ def _denied(session: Session, username: str, action: str, target: Any) -> Permis
         unit = unit_chain(session, target.org_unit_id)[0]
         role = ROLES[target.role].name_zh if target.role in ROLES else target.role
         return PermissionDenied(
-            f"{username} 不能办理「{target.step_name}」："
-            f"这一步由{unit.name}（{unit.code}）的{role}（{target.role}）办理",
+            text(
+                "policy.refusals.task_not_holder",
+                user=username,
+                step=target.step_name,
+                unit_name=unit.name,
+                unit=unit.code,
+                role_name=role,
+                role=target.role,
+            ),
             code="task.not_holder",
             params={"user": username, "step": target.step_name, "role": target.role, "unit": unit.code},
         )
     if action.startswith(("notice.", "talk.")):
-        from engine.supervision.notices import denied
-
-        return denied(session, username, action, target)
+        return areas.document_denied(session, username, action, target)
     if action == "matter.start":
         return PermissionDenied(
-            f"{username} 不能在 {target.village.name}（{target.village.code}）发起「{target.definition.name}」",
+            text(
+                "policy.refusals.start_denied",
+                user=username,
+                village_name=target.village.name,
+                village=target.village.code,
+                flow_name=target.definition.name,
+            ),
             code="matter.start_denied",
             params={"user": username, "village": target.village.code, "flow": target.definition.key},
         )
     return PermissionDenied(
-        f"{username} 无权{_ACTION_NAMES.get(action, action)}",
+        text("policy.refusals.denied", user=username, what=texts("policy.actions").get(action, action)),
         code="policy.denied",
         params={"user": username, "action": action},
     )
-
-
-_ACTION_NAMES = {
-    "matter.start": "发起这个事项",
-    "matter.copy": "抄送这个事项",
-    "matter.withdraw": "撤回这个事项",
-    "task.act": "办理这一步",
-    "task.force": "强制推进这一步",
-    "task.remind": "催办这一步",
-    "approval.decide": "审批这个加签",
-    "file.upload": "上传附件",
-    "violation.read": "查看这条预警",
-    "violation.handle": "处理这条预警",
-    "violation.rectify": "报告这条预警已整改",
-    "decision.read": "查看决议台账",
-    "decision.record": "登记决议",
-    "decision.close": "关闭决议",
-}

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, hooks, policy
 from engine.errors import FieldError, FormInvalid, NotFound, PermissionDenied
-from engine.history.events import INSTANCE_STARTED, TASK_COMPLETED
+from engine.history.events import EventKind
 from engine.org.units import unit_chain
 from engine.persistence.db import WRITE_OPTION, begin_write
 from engine.persistence.models import (
@@ -75,7 +75,7 @@ def start_data(session: Session, instance_id: int) -> dict[str, Any]:
     """The start data the matter's history recorded."""
     raw = session.scalar(
         select(HistoryEvent.data)
-        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == INSTANCE_STARTED)
+        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == EventKind.INSTANCE_STARTED)
         .order_by(HistoryEvent.seq)
         .limit(1)
     )
@@ -93,8 +93,6 @@ def concern(session: Session, instance: ProcessInstance) -> str:
     about the supervisory committee or about someone or something else."""
     return about(session, instance.id) or "cadres"
 
-
-policy.register_concern(FLOW, concern)
 
 
 # --- 三级联动: the level a report's complexity sends it to ------------------------------------------
@@ -121,19 +119,18 @@ def check_triage(book: Any, step: str, form: dict[str, Any]) -> None:
     raise FormInvalid(step, [FieldError("handling_level", message)])
 
 
-@hooks.after_step
 def _triage_routing(context: hooks.StepContext) -> None:
     """A completed 登记分流 of a complaint must send the report at least as high as its complexity says."""
     from engine.supervision.violations import book_for_village
 
-    if not any(event.kind == TASK_COMPLETED for event in context.events):
+    if not any(event.kind == EventKind.TASK_COMPLETED for event in context.events):
         return
     book = book_for_village(context.session, context.instance.village_id)
     rules = book.complaints
     if context.definition.key != rules["flow"]:
         return
     for event in context.events:
-        if event.kind == TASK_COMPLETED and event.step_id == rules["step"]:
+        if event.kind == EventKind.TASK_COMPLETED and event.step_id == rules["step"]:
             form = json.loads(event.data).get("form") or {}
             check_triage(book, event.step_id, form)
 
@@ -159,15 +156,21 @@ def check_start(data: dict[str, Any]) -> None:
             raise error
 
 
-@hooks.after_step
 def _start_contact(context: hooks.StepContext) -> None:
     """A complaint started anonymously keeps no contact, whoever starts it."""
     if context.definition.key != FLOW:
         return
     for event in context.events:
-        if event.kind == INSTANCE_STARTED:
+        if event.kind == EventKind.INSTANCE_STARTED:
             data = json.loads(event.data).get("data")
             check_start(data if isinstance(data, dict) else {})
+
+
+def install() -> None:
+    """Say whom a complaint concerns and watch complaint steps (the engine's bootstrap calls this)."""
+    policy.register_concern(FLOW, concern)
+    hooks.after_step(_triage_routing)
+    hooks.after_step(_start_contact)
 
 
 def _instance(session: Session, instance_id: int) -> ProcessInstance:

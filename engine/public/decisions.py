@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.history.events import TASK_COMPLETED
+from engine.history.events import EventKind
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.masking import mask_known_names, mask_name, names_in_forms
 from engine.ruleset import AreaRulesInvalid, area_rules
-from engine.supervision.models import Decision
+from engine.supervision.models import Decision, DecisionStatus
 from engine.texts import text as wording
 from engine.texts import texts as labels
 
@@ -219,9 +219,53 @@ class _Matter:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedEntry:
+    """One decision, result or notice a village published: ``slug`` (its page), ``item`` and ``item_name``,
+    ``number`` (the decision register's number, when the matter has one), ``kind``/``kind_label``,
+    ``title``, ``date`` (posted from), ``posting`` (start, end, days), ``fields`` (label with ``text`` or
+    ``amount_fen``), ``votes``, ``amount_fen``, ``basis`` and ``result`` (the result published later for
+    the same matter, an entry of its own)."""
+
+    kind: str
+    kind_label: str
+    step: str
+    title: str
+    date: str
+    posted_on: str
+    posting: dict[str, Any]
+    fields: list[dict[str, Any]]
+    votes: dict[str, int] | None
+    amount_fen: int | None
+    amount_label: str | None
+    basis: str | None
+    slug: str
+    item: str
+    item_name: str
+    number: str | None
+    result: PublishedEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MatterPage:
+    """The published entries of one matter, with its item and the decision register's number."""
+
+    entries: list[PublishedEntry]
+    item: str
+    item_name: str
+    number: str | None
+
+
 def _entry(
-    matter: _Matter, publication: Publication, seq: int, at: Any, properties: dict[str, dict[str, Any]], posting: dict
-) -> dict[str, Any]:
+    matter: _Matter,
+    publication: Publication,
+    seq: int,
+    at: Any,
+    properties: dict[str, dict[str, Any]],
+    posting: dict,
+    version: DefinitionVersion,
+    number: str | None,
+) -> PublishedEntry:
     instance = matter.instance
     own = matter.form_before(publication.step, seq)
 
@@ -256,35 +300,37 @@ def _entry(
             votes = counted
     start, end = _iso_day(own.get(posting.get("start"))), _iso_day(own.get(posting.get("end")))
     days = own.get(posting.get("days"))
-    return {
-        "kind": publication.kind,
-        "kind_label": kind_labels()[publication.kind],
-        "step": publication.step,
-        "title": mask_known_names(title or instance.definition.name, known, 200),
-        "date": start or _local_day(at),
-        "posted_on": _local_day(at),
-        "posting": {
+    return PublishedEntry(
+        kind=publication.kind,
+        kind_label=kind_labels()[publication.kind],
+        step=publication.step,
+        title=mask_known_names(title or instance.definition.name, known, 200),
+        date=start or _local_day(at),
+        posted_on=_local_day(at),
+        posting={
             "start": start,
             "end": end,
             "days": days if isinstance(days, int) and not isinstance(days, bool) else None,
         },
-        "fields": fields,
-        "votes": votes,
-        "amount_fen": amount,
-        "amount_label": amount_label,
-        "basis": publication.basis,
-    }
+        fields=fields,
+        votes=votes,
+        amount_fen=amount,
+        amount_label=amount_label,
+        basis=publication.basis,
+        slug=matter.slug,
+        item=version.key,
+        item_name=version.name,
+        number=number,
+    )
 
 
-def published(session: Session, village_id: int, first: date | None = None, last: date | None = None) -> list[dict]:
-    """Each decision, result and notice the village published, newest first.
+def published(
+    session: Session, village_id: int, first: date | None = None, last: date | None = None
+) -> list[PublishedEntry]:
+    """Each decision, result and notice the village published (:class:`PublishedEntry`), newest first.
 
-    An entry: ``slug`` (its page), ``item`` and ``item_name``, ``number`` (the decision register's
-    number, when the matter has one), ``kind``/``kind_label``, ``title``, ``date`` (posted from),
-    ``posting`` (start, end, days), ``fields`` (label with ``text`` or ``amount_fen``), ``votes``,
-    ``amount_fen``, ``basis`` and ``result`` (the result published later for the same matter, an
-    entry of its own). ``first``/``last`` keep entries whose date, or whose result's date, falls
-    in those days. Only matters whose disclosure step was completed.
+    ``first``/``last`` keep entries whose date, or whose result's date, falls in those days. Only
+    matters whose disclosure step was completed.
     """
     book = rules()
     if not book.flows:
@@ -307,14 +353,17 @@ def published(session: Session, village_id: int, first: date | None = None, last
             HistoryEvent.data,
             HistoryEvent.hash,
         )
-        .where(HistoryEvent.instance_id.in_(ids), (HistoryEvent.kind == TASK_COMPLETED) | (HistoryEvent.seq == 1))
+        .where(
+            HistoryEvent.instance_id.in_(ids),
+            (HistoryEvent.kind == EventKind.TASK_COMPLETED) | (HistoryEvent.seq == 1),
+        )
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
     ).all()
     by_instance: dict[int, list] = {}
     for event in events:
         by_instance.setdefault(event.instance_id, []).append(event)
     numbers = _numbers(session, ids)
-    entries: list[dict[str, Any]] = []
+    entries: list[PublishedEntry] = []
     titles: dict[int, dict[str, dict[str, Any]]] = {}
     for instance, version in rows:
         flow = book.flows.get(version.key) or {}
@@ -324,45 +373,45 @@ def published(session: Session, village_id: int, first: date | None = None, last
             continue
         forms = {}
         for e in own:
-            if e.kind == TASK_COMPLETED and e.step_id:
+            if e.kind == EventKind.TASK_COMPLETED and e.step_id:
                 form = json.loads(e.data).get("form")
                 forms[e.seq] = (e.step_id, form if isinstance(form, dict) else {})
         matter = _Matter(instance, slug_of(first_hash), forms)
         last_done: dict[str, Any] = {}
         for e in own:
-            if e.kind == TASK_COMPLETED and e.step_id in flow:
+            if e.kind == EventKind.TASK_COMPLETED and e.step_id in flow:
                 last_done[e.step_id] = e  # the latest posting (a disclosure sent back is posted again)
         if not last_done:
             continue
         if version.id not in titles:
             titles[version.id] = _form_titles(version)
+        number = numbers.get(instance.id)
         made = {
-            step: _entry(matter, flow[step], e.seq, e.at, titles[version.id], book.posting)
+            step: _entry(matter, flow[step], e.seq, e.at, titles[version.id], book.posting, version, number)
             for step, e in last_done.items()
         }
-        for entry in made.values():
-            entry.update(
-                slug=matter.slug,
-                item=version.key,
-                item_name=version.name,
-                number=numbers.get(instance.id),
-                result=None,
-            )
-        for step, entry in made.items():
-            parent = flow[step].of
-            if parent is not None and parent in made:
-                made[parent]["result"] = entry
-            else:
-                entries.append(entry)
+        entries.extend(_linked(made, flow))
     if first is not None or last is not None:
         low, high = (first or date.min).isoformat(), (last or date.max).isoformat()
 
-        def within(entry: dict[str, Any] | None) -> bool:
-            return entry is not None and low <= entry["date"] <= high
+        def within(entry: PublishedEntry | None) -> bool:
+            return entry is not None and low <= entry.date <= high
 
-        entries = [e for e in entries if within(e) or within(e["result"])]
-    entries.sort(key=lambda e: (e["date"], e["posted_on"], e["slug"]), reverse=True)
+        entries = [e for e in entries if within(e) or within(e.result)]
+    entries.sort(key=lambda e: (e.date, e.posted_on, e.slug), reverse=True)
     return entries
+
+
+def _linked(made: dict[str, PublishedEntry], flow: dict[str, Publication]) -> list[PublishedEntry]:
+    """A matter's entries with each result under the entry it is the result of (the last one when
+    several are); the entries that are no other's result."""
+    results = {flow[step].of: step for step in made if flow[step].of in made}
+
+    def linked(step: str) -> PublishedEntry:
+        child = results.get(step)
+        return replace(made[step], result=linked(child) if child else None)
+
+    return [linked(step) for step in made if flow[step].of not in made]
 
 
 def _numbers(session: Session, ids: list[int]) -> dict[int, str]:
@@ -370,27 +419,22 @@ def _numbers(session: Session, ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for instance_id, number in session.execute(
         select(Decision.instance_id, Decision.number)
-        .where(Decision.instance_id.in_(ids), Decision.status != "revoked")
+        .where(Decision.instance_id.in_(ids), Decision.status != DecisionStatus.REVOKED)
         .order_by(Decision.instance_id, Decision.id)
     ):
         found.setdefault(instance_id, number)
     return found
 
 
-def latest(session: Session, village_id: int, count: int = 3) -> list[dict]:
+def latest(session: Session, village_id: int, count: int = 3) -> list[PublishedEntry]:
     """The village's newest ``count`` published decisions (for its page)."""
     return published(session, village_id)[:count]
 
 
-def matter_page(session: Session, village_id: int, slug: str) -> dict[str, Any]:
+def matter_page(session: Session, village_id: int, slug: str) -> MatterPage:
     """The published entries of one matter of the village, by its slug; anything else is not found."""
     slug = str(slug).lower()[:40]
-    found = [e for e in published(session, village_id) if e["slug"] == slug]
+    found = [e for e in published(session, village_id) if e.slug == slug]
     if not found:
         raise NotFound("no published decision with this code", code="published.not_found")
-    return {
-        "entries": found,
-        "item": found[0]["item"],
-        "item_name": found[0]["item_name"],
-        "number": found[0]["number"],
-    }
+    return MatterPage(found, found[0].item, found[0].item_name, found[0].number)

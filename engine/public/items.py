@@ -10,6 +10,7 @@ legal bases, so every item on the list has a page. Only items on the villagers' 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,51 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
-def _published(row: DefinitionVersion) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class ItemPublication:
+    """What one step of an item makes public: its kind of publication and the titles of the fields shown."""
+
+    step: str
+    kind_label: str
+    fields: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStep:
+    """One step of an item as its page explains it: who handles it, in how long, on what basis."""
+
+    id: str
+    name: str
+    who: str
+    limit: str
+    working_days: bool
+    text: str
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """Everything an item's plain-language page shows; ``written`` when the item has a text of its own."""
+
+    key: str
+    number: Any
+    name: str
+    category_label: str
+    responsible_body: str
+    purpose: str
+    who_asks: str
+    who_decides: str
+    bring: list[str]
+    notes: list[str]
+    public: list[str]
+    published: list[ItemPublication]
+    basis: str
+    steps: list[ItemStep]
+    svg: str | None
+    written: bool
+
+
+def _published(row: DefinitionVersion) -> list[ItemPublication]:
     """What the item's steps make public, as the published-decisions rules say: per step, the kind
     and the titles of the fields shown."""
     from engine.public.decisions import kind_labels, rules
@@ -101,11 +146,11 @@ def _published(row: DefinitionVersion) -> list[dict[str, Any]]:
         if publication.votes:
             labels.append(wording("public.published.votes"))
         kind_label = kind_labels()[publication.kind]
-        shown.append({"step": names[step], "kind_label": kind_label, "fields": [x for x in labels if x]})
+        shown.append(ItemPublication(names[step], kind_label, [x for x in labels if x]))
     return shown
 
 
-def item_page(session: Session, key: str) -> dict[str, Any]:
+def item_page(session: Session, key: str) -> ItemPage:
     """Everything the item's page shows; an item not on the villagers' list (or retired) is not found."""
     shown = listed(session).get(key)
     if shown is None:
@@ -119,36 +164,36 @@ def item_page(session: Session, key: str) -> dict[str, Any]:
     for step in _order(row, [_step_info(s) for s in meta.get("steps", [])]):
         written = own.get(step.id) or {}
         steps.append(
-            {
-                "id": step.id,
-                "name": step.name,
-                "who": str(written.get("who") or role_name(step.role)),
-                "limit": time_limit_text(step),
-                "working_days": step.calendar == "working",
-                "text": str(written.get("text") or ""),
-                "basis": step.legal_basis or "",
-            }
+            ItemStep(
+                id=step.id,
+                name=step.name,
+                who=str(written.get("who") or role_name(step.role)),
+                limit=time_limit_text(step),
+                working_days=step.calendar == "working",
+                text=str(written.get("text") or ""),
+                basis=step.legal_basis or "",
+            )
         )
     try:
         svg = flow_svg(row.bpmn_xml, id_prefix=f"item-{key}")
     except DiagramUnavailable:
         svg = None
-    deciders = sorted({s["who"] for s in steps}, key=[s["who"] for s in steps].index)
-    return {
-        "key": key,
-        "number": number,
-        "name": row.name,
-        "category_label": category_label(category),
-        "responsible_body": meta.get("responsible_body") or "",
-        "purpose": str(text.get("purpose") or meta.get("description") or ""),
-        "who_asks": str(text.get("who_asks") or ""),
-        "who_decides": str(text.get("who_decides") or wording("public.list.separator").join(deciders)),
-        "bring": _texts(text.get("bring")),
-        "notes": _texts(text.get("notes")),
-        "public": _texts(text.get("public")),
-        "published": _published(row),
-        "basis": str(text.get("basis") or meta.get("legal_basis") or ""),
-        "steps": steps,
-        "svg": svg,
-        "written": bool(text),
-    }
+    deciders = sorted({s.who for s in steps}, key=[s.who for s in steps].index)
+    return ItemPage(
+        key=key,
+        number=number,
+        name=row.name,
+        category_label=category_label(category),
+        responsible_body=meta.get("responsible_body") or "",
+        purpose=str(text.get("purpose") or meta.get("description") or ""),
+        who_asks=str(text.get("who_asks") or ""),
+        who_decides=str(text.get("who_decides") or wording("public.list.separator").join(deciders)),
+        bring=_texts(text.get("bring")),
+        notes=_texts(text.get("notes")),
+        public=_texts(text.get("public")),
+        published=_published(row),
+        basis=str(text.get("basis") or meta.get("legal_basis") or ""),
+        steps=steps,
+        svg=svg,
+        written=bool(text),
+    )

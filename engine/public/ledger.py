@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -36,8 +36,7 @@ from engine.errors import Conflict, PowerlistError
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance
-from engine.policy.rules import access_rules
-from engine.public.disclosure_models import Disclosure
+from engine.public.disclosure_models import Disclosure, DisclosureStatus
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.spreadsheets import CENT, cell_yuan, read_sheet
 from engine.public.wallet import category_of, flow_payments, wallet_rules, with_books
@@ -116,20 +115,6 @@ class Journal:
 
 
 # --- policy -------------------------------------------------------------------------------------
-
-
-def decide(session: Session, action: str, target: OrgUnit, holds) -> str | None:
-    """``ledger.read|import`` on a village: None, "hidden" or "denied"."""
-    rules = access_rules()
-    keeping = rules.roles("keeping_accounts")
-    readers = keeping | rules.roles("supervising") | rules.roles("read_only")
-    if not isinstance(target, OrgUnit) or not holds(readers | rules.roles("acting"), target.id):
-        return "hidden"
-    if action == "ledger.read":
-        return None if holds(readers, target.id) else "denied"
-    if action == "ledger.import":
-        return None if holds(keeping, target.id) else "denied"
-    raise ValueError(f"unknown action '{action}'")
 
 
 # --- reading a journal --------------------------------------------------------------------------
@@ -258,7 +243,45 @@ def _current(session: Session, village_id: int, month: str) -> LedgerImport | No
     )
 
 
-def preview(session: Session, actor: str, village_code: str, month: str, data: bytes, filename: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class JournalTotals:
+    """A month's journal as read: its file, digest, number of lines, totals and balances."""
+
+    month: str
+    file: str
+    sha256: str
+    lines: int
+    income_fen: int
+    spending_fen: int
+    opening_fen: int | None
+    year_opening_fen: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportShown(JournalTotals):
+    """One month's import as the staff who keep or check the accounts see it."""
+
+    id: int
+    imported_by: str | None
+    imported_at: str | None
+    replaced_at: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPreview(JournalTotals):
+    """What importing a journal would do: its totals, the spending lines matched to a flow payment, whether
+    the month's finance disclosure is signed already, and the import it would replace."""
+
+    village: str
+    disclosed: bool
+    matched: int
+    matched_fen: int
+    replaces: ImportShown | None
+    rows: list[dict[str, Any]]
+
+
+def preview(session: Session, actor: str, village_code: str, month: str, data: bytes, filename: str) -> JournalPreview:
     """What importing the file would do, without doing it: the totals, the lines matched to a flow
     payment, and the month's current import if there is one (importing then needs replacing)."""
     village = get_village(session, village_code)
@@ -271,22 +294,22 @@ def preview(session: Session, actor: str, village_code: str, month: str, data: b
         if line["spending_fen"] and (line["voucher_no"] in known or line["reference"] in known)
     ]
     current = _current(session, village.id, journal.month)
-    return {
-        "village": village.code,
-        "month": journal.month,
-        "file": filename,
-        "sha256": journal.sha256,
-        "lines": len(journal.lines),
-        "income_fen": journal.income_fen,
-        "spending_fen": journal.spending_fen,
-        "opening_fen": journal.opening_fen,
-        "year_opening_fen": journal.year_opening_fen,
-        "disclosed": _disclosed(session, village.id, journal.month) is not None,
-        "matched": len(matched),
-        "matched_fen": sum(line["spending_fen"] for line in matched),
-        "replaces": describe(current) if current else None,
-        "rows": journal.lines,
-    }
+    return JournalPreview(
+        village=village.code,
+        month=journal.month,
+        file=filename,
+        sha256=journal.sha256,
+        lines=len(journal.lines),
+        income_fen=journal.income_fen,
+        spending_fen=journal.spending_fen,
+        opening_fen=journal.opening_fen,
+        year_opening_fen=journal.year_opening_fen,
+        disclosed=_disclosed(session, village.id, journal.month) is not None,
+        matched=len(matched),
+        matched_fen=sum(line["spending_fen"] for line in matched),
+        replaces=describe(current) if current else None,
+        rows=journal.lines,
+    )
 
 
 def import_journal(
@@ -351,7 +374,7 @@ def import_journal(
             actor=actor,
             action="ledger.import",
             subject=f"{village.code} {journal.month}",
-            detail={**describe(row), "replaced": current.id if current else None},
+            detail={**asdict(describe(row)), "replaced": current.id if current else None},
         )
     )
     session.flush()
@@ -370,7 +393,7 @@ def _disclosed(session: Session, village_id: int, month: str) -> Disclosure | No
             Disclosure.village_id == village_id,
             Disclosure.kind == "finance",
             Disclosure.period.in_(periods),
-            Disclosure.status.in_(("approved", "posted")),
+            Disclosure.status.in_((DisclosureStatus.APPROVED, DisclosureStatus.POSTED)),
         )
         .limit(1)
     )
@@ -430,25 +453,25 @@ def _yuan(fen: int | None) -> str:
     return f"{Decimal(fen or 0) / 100:,.2f}"
 
 
-def describe(row: LedgerImport) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "month": row.month,
-        "file": row.file_name,
-        "sha256": row.sha256,
-        "lines": row.lines,
-        "income_fen": row.income_fen,
-        "spending_fen": row.spending_fen,
-        "opening_fen": row.opening_fen,
-        "year_opening_fen": row.year_opening_fen,
-        "imported_by": row.imported_by,
-        "imported_at": row.imported_at.isoformat() if row.imported_at else None,
-        "replaced_at": row.replaced_at.isoformat() if row.replaced_at else None,
-        "reason": row.reason,
-    }
+def describe(row: LedgerImport) -> ImportShown:
+    return ImportShown(
+        id=row.id,
+        month=row.month,
+        file=row.file_name,
+        sha256=row.sha256,
+        lines=row.lines,
+        income_fen=row.income_fen,
+        spending_fen=row.spending_fen,
+        opening_fen=row.opening_fen,
+        year_opening_fen=row.year_opening_fen,
+        imported_by=row.imported_by,
+        imported_at=row.imported_at.isoformat() if row.imported_at else None,
+        replaced_at=row.replaced_at.isoformat() if row.replaced_at else None,
+        reason=row.reason,
+    )
 
 
-def imports(session: Session, actor: str, village_code: str) -> list[dict[str, Any]]:
+def imports(session: Session, actor: str, village_code: str) -> list[ImportShown]:
     """The village's imports, newest month first, replaced ones too (for the staff who keep or check them)."""
     village = get_village(session, village_code)
     policy.require(session, actor, "ledger.read", village)

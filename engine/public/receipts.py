@@ -21,7 +21,7 @@ from engine import clock
 from engine.calendar import parse_time_limit
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.history.events import TASK_COMPLETED, TASK_FORCED
+from engine.history.events import EventKind
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.public import answers
@@ -147,7 +147,10 @@ def progress(session: Session, text: str | None) -> dict[str, Any]:
     done: dict[str, datetime] = {}
     for step_id, at in session.execute(
         select(HistoryEvent.step_id, HistoryEvent.at)
-        .where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind.in_((TASK_COMPLETED, TASK_FORCED)))
+        .where(
+            HistoryEvent.instance_id == instance.id,
+            HistoryEvent.kind.in_((EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)),
+        )
         .order_by(HistoryEvent.seq)
     ):
         if step_id:

@@ -22,6 +22,7 @@ import calendar
 import json
 import os
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.clock import now as clock_now
-from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
+from engine.history.events import EventKind
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.ledger_models import LedgerImport, LedgerLine
@@ -189,19 +190,19 @@ def _histories(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
         select(HistoryEvent.instance_id, HistoryEvent.kind, HistoryEvent.step_id, HistoryEvent.at, HistoryEvent.data)
         .where(
             HistoryEvent.instance_id.in_(ids),
-            HistoryEvent.kind.in_((TASK_COMPLETED, TASK_FORCED, INSTANCE_ENDED)),
+            HistoryEvent.kind.in_((EventKind.TASK_COMPLETED, EventKind.TASK_FORCED, EventKind.INSTANCE_ENDED)),
         )
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
     )
     for instance_id, kind, step_id, at, data in rows:
         payload = json.loads(data)
         matter = found[instance_id]
-        if kind == INSTANCE_ENDED:
+        if kind == EventKind.INSTANCE_ENDED:
             matter["end"] = payload.get("end")
         elif step_id:
             form = payload.get("form")
             matter["forms"][step_id] = form if isinstance(form, dict) else {}
-            matter["done"][step_id] = (_local_day(at), kind == TASK_FORCED)
+            matter["done"][step_id] = (_local_day(at), kind == EventKind.TASK_FORCED)
     return found
 
 
@@ -676,7 +677,40 @@ def years(session: Session, village_id: int, today: date, paid: list[dict[str, A
     return sorted(found, reverse=True)
 
 
-def wallet(session: Session, village_code: str, year: int | None = None, month: int | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class MonthTotals:
+    """One month of the year on the wallet page: its balances (None before the books' first balance),
+    income, spending and how many payments."""
+
+    month: str
+    number: int
+    opening_fen: int | None
+    income_fen: int
+    spending_fen: int
+    closing_fen: int | None
+    payments: int
+    before_start: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WalletPage:
+    """What the wallet page shows: the year's and the chosen period's summaries (as :func:`period_summary`
+    gives them), each month's totals, the years offered, the village-card evidence and the assets let out."""
+
+    code: str
+    village: str
+    year: int
+    month: int | None
+    balance_from: str | None
+    years: list[int]
+    year_summary: dict[str, Any]
+    summary: dict[str, Any]
+    months: list[MonthTotals]
+    evidence: list[dict[str, Any]]
+    assets: list[dict[str, Any]]
+
+
+def wallet(session: Session, village_code: str, year: int | None = None, month: int | None = None) -> WalletPage:
     """What the wallet page shows for a year (default this year) and optionally one month of it:
     the year's totals and balance, each month's, by category, the payments and income of the chosen
     period, the village-card evidence, and the assets let out."""
@@ -689,31 +723,31 @@ def wallet(session: Session, village_code: str, year: int | None = None, month: 
     for number in range(1, 13):
         summary = _summary(session, village.id, date(year, number, 1), _month_end(year, number), paid, start)
         months.append(
-            {
-                "month": f"{year:04d}-{number:02d}",
-                "number": number,
-                "opening_fen": summary["opening_fen"],
-                "income_fen": summary["income_fen"],
-                "spending_fen": summary["spending_fen"],
-                "closing_fen": summary["closing_fen"],
-                "payments": len(summary["payments"]),
-                "before_start": summary["before_start"],
-            }
+            MonthTotals(
+                month=f"{year:04d}-{number:02d}",
+                number=number,
+                opening_fen=summary["opening_fen"],
+                income_fen=summary["income_fen"],
+                spending_fen=summary["spending_fen"],
+                closing_fen=summary["closing_fen"],
+                payments=len(summary["payments"]),
+                before_start=summary["before_start"],
+            )
         )
     whole = _summary(session, village.id, date(year, 1, 1), date(year, 12, 31), paid, start)
     chosen = (
         _summary(session, village.id, date(year, month, 1), _month_end(year, month), paid, start) if month else whole
     )
-    return {
-        "code": village.code,
-        "village": place_name(village),
-        "year": year,
-        "month": month,
-        "balance_from": start["month"],
-        "years": years(session, village.id, today, paid),
-        "year_summary": whole,
-        "summary": chosen,
-        "months": months,
-        "evidence": _evidence(session, village.id, year),
-        "assets": assets(session, village.id),
-    }
+    return WalletPage(
+        code=village.code,
+        village=place_name(village),
+        year=year,
+        month=month,
+        balance_from=start["month"],
+        years=years(session, village.id, today, paid),
+        year_summary=whole,
+        summary=chosen,
+        months=months,
+        evidence=_evidence(session, village.id, year),
+        assets=assets(session, village.id),
+    )

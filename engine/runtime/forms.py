@@ -497,11 +497,40 @@ class Verdict:
     def all_errors(self) -> list[FieldError]:
         return self.errors + self.check_errors()
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> CheckSummary:
         passed = sum(1 for c in self.checks if c.ok is True)
         failed = sum(1 for c in self.checks if c.ok is False)
         state = "ok" if passed == len(self.checks) else "fail" if failed else "pending"
-        return {"passed": passed, "total": len(self.checks), "state": state}
+        return CheckSummary(passed, len(self.checks), state)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSummary:
+    """How the legal checks stand: ``ok`` only when every one passed, ``fail`` when one failed,
+    ``pending`` while some cannot tell yet."""
+
+    passed: int
+    total: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    """One legal check as the form stands: ``ok`` None while it cannot tell yet."""
+
+    id: str
+    message: str
+    fields: list[str]
+    ok: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCheck:
+    """What a form shows while it is typed: each field's first error, each check, their summary."""
+
+    fields: dict[str, str]
+    checks: list[CheckState]
+    summary: CheckSummary
 
 
 def evaluate(
@@ -544,19 +573,19 @@ def live_check(
     data: Mapping[str, Any],
     parse_errors: list[FieldError] | None = None,
     context: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> LiveCheck:
     """What a page or client shows while the form is typed: every field's error at once (what could
     not be read, requiredness, types), each legal check with its state, and the summary's state
-    (``ok`` only when every check passed)."""
+    (``ok`` only when every check passed). ``dataclasses.asdict`` gives its JSON."""
     verdict = evaluate(schema, data, context)
     fields: dict[str, str] = {}
     for error in (parse_errors or []) + verdict.errors:
         fields.setdefault(error.field.split(".")[0], error.message)
-    return {
-        "fields": fields,
-        "checks": [{"id": c.id, "message": c.message, "fields": c.fields, "ok": c.ok} for c in verdict.checks],
-        "summary": verdict.summary(),
-    }
+    return LiveCheck(
+        fields,
+        [CheckState(c.id, c.message, c.fields, c.ok) for c in verdict.checks],
+        verdict.summary(),
+    )
 
 
 # --- the check every submission passes ------------------------------------------------------

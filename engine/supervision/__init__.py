@@ -14,3 +14,27 @@
 | ``rectification`` | the rectification flow a violation starts, and what its steps do to the violation |
 | ``scores``, ``queries``, ``calendar_files`` | grades and notices; read-only views; checking holiday files |
 """
+
+# The public modules: the web app and the command line import only these (see .importlinter).
+__all__ = [
+    "backfill",
+    "calendar_files",
+    "deadlines",
+    "decisions",
+    "evidence",
+    "handling",
+    "models",
+    "notices",
+    "overview",
+    "queries",
+    "rules",
+    "scheduler",
+    "scores",
+    "search",
+    "semantics",
+    "statements",
+    "sweep",
+    "talks",
+    "violation_chain",
+    "worklist",
+]

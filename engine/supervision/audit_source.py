@@ -24,4 +24,6 @@ class SupervisionViolations:
         return {instance_id: count for instance_id, count in rows}
 
 
-set_violation_source(SupervisionViolations())
+def install() -> None:
+    """Let the audit views count violations (the engine's bootstrap calls this)."""
+    set_violation_source(SupervisionViolations())

@@ -172,9 +172,6 @@ def backfill(engine: Engine, *, fix: bool) -> BackfillReport:
     One transaction per matter; a dry run computes the same timers and rolls them back. A matter
     where nothing is missing is rolled back too, so a second run writes nothing.
     """
-    from engine import builtin
-
-    builtin.load()
     sessions = make_sessionmaker(engine)
     report = BackfillReport(fixed=fix)
     with sessions() as session:

@@ -9,8 +9,8 @@ refuses the second one before it runs (the ``complete`` command calls it), or le
 raises the rule's violation: always (``on_conflict: warn``) or when the person gives a reason
 (``on_conflict: waive``).
 
-``escalation.dismiss_from``: the lowest level whose supervisors may close a warning of a colour as
-dismissed (:func:`require_dismiss_level`, called by ``violations.act``).
+``escalation.dismiss_from`` (the lowest level whose supervisors may close a warning of a colour as
+dismissed) is applied by :func:`engine.supervision.reach.require_dismiss_level`.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import PermissionDenied
 from engine.history import events as history
+from engine.history.events import EventKind
 from engine.org.roles import ROLES
-from engine.org.service import get_user, holds
 from engine.org.units import unit_chain
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance, User
-from engine.supervision.rules import LEVEL_ORDER, RuleBook, rules_for
+from engine.supervision.rules import RuleBook, rules_for
+from engine.supervision.semantics import DEFAULT_STEP_CODE
 from engine.texts import text
-
-DEFAULT_STEP_CODE = "incompatible_steps_one_person"
 
 
 def _role_name(role: str) -> str:
@@ -60,40 +59,6 @@ def incompatible_with(book: RuleBook, role: str) -> list[tuple[str, dict[str, An
         if role in record["with"]:
             found += [(other, record) for other in record["roles"] if other != role]
     return found
-
-
-def check_duty_rules(rules: dict[str, Any]) -> list[str]:
-    """What the schema cannot see: unknown roles, roles of different levels, repeated ids, codes
-    that name no violation."""
-    problems: list[str] = []
-    ids: set[str] = set()
-    for index, record in enumerate(rules.get("incompatible_roles") or []):
-        where = f"incompatible_roles/{index} ({record['id']})"
-        if record["id"] in ids:
-            problems.append(f"{where}: id '{record['id']}' is used twice")
-        ids.add(record["id"])
-        named = [*record["roles"], *record["with"]]
-        unknown = [r for r in named if r not in ROLES]
-        if unknown:
-            problems.append(f"{where}: unknown role(s) {', '.join(unknown)}")
-            continue
-        if len({ROLES[r].level for r in named}) > 1:
-            problems.append(f"{where}: the roles are held at different levels; only roles of one unit can clash")
-        if set(record["roles"]) & set(record["with"]):
-            problems.append(f"{where}: a role cannot be incompatible with itself")
-    ids = set()
-    codes = set(rules.get("violations") or {})
-    for index, record in enumerate(rules.get("incompatible_steps") or []):
-        where = f"incompatible_steps/{index} ({record['id']})"
-        if record["id"] in ids:
-            problems.append(f"{where}: id '{record['id']}' is used twice")
-        ids.add(record["id"])
-        if len(set(record["steps"])) != len(record["steps"]):
-            problems.append(f"{where}: a step is named twice")
-        code = record.get("code", DEFAULT_STEP_CODE)
-        if record.get("on_conflict", "refuse") != "refuse" and code not in codes:
-            problems.append(f"{where}/code: no violation '{code}' in violations")
-    return problems
 
 
 # --- roles -----------------------------------------------------------------------------------------
@@ -134,7 +99,7 @@ def _latest_completions(session: Session, instance: ProcessInstance) -> dict[str
     """The latest completion event of each step of the matter (a step done again replaces it)."""
     latest: dict[str, Any] = {}
     for event in history.events_of(session, instance.id):
-        if event.kind == history.TASK_COMPLETED and event.step_id:
+        if event.kind == EventKind.TASK_COMPLETED and event.step_id:
             latest[event.step_id] = event
     return latest
 
@@ -206,29 +171,3 @@ def check_step(
 
 
 # --- dismissing a warning --------------------------------------------------------------------------
-
-
-def require_dismiss_level(session: Session, book: RuleBook, violation: Any, actor: str) -> None:
-    """Closing a warning as dismissed needs a supervisor of the level ``escalation.dismiss_from`` names
-    for its colour, or of a level above."""
-    from engine.supervision.violations import supervisor_units
-
-    level = (book.rules["escalation"].get("dismiss_from") or {}).get(violation.severity)
-    if level not in LEVEL_ORDER:
-        return
-    user = get_user(session, actor)
-    lowest = LEVEL_ORDER.index(level)
-    for unit_level, role, unit_id in supervisor_units(session, book, violation):
-        if unit_level in LEVEL_ORDER and LEVEL_ORDER.index(unit_level) >= lowest and holds(user, role, unit_id):
-            return
-    title = book.level_title(level)
-    raise PermissionDenied(
-        code="violation.dismiss_level",
-        params={
-            "user": actor,
-            "severity": violation.severity,
-            "level": level,
-            "severity_name": book.rules["severities"].get(violation.severity, violation.severity),
-            "title": title,
-        },
-    )

@@ -17,7 +17,7 @@ action         from                             to               chain event
 ``reject``     rectified                        acknowledged     ``rectification_rejected``
 ``escalate``   any but closed                   escalated        ``escalated`` (one level up)
 ``dismiss``    any but closed                   closed/dismissed ``closed`` (who may: see
-                                                                 ``duties.require_dismiss_level``)
+                                                                 ``reach.require_dismiss_level``)
 ``close``      any but closed                   closed           ``closed``
 =============  ===============================  ===============  ==================================
 
@@ -42,10 +42,10 @@ from engine.inputs import InputInvalid
 from engine.org.roles import ROLES
 from engine.org.units import holds_role
 from engine.persistence.enums import Level
-from engine.persistence.models import User
 from engine.supervision import timers, violation_chain
 from engine.supervision import violations as v
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import SupervisionTimer, Violation, ViolationOutcome
+from engine.supervision.reach import require_dismiss_level
 from engine.texts import text
 
 ACTIONS = ("ack", "assign", "rectify", "accept", "reject", "escalate", "dismiss", "close")
@@ -219,7 +219,7 @@ def handle(
             note=text,
             now=now,
             kind="rectification_accepted",
-            outcome="rectified",
+            outcome=ViolationOutcome.RECTIFIED,
         )
         kind = "rectification_accepted"
     elif action == "reject":
@@ -318,30 +318,6 @@ def _reject(session: Session, violation: Violation, actor: str, reason: str, now
 # --- who reads and who owns -------------------------------------------------------------------------
 
 
-def may_read(session: Session, username: str, violation: Violation) -> bool:
-    """Supervisors and auditors within reach of its village (any level), and its rectification owner."""
-    from engine.org.units import unit_chain
-    from engine.policy.rules import access_rules
-
-    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if user is None:
-        return False
-    reach = {unit.id for unit in unit_chain(session, violation.village_id)}
-    readers = access_rules().roles("supervising") | access_rules().roles("read_only")
-    if any(a.role in readers and a.org_unit_id in reach for a in user.roles):
-        return True
-    return is_owner(session, user, violation)
-
-
-def is_owner(session: Session, user: User, violation: Violation) -> bool:
-    if violation.owner_user and violation.owner_user == user.username:
-        return True
-    if not violation.owner_role:
-        return False
-    unit = v.role_unit_id(session, violation.village_id, violation.owner_role)
-    return any(a.role == violation.owner_role and a.org_unit_id == unit for a in user.roles)
-
-
 def may_do(session: Session, username: str, violation: Violation) -> tuple[str, ...]:
     """The actions ``username`` may take on the violation now (policy and state), for the pages."""
     found = []
@@ -363,8 +339,6 @@ def may_do(session: Session, username: str, violation: Violation) -> tuple[str, 
 
 def _may_dismiss(session: Session, username: str, violation: Violation) -> bool:
     from engine.errors import PermissionDenied
-    from engine.supervision.duties import require_dismiss_level
-
     try:
         require_dismiss_level(session, v.book_for_village(session, violation.village_id), violation, username)
     except PermissionDenied:

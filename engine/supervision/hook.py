@@ -8,7 +8,6 @@ from engine.supervision import deadlines, decisions, detect, evidence, hugging, 
 from engine.supervision.violations import book_for_village
 
 
-@hooks.after_step
 def watch_step(context: StepContext) -> None:
     book = book_for_village(context.session, context.instance.village_id)
     waiting = timers.schedule_waiting_timers(context.session, context.instance, context.definition, context.workflow)
@@ -19,3 +18,7 @@ def watch_step(context: StepContext) -> None:
     decisions.on_step(context, book)
     vouchers.on_step(context, book)
     rectification.on_step(context, book)
+
+
+def install() -> None:
+    hooks.after_step(watch_step)

@@ -15,18 +15,14 @@ SHA-256 in the chain event; the PDF is made from it at any time (:func:`render_p
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import html
-import json
-import os
 import re
 import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -36,289 +32,38 @@ from sqlalchemy.orm import Session
 from engine import clock, policy
 from engine.calendar import CST, load_work_calendar
 from engine.clock import as_utc, format_time
-from engine.errors import InvalidState, NotFound, PermissionDenied, PowerlistError
+from engine.errors import InvalidState, NotFound, PermissionDenied
 from engine.history.chain import canonical_json
 from engine.inputs import InputInvalid
-from engine.org.roles import ROLES
 from engine.org.service import get_unit
 from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
-from engine.ruleset import DEFAULTS, deep_merge, parse_rule_text
-from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
+from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation, ViolationOutcome
+from engine.supervision.notice_rules import DEFAULT_FILE as DEFAULT_FILE
+from engine.supervision.notice_rules import (
+    KINDS,
+    MAX_FACTS,
+    MAX_NAME,
+    MAX_NOTE,
+    Target,
+    fill,
+    kind_name,
+    reach,
+    roles_for,
+    rules_for,
+)
+from engine.supervision.notice_rules import TemplatesInvalid as TemplatesInvalid
+from engine.supervision.notice_rules import base_data as base_data
+from engine.supervision.notice_rules import check as check
+from engine.supervision.notice_rules import parse_text as parse_text
+from engine.supervision.notice_rules import reset as reset
 from engine.texts import text, texts
 
-KINDS = ("warning", "rectification", "order")
 _PERIOD = re.compile(r"^\d{4}Q[1-4]$")
-DEFAULT_FILE = DEFAULTS / "notices.yaml"
-SCHEMA_FILE = DEFAULTS.parent / "notices.schema.json"
-OVERRIDE_NAME = "notices.yaml"
-MAX_FACTS = 2000
-MAX_NAME = 100
-MAX_NOTE = 500
-
-# The placeholders each kind of template may use.
-NUMBER_KEYS = frozenset({"short", "body", "county", "town", "village", "year", "seq", "colour"})
-BODY_KEYS = frozenset({"village", "town", "county"})
-TEXT_KEYS = frozenset(
-    {
-        "village",
-        "town",
-        "county",
-        "body",
-        "short",
-        "number",
-        "date",
-        "matter_title",
-        "receipt",
-        "step",
-        "amount",
-        "rule",
-        "legal_basis",
-        "message",
-        "detected",
-        "severity",
-        "colour",
-        "points",
-        "rectify_by",
-        "reply_by",
-        "facts",
-        "period",
-        "grade",
-        "score",
-        "deducted",
-        "violations",
-    }
-)
-
-
-class TemplatesInvalid(PowerlistError):
-    """A notices rule file that cannot be used; the first problem is the message, all are listed."""
-
-    exit_code = 2
-    default_code = "notice.templates_invalid"
-
-    def __init__(self, problems: list[str], key: str | None = None, where: str | None = None):
-        self.problems = problems
-        super().__init__(
-            "the document templates are invalid:\n" + "\n".join(f"  {p}" for p in problems),
-            params={"problem": problems[0] if problems else "", "key": key or "", "where": where or ""},
-            field=where,
-        )
-
-
-# --- safe templates --------------------------------------------------------------------------
-
-
-_FORMATTER = string.Formatter()
-
-
-def placeholders(text: str) -> list[str]:
-    """The placeholder names of a template, refusing anything but ``{name}`` (no ``{a.b}``,
-    ``{a[0]}``, ``{a!r}`` or ``{a:>10}``); ``{{`` and ``}}`` are literal braces."""
-    names = []
-    try:
-        parsed = list(_FORMATTER.parse(text))
-    except ValueError as exc:
-        raise ValueError(f"unbalanced braces ({exc})") from None
-    for _literal, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if not name.isidentifier() or spec or conversion:
-            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-            raise ValueError(f"{{{shown}}} is not a plain {{name}}")
-        names.append(name)
-    return names
-
-
-def fill(text: str, values: dict[str, str]) -> str:
-    """The template with each ``{name}`` replaced by ``values[name]`` as plain text (never evaluated)."""
-    out = []
-    for literal, name, _spec, _conversion in _FORMATTER.parse(text):
-        out.append(literal)
-        if name is not None:
-            out.append(str(values.get(name, "")))
-    return "".join(out)
-
-
-# --- rule data -------------------------------------------------------------------------------
-
-
-merge = deep_merge
-
-
-def parse_text(text: str, name: str = "notices.yaml") -> dict[str, Any]:
-    return parse_rule_text(text, name, "notices", "a notices file", TemplatesInvalid)
-
-
-@lru_cache(maxsize=1)
-def _schema_validator():
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
-
-
-def _template_problems(where: str, text: str, allowed: frozenset[str]) -> list[tuple[str, str, str]]:
-    """(problem, key, where) for each placeholder of ``text`` not in ``allowed``."""
-    try:
-        names = placeholders(text)
-    except ValueError as exc:
-        return [(f"{where}: {exc}", "", where)]
-    return [
-        (f"{where}: unknown placeholder {{{name}}} (known: {', '.join(sorted(allowed))})", name, where)
-        for name in names
-        if name not in allowed
-    ]
-
-
-def problems_of(data: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Every problem of a whole notices file as (message, placeholder key, where): shape, then meaning."""
-    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        found = []
-        for error in errors:
-            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            found.append((f"{where}: {error.message}", "", where))
-        return found
-    rules = data["notices"]
-    found: list[tuple[str, str, str]] = []
-    for section, entries in (
-        ("issuers", rules["issuers"]),
-        ("talks", {k: v["roles"] for k, v in rules["talks"].items()}),
-    ):
-        for kind, roles in entries.items():
-            for role in roles:
-                if role not in ROLES:
-                    where = f"notices.{section}.{kind}"
-                    found.append((f"{where}: no role '{role}'", "", where))
-    for level, body in rules["bodies"].items():
-        for part in ("name", "short"):
-            found += _template_problems(f"notices.bodies.{level}.{part}", body[part], BODY_KEYS)
-    for kind, template in rules["kinds"].items():
-        base = f"notices.kinds.{kind}"
-        found += _template_problems(f"{base}.number", template["number"], NUMBER_KEYS)
-        if "seq" not in placeholders_or_empty(template["number"]):
-            found.append((f"{base}.number: the number must contain {{seq}}", "seq", f"{base}.number"))
-        found += _template_problems(f"{base}.title", template["title"], TEXT_KEYS)
-        found += _template_problems(f"{base}.addressee", template["addressee"], TEXT_KEYS)
-        for part in ("paragraphs", "grade_paragraphs", "signature"):
-            for index, line in enumerate(template.get(part) or []):
-                found += _template_problems(f"{base}.{part}[{index}]", line, TEXT_KEYS)
-    for county, override in (rules.get("counties") or {}).items():
-        merged = copy.deepcopy(data)
-        merged["notices"].pop("counties", None)
-        merged = merge(merged, {"notices": override})
-        found += [(f"counties.{county}: {p}", key, f"counties.{county}.{w}") for p, key, w in problems_of(merged)]
-    return found
-
-
-def placeholders_or_empty(text: str) -> list[str]:
-    try:
-        return placeholders(text)
-    except ValueError:
-        return []
-
-
-def check(data: dict[str, Any]) -> None:
-    """Refuse a notices file with any problem, naming the first placeholder at fault and where."""
-    found = problems_of(data)
-    if found:
-        keyed = next((f for f in found if f[1]), found[0])
-        raise TemplatesInvalid([f[0] for f in found], key=keyed[1], where=keyed[2])
-
-
-@lru_cache(maxsize=1)
-def base_data() -> dict[str, Any]:
-    """The defaults with the deployment's override folder (``POWERLIST_RULES_DIR/notices.yaml``), checked."""
-    data = parse_text(DEFAULT_FILE.read_text(encoding="utf-8"), str(DEFAULT_FILE))
-    folder = os.environ.get("POWERLIST_RULES_DIR")
-    if folder and (Path(folder) / OVERRIDE_NAME).is_file():
-        path = Path(folder) / OVERRIDE_NAME
-        data = merge(data, parse_text(path.read_text(encoding="utf-8"), str(path)))
-    check(data)
-    return data
-
-
-def reset() -> None:
-    base_data.cache_clear()
-
-
-def rules_for(county_code: str | None) -> dict[str, Any]:
-    """The notices rules of a county: the defaults, then what the county changes under ``counties``."""
-    rules = base_data()["notices"]
-    override = (rules.get("counties") or {}).get(county_code or "")
-    return merge(rules, override) if override else rules
-
-
-# --- policy ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """Issuing (or receiving, or recording a talk of) ``kind`` in the village ``village_id``."""
-
-    kind: str
-    village_id: int
-
-
-def _reach(session: Session, village_id: int) -> set[int]:
-    return {unit.id for unit in unit_chain(session, village_id)}
-
-
-def _readers() -> frozenset[str]:
-    from engine.policy.rules import access_rules
-
-    rules = access_rules()
-    return rules.roles("supervising") | rules.roles("read_only")
-
-
-def roles_for(session: Session, action: str, target: Target) -> list[str]:
-    rules = rules_for(unit_chain(session, target.village_id)[-1].code)
-    if action.startswith("talk."):
-        return list(rules["talks"][target.kind]["roles"])
-    return list(rules["issuers"][target.kind])
-
-
-def decide(session: Session, holdings: tuple[tuple[str, int], ...], action: str, target: Any) -> str | None:
-    """The policy's answer for documents and talks: the supervisors and auditors within reach of the
-    village read them; the roles the rules name for a kind issue it, record its receipt, or hold
-    a talk of it. None when allowed, ``"hidden"`` or ``"denied"``."""
-    if isinstance(target, SupervisionDocument):
-        target = Target(target.kind, target.village_id)
-    village_id = target.id if isinstance(target, OrgUnit) else target.village_id
-    reach = _reach(session, village_id)
-    if not any(role in _readers() and unit in reach for role, unit in holdings):
-        return "hidden"
-    if action in ("notice.read", "talk.read"):
-        return None
-    roles = set(roles_for(session, action, target))
-    return None if any(role in roles and unit in reach for role, unit in holdings) else "denied"
-
-
-def denied(session: Session, username: str, action: str, target: Any) -> PermissionDenied:
-    """The refusal, naming the roles that may do it."""
-    if isinstance(target, SupervisionDocument):
-        target = Target(target.kind, target.village_id)
-    roles = text("supervision.separator").join(
-        ROLES[r].name_zh for r in roles_for(session, action, target) if r in ROLES
-    )
-    if action.startswith("talk."):
-        from engine.supervision.talks import talk_name
-
-        return PermissionDenied(
-            code="talk.record_denied", params={"user": username, "kind": talk_name(target.kind), "roles": roles}
-        )
-    code = "notice.receive_denied" if action == "notice.receive" else "notice.issue_denied"
-    return PermissionDenied(code=code, params={"user": username, "kind": kind_name(target.kind), "roles": roles})
-
 
 # --- facts -----------------------------------------------------------------------------------
-
-
-def kind_name(kind: str) -> str:
-    """How a kind of document is named (预警通知书, 整改通知书, 督查令)."""
-    return texts("supervision.notices.kinds").get(kind, kind)
 
 
 def severity_name(severity: str) -> str:
@@ -712,7 +457,7 @@ def issue(
     elif not preview:
         begin_write(session)
     policy.require(session, actor, "notice.issue", Target(kind, unit.id))
-    if violation is not None and violation.outcome == "dismissed":
+    if violation is not None and violation.outcome == ViolationOutcome.DISMISSED:
         raise InvalidState(
             f"violation {violation.id} was dismissed",
             code="notice.violation_dismissed",
@@ -913,10 +658,10 @@ def receive(
 
 
 @dataclass(frozen=True, slots=True)
-class Document:
-    """An issued document as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+class DocumentView:
+    """What an issued document and a preview both show."""
 
-    id: int
+    id: int | None
     kind: str
     kind_name: str
     number: str
@@ -935,40 +680,24 @@ class Document:
     reply_by: str | None
     received_at: str | None
     received_by: str | None
-    receipt_recorded_by: str | None
-    receipt_note: str | None
     check_url: str
     template_version: str
-    sha256: str
     content: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Preview:
+class Document(DocumentView):
+    """An issued document as its readers see it; ``dataclasses.asdict`` gives the API's and CLI's JSON."""
+
+    receipt_recorded_by: str | None
+    receipt_note: str | None
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Preview(DocumentView):
     """A document as it would be issued now: no id, no number (``〔…〕``), not received."""
 
-    id: None
-    kind: str
-    kind_name: str
-    number: str
-    title: str
-    colour: str | None
-    village: str
-    village_name: str
-    issuer: str
-    issuer_name: str
-    issuer_role: str
-    violation: int | None
-    notice: None
-    issued_at: str | None
-    issued_by: str
-    rectify_by: str | None
-    reply_by: str | None
-    received_at: None
-    received_by: None
-    check_url: str
-    template_version: str
-    content: dict[str, Any]
     preview: bool = True
 
 
@@ -1087,7 +816,7 @@ def villages_asked(session: Session, actor: str, action: str, village: str) -> l
 
 def _villages_under(session: Session, scope: OrgUnit) -> list[int]:
     villages = session.scalars(select(OrgUnit.id).where(OrgUnit.level == Level.VILLAGE)).all()
-    return [v for v in villages if scope.id in _reach(session, v)]
+    return [v for v in villages if scope.id in reach(session, v)]
 
 
 def _any_village(session: Session, scope: OrgUnit) -> OrgUnit:
@@ -1099,7 +828,7 @@ def _any_village(session: Session, scope: OrgUnit) -> OrgUnit:
 
 def issuable(session: Session, actor: str, violation: Violation) -> list[str]:
     """The kinds the user may issue for a violation now (for the buttons of its page)."""
-    if violation.outcome == "dismissed":
+    if violation.outcome == ViolationOutcome.DISMISSED:
         return []
     return [k for k in KINDS if policy.may(session, actor, "notice.issue", Target(k, violation.village_id))]
 
@@ -1126,7 +855,7 @@ def qr_base64(url: str) -> str:
     return base64.b64encode(qr.svg(url)).decode()
 
 
-def render_html(view: Document | Preview, *, lang: str = "zh") -> str:
+def render_html(view: DocumentView, *, lang: str = "zh") -> str:
     """The document as a standalone HTML page (A4, CJK font, QR code inline): printable as it is,
     and what :func:`render_pdf` lays out. Every value is escaped; nothing in it is a template."""
     e = html.escape
@@ -1155,7 +884,7 @@ def _day_text(iso: str) -> str:
     return chinese_date(local_day(datetime.fromisoformat(iso.replace("Z", "+00:00"))))
 
 
-def render_pdf(view: Document | Preview) -> bytes:
+def render_pdf(view: DocumentView) -> bytes:
     """The document as an A4 PDF (WeasyPrint, the CJK font of the system)."""
     from weasyprint import HTML
 

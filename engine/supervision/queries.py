@@ -1,8 +1,9 @@
-"""Read-only views of violations, their events and the timers, as plain dicts for the CLI and web."""
+"""Read-only views of violations and their events, as typed results for the CLI and the matter's warnings."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +22,62 @@ from engine.supervision.violations import book_for_village, handles_now
 SEVERITY_ORDER = {severity: i for i, severity in enumerate(Severity)}
 
 
-def violation_dict(session: Session, violation: Violation) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ViolationRecord:
+    """A violation as the command line and the matter's warnings read it; ``dataclasses.asdict`` is its JSON."""
+
+    id: int
+    code: str
+    title: str
+    severity: str
+    severity_name: str
+    points: int
+    status: str
+    outcome: str | None
+    level: str
+    supervisor: str
+    message: str
+    legal_basis: str | None
+    rule_version: str
+    village: str | None
+    village_name: str | None
+    instance: int | None
+    step: str | None
+    task: str | None
+    responsible_role: str | None
+    responsible_user: str | None
+    owner_role: str | None
+    owner_role_name: str | None
+    owner_user: str | None
+    detected_at: str | None
+    rectify_by: str | None
+    closed_at: str | None
+    period: str | None
+    rectification_instance: int | None
+    evidence: Any
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class ViolationEventRecord:
+    """One event of a violation's chain."""
+
+    seq: int
+    kind: str
+    at: str | None
+    actor: str | None
+    data: dict[str, Any]
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ViolationDetail(ViolationRecord):
+    """A violation with every event of its chain."""
+
+    history: list[ViolationEventRecord]
+
+
+def _facts(session: Session, violation: Violation) -> dict[str, Any]:
     village = session.get(OrgUnit, violation.village_id)
     book = book_for_village(session, violation.village_id)
     return {
@@ -58,6 +114,10 @@ def violation_dict(session: Session, violation: Violation) -> dict[str, Any]:
     }
 
 
+def violation_dict(session: Session, violation: Violation) -> ViolationRecord:
+    return ViolationRecord(**_facts(session, violation))
+
+
 def list_violations(
     session: Session,
     unit_code: str | None = None,
@@ -65,7 +125,7 @@ def list_violations(
     username: str | None = None,
     period: str | None = None,
     instance_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ViolationRecord]:
     """Violations, worst first; ``username`` keeps those the user must handle now or must rectify."""
     query = select(Violation)
     if unit_code:
@@ -96,22 +156,16 @@ def list_violations(
     return [violation_dict(session, v) for v in rows]
 
 
-def violation_detail(session: Session, violation_id: int) -> dict[str, Any]:
+def violation_detail(session: Session, violation_id: int) -> ViolationDetail:
     violation = session.get(Violation, violation_id)
     if violation is None:
         raise NotFound(f"no violation {violation_id}")
-    result = violation_dict(session, violation)
-    result["history"] = [
-        {
-            "seq": e.seq,
-            "kind": e.kind,
-            "at": format_time(e.at),
-            "actor": e.actor,
-            "data": json.loads(e.data),
-            "hash": e.hash.hex(),
-        }
+    history = [
+        ViolationEventRecord(
+            seq=e.seq, kind=e.kind, at=format_time(e.at), actor=e.actor, data=json.loads(e.data), hash=e.hash.hex()
+        )
         for e in session.scalars(
             select(ViolationEvent).where(ViolationEvent.violation_id == violation_id).order_by(ViolationEvent.seq)
         )
     ]
-    return result
+    return ViolationDetail(**_facts(session, violation), history=history)

@@ -13,15 +13,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.calendar import CST
-from engine.clock import as_utc
-from engine.errors import NotFound
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.enums import Level
-from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
-from engine.runtime.steps import start_matter
+from engine.persistence.models import OpenTask, ProcessInstance
 from engine.supervision.models import Violation
 from engine.supervision.rules import LEVEL_ORDER, RuleBook
 from engine.supervision.violations import (
@@ -36,51 +32,6 @@ from engine.supervision.violations import (
     transition,
 )
 from engine.texts import text
-
-
-def start_rectification(session: Session, book: RuleBook, violation: Violation, now: datetime) -> int | None:
-    """Start the rectification flow for ``violation``; None (and a note on it) when the flow is not deployed."""
-    from engine.definitions.deploy import latest_version
-
-    key = book.rectification["flow"]
-    try:
-        row = latest_version(session, key)
-    except NotFound:
-        note_event(
-            session,
-            violation,
-            "rectification_unavailable",
-            actor=SYSTEM,
-            now=now,
-            data={"flow": key, "note": text("supervision.rectification.unavailable", flow=key)},
-        )
-        return None
-    village = session.get(OrgUnit, violation.village_id)
-    deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
-    description = text("supervision.rectification.description", title=violation.title, message=violation.message)
-    data = {
-        "violation_id": violation.id,
-        "violation_code": violation.code,
-        "description": description[:2000],
-        "owner_role": violation.owner_role,
-        "deadline": deadline,
-        "title": text("supervision.rectification.title", title=violation.title)[:200],
-    }
-
-    def link(instance: ProcessInstance) -> None:
-        violation.rectification_instance_id = instance.id
-
-    result = start_matter(session, row, village, SYSTEM, data, data["title"], on_created=link)
-    instance = session.get(ProcessInstance, result.instance_id)
-    note_event(
-        session,
-        violation,
-        "rectification_started",
-        actor=SYSTEM,
-        now=now,
-        data={"instance": instance.id, "flow": key, "version": row.version, "owner_role": violation.owner_role},
-    )
-    return instance.id
 
 
 def _linked(session: Session, instance_id: int) -> Violation | None:
@@ -104,7 +55,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
         return
     session, now = context.session, context.now
     for event in context.events:
-        if event.kind == history.TASK_COMPLETED and event.step_id:
+        if event.kind == EventKind.TASK_COMPLETED and event.step_id:
             role = context.definition.step(event.step_id).role
             form = json.loads(event.data).get("form") or {}
             if role == book.chain[0]["role"]:
@@ -131,7 +82,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         now=now,
                         kind="rectification_submitted",
                     )
-        elif event.kind == history.INSTANCE_ENDED:
+        elif event.kind == EventKind.INSTANCE_ENDED:
             end = json.loads(event.data).get("end")
             outcome = book.rectification["ends"].get(end)
             if outcome is not None:

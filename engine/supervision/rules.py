@@ -24,12 +24,15 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.calendar import parse_time_limit
 from engine.errors import PowerlistError
-from engine.org.roles import ROLES
 from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog
 from engine.ruleset import DEFAULTS, parse_rule_text
-from engine.supervision.models import RuleSetVersion, Severity
+from engine.supervision.models import RuleSetVersion
+from engine.supervision.semantics import BUILTIN_CODES as BUILTIN_CODES
+from engine.supervision.semantics import COMPLEXITIES, LEVEL_ORDER, check_duty_rules, check_semantics
+from engine.supervision.semantics import SEVERITIES as SEVERITIES
+from engine.supervision.semantics import role_is_village as role_is_village
 
 RULES_ROOT = DEFAULTS.parent
 DEFAULT_FILE = DEFAULTS / "supervision.yaml"
@@ -38,25 +41,6 @@ OVERRIDE_NAME = "supervision.yaml"
 ALL_COUNTIES = "*"
 ANY = "*"
 
-# Codes the engine raises by itself; a rule set must describe each of them.
-BUILTIN_CODES = (
-    "step_due_soon",
-    "step_overdue",
-    "step_completed_late",
-    "step_forced",
-    "payment_before_approval",
-    "payment_without_approval",
-    "payment_without_voucher",
-    "voucher_without_payment",
-    "split_payment",
-    "quorum_not_met",
-    "vote_rule_not_met",
-    "posting_too_short",
-    "legal_check_waived",
-)
-SEVERITIES = (Severity.BLUE, Severity.YELLOW, Severity.RED)
-LEVEL_ORDER = (Level.VILLAGE, Level.TOWN, Level.COUNTY)
-COMPLEXITIES = ("general", "complex", "special")  # 一般 / 复杂 / 重大 (三级联动)
 
 # The complaint rules of a rule set written before they existed: the flow's own three levels.
 _COMPLAINTS = {
@@ -405,11 +389,4 @@ def validate(data: dict[str, Any]) -> list[str]:
     errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
-    from engine.supervision.duties import check_duty_rules
-    from engine.supervision.semantics import check_semantics
-
     return check_semantics(data["supervision"]) + check_duty_rules(data["supervision"])
-
-
-def role_is_village(role: str) -> bool:
-    return role in ROLES and ROLES[role].level == Level.VILLAGE

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from engine import bootstrap
 from engine.calendar import CST
 from engine.supervision.sweep import sweep
 
@@ -69,6 +70,7 @@ def start_scheduler(engine: Engine, interval_s: float = INTERVAL_S) -> Backgroun
     """Start a background scheduler that sweeps every ``interval_s`` seconds, beginning now, and
     anchors the history once a day just before midnight, China time, and at :55 of every hour when
     the rule value ``anchors.every`` is ``hour``."""
+    bootstrap()
     quiet_libraries()
     scheduler = BackgroundScheduler(
         timezone=UTC,

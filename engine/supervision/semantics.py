@@ -10,9 +10,69 @@ from typing import Any
 from engine.calendar import parse_time_limit
 from engine.expressions import BUILTIN_FUNCTIONS, ExpressionError, compile_expression
 from engine.org.roles import ROLES
+from engine.persistence.enums import Level
 from engine.ruleset import rule_values
 from engine.supervision.facts import FUNCTIONS
-from engine.supervision.rules import BUILTIN_CODES, COMPLEXITIES, LEVEL_ORDER, SEVERITIES, role_is_village
+from engine.supervision.models import Severity
+
+# Codes the engine raises by itself; a rule set must describe each of them.
+BUILTIN_CODES = (
+    "step_due_soon",
+    "step_overdue",
+    "step_completed_late",
+    "step_forced",
+    "payment_before_approval",
+    "payment_without_approval",
+    "payment_without_voucher",
+    "voucher_without_payment",
+    "split_payment",
+    "quorum_not_met",
+    "vote_rule_not_met",
+    "posting_too_short",
+    "legal_check_waived",
+)
+SEVERITIES = (Severity.BLUE, Severity.YELLOW, Severity.RED)
+LEVEL_ORDER = (Level.VILLAGE, Level.TOWN, Level.COUNTY)
+COMPLEXITIES = ("general", "complex", "special")  # 一般 / 复杂 / 重大 (三级联动)
+DEFAULT_STEP_CODE = "incompatible_steps_one_person"
+
+
+def role_is_village(role: str) -> bool:
+    return role in ROLES and ROLES[role].level == Level.VILLAGE
+
+
+def check_duty_rules(rules: dict[str, Any]) -> list[str]:
+    """What the schema cannot see: unknown roles, roles of different levels, repeated ids, codes
+    that name no violation."""
+    problems: list[str] = []
+    ids: set[str] = set()
+    for index, record in enumerate(rules.get("incompatible_roles") or []):
+        where = f"incompatible_roles/{index} ({record['id']})"
+        if record["id"] in ids:
+            problems.append(f"{where}: id '{record['id']}' is used twice")
+        ids.add(record["id"])
+        named = [*record["roles"], *record["with"]]
+        unknown = [r for r in named if r not in ROLES]
+        if unknown:
+            problems.append(f"{where}: unknown role(s) {', '.join(unknown)}")
+            continue
+        if len({ROLES[r].level for r in named}) > 1:
+            problems.append(f"{where}: the roles are held at different levels; only roles of one unit can clash")
+        if set(record["roles"]) & set(record["with"]):
+            problems.append(f"{where}: a role cannot be incompatible with itself")
+    ids = set()
+    codes = set(rules.get("violations") or {})
+    for index, record in enumerate(rules.get("incompatible_steps") or []):
+        where = f"incompatible_steps/{index} ({record['id']})"
+        if record["id"] in ids:
+            problems.append(f"{where}: id '{record['id']}' is used twice")
+        ids.add(record["id"])
+        if len(set(record["steps"])) != len(record["steps"]):
+            problems.append(f"{where}: a step is named twice")
+        code = record.get("code", DEFAULT_STEP_CODE)
+        if record.get("on_conflict", "refuse") != "refuse" and code not in codes:
+            problems.append(f"{where}/code: no violation '{code}' in violations")
+    return problems
 
 
 def check_semantics(rules: dict[str, Any]) -> list[str]:

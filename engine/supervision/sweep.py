@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from engine import builtin, clock
+from engine import clock
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.persistence.db import begin_write, make_sessionmaker
@@ -228,7 +228,6 @@ def sweep(
 ) -> SweepReport:
     """Fire everything due now, one batch per transaction, including timers the sweep itself made due;
     stop early after ``budget_s`` seconds."""
-    builtin.load()
     clock.install()
     sessions = make_sessionmaker(engine)
     report = SweepReport()

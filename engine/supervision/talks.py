@@ -25,8 +25,8 @@ from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit
 from engine.supervision.models import SupervisionTalk
+from engine.supervision.notice_rules import Target, talk_name
 from engine.supervision.notices import (
-    Target,
     holdings_of,
     local_day,
     parse_day,
@@ -35,16 +35,11 @@ from engine.supervision.notices import (
     text_input,
     villages_asked,
 )
-from engine.texts import data, text, texts
+from engine.texts import data, text
 
 KINDS = ("interview", "reminder")
 MAX_PRESENT = 30
 MAX_TEXT = 4000
-
-
-def talk_name(kind: str) -> str:
-    """How a kind of talk is named (约谈, 提醒谈话)."""
-    return texts("supervision.talks.kinds").get(kind, kind)
 
 
 def _kind(kind: Any) -> str:

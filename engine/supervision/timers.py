@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.calendar import load_work_calendar
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.persistence.enums import InstanceStatus
@@ -211,3 +212,12 @@ def fire_instance_timers(
     step.finish()
     events, opened, closed = step.events, step.opened, step.closed
     return Fired(instance.id, events, opened, closed)
+
+
+def step_later(session: Session, task_id: str, since: datetime, delay: timedelta) -> datetime:
+    """``since`` plus ``delay``, whole days counted in the task's own calendar (its deadline's)."""
+    with session.no_autoflush:
+        payload = session.scalar(select(SupervisionTimer.payload).where(SupervisionTimer.key == f"due:{task_id}"))
+    if (payload or {}).get("calendar") == "working":
+        return load_work_calendar().add_working(as_utc(since), delay)
+    return since + delay

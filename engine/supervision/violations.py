@@ -21,18 +21,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock, policy
-from engine.calendar import CST
+from engine.calendar import CST, load_work_calendar
 from engine.clock import as_utc, format_time
+from engine.definitions.deploy import latest_version
 from engine.errors import InvalidState, NotFound, PowerlistError
 from engine.history.chain import GENESIS
 from engine.org.roles import ROLES
-from engine.org.service import get_user, holds
-from engine.org.units import holds_role, unit_chain, unit_for_role
+from engine.org.service import holds
+from engine.org.units import holds_role
 from engine.persistence.db import begin_write
-from engine.persistence.models import HistoryEvent, ProcessInstance, RoleAssignment, User
+from engine.persistence.models import HistoryEvent, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.runtime.steps import start_matter
 from engine.supervision import timers, violation_chain
-from engine.supervision.models import Severity, Violation, ViolationStatus
-from engine.supervision.rules import RuleBook, role_is_village, rules_for
+from engine.supervision.models import Severity, Violation, ViolationOutcome, ViolationStatus
+from engine.supervision.reach import book_for_village, require_dismiss_level, role_unit_id, supervisor_units
+from engine.supervision.rules import RuleBook, role_is_village
 from engine.texts import text
 
 SYSTEM = "system"
@@ -91,13 +94,6 @@ def period_of(at: datetime) -> str:
     return f"{local.year}Q{(local.month - 1) // 3 + 1}"
 
 
-def county_of(session: Session, village_id: int) -> str | None:
-    return unit_chain(session, village_id)[-1].code
-
-
-def book_for_village(session: Session, village_id: int) -> RuleBook:
-    return rules_for(session, county_of(session, village_id))
-
 
 def sole_holder(session: Session, role: str, unit_id: int) -> str | None:
     """The username holding ``role`` in the unit when exactly one active user does (cached per session)."""
@@ -116,15 +112,6 @@ def sole_holder(session: Session, role: str, unit_id: int) -> str | None:
 def _holds_role(session: Session, username: str | None, role: str, unit_id: int) -> bool:
     return bool(username) and username != SYSTEM and holds_role(session, username, role, unit_id)
 
-
-def role_unit_id(session: Session, village_id: int, role: str | None) -> int:
-    """The unit a role is held in for a matter of the village (a town role: the town); else the village."""
-    if role in ROLES:
-        try:
-            return unit_for_role(session, village_id, role).id
-        except PowerlistError:
-            pass
-    return village_id
 
 
 def raise_violation(session: Session, book: RuleBook, finding: Finding, now: datetime) -> Violation | None:
@@ -254,14 +241,55 @@ def _schedule_escalation(session: Session, book: RuleBook, violation: Violation,
 def _later(session: Session, book: RuleBook, violation: Violation, since: datetime, delay):
     """``since`` plus ``delay`` in the rule set's escalation calendar: working days (holidays and 调休 from
     engine.calendar), every day, or the calendar of the violation's step (``step``)."""
-    from engine.supervision.deadlines import step_later, work_calendar
-
     calendar = book.escalation_calendar
     if calendar == "working":
-        return work_calendar().add_working(as_utc(since), delay)
+        return load_work_calendar().add_working(as_utc(since), delay)
     if calendar == "step" and violation.task_id is not None:
-        return step_later(session, violation.task_id, since, delay)
+        return timers.step_later(session, violation.task_id, since, delay)
     return since + delay
+
+
+def start_rectification(session: Session, book: RuleBook, violation: Violation, now: datetime) -> int | None:
+    """Start the rectification flow for ``violation``; None (and a note on it) when the flow is not deployed."""
+    key = book.rectification["flow"]
+    try:
+        row = latest_version(session, key)
+    except NotFound:
+        note_event(
+            session,
+            violation,
+            "rectification_unavailable",
+            actor=SYSTEM,
+            now=now,
+            data={"flow": key, "note": text("supervision.rectification.unavailable", flow=key)},
+        )
+        return None
+    village = session.get(OrgUnit, violation.village_id)
+    deadline = as_utc(violation.rectify_by).astimezone(CST).date().isoformat() if violation.rectify_by else None
+    description = text("supervision.rectification.description", title=violation.title, message=violation.message)
+    data = {
+        "violation_id": violation.id,
+        "violation_code": violation.code,
+        "description": description[:2000],
+        "owner_role": violation.owner_role,
+        "deadline": deadline,
+        "title": text("supervision.rectification.title", title=violation.title)[:200],
+    }
+
+    def link(instance: ProcessInstance) -> None:
+        violation.rectification_instance_id = instance.id
+
+    result = start_matter(session, row, village, SYSTEM, data, data["title"], on_created=link)
+    instance = session.get(ProcessInstance, result.instance_id)
+    note_event(
+        session,
+        violation,
+        "rectification_started",
+        actor=SYSTEM,
+        now=now,
+        data={"instance": instance.id, "flow": key, "version": row.version, "owner_role": violation.owner_role},
+    )
+    return instance.id
 
 
 def _after_severity(session: Session, book: RuleBook, violation: Violation, now: datetime) -> None:
@@ -271,8 +299,6 @@ def _after_severity(session: Session, book: RuleBook, violation: Violation, now:
     # The rectification flow is the village's: a town or county owner rectifies by the deadline.
     village_owner = violation.owner_role is None or role_is_village(violation.owner_role)
     if village_owner and book.starts_rectification(violation.code, violation.severity):
-        from engine.supervision.rectification import start_rectification
-
         if start_rectification(session, book, violation, now) is not None:
             return
     if violation.rectify_by is not None:
@@ -342,7 +368,7 @@ def transition(
     if level is not None:
         violation.level = changes["level"] = level
     if to_status == CLOSED:
-        violation.outcome = changes["outcome"] = outcome or "handled"
+        violation.outcome = changes["outcome"] = outcome or ViolationOutcome.HANDLED
         violation.closed_at = now
     data = {"set": changes, "note": note, **(extra or {})}
     violation_chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
@@ -448,42 +474,15 @@ def act(
         return violation
     outcome = None
     if to_status == CLOSED and dismiss:
-        from engine.supervision.duties import require_dismiss_level
-
         require_dismiss_level(session, book, violation, actor)  # a red warning: the town or above
     if to_status == CLOSED:
-        outcome = "dismissed" if dismiss else ("rectified" if violation.status == RECTIFIED else "handled")
+        if dismiss:
+            outcome = ViolationOutcome.DISMISSED
+        else:
+            outcome = ViolationOutcome.RECTIFIED if violation.status == RECTIFIED else ViolationOutcome.HANDLED
     transition(session, book, violation, to_status, actor=actor, note=note.strip(), now=now, outcome=outcome)
     return violation
 
-
-def supervisor_units(session: Session, book: RuleBook, violation: Violation) -> list[tuple[str, str, int]]:
-    """(level, role, unit id) of the supervisors at the violation's level and above."""
-    by_level = {unit.level: unit for unit in unit_chain(session, violation.village_id)}
-    levels = [c["level"] for c in book.chain]
-    start = levels.index(violation.level) if violation.level in levels else 0
-    return [(c["level"], c["role"], by_level[c["level"]].id) for c in book.chain[start:] if c["level"] in by_level]
-
-
-def may_act(session: Session, username: str, action: str, violation: Violation) -> str | None:
-    """The access policy's answer for a violation: the supervisors at its level or above handle it;
-    the owner of the rectification (the role it names in the village) may also report it rectified.
-    None when allowed, ``"denied"`` otherwise."""
-    user = get_user(session, username)
-    book = book_for_village(session, violation.village_id)
-    if supervises_at(session, book, user, violation):
-        return None
-    owner = violation.owner_role and holds(
-        user, violation.owner_role, role_unit_id(session, violation.village_id, violation.owner_role)
-    )
-    if action == "violation.rectify" and owner:
-        return None
-    return "denied"
-
-
-def supervises_at(session: Session, book: RuleBook, user: User, violation: Violation) -> bool:
-    """May act on it: the supervisor at its level, or any level above."""
-    return any(holds(user, role, unit_id) for _level, role, unit_id in supervisor_units(session, book, violation))
 
 
 def handles_now(session: Session, book: RuleBook, user: User, violation: Violation) -> bool:

@@ -34,6 +34,7 @@ from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, Proc
 from engine.policy.rules import access_rules
 from engine.supervision import violations as v
 from engine.supervision.models import Severity, Violation
+from engine.supervision.reach import supervises_at
 from engine.texts import text
 
 COLOURS = tuple(Severity)
@@ -334,7 +335,7 @@ def _violations(session, username, user, villages, filters, units) -> list[WorkI
         if pair not in answers:
             answers[pair] = (
                 v.handles_now(session, book, user, violation),
-                v.supervises_at(session, book, user, violation),
+                supervises_at(session, book, user, violation),
             )
         now_, acts = (False, False) if closed else answers[pair]
         unit = units[violation.village_id]

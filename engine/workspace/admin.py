@@ -238,7 +238,7 @@ def stage(session: Session, upload: Upload, actor: str, key: str | None = None) 
 def staged(session: Session, staged_id: str, actor: str) -> Upload:
     row = session.get(StagedUpload, staged_id) if staged_id else None
     if row is None or row.uploaded_by != actor:
-        raise NotFound("上传的流程已过期，请重新上传")
+        raise NotFound(code="flow.upload_expired")
     return Upload(row.filename, row.bpmn, {p: t.encode("utf-8") for p, t in (row.forms or {}).items()})
 
 
@@ -257,7 +257,7 @@ def _version(session: Session, key: str, version: int) -> DefinitionVersion:
         select(DefinitionVersion).where(DefinitionVersion.key == key, DefinitionVersion.version == version)
     )
     if row is None:
-        raise NotFound(f"没有 {key} 的第 {version} 版")
+        raise NotFound(code="migration.version_not_found", params={"key": key, "version": version})
     return row
 
 
@@ -266,7 +266,7 @@ def retire_version(session: Session, key: str, version: int, actor: str | None) 
     admin_policy.require(session, actor, "flow.retire", key)
     row = _version(session, key, version)
     if row.retired:
-        raise PowerlistError(f"{key} 第 {version} 版已经停用")
+        raise PowerlistError(code="flow.already_retired", params={"key": key, "version": version})
     row.retired = True
     session.add(AuditLog(at=clock.now(), actor=actor, action="retire", subject=f"{key} v{version}", detail={}))
     session.flush()
@@ -277,7 +277,7 @@ def reinstate_version(session: Session, key: str, version: int, actor: str | Non
     admin_policy.require(session, actor, "flow.retire", key)
     row = _version(session, key, version)
     if not row.retired:
-        raise PowerlistError(f"{key} 第 {version} 版正在使用")
+        raise PowerlistError(code="flow.in_service", params={"key": key, "version": version})
     row.retired = False
     session.add(AuditLog(at=clock.now(), actor=actor, action="reinstate", subject=f"{key} v{version}", detail={}))
 
@@ -340,7 +340,7 @@ def versions(session: Session, key: str, actor: str | None) -> list[dict[str, An
         )
     )
     if not rows:
-        raise NotFound(f"没有事项 {key}")
+        raise NotFound(code="flow.not_found", params={"key": key})
     counts = {
         (version_id, status): number
         for version_id, status, number in session.execute(
@@ -419,15 +419,8 @@ def matters_of(session: Session, key: str, instance_ids: list[int], actor: str |
     return found
 
 
-STEP_FIELDS = {
-    "name": "名称",
-    "role": "岗位",
-    "form": "表单",
-    "time_limit": "时限",
-    "calendar": "日历",
-    "legal_basis": "法律依据",
-    "documentation": "办理说明",
-}
+# What of a step is compared between versions; a changed form file of the same name is "form_content".
+STEP_FIELDS = ("name", "role", "form", "time_limit", "calendar", "legal_basis", "documentation")
 
 
 def step_diff(old: DefinitionVersion, new: DefinitionVersion) -> dict[str, Any]:
@@ -438,10 +431,10 @@ def step_diff(old: DefinitionVersion, new: DefinitionVersion) -> dict[str, Any]:
     changed = []
     for step_id in [s for s in after if s in before]:
         a, b = before[step_id], after[step_id]
-        fields = [label for name, label in STEP_FIELDS.items() if a.get(name) != b.get(name)]
+        fields = [name for name in STEP_FIELDS if a.get(name) != b.get(name)]
         form = b.get("form")
         if form and form == a.get("form") and old_forms.get(form) != new_forms.get(form):
-            fields.append("表单内容")
+            fields.append("form_content")
         if fields:
             changed.append({"id": step_id, "name": b.get("name"), "fields": fields})
     return {
@@ -522,20 +515,16 @@ def staged_changes(session: Session, report: ValidationReport, actor: str | None
     )
     item = []
     meta = current.meta or {}
-    for name, label, old, new in (
-        ("name", "名称", current.name, d.name),
-        ("category", "分类", _category(meta.get("category")), _category(d.category)),
-        ("number", "编号", meta.get("number") or "", d.number or ""),
+    for name, old, new in (
+        ("name", current.name, d.name),
+        ("category", meta.get("category") or "", d.category or ""),
+        ("number", meta.get("number") or "", d.number or ""),
     ):
         if old != new:
-            item.append({"field": name, "label": label, "old": old, "new": new})
+            item.append({"field": name, "old": old, "new": new})
     return {"version": current.version, "item": item, "steps": step_diff(current, proposed)}
 
 
-def _category(category: str | None) -> str:
-    return CATEGORY_NAMES.get(category or "", "未分类")
-
-
-def listing_of(session: Session, key: str, actor: str | None) -> dict[str, Any] | None:
+def listing_of(session: Session, key: str, actor: str | None) -> listing.Listing | None:
     admin_policy.require(session, actor, "flow.read", key)
     return listing.listing_of(session, key)

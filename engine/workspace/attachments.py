@@ -24,6 +24,7 @@ from engine import clock, policy
 from engine.errors import FieldError, FormInvalid, NotFound, PowerlistError
 from engine.persistence.db import instance_path
 from engine.persistence.ids import valid_id
+from engine.texts import text, texts
 from engine.workspace.access import visible_instance
 from engine.workspace.models import Attachment
 
@@ -98,15 +99,17 @@ def accepts(accept: list[str], content_type: str) -> bool:
 
 
 def describe_accept(accept: list[str]) -> str:
-    names = {"image/*": "照片/图片", "application/pdf": "PDF", WORD: "Word 文档", EXCEL: "Excel 表格"}
-    return "、".join(names.get(a, a) for a in accept) or "照片或 PDF"
+    """The kinds of file a slot accepts, as words (``workspace.yaml``, ``file_kinds:``)."""
+    words = texts("workspace.file_kinds")
+    names = {"image/*": words["image"], "application/pdf": words["pdf"], WORD: words["word"], EXCEL: words["excel"]}
+    return words["separator"].join(names.get(a, a) for a in accept) or words["default"]
 
 
 def safe_filename(name: str | None) -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
     base = re.sub(r"\s+", " ", base).strip(" .")
-    return base[:200] or "附件"
+    return base[:200] or text("workspace.file_kinds.unnamed")
 
 
 def blob_path(folder: Path, sha256: str) -> Path:
@@ -124,13 +127,13 @@ def store_upload(
     """
     policy.require(session, uploaded_by, "file.upload")
     if not content:
-        raise UploadRefused(f"「{safe_filename(filename)}」是空文件")
+        raise UploadRefused(code="attachment.empty", params={"file": safe_filename(filename)})
     if len(content) > MAX_ATTACHMENT_BYTES:
         limit = MAX_ATTACHMENT_BYTES // (1024 * 1024)
-        raise UploadRefused(f"「{safe_filename(filename)}」太大了（不能超过 {limit} MB）")
+        raise UploadRefused(code="attachment.too_large", params={"file": safe_filename(filename), "limit": limit})
     content_type = sniff(content)
     if content_type is None:
-        raise UploadRefused(f"「{safe_filename(filename)}」不是照片、PDF 或 Office 文档，无法上传")
+        raise UploadRefused(code="attachment.kind", params={"file": safe_filename(filename)})
     digest = hashlib.sha256(content).hexdigest()
     _write_blob(folder or default_folder(), digest, content)
     row = Attachment(
@@ -184,10 +187,12 @@ def resolve_for_step(
     for slot_name, ids in chosen.items():
         slot = by_slot.get(slot_name)
         if slot is None:
-            errors.append(FieldError(slot_name, f"此步骤没有名为「{slot_name}」的附件"))
+            errors.append(FieldError.coded(slot_name, "attachment.no_slot", slot=slot_name))
             continue
         if len(ids) > MAX_FILES_PER_SLOT:
-            errors.append(FieldError(slot_name, f"「{slot['title']}」最多 {MAX_FILES_PER_SLOT} 个文件"))
+            errors.append(
+                FieldError.coded(slot_name, "attachment.too_many", slot=slot["title"], max=MAX_FILES_PER_SLOT)
+            )
             continue
         for attachment_id in dict.fromkeys(ids):
             row = session.get(Attachment, attachment_id) if valid_id(attachment_id) else None
@@ -199,13 +204,16 @@ def resolve_for_step(
                 and (row.instance_id is None or (row.instance_id == instance_id and row.step_id == step_id))
             )
             if not usable:
-                errors.append(FieldError(slot_name, f"「{slot['title']}」的文件找不到了，请重新上传"))
+                errors.append(FieldError.coded(slot_name, "attachment.gone", slot=slot["title"]))
                 continue
             if not accepts(slot["accept"], row.content_type):
                 errors.append(
-                    FieldError(
+                    FieldError.coded(
                         slot_name,
-                        f"「{slot['title']}」只接受{describe_accept(slot['accept'])}，「{row.filename}」不是",
+                        "attachment.not_accepted",
+                        slot=slot["title"],
+                        accepted=describe_accept(slot["accept"]),
+                        file=row.filename,
                     )
                 )
                 continue
@@ -222,7 +230,7 @@ def resolve_for_step(
     for slot in slots:
         if slot["required"] and not any(e["name"] == slot["name"] for e in entries):
             if not any(e.field == slot["name"] for e in errors):
-                errors.append(FieldError(slot["name"], f"请上传「{slot['title']}」"))
+                errors.append(FieldError.coded(slot["name"], "attachment.required", slot=slot["title"]))
     if errors:
         raise FormInvalid(step_name, errors)
     return Resolved(rows, entries)
@@ -266,7 +274,7 @@ def for_viewing(session: Session, username: str, instance_id: int, sha256: str) 
         .limit(1)
     )
     if row is None:
-        raise NotFound("没有这个附件")
+        raise NotFound(code="attachment.not_found")
     return row
 
 
@@ -274,14 +282,14 @@ def upload_for_viewing(session: Session, username: str, attachment_id: int) -> A
     """One's own upload (for instance before the step using it is submitted)."""
     row = session.get(Attachment, attachment_id)
     if row is None or row.uploaded_by != username:
-        raise NotFound("没有这个附件")
+        raise NotFound(code="attachment.not_found")
     return row
 
 
 def read_blob(folder: Path | None, row: Attachment) -> Path:
     path = blob_path(folder or default_folder(), row.sha256)
     if not path.is_file():
-        raise NotFound("附件文件不见了，请联系管理员")
+        raise NotFound(code="attachment.file_missing")
     return path
 
 

@@ -9,7 +9,6 @@ from engine import clock, hooks
 from engine.workspace.models import AddedApproval, ApprovalStatus
 
 
-@hooks.after_step
 def cancel_approvals_of_closed_steps(context: hooks.StepContext) -> None:
     if not context.closed:
         return
@@ -20,3 +19,7 @@ def cancel_approvals_of_closed_steps(context: hooks.StepContext) -> None:
     ):
         approval.status = ApprovalStatus.CANCELLED
         approval.decided_at = clock.now()
+
+
+def install() -> None:
+    hooks.after_step(cancel_approvals_of_closed_steps)

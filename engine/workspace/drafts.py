@@ -16,6 +16,8 @@ is deleted when its writer starts a matter of that flow.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, hooks, inputs, policy
 from engine.errors import Conflict, NotFound, PermissionDenied
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.inputs import InputInvalid
 from engine.persistence.db import begin_write
 from engine.persistence.models import OpenTask
@@ -86,20 +88,35 @@ def _require_starter(session: Session, username: str, key: str) -> None:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def _view(session: Session, draft: TaskDraft | None) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A file the draft's form had uploaded and its writer may still use."""
+
+    id: int
+    filename: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A form's unsent typing: ``revision`` is the client's time of typing; ``attachments`` the
+    files kept by slot."""
+
+    data: dict[str, Any]
+    revision: int
+    saved_at: datetime
+    attachments: dict[str, list[KeptFile]]
+
+
+def _view(session: Session, draft: TaskDraft | None) -> Draft | None:
     if draft is None:
         return None
-    return {
-        "data": draft.data,
-        "revision": draft.revision,
-        "saved_at": draft.saved_at,
-        "attachments": _uploads(session, draft),
-    }
+    return Draft(draft.data, draft.revision, draft.saved_at, _uploads(session, draft))
 
 
-def _uploads(session: Session, draft: TaskDraft) -> dict[str, list[dict[str, Any]]]:
+def _uploads(session: Session, draft: TaskDraft) -> dict[str, list[KeptFile]]:
     """The files the form had already uploaded (``keep_<slot>``), those its writer may still use."""
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[KeptFile]] = {}
     for name, value in draft.data.items():
         if not name.startswith(KEEP_PREFIX):
             continue
@@ -107,7 +124,7 @@ def _uploads(session: Session, draft: TaskDraft) -> dict[str, list[dict[str, Any
         ids = [int(v) for v in values if isinstance(v, int | str) and str(v).isdigit() and len(str(v)) < 19]
         rows = attachments.own_uploads(session, draft.username, ids, draft.instance_id, draft.step_id)
         if rows:
-            found[name[len(KEEP_PREFIX) :]] = [{"id": r.id, "filename": r.filename, "size": r.size} for r in rows]
+            found[name[len(KEEP_PREFIX) :]] = [KeptFile(r.id, r.filename, r.size) for r in rows]
     return found
 
 
@@ -119,13 +136,13 @@ def _start_draft(session: Session, username: str, key: str) -> TaskDraft | None:
     return session.scalar(select(TaskDraft).where(TaskDraft.username == username, TaskDraft.flow_key == key))
 
 
-def load_task_draft(session: Session, username: str, task_id: str) -> dict[str, Any] | None:
+def load_task_draft(session: Session, username: str, task_id: str) -> Draft | None:
     """The user's draft of the open step, or None; only for someone who may act on the step."""
     _open_task(session, username, task_id)
     return _view(session, _task_draft(session, username, task_id))
 
 
-def load_start_draft(session: Session, username: str, key: str) -> dict[str, Any] | None:
+def load_start_draft(session: Session, username: str, key: str) -> Draft | None:
     """The user's draft of flow ``key``'s start form, or None; only for someone who may start it."""
     _require_starter(session, username, key)
     return _view(session, _start_draft(session, username, key))
@@ -134,7 +151,7 @@ def load_start_draft(session: Session, username: str, key: str) -> dict[str, Any
 # --- writing (each a command: the caller owns the transaction) -----------------------------------
 
 
-def save_task_draft(session: Session, username: str, task_id: str, data: Any, revision: Any) -> dict[str, Any]:
+def save_task_draft(session: Session, username: str, task_id: str, data: Any, revision: Any) -> Draft:
     """Keep ``data`` as the user's draft of the open step, unless a later typing was saved already."""
     data, revision = _check(data, revision)
     row, _instance, _definition = steps.lock_open_task(session, task_id)  # not behind a step closing it
@@ -144,7 +161,7 @@ def save_task_draft(session: Session, username: str, task_id: str, data: Any, re
     return _save(session, username, _task_draft(session, username, task_id), where, data, revision)
 
 
-def save_start_draft(session: Session, username: str, key: str, data: Any, revision: Any) -> dict[str, Any]:
+def save_start_draft(session: Session, username: str, key: str, data: Any, revision: Any) -> Draft:
     """Keep ``data`` as the user's draft of flow ``key``'s start form."""
     data, revision = _check(data, revision)
     begin_write(session)
@@ -154,7 +171,7 @@ def save_start_draft(session: Session, username: str, key: str, data: Any, revis
 
 def _save(
     session: Session, username: str, draft: TaskDraft | None, where: dict[str, Any], data: dict, revision: int
-) -> dict[str, Any]:
+) -> Draft:
     if draft is not None and draft.revision > revision:
         raise Conflict(
             code="draft.outdated",
@@ -170,7 +187,9 @@ def _save(
     else:
         draft.data, draft.revision, draft.saved_at = data, revision, clock.now()
         session.flush()
-    return _view(session, draft) or {}
+    saved = _view(session, draft)
+    assert saved is not None
+    return saved
 
 
 def discard_task_draft(session: Session, username: str, task_id: str) -> bool:
@@ -192,7 +211,6 @@ def discard_start_draft(session: Session, username: str, key: str) -> bool:
 # --- the after-step hook --------------------------------------------------------------------------
 
 
-@hooks.after_step
 def drop_closed(context: hooks.StepContext) -> None:
     """In the step's transaction: drafts of steps that closed go, and so do the drafts of a
     transferred step's former holders, and the starter's draft of a start form just used."""
@@ -209,9 +227,13 @@ def drop_closed(context: hooks.StepContext) -> None:
                     TaskDraft.username != (to or ""),
                 )
             )
-        elif event.kind == history.INSTANCE_STARTED and context.actor:
+        elif event.kind == EventKind.INSTANCE_STARTED and context.actor:
             session.execute(
                 delete(TaskDraft).where(
                     TaskDraft.username == context.actor, TaskDraft.flow_key == context.definition.key
                 )
             )
+
+
+def install() -> None:
+    hooks.after_step(drop_closed)

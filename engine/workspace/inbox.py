@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.org.service import get_user
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.workspace import labels, summary
@@ -22,8 +22,8 @@ from engine.workspace.people import persons
 
 DUE_SOON = timedelta(hours=48)
 DONE_KINDS = (
-    history.TASK_COMPLETED,
-    history.TASK_FORCED,
+    EventKind.TASK_COMPLETED,
+    EventKind.TASK_FORCED,
     labels.TASK_REJECTED,
     labels.TASK_RETURNED,
     labels.TASK_TRANSFERRED,

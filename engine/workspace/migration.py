@@ -50,6 +50,7 @@ from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
 from engine.runtime.steps import Step, lock_instance, ready_user_task_ids
+from engine.texts import texts
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 FINISHED = TaskState.FINISHED_MASK
 
 _registry = BpmnWorkflowSerializer.configure(DEFAULT_CONFIG)
+
+
+MOVE_SAID = texts("workspace.migration")  # a refusal's wording where it says more than its code's
 
 
 class MigrationInvalid(PowerlistError):
@@ -182,19 +186,16 @@ def _target(session: Session, key: str, to_version: int, from_version: int | Non
     )
     if target is None:
         raise NotFound(
-            f"没有 {key} 的第 {to_version} 版",
             code="migration.version_not_found",
             params={"key": key, "version": to_version},
         )
     if target.retired:
         raise InvalidState(
-            f"{key} 第 {to_version} 版已经停用，不能把事项迁移到停用的版本",
             code="migration.target_retired",
             params={"key": key, "version": to_version},
         )
     if from_version is not None and from_version >= to_version:
         raise MigrationInvalid(
-            f"只能迁移到更新的版本：第 {from_version} 版不早于第 {to_version} 版",
             code="migration.not_newer",
             params={"from": from_version, "to": to_version},
         )
@@ -218,7 +219,9 @@ def _candidates(
     if village is not None:
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == village))
         if unit is None or unit.level != Level.VILLAGE:
-            raise NotFound(f"没有代码为 {village} 的村", code="unit.not_found", params={"unit": village})
+            raise NotFound(
+                MOVE_SAID["no_village"].format(unit=village), code="unit.not_found", params={"unit": village}
+            )
         query = query.where(ProcessInstance.village_id == unit.id)
     return [(row[0], row[1]) for row in session.execute(query)]
 
@@ -237,7 +240,6 @@ def _move(
         # Checked again under the lock: the matter ended or moved since it was listed.
         move.reasons.append(
             MigrationRefused(
-                f"事项 {instance.id} 已经结束或已经迁移",
                 code="migration.matter_changed",
                 params={"matter": instance.id},
             )
@@ -250,12 +252,8 @@ def _move(
         move.reasons.append(exc)
     except (PowerlistError, SpiffWorkflowException, KeyError, ValueError, TypeError) as exc:
         log.warning("migrating matter %s failed: %r", instance.id, exc)
-        text = str(exc).splitlines()[0] if str(exc) else repr(exc)
-        move.reasons.append(
-            MigrationRefused(
-                f"事项的状态不能迁移到新版本：{text}", code="migration.state_failed", params={"error": text}
-            )
-        )
+        error = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        move.reasons.append(MigrationRefused(code="migration.state_failed", params={"error": error}))
     if move.reasons:
         move.movable = move.moved = False
     return move
@@ -284,7 +282,7 @@ def _carry_out(
     if lost:
         names = sorted(t.task_spec.bpmn_name or t.task_spec.name for t in map(workflow.get_task_from_id, lost) if t)
         raise MigrationRefused(
-            f"迁移后步骤「{'、'.join(names) or '?'}」不再待办",
+            MOVE_SAID["open_step_lost"].format(steps=MOVE_SAID["list"].join(names) or "?"),
             code="migration.open_step_lost",
             params={"steps": names},
         )
@@ -337,7 +335,7 @@ def _diffs(workflow: BpmnWorkflow, old: LoadedDefinition, new: LoadedDefinition)
 
 def _label(spec: Any) -> str:
     name = getattr(spec, "bpmn_name", None)
-    return f"{name}（{spec.name}）" if name and name != spec.name else spec.name
+    return MOVE_SAID["step_label"].format(name=name, id=spec.name) if name and name != spec.name else spec.name
 
 
 def _refusals(
@@ -348,7 +346,6 @@ def _refusals(
         if part.diff is None or part.spec_diff is None:
             found.append(
                 MigrationRefused(
-                    f"子流程 {part.name} 在新版本中没有了",
                     code="migration.subprocess_removed",
                     params={"process": part.name},
                 )
@@ -361,16 +358,14 @@ def _refusals(
             label = _label(spec)
             if task in part.diff.removed:
                 code = "migration.open_step_removed" if where == "open" else "migration.done_step_removed"
-                what = "正在办理的" if where == "open" else "已经办理的"
-                found.append(
-                    MigrationRefused(f"{what}步骤「{label}」在新版本中没有了", code=code, params={"step": spec.name})
-                )
+                said = MOVE_SAID["open_step_removed" if where == "open" else "done_step_removed"]
+                found.append(MigrationRefused(said.format(step=label), code=code, params={"step": spec.name}))
                 continue
             aligned = part.diff.alignment.get(task)
             if aligned is not None and aligned.name != spec.name:
                 found.append(
                     MigrationRefused(
-                        f"步骤「{label}」在新版本中换了编号（{aligned.name}）",
+                        MOVE_SAID["step_renamed"].format(step=label, to=aligned.name),
                         code="migration.step_renamed",
                         params={"step": spec.name, "to": aligned.name},
                     )
@@ -378,7 +373,7 @@ def _refusals(
             elif "typename" in changed.get(spec, []):
                 found.append(
                     MigrationRefused(
-                        f"步骤「{label}」在新版本中换了类型",
+                        MOVE_SAID["step_kind_changed"].format(step=label),
                         code="migration.step_kind_changed",
                         params={"step": spec.name},
                     )
@@ -399,7 +394,7 @@ def _open_step_changes(step_id: str, old: LoadedDefinition, new: LoadedDefinitio
     if before.role != after.role:
         found.append(
             MigrationRefused(
-                f"正在办理的步骤「{after.name}」换了办理岗位（{before.role} → {after.role}）",
+                MOVE_SAID["role_changed"].format(step=after.name, before=before.role, after=after.role),
                 code="migration.role_changed",
                 params={"step": step_id, "from": before.role, "to": after.role},
             )
@@ -410,8 +405,11 @@ def _open_step_changes(step_id: str, old: LoadedDefinition, new: LoadedDefinitio
         added, removed = sorted(required_after - required_before), sorted(required_before - required_after)
         found.append(
             MigrationRefused(
-                f"正在办理的步骤「{after.name}」的必填项变了（新增：{'、'.join(added) or '无'}；"
-                f"取消：{'、'.join(removed) or '无'}）",
+                MOVE_SAID["form_required_changed"].format(
+                    step=after.name,
+                    added=MOVE_SAID["list"].join(added) or MOVE_SAID["none"],
+                    removed=MOVE_SAID["list"].join(removed) or MOVE_SAID["none"],
+                ),
                 code="migration.form_required_changed",
                 params={"step": step_id, "added": ", ".join(added), "removed": ", ".join(removed)},
             )

@@ -21,17 +21,17 @@ from engine import clock, policy
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.reserved import refuse_reserved
-from engine.org.roles import LEVELS, ROLES
+from engine.org.roles import LEVEL_NAMES, LEVELS, ROLES
 from engine.org.service import ensure_unit, get_unit, grant
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
 from engine.policy import admin as admin_policy
+from engine.texts import data, text
 from engine.workspace.labels import office, role_name
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MIN_PASSWORD = 8
-LEVEL_NAMES = {"county": "县", "town": "镇", "village": "村"}
 
 
 def _audit(session: Session, actor: str | None, action: str, subject: str, **detail: Any) -> None:
@@ -58,15 +58,15 @@ def _require_user(session: Session, actor: str | None, user: User) -> None:
 def _user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"没有用户 {username}")
+        raise NotFound(code="people.no_user", params={"user": username})
     return user
 
 
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise PowerlistError(f"密码至少 {MIN_PASSWORD} 位")
+        raise PowerlistError(code="people.password_short", params={"min": MIN_PASSWORD})
     if len(password) > 200:
-        raise PowerlistError("密码太长了")
+        raise PowerlistError(code="people.password_long")
 
 
 def generated_password() -> str:
@@ -77,15 +77,15 @@ def add_user(session: Session, actor: str | None, username: str, display_name: s
     username = (username or "").strip().lower()
     display_name = (display_name or "").strip()
     if not USERNAME_RE.match(username):
-        raise PowerlistError("用户名用小写字母、数字、点、横线或下划线，2–64 位")
+        raise PowerlistError(code="people.username")
     refuse_reserved(username)
     if not display_name or len(display_name) > 100:
-        raise PowerlistError("请填写姓名（最多 100 字）")
+        raise PowerlistError(code="people.display_name")
     check_password_strength(password)
     if actor is not None and not admin_counties(session, actor):
-        raise PermissionDenied("只有管理员可以添加用户")
+        raise PermissionDenied(code="people.add_denied")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise PowerlistError(f"用户名 {username} 已经有人用了")
+        raise PowerlistError(code="people.username_taken", params={"user": username})
     user = User(
         username=username,
         display_name=display_name,
@@ -114,7 +114,7 @@ def set_active(session: Session, actor: str | None, username: str, active: bool)
     if actor is not None:
         _require_user(session, actor, user)
         if user.username == actor and not active:
-            raise PowerlistError("不能停用自己的账号")
+            raise PowerlistError(code="people.deactivate_self")
     user.active = active
     policy.forget(session)  # the holdings read in this session changed
     _audit(session, actor, "user_activate" if active else "user_deactivate", username)
@@ -126,7 +126,7 @@ def grant_role(session: Session, actor: str | None, username: str, role: str, un
     unit = get_unit(session, unit_code)
     admin_policy.require(session, actor, "role.grant", (user, unit))
     if role not in ROLES:
-        raise PowerlistError(f"没有这个岗位：{role}")
+        raise PowerlistError(code="people.no_role", params={"role": role})
     from engine.supervision.duties import check_grant
 
     check_grant(session, user, role, unit)  # incompatible roles in one unit (rule data)
@@ -145,9 +145,9 @@ def revoke_role(session: Session, actor: str | None, username: str, role: str, u
         )
     )
     if found is None:
-        raise NotFound(f"{username} 在 {unit.name} 没有 {role_name(role)} 岗位")
+        raise NotFound(code="people.not_held", params={"user": username, "unit": unit.name, "role": role_name(role)})
     if actor == username and role == "admin":
-        raise PowerlistError("不能撤销自己的管理员岗位")
+        raise PowerlistError(code="people.revoke_own_admin")
     user.roles.remove(found)
     policy.forget(session)  # the holdings read in this session changed
     _audit(session, actor, "role_revoke", username, role=role, unit=unit.code)
@@ -156,13 +156,13 @@ def revoke_role(session: Session, actor: str | None, username: str, role: str, u
 def add_unit(session: Session, actor: str | None, code: str, name: str, level: str, parent_code: str | None) -> OrgUnit:
     code, name = (code or "").strip(), (name or "").strip()
     if not CODE_RE.match(code):
-        raise PowerlistError("编码用字母、数字、横线或下划线，最多 32 位")
+        raise PowerlistError(code="people.unit_code")
     if not name or len(name) > 100:
-        raise PowerlistError("请填写名称（最多 100 字）")
+        raise PowerlistError(code="people.unit_name")
     if level not in LEVELS:
-        raise PowerlistError("级别只能是县、镇或村")
+        raise PowerlistError(code="people.unit_level")
     if session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)) is not None:
-        raise PowerlistError(f"编码 {code} 已经有了")
+        raise PowerlistError(code="people.unit_code_taken", params={"code": code})
     parent = get_unit(session, parent_code) if parent_code else None
     _require_unit(session, actor, parent)
     unit = ensure_unit(session, code, name, level, parent)
@@ -251,7 +251,7 @@ class Person:
         """ "张三（东溪镇三资中心）"; just the name where it already is the office."""
         if not self.office or self.office == self.display_name:
             return self.display_name
-        return f"{self.display_name}（{self.office}）"
+        return text("workspace.person", name=self.display_name, office=self.office)
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -265,7 +265,9 @@ class Person:
 def _office_of(user: User, role: str | None = None) -> str:
     holdings = sorted(user.roles, key=lambda a: (a.org_unit.level != Level.VILLAGE, a.org_unit.code, a.role))
     chosen = [a for a in holdings if a.role == role] or holdings
-    return "、".join(office(a.org_unit.name, a.role, a.org_unit.level) for a in chosen[:2])
+    return text("workspace.values.separator").join(
+        office(a.org_unit.name, a.role, a.org_unit.level) for a in chosen[:2]
+    )
 
 
 def persons(
@@ -285,7 +287,7 @@ def persons(
 
 
 # Actors that are not a user: villagers reporting through 码上举报, the supervision rules.
-NOT_PEOPLE = {"public": ("村民", "码上举报"), "system": ("系统", "监督规则")}
+NOT_PEOPLE = {name: (said["name"], said["office"]) for name, said in data("workspace.not_people").items()}
 
 
 def person(session: Session, username: str | None, role: str | None = None) -> Person | None:

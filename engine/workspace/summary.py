@@ -19,22 +19,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
+from engine.texts import data as data_text
+from engine.texts import text
+from engine.texts import texts as texts_of
 from engine.workspace import labels
 from engine.workspace.people import Person, persons
 from engine.workspace.values import field_text, yuan_amount
 
 # Titles that mark a field as naming a party of the matter, or what it is about, in forms that do not
 # say so themselves with ``x-summary``.
-PARTY_WORDS = ("收款", "承包方", "申请人", "相对方", "成交人", "承租", "中标", "供应商", "施工单位", "被反映对象")
-SUBJECT_WORDS = ("用途", "事由", "项目名称", "事项名称", "标的名称", "建设内容", "材料名称", "申请理由", "事项内容")
+PARTY_WORDS: tuple[str, ...] = tuple(data_text("workspace.summary.party_words"))
+SUBJECT_WORDS: tuple[str, ...] = tuple(data_text("workspace.summary.subject_words"))
+OPINION_ENDING: str = text("workspace.summary.opinion_ending")  # a field titled "…意见" holds an opinion
+SAID = texts_of("workspace.summary.said")  # the card's own words
 OPINION_NAMES = ("opinion", "comment", "opinions")
 DIGEST_PREFIX = "hmac-sha256:"  # a digest kept in place of a secret (a reporter's contact)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-COMPLETIONS = (history.TASK_COMPLETED, history.TASK_FORCED)
+COMPLETIONS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def _marked(schema: dict[str, Any] | None, field: forms.Field, kind: str, words:
 
 def _text(field: forms.Field, value: Any) -> str:
     if isinstance(value, str) and value.startswith(DIGEST_PREFIX):
-        return "（已保密保存）"
+        return SAID["kept_secret"]
     return field_text(field, value)
 
 
@@ -156,14 +161,18 @@ def _verdict(spec: forms.FormSpec, form: dict[str, Any]) -> str | None:
     for f in spec.fields:
         value = form.get(f.name)
         if f.kind == "boolean" and f.name.endswith(("approved", "passed", "agreed")) and isinstance(value, bool):
-            return "同意" if value else "不同意"
+            return SAID["agreed"] if value else SAID["disagreed"]
         if f.kind == "choice" and f.name.endswith(("result", "decision", "outcome")) and value not in (None, ""):
             return dict(f.options).get(str(value), str(value))
     return None
 
 
 def _is_opinion(field: forms.Field) -> bool:
-    return field.name in OPINION_NAMES or field.name.endswith(("_opinion", "_comment")) or field.title.endswith("意见")
+    return (
+        field.name in OPINION_NAMES
+        or field.name.endswith(("_opinion", "_comment"))
+        or field.title.endswith(OPINION_ENDING)
+    )
 
 
 def _reasons(session: Session, rows: list[OpenTask]) -> dict[str, tuple[str, HistoryEvent, dict[str, Any]]]:
@@ -222,7 +231,7 @@ def reasons(session: Session, rows: list[OpenTask]) -> dict[str, Reason]:
         definition = definitions[row.instance_id]
         result[row.id] = Reason(
             kind=kind,
-            kind_name="被退回" if kind == "returned" else "转办",
+            kind_name=SAID["returned"] if kind == "returned" else SAID["transferred"],
             by=people.get(event.actor or ""),
             at=as_utc(event.at),
             text=str(data.get("reason") or ""),
@@ -265,10 +274,10 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
 
     for event in events:
         data = _data(event)
-        if event.kind == history.INSTANCE_STARTED:
+        if event.kind == EventKind.INSTANCE_STARTED:
             initial = {k: v for k, v in (data.get("data") or {}).items() if k != "title"}
             schema, _ = definition.start_form()
-            start = take(schema, initial, "发起")
+            start = take(schema, initial, SAID["start"])
         elif event.kind in COMPLETIONS and event.step_id in definition.steps:
             latest[event.step_id] = (event, data)
         elif event.kind == labels.APPROVER_DECIDED:
@@ -312,23 +321,23 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
             if _is_opinion(f) and isinstance(form.get(f.name), str) and form[f.name].strip()
         )
         verdict = _verdict(spec, form)
-        if event.kind == history.TASK_FORCED:
-            verdict = "强制推进"
+        if event.kind == EventKind.TASK_FORCED:
+            verdict = SAID["forced"]
             if data.get("reason"):
-                texts += (Fact("理由", str(data["reason"])),)
+                texts += (Fact(SAID["reason"], str(data["reason"])),)
         if texts or verdict:
             opinions.append(
                 Opinion(step_id, step.name, people.get(event.actor or ""), as_utc(event.at), verdict, texts)
             )
     for event, data in decided:
-        comment = (Fact("加签意见", str(data["comment"])),) if data.get("comment") else ()
+        comment = (Fact(SAID["approver_comment"], str(data["comment"])),) if data.get("comment") else ()
         opinions.append(
             Opinion(
                 event.step_id or "",
-                f"{_step_name(definition, event.step_id) or ''}（加签）",
+                text("workspace.summary.approver_step", step=_step_name(definition, event.step_id) or ""),
                 people.get(event.actor or ""),
                 as_utc(event.at),
-                "同意" if data.get("agree") else "不同意",
+                SAID["agreed"] if data.get("agree") else SAID["disagreed"],
                 comment,
             )
         )

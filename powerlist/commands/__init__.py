@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
+from powerlist.commands import (
+    admin,
+    audit,
+    backup,
+    catalog,
+    disclosures,
+    doctor,
+    ledger,
+    matters,
+    notices,
+    public,
+    register,
+    subsidies,
+    supervision,
+)
+
+# The areas in the order their commands are added (the order ``powerlist --help`` lists them in).
 MODULES = (
-    "supervision",
-    "audit",
-    "catalog",
-    "admin",
-    "public",
-    "matters",
-    "register",
-    "doctor",
-    "backup",
-    "notices",
-    "subsidies",
-    "ledger",
-    "disclosures",
+    supervision,
+    audit,
+    catalog,
+    admin,
+    public,
+    matters,
+    register,
+    doctor,
+    backup,
+    notices,
+    subsidies,
+    ledger,
+    disclosures,
 )
 
 
 def register_all(group: click.Group) -> None:
-    for name in MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
-        for command in getattr(module, "commands", []):
+    for module in MODULES:
+        for command in module.commands:
             group.add_command(command)

@@ -12,7 +12,7 @@ import sys
 import click
 
 from engine.persistence.enums import Level
-from powerlist.cli import SMALL_ID, State, echo_json, pass_state, reports_errors
+from powerlist.common import SMALL_ID, State, echo_json, pass_state, reports_errors
 
 
 def _password(value: str | None, generate: bool) -> tuple[str, bool]:

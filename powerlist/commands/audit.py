@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from engine.calendar import CST
-from powerlist.cli import State, echo_json, pass_state, reports_errors
+from powerlist.common import State, echo_json, pass_state, reports_errors
 
 MAX_REJECTS_SHOWN = 20
 

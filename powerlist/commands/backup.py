@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from powerlist.cli import State, fail, pass_state, reports_errors
+from powerlist.common import State, fail, pass_state, reports_errors
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from powerlist.cli import State, echo_json, fail, pass_state, reports_errors
+from powerlist.common import State, echo_json, fail, pass_state, reports_errors
 
 
 @contextmanager

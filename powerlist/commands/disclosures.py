@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import click
 
-from powerlist.cli import State, echo_json, pass_state, reports_errors
+from powerlist.common import State, echo_json, pass_state, reports_errors
 
 
 @click.group()

@@ -13,7 +13,7 @@ import click
 
 from engine.calendar import local_iso
 from engine.clock import as_utc
-from powerlist.cli import State, echo_json, fail, pass_state, reports_errors
+from powerlist.common import State, echo_json, fail, pass_state, reports_errors
 
 
 @click.command()

@@ -11,12 +11,13 @@ Exit codes as everywhere: 0 done, 1 refused, 2 invalid input (every problem of a
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from powerlist.cli import State, echo_json, pass_state, reports_errors
+from powerlist.common import State, echo_json, pass_state, reports_errors
 
 
 def _yuan(fen: int | None) -> str:
@@ -58,11 +59,11 @@ def import_(
             click.echo(f"{file.name} {problem}", err=True)
         sys.exit(2)
     if as_json:
-        echo_json(shown)
+        echo_json(asdict(shown))
     else:
         click.echo(
-            f"imported {village} {shown['month']}: {shown['lines']} lines, income {_yuan(shown['income_fen'])}, "
-            f"spending {_yuan(shown['spending_fen'])}, sha256:{shown['sha256']}"
+            f"imported {village} {shown.month}: {shown.lines} lines, income {_yuan(shown.income_fen)}, "
+            f"spending {_yuan(shown.spending_fen)}, sha256:{shown.sha256}"
         )
 
 
@@ -79,11 +80,11 @@ def imports(state: State, village: str, actor: str, as_json: bool) -> None:
     with state.transaction() as session:
         rows = area.imports(session, actor, village)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     for r in rows:
-        replaced = f" replaced {r['replaced_at']}" if r["replaced_at"] else ""
-        click.echo(f"{r['month']} {r['file']} {r['lines']} lines sha256:{r['sha256'][:16]}{replaced}")
+        replaced = f" replaced {r.replaced_at}" if r.replaced_at else ""
+        click.echo(f"{r.month} {r.file} {r.lines} lines sha256:{r.sha256[:16]}{replaced}")
 
 
 @ledger.command("show")
@@ -100,20 +101,20 @@ def show(state: State, village: str, year: int | None, month: int | None, as_jso
     with state.transaction() as session:
         shown = wallet.wallet(session, village, year, month)
     if as_json:
-        echo_json(shown)
+        echo_json(asdict(shown))
         return
-    s = shown["summary"]
-    period = f"{shown['year']}-{month:02d}" if month else str(shown["year"])
-    click.echo(f"{shown['village']} {period}")
+    s = shown.summary
+    period = f"{shown.year}-{month:02d}" if month else str(shown.year)
+    click.echo(f"{shown.village} {period}")
     click.echo(
         f"期初 {_yuan(s['opening_fen'])}  收入 {_yuan(s['income_fen'])}  支出 {_yuan(s['spending_fen'])}  "
         f"期末 {_yuan(s['closing_fen'])}"
     )
     if s["balance_from"]:
         click.echo(f"结余自 {s['balance_from']} 起算（这一年没有导入年初余额）")
-    for m in shown["months"]:
-        if m["income_fen"] or m["spending_fen"]:
-            click.echo(f"  {m['month']} 收入 {_yuan(m['income_fen'])} 支出 {_yuan(m['spending_fen'])}")
+    for m in shown.months:
+        if m.income_fen or m.spending_fen:
+            click.echo(f"  {m.month} 收入 {_yuan(m.income_fen)} 支出 {_yuan(m.spending_fen)}")
     for p in s["payments"]:
         extra = "" if p["source"] == "flow" else " 账上支出"
         if p["books_differ"]:

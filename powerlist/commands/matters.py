@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from powerlist.cli import ID, TASK, State, echo_json, pass_state, reports_errors
+from powerlist.common import ID, TASK, State, echo_json, pass_state, reports_errors
 
 if TYPE_CHECKING:
     from engine.workspace.operations import Outcome

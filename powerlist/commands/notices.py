@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from engine.calendar import local_iso
-from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
+from powerlist.common import ID, State, echo_json, fail, pass_state, reports_errors
 
 if TYPE_CHECKING:
     from engine.supervision.notices import Document

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from engine.public.qr import DEFAULT_PUBLIC_URL
-from powerlist.cli import ID, State, echo_json, pass_state, reports_errors
+from powerlist.common import ID, State, echo_json, pass_state, reports_errors
 
 
 @click.command()

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from powerlist.cli import State, echo_json, pass_state, reports_errors
+from powerlist.common import State, echo_json, pass_state, reports_errors
 
 
 def _yuan(fen: int | None) -> str:

@@ -15,7 +15,7 @@ import click
 
 # Imported here, not in each command: the subsidy flows' step hook registers with it, for every command.
 from engine.public import subsidies as book
-from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
+from powerlist.common import ID, State, echo_json, fail, pass_state, reports_errors
 
 
 def _yuan(fen: int) -> str:

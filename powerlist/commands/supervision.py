@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,7 +18,10 @@ from engine import clock
 from engine.calendar import local_iso
 from engine.clock import as_utc
 from engine.supervision.models import ViolationStatus
-from powerlist.cli import ID, State, echo_json, fail, pass_state, reports_errors
+from powerlist.common import ID, State, echo_json, fail, pass_state, reports_errors
+
+if TYPE_CHECKING:
+    from engine.supervision.queries import ViolationRecord
 
 PROCESSES = Path(__file__).resolve().parent.parent.parent / "processes"
 
@@ -43,11 +47,11 @@ def _set_time(as_of: str | None) -> None:
     clock.clock.set(when)
 
 
-def _violation_line(v: dict[str, Any]) -> str:
-    where = f"{v['village']}" + (f" #{v['instance']}" if v["instance"] else "")
+def _violation_line(v: ViolationRecord) -> str:
+    where = f"{v.village}" + (f" #{v.instance}" if v.instance else "")
     return (
-        f"#{v['id']:<5} {v['severity']:<6} {v['status']:<12} {where:<14} {v['title']}：{v['message']} "
-        f"[{v['supervisor']}，扣{v['points']}分] {local_iso(v.get('detected_at')) or ''}".rstrip()
+        f"#{v.id:<5} {v.severity:<6} {v.status:<12} {where:<14} {v.title}：{v.message} "
+        f"[{v.supervisor}，扣{v.points}分] {local_iso(v.detected_at) or ''}".rstrip()
     )
 
 
@@ -151,7 +155,9 @@ def evidence_record(state: State, instance_id: int, kind: str, amount, payee, at
         result = ev.record(session, instance_id, item, actor)
         raised = [violation_dict(session, v) for v in result.violations]
     if as_json:
-        echo_json({"evidence": result.evidence.id, "created": result.created, "violations": raised})
+        echo_json(
+            {"evidence": result.evidence.id, "created": result.created, "violations": [asdict(v) for v in raised]}
+        )
         return
     click.echo(
         f"recorded evidence #{result.evidence.id} for instance {instance_id}"
@@ -214,7 +220,7 @@ def violations(state: State, village, status, period, instance_id, actor, as_jso
     with state.transaction() as session:
         rows = list_violations(session, village, status, actor, period, instance_id)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     if not rows:
         click.echo("no violations")
@@ -237,9 +243,9 @@ def _handled(state: State, violation_id: int, action: str, actor: str, as_json: 
         handle(session, violation_id, action, actor, **options)
         result = violation_dict(session, session.get(Violation, violation_id))
     if as_json:
-        echo_json(result)
+        echo_json(asdict(result))
         return
-    click.echo(f"violation #{violation_id} {result['status']} ({result['supervisor']})")
+    click.echo(f"violation #{violation_id} {result.status} ({result.supervisor})")
 
 
 def _action(name: str, help_text: str):
@@ -306,16 +312,16 @@ def violation_show(state: State, violation_id: int, as_json: bool) -> None:
     with state.transaction() as session:
         detail = violation_detail(session, violation_id)
     if as_json:
-        echo_json(detail)
+        echo_json(asdict(detail))
         return
     click.echo(_violation_line(detail))
-    click.echo(f"  legal basis: {detail['legal_basis']}")
-    rectify_by = local_iso(detail["rectify_by"]) or "-"
-    click.echo(f"  owner: {detail['owner_role_name'] or '-'} {detail['owner_user'] or ''}; rectify by {rectify_by}")
-    click.echo(f"  evidence: {json.dumps(detail['evidence'], ensure_ascii=False)}")
-    for event in detail["history"]:
-        note = event["data"].get("note") or ""
-        click.echo(f"  {event['seq']:>3} {local_iso(event['at'])} {event['kind']} by {event['actor']} {note}")
+    click.echo(f"  legal basis: {detail.legal_basis}")
+    rectify_by = local_iso(detail.rectify_by) or "-"
+    click.echo(f"  owner: {detail.owner_role_name or '-'} {detail.owner_user or ''}; rectify by {rectify_by}")
+    click.echo(f"  evidence: {json.dumps(detail.evidence, ensure_ascii=False)}")
+    for event in detail.history:
+        note = event.data.get("note") or ""
+        click.echo(f"  {event.seq:>3} {local_iso(event.at)} {event.kind} by {event.actor} {note}")
 
 
 @violation.command("verify")

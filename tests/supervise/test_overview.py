@@ -265,11 +265,13 @@ def test_the_monthly_red_and_black_lists_follow_the_rule_data(seeded, tmp_path, 
 
 
 def test_views_as_json(seeded):
+    from web.api.overview import as_json
+
     with seeded() as session:
-        data = overview.as_json(overview.risk_map(session, SUPERVISOR, Period.parse("2026Q4")))
+        data = as_json(overview.risk_map(session, SUPERVISOR, Period.parse("2026Q4")))
         assert data["period"] == "2026Q4" and data["unit"]["code"] == "QX0101"
         assert data["rows"][0]["total"] == {"red": 1, "yellow": 4, "blue": 1, "points": 18, "count": 6, "worst": "red"}
-        lists = overview.as_json(overview.lists(session, COUNTY, Period.parse("2026-12")))
+        lists = as_json(overview.lists(session, COUNTY, Period.parse("2026-12")))
         assert lists["as_of"] == "2026-12-15T10:00:00+08:00"
 
 

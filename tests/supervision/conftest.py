@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -111,13 +111,13 @@ class World:
 
         with self.sessions() as session:
             rows = list_violations(session, instance_id=instance_id)
-        return [v for v in rows if code is None or v["code"] == code]
+        return [asdict(v) for v in rows if code is None or v.code == code]
 
     def detail(self, violation_id: int) -> dict:
         from engine.supervision.queries import violation_detail
 
         with self.sessions() as session:
-            return violation_detail(session, violation_id)
+            return asdict(violation_detail(session, violation_id))
 
     def history(self, instance_id: int) -> list[dict]:
         with self.sessions() as session:

@@ -51,7 +51,7 @@ def _handlers(world, violation_id: int) -> list[str]:
 
 def _inbox(world, username: str) -> list[int]:
     with world.sessions() as session:
-        return [v["id"] for v in list_violations(session, username=username)]
+        return [v.id for v in list_violations(session, username=username)]
 
 
 def _escalation_due(world, violation_id: int) -> datetime:

@@ -33,7 +33,7 @@ def _forced(world) -> tuple[int, dict]:
 
 def _inbox(world, username: str) -> list[int]:
     with world.sessions() as session:
-        return [v["id"] for v in list_violations(session, username=username)]
+        return [v.id for v in list_violations(session, username=username)]
 
 
 def _act(world, violation_id: int, action: str, actor: str, note: str = "已核实", **options):

@@ -104,15 +104,15 @@ def test_violation_colour_filter(world, client_as):
     with make_sessionmaker(engine)() as session:
         found = list_violations(session)
     engine.dispose()
-    if not any(v["instance"] for v in found):
+    if not any(v.instance for v in found):
         pytest.skip("no violations were raised on the seeded matters")
     listing = page(client_as, "/audit/matters")
     assert 'name="colour"' in listing and "预警 " in listing
     for colour in ("red", "yellow", "blue"):
-        expected = {v["instance"] for v in found if v["severity"] == colour and v["instance"]}
+        expected = {v.instance for v in found if v.severity == colour and v.instance}
         html = page(client_as, f"/audit/matters?colour={colour}")
         assert {int(i) for i in re.findall(r'class="cover" href="/audit/matters/(\d+)"', html)} == expected
-    flagged = {v["instance"] for v in found if v["instance"]}
+    flagged = {v.instance for v in found if v.instance}
     html = page(client_as, "/audit/matters?colour=none")
     shown = {int(i) for i in re.findall(r'class="cover" href="/audit/matters/(\d+)"', html)}
     assert shown and not shown & flagged

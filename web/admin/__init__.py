@@ -3,23 +3,7 @@ users and API tokens. Every view requires the ``admin`` role; the engine checks 
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask_login import login_required
+from web.admin import flows, people  # noqa: F401,I001  (the views register on bp, in this order)
+from web.admin.blueprint import bp
 
-from web import menu
-from web.security import admin_required
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-@login_required
-@admin_required
-def require_admin() -> None:
-    """Every page of this blueprint is for administrators only."""
-
-
-menu.add("流程管理", "admin.flows", lambda user: user.is_admin, order=60)
-menu.add("人员管理", "admin.users", lambda user: user.is_admin, order=70)
-
-from web.admin import flows, people  # noqa: E402,F401  (the views register on bp)
+__all__ = ["bp"]

@@ -16,8 +16,8 @@ from engine.errors import DefinitionInvalid, NotFound, PermissionDenied, Powerli
 from engine.messages import describe
 from engine.workspace import admin as flows_admin
 from engine.workspace import migration
-from web import db
-from web.admin import bp
+from web import db, flow_changes
+from web.admin.blueprint import bp
 from web.i18n import gettext as _
 from web.i18n import locale
 
@@ -78,7 +78,7 @@ def upload():
         "admin/preview.html",
         preview=flows_admin.preview(report),
         warnings=flows_admin.problem_rows(report.warnings, locale()),
-        changes=flows_admin.staged_changes(db.session(), report, current_user.username),
+        changes=flow_changes.staged(flows_admin.staged_changes(db.session(), report, current_user.username)),
         staged_id=staged_id,
         filename=collected.bpmn_name,
         forms=sorted(collected.forms),
@@ -108,7 +108,7 @@ def deploy():
 @bp.get("/flows/<key>")
 def flow(key: str):
     session, actor = db.session(), current_user.username
-    versions = flows_admin.versions(session, key, actor)
+    versions = flow_changes.versions(flows_admin.versions(session, key, actor))
     shown = next((v for v in versions if v["in_service"]), versions[0])
     svg = _svg(flows_admin.bpmn_of(session, key, shown["version"], actor))
     return render_template(

@@ -13,7 +13,7 @@ from engine.messages import describe
 from engine.org.roles import ROLES
 from engine.workspace import people, tokens
 from web import db
-from web.admin import bp
+from web.admin.blueprint import bp
 from web.i18n import gettext as _
 from web.i18n import locale
 

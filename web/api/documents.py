@@ -12,7 +12,7 @@ from flask import Response, request
 from engine.inputs import InputInvalid
 from engine.supervision import notices, talks
 from web import db
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.views import body, ok, user
 
 ISSUE_FIELDS = {"kind", "violation", "village", "period", "facts", "rectify_by", "preview"}

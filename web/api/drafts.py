@@ -7,7 +7,7 @@ from flask import jsonify
 
 from engine.workspace import drafts
 from web import db
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.views import _task_id, body, ok, user
 
 

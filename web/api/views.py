@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,9 @@ from engine.runtime import forms
 from engine.workspace import access, attachments, idempotency, inbox, matter_detail, operations
 from engine.workspace import admin as flows_admin
 from engine.workspace.operations import Outcome
-from web import db
+from web import db, flow_changes
 from web.actions import attachments_folder, run_once
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.openapi import document
 
 
@@ -27,6 +28,8 @@ class BadInput(PowerlistError):
 
 
 def _json(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _json(asdict(value))
     if isinstance(value, datetime):
         return format_time(value)
     if isinstance(value, dict):
@@ -163,7 +166,7 @@ def check(task_id: str):
     form = body().get("data")
     if not isinstance(form, dict):
         raise BadInput("data: the form data as a JSON object is required")
-    found = forms.live_check(view["schema"], form)  # every error at once, as the page shows them
+    found = asdict(forms.live_check(view["schema"], form))  # every error at once, as the page shows them
     found["fields"] = [{"field": name, "message": message} for name, message in found["fields"].items()]
     return ok(found)
 
@@ -367,7 +370,7 @@ def upload_definition():
 
 @bp.get("/definitions/<key>")
 def definition_versions(key: str):
-    return ok(flows_admin.versions(db.session(), key, user()))
+    return ok(flow_changes.versions(flows_admin.versions(db.session(), key, user())))
 
 
 @bp.post("/definitions/<key>/versions/<int:version>/retire")

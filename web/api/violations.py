@@ -11,7 +11,7 @@ from engine.inputs import InputInvalid
 from engine.supervision import handling, search
 from engine.supervision import worklist as engine_worklist
 from web import db
-from web.api import bp
+from web.api.blueprint import bp
 from web.api.views import body, ok, user
 from web.supervise.worklist import FILTERS
 

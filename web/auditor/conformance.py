@@ -22,7 +22,8 @@ from engine.calendar import CST
 from engine.definitions.safe_xml import MAX_BPMN_BYTES
 from engine.errors import DefinitionInvalid
 from web import db
-from web.auditor import bp, filters, jobs, scope
+from web.auditor import filters, jobs
+from web.auditor.blueprint import bp, scope
 from web.auditor.findings import findings_view
 from web.auditor.params import Params
 from web.auditor.texts import unreadable

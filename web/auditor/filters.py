@@ -11,7 +11,8 @@ from flask import request
 from engine.audit import views
 from engine.persistence.enums import InstanceStatus
 from web import db
-from web.auditor import bp, scope, texts
+from web.auditor import texts
+from web.auditor.blueprint import bp, scope
 from web.auditor.params import Params
 from web.i18n import gettext as _
 

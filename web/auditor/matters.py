@@ -6,7 +6,8 @@ from flask import redirect, render_template, request, url_for
 
 from engine.audit import views
 from web import db
-from web.auditor import bp, filters, scope
+from web.auditor import filters
+from web.auditor.blueprint import bp, scope
 from web.auditor.diagrams import replay_svg
 from web.auditor.params import Params
 from web.i18n import gettext as _

@@ -10,7 +10,8 @@ from engine.audit import anchor, views
 from engine.errors import InvalidState
 from engine.public import qr
 from web import db
-from web.auditor import bp, filters, scope
+from web.auditor import filters
+from web.auditor.blueprint import bp, scope
 from web.auditor.params import Params
 from web.i18n import gettext as _
 

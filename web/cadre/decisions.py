@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from engine.errors import FormInvalid, InvalidState
 from engine.supervision import decisions
 from web import db
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 

@@ -12,7 +12,7 @@ from engine.workspace import access, idempotency, operations
 from engine.workspace import inbox as inbox_queries
 from web import db
 from web.actions import run_once
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 TABS = ("todo", "approvals", "copies")

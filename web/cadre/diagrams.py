@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from engine.workspace import matter_detail
 from web import db
-from web.cadre import bp
+from web.cadre.blueprint import bp
 
 
 @bp.get("/matters/<int:instance_id>/diagram")

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied
 from engine.public import disclosures as area
 from web import db, menu
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 

@@ -7,6 +7,7 @@ redirect as JSON, so the flash message waits for the page the script then opens.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import abort, jsonify, request
@@ -16,7 +17,7 @@ from engine.errors import PowerlistError
 from engine.inputs import InputInvalid, limit, read_object
 from engine.workspace import drafts, matter_detail
 from web import db
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.errors import error_body, status_of
 from web.formatting import localtime
 from web.i18n import gettext as _
@@ -40,11 +41,11 @@ def draft_messages() -> dict[str, str]:
     }
 
 
-def draft_json(draft: dict[str, Any] | None) -> dict[str, Any] | None:
+def draft_json(draft: drafts.Draft | None) -> dict[str, Any] | None:
     if draft is None:
         return None
-    saved = draft["saved_at"]
-    return dict(draft, saved_at=saved.isoformat(), saved_at_local=localtime(saved))
+    saved = draft.saved_at
+    return dict(asdict(draft), saved_at=saved.isoformat(), saved_at_local=localtime(saved))
 
 
 def _answer(run) -> Any:

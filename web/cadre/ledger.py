@@ -15,7 +15,7 @@ from engine.policy.rules import access_rules
 from engine.public import ledger
 from engine.public.spreadsheets import SheetInvalid
 from web import db, menu
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 

@@ -12,7 +12,7 @@ from engine.public import receipts
 from engine.workspace import attachments, matter_detail, operations
 from web import db
 from web.actions import attachments_folder
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"

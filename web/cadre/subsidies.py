@@ -17,7 +17,7 @@ from engine.policy.rules import access_rules
 from engine.public import subsidies
 from engine.public.spreadsheets import SheetInvalid
 from web import db, menu
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -17,7 +18,7 @@ from engine.workspace.operations import Outcome
 from web import db
 from web import forms as web_forms
 from web.actions import run_once, store_files
-from web.cadre import bp
+from web.cadre.blueprint import bp
 from web.i18n import gettext as _
 
 
@@ -161,7 +162,7 @@ def check(task_id: str):
     task_id = _task_id(task_id)
     view = matter_detail.task(db.session(), current_user.username, task_id)
     data, errors = web_forms.parse_form(view["spec"], request.form.to_dict(flat=False))
-    return jsonify(forms.live_check(view["schema"], data, errors))
+    return jsonify(asdict(forms.live_check(view["schema"], data, errors)))
 
 
 def _reason() -> str:

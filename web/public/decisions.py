@@ -15,7 +15,7 @@ from engine.public import decisions as published
 from engine.public.items import item_page
 from engine.public.villages import place_name, public_village
 from web import db
-from web.public import add_village_section, bp
+from web.public.blueprint import add_village_section, bp
 
 SHOWN_ON_VILLAGE_PAGE = 3
 
@@ -27,8 +27,8 @@ def decisions(code: str) -> str:
     entries = published.published(session, unit.id)
     item, item_name = request.args.get("item", "")[:100], ""
     if item in listed(session):
-        item_name = item_page(session, item)["name"]
-        entries = [e for e in entries if e["item"] == item]
+        item_name = item_page(session, item).name
+        entries = [e for e in entries if e.item == item]
     else:
         item = ""
     return render_template(

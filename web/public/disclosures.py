@@ -7,7 +7,7 @@ from flask import render_template
 from engine.public import disclosures as area
 from engine.public import villages
 from web import db
-from web.public import add_village_section, bp
+from web.public.blueprint import add_village_section, bp
 
 
 @bp.get("/villages/<code>/disclosures")

@@ -7,7 +7,7 @@ from flask import render_template
 from engine.public import items
 from engine.public.villages import villages
 from web import db
-from web.public import bp
+from web.public.blueprint import bp
 
 
 @bp.get("/items/<key>")

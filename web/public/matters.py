@@ -9,7 +9,7 @@ from engine.public import photos, receipts, reports, villages
 from web import db
 from web.actions import attachments_folder
 from web.i18n import gettext as _
-from web.public import bp
+from web.public.blueprint import bp
 from web.security import client_address
 
 TRAP = "website"  # the hidden field only robots fill in

@@ -8,7 +8,7 @@ from engine.public import subsidies
 from engine.public.villages import public_village
 from web import db
 from web.i18n import gettext as _
-from web.public import add_village_section, bp
+from web.public.blueprint import add_village_section, bp
 from web.security import client_address
 
 

@@ -19,7 +19,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.public import wallet
 from web import db
-from web.public import add_village_section, bp
+from web.public.blueprint import add_village_section, bp
 
 CHART_WIDTH = 360
 CHART_HEIGHT = 170
@@ -37,17 +37,17 @@ def _number(name: str, low: int, high: int) -> int | None:
     return int(text)
 
 
-def chart(months: list[dict[str, Any]]) -> dict[str, Any]:
+def chart(months: list[wallet.MonthTotals]) -> dict[str, Any]:
     """Bars for each month's income and spending, scaled to the largest, as SVG coordinates."""
-    largest = max([m["income_fen"] for m in months] + [m["spending_fen"] for m in months] + [1])
+    largest = max([m.income_fen for m in months] + [m.spending_fen for m in months] + [1])
     step = (CHART_WIDTH - CHART_LEFT) / len(months)
     bar = step * 0.36
     span = CHART_BOTTOM - CHART_TOP
     bars = []
     for index, month in enumerate(months):
         x = CHART_LEFT + index * step
-        income = round(span * month["income_fen"] / largest, 1)
-        spending = round(span * month["spending_fen"] / largest, 1)
+        income = round(span * month.income_fen / largest, 1)
+        spending = round(span * month.spending_fen / largest, 1)
         bars.append(
             {
                 "month": month,
@@ -75,7 +75,7 @@ def village_wallet(code: str) -> str:
     year = _number("year", 2000, 2100)
     month = _number("month", 1, 12)
     shown = wallet.wallet(db.session(), code, year, month)
-    return render_template("public/wallet.html", wallet=shown, chart=chart(shown["months"]))
+    return render_template("public/wallet.html", wallet=shown, chart=chart(shown.months))
 
 
 def village_section(session, unit) -> dict[str, Any]:

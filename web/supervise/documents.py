@@ -17,7 +17,7 @@ from engine.supervision.models import Violation
 from web import db
 from web.i18n import gettext as _
 from web.i18n import locale_or_default
-from web.supervise import bp
+from web.supervise.blueprint import bp
 
 KIND_LABELS = {"warning": "预警通知书", "rectification": "整改通知书", "order": "三色督查令"}
 TALK_LABELS = {"interview": "约谈", "reminder": "提醒谈话"}

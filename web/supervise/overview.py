@@ -15,7 +15,7 @@ from engine.supervision import overview
 from engine.supervision.overview import OverviewInputInvalid, Period
 from web import db, menu
 from web.i18n import locale_or_default
-from web.supervise import bp, may_open
+from web.supervise.blueprint import bp, may_open
 
 COLOURS = overview.COLOURS
 

@@ -15,7 +15,7 @@ from engine.supervision import handling, search
 from engine.supervision import worklist as engine_worklist
 from web import db
 from web.i18n import gettext as _
-from web.supervise import bp, may_open
+from web.supervise.blueprint import bp, may_open
 
 FILTERS = ("village", "flow", "kind", "colour", "state", "period", "page", "per_page")
 ACTION_LABELS = {

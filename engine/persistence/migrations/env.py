@@ -2,12 +2,10 @@
 
 from alembic import context
 
-from engine.persistence.models import Base
-from engine.persistence.schema import load_all
+from engine.persistence.schema import metadata
 
-load_all()
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata()
 
 
 def run_migrations_online() -> None:

@@ -25,7 +25,7 @@ The package's modules by job: :mod:`.periods` (the calendar's rules, periods and
 post), :mod:`.reading` (what staff and villagers see) and :mod:`.late_check`.
 """
 
-from engine.public.disclosures.access import decide, may, readable_villages
+from engine.public.disclosures.access import may, readable_villages
 from engine.public.disclosures.content import (
     HalfYearSummary,
     canonical,
@@ -92,7 +92,6 @@ __all__ = [
     "calendar_of",
     "calendar_rules",
     "canonical",
-    "decide",
     "detect_late",
     "digest_of",
     "due_day",

@@ -19,6 +19,7 @@ from engine.texts import text
 
 LATE_CODE = "disclosure_late"
 
+
 def _county_of(unit: OrgUnit | None) -> int | None:
     """The id of the county above a unit (the unit itself when it is a county; the top unit otherwise)."""
     top = None

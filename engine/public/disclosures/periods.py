@@ -17,6 +17,7 @@ FILE, TOP = "disclosures.yaml", "disclosures"
 KINDS = ("finance", "village_affairs", "party_affairs")
 EVERY = ("month", "quarter")
 
+
 @dataclass(frozen=True)
 class KindRule:
     kind: str
@@ -205,7 +206,6 @@ def _kind_rule(rules: Calendar, kind: str) -> KindRule:
 
 def moment(day: date) -> datetime:
     return datetime.combine(day, time(0), CST).astimezone(UTC)
-
 
 
 def places() -> list[str]:

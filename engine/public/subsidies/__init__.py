@@ -19,14 +19,13 @@ of the village; ``subsidy.read`` (the staff list, with who imported what) and ``
 (the door-plate codes) to those roles and the village's ``disclosing`` cadres; everyone else who reads
 the village's matters is refused, and the rest are refused too (a village is public, nothing to hide).
 
-
 The package's modules by job: :mod:`.kinds` (the rule file: kinds, the flows that feed rosters, periods),
 :mod:`.access` (who may), :mod:`.rows` (a spreadsheet's rows checked), :mod:`.households` (door-plate
 codes and the lookup digest), :mod:`.importing` (import, preview, withdraw), :mod:`.from_flows` (the step
 hook), :mod:`.rosters` (what staff and villagers see) and :mod:`.household_lookup`.
 """
 
-from engine.public.subsidies.access import decide, villages_for
+from engine.public.subsidies.access import villages_for
 from engine.public.subsidies.from_flows import add_entry
 from engine.public.subsidies.household_lookup import Lookup, Receipt, lookup
 from engine.public.subsidies.households import digest
@@ -78,7 +77,6 @@ __all__ = [
     "amount_fen",
     "check_period",
     "check_rows",
-    "decide",
     "digest",
     "households_of",
     "id_problem",

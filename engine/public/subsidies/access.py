@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, PermissionDenied
 from engine.persistence.models import OrgUnit
 from engine.texts import texts
-
-
-def decide(session: Session, action: str, target: Any, holds: Any) -> str | None:
-    """The policy's answer for ``subsidy.*`` on a village (an OrgUnit)."""
-    from engine.policy.rules import access_rules
-
-    rules = access_rules()
-    keepers = rules.roles("keeping_rosters")
-    if not holds(keepers | rules.roles("acting") | rules.roles("read_only"), target.id):
-        return "hidden"  # a village out of reach is as good as absent
-    if action in ("subsidy.import", "subsidy.withdraw"):
-        return None if holds(keepers, target.id) else "denied"
-    if action in ("subsidy.read", "subsidy.households"):
-        return None if holds(keepers | rules.roles("disclosing"), target.id) else "denied"
-    return "denied"
 
 
 def require(session: Session, actor: str | None, action: str, village: OrgUnit) -> None:

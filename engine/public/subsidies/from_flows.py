@@ -27,15 +27,14 @@ def _field(steps: dict[str, dict[str, Any]], path: str | None) -> Any:
     return (steps.get(step) or {}).get(name)
 
 
-@hooks.after_step
 def _from_flow(context: hooks.StepContext) -> None:
     """A subsidy flow whose result step is done with the county's approval adds the household to its
     village's roster of that kind for the period of the approval."""
-    from engine.history.events import TASK_COMPLETED
+    from engine.history.events import EventKind
     from engine.supervision.facts import matter_facts
 
     key = context.definition.key
-    done = [e for e in context.events if e.kind == TASK_COMPLETED and e.step_id]
+    done = [e for e in context.events if e.kind == EventKind.TASK_COMPLETED and e.step_id]
     if not done:
         return
     sources = [s for s in rules().flows if s.flow == key and any(e.step_id == s.step for e in done)]
@@ -143,3 +142,8 @@ def add_entry(
     roster.total_fen += row.amount_fen
     session.flush()
     return entry
+
+
+def install() -> None:
+    """Record the rosters the subsidy flows produce (the engine's bootstrap calls this)."""
+    hooks.after_step(_from_flow)

@@ -21,6 +21,7 @@ from engine.public.subsidy_models import SubsidyEntry, SubsidyHousehold, Subsidy
 WINDOW = timedelta(hours=1)
 KEEP = timedelta(days=1)
 
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """One receipt of a household: the kind and period, the head's name masked, what was paid."""

@@ -35,6 +35,7 @@ from engine.texts import text
 
 MAX_REASON = 500
 
+
 @dataclass
 class Preview:
     """What an import would publish (nothing written): totals and the first rows, masked as published."""

@@ -15,6 +15,7 @@ RULE_FILE = "subsidies.yaml"
 PERIOD_STYLES = ("month", "quarter", "year")
 COLUMNS = ("name", "id_number", "group", "people", "amount", "paid_on")
 
+
 @dataclass(frozen=True)
 class Kind:
     code: str
