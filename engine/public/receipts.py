@@ -84,7 +84,7 @@ def _step_state(
     open_row: OpenTask | None, done_at: datetime | None, finished: bool, now: datetime, bypassed: bool = False
 ) -> str:
     if open_row is not None:
-        due = as_utc(open_row.due_at) if open_row.due_at else None
+        due = as_utc(open_row.due_at)
         return "overdue" if due is not None and due < now else "current"
     if done_at is not None:
         return "done"
@@ -210,7 +210,7 @@ def progress(session: Session, text: str | None) -> MatterProgress:
         village=place_name(instance.village),
         status=instance.status,
         started_at=as_utc(instance.started_at),
-        ended_at=as_utc(instance.ended_at) if instance.ended_at else None,
+        ended_at=as_utc(instance.ended_at),
         steps=steps,
         answer=answers.answer(session, instance, definition.key),
     )

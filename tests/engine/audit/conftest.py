@@ -154,7 +154,7 @@ def advance(
             clock.clock.advance(gaps.get(task["step"], timedelta(days=1)))
             data = form(task["step"])
             if task["step"] == "review" and fail_review and not failed:
-                data = form("review", votes_for=5, votes_against=18, abstain=2, passed=False)
+                data = form("review", present=25, votes_for=5, votes_against=18, abstain=2, passed=False)
                 failed = True
             actor = f"{SLUG[village]}.{ROLE_ACTOR[task['role']]}"
             with sessions() as session, session.begin():
