@@ -26,10 +26,9 @@ from sqlalchemy import select
 
 from engine import api, clock, queries
 from engine.persistence.models import OpenTask, RoleAssignment, User
+from tests.conftest import MINI, ROOT
 from tests.support import files
 
-ROOT = Path(__file__).resolve().parents[2]
-MINI = ROOT / "tests" / "data" / "mini" / "mini_decision.bpmn"
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 # Monday 2 November 2026, 09:00 China time: no holiday within the next weeks.
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
