@@ -11,7 +11,7 @@ from engine import api
 from engine.audit.anchor import anchored_leaves, make_anchor, verify_anchor
 from engine.audit.models import HistoryAnchor
 from engine.errors import InvalidState
-from engine.history.chain import GENESIS, event_hash
+from engine.history.chain import GENESIS, event_hash, history_fields
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from tests.engine.audit.conftest import T0, append_steps, drive
 
@@ -79,18 +79,8 @@ def _rewrite_chain(db_url: str, instance: int, sessions) -> None:
         events = session.query(HistoryEvent).filter_by(instance_id=instance).order_by(HistoryEvent.seq).all()
         prev, updates = GENESIS, []
         for event in events:
-            data = event.data.replace("8000000", "800000") if event.seq == 2 else event.data
-            prev = event_hash(
-                prev,
-                instance_id=instance,
-                seq=event.seq,
-                kind=event.kind,
-                at=event.at,
-                actor=event.actor,
-                step_id=event.step_id,
-                data=data,
-                state_digest=event.state_digest,
-            )
+            data = event.data.replace("30000000", "3000000") if event.seq == 2 else event.data
+            prev = event_hash(prev, **{**history_fields(event), "data": data})
             updates.append(
                 ("UPDATE history_event SET data = :d, hash = :h WHERE id = :e", {"d": data, "h": prev, "e": event.id})
             )

@@ -130,7 +130,7 @@ def _workbook_holds_the_anchor_first_then_events_with_yuan_and_hours_and_the_for
     titles = [c.value for c in forms[3]]
     assert "事项名称" in titles and "预计金额（元）" in titles and "附件" in titles
     first = dict(zip(titles, next(forms.iter_rows(min_row=4, values_only=True)), strict=True))
-    assert first["事项名称"] == form("propose")["matter_title"] and first["动议事由"] == "村干部提议"
+    assert first["事项名称"] == form("propose")["matter_title"] and first["动议事由"] == "党员群众建议"
 
 
 def _xes_keeps_its_shape_and_adds_amounts_names_returns_and_transfers(returned, tmp_path, digest, receipt, mapper):

@@ -13,7 +13,7 @@ from engine import api
 from engine.audit import anchor as anchors
 from engine.audit.models import HistoryAnchor
 from engine.errors import InvalidState
-from engine.history.chain import GENESIS, event_hash
+from engine.history.chain import GENESIS, event_hash, history_fields
 from engine.history.state import state_digest
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import rule_values
@@ -70,18 +70,8 @@ def _reseal_newest_event(world, instance: int) -> None:
         ).all()
         digest, prev = state_digest(session, row), GENESIS
         for event in events:
-            newest = event.seq == row.history_seq
-            prev = event_hash(
-                prev,
-                instance_id=instance,
-                seq=event.seq,
-                kind=event.kind,
-                at=event.at,
-                actor=event.actor,
-                step_id=event.step_id,
-                data=event.data,
-                state_digest=digest if newest else event.state_digest,
-            )
+            state = digest if event.seq == row.history_seq else event.state_digest
+            prev = event_hash(prev, **{**history_fields(event), "state_digest": state})
         newest_id = events[-1].id
     _sql(
         world,
@@ -292,16 +282,7 @@ def _as_before_state_digests(world, instance: int) -> None:
         ).all()
         prev, updates = GENESIS, []
         for event in events:
-            prev = event_hash(
-                prev,
-                instance_id=instance,
-                seq=event.seq,
-                kind=event.kind,
-                at=event.at,
-                actor=event.actor,
-                step_id=event.step_id,
-                data=event.data,
-            )
+            prev = event_hash(prev, **{**history_fields(event), "state_digest": None})
             updates.append(
                 ("UPDATE history_event SET state_digest = NULL, hash = :h WHERE id = :e", {"h": prev, "e": event.id})
             )

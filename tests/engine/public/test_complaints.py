@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 
 import pytest
 from sqlalchemy import select
@@ -535,7 +536,7 @@ def receipt_of(county, matter: int) -> str:
         return receipt_for(session, matter)
 
 
-def progress_of(county, code: str) -> dict:
+def progress_of(county, code: str):
     from engine.public import receipts
 
     with county() as session:
@@ -550,14 +551,14 @@ def test_the_receipt_shows_the_answer_and_nothing_else_of_the_report(shared, tmp
     code = receipt_of(county, matter)
     complete_open(county, matter, SUPERVISOR, PLANTED_TRIAGE)
     shown = progress_of(county, code)
-    reply_by = shown["started_at"] + timedelta(days=30)
-    assert shown["answer"] == {"state": "handling", "office": "village", "reply_by": reply_by}
+    reply_by = shown.started_at + timedelta(days=30)
+    assert shown.answer == {"state": "handling", "office": "village", "reply_by": reply_by}
 
     complete_open(county, matter, SUPERVISOR, PLANTED_HANDLING, tmp_path, "investigation_record")
     complete_open(county, matter, SUPERVISOR, REPLY)
     shown = progress_of(county, code)
-    assert shown["status"] == "completed"
-    answer = shown["answer"]
+    assert shown.status == "completed"
+    answer = shown.answer
     assert answer["state"] == "answered"
     assert answer["outcome"] == {
         "level": "village",
@@ -566,7 +567,7 @@ def test_the_receipt_shows_the_answer_and_nothing_else_of_the_report(shared, tmp
     }
     assert answer["reply"]["method"] == "platform" and answer["reply"]["on"] == "2025-03-12"
     assert answer["reply"]["content"].startswith("经核查，反映的问题部分属实，已责令施工方返工。")
-    text = json.dumps(shown, ensure_ascii=False, default=str)
+    text = json.dumps(asdict(shown), ensure_ascii=False, default=str)
     for secret in NEVER_SHOWN:
         assert secret not in text, secret
 
@@ -575,7 +576,7 @@ def test_progress_shows_a_bypassed_step_at_once_and_working_day_limits(shared):
     county = shared
 
     def states(code: str) -> dict[str, str]:
-        return {step["name"]: step["state"] for step in progress_of(county, code)["steps"]}
+        return {step.name: step.state for step in progress_of(county, code).steps}
 
     about_committee = receipt_of(county, report(county, about="supervisors", address="10.1.0.8"))
     shown = states(about_committee)  # it went straight to the town: no triage, no village handling
@@ -587,6 +588,6 @@ def test_progress_shows_a_bypassed_step_at_once_and_working_day_limits(shared):
     complete_open(county, matter, SUPERVISOR, {**PLANTED_TRIAGE, "complexity": "complex", "handling_level": "town"})
     assert states(ordinary)["村级核查处理"] == "skipped" and states(ordinary)["镇纪委办理"] == "current"
 
-    steps = {step["name"]: step for step in progress_of(county, ordinary)["steps"]}
-    assert steps["登记分流"]["working_days"] == 2 and steps["答复举报人"]["working_days"] == 3
-    assert steps["镇纪委办理"]["working_days"] is None and steps["镇纪委办理"]["time_limit"] == "P30D"
+    steps = {step.name: step for step in progress_of(county, ordinary).steps}
+    assert steps["登记分流"].working_days == 2 and steps["答复举报人"].working_days == 3
+    assert steps["镇纪委办理"].working_days is None and steps["镇纪委办理"].time_limit == "P30D"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.public.masking import MASK, mask_payee, mask_personal
+from engine.public.masking import MASK, ORGANISATION_SUFFIXES, mask_payee, mask_personal
 from engine.public.wallet import shown_payee, shown_purpose
 
 
@@ -309,6 +309,8 @@ GIVEN = "建德院店组社行队部村场站所厂局院生明芳华国强军�
 @settings(max_examples=300, deadline=None)
 def test_no_two_or_three_character_name_is_shown_in_full(surname: str, given_name: str) -> None:
     name = surname + given_name
+    # a whole word that names a kind of organisation (林场, a forest farm) is one, whoever could bear it
+    assume(name not in ORGANISATION_SUFFIXES)
     for typed in (name, f"村民{name}", f"二组组长{name}", f"某五金店{name}"):
         assert name not in mask_payee(typed), typed
 

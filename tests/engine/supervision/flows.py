@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
+
+from engine.catalog.catalog import SHIPPED
+from engine.catalog.examples import example_path
+
 MEETING = {"meeting_place": "村委会议室", "chair_name": "张建国", "recorder_name": "李文"}
 VOTE_ALL = {"members": 7, "present": 7, "votes_for": 7, "votes_against": 0, "abstain": 0, "passed": True}
 POSTING = {
@@ -11,63 +17,24 @@ POSTING = {
     "objections_resolved": True,
 }
 
-FOUR_DELIBERATIONS = {
-    "propose": {
-        "matter_title": "修缮村内主干道",
-        "proposal_source": "cadre_proposal",
-        "matter_content": "修缮村内主干道约两公里。",
-        "estimated_amount_fen": 8_000_000,
-        "proposed_on": "2026-11-02",
-        "proposer_name": "张建国",
-        "dual_role": False,
-    },
-    "discuss": {**MEETING, **VOTE_ALL, "plan_summary": "水泥路面，公开比选。", "meeting_date": "2026-11-03"},
-    "review": {
-        **MEETING,
-        "notice_date": "2026-11-03",
-        "meeting_date": "2026-11-06",
-        "members": 30,
-        "present": 25,
-        "votes_for": 20,
-        "votes_against": 3,
-        "abstain": 2,
-        "passed": True,
-        "opinions": "",
-    },
-    "resolve": {
-        **MEETING,
-        "meeting_type": "representatives_meeting",
-        "notice_date": "2026-11-06",
-        "meeting_date": "2026-11-09",
-        "members": 45,
-        "present": 40,
-        "votes_for": 35,
-        "votes_against": 3,
-        "abstain": 2,
-        "passed": True,
-        "approved_amount_fen": 8_000_000,
-        "resolution_content": "同意修缮村内主干道，预算八万元。",
-    },
-    "disclose_resolution": {
-        **POSTING,
-        "posting_start": "2026-11-10",
-        "posting_end": "2026-11-12",
-        "posting_days": 3,
-    },
-    # The 村监会 signs the disclosure once its posting period is over.
-    "supervise_resolution": {
-        "supervision_decision": "agree",
-        "supervisor_name": "王监督",
-        "supervised_on": "2026-11-12",
-        "supervisory_opinion": "程序齐全，公开内容与决议一致",
-    },
-    "implement": {
-        "start_date": "2026-11-16",
-        "completion_date": "2026-12-20",
-        "implementation_summary": "道路修缮完成并通过验收，实际支出七万八千元。",
-        "actual_amount_fen": 7_800_000,
-    },
-}
+def _moved(value, days: int):
+    """``value`` with every ISO date in it ``days`` later."""
+    if isinstance(value, dict):
+        return {key: _moved(item, days) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_moved(item, days) for item in value]
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
+    return value
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HAPPY = example_path(SHIPPED / "four_deliberations" / "four_deliberations.bpmn", "happy").step_data()
+# The happy path of processes/four_deliberations/examples.yaml, moved to the tests' November 2026:
+# the resolution is passed on 9 November and posted from 10 November.
+FOUR_DELIBERATIONS = _moved(
+    _HAPPY, (date(2026, 11, 9) - date.fromisoformat(_HAPPY["resolve"]["meeting_date"])).days
+)
 
 VOUCHER = {
     "amount_fen": 50_000,

@@ -39,7 +39,7 @@ def tampered(audited: World, tmp_path_factory):
     before = county.get(f"/audit/anchors?digest={digest}").data.decode()
     with copy:
         copy.execute(
-            "UPDATE history_event SET data = replace(data, '张建国', '王某某') WHERE instance_id = ? AND seq = 4",
+            "UPDATE history_event SET data = replace(data, '张书记', '王某某') WHERE instance_id = ? AND seq = 4",
             (audited.slow,),
         )
     copy.close()
