@@ -26,6 +26,7 @@ __all__ = [
     "public",
     "queries",
     "runtime",
+    "scheduler",
     "supervision",
     "workspace",
 ]

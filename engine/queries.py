@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.errors import NotFound
-from engine.history.chain import format_time
 from engine.history.events import event_dict, events_of
 from engine.org.roles import ROLES
 from engine.org.service import ancestors, get_unit, get_user
 from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
-
-
-def _time(value: datetime | None) -> str | None:
-    return format_time(value) if value is not None else None
 
 
 def definitions(session: Session) -> list[dict[str, Any]]:
@@ -42,7 +36,7 @@ def definitions(session: Session) -> list[dict[str, Any]]:
             "steps": len(row.meta.get("steps", [])),
             "retired": row.retired,
             "running": running.get(row.id, 0),
-            "deployed_at": _time(row.deployed_at),
+            "deployed_at": format_time(row.deployed_at),
             "deployed_by": row.deployed_by,
         }
         for row in rows
@@ -79,7 +73,7 @@ def open_tasks(session: Session, village_code: str | None = None, username: str 
     for task, title, village_id, key in session.execute(query):
         if village_id not in villages:
             villages[village_id] = session.get(OrgUnit, village_id)
-        due = as_utc(task.due_at) if task.due_at else None
+        due = as_utc(task.due_at)
         result.append(
             {
                 "id": task.id,
@@ -91,8 +85,8 @@ def open_tasks(session: Session, village_code: str | None = None, username: str 
                 "step_name": task.step_name,
                 "role": task.role,
                 "role_name": ROLES[task.role].name_zh if task.role in ROLES else task.role,
-                "opened_at": _time(task.opened_at),
-                "due_at": _time(due),
+                "opened_at": format_time(task.opened_at),
+                "due_at": format_time(due),
                 "overdue": bool(due and due < now),
             }
         )
@@ -115,8 +109,8 @@ def instance(session: Session, instance_id: int) -> dict[str, Any]:
         "town": ancestors(row.village)[1].code if row.village.parent else None,
         "status": row.status,
         "started_by": row.started_by,
-        "started_at": _time(row.started_at),
-        "ended_at": _time(row.ended_at),
+        "started_at": format_time(row.started_at),
+        "ended_at": format_time(row.ended_at),
         "events": row.history_seq,
     }
 

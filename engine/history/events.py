@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.clock import format_time
 from engine.history import state
-from engine.history.chain import canonical_json, event_hash, format_time
+from engine.history.chain import canonical_json, event_hash
 from engine.persistence.enums import EventKind
 from engine.persistence.models import HistoryEvent, ProcessInstance
 

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.calendar import CST, parse_time_limit
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.errors import PowerlistError
 from engine.history import events as history
-from engine.history.chain import canonical_json, format_time
+from engine.history.chain import canonical_json
 from engine.history.events import EventKind
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write

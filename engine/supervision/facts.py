@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.calendar import CST
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.expressions import ExpressionError, compile_expression
 from engine.history import events as history
-from engine.history.chain import format_time
 from engine.history.events import EventKind
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import UnknownRule, rule

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock, policy
 from engine.calendar import CST, load_work_calendar
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.definitions.deploy import latest_version
 from engine.errors import InvalidState, NotFound, PowerlistError
-from engine.history.chain import GENESIS, format_time
+from engine.history.chain import GENESIS
 from engine.org.roles import ROLES
 from engine.org.service import holds
 from engine.org.units import holds_role
@@ -186,7 +186,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
             "evidence": violation.evidence,
             "responsible": {"role": violation.responsible_role, "user": violation.responsible_user},
             "owner": {"role": owner_role, "user": owner_user},
-            "rectify_by": format_time(rectify_by) if rectify_by else None,
+            "rectify_by": format_time(rectify_by),
             "routed": routing(book, severity, level),
         },
     )

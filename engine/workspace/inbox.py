@@ -148,10 +148,6 @@ class CatalogueGroup:
     items: list[CatalogueItem] = field(default_factory=list)
 
 
-def _time(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
-
-
 def urgency(due: datetime | None, now: datetime) -> str:
     """``overdue`` (red), ``soon`` (amber, within two days) or ``ok`` (green)."""
     if due is None:
@@ -190,7 +186,7 @@ def todo(session: Session, username: str) -> list[TodoTask]:
     now = clock.now()
     result = []
     for task, instance, item_name, village_name in rows:
-        due = _time(task.due_at)
+        due = as_utc(task.due_at)
         reason = why.get(task.id)
         wait = waiting.get(task.id)
         result.append(
@@ -203,7 +199,7 @@ def todo(session: Session, username: str) -> list[TodoTask]:
                 step=task.step_id,
                 step_name=task.step_name,
                 role=task.role,
-                opened_at=_time(task.opened_at),
+                opened_at=as_utc(task.opened_at),
                 due_at=due,
                 urgency=urgency(due, now),
                 assignee=task.assignee,
@@ -258,7 +254,7 @@ def done(session: Session, username: str, limit: int = 50) -> list[DoneEntry]:
                 item=definition.name,
                 kind=event.kind,
                 step_name=steps.get(event.step_id or "", event.step_id),
-                at=_time(event.at),
+                at=as_utc(event.at),
                 status=instance.status,
             )
         )
@@ -280,7 +276,7 @@ def started(session: Session, username: str, limit: int = 50) -> list[StartedMat
             title=instance.title,
             item=item_name,
             village=instance.village.name,
-            started_at=_time(instance.started_at),
+            started_at=as_utc(instance.started_at),
             status=instance.status,
             current=current.get(instance.id, []),
         )
@@ -316,7 +312,7 @@ def copies(session: Session, username: str, limit: int = 50) -> list[CopyEntry]:
             item=item_name,
             sent_by=copy.sent_by,
             sent_by_name=names[copy.sent_by].label,
-            sent_at=_time(copy.sent_at),
+            sent_at=as_utc(copy.sent_at),
             note=copy.note,
             read=copy.read_at is not None,
             status=instance.status,
@@ -345,7 +341,7 @@ def approvals(session: Session, username: str) -> list[ApprovalEntry]:
             position=approval.position,
             requested_by=approval.requested_by,
             requested_by_name=names[approval.requested_by].label,
-            requested_at=_time(approval.requested_at),
+            requested_at=as_utc(approval.requested_at),
             reason=approval.reason,
             ready=approval.position == "before" or approval.parked is not None,
         )

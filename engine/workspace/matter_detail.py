@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,17 @@ from engine.workspace.labels import POSITION_NAMES
 from engine.workspace.models import AddedApproval, ApprovalStatus, TaskReminder
 from engine.workspace.people import by_office, persons
 from engine.workspace.values import display_values, yuan_amount
+
+ContactSource = Callable[[Session, str, OpenTask], "str | None"]
+# The reporter's contact a complaint's reply step shows to its holder: the complaints' source,
+# installed by ``engine.bootstrap()``.
+_contact_source: ContactSource | None = None
+
+
+def set_contact_source(source: ContactSource | None) -> None:
+    global _contact_source
+    _contact_source = source
+
 
 LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
 
@@ -306,7 +318,7 @@ def matter(session: Session, username: str, instance_id: int) -> MatterView:
     reminders = list(session.scalars(select(TaskReminder).where(TaskReminder.instance_id == instance.id)))
     open_tasks = []
     for row in open_rows:
-        due = as_utc(row.due_at) if row.due_at else None
+        due = as_utc(row.due_at)
         open_tasks.append(
             OpenStep(
                 id=row.id,
@@ -349,7 +361,7 @@ def matter(session: Session, username: str, instance_id: int) -> MatterView:
         started_by=instance.started_by,
         started_by_name=people.get(instance.started_by, instance.started_by),
         started_at=as_utc(instance.started_at),
-        ended_at=as_utc(instance.ended_at) if instance.ended_at else None,
+        ended_at=as_utc(instance.ended_at),
         open_tasks=open_tasks,
         timeline=[_timeline_entry(e, definition, people) for e in events],
         attachments=[
@@ -471,8 +483,6 @@ def _with_citable(session: Session, spec: forms.FormSpec, village_id: int) -> fo
 
 def task(session: Session, username: str, task_id: str) -> TaskView:
     """The open step as its form shows it; only for someone who may act on it."""
-    from engine.public.complaints import contact_for_task
-
     row = session.get(OpenTask, task_id)
     if row is None:
         raise NotFound(code="task.not_open")
@@ -482,7 +492,7 @@ def task(session: Session, username: str, task_id: str) -> TaskView:
     step = definition.step(row.step_id)
     schema, _ = definition.form(step)
     spec = _with_citable(session, forms.form_spec(schema), instance.village_id)
-    due = as_utc(row.due_at) if row.due_at else None
+    due = as_utc(row.due_at)
     approvals = operations.pending_approvals(session, task_id)
     declined = session.scalars(
         select(AddedApproval)
@@ -495,7 +505,8 @@ def task(session: Session, username: str, task_id: str) -> TaskView:
     kept = [
         a for a in attachments.of_instance(session, instance.id) if a.step_id == step.id and a.uploaded_by == username
     ]
-    contact = contact_for_task(session, username, row)  # a complaint's reply step: read and logged
+    # a complaint's reply step: the reporter's contact, read and logged
+    contact = _contact_source(session, username, row) if _contact_source else None
     card = summary.of_instance(session, instance, row)
     named = persons(session, {a.approver for a in approvals} | {a.approver for a in declined})
     documentation = step.documentation
