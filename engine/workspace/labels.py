@@ -1,7 +1,10 @@
-"""Names of the things the workspace records: categories, statuses, history event kinds, positions.
+"""Names of the things the workspace records: categories, statuses, history event kinds, positions,
+roles and offices.
 
-The words are data (``engine/texts/*/workspace.yaml``, the categories' names ``catalog.yaml``); the kinds below
-are the codes the record keeps.
+The words are data (``engine/texts/*/workspace.yaml``, the categories' names ``catalog.yaml``); the
+codes they name are :class:`engine.persistence.enums.EventKind`, ``InstanceStatus`` and the roles of
+``engine.org.roles``. The engine's own wording (the record's exports, the timeline, refusals) reads
+them here; the pages and the API add them to the engine's results in ``web.shaping``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ CATEGORY_NAMES = texts("catalog.categories")
 CATEGORY_ORDER = tuple(CATEGORY_NAMES)
 OTHER_CATEGORY = text("workspace.other_category")  # items of no known category
 
-STATUS_NAMES = texts("workspace.statuses")
+STATUS_NAMES = texts("workspace.statuses")  # a matter's status, as the pages name it
 
 EVENT_NAMES = texts("workspace.events")
 

@@ -5,8 +5,9 @@ of matters, the kinds of recorded events and of deviations."""
 from __future__ import annotations
 
 from engine.audit.conformance import kind_names
-from engine.workspace import labels
 from web.i18n import gettext as _
+from web.shaping import event_name as event_name
+from web.shaping import status_name as status_name
 
 
 def rejected_reason(reason: str) -> str:
@@ -84,16 +85,6 @@ def anchor_problem(code: str | None) -> str:
         "violation_deleted": _("存证覆盖的一条违规预警被删除了"),
         "violation": _("存证覆盖的一条违规预警的记录被删改"),
     }.get(code or "", _("与存证不符"))
-
-
-def status_name(status: str) -> str:
-    """A matter's status as the pages name it."""
-    return labels.STATUS_NAMES.get(status, status)
-
-
-def event_name(kind: str) -> str:
-    """A recorded event's kind as the pages name it (in Chinese: the templates translate it)."""
-    return labels.EVENT_NAMES.get(kind, kind)
 
 
 def kind_name(kind: str) -> str:
