@@ -46,8 +46,8 @@ class WaitingApproval:
 
 
 @dataclass(frozen=True, slots=True)
-class TodoTask:
-    """An open step the user may do."""
+class OpenStepFacts:
+    """An open step of a matter: which matter and step, whose role, since when, due when."""
 
     id: str
     instance: int
@@ -60,6 +60,12 @@ class TodoTask:
     opened_at: datetime | None
     due_at: datetime | None
     urgency: str
+
+
+@dataclass(frozen=True, slots=True)
+class TodoTask(OpenStepFacts):
+    """An open step the user may do."""
+
     assignee: str | None
     reminders: int
     waiting_for: WaitingApproval | None

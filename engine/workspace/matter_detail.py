@@ -31,7 +31,7 @@ from engine.texts import data as data_text
 from engine.texts import text
 from engine.workspace import attachments, operations, summary, warnings
 from engine.workspace.access import visible_instance
-from engine.workspace.inbox import urgency
+from engine.workspace.inbox import OpenStepFacts, urgency
 from engine.workspace.labels import POSITION_NAMES
 from engine.workspace.models import AddedApproval, ApprovalStatus, TaskReminder
 from engine.workspace.people import by_office, persons
@@ -175,25 +175,14 @@ class KeptFile:
 
 
 @dataclass(frozen=True, slots=True)
-class TaskView:
+class TaskView(OpenStepFacts):
     """An open step as its form shows it."""
 
-    id: str
-    instance: int
-    title: str
-    item: str
-    village: str
-    step: str
-    step_name: str
-    role: str
     documentation: str | None
     reporter_contact: str | None
     legal_basis: Any
     time_limit: Any
     calendar: Any
-    opened_at: datetime | None
-    due_at: datetime | None
-    urgency: str
     spec: forms.FormSpec
     schema: dict[str, Any]
     previous: dict[str, Any] | None
