@@ -62,7 +62,7 @@ class StepDriver:
 
     def status(self) -> str:
         with self.lib.sessions() as session:
-            return queries.instance(session, self.id)["status"]
+            return queries.instance(session, self.id).status
 
     def ended_at(self) -> list[str]:
         with self.lib.sessions() as session:

@@ -62,7 +62,7 @@ def big_payment(world, yuan: int, resolution: str, **voucher) -> tuple[int, dict
     steps["voucher"] = {**steps["voucher"], "amount_fen": yuan * 100, "spent_on": "2026-11-01", **voucher}
     instance = world.start("fund_payment")
     for step, data in steps.items():  # the tiers a smaller amount does not need are skipped
-        if step != "payment" and any(t["step"] == step for t in world.tasks(instance)):
+        if step != "payment" and any(t.step == step for t in world.tasks(instance)):
             world.complete(instance, step, data)
     return instance, steps["payment"]
 
@@ -138,7 +138,7 @@ def test_a_payment_approved_in_the_flow_is_registered_and_revoked_with_its_matte
 
     with world.sessions() as session, session.begin():
         task = world.task(cancelled, "payment")
-        operations.reject(session, task["id"], AGENCY, "收款方账号与凭证不符，不予支付")
+        operations.reject(session, task.id, AGENCY, "收款方账号与凭证不符，不予支付")
     with world.sessions() as session:
         statuses = dict(session.execute(select(Decision.instance_id, Decision.status)).all())
     assert statuses == {approved: "open", cancelled: "revoked"}
@@ -349,10 +349,10 @@ def _works(world, changes: dict[str, dict], name: str = "direct_award_below_audi
         numbers = register_cited(session, path, AGENCY)
     instance = world.start("small_works")
     for step in path.steps:
-        [task] = [t for t in world.tasks(instance) if t["step"] == step.step]
+        [task] = [t for t in world.tasks(instance) if t.step == step.step]
         data = {**cite(step.data, numbers), **changes.get(step.step, {})}
         with world.sessions() as session, session.begin():
-            files.complete(session, task["id"], world.holder(task["id"]), data, every_slot=True)
+            files.complete(session, task.id, world.holder(task.id), data, every_slot=True)
     return instance
 
 
