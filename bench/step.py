@@ -25,86 +25,15 @@ from sqlalchemy import text
 
 from bench.database import bench_database
 from engine import api, clock
+from engine.catalog.examples import example_path
 from engine.definitions.validate import load_definition_file
 from engine.persistence.enums import InstanceStatus
 from engine.runtime.scripting import script_engine
 
 FLOW = Path(__file__).resolve().parent.parent / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 
-MEETING = {"meeting_place": "村委会议室", "chair_name": "张建国", "recorder_name": "李文"}
-POSTING = {
-    "posting_place": "村务公开栏",
-    "posting_start": "2026-11-10",
-    "posting_end": "2026-11-25",
-    "posting_days": 15,
-    "objections": 0,
-    "objections_resolved": True,
-}
-SIGNED = {"supervision_decision": "agree", "supervisor_name": "王监督", "supervisory_opinion": "程序合规，同意公开"}
-HAPPY_PATH = {
-    "propose": {
-        "matter_title": "修缮村内主干道",
-        "proposal_source": "cadre_proposal",
-        "matter_content": "修缮村内主干道约两公里，改善村民出行条件。",
-        "estimated_amount_fen": 8_000_000,
-        "proposed_on": "2026-11-01",
-        "proposer_name": "张建国",
-        "dual_role": False,
-    },
-    "discuss": {
-        **MEETING,
-        "plan_summary": "采用水泥路面，公开比选施工单位。",
-        "meeting_date": "2026-11-02",
-        "members": 7,
-        "present": 7,
-        "votes_for": 7,
-        "votes_against": 0,
-        "abstain": 0,
-        "passed": True,
-    },
-    "review": {
-        **MEETING,
-        "notice_date": "2026-11-02",
-        "meeting_date": "2026-11-05",
-        "members": 30,
-        "present": 25,
-        "votes_for": 20,
-        "votes_against": 3,
-        "abstain": 2,
-        "passed": True,
-        "opinions": "",
-    },
-    "resolve": {
-        **MEETING,
-        "meeting_type": "representatives_meeting",
-        "notice_date": "2026-11-05",
-        "meeting_date": "2026-11-08",
-        "members": 45,
-        "present": 40,
-        "votes_for": 35,
-        "votes_against": 3,
-        "abstain": 2,
-        "passed": True,
-        "approved_amount_fen": 8_000_000,
-        "resolution_content": "同意修缮村内主干道，预算八万元，公开比选施工单位。",
-    },
-    "disclose_resolution": {**POSTING, "posting_content": "村民代表会议决议：修缮村内主干道。"},
-    "supervise_resolution": {**SIGNED, "supervised_on": "2026-11-25"},
-    "implement": {
-        "start_date": "2026-11-26",
-        "completion_date": "2026-12-20",
-        "implementation_summary": "道路修缮完成并通过验收，实际支出七万八千元。",
-        "actual_amount_fen": 7_800_000,
-    },
-    "disclose_result": {
-        **POSTING,
-        "posting_start": "2026-12-21",
-        "posting_end": "2027-01-05",
-        "posting_content": "主干道修缮结果及支出明细。",
-        "appraisal": "satisfied",
-    },
-    "supervise_result": {**SIGNED, "supervised_on": "2027-01-05", "supervisory_opinion": "资金使用与决议一致"},
-}
+# The happy path of the flow's examples (processes/four_deliberations/examples.yaml): the form data of each step.
+HAPPY_PATH = example_path(FLOW, "happy").step_data()
 # The matters run after every date in their forms, so the benchmark measures lawful steps:
 # no posting is cut short and no warning is raised (tests cover the violation paths).
 SIMULATED_NOW = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from bench.database import bench_database
 from engine import clock
 from engine.history.chain import GENESIS
-from engine.persistence.enums import Level
+from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
 from engine.supervision.models import SupervisionTimer
 from engine.supervision.scheduler import start_scheduler
@@ -82,7 +82,7 @@ def fill(db_engine, sessions, tasks: int, timers: int, due: int, now: datetime) 
                 "definition_version_id": definition,
                 "village_id": villages[i % len(villages)],
                 "title": "基准测试事项",
-                "status": "running",
+                "status": InstanceStatus.RUNNING,
                 "revision": 1,
                 "state": b"",
                 "history_seq": 0,

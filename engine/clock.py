@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 
 class Clock:
@@ -71,6 +72,24 @@ def install() -> None:
     timer.datetime = _EngineDatetime
 
 
-def as_utc(value: datetime) -> datetime:
-    """Databases without time zones (SQLite) return naive UTC datetimes."""
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """The time in UTC; databases without time zones (SQLite) return naive UTC datetimes. None stays None."""
+    if value is None:
+        return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@overload
+def format_time(at: datetime) -> str: ...
+@overload
+def format_time(at: None) -> None: ...
+def format_time(at: datetime | None) -> str | None:
+    """The one spelling of a time in history hashes, records and exports: UTC to the microsecond with
+    a ``Z`` (``2026-01-01T08:00:00.000000Z``). None stays None."""
+    if at is None:
+        return None
+    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -6,16 +6,14 @@ JSON adapters turn them into mappings of the same names with :func:`dataclasses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.errors import NotFound
-from engine.history.chain import format_time
 from engine.history.events import event_dict, events_of
 from engine.org.roles import ROLES
 from engine.org.service import ancestors, get_unit, get_user
@@ -76,10 +74,6 @@ class InstanceView:
     events: int
 
 
-def _time(value: datetime | None) -> str | None:
-    return format_time(value) if value is not None else None
-
-
 def definitions(session: Session) -> list[DefinitionRow]:
     running = dict(
         session.execute(
@@ -99,7 +93,7 @@ def definitions(session: Session) -> list[DefinitionRow]:
             steps=len(row.meta.get("steps", [])),
             retired=row.retired,
             running=running.get(row.id, 0),
-            deployed_at=_time(row.deployed_at),
+            deployed_at=format_time(row.deployed_at),
             deployed_by=row.deployed_by,
         )
         for row in rows
@@ -148,8 +142,8 @@ def open_tasks(session: Session, village_code: str | None = None, username: str 
                 step_name=task.step_name,
                 role=task.role,
                 role_name=ROLES[task.role].name_zh if task.role in ROLES else task.role,
-                opened_at=_time(task.opened_at),
-                due_at=_time(due),
+                opened_at=format_time(task.opened_at),
+                due_at=format_time(due),
                 overdue=bool(due and due < now),
             )
         )
@@ -172,8 +166,8 @@ def instance(session: Session, instance_id: int) -> InstanceView:
         town=ancestors(row.village)[1].code if row.village.parent else None,
         status=row.status,
         started_by=row.started_by,
-        started_at=_time(row.started_at),
-        ended_at=_time(row.ended_at),
+        started_at=format_time(row.started_at),
+        ended_at=format_time(row.ended_at),
         events=row.history_seq,
     )
 

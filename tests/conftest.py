@@ -25,6 +25,8 @@ bootstrap()  # the built-in hooks and sources, as the app, the command line and 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 MINI = DATA / "mini" / "mini_decision.bpmn"
+pytest_plugins = ["tests.support.world"]
+
 PG_URL = os.environ.get("POWERLIST_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -23,13 +23,13 @@ from engine.audit.eventlog import NO_TIME, RETURNED, TRANSFERRED, EventLog, Inte
 from engine.audit.reference_model import model_for
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
+from engine.history.events import EventKind
 from engine.org.service import get_unit
 from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
 from engine.workspace.labels import TASK_RETURNED, TASK_TRANSFERRED, TASK_WITHDRAWN
 
-ACTIVITY_KINDS = (TASK_COMPLETED, TASK_FORCED)
+ACTIVITY_KINDS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 NOTE_KINDS = {TASK_RETURNED: RETURNED, TASK_TRANSFERRED: TRANSFERRED}
 
 
@@ -101,7 +101,7 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
         instance_id: json.loads(data).get("end") or ""
         for instance_id, data in session.execute(
             select(HistoryEvent.instance_id, HistoryEvent.data).where(
-                HistoryEvent.kind == INSTANCE_ENDED, HistoryEvent.instance_id.in_(select(ids.c.id))
+                HistoryEvent.kind == EventKind.INSTANCE_ENDED, HistoryEvent.instance_id.in_(select(ids.c.id))
             )
         )
     }

@@ -27,25 +27,18 @@ from engine.audit.conformance import KINDS, Findings, check_log
 from engine.audit.histories import Scope, check_histories, instances_query
 from engine.audit.reference_model import model_for
 from engine.calendar import due_at
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.errors import InvalidState, NotFound
-from engine.history.chain import format_time
-from engine.history.events import (
-    INSTANCE_CANCELLED,
-    INSTANCE_ENDED,
-    TASK_COMPLETED,
-    TASK_FORCED,
-    events_of,
-)
+from engine.history.events import EventKind, events_of
 from engine.org.service import ancestors
 from engine.persistence.models import DefinitionVersion, ProcessInstance
 from engine.runtime.loaded import loaded
 from engine.runtime.steps import work_calendar
 from engine.workspace.labels import TASK_RETURNED, TASK_WITHDRAWN
 
-DONE_KINDS = (TASK_COMPLETED, TASK_FORCED)
+DONE_KINDS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 RESET_KINDS = (TASK_RETURNED, TASK_WITHDRAWN)  # the matter went back; ``opened`` is what is open now
-CLOSING_KINDS = (INSTANCE_ENDED, INSTANCE_CANCELLED)
+CLOSING_KINDS = (EventKind.INSTANCE_ENDED, EventKind.INSTANCE_CANCELLED)
 MAX_MATTERS = 500
 
 
@@ -71,10 +64,6 @@ def violation_source() -> ViolationSource | None:
     return _violations
 
 
-def _time(value: datetime | None) -> str | None:
-    return format_time(value) if value is not None else None
-
-
 # --- one matter --------------------------------------------------------------------------------
 
 
@@ -92,7 +81,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
         raise NotFound(f"no instance {instance_id}")
     definition = loaded(row.definition)
     calendar = work_calendar()
-    cutoff = as_utc(as_of) if as_of is not None else None
+    cutoff = as_utc(as_of)
     moment = cutoff or clock.now()
 
     def step_info(step_id: str | None) -> dict[str, Any]:
@@ -129,13 +118,13 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
                     "step": event.step_id,
                     **step_info(event.step_id),
                     "by": event.actor,
-                    "at": _time(at),
-                    "forced": event.kind == TASK_FORCED,
+                    "at": format_time(at),
+                    "forced": event.kind == EventKind.TASK_FORCED,
                     "withdrawn": False,
                     "data": data.get("form", {}),
-                    "opened_at": _time(started),
+                    "opened_at": format_time(started),
                     "took_seconds": (at - started).total_seconds(),
-                    "due_at": _time(due),
+                    "due_at": format_time(due),
                     "overdue": bool(due and at > due),
                     "pass": passes + 1,
                     "returned": to_redo.pop(event.step_id, None),
@@ -152,7 +141,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
                 "to_name": step_info(target)["step_name"],
                 "reason": data.get("reason") or "",
                 "by": event.actor,
-                "at": _time(at),
+                "at": format_time(at),
             }
             returns.append(item)
             active = [c for c in completions if not c["withdrawn"]]
@@ -173,7 +162,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
                 "_at": at,
                 "seq": event.seq,
                 "kind": event.kind,
-                "at": _time(at),
+                "at": format_time(at),
                 "actor": event.actor,
                 "step": event.step_id,
                 "step_name": step_info(event.step_id)["step_name"],
@@ -187,7 +176,7 @@ def replay(session: Session, instance_id: int, as_of: datetime | None = None) ->
     info = _matter_dict(row)
     return {
         "instance": info,
-        "as_of": _time(cutoff),
+        "as_of": format_time(cutoff),
         "steps": [
             {"step": s.id, "name": s.name, "role": s.role, "time_limit": s.time_limit, "calendar": s.calendar}
             for s in definition.steps.values()
@@ -204,8 +193,8 @@ def _open_dict(item: _Open, moment: datetime, step_info) -> dict[str, Any]:
     return {
         "step": item.step,
         **step_info(item.step),
-        "opened_at": _time(item.opened_at),
-        "due_at": _time(item.due),
+        "opened_at": format_time(item.opened_at),
+        "due_at": format_time(item.due),
         "waiting_seconds": max((moment - item.opened_at).total_seconds(), 0.0),
         "overdue": bool(item.due and moment > item.due),
     }
@@ -242,8 +231,8 @@ def _matter_dict(row: ProcessInstance) -> dict[str, Any]:
         "town_name": chain[1].name if len(chain) > 1 else None,
         "status": row.status,
         "started_by": row.started_by,
-        "started_at": _time(row.started_at),
-        "ended_at": _time(row.ended_at),
+        "started_at": format_time(row.started_at),
+        "ended_at": format_time(row.ended_at),
         "events": row.history_seq,
     }
 

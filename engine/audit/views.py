@@ -29,6 +29,7 @@ from engine.policy import audit as policy
 from engine.policy.audit import AuditScope
 from engine.runtime.consistency import verify_record as verify
 from engine.supervision.models import Severity, Violation
+from engine.texts import text
 from engine.workspace import labels, matter_detail
 
 COLOURS = tuple(Severity)
@@ -106,7 +107,7 @@ def require_flow(session: Session, key: str) -> DefinitionVersion:
         select(DefinitionVersion).where(DefinitionVersion.key == key).order_by(DefinitionVersion.version.desc())
     )
     if row is None:
-        raise NotFound(code="audit.flow_not_found", params={"key": key})
+        raise NotFound(text("audit.refusals.flow_not_found"), params={"key": key})
     return row
 
 

@@ -24,6 +24,7 @@ CATEGORY_LABELS = texts("catalog.categories")
 
 
 def category_label(category: str | None) -> str:
+    """The name of a power-list category (engine/texts/zh/catalog.yaml); an unknown one reads as its code."""
     if not category:
         return text("catalog.uncategorised")
     return CATEGORY_LABELS.get(category, category)

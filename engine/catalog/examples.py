@@ -60,6 +60,10 @@ class ExamplePath:
     started_by: str | None = None  # role of whoever starts the matter; else the first step's role
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # register entries it cites
 
+    def step_data(self) -> dict[str, dict[str, Any]]:
+        """The data each step of the path submits, by step id (a step the path passes twice: its last)."""
+        return {step.step: step.data for step in self.steps}
+
     def cited(self) -> dict[str, dict[str, Any]]:
         """The decisions the path's data names, by name."""
         names: set[str] = set()
@@ -95,6 +99,14 @@ def cite(value: Any, numbers: dict[str, str]) -> Any:
 
 def examples_path(bpmn_path: Path) -> Path:
     return bpmn_path.parent / EXAMPLES_FILE
+
+
+def example_path(flow: Path, name: str) -> ExamplePath:
+    """The path ``name`` of the examples beside the flow file ``flow``."""
+    for path in load_examples(examples_path(flow)):
+        if path.name == name:
+            return path
+    raise KeyError(f"{examples_path(flow)} has no path {name!r}")
 
 
 def load_examples(path: Path) -> list[ExamplePath]:

@@ -6,15 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import Problem
+from engine.texts import data
 
-CATEGORIES = (
-    "small_decision",
-    "small_funds",
-    "small_project",
-    "small_duty",
-    "small_organization",
-    "one_visit_service",
-)
+# The power list's categories (pl:category), in the order pages list them: engine/texts/*/catalog.yaml names them.
+CATEGORIES = tuple(data("catalog.categories"))
 
 
 @dataclass(frozen=True)

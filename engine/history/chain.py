@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from engine.clock import as_utc
+from engine.clock import format_time
 
 GENESIS = bytes(32)
 
@@ -28,10 +28,6 @@ GENESIS = bytes(32)
 def canonical_json(value: Any) -> str:
     """One spelling per value: sorted keys, no spaces, Chinese kept readable."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def format_time(at: datetime) -> str:
-    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def link_hash(prev: bytes, header: Mapping[str, Any], data: str) -> bytes:
@@ -70,19 +66,23 @@ def violation_event_hash(
     return link_hash(prev, fields, data)
 
 
+def history_fields(event: Any) -> dict[str, Any]:
+    """The hashed columns of a history event row, as :func:`event_hash` takes them."""
+    return {
+        "instance_id": event.instance_id,
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": event.at,
+        "actor": event.actor,
+        "step_id": event.step_id,
+        "data": event.data,
+        "state_digest": event.state_digest,
+    }
+
+
 def history_link(prev: bytes, event: Any) -> bytes:
     """:func:`event_hash` of a row with the columns of a history event."""
-    return event_hash(
-        prev,
-        instance_id=event.instance_id,
-        seq=event.seq,
-        kind=event.kind,
-        at=event.at,
-        actor=event.actor,
-        step_id=event.step_id,
-        data=event.data,
-        state_digest=event.state_digest,
-    )
+    return event_hash(prev, **history_fields(event))
 
 
 def violation_link(prev: bytes, event: Any) -> bytes:

@@ -1,4 +1,9 @@
-"""Appending events to an instance's history, and reading them back."""
+"""Appending events to an instance's history, and reading them back.
+
+What an event records is an :class:`EventKind`: every state change of a matter appends one or more.
+The enum is defined beside the column types in :mod:`engine.persistence.enums` (the table needs it
+before this module can load) and is imported from here.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.clock import format_time
 from engine.history import state
-from engine.history.chain import canonical_json, event_hash, format_time
+from engine.history.chain import canonical_json, event_hash
 from engine.persistence.enums import EventKind
 from engine.persistence.models import HistoryEvent, ProcessInstance
 
-# Every state change of an instance appends one or more events of the kinds in EventKind.
-INSTANCE_STARTED = EventKind.INSTANCE_STARTED
-TASK_COMPLETED = EventKind.TASK_COMPLETED
-TASK_FORCED = EventKind.TASK_FORCED
-EVIDENCE_RECORDED = EventKind.EVIDENCE_RECORDED
-GATEWAY_TAKEN = EventKind.GATEWAY_TAKEN
-TIMER_FIRED = EventKind.TIMER_FIRED
-INSTANCE_ENDED = EventKind.INSTANCE_ENDED
-INSTANCE_CANCELLED = EventKind.INSTANCE_CANCELLED
-DECISION_REGISTERED = EventKind.DECISION_REGISTERED
-DECISION_CLOSED = EventKind.DECISION_CLOSED
-STATE_SEALED = EventKind.STATE_SEALED
+__all__ = ["EventKind", "append", "event_dict", "events_of"]
 
 
 def append(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.history import events as history
+from engine.history.events import EventKind
 from engine.persistence.db import begin_write, make_sessionmaker
 from engine.persistence.models import HistoryEvent, ProcessInstance
 
@@ -54,6 +55,6 @@ def seal(engine: Engine) -> int:
                     )
                 )
                 if newest is None:  # not sealed by a step meanwhile
-                    history.append(session, instance, history.STATE_SEALED, at=clock.now())
+                    history.append(session, instance, EventKind.STATE_SEALED, at=clock.now())
                     sealed += 1
     return sealed

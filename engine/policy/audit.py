@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound, PermissionDenied
 from engine.org.service import ancestors, get_user
 from engine.persistence.enums import Level
+from engine.texts import text
 
 __all__ = ["ANCHOR_ROLES", "AUDIT_ROLES", "AuditScope", "audit_scope", "may", "require"]
 
@@ -58,7 +59,9 @@ def audit_scope(session: Session, username: str) -> AuditScope:
     user = get_user(session, username)
     held = [a for a in user.roles if a.role in AUDIT_ROLES]
     if not held:
-        raise PermissionDenied(code="audit.not_auditor", params={"user": username, "action": "audit.read"})
+        raise PermissionDenied(
+            text("audit.refusals.not_auditor"), code="policy.denied", params={"user": username, "action": "audit.read"}
+        )
     units = {a.org_unit_id: a.org_unit for a in held}
     tops = [u for u in units.values() if not any(p.id in units for p in ancestors(u)[1:])]
     tops.sort(key=lambda u: (LEVEL_ORDER.get(u.level, 9), u.code))
@@ -90,7 +93,11 @@ def require(scope: AuditScope, action: str, target: Any = None, **params: Any) -
     if may(scope, action, target):
         return
     if action == "audit.unit":
-        raise NotFound(code="audit.unit_not_found", params=params)
+        raise NotFound(text("audit.refusals.unit_not_found"), params=params)
     if action == "audit.matter":
-        raise NotFound(code="audit.matter_not_found", params=params)
-    raise PermissionDenied(code="audit.anchor_denied", params={"user": scope.username, "action": "anchor.make"})
+        raise NotFound(text("audit.refusals.matter_not_found", **params), params=params)
+    raise PermissionDenied(
+        text("audit.refusals.anchor_denied"),
+        code="policy.denied",
+        params={"user": scope.username, "action": "anchor.make"},
+    )

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
-from engine.history.events import TASK_COMPLETED
+from engine.history.events import EventKind
 from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.public import complaints
@@ -47,7 +47,7 @@ def _forms(session: Session, instance_id: int) -> list[tuple[str, dict[str, Any]
     done = []
     for step_id, raw in session.execute(
         select(HistoryEvent.step_id, HistoryEvent.data)
-        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == TASK_COMPLETED)
+        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == EventKind.TASK_COMPLETED)
         .order_by(HistoryEvent.seq)
     ):
         try:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, hooks, policy
 from engine.errors import FieldError, FormInvalid, NotFound, PermissionDenied
-from engine.history.events import INSTANCE_STARTED, TASK_COMPLETED
+from engine.history.events import EventKind
 from engine.org.units import unit_chain
 from engine.persistence.db import WRITE_OPTION, begin_write
 from engine.persistence.models import (
@@ -75,7 +75,7 @@ def start_data(session: Session, instance_id: int) -> dict[str, Any]:
     """The start data the matter's history recorded."""
     raw = session.scalar(
         select(HistoryEvent.data)
-        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == INSTANCE_STARTED)
+        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == EventKind.INSTANCE_STARTED)
         .order_by(HistoryEvent.seq)
         .limit(1)
     )
@@ -123,14 +123,14 @@ def _triage_routing(context: hooks.StepContext) -> None:
     """A completed 登记分流 of a complaint must send the report at least as high as its complexity says."""
     from engine.supervision.violations import book_for_village
 
-    if not any(event.kind == TASK_COMPLETED for event in context.events):
+    if not any(event.kind == EventKind.TASK_COMPLETED for event in context.events):
         return
     book = book_for_village(context.session, context.instance.village_id)
     rules = book.complaints
     if context.definition.key != rules["flow"]:
         return
     for event in context.events:
-        if event.kind == TASK_COMPLETED and event.step_id == rules["step"]:
+        if event.kind == EventKind.TASK_COMPLETED and event.step_id == rules["step"]:
             form = json.loads(event.data).get("form") or {}
             check_triage(book, event.step_id, form)
 
@@ -161,7 +161,7 @@ def _start_contact(context: hooks.StepContext) -> None:
     if context.definition.key != FLOW:
         return
     for event in context.events:
-        if event.kind == INSTANCE_STARTED:
+        if event.kind == EventKind.INSTANCE_STARTED:
             data = json.loads(event.data).get("data")
             check_start(data if isinstance(data, dict) else {})
 

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.history.events import TASK_COMPLETED
+from engine.history.events import EventKind
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.masking import mask_known_names, mask_name, names_in_forms
 from engine.ruleset import AreaRulesInvalid, area_rules
-from engine.supervision.models import Decision
+from engine.supervision.models import Decision, DecisionStatus
 from engine.texts import text as wording
 from engine.texts import texts as labels
 
@@ -353,7 +353,10 @@ def published(
             HistoryEvent.data,
             HistoryEvent.hash,
         )
-        .where(HistoryEvent.instance_id.in_(ids), (HistoryEvent.kind == TASK_COMPLETED) | (HistoryEvent.seq == 1))
+        .where(
+            HistoryEvent.instance_id.in_(ids),
+            (HistoryEvent.kind == EventKind.TASK_COMPLETED) | (HistoryEvent.seq == 1),
+        )
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
     ).all()
     by_instance: dict[int, list] = {}
@@ -370,13 +373,13 @@ def published(
             continue
         forms = {}
         for e in own:
-            if e.kind == TASK_COMPLETED and e.step_id:
+            if e.kind == EventKind.TASK_COMPLETED and e.step_id:
                 form = json.loads(e.data).get("form")
                 forms[e.seq] = (e.step_id, form if isinstance(form, dict) else {})
         matter = _Matter(instance, slug_of(first_hash), forms)
         last_done: dict[str, Any] = {}
         for e in own:
-            if e.kind == TASK_COMPLETED and e.step_id in flow:
+            if e.kind == EventKind.TASK_COMPLETED and e.step_id in flow:
                 last_done[e.step_id] = e  # the latest posting (a disclosure sent back is posted again)
         if not last_done:
             continue
@@ -416,7 +419,7 @@ def _numbers(session: Session, ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for instance_id, number in session.execute(
         select(Decision.instance_id, Decision.number)
-        .where(Decision.instance_id.in_(ids), Decision.status != "revoked")
+        .where(Decision.instance_id.in_(ids), Decision.status != DecisionStatus.REVOKED)
         .order_by(Decision.instance_id, Decision.id)
     ):
         found.setdefault(instance_id, number)

@@ -10,12 +10,23 @@ makes a new revision. A cadre then posts the approved revision (the day and the 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.persistence.enums import EnumText
 from engine.persistence.models import Base, BigId
+
+
+class DisclosureStatus(StrEnum):
+    """A revision is drafted, then returned or approved by the 村监会; an approved one is posted."""
+
+    DRAFT = "draft"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    POSTED = "posted"
 
 
 class Disclosure(Base):
@@ -32,7 +43,7 @@ class Disclosure(Base):
     kind: Mapped[str] = mapped_column(String(24))  # finance | village_affairs | party_affairs
     period: Mapped[str] = mapped_column(String(8))  # 2026-11 (month) | 2026Q3 (quarter)
     revision: Mapped[int]
-    status: Mapped[str] = mapped_column(String(12))  # draft | returned | approved | posted
+    status: Mapped[DisclosureStatus] = mapped_column(EnumText(DisclosureStatus, 12))
     due_on: Mapped[str] = mapped_column(String(10))  # ISO date, China time
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical JSON of content

@@ -36,7 +36,7 @@ from engine.errors import Conflict, PowerlistError
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance
-from engine.public.disclosure_models import Disclosure
+from engine.public.disclosure_models import Disclosure, DisclosureStatus
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.spreadsheets import CENT, cell_yuan, read_sheet
 from engine.public.wallet import category_of, flow_payments, wallet_rules, with_books
@@ -393,7 +393,7 @@ def _disclosed(session: Session, village_id: int, month: str) -> Disclosure | No
             Disclosure.village_id == village_id,
             Disclosure.kind == "finance",
             Disclosure.period.in_(periods),
-            Disclosure.status.in_(("approved", "posted")),
+            Disclosure.status.in_((DisclosureStatus.APPROVED, DisclosureStatus.POSTED)),
         )
         .limit(1)
     )

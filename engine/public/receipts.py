@@ -11,6 +11,7 @@ a working-day time limit reads in working days. A report's matter also shows the
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from engine import clock
 from engine.calendar import parse_time_limit
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.history.events import TASK_COMPLETED, TASK_FORCED
+from engine.history.events import EventKind
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.public import answers
@@ -83,7 +84,7 @@ def _step_state(
     open_row: OpenTask | None, done_at: datetime | None, finished: bool, now: datetime, bypassed: bool = False
 ) -> str:
     if open_row is not None:
-        due = as_utc(open_row.due_at) if open_row.due_at else None
+        due = as_utc(open_row.due_at)
         return "overdue" if due is not None and due < now else "current"
     if done_at is not None:
         return "done"
@@ -136,7 +137,36 @@ def working_days(step: dict[str, Any]) -> int | None:
     return limit.days if limit.days and not limit.seconds and not limit.microseconds else None
 
 
-def progress(session: Session, text: str | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class StepProgress:
+    """One step of a matter as its receipt shows it: who handles it, its time limit, its state and dates."""
+
+    name: str
+    handled_by: str
+    time_limit: str | None
+    working_days: int | None
+    state: str
+    done_at: datetime | None
+    opened_at: datetime | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MatterProgress:
+    """How far the matter of a receipt code has got, and (a report) what its reporter is told."""
+
+    code: str
+    item: str
+    number: Any
+    village: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    steps: list[StepProgress]
+    answer: dict[str, Any] | None
+
+
+def progress(session: Session, text: str | None) -> MatterProgress:
     """How far the matter of a receipt code has got: item, village and each step's state and dates."""
     instance = instance_of(session, text)
     definition = instance.definition
@@ -147,7 +177,10 @@ def progress(session: Session, text: str | None) -> dict[str, Any]:
     done: dict[str, datetime] = {}
     for step_id, at in session.execute(
         select(HistoryEvent.step_id, HistoryEvent.at)
-        .where(HistoryEvent.instance_id == instance.id, HistoryEvent.kind.in_((TASK_COMPLETED, TASK_FORCED)))
+        .where(
+            HistoryEvent.instance_id == instance.id,
+            HistoryEvent.kind.in_((EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)),
+        )
         .order_by(HistoryEvent.seq)
     ):
         if step_id:
@@ -159,25 +192,25 @@ def progress(session: Session, text: str | None) -> dict[str, Any]:
         row = open_rows.get(step["id"])
         state = _step_state(row, done.get(step["id"]), finished, now, step["id"] in passed_by)
         steps.append(
-            {
-                "name": step["name"],
-                "handled_by": role_name(step["role"]),
-                "time_limit": step.get("time_limit"),
-                "working_days": working_days(step),
-                "state": state,
-                "done_at": done.get(step["id"]) if state == "done" else None,
-                "opened_at": as_utc(row.opened_at) if row is not None else None,
-                "due_at": as_utc(row.due_at) if row is not None and row.due_at else None,
-            }
+            StepProgress(
+                name=step["name"],
+                handled_by=role_name(step["role"]),
+                time_limit=step.get("time_limit"),
+                working_days=working_days(step),
+                state=state,
+                done_at=done.get(step["id"]) if state == "done" else None,
+                opened_at=as_utc(row.opened_at) if row is not None else None,
+                due_at=as_utc(row.due_at) if row is not None and row.due_at else None,
+            )
         )
-    return {
-        "code": display(normalize(text) or ""),
-        "item": definition.name,
-        "number": definition.meta.get("number"),
-        "village": place_name(instance.village),
-        "status": instance.status,
-        "started_at": as_utc(instance.started_at),
-        "ended_at": as_utc(instance.ended_at) if instance.ended_at else None,
-        "steps": steps,
-        "answer": answers.answer(session, instance, definition.key),
-    }
+    return MatterProgress(
+        code=display(normalize(text) or ""),
+        item=definition.name,
+        number=definition.meta.get("number"),
+        village=place_name(instance.village),
+        status=instance.status,
+        started_at=as_utc(instance.started_at),
+        ended_at=as_utc(instance.ended_at),
+        steps=steps,
+        answer=answers.answer(session, instance, definition.key),
+    )

@@ -8,11 +8,21 @@ household's random salt, of its code and the last four characters of the head's 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.persistence.enums import EnumText
 from engine.persistence.models import Base, BigId
+
+
+class RosterStatus(StrEnum):
+    """A roster is published until it is withdrawn or replaced by a newer one of its kind and period."""
+
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+    REPLACED = "replaced"
 
 
 class SubsidyHousehold(Base):
@@ -41,7 +51,7 @@ class SubsidyRoster(Base):
     village_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_unit.id"))
     kind: Mapped[str] = mapped_column(String(40))
     period: Mapped[str] = mapped_column(String(10))  # 2026-11, 2026Q4, 2026
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RosterStatus] = mapped_column(EnumText(RosterStatus, 16))
     source: Mapped[str] = mapped_column(String(16))  # import, flow
     filename: Mapped[str | None] = mapped_column(String(200))
     file_sha256: Mapped[str | None] = mapped_column(String(64))

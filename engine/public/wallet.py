@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.clock import now as clock_now
-from engine.history.events import INSTANCE_ENDED, TASK_COMPLETED, TASK_FORCED
+from engine.history.events import EventKind
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
 from engine.public.ledger_models import LedgerImport, LedgerLine
@@ -190,19 +190,19 @@ def _histories(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
         select(HistoryEvent.instance_id, HistoryEvent.kind, HistoryEvent.step_id, HistoryEvent.at, HistoryEvent.data)
         .where(
             HistoryEvent.instance_id.in_(ids),
-            HistoryEvent.kind.in_((TASK_COMPLETED, TASK_FORCED, INSTANCE_ENDED)),
+            HistoryEvent.kind.in_((EventKind.TASK_COMPLETED, EventKind.TASK_FORCED, EventKind.INSTANCE_ENDED)),
         )
         .order_by(HistoryEvent.instance_id, HistoryEvent.seq)
     )
     for instance_id, kind, step_id, at, data in rows:
         payload = json.loads(data)
         matter = found[instance_id]
-        if kind == INSTANCE_ENDED:
+        if kind == EventKind.INSTANCE_ENDED:
             matter["end"] = payload.get("end")
         elif step_id:
             form = payload.get("form")
             matter["forms"][step_id] = form if isinstance(form, dict) else {}
-            matter["done"][step_id] = (_local_day(at), kind == TASK_FORCED)
+            matter["done"][step_id] = (_local_day(at), kind == EventKind.TASK_FORCED)
     return found
 
 

@@ -36,6 +36,7 @@ from engine.calendar import WorkCalendar, due_at, load_work_calendar
 from engine.errors import Conflict, InvalidState, NotFound, PowerlistError
 from engine.history import events as history
 from engine.history.chain import GENESIS
+from engine.history.events import EventKind
 from engine.history.state import state_digest
 from engine.org.units import unit_for_role
 from engine.persistence.db import begin_write
@@ -208,7 +209,7 @@ class Step:
         step.advance()
         step.sync()
         step.append(
-            history.INSTANCE_STARTED,
+            EventKind.INSTANCE_STARTED,
             data={
                 "key": row.key,
                 "version": row.version,
@@ -335,7 +336,7 @@ class Step:
                 delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
             ).scalars()
             self.closed.extend(gone)
-            self.pending.append((history.INSTANCE_ENDED, None, {"end": _end_event(self.workflow)}))
+            self.pending.append((EventKind.INSTANCE_ENDED, None, {"end": _end_event(self.workflow)}))
         self.instance.state = dump_state(self.workflow)
         leaves = state_digest(self.session, self.instance)
         for kind, step_id, data in self.pending:
@@ -397,7 +398,7 @@ _INSERT_OPEN_TASK = OpenTask.__table__.insert()
 
 
 # What the engine does on its own is recorded without an actor.
-ENGINE_KINDS = frozenset({history.GATEWAY_TAKEN, history.TIMER_FIRED, history.INSTANCE_ENDED})
+ENGINE_KINDS = frozenset({EventKind.GATEWAY_TAKEN, EventKind.TIMER_FIRED, EventKind.INSTANCE_ENDED})
 
 
 def _engine_events(
@@ -411,9 +412,9 @@ def _engine_events(
         spec = task.task_spec
         if isinstance(spec, ExclusiveGateway | InclusiveGateway) and len(spec.outputs) > 1:
             taken = [c.task_spec.name for c in task.children if _was_taken(c)]
-            found.append((history.GATEWAY_TAKEN, spec.name, {"to": sorted(taken)}))
+            found.append((EventKind.GATEWAY_TAKEN, spec.name, {"to": sorted(taken)}))
         elif isinstance(spec, CatchingEvent) and _is_timer(spec):
-            found.append((history.TIMER_FIRED, spec.name, None))
+            found.append((EventKind.TIMER_FIRED, spec.name, None))
     return found
 
 

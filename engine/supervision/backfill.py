@@ -134,7 +134,7 @@ def backfill_matter(session: Session, instance_id: int) -> list[TaskTimers]:
             task.step_id,
             task.step_name,
             task.role,
-            as_utc(task.due_at) if task.due_at else None,
+            as_utc(task.due_at),
             task.engine_task_id,
         )
         context = StepContext(session, instance, definition, [], [opened], [], SYSTEM, as_utc(task.opened_at))

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import CST, WorkCalendar, due_at, load_work_calendar
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
 from engine.supervision import timers
-from engine.supervision.models import Severity, SupervisionTimer, Violation
+from engine.supervision.models import Severity, SupervisionTimer, Violation, ViolationOutcome
 from engine.supervision.rules import RuleBook
 from engine.supervision.timers import WaitingTimer
 from engine.supervision.violations import (
@@ -218,7 +218,11 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
         return
     step_id = due_timer.payload.get("step")
     done = next(
-        (e for e in context.events if e.kind in (history.TASK_COMPLETED, history.TASK_FORCED) and e.step_id == step_id),
+        (
+            e
+            for e in context.events
+            if e.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and e.step_id == step_id
+        ),
         None,
     )
     remind_timer = by_kind.get(timers.TASK_REMINDER)
@@ -233,7 +237,7 @@ def _closed(context: StepContext, book: RuleBook, task_id: str) -> None:
                 actor=SYSTEM,
                 note=text("supervision.deadlines.step_done"),
                 now=context.now,
-                outcome="handled",
+                outcome=ViolationOutcome.HANDLED,
             )
     if done is None or as_utc(context.now) <= as_utc(due_timer.due_at):
         return
@@ -345,7 +349,7 @@ def fire_due(session: Session, book: RuleBook, timer: SupervisionTimer, instance
             actor=SYSTEM,
             note=text("supervision.deadlines.turned_yellow"),
             now=now,
-            outcome="handled",
+            outcome=ViolationOutcome.HANDLED,
         )
     message = text(
         "supervision.deadlines.overdue", step=task.step_name, role=_role_name(task.role), due=_local(timer.due_at)

@@ -24,6 +24,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import FieldError, FormInvalid, InvalidState, NotFound
 from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
@@ -31,12 +32,12 @@ from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import AuditLog, HistoryEvent, OrgUnit, ProcessInstance
 from engine.ruleset import rule
 from engine.supervision.facts import Names, evaluate
-from engine.supervision.models import Decision, DecisionUse, Evidence, Violation
+from engine.supervision.models import Decision, DecisionStatus, DecisionUse, Evidence, Violation
 from engine.supervision.rules import RuleBook
 from engine.supervision.violations import Finding, book_for_village, event_ref, raise_violation
 from engine.texts import text, texts
 
-OPEN, CLOSED, REVOKED = "open", "closed", "revoked"
+OPEN, CLOSED, REVOKED = DecisionStatus.OPEN, DecisionStatus.CLOSED, DecisionStatus.REVOKED
 FLOW, PAPER = "flow", "paper"
 STAGES = ("contracted", "paid")
 
@@ -71,11 +72,11 @@ def on_step(context: StepContext, book: RuleBook) -> None:
     item = context.definition.key
     session, instance = context.session, context.instance
     for event in context.events:
-        if event.kind not in (history.TASK_COMPLETED, history.TASK_FORCED) or not event.step_id:
+        if event.kind not in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) or not event.step_id:
             continue
         names: Names | None = None
         for row in rules.get("decisions", []):  # a forced meeting step passes no decision
-            if event.kind == history.TASK_COMPLETED and row["item"] == item and row["step"] == event.step_id:
+            if event.kind == EventKind.TASK_COMPLETED and row["item"] == item and row["step"] == event.step_id:
                 names = names or Names(session, instance, item, event)
                 if evaluate(row["when"], names) is True:
                     register(session, book, instance, event, row, names, context.now)
@@ -124,7 +125,7 @@ def register(
     recorded = history.append(
         session,
         instance,
-        history.DECISION_REGISTERED,
+        EventKind.DECISION_REGISTERED,
         at=now,
         actor=event.actor,
         step_id=event.step_id,
@@ -232,7 +233,7 @@ def _set_status(
         history.append(
             session,
             instance,
-            history.DECISION_CLOSED,
+            EventKind.DECISION_CLOSED,
             at=now,
             actor=actor,
             data={"number": decision.number, "status": status, "note": note},

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from engine.expressions import ExpressionError
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.persistence.models import HistoryEvent
 from engine.ruleset import UnknownRule, rule
@@ -20,7 +20,7 @@ from engine.texts import text
 
 def on_step(context: StepContext, book: RuleBook) -> None:
     for event in context.events:
-        if event.kind in (history.TASK_COMPLETED, history.TASK_FORCED) and event.step_id:
+        if event.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and event.step_id:
             for finding in _event_findings(context, book, event):
                 raise_violation(context.session, book, finding, context.now)
 
@@ -48,7 +48,7 @@ def _event_findings(context: StepContext, book: RuleBook, event: HistoryEvent) -
             )
         )
 
-    if event.kind == history.TASK_FORCED:
+    if event.kind == EventKind.TASK_FORCED:
         found(
             "step_forced",
             text("supervision.detect.step_forced", step=step_name, who=_who(event), reason=payload.get("reason")),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import PermissionDenied
 from engine.history import events as history
+from engine.history.events import EventKind
 from engine.org.roles import ROLES
 from engine.org.units import unit_chain
 from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance, User
@@ -98,7 +99,7 @@ def _latest_completions(session: Session, instance: ProcessInstance) -> dict[str
     """The latest completion event of each step of the matter (a step done again replaces it)."""
     latest: dict[str, Any] = {}
     for event in history.events_of(session, instance.id):
-        if event.kind == history.TASK_COMPLETED and event.step_id:
+        if event.kind == EventKind.TASK_COMPLETED and event.step_id:
             latest[event.step_id] = event
     return latest
 

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.calendar import CST, parse_time_limit
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.errors import PowerlistError
 from engine.history import events as history
-from engine.history.chain import canonical_json, format_time
-from engine.history.events import EVIDENCE_RECORDED
+from engine.history.chain import canonical_json
+from engine.history.events import EventKind
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.enums import InstanceStatus
@@ -169,7 +169,7 @@ def store(
         event = history.append(
             session,
             instance,
-            EVIDENCE_RECORDED,
+            EventKind.EVIDENCE_RECORDED,
             at=now,
             actor=actor,
             data={"evidence": item.describe(), "source": source},
@@ -331,7 +331,7 @@ def check_voucher_split(context: Any, book: RuleBook) -> list[Violation]:
     spec = (book.split.get("vouchers") or {}).get(context.definition.key)
     if not spec:
         return []
-    submitted = [e for e in context.events if e.kind == history.TASK_COMPLETED and e.step_id == spec["step"]]
+    submitted = [e for e in context.events if e.kind == EventKind.TASK_COMPLETED and e.step_id == spec["step"]]
     if not submitted:
         return []
     form = (json.loads(submitted[-1].data).get("form") or {}) if submitted else {}
@@ -346,7 +346,7 @@ def check_voucher_split(context: Any, book: RuleBook) -> list[Violation]:
         .where(
             ProcessInstance.village_id == village_id,
             ProcessInstance.status != InstanceStatus.CANCELLED,
-            HistoryEvent.kind == history.TASK_COMPLETED,
+            HistoryEvent.kind == EventKind.TASK_COMPLETED,
             HistoryEvent.step_id == spec["step"],
             HistoryEvent.at >= as_utc(context.now) - window,
         )

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.calendar import CST
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.expressions import ExpressionError, compile_expression
 from engine.history import events as history
-from engine.history.chain import format_time
+from engine.history.events import EventKind
 from engine.persistence.models import HistoryEvent, ProcessInstance
 from engine.ruleset import UnknownRule, rule
 
@@ -120,7 +120,7 @@ def _event_names(event: HistoryEvent) -> dict[str, Any]:
 def matter_facts(session: Session, instance: ProcessInstance, item: str) -> MatterFacts:
     facts = MatterFacts(item=item, status=instance.status)
     for event in history.events_of(session, instance.id):
-        if event.kind in (history.TASK_COMPLETED, history.TASK_FORCED) and event.step_id:
+        if event.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and event.step_id:
             facts.steps[event.step_id] = json.loads(event.data).get("form") or {}
             facts.actors[event.step_id] = event.actor
             if event.step_id not in facts.done:

@@ -36,16 +36,15 @@ from sqlalchemy.orm import Session
 
 from engine import clock, policy
 from engine.calendar import CST
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.errors import InvalidState, NotFound
-from engine.history.chain import format_time
 from engine.inputs import InputInvalid
 from engine.org.roles import ROLES
 from engine.org.units import holds_role
 from engine.persistence.enums import Level
 from engine.supervision import timers, violation_chain
 from engine.supervision import violations as v
-from engine.supervision.models import SupervisionTimer, Violation
+from engine.supervision.models import SupervisionTimer, Violation, ViolationOutcome
 from engine.supervision.reach import require_dismiss_level
 from engine.texts import text
 
@@ -91,7 +90,7 @@ class Handled:
             "outcome": self.outcome,
             "owner_role": self.owner_role,
             "owner_user": self.owner_user,
-            "rectify_by": format_time(self.rectify_by) if self.rectify_by else None,
+            "rectify_by": format_time(self.rectify_by),
             "event_seq": self.event_seq,
             "event_kind": self.event_kind,
         }
@@ -220,7 +219,7 @@ def handle(
             note=text,
             now=now,
             kind="rectification_accepted",
-            outcome="rectified",
+            outcome=ViolationOutcome.RECTIFIED,
         )
         kind = "rectification_accepted"
     elif action == "reject":

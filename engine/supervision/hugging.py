@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.ruleset import UnknownRule, rule
 from engine.supervision.rules import RuleBook
@@ -46,7 +46,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
     except (UnknownRule, TypeError, ValueError):
         return
     for event in context.events:
-        if event.kind != history.TASK_COMPLETED:
+        if event.kind != EventKind.TASK_COMPLETED:
             continue
         form = json.loads(event.data).get("form") or {}
         for watch in (w for w in watched if w["step"] == event.step_id):

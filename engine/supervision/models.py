@@ -21,6 +21,22 @@ class Severity(StrEnum):
     BLUE = "blue"
 
 
+class ViolationOutcome(StrEnum):
+    """How a closed violation ended."""
+
+    RECTIFIED = "rectified"
+    HANDLED = "handled"
+    DISMISSED = "dismissed"
+
+
+class DecisionStatus(StrEnum):
+    """A registered decision is open until it is closed (done with) or revoked."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    REVOKED = "revoked"
+
+
 class ViolationStatus(StrEnum):
     """open → acknowledged → rectified, or escalated up the chain → closed."""
 
@@ -85,7 +101,7 @@ class Violation(Base):
     owner_user: Mapped[str | None] = mapped_column(String(64))
     level: Mapped[Level] = mapped_column(EnumText(Level, 10))  # who supervises now
     status: Mapped[ViolationStatus] = mapped_column(EnumText(ViolationStatus, 16), index=True)
-    outcome: Mapped[str | None] = mapped_column(String(16))  # set on close: rectified | handled | dismissed
+    outcome: Mapped[ViolationOutcome | None] = mapped_column(EnumText(ViolationOutcome, 16))  # set on close
     detected_at: Mapped[datetime]
     rectify_by: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -193,7 +209,7 @@ class Decision(Base):
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(String(200))
     passed_on: Mapped[str] = mapped_column(String(10))  # ISO date, China time
-    status: Mapped[str] = mapped_column(String(12), index=True)  # open | closed | revoked
+    status: Mapped[DecisionStatus] = mapped_column(EnumText(DecisionStatus, 12), index=True)
     source: Mapped[str] = mapped_column(String(12))  # flow | paper
     instance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_instance.id"), index=True)
     step_id: Mapped[str | None] = mapped_column(String(100))

@@ -31,16 +31,16 @@ from sqlalchemy.orm import Session
 
 from engine import clock, policy
 from engine.calendar import CST, load_work_calendar
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.errors import InvalidState, NotFound, PermissionDenied
-from engine.history.chain import canonical_json, format_time
+from engine.history.chain import canonical_json
 from engine.inputs import InputInvalid
 from engine.org.service import get_unit
 from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
-from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation
+from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation, ViolationOutcome
 from engine.supervision.notice_rules import DEFAULT_FILE as DEFAULT_FILE
 from engine.supervision.notice_rules import (
     KINDS,
@@ -457,7 +457,7 @@ def issue(
     elif not preview:
         begin_write(session)
     policy.require(session, actor, "notice.issue", Target(kind, unit.id))
-    if violation is not None and violation.outcome == "dismissed":
+    if violation is not None and violation.outcome == ViolationOutcome.DISMISSED:
         raise InvalidState(
             f"violation {violation.id} was dismissed",
             code="notice.violation_dismissed",
@@ -515,7 +515,7 @@ def issue(
         "number": number,
         "issuer": draft.issuer.code,
         "colour": draft.colour,
-        "rectify_by": format_time(draft.rectify_by) if draft.rectify_by else None,
+        "rectify_by": format_time(draft.rectify_by),
         "reply_by": format_time(draft.reply_by),
         "sha256": digest,
     }
@@ -657,10 +657,6 @@ def receive(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _time(value: datetime | None) -> str | None:
-    return format_time(value) if value is not None else None
-
-
 @dataclass(frozen=True, slots=True)
 class DocumentView:
     """What an issued document and a preview both show."""
@@ -722,11 +718,11 @@ def document_dict(session: Session, document: SupervisionDocument) -> Document:
         issuer_role=document.issuer_role,
         violation=document.violation_id,
         notice=document.notice_id,
-        issued_at=_time(document.issued_at),
+        issued_at=format_time(document.issued_at),
         issued_by=document.issued_by,
-        rectify_by=_time(document.rectify_by),
-        reply_by=_time(document.reply_by),
-        received_at=_time(document.received_at),
+        rectify_by=format_time(document.rectify_by),
+        reply_by=format_time(document.reply_by),
+        received_at=format_time(document.received_at),
         received_by=document.received_by,
         receipt_recorded_by=document.receipt_recorded_by,
         receipt_note=document.receipt_note,
@@ -752,10 +748,10 @@ def _view_of_content(draft: Draft, content: dict[str, Any], now: datetime, actor
         issuer_role=draft.issuer_role,
         violation=draft.violation.id if draft.violation is not None else None,
         notice=None,
-        issued_at=_time(now),
+        issued_at=format_time(now),
         issued_by=actor,
-        rectify_by=_time(draft.rectify_by),
-        reply_by=_time(draft.reply_by),
+        rectify_by=format_time(draft.rectify_by),
+        reply_by=format_time(draft.reply_by),
         received_at=None,
         received_by=None,
         check_url=draft.check_url,
@@ -832,7 +828,7 @@ def _any_village(session: Session, scope: OrgUnit) -> OrgUnit:
 
 def issuable(session: Session, actor: str, violation: Violation) -> list[str]:
     """The kinds the user may issue for a violation now (for the buttons of its page)."""
-    if violation.outcome == "dismissed":
+    if violation.outcome == ViolationOutcome.DISMISSED:
         return []
     return [k for k in KINDS if policy.may(session, actor, "notice.issue", Target(k, violation.village_id))]
 

@@ -39,13 +39,13 @@ from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
 from engine.policy.audit import AuditScope, audit_scope
 from engine.supervision import scores as scoring
-from engine.supervision.models import Severity, Violation
+from engine.supervision.models import Severity, Violation, ViolationOutcome
 from engine.supervision.rules import RuleBook, rules_for
 
 COLOURS = tuple(Severity)  # worst first
 KINDS = ("month", "quarter", "year")
 MAX_TREND = 12
-DISMISSED = "dismissed"
+DISMISSED = ViolationOutcome.DISMISSED
 DEFAULT_LISTS: dict[str, Any] = {
     "score": "quarter_to_date",
     "red": {"grades": ["A"], "max_red": 0},
@@ -628,25 +628,3 @@ def lists(session: Session, username: str, period: Period, unit_code: str | None
     red.sort(key=lambda e: (-e.score, e.village.code))
     black.sort(key=lambda e: (e.score, -e.overdue_red, e.village.code))
     return Lists(unit, period, as_of, rule["score"], rule, tuple(red), tuple(black), tuple(others))
-
-
-# --- as JSON -----------------------------------------------------------------------------------
-
-
-def as_json(value: Any) -> Any:
-    """A view as plain JSON values: periods as their text, tallies with their count and worst colour,
-    times in China time (ISO 8601)."""
-    if isinstance(value, Period):
-        return str(value)
-    if isinstance(value, Tally):
-        return {"red": value.red, "yellow": value.yellow, "blue": value.blue, "points": value.points,
-                "count": value.count, "worst": value.worst}  # fmt: skip
-    if isinstance(value, datetime):
-        return as_utc(value).astimezone(CST).isoformat()
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: as_json(getattr(value, name)) for name in value.__dataclass_fields__}
-    if isinstance(value, dict):
-        return {str(k): as_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [as_json(v) for v in value]
-    return value

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.clock import format_time
 from engine.errors import NotFound
-from engine.history.chain import format_time
 from engine.org.roles import ROLES
 from engine.org.service import get_unit, get_user, holds
 from engine.org.units import unit_chain
@@ -20,10 +20,6 @@ from engine.supervision.models import Severity, Violation, ViolationEvent, Viola
 from engine.supervision.violations import book_for_village, handles_now
 
 SEVERITY_ORDER = {severity: i for i, severity in enumerate(Severity)}
-
-
-def _time(value) -> str | None:
-    return format_time(value) if value is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +104,9 @@ def _facts(session: Session, violation: Violation) -> dict[str, Any]:
         "owner_role": violation.owner_role,
         "owner_role_name": ROLES[violation.owner_role].name_zh if violation.owner_role in ROLES else None,
         "owner_user": violation.owner_user,
-        "detected_at": _time(violation.detected_at),
-        "rectify_by": _time(violation.rectify_by),
-        "closed_at": _time(violation.closed_at),
+        "detected_at": format_time(violation.detected_at),
+        "rectify_by": format_time(violation.rectify_by),
+        "closed_at": format_time(violation.closed_at),
         "period": violation.period,
         "rectification_instance": violation.rectification_instance_id,
         "evidence": violation.evidence,
@@ -166,7 +162,7 @@ def violation_detail(session: Session, violation_id: int) -> ViolationDetail:
         raise NotFound(f"no violation {violation_id}")
     history = [
         ViolationEventRecord(
-            seq=e.seq, kind=e.kind, at=_time(e.at), actor=e.actor, data=json.loads(e.data), hash=e.hash.hex()
+            seq=e.seq, kind=e.kind, at=format_time(e.at), actor=e.actor, data=json.loads(e.data), hash=e.hash.hex()
         )
         for e in session.scalars(
             select(ViolationEvent).where(ViolationEvent.violation_id == violation_id).order_by(ViolationEvent.seq)

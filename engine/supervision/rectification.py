@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.enums import Level
@@ -55,7 +55,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
         return
     session, now = context.session, context.now
     for event in context.events:
-        if event.kind == history.TASK_COMPLETED and event.step_id:
+        if event.kind == EventKind.TASK_COMPLETED and event.step_id:
             role = context.definition.step(event.step_id).role
             form = json.loads(event.data).get("form") or {}
             if role == book.chain[0]["role"]:
@@ -82,7 +82,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
                         now=now,
                         kind="rectification_submitted",
                     )
-        elif event.kind == history.INSTANCE_ENDED:
+        elif event.kind == EventKind.INSTANCE_ENDED:
             end = json.loads(event.data).get("end")
             outcome = book.rectification["ends"].get(end)
             if outcome is not None:

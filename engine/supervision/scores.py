@@ -23,7 +23,7 @@ from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, OrgUnit, RoleAssignment, User
-from engine.supervision.models import Severity, SupervisionNotice, Violation
+from engine.supervision.models import Severity, SupervisionNotice, Violation, ViolationOutcome
 from engine.supervision.rules import rules_for
 from engine.supervision.violations import SYSTEM, period_of
 
@@ -121,7 +121,7 @@ def scores(session: Session, period: str, unit_code: str | None = None) -> dict[
     per_person: dict[tuple[str, int], list[Violation]] = defaultdict(list)
     unit_info: dict[int, UnitInfo] = {}
     for violation in rows:
-        if violation.outcome == "dismissed":
+        if violation.outcome == ViolationOutcome.DISMISSED:
             continue
         book = _book(session, violation.village_id)
         charged = charged_unit(session, violation, book.rules["scoring"].get("charge_to", "step"))

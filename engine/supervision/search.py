@@ -46,7 +46,7 @@ class Hit:
     matched: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        from engine.history.chain import format_time
+        from engine.clock import format_time
 
         result = {name: getattr(self, name) for name in self.__dataclass_fields__}
         result["started_at"] = format_time(self.started_at)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import PowerlistError
-from engine.history import events as history
 from engine.history.chain import canonical_json
+from engine.history.events import EventKind
 from engine.org.service import get_village
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
@@ -117,7 +117,7 @@ def match_instance(session: Session, item: EvidenceInput) -> tuple[ProcessInstan
         found = session.scalar(
             select(HistoryEvent.instance_id)
             .where(
-                HistoryEvent.kind == history.TASK_COMPLETED,
+                HistoryEvent.kind == EventKind.TASK_COMPLETED,
                 HistoryEvent.data.like(f'%"payment_reference":{escaped}%', escape="!"),
             )
             .limit(1)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock, policy
+from engine.clock import format_time
 from engine.errors import NotFound
-from engine.history.chain import format_time
 from engine.inputs import InputInvalid
 from engine.org.service import get_unit
 from engine.org.units import unit_chain

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock, policy
 from engine.calendar import CST, load_work_calendar
-from engine.clock import as_utc
+from engine.clock import as_utc, format_time
 from engine.definitions.deploy import latest_version
 from engine.errors import InvalidState, NotFound, PowerlistError
-from engine.history.chain import GENESIS, format_time
+from engine.history.chain import GENESIS
 from engine.org.roles import ROLES
 from engine.org.service import holds
 from engine.org.units import holds_role
@@ -33,7 +33,7 @@ from engine.persistence.db import begin_write
 from engine.persistence.models import HistoryEvent, OrgUnit, ProcessInstance, RoleAssignment, User
 from engine.runtime.steps import start_matter
 from engine.supervision import timers, violation_chain
-from engine.supervision.models import Severity, Violation, ViolationStatus
+from engine.supervision.models import Severity, Violation, ViolationOutcome, ViolationStatus
 from engine.supervision.reach import book_for_village, require_dismiss_level, role_unit_id, supervisor_units
 from engine.supervision.rules import RuleBook, role_is_village
 from engine.texts import text
@@ -186,7 +186,7 @@ def raise_violation(session: Session, book: RuleBook, finding: Finding, now: dat
             "evidence": violation.evidence,
             "responsible": {"role": violation.responsible_role, "user": violation.responsible_user},
             "owner": {"role": owner_role, "user": owner_user},
-            "rectify_by": format_time(rectify_by) if rectify_by else None,
+            "rectify_by": format_time(rectify_by),
             "routed": routing(book, severity, level),
         },
     )
@@ -368,7 +368,7 @@ def transition(
     if level is not None:
         violation.level = changes["level"] = level
     if to_status == CLOSED:
-        violation.outcome = changes["outcome"] = outcome or "handled"
+        violation.outcome = changes["outcome"] = outcome or ViolationOutcome.HANDLED
         violation.closed_at = now
     data = {"set": changes, "note": note, **(extra or {})}
     violation_chain.append(session, violation, kind or to_status, at=now, actor=actor, data=data)
@@ -476,7 +476,10 @@ def act(
     if to_status == CLOSED and dismiss:
         require_dismiss_level(session, book, violation, actor)  # a red warning: the town or above
     if to_status == CLOSED:
-        outcome = "dismissed" if dismiss else ("rectified" if violation.status == RECTIFIED else "handled")
+        if dismiss:
+            outcome = ViolationOutcome.DISMISSED
+        else:
+            outcome = ViolationOutcome.RECTIFIED if violation.status == RECTIFIED else ViolationOutcome.HANDLED
     transition(session, book, violation, to_status, actor=actor, note=note.strip(), now=now, outcome=outcome)
     return violation
 

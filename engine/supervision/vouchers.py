@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import CST
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import HistoryEvent, ProcessInstance
@@ -40,7 +40,7 @@ def on_step(context: StepContext, book: RuleBook) -> None:
     if spec is None:
         return
     for event in context.events:
-        if event.kind != history.TASK_COMPLETED or event.step_id != spec["step"]:
+        if event.kind != EventKind.TASK_COMPLETED or event.step_id != spec["step"]:
             continue
         due = _due(spec, json.loads(event.data).get("form") or {})
         if due is None:

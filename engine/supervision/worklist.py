@@ -99,11 +99,11 @@ class WorkItem:
     may_act: bool
 
     def as_dict(self) -> dict[str, Any]:
-        from engine.history.chain import format_time
+        from engine.clock import format_time
 
         result = {name: getattr(self, name) for name in self.__dataclass_fields__}
         result["raised_at"] = format_time(self.raised_at)
-        result["deadline"] = format_time(self.deadline) if self.deadline else None
+        result["deadline"] = format_time(self.deadline)
         return result
 
 
@@ -444,7 +444,7 @@ class Event:
     data: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        from engine.history.chain import format_time
+        from engine.clock import format_time
 
         return {
             "seq": self.seq,
@@ -495,12 +495,12 @@ class ViolationView:
     owner_roles: tuple[tuple[str, str], ...]  # (code, Chinese name) of the village roles, for assigning
 
     def as_dict(self) -> dict[str, Any]:
-        from engine.history.chain import format_time
+        from engine.clock import format_time
 
         result = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        result["deadline"] = format_time(self.deadline) if self.deadline else None
+        result["deadline"] = format_time(self.deadline)
         result["raised_at"] = format_time(self.raised_at)
-        result["closed_at"] = format_time(self.closed_at) if self.closed_at else None
+        result["closed_at"] = format_time(self.closed_at)
         result["evidence"] = list(self.evidence)
         result["history"] = [e.as_dict() for e in self.history]
         result["actions"] = list(self.actions)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, hooks, inputs, policy
 from engine.errors import Conflict, NotFound, PermissionDenied
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.inputs import InputInvalid
 from engine.persistence.db import begin_write
 from engine.persistence.models import OpenTask
@@ -227,7 +227,7 @@ def drop_closed(context: hooks.StepContext) -> None:
                     TaskDraft.username != (to or ""),
                 )
             )
-        elif event.kind == history.INSTANCE_STARTED and context.actor:
+        elif event.kind == EventKind.INSTANCE_STARTED and context.actor:
             session.execute(
                 delete(TaskDraft).where(
                     TaskDraft.username == context.actor, TaskDraft.flow_key == context.definition.key

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.org.service import get_user
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
 from engine.workspace import labels, summary
@@ -22,8 +22,8 @@ from engine.workspace.people import persons
 
 DUE_SOON = timedelta(hours=48)
 DONE_KINDS = (
-    history.TASK_COMPLETED,
-    history.TASK_FORCED,
+    EventKind.TASK_COMPLETED,
+    EventKind.TASK_FORCED,
     labels.TASK_REJECTED,
     labels.TASK_RETURNED,
     labels.TASK_TRANSFERRED,
@@ -31,10 +31,6 @@ DONE_KINDS = (
     labels.APPROVER_DECIDED,
     labels.TASK_PARKED,
 )
-
-
-def _time(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
 
 
 def urgency(due: datetime | None, now: datetime) -> str:
@@ -75,7 +71,7 @@ def todo(session: Session, username: str) -> list[dict[str, Any]]:
     now = clock.now()
     result = []
     for task, instance, item_name, village_name in rows:
-        due = _time(task.due_at)
+        due = as_utc(task.due_at)
         reason = why.get(task.id)
         if task.id in waiting:
             waiting[task.id]["approver_name"] = names[waiting[task.id]["approver"]].label
@@ -89,7 +85,7 @@ def todo(session: Session, username: str) -> list[dict[str, Any]]:
                 "step": task.step_id,
                 "step_name": task.step_name,
                 "role_name": labels.role_name(task.role),
-                "opened_at": _time(task.opened_at),
+                "opened_at": as_utc(task.opened_at),
                 "due_at": due,
                 "urgency": urgency(due, now),
                 "assignee": task.assignee,
@@ -144,7 +140,7 @@ def done(session: Session, username: str, limit: int = 50) -> list[dict[str, Any
                 "kind": event.kind,
                 "kind_name": labels.EVENT_NAMES.get(event.kind, event.kind),
                 "step_name": steps.get(event.step_id or "", event.step_id),
-                "at": _time(event.at),
+                "at": as_utc(event.at),
                 "status": instance.status,
                 "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
             }
@@ -167,7 +163,7 @@ def started(session: Session, username: str, limit: int = 50) -> list[dict[str, 
             "title": instance.title,
             "item": item_name,
             "village": instance.village.name,
-            "started_at": _time(instance.started_at),
+            "started_at": as_utc(instance.started_at),
             "status": instance.status,
             "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
             "current": current.get(instance.id, []),
@@ -204,7 +200,7 @@ def copies(session: Session, username: str, limit: int = 50) -> list[dict[str, A
             "item": item_name,
             "sent_by": copy.sent_by,
             "sent_by_name": names[copy.sent_by].label,
-            "sent_at": _time(copy.sent_at),
+            "sent_at": as_utc(copy.sent_at),
             "note": copy.note,
             "read": copy.read_at is not None,
             "status_name": labels.STATUS_NAMES.get(instance.status, instance.status),
@@ -234,7 +230,7 @@ def approvals(session: Session, username: str) -> list[dict[str, Any]]:
             "position_name": labels.POSITION_NAMES[approval.position],
             "requested_by": approval.requested_by,
             "requested_by_name": names[approval.requested_by].label,
-            "requested_at": _time(approval.requested_at),
+            "requested_at": as_utc(approval.requested_at),
             "reason": approval.reason,
             "ready": approval.position == "before" or approval.parked is not None,
         }

@@ -1,6 +1,7 @@
 """Names of the things the workspace records: categories, statuses, history event kinds, positions.
 
-The words are data (``engine/texts/*/workspace.yaml``); the kinds below are the codes the record keeps.
+The words are data (``engine/texts/*/workspace.yaml``, the categories' names ``catalog.yaml``); the kinds below
+are the codes the record keeps.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from engine.org.roles import ROLES
 from engine.texts import data, text, texts
 
-CATEGORY_NAMES = texts("workspace.categories")
+CATEGORY_NAMES = texts("catalog.categories")
 CATEGORY_ORDER = tuple(CATEGORY_NAMES)
 OTHER_CATEGORY = text("workspace.other_category")  # items of no known category
 

@@ -126,7 +126,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
     reminders = list(session.scalars(select(TaskReminder).where(TaskReminder.instance_id == instance.id)))
     open_tasks = []
     for row in open_rows:
-        due = as_utc(row.due_at) if row.due_at else None
+        due = as_utc(row.due_at)
         open_tasks.append(
             {
                 "id": row.id,
@@ -170,7 +170,7 @@ def matter(session: Session, username: str, instance_id: int) -> dict[str, Any]:
         "started_by": instance.started_by,
         "started_by_name": people.get(instance.started_by, instance.started_by),
         "started_at": as_utc(instance.started_at),
-        "ended_at": as_utc(instance.ended_at) if instance.ended_at else None,
+        "ended_at": as_utc(instance.ended_at),
         "open_tasks": open_tasks,
         "timeline": [_timeline_entry(e, definition, people) for e in events],
         "attachments": [
@@ -304,7 +304,7 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     step = definition.step(row.step_id)
     schema, _ = definition.form(step)
     spec = _with_citable(session, forms.form_spec(schema), instance.village_id)
-    due = as_utc(row.due_at) if row.due_at else None
+    due = as_utc(row.due_at)
     approvals = operations.pending_approvals(session, task_id)
     declined = session.scalars(
         select(AddedApproval)

@@ -30,6 +30,7 @@ from engine import clock, inputs, policy
 from engine.definitions.deploy import latest_version
 from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
 from engine.history import events as history
+from engine.history.events import EventKind
 from engine.org.service import get_user, get_village
 from engine.persistence.db import begin_write
 from engine.persistence.enums import InstanceStatus
@@ -52,10 +53,10 @@ REMIND_INTERVAL = timedelta(hours=1)
 MAX_COPIES = 50
 PROGRESS_KINDS = frozenset(
     {
-        history.INSTANCE_STARTED,
-        history.TASK_COMPLETED,
-        history.TASK_FORCED,
-        history.TIMER_FIRED,
+        EventKind.INSTANCE_STARTED,
+        EventKind.TASK_COMPLETED,
+        EventKind.TASK_FORCED,
+        EventKind.TIMER_FIRED,
         labels.TASK_RETURNED,
         labels.TASK_WITHDRAWN,
     }
@@ -352,7 +353,7 @@ def _run_completion(
     definition: LoadedDefinition,
     actor: str,
     payload: dict[str, Any],
-    kind: str = history.TASK_COMPLETED,
+    kind: str = EventKind.TASK_COMPLETED,
     step: Step | None = None,
 ) -> StepResult:
     """Run the step with the checked payload: the form's fields go into the flow, the rest only
@@ -404,7 +405,7 @@ def force(session: Session, task_id: str, actor: str, reason: str, data: Any = N
     if given:
         raise FormInvalid(step.name, given)
     payload = {"form": cleaned(schema, data), "reason": reason, "role": row.role}
-    result = _run_completion(session, row, instance, definition, actor, payload, history.TASK_FORCED)
+    result = _run_completion(session, row, instance, definition, actor, payload, EventKind.TASK_FORCED)
     return _outcome(result, "force")
 
 
@@ -464,7 +465,7 @@ def _cancel(
     if row is not None:
         step.append(labels.TASK_REJECTED, row.step_id, {"reason": reason})
     step.append(
-        history.INSTANCE_CANCELLED,
+        EventKind.INSTANCE_CANCELLED,
         row.step_id if row is not None else None,
         {"operation": operation, "reason": reason},
     )
@@ -536,9 +537,9 @@ def withdrawable(session: Session, instance_id: int, actor: str) -> str | None:
     last = _last_progress(session, instance_id)
     if last is None:
         return None
-    if last.kind == history.INSTANCE_STARTED:
+    if last.kind == EventKind.INSTANCE_STARTED:
         return "matter" if instance.started_by == actor else None
-    if last.kind == history.TASK_COMPLETED and last.actor == actor and last.step_id:
+    if last.kind == EventKind.TASK_COMPLETED and last.actor == actor and last.step_id:
         if not loaded(instance.definition).step(last.step_id).allows("withdraw"):
             return None
         if session.scalar(select(OpenTask.id).where(OpenTask.instance_id == instance_id).limit(1)) is None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
-from engine.history import events as history
+from engine.history.events import EventKind
 from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
 from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
@@ -39,7 +39,7 @@ SAID = texts_of("workspace.summary.said")  # the card's own words
 OPINION_NAMES = ("opinion", "comment", "opinions")
 DIGEST_PREFIX = "hmac-sha256:"  # a digest kept in place of a secret (a reporter's contact)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-COMPLETIONS = (history.TASK_COMPLETED, history.TASK_FORCED)
+COMPLETIONS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,7 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
 
     for event in events:
         data = _data(event)
-        if event.kind == history.INSTANCE_STARTED:
+        if event.kind == EventKind.INSTANCE_STARTED:
             initial = {k: v for k, v in (data.get("data") or {}).items() if k != "title"}
             schema, _ = definition.start_form()
             start = take(schema, initial, SAID["start"])
@@ -321,7 +321,7 @@ def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | Non
             if _is_opinion(f) and isinstance(form.get(f.name), str) and form[f.name].strip()
         )
         verdict = _verdict(spec, form)
-        if event.kind == history.TASK_FORCED:
+        if event.kind == EventKind.TASK_FORCED:
             verdict = SAID["forced"]
             if data.get("reason"):
                 texts += (Fact(SAID["reason"], str(data["reason"])),)

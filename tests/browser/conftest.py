@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.world import county, new_database
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -33,20 +34,13 @@ def demo_site(folder: Path, flows: Iterable[Path], prepare: Callable[[Any], None
     deployed, served on 127.0.0.1 at a free port; ``prepare(session)`` adds what a module needs."""
     from werkzeug.serving import make_server
 
-    from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
-    from powerlist import demo
     from web import create_app
 
     url = f"sqlite:///{folder / 'browser.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        for flow in flows:
-            api.deploy_file(session, flow, "admin")
-        if prepare is not None:
+    engine, sessions = new_database(url)
+    county(sessions, *flows)
+    if prepare is not None:
+        with sessions() as session, session.begin():
             prepare(session)
     engine.dispose()
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "ATTACHMENTS_FOLDER": str(folder / "files")})

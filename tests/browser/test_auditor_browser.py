@@ -22,7 +22,7 @@ def audited(tmp_path) -> Iterator[tuple[str, object]]:
     """The auditor pages over seeded matters, served on 127.0.0.1 at a free port."""
     from werkzeug.serving import make_server
 
-    from tests.web_auditor.conftest import build_world
+    from tests.web.auditor.conftest import build_world
 
     world = build_world(tmp_path)
     world.app.config.update(TESTING=False, WTF_CSRF_ENABLED=True)

@@ -9,8 +9,8 @@ import pytest
 
 from tests.browser.conftest import PHONE
 from tests.browser.test_auditor_browser import sign_in
+from tests.web.admin.test_web_migration import FLOW, PAGE, deploy_v2, start
 from tests.web.conftest import ADMIN, SECRETARY
-from tests.web.test_web_migration import FLOW, PAGE, deploy_v2, start
 
 pytestmark = pytest.mark.browser
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from tests.browser.conftest import PHONE
 from tests.conftest import ROOT
+from tests.support.world import county, new_database
 from tests.web.conftest import PASSWORD, png_bytes
 
 pytestmark = pytest.mark.browser
@@ -100,25 +101,19 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Iterator[World]:
+def approver_world(tmp_path_factory) -> Iterator[World]:
     """One app for the module's journeys: the demo county with 资金支出 deployed."""
     from werkzeug.serving import make_server
 
-    from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
     from engine.persistence.models import User
     from engine.workspace import people
-    from powerlist import demo
     from web import create_app
 
     folder = tmp_path_factory.mktemp("approver")
     url = f"sqlite:///{folder / 'browser.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, FUND, "admin")
+    engine, sessions = new_database(url)
+    county(sessions, FUND)
+    with sessions() as session, session.begin():
         for user in session.scalars(select(User).where(User.username.in_(NAMES))):
             user.display_name = NAMES[user.username]
         second = people.add_user(session, None, SECOND_SUPERVISOR, "吴霞", PASSWORD)
@@ -171,13 +166,13 @@ def the_invoice_photo_shows(page) -> None:
     assert thumb.evaluate("img => img.naturalWidth") > 0, "the invoice's thumbnail does not load"
 
 
-def test_the_committee_and_the_town_agency_read_what_they_approve_and_approve_it(world, browser, artifacts):
+def test_the_committee_and_the_town_agency_read_what_they_approve_and_approve_it(approver_world, browser, artifacts):
     title = "路灯维修材料费（审核）"
-    instance = world.payment(title)
+    instance = approver_world.payment(title)
 
-    context, page = signed_in(browser, world.base, SUPERVISOR)
+    context, page = signed_in(browser, approver_world.base, SUPERVISOR)
     try:
-        open_from_desk(page, world.base, title, "村务监督委员会审核")
+        open_from_desk(page, approver_world.base, title, "村务监督委员会审核")
         card = summary_card(page)
         assert page.locator("#summary .amount").first.inner_text().strip() == "800.00 元"
         assert "收款方" in card and "清溪五金店" in card and "村道路灯维修材料费" in card
@@ -210,10 +205,10 @@ def test_the_committee_and_the_town_agency_read_what_they_approve_and_approve_it
     finally:
         context.close()
 
-    world.complete(instance, BOOKKEEPER, SUBMIT)
-    context, page = signed_in(browser, world.base, AGENCY)
+    approver_world.complete(instance, BOOKKEEPER, SUBMIT)
+    context, page = signed_in(browser, approver_world.base, AGENCY)
     try:
-        open_from_desk(page, world.base, title, "镇三资中心审核")
+        open_from_desk(page, approver_world.base, title, "镇三资中心审核")
         card = summary_card(page)
         assert "800.00 元" in card and "清溪五金店" in card and "村道路灯维修材料费" in card
         the_invoice_photo_shows(page)
@@ -233,13 +228,13 @@ def test_the_committee_and_the_town_agency_read_what_they_approve_and_approve_it
         context.close()
 
 
-def test_a_step_sent_back_says_so_with_its_reason(world, browser, artifacts):
+def test_a_step_sent_back_says_so_with_its_reason(approver_world, browser, artifacts):
     title = "路灯维修材料费（退回）"
-    instance = world.payment(title, through=((SUPERVISOR, REVIEW), (BOOKKEEPER, SUBMIT)))
+    instance = approver_world.payment(title, through=((SUPERVISOR, REVIEW), (BOOKKEEPER, SUBMIT)))
 
-    context, page = signed_in(browser, world.base, AGENCY)
+    context, page = signed_in(browser, approver_world.base, AGENCY)
     try:
-        open_from_desk(page, world.base, title, "镇三资中心审核")
+        open_from_desk(page, approver_world.base, title, "镇三资中心审核")
         page.locator("details summary", has_text="退回").click()
         back = page.locator("form[action$='/return']")
         back.locator("select[name=step]").select_option("bookkeeper_submit")
@@ -250,9 +245,9 @@ def test_a_step_sent_back_says_so_with_its_reason(world, browser, artifacts):
     finally:
         context.close()
 
-    context, page = signed_in(browser, world.base, BOOKKEEPER)
+    context, page = signed_in(browser, approver_world.base, BOOKKEEPER)
     try:
-        page.goto(f"{world.base}/desk")
+        page.goto(f"{approver_world.base}/desk")
         entry = page.locator("#todo li", has_text=title)
         assert entry.count() == 1
         assert entry.locator(".tag", has_text="被退回").count() == 1, "the desk does not say the step was sent back"

@@ -130,8 +130,8 @@ def answer_the_report(url: str, code: str) -> None:
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.models import OpenTask
     from engine.public.receipts import instance_of
+    from tests.engine.public.test_complaints import PLANTED_HANDLING, PLANTED_TRIAGE, REPLY
     from tests.support import files
-    from tests.test_complaints import PLANTED_HANDLING, PLANTED_TRIAGE, REPLY
 
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
@@ -146,7 +146,7 @@ def answer_the_report(url: str, code: str) -> None:
 
 
 def test_a_villager_reports_with_a_photo_and_reads_the_answer_by_the_receipt_code(site, browser, artifacts):
-    from tests.test_complaints import NEVER_SHOWN, gps_png
+    from tests.engine.public.test_complaints import NEVER_SHOWN, gps_png
 
     base, url = site
     context = browser.new_context(viewport=PHONE, locale="zh-CN")

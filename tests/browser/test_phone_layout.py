@@ -134,12 +134,12 @@ def site(tmp_path_factory) -> Iterator[Site]:
 
 def _asks_for_files(session, task) -> bool:
     from engine.persistence.models import ProcessInstance
+    from engine.runtime import forms
     from engine.runtime.loaded import loaded
-    from engine.workspace import formspec
 
     definition = loaded(session.get(ProcessInstance, task.instance_id).definition)
     schema, _text = definition.form(definition.step(task.step_id))
-    return bool(formspec.form_spec(schema).attachments)
+    return bool(forms.form_spec(schema).attachments)
 
 
 def _signed_in(browser, site: Site, user: str, viewport: dict):

@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.conftest import PHONE, database_of, demo_site
 from tests.conftest import ROOT
-from tests.test_published_decisions import Library, Matter
+from tests.engine.public.test_published_decisions import Library, Matter
 
 pytestmark = pytest.mark.browser
 

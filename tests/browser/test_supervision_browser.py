@@ -51,8 +51,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
     from engine.persistence.migrate import upgrade
     from engine.supervision import evidence, rules
     from powerlist import demo
-    from tests.supervision.conftest import T0, World, shipped
-    from tests.supervision.flows import FUND_PAYMENT
+    from tests.engine.supervision.conftest import T0, World, shipped
+    from tests.engine.supervision.flows import FUND_PAYMENT
     from web import create_app
 
     folder = tmp_path_factory.mktemp("supervision-browser")

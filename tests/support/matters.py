@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.catalog.examples import ExamplePath, examples_path, load_examples
+from engine.catalog.examples import ExamplePath, example_path
 from engine.persistence.models import HistoryEvent, OpenTask
 
 
@@ -53,4 +53,4 @@ def cited_data(sessions, example: ExamplePath, step: str, village: str | None = 
 
 def example(flow: Path, name: str) -> ExamplePath:
     """The example path ``name`` of the flow in ``flow`` (its examples.yaml)."""
-    return next(p for p in load_examples(examples_path(flow)) if p.name == name)
+    return example_path(flow, name)

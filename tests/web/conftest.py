@@ -1,5 +1,5 @@
-"""Fixtures for the web app: an app on the test database with the demo county and two flows,
-a client, and ``auth`` to sign in as anyone."""
+"""Fixtures for the web app: an app on the test database with the demo county and two flows
+(``demo_world``, tests/support/world.py), a client, and ``auth`` to sign in as anyone."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import zlib
 
 import pytest
 
-from tests.conftest import MINI, ROOT
 from tests.support.webapp import served
+from tests.support.world import FOUR, MINI  # noqa: F401  (the web tests import them from here)
 
-FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 PASSWORD = "powerlist-demo"
 SECRETARY = "shangtang.secretary"  # 上塘村 (QX0101)
 CHAIR = "shangtang.chair"
@@ -22,18 +21,7 @@ ADMIN = "admin"
 
 
 @pytest.fixture
-def world(demo_org):
-    """The demo organisation with the mini flow and 四议两公开 deployed; returns the sessionmaker."""
-    from engine import api
-
-    with demo_org() as session, session.begin():
-        api.deploy_file(session, MINI, ADMIN)
-        api.deploy_file(session, FOUR, ADMIN)
-    return demo_org
-
-
-@pytest.fixture
-def app(world, db_url, tmp_path):
+def app(demo_world, db_url, tmp_path):
     yield from served(db_url, tmp_path)
 
 

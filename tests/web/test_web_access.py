@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.world import county, new_database
 from tests.web.conftest import FOUR, MINI, PASSWORD, png_bytes
 
 ANONYMOUS = None
@@ -33,21 +34,13 @@ class World:
 @pytest.fixture(scope="module")
 def world_app(tmp_path_factory):
     from engine import api
-    from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.migrate import upgrade
     from engine.workspace import attachments, inbox, operations, tokens
-    from powerlist import demo
     from web import create_app
 
     folder = tmp_path_factory.mktemp("access")
     url = f"sqlite:///{folder / 'access.sqlite'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    with sessions() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-        api.deploy_file(session, FOUR, ADMIN)
-        api.deploy_file(session, MINI, ADMIN)
+    engine, sessions = new_database(url)
+    county(sessions, FOUR, MINI)
     files = folder / "attachments"
     with sessions() as session, session.begin():
         result = api.start(session, "four_deliberations", "QX0101", HOLDER, {}, "村道硬化")

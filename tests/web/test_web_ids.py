@@ -43,10 +43,10 @@ def url_with(rule: str, number: str) -> str:
     return VARIABLE.sub(value, rule)
 
 
-def test_every_id_route_answers_a_huge_id_with_a_client_error(app, client, auth, world):
+def test_every_id_route_answers_a_huge_id_with_a_client_error(app, client, auth, demo_world):
     from engine.workspace import tokens
 
-    with world() as session, session.begin():
+    with demo_world() as session, session.begin():
         bearer = {u: tokens.create(session, u, "ids", None) for u in (ADMIN, SECRETARY)}
     routes = id_routes(app)
     assert len(routes) >= 10, routes
@@ -66,12 +66,12 @@ def test_every_id_route_answers_a_huge_id_with_a_client_error(app, client, auth,
                     assert answer.status_code in (401, 403, 404, 405), (user, method, url[:120], answer.status_code)
 
 
-def test_ordinary_ids_still_reach_their_pages(client, auth, world):
+def test_ordinary_ids_still_reach_their_pages(client, auth, demo_world):
     from engine import queries
 
     auth.login(SECRETARY)
     task = task_id_from(start_mini(client))
-    with world() as session:
+    with demo_world() as session:
         matter = next(t.instance for t in queries.open_tasks(session) if t.id == task)
     assert client.get(f"/matters/{matter}").status_code == 200
     assert client.get(f"/matters/{matter:05d}").status_code == 200
@@ -93,7 +93,7 @@ def test_id_helpers() -> None:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_the_command_line_refuses_huge_ids_as_invalid_input(cli, world):
+def test_the_command_line_refuses_huge_ids_as_invalid_input(cli, demo_world):
     for args in (
         ("history", "99999999999999999999"),
         ("history", str(2**63)),

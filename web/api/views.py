@@ -10,8 +10,8 @@ from typing import Any
 from flask import Response, abort, g, jsonify, request, send_file
 
 from engine import api as engine_api
+from engine.clock import format_time
 from engine.errors import DefinitionInvalid, PowerlistError
-from engine.history.chain import format_time
 from engine.inputs import InputInvalid, limit, read_object
 from engine.runtime import forms
 from engine.workspace import access, attachments, idempotency, inbox, matter_detail, operations

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from engine import policy
 from engine.calendar import as_local_day
 from engine.errors import FieldError, FormInvalid
-from engine.history.events import TASK_COMPLETED
+from engine.history.events import EventKind
 from engine.org.service import get_village
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
 from engine.policy.rules import access_rules
 from engine.public.disclosures.periods import Calendar, moment, period
 from engine.public.masking import mask_personal
+from engine.supervision.models import DecisionStatus
 from engine.texts import text, texts
 
 PARTY_FLOW = "four_deliberations"
@@ -89,7 +90,7 @@ def _decisions(session: Session, village: OrgUnit, first: date, last: date) -> l
             Decision.village_id == village.id,
             Decision.passed_on >= first.isoformat(),
             Decision.passed_on <= last.isoformat(),
-            Decision.status != "revoked",
+            Decision.status != DecisionStatus.REVOKED,
         )
         .order_by(Decision.passed_on, Decision.number)
     )
@@ -132,7 +133,7 @@ def _party(session: Session, village: OrgUnit, first: date, last: date) -> dict[
         .where(
             DefinitionVersion.key == PARTY_FLOW,
             ProcessInstance.village_id == village.id,
-            HistoryEvent.kind == TASK_COMPLETED,
+            HistoryEvent.kind == EventKind.TASK_COMPLETED,
             HistoryEvent.step_id.in_(list(party_steps)),
             HistoryEvent.at >= start,
             HistoryEvent.at < end,

@@ -14,13 +14,18 @@ from engine.errors import FieldError, FormInvalid, InvalidState, NotFound
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
 from engine.persistence.models import AuditLog, OrgUnit
-from engine.public.disclosure_models import Disclosure
+from engine.public.disclosure_models import Disclosure, DisclosureStatus
 from engine.public.disclosures.content import digest_of, generate
 from engine.public.disclosures.periods import Calendar, Period, calendar_rules, period
 from engine.public.masking import mask_personal
 from engine.texts import text, texts
 
-DRAFT, RETURNED, APPROVED, POSTED = "draft", "returned", "approved", "posted"
+DRAFT, RETURNED, APPROVED, POSTED = (
+    DisclosureStatus.DRAFT,
+    DisclosureStatus.RETURNED,
+    DisclosureStatus.APPROVED,
+    DisclosureStatus.POSTED,
+)
 
 
 def status_titles() -> dict[str, str]:

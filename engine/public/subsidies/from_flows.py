@@ -30,11 +30,11 @@ def _field(steps: dict[str, dict[str, Any]], path: str | None) -> Any:
 def _from_flow(context: hooks.StepContext) -> None:
     """A subsidy flow whose result step is done with the county's approval adds the household to its
     village's roster of that kind for the period of the approval."""
-    from engine.history.events import TASK_COMPLETED
+    from engine.history.events import EventKind
     from engine.supervision.facts import matter_facts
 
     key = context.definition.key
-    done = [e for e in context.events if e.kind == TASK_COMPLETED and e.step_id]
+    done = [e for e in context.events if e.kind == EventKind.TASK_COMPLETED and e.step_id]
     if not done:
         return
     sources = [s for s in rules().flows if s.flow == key and any(e.step_id == s.step for e in done)]

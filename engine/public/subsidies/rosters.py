@@ -16,10 +16,10 @@ from engine.persistence.models import OrgUnit
 from engine.public.masking import mask_id_number, mask_known_names, mask_name
 from engine.public.subsidies.access import require
 from engine.public.subsidies.kinds import Kind, period_label, rules
-from engine.public.subsidy_models import SubsidyEntry, SubsidyHousehold, SubsidyRoster
+from engine.public.subsidy_models import RosterStatus, SubsidyEntry, SubsidyHousehold, SubsidyRoster
 from engine.texts import text
 
-PUBLISHED, WITHDRAWN, REPLACED = "published", "withdrawn", "replaced"
+PUBLISHED, WITHDRAWN, REPLACED = RosterStatus.PUBLISHED, RosterStatus.WITHDRAWN, RosterStatus.REPLACED
 IMPORT, FLOW = "import", "flow"
 
 
