@@ -1,4 +1,5 @@
-"""Read-only views of definitions, open tasks and instances, as frozen dataclasses for the CLI, web and API.
+"""Read-only views of definitions, open tasks, instances and their history, as frozen dataclasses
+for the CLI, web and API.
 
 JSON adapters turn them into mappings of the same names with :func:`dataclasses.asdict`.
 """
@@ -172,7 +173,21 @@ def instance(session: Session, instance_id: int) -> InstanceView:
     )
 
 
-def history(session: Session, instance_id: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One event of a matter's history: its place in the chain, kind, time, actor, step, data and digests."""
+
+    seq: int
+    kind: str
+    at: str
+    actor: str | None
+    step: str | None
+    data: dict[str, Any]
+    state: str | None
+    hash: str
+
+
+def history(session: Session, instance_id: int) -> list[HistoryEntry]:
     if session.get(ProcessInstance, instance_id) is None:
         raise NotFound(f"no instance {instance_id}")
-    return [event_dict(e) for e in events_of(session, instance_id)]
+    return [HistoryEntry(**event_dict(e)) for e in events_of(session, instance_id)]

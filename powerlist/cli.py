@@ -359,16 +359,16 @@ def history(state: State, instance_id: int, actor: str | None, as_json: bool) ->
         info = queries.instance(session, instance_id)
         events = queries.history(session, instance_id)
     if as_json:
-        echo_json({"instance": asdict(info), "events": events})
+        echo_json({"instance": asdict(info), "events": [asdict(event) for event in events]})
         return
     click.echo(
         f"#{info.id} {info.name} v{info.version} - {info.title} ({info.village}) {info.status}"
     )
     for event in events:
-        who = f" by {event['actor']}" if event["actor"] else ""
-        step = f" {event['step']}" if event["step"] else ""
-        detail = json.dumps(event["data"], ensure_ascii=False) if event["data"] else ""
-        click.echo(f"{event['seq']:>3} {_china_time(event['at'])} {event['kind']}{step}{who} {detail}")
+        who = f" by {event.actor}" if event.actor else ""
+        step = f" {event.step}" if event.step else ""
+        detail = json.dumps(event.data, ensure_ascii=False) if event.data else ""
+        click.echo(f"{event.seq:>3} {_china_time(event.at)} {event.kind}{step}{who} {detail}")
 
 
 @main.command()

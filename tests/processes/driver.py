@@ -67,7 +67,7 @@ class StepDriver:
     def ended_at(self) -> list[str]:
         with self.lib.sessions() as session:
             events = queries.history(session, self.id)
-        return [e["data"]["end"] for e in events if e["kind"] == "instance_ended"]
+        return [e.data["end"] for e in events if e.kind == "instance_ended"]
 
 
 def refused_on(errors: list[tuple[str, str]], field: str, *words: str) -> bool:

@@ -296,7 +296,7 @@ def test_init_seals_matters_whose_events_predate_state_digests(world, cli: Cli):
     assert cli("doctor", "--json", check=True).json()["unsealed"] == 1
     assert "1 matter(s) sealed" in cli("init", check=True).out
     assert cli("doctor", "--json", check=True).json()["unsealed"] == 0
-    assert world.history(instance)[-1]["kind"] == "state_sealed"
+    assert world.history(instance)[-1].kind == "state_sealed"
     assert "sealed" not in cli("init", check=True).out  # once
     _edit_saved_amount(world, instance, 120)
     assert _bad(world).code == "state"

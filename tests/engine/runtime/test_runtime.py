@@ -200,10 +200,10 @@ def test_failed_checks_can_be_waived_with_a_reason_and_are_recorded(deployed, mo
             api.complete(session, resolve.id, "shangtang.chair", {"members": 30}, waive_reason="台风天气，无法到会")
     with deployed() as session, session.begin():
         api.complete(session, resolve.id, "shangtang.chair", short, waive_reason="台风天气，无法到会")
-        event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
-    assert event["kind"] == "task_completed"
-    assert event["data"]["reason"] == "台风天气，无法到会"
-    assert event["data"]["waived"] == [{"field": "present", "message": "实到人数不足应到人数的三分之二"}]
+        event = [e for e in queries.history(session, instance_id) if e.step == "resolve"][0]
+    assert event.kind == "task_completed"
+    assert event.data["reason"] == "台风天气，无法到会"
+    assert event.data["waived"] == [{"field": "present", "message": "实到人数不足应到人数的三分之二"}]
 
 
 def test_only_privileged_users_force_a_step_and_must_say_why(deployed):
@@ -224,9 +224,9 @@ def test_only_privileged_users_force_a_step_and_must_say_why(deployed):
         result = api.force(session, resolve.id, "dongxi.agency", "会议无法召开", {"votes_for": 1, "present": 1})
     assert [t["step"] for t in result.opened] == ["disclose"]
     with deployed() as session:
-        event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
-    assert event["kind"] == "task_forced" and event["actor"] == "dongxi.agency"
-    assert event["data"]["reason"] == "会议无法召开" and event["data"]["role"] == "committee_chair"
+        event = [e for e in queries.history(session, instance_id) if e.step == "resolve"][0]
+    assert event.kind == "task_forced" and event.actor == "dongxi.agency"
+    assert event.data["reason"] == "会议无法召开" and event.data["role"] == "committee_chair"
 
 
 def test_attachments_come_only_from_uploads(deployed):

@@ -27,7 +27,7 @@ def timed(world):
 
 
 def _timer_events(world, instance: int) -> list[str]:
-    return [e["step"] for e in world.history(instance) if e["kind"] == "timer_fired"]
+    return [e.step for e in world.history(instance) if e.kind == "timer_fired"]
 
 
 def test_a_boundary_timer_gives_the_deadline_and_an_intermediate_timer_fires_from_the_sweep(timed, now):

@@ -127,10 +127,10 @@ def test_a_payment_approved_in_the_flow_is_registered_and_revoked_with_its_matte
     world = payments
     approved = world.start("fund_payment")
     world.run(approved, {k: FUND_PAYMENT[k] for k in APPROVAL})
-    registered = [e for e in world.history(approved) if e["kind"] == "decision_registered"]
-    assert [e["data"]["kind"] for e in registered] == ["payment_approval"]
-    number = registered[0]["data"]["number"]
-    assert number.startswith("QX0101-2026-付-") and registered[0]["data"]["amount_fen"] == 50_000
+    registered = [e for e in world.history(approved) if e.kind == "decision_registered"]
+    assert [e.data["kind"] for e in registered] == ["payment_approval"]
+    number = registered[0].data["number"]
+    assert number.startswith("QX0101-2026-付-") and registered[0].data["amount_fen"] == 50_000
 
     cancelled = world.start("fund_payment")
     world.run(cancelled, {k: FUND_PAYMENT[k] for k in APPROVAL})
@@ -270,15 +270,15 @@ def test_a_meetings_resolution_is_not_undone_by_one_person(world, now):
         world.complete(instance, step.step, step.data)
         if step.step == "resolve":
             break
-    [registered] = [e for e in world.history(instance) if e["kind"] == "decision_registered"]
-    number = registered["data"]["number"]
+    [registered] = [e for e in world.history(instance) if e.kind == "decision_registered"]
+    number = registered.data["number"]
     assert number.startswith("QX0101-") and "-决-" in number
     from engine.workspace import matter_detail
 
     with world.sessions() as session:
         timeline = matter_detail.matter(session, "shangtang.supervisor", instance)["timeline"]
     assert any(number in (t["detail"] or "") and t["kind_name"] == "决议登记" for t in timeline)
-    resolver = [e for e in world.history(instance) if e["kind"] == "task_completed"][-1]["actor"]
+    resolver = [e for e in world.history(instance) if e.kind == "task_completed"][-1].actor
     with pytest.raises(InvalidState) as caught, world.sessions() as session, session.begin():
         operations.withdraw(session, instance, resolver, "会议记录写错了，撤回重填")
     assert caught.value.code == "matter.decision_stands" and number in str(caught.value)
