@@ -33,22 +33,14 @@ from pathlib import Path
 from engine.audit.conformance import KINDS, check_log
 from engine.audit.eventlog import EventLog
 from engine.audit.reference_model import ProcessModel, compile_model
+from engine.catalog.examples import example_path
 from engine.definitions.validate import load_definition_file
 
 SEEDED = ("skip", "swap", "repeat", "overdue")  # the kinds seeded into the generated log
 FLOW = Path(__file__).resolve().parent.parent / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 
-FULL = [
-    "propose",
-    "discuss",
-    "review",
-    "resolve",
-    "disclose_resolution",
-    "supervise_resolution",
-    "implement",
-    "disclose_result",
-    "supervise_result",
-]
+# the 四议两公开 happy path, step by step, as processes/four_deliberations/examples.yaml holds it
+FULL = [step.step for step in example_path(FLOW, "happy").steps]
 VARIANTS = [  # (weight, steps, end event or None while running)
     (70, FULL, "end_done"),
     (12, ["propose", "review", *FULL[3:]], "end_done"),

@@ -42,6 +42,7 @@ from sqlalchemy import func, select
 
 from bench import county
 from bench.database import fresh_database
+from engine import bootstrap
 from engine.history.events import EventKind
 from engine.persistence.enums import InstanceStatus
 
@@ -295,6 +296,7 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    bootstrap()  # the hooks and sources a real process has: supervision watches every step
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="both", help="sqlite, postgres, both, or a SQLAlchemy URL of a server")
     parser.add_argument("--steps", type=int, default=10_000, help="acknowledged steps per database")

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench import county
 from bench.database import fresh_database
+from engine import bootstrap
 from engine.persistence.db import make_engine, make_sessionmaker
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.migrate import upgrade
@@ -397,6 +398,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> dict:
+    bootstrap()  # the hooks and sources a real process has: supervision watches every step
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="both", help="sqlite, postgres, both, or a SQLAlchemy URL of a server")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full county-year")

@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import text
 
 from bench.database import bench_database
-from engine import api, clock
+from engine import api, bootstrap, clock
 from engine.catalog.examples import example_path
 from engine.definitions.validate import load_definition_file
 from engine.persistence.enums import InstanceStatus
@@ -139,6 +139,7 @@ def stored_bytes(db_engine) -> int:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    bootstrap()  # the hooks and sources a real process has: supervision watches every step
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help="SQLAlchemy URL (default: a new SQLite file)")
     parser.add_argument("--instances", type=int, default=300)

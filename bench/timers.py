@@ -24,12 +24,12 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from bench.database import bench_database
-from engine import clock
+from engine import bootstrap, clock
 from engine.history.chain import GENESIS
 from engine.persistence.enums import InstanceStatus, Level
 from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+from engine.scheduler import start_scheduler
 from engine.supervision.models import SupervisionTimer
-from engine.supervision.scheduler import start_scheduler
 from engine.supervision.sweep import sweep
 
 FLOW = Path(__file__).resolve().parent.parent / "tests" / "data" / "mini" / "mini_decision.bpmn"
@@ -195,6 +195,7 @@ def fire_lag(db_engine, sessions, spare_tasks: list[str]) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    bootstrap()  # the hooks and sources a real process has: supervision watches every step
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help="SQLAlchemy URL (default: a new SQLite file)")
     parser.add_argument("--tasks", type=int, default=1_000_000)

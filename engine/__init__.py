@@ -27,6 +27,7 @@ __all__ = [
     "public",
     "queries",
     "runtime",
+    "scheduler",
     "supervision",
     "workspace",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.definitions import listing
-from engine.definitions.deploy import DeployResult, deploy
+from engine.definitions.deploy import DeployResult, deploy, deploy_upload
 from engine.definitions.descriptions import ValidationReport
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from engine.errors import DefinitionInvalid
@@ -61,21 +61,6 @@ def deploy_file(
     if result.created:  # a file on the server: reviewed by whoever put it there
         listing.show_deployed_file(session, result.key, actor)
     return result
-
-
-def deploy_upload(
-    session: Session,
-    content: bytes,
-    filename: str,
-    forms: dict[str, bytes] | None = None,
-    actor: str | None = None,
-    counties: Sequence[str] | None = None,
-) -> DeployResult:
-    report = validate_bpmn(content, filename, forms)
-    if not report.ok:
-        raise DefinitionInvalid(report.problems)
-    begin_write(session)
-    return deploy(session, report, content, actor, counties)
 
 
 def start(

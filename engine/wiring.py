@@ -2,25 +2,52 @@
 line and the scheduler call it; the tests' conftest too).
 
 It installs the built-in hooks and sources, in this order: the supervision step watcher, the
-violations the audit views count, the complaints' concern and hooks, subsidy rosters produced by
-flows, closing added approvals of a closed step, and dropping the drafts of a closed step. Every
-model module is imported with :mod:`engine.persistence.schema`. Installing twice changes nothing.
+supervision area's access decisions, the violations the audit views count, the complaints' concern,
+hooks and reporter's contact, subsidy rosters produced by flows, the disclosures' on-time check each
+sweep runs, closing added approvals of a closed step, and dropping the drafts of a closed step. It
+also imports every module that defines tables (:data:`MODEL_MODULES`), so Alembic and the app see
+the whole schema; they live in the areas above :mod:`engine.persistence`, which knows none of them.
+Installing twice changes nothing.
 """
 
 from __future__ import annotations
 
-from engine.persistence import schema
-from engine.public import complaints
+from sqlalchemy import MetaData
+
+from engine.audit import models as audit_models
+from engine.audit import violation_source
+from engine.definitions import models as definition_models
+from engine.persistence import models
+from engine.public import complaints, disclosure_models, ledger_models, subsidy_models
+from engine.public import models as public_models
+from engine.public.disclosures import late_check as disclosures_late_check
 from engine.public.subsidies import from_flows as subsidies_from_flows
-from engine.supervision import audit_source
+from engine.supervision import access as supervision_access
 from engine.supervision import hook as supervision_hook
-from engine.workspace import closing, drafts
+from engine.supervision import models as supervision_models
+from engine.workspace import closing, draft_models, drafts
+from engine.workspace import models as workspace_models
+
+MODEL_MODULES = (
+    models,
+    supervision_models,
+    audit_models,
+    workspace_models,
+    draft_models,
+    public_models,
+    subsidy_models,
+    ledger_models,
+    disclosure_models,
+    definition_models,
+)
 
 INSTALLERS = (
     supervision_hook.install,
-    audit_source.install,
+    supervision_access.install,
+    violation_source.install,
     complaints.install,
     subsidies_from_flows.install,
+    disclosures_late_check.install,
     closing.install,
     drafts.install,
 )
@@ -28,6 +55,11 @@ INSTALLERS = (
 
 def bootstrap() -> None:
     """Install the built-in hooks and sources and load every model module; idempotent."""
-    schema.load_all()
+    load_models()
     for install in INSTALLERS:
         install()
+
+
+def load_models() -> MetaData:
+    """Every model module is imported with this one; the schema they describe."""
+    return models.Base.metadata

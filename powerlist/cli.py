@@ -457,7 +457,7 @@ def serve(state: State, host: str, port: int, threads: int, no_scheduler: bool) 
 
 def _start_scheduler(engine):
     """The deadline and timer sweeps."""
-    from engine.supervision.scheduler import start_scheduler
+    from engine.scheduler import start_scheduler
 
     return start_scheduler(engine)
 

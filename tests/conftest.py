@@ -113,11 +113,9 @@ def sessions(db_engine):
 @pytest.fixture
 def demo_org(sessions):
     """The demo organisation and users (no flows)."""
-    from powerlist import demo
+    from tests.support.world import demo_county
 
-    with sessions() as session, session.begin():
-        demo.load_demo(session, deploy_flows=False)
-    return sessions
+    return demo_county(sessions)
 
 
 @dataclass

@@ -31,7 +31,7 @@ def test_the_import_contracts_hold():
 PUBLIC = {
     "engine": (
         "api audit bootstrap caches calendar catalog clock definitions diagram errors expressions history inputs "
-        "messages org persistence policy public queries runtime supervision workspace"
+        "messages org persistence policy public queries runtime scheduler supervision workspace"
     ),
     "engine.audit": "anchor conformance descriptive eventlog export histories logs mapping reference_model views",
     "engine.catalog": "catalog examples flowchart",
@@ -53,7 +53,7 @@ PUBLIC = {
     "engine.runtime": "forms loaded",
     "engine.supervision": (
         "backfill calendar_files deadlines decisions evidence handling models notices overview queries rules "
-        "scheduler scores search semantics statements sweep talks violation_chain worklist"
+        "scores search semantics statements sweep talks violation_chain worklist"
     ),
     "engine.texts": "LANGUAGES data error_text error_wording text texts",
     "engine.workspace": (

@@ -6,7 +6,8 @@
 - ``logs`` and ``mapping``: importing XES and CSV logs, activity names → steps;
 - ``export``: XES, CSV and Excel; ``anchor`` and ``merkle``: daily digests over every history chain;
 - ``replay``: data for the replay view, matter lists and heatmaps;
-- ``views``: what the auditors' pages show, as typed results kept to the auditor's scope.
+- ``views``: what the auditors' pages show, as typed results kept to the auditor's scope;
+- ``violation_source``: the supervision's violations, as the views count them (the wiring installs it).
 """
 
 # The public modules: the web app and the command line import only these (see .importlinter).

@@ -24,8 +24,8 @@ from engine.audit.reference_model import model_for
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import EventKind
-from engine.org.service import get_unit
-from engine.persistence.enums import InstanceStatus, Level
+from engine.org.service import village_ids
+from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
 from engine.workspace.labels import TASK_RETURNED, TASK_TRANSFERRED, TASK_WITHDRAWN
 
@@ -43,16 +43,6 @@ class Scope:
     until: datetime | None = None
     status: str | None = None
     instance_ids: list[int] | None = None
-
-
-def village_ids(session: Session, code: str) -> list[int]:
-    """Ids of the villages at or below the unit with ``code``."""
-    unit = get_unit(session, code)
-    ids, level = [unit.id], unit.level
-    while level != Level.VILLAGE and ids:
-        ids = list(session.scalars(select(OrgUnit.id).where(OrgUnit.parent_id.in_(ids))))
-        level = {Level.COUNTY: Level.TOWN, Level.TOWN: Level.VILLAGE}[level]
-    return ids
 
 
 def instances_query(session: Session, scope: Scope):

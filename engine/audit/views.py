@@ -26,7 +26,7 @@ from engine.errors import NotFound
 from engine.history.events import EventKind
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
 from engine.policy import audit as policy
-from engine.policy.audit import AuditScope
+from engine.policy.audit import AuditScope, require_unit
 from engine.runtime.consistency import verify_record as verify
 from engine.supervision.models import Severity, Violation
 from engine.texts import text
@@ -76,14 +76,6 @@ def unit_options(session: Session, scope: AuditScope) -> list[UnitOption]:
     for unit_id, *_rest in scope.units:
         walk(by_id[unit_id], 0)
     return options
-
-
-def require_unit(session: Session, scope: AuditScope, code: str | None) -> OrgUnit:
-    """The unit with ``code`` (default: the widest of the scope) when it is in scope."""
-    code = code or scope.default_unit
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-    policy.require(scope, "audit.unit", unit, unit=code)
-    return unit
 
 
 def require_matter(session: Session, scope: AuditScope, instance_id: int) -> ProcessInstance:

@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.definitions import scope
 from engine.definitions.descriptions import ValidationReport
+from engine.definitions.validate import validate_bpmn
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError
 from engine.history.chain import canonical_json
 from engine.org.service import get_unit
+from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, DefinitionVersion, OrgUnit
 from engine.policy import admin as admin_policy
@@ -102,6 +104,21 @@ def deploy(
     )
     published = _publish(session, row.key, targets, actor)
     return DeployResult(row.key, row.version, True, row.id, published)
+
+
+def deploy_upload(
+    session: Session,
+    content: bytes,
+    filename: str,
+    forms: dict[str, bytes] | None = None,
+    actor: str | None = None,
+    counties: Sequence[str] | None = None,
+) -> DeployResult:
+    report = validate_bpmn(content, filename, forms)
+    if not report.ok:
+        raise DefinitionInvalid(report.problems)
+    begin_write(session)
+    return deploy(session, report, content, actor, counties)
 
 
 def _county(session: Session, code: str) -> OrgUnit:

@@ -120,6 +120,16 @@ def ancestors(unit: OrgUnit) -> list[OrgUnit]:
     return chain
 
 
+def village_ids(session: Session, code: str) -> list[int]:
+    """Ids of the villages at or below the unit with ``code``."""
+    unit = get_unit(session, code)
+    ids, level = [unit.id], unit.level
+    while level != Level.VILLAGE and ids:
+        ids = list(session.scalars(select(OrgUnit.id).where(OrgUnit.parent_id.in_(ids))))
+        level = {Level.COUNTY: Level.TOWN, Level.TOWN: Level.VILLAGE}[level]
+    return ids
+
+
 def holds(user: User, role: str, unit_id: int) -> bool:
     return any(a.role == role and a.org_unit_id == unit_id for a in user.roles)
 

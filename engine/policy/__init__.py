@@ -2,9 +2,10 @@
 
 The rules are data (``rules/defaults/access.yaml``, see :mod:`engine.policy.rules`); this module
 applies them (:mod:`engine.policy.counties` the administrators' actions, :mod:`engine.policy.areas`
-the areas' own). A role held in a unit reaches that unit's matters and those of every village below
-it. Someone who may not see a matter gets :class:`NotFound` for anything about it, so an id reveals
-nothing; someone who sees it but may not do the action gets :class:`PermissionDenied`.
+the villagers' side's, :mod:`engine.supervision.access` the supervision area's own). A role held in
+a unit reaches that unit's matters and those of every village below it. Someone who may not see a
+matter gets :class:`NotFound` for anything about it, so an id reveals nothing; someone who sees it
+but may not do the action gets :class:`PermissionDenied`.
 
 Actions and their targets:
 
@@ -120,6 +121,31 @@ def register_concern(key: str, check: ConcernCheck) -> None:
     ``supervisors``…, or None); the flow's ``conflicted`` roles for that concern, held in the
     matter's village, then neither see nor handle it."""
     _concern_checks[key] = check
+
+
+@dataclass(frozen=True)
+class SupervisionDecisions:
+    """The supervision area's answers on its own targets (:mod:`engine.supervision.access`)."""
+
+    violation_read: Callable[[Session, str, Any], bool]
+    violation_act: Callable[[Session, str, str, Any], str | None]
+    document: Callable[[Session, tuple[tuple[str, int], ...], str, Any], str | None]
+    document_denied: Callable[[Session, str, str, Any], PermissionDenied]
+
+
+# Registered by ``engine.bootstrap()``.
+_supervision: list[SupervisionDecisions] = []
+
+
+def register_supervision(decisions: SupervisionDecisions) -> None:
+    """Decide ``violation.*``, ``notice.*`` and ``talk.*`` with ``decisions``."""
+    _supervision[:] = [decisions]
+
+
+def _supervision_decisions() -> SupervisionDecisions:
+    if not _supervision:
+        raise RuntimeError("violations, notices and talks are decided once engine.bootstrap() has run")
+    return _supervision[0]
 
 
 @dataclass(frozen=True)
@@ -255,11 +281,11 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
     if action.startswith(counties.ADMIN_PREFIXES):
         return counties.decide(session, actor.username, actor.holdings, action, target)
     if action == "violation.read":
-        return None if areas.violation_read(session, actor.username, target) else "hidden"
+        return None if _supervision_decisions().violation_read(session, actor.username, target) else "hidden"
     if action.startswith("violation."):
-        return areas.violation_act(session, actor.username, action, target)
+        return _supervision_decisions().violation_act(session, actor.username, action, target)
     if action.startswith(("notice.", "talk.")):
-        return areas.document(session, actor.holdings, action, target)
+        return _supervision_decisions().document(session, actor.holdings, action, target)
     if action == "file.upload":
         return None if any(role in acting for role, _unit in actor.holdings) else "denied"
     if action.startswith(PUBLIC_PREFIXES):
@@ -372,7 +398,7 @@ def _denied(session: Session, username: str, action: str, target: Any) -> Permis
             params={"user": username, "step": target.step_name, "role": target.role, "unit": unit.code},
         )
     if action.startswith(("notice.", "talk.")):
-        return areas.document_denied(session, username, action, target)
+        return _supervision_decisions().document_denied(session, username, action, target)
     if action == "matter.start":
         return PermissionDenied(
             text(

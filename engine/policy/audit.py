@@ -20,14 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, PermissionDenied
-from engine.org.service import ancestors, get_user
+from engine.org.service import ancestors, get_user, village_ids
 from engine.persistence.enums import Level
+from engine.persistence.models import OrgUnit
 from engine.texts import text
 
-__all__ = ["ANCHOR_ROLES", "AUDIT_ROLES", "AuditScope", "audit_scope", "may", "require"]
+__all__ = ["ANCHOR_ROLES", "AUDIT_ROLES", "AuditScope", "audit_scope", "may", "require", "require_unit"]
 
 AUDIT_ROLES = ("supervisory_member", "town_discipline", "county_discipline", "auditor")
 ANCHOR_ROLES = ("county_discipline", "auditor")
@@ -54,8 +56,6 @@ class AuditScope:
 
 def audit_scope(session: Session, username: str) -> AuditScope:
     """The scope of ``username``; refused to anyone holding no auditing role."""
-    from engine.audit.histories import village_ids
-
     user = get_user(session, username)
     held = [a for a in user.roles if a.role in AUDIT_ROLES]
     if not held:
@@ -101,3 +101,11 @@ def require(scope: AuditScope, action: str, target: Any = None, **params: Any) -
         code="policy.denied",
         params={"user": scope.username, "action": "anchor.make"},
     )
+
+
+def require_unit(session: Session, scope: AuditScope, code: str | None) -> OrgUnit:
+    """The unit with ``code`` (default: the widest of the scope) when it is in scope."""
+    code = code or scope.default_unit
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    require(scope, "audit.unit", unit, unit=code)
+    return unit

@@ -43,6 +43,7 @@ from engine.persistence.models import (
 )
 from engine.public.models import ComplaintContact
 from engine.texts import text, texts
+from engine.workspace import matter_detail
 
 FLOW = "complaint"
 ABOUT = ("cadres", "supervisors", "other")  # the village's cadres, its supervisory committee, anyone or anything else
@@ -167,10 +168,12 @@ def _start_contact(context: hooks.StepContext) -> None:
 
 
 def install() -> None:
-    """Say whom a complaint concerns and watch complaint steps (the engine's bootstrap calls this)."""
+    """Say whom a complaint concerns, watch complaint steps and show the reporter's contact on the
+    reply step (the engine's bootstrap calls this)."""
     policy.register_concern(FLOW, concern)
     hooks.after_step(_triage_routing)
     hooks.after_step(_start_contact)
+    matter_detail.set_contact_source(contact_for_task)
 
 
 def _instance(session: Session, instance_id: int) -> ProcessInstance:

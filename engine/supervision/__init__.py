@@ -7,7 +7,7 @@
 | ``hook`` | the after-step hook: deadlines and BPMN timers, step violations, rectification progress |
 | ``deadlines`` | where a step's limit comes from; blue, yellow and red warnings of open steps |
 | ``timers`` | timer rows; firing a matter's due BPMN timer events as one step |
-| ``sweep``, ``scheduler`` | claim and fire due timers exactly once; APScheduler only says "sweep now" |
+| ``sweep`` | claim and fire due timers exactly once (:mod:`engine.scheduler` says "sweep now") |
 | ``detect``, ``facts`` | violations seen in a step's events; what rule conditions see |
 | ``evidence``, ``statements`` | payments from outside the flows (村务卡), approve-before-pay, split payments |
 | ``violations``, ``violation_chain`` | raising and handling violations; their tamper-evident event chain |
@@ -28,7 +28,6 @@ __all__ = [
     "overview",
     "queries",
     "rules",
-    "scheduler",
     "scores",
     "search",
     "semantics",

@@ -29,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.audit.views import require_unit
 from engine.calendar import CST
 from engine.clock import as_utc
 from engine.definitions import scope as publication
@@ -37,7 +36,7 @@ from engine.errors import PowerlistError
 from engine.org.units import unit_chain
 from engine.persistence.enums import Level
 from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
-from engine.policy.audit import AuditScope, audit_scope
+from engine.policy.audit import AuditScope, audit_scope, require_unit
 from engine.supervision import scores as scoring
 from engine.supervision.models import Severity, Violation, ViolationOutcome
 from engine.supervision.rules import RuleBook, rules_for

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
 from engine.clock import as_utc
@@ -203,20 +204,16 @@ def _fire_violation_timer(session: Session, timer: SupervisionTimer, now: dateti
     return "fired"
 
 
-def _detect_late_disclosures(sessions, now: datetime) -> None:
-    """三务公开 not posted by its due day (engine.public.disclosures); once per village, kind and period."""
-    from engine.public.disclosures import detect_late, late_findings
+PreSweep = Callable[[sessionmaker, datetime], None]
+# What each sweep runs before the timers, in its own transactions, and which must never fail (the
+# disclosures' on-time check): installed by ``engine.bootstrap()``.
+_before: list[PreSweep] = []
 
-    try:
-        with sessions() as session:
-            with session.begin():
-                if not late_findings(session, now):
-                    return
-            with session.begin():
-                begin_write(session)
-                detect_late(session, now)
-    except Exception:  # a broken calendar file must not hold back the timers
-        log.exception("the on-time check of the disclosures failed")
+
+def before_each_sweep(check: PreSweep) -> None:
+    """Run ``check(sessions, now)`` at the start of every sweep; installing it twice changes nothing."""
+    if check not in _before:
+        _before.append(check)
 
 
 def sweep(
@@ -232,7 +229,8 @@ def sweep(
     sessions = make_sessionmaker(engine)
     report = SweepReport()
     started = time.monotonic()
-    _detect_late_disclosures(sessions, now or clock.now())
+    for check in _before:
+        check(sessions, now or clock.now())
     while True:
         current = now or clock.now()
         with sessions() as session:

@@ -20,15 +20,17 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine import api, clock
+from engine import clock
 from engine.catalog import flowchart
 from engine.catalog.graph import flow_graph
 from engine.definitions import listing, scope
 from engine.definitions.codes import guide_anchor, summary
 from engine.definitions.conventions import BPMN_NS, PL_NS
+from engine.definitions.deploy import DeployResult, deploy_upload
 from engine.definitions.descriptions import ValidationReport
 from engine.definitions.forms import FormRefused, normalize_form_path
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml
+from engine.definitions.validate import validate_bpmn
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError, Problem
 from engine.persistence.enums import InstanceStatus
 from engine.persistence.models import AuditLog, DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
@@ -160,7 +162,7 @@ def _form_paths(bpmn: bytes) -> set[str]:
 def validate(upload: Upload) -> ValidationReport:
     if upload.bpmn is None or upload.problems:
         return ValidationReport(upload.bpmn_name or "upload", list(upload.problems))
-    report = api.validate_upload(upload.bpmn, upload.bpmn_name or "upload.bpmn", upload.forms)
+    report = validate_bpmn(upload.bpmn, upload.bpmn_name or "upload.bpmn", upload.forms)
     return report
 
 
@@ -242,12 +244,12 @@ def staged(session: Session, staged_id: str, actor: str) -> Upload:
     return Upload(row.filename, row.bpmn, {p: t.encode("utf-8") for p, t in (row.forms or {}).items()})
 
 
-def deploy_staged(session: Session, staged_id: str, actor: str) -> api.DeployResult:
+def deploy_staged(session: Session, staged_id: str, actor: str) -> DeployResult:
     upload = staged(session, staged_id, actor)
     report = validate(upload)
     if not report.ok:
         raise DefinitionInvalid(report.problems)
-    result = api.deploy_upload(session, upload.bpmn or b"", upload.bpmn_name or "upload.bpmn", upload.forms, actor)
+    result = deploy_upload(session, upload.bpmn or b"", upload.bpmn_name or "upload.bpmn", upload.forms, actor)
     session.execute(delete(StagedUpload).where(StagedUpload.id == staged_id))
     return result
 
@@ -487,7 +489,7 @@ def wall_chart(session: Session, key: str, version: int, actor: str | None, pape
     row = _version(session, key, version)
     content = row.bpmn_xml.encode("utf-8")
     forms = {name: json.dumps(schema).encode("utf-8") for name, schema in (row.forms or {}).items()}
-    report = api.validate_upload(content, f"{key} v{version}", forms)
+    report = validate_bpmn(content, f"{key} v{version}", forms)
     if not report.ok or report.definition is None:
         raise DefinitionInvalid(report.problems)
     return flowchart.render(report.definition, flow_graph(content, f"{key} v{version}"), "pdf", paper)

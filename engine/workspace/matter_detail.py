@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +33,17 @@ from engine.workspace.inbox import urgency
 from engine.workspace.models import AddedApproval, ApprovalStatus, TaskReminder
 from engine.workspace.people import by_office, persons
 from engine.workspace.values import display_values, yuan_amount
+
+ContactSource = Callable[[Session, str, OpenTask], "str | None"]
+# The reporter's contact a complaint's reply step shows to its holder: the complaints' source,
+# installed by ``engine.bootstrap()``.
+_contact_source: ContactSource | None = None
+
+
+def set_contact_source(source: ContactSource | None) -> None:
+    global _contact_source
+    _contact_source = source
+
 
 LIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
 
@@ -293,8 +305,6 @@ def _with_citable(session: Session, spec: forms.FormSpec, village_id: int) -> fo
 
 def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     """The open step as its form shows it; only for someone who may act on it."""
-    from engine.public.complaints import contact_for_task
-
     row = session.get(OpenTask, task_id)
     if row is None:
         raise NotFound(code="task.not_open")
@@ -317,7 +327,8 @@ def task(session: Session, username: str, task_id: str) -> dict[str, Any]:
     kept = [
         a for a in attachments.of_instance(session, instance.id) if a.step_id == step.id and a.uploaded_by == username
     ]
-    contact = contact_for_task(session, username, row)  # a complaint's reply step: read and logged
+    # a complaint's reply step: the reporter's contact, read and logged
+    contact = _contact_source(session, username, row) if _contact_source else None
     card = summary.of_instance(session, instance, row)
     named = persons(session, {a.approver for a in approvals} | {a.approver for a in declined})
     documentation = step.documentation

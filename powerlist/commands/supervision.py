@@ -97,7 +97,7 @@ def scheduler(state: State, interval: float) -> None:
     """Run the sweeping scheduler in the foreground (a separate process beside the web app)."""
     import logging
 
-    from engine.supervision.scheduler import run_forever
+    from engine.scheduler import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick

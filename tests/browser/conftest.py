@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.world import county, new_database
+from tests.support.world import demo_county, new_database
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -38,7 +38,7 @@ def demo_site(folder: Path, flows: Iterable[Path], prepare: Callable[[Any], None
 
     url = f"sqlite:///{folder / 'browser.sqlite'}"
     engine, sessions = new_database(url)
-    county(sessions, *flows)
+    demo_county(sessions, *flows)
     if prepare is not None:
         with sessions() as session, session.begin():
             prepare(session)

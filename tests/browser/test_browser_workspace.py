@@ -8,22 +8,15 @@ import shutil
 
 import pytest
 
+from engine.catalog.examples import example_path
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.conftest import ROOT
 from tests.web.conftest import MINI, PASSWORD, png_bytes
 
 pytestmark = pytest.mark.browser
 
-STEPS = [
-    "propose",
-    "discuss",
-    "review",
-    "resolve",
-    "disclose_resolution",
-    "supervise_resolution",
-    "implement",
-    "disclose_result",
-    "supervise_result",
-]
+FLOW = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
+STEPS = [step.step for step in example_path(FLOW, "happy").steps]  # the happy path of examples.yaml
 # Who signs in for a step the previous holder cannot open; the committee chair otherwise.
 HOLDERS = {"supervise_resolution": "shangtang.supervisor", "supervise_result": "shangtang.supervisor"}
 NUMBERS = {

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.browser.conftest import PHONE
 from tests.conftest import ROOT
-from tests.support.world import county, new_database
+from tests.support.world import demo_county, new_database
 from tests.web.conftest import PASSWORD, png_bytes
 
 pytestmark = pytest.mark.browser
@@ -112,7 +112,7 @@ def approver_world(tmp_path_factory) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("approver")
     url = f"sqlite:///{folder / 'browser.sqlite'}"
     engine, sessions = new_database(url)
-    county(sessions, FUND)
+    demo_county(sessions, FUND)
     with sessions() as session, session.begin():
         for user in session.scalars(select(User).where(User.username.in_(NAMES))):
             user.display_name = NAMES[user.username]

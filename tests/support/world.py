@@ -1,6 +1,6 @@
 """The demo county the tests run on: one factory for the organisation, its users and deployed flows.
 
-``county(sessions, *flows)`` loads the demo organisation and users into a migrated database and
+``demo_county(sessions, *flows)`` loads the demo organisation and users into a migrated database and
 deploys ``flows``; ``new_database(url)`` migrates a fresh database first. The fixtures built on
 them are registered for every test by ``tests/conftest.py``:
 
@@ -26,10 +26,9 @@ from sqlalchemy import select
 
 from engine import api, clock, queries
 from engine.persistence.models import OpenTask, RoleAssignment, User
+from tests.conftest import MINI, ROOT
 from tests.support import files
 
-ROOT = Path(__file__).resolve().parents[2]
-MINI = ROOT / "tests" / "data" / "mini" / "mini_decision.bpmn"
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 # Monday 2 November 2026, 09:00 China time: no holiday within the next weeks.
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -55,7 +54,7 @@ def deploy(sessions, *flows: Path, actor: str = "admin") -> None:
             api.deploy_file(session, flow, actor)
 
 
-def county(sessions, *flows: Path, organisation: bool = True, shipped: bool = False) -> Any:
+def demo_county(sessions, *flows: Path, organisation: bool = True, shipped: bool = False) -> Any:
     """The demo county in ``sessions``: its organisation and users (unless ``organisation`` is false,
     for a database that already has them) with every shipped flow when ``shipped``, then ``flows``
     deployed; returns ``sessions``."""
@@ -71,13 +70,13 @@ def county(sessions, *flows: Path, organisation: bool = True, shipped: bool = Fa
 @pytest.fixture
 def demo_world(demo_org):
     """The demo organisation with the mini flow and 四议两公开 deployed; returns the sessionmaker."""
-    return county(demo_org, MINI, FOUR, organisation=False)
+    return demo_county(demo_org, MINI, FOUR, organisation=False)
 
 
 @pytest.fixture
 def mini_world(demo_org):
     """The demo organisation with the mini flow deployed; returns the sessionmaker."""
-    return county(demo_org, MINI, organisation=False)
+    return demo_county(demo_org, MINI, organisation=False)
 
 
 def shipped(key: str) -> Path:
@@ -207,7 +206,7 @@ def world(demo_org, db_engine, now) -> World:
     from engine.supervision import rules
 
     rules.reset()
-    return World(county(demo_org, MINI, organisation=False), db_engine)
+    return World(demo_county(demo_org, MINI, organisation=False), db_engine)
 
 
 @pytest.fixture

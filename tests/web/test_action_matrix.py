@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import DATABASES, MINI, fresh_database
 from tests.support.files import PDF
-from tests.support.world import county, new_database
+from tests.support.world import demo_county, new_database
 
 PASSWORD = "powerlist-demo"
 FLOW = "mini_decision"
@@ -280,7 +280,7 @@ def matrix_world(matrix_db, tmp_path_factory) -> Iterator[World]:
 
     folder = tmp_path_factory.mktemp("matrix-files")
     engine, sessions = new_database(matrix_db)
-    county(sessions, MINI)
+    demo_county(sessions, MINI)
     with sessions() as session, session.begin():
         unit = get_unit(session, VILLAGE)
         secret = hash_password(PASSWORD)

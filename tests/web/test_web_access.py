@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.support.world import county, new_database
+from tests.support.world import demo_county, new_database
 from tests.web.conftest import FOUR, MINI, PASSWORD, png_bytes
 
 ANONYMOUS = None
@@ -40,7 +40,7 @@ def world_app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("access")
     url = f"sqlite:///{folder / 'access.sqlite'}"
     engine, sessions = new_database(url)
-    county(sessions, FOUR, MINI)
+    demo_county(sessions, FOUR, MINI)
     files = folder / "attachments"
     with sessions() as session, session.begin():
         result = api.start(session, "four_deliberations", "QX0101", HOLDER, {}, "村道硬化")

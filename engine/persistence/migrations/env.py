@@ -2,10 +2,11 @@
 
 from alembic import context
 
-from engine.persistence.schema import metadata
+# The schema is every area's tables; the engine's wiring, above the areas, knows them all.
+from engine.wiring import load_models
 
 config = context.config
-target_metadata = metadata()
+target_metadata = load_models()
 
 
 def run_migrations_online() -> None:

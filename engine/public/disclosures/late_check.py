@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.calendar import as_local_day
 from engine.errors import FormInvalid
+from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
 from engine.persistence.models import OrgUnit
 from engine.public.disclosure_models import Disclosure
 from engine.public.disclosures.periods import Calendar, bounds, calendar_rules, periods_ended
 from engine.public.disclosures.workflow import POSTED
+from engine.supervision import sweep
 from engine.texts import text
+
+log = logging.getLogger(__name__)
 
 LATE_CODE = "disclosure_late"
 
@@ -137,3 +142,22 @@ def detect_late(session: Session, now: datetime) -> list[Any]:
         if violation is not None:
             raised.append(violation)
     return raised
+
+
+def check_on_time(sessions: sessionmaker, now: datetime) -> None:
+    """三务公开 not posted by its due day; once per village, kind and period. Run by every sweep."""
+    try:
+        with sessions() as session:
+            with session.begin():
+                if not late_findings(session, now):
+                    return
+            with session.begin():
+                begin_write(session)
+                detect_late(session, now)
+    except Exception:  # a broken calendar file must not hold back the timers
+        log.exception("the on-time check of the disclosures failed")
+
+
+def install() -> None:
+    """Let every sweep check the disclosures are on time (the engine's bootstrap calls this)."""
+    sweep.before_each_sweep(check_on_time)

@@ -11,22 +11,13 @@ import pytest
 
 from engine.audit.eventlog import EventLog, EventLogBuilder
 from engine.audit.reference_model import ProcessModel, compile_model
+from engine.catalog.examples import example_path
 from engine.definitions.validate import load_definition_file, validate_bpmn
 from tests.conftest import ROOT
 from tests.support import files
 
 FLOW = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
-FULL = [
-    "propose",
-    "discuss",
-    "review",
-    "resolve",
-    "disclose_resolution",
-    "supervise_resolution",
-    "implement",
-    "disclose_result",
-    "supervise_result",
-]
+FULL = [step.step for step in example_path(FLOW, "happy").steps]  # the happy path of examples.yaml
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in China
 ROLE_ACTOR = {"party_secretary": "secretary", "committee_chair": "chair", "supervisory_member": "supervisor"}
 SLUG = {"QX0101": "shangtang", "QX0102": "xiatang", "QX0201": "lingtou", "QX0202": "lingjiao"}

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from engine import scheduler
 from engine.audit.models import HistoryAnchor
 from engine.calendar import CST
-from engine.supervision import scheduler
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

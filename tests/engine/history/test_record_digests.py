@@ -233,8 +233,8 @@ def hourly_rules(tmp_path, monkeypatch):
 def test_the_scheduler_anchors_every_hour_when_the_rules_say_so(db_engine, sessions, hourly_rules):
     from datetime import datetime
 
+    from engine import scheduler
     from engine.calendar import CST
-    from engine.supervision import scheduler
 
     running = scheduler.start_scheduler(db_engine, interval_s=3600)
     try:
@@ -252,7 +252,7 @@ def test_the_scheduler_anchors_every_hour_when_the_rules_say_so(db_engine, sessi
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_daily_anchors_only_by_default(db_engine):
-    from engine.supervision import scheduler
+    from engine import scheduler
 
     running = scheduler.start_scheduler(db_engine, interval_s=3600)
     try:

@@ -15,10 +15,10 @@ from sqlalchemy.exc import StatementError
 
 from engine.persistence.enums import EnumText, EventKind, InstanceStatus, Level
 from engine.persistence.models import Base, OrgUnit
-from engine.persistence.schema import load_all
 from engine.public.disclosure_models import DisclosureStatus
 from engine.public.subsidy_models import RosterStatus
 from engine.supervision.models import DecisionStatus, Severity, ViolationOutcome, ViolationStatus
+from engine.wiring import load_models
 from engine.workspace.models import ApprovalStatus
 
 RULES = Path(__file__).resolve().parents[3] / "rules"
@@ -71,7 +71,7 @@ def test_the_shipped_rules_use_only_known_severities_and_levels():
 
 
 def test_every_enum_column_is_plain_text_long_enough_for_its_words():
-    load_all()
+    load_models()
     columns = [c for t in Base.metadata.tables.values() for c in t.columns if isinstance(c.type, EnumText)]
     assert {c.type.enum for c in columns} == set(ENUMS)
     for column in columns:

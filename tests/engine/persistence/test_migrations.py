@@ -6,11 +6,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from engine.persistence.models import Base
-from engine.persistence.schema import load_all
+from engine.wiring import load_models
 
 
 def test_migrations_match_the_models(db_engine):
-    load_all()
+    load_models()
     with db_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.calendar import CST
 from tests.conftest import DATABASES, fresh_database
-from tests.support.world import county, new_database
+from tests.support.world import demo_county, new_database
 
 VILLAGE = "QX0101"  # 上塘村
 CADRE = "shangtang.cadre"
@@ -30,7 +30,7 @@ def disclosure_world(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("disclosures")
     with fresh_database(request.param, folder) as url:
         engine, sessions = new_database(url)
-        county(sessions)
+        demo_county(sessions)
         yield engine, sessions
         engine.dispose()
 

@@ -183,7 +183,7 @@ def test_a_sweep_also_fires_the_timers_it_made_due(world, now):
 
 
 def test_the_scheduler_keeps_spiffworkflow_to_warnings(world, caplog):
-    from engine.supervision.scheduler import quiet_libraries
+    from engine.scheduler import quiet_libraries
 
     names = ("spiff", "spiff.task", "spiff.workflow", "spiff.data", "apscheduler")
     before = {name: logging.getLogger(name).level for name in names}

@@ -137,7 +137,7 @@ def test_the_background_scheduler_fires_what_is_due(world, now):
     from datetime import UTC, datetime
 
     from engine import clock
-    from engine.supervision.scheduler import start_scheduler
+    from engine.scheduler import start_scheduler
 
     now(datetime.now(UTC) - timedelta(days=4))  # a matter whose three-day step is overdue in real time
     instance = world.start("mini_decision")

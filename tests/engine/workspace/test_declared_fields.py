@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from engine.catalog.examples import examples_path, load_examples
 from tests.conftest import DATABASES, MINI, ROOT, fresh_database
-from tests.support.world import county, new_database
+from tests.support.world import demo_county, new_database
 
 FOUR = ROOT / "processes" / "four_deliberations" / "four_deliberations.bpmn"
 FUND = ROOT / "processes" / "fund_payment" / "fund_payment.bpmn"
@@ -155,7 +155,7 @@ def fields_world(fields_db, tmp_path_factory) -> Iterator[World]:
     saved = os.environ.get("POWERLIST_INSTANCE")
     os.environ["POWERLIST_INSTANCE"] = str(instance)  # where the sample uploads go
     engine, sessions = new_database(fields_db)
-    county(sessions, MINI, FOUR, FUND, RECTIFICATION)
+    demo_county(sessions, MINI, FOUR, FUND, RECTIFICATION)
     resolve = {"members": 5, "present": 5, "votes_for": 4, "votes_against": 1, "abstain": 0}
     with sessions() as session, session.begin():
         mini = operations.start(session, "mini_decision", "QX0101", SECRETARY, {}, "修缮村道")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.audit.conftest import T0, drive
-from tests.support.world import county, new_database
+from tests.support.world import demo_county, new_database
 from tests.web.conftest import FOUR, MINI, PASSWORD, png_bytes
 
 AUDITORS = {
@@ -43,7 +43,7 @@ def build_world(folder: Path, url: str | None = None) -> World:
 
     url = url or f"sqlite:///{folder / 'audit.sqlite'}"
     engine, sessions = new_database(url)
-    county(sessions, FOUR, MINI)
+    demo_county(sessions, FOUR, MINI)
     ok = drive(sessions)
     slow = drive(sessions, village="QX0102", gaps={"discuss": timedelta(days=12)})
     loop = drive(sessions, village="QX0201", fail_review=True)
