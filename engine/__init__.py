@@ -10,6 +10,7 @@ __all__ = [
     # the public modules: the web app and the command line import only these (see .importlinter)
     "api",
     "audit",
+    "caches",
     "calendar",
     "catalog",
     "clock",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +189,7 @@ def definitions(state: State, as_json: bool) -> None:
 
     with state.transaction() as session:
         published = publications(session)
-        rows = [{**row, "counties": published.get(row["key"], [])} for row in list_definitions(session)]
+        rows = [{**asdict(row), "counties": published.get(row.key, [])} for row in list_definitions(session)]
     if as_json:
         echo_json(rows)
         return
@@ -238,15 +239,15 @@ def tasks(state: State, village: str | None, actor: str | None, as_json: bool) -
     with state.transaction() as session:
         rows = open_tasks(session, village, actor)
     if as_json:
-        echo_json(rows)
+        echo_json([asdict(row) for row in rows])
         return
     if not rows:
         click.echo("no open tasks")
     for row in rows:
-        due = _china_time(row["due_at"]) or "-"
-        mark = " OVERDUE" if row["overdue"] else ""
+        due = _china_time(row.due_at) or "-"
+        mark = " OVERDUE" if row.overdue else ""
         click.echo(
-            f"{row['id']}  #{row['instance']:<6} {row['village']:<8} {row['step_name']} [{row['role']}] due {due}{mark}"
+            f"{row.id}  #{row.instance:<6} {row.village:<8} {row.step_name} [{row.role}] due {due}{mark}"
         )
 
 
@@ -358,16 +359,16 @@ def history(state: State, instance_id: int, actor: str | None, as_json: bool) ->
         info = queries.instance(session, instance_id)
         events = queries.history(session, instance_id)
     if as_json:
-        echo_json({"instance": info, "events": events})
+        echo_json({"instance": asdict(info), "events": [asdict(event) for event in events]})
         return
     click.echo(
-        f"#{info['id']} {info['name']} v{info['version']} - {info['title']} ({info['village']}) {info['status']}"
+        f"#{info.id} {info.name} v{info.version} - {info.title} ({info.village}) {info.status}"
     )
     for event in events:
-        who = f" by {event['actor']}" if event["actor"] else ""
-        step = f" {event['step']}" if event["step"] else ""
-        detail = json.dumps(event["data"], ensure_ascii=False) if event["data"] else ""
-        click.echo(f"{event['seq']:>3} {_china_time(event['at'])} {event['kind']}{step}{who} {detail}")
+        who = f" by {event.actor}" if event.actor else ""
+        step = f" {event.step}" if event.step else ""
+        detail = json.dumps(event.data, ensure_ascii=False) if event.data else ""
+        click.echo(f"{event.seq:>3} {_china_time(event.at)} {event.kind}{step}{who} {detail}")
 
 
 @main.command()

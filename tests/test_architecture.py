@@ -30,7 +30,7 @@ def test_the_import_contracts_hold():
 # Each engine package's __all__, its names in alphabetical order.
 PUBLIC = {
     "engine": (
-        "api audit bootstrap calendar catalog clock definitions diagram errors expressions history inputs "
+        "api audit bootstrap caches calendar catalog clock definitions diagram errors expressions history inputs "
         "messages org persistence policy public queries runtime scheduler supervision workspace"
     ),
     "engine.audit": "anchor conformance descriptive eventlog export histories logs mapping reference_model views",

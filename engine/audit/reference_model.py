@@ -34,6 +34,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import AdHocSubprocess, EventSubprocess, SubWorkflowTask
 
+from engine import caches
 from engine.audit import alignment
 from engine.calendar import parse_time_limit
 from engine.definitions.descriptions import StepInfo
@@ -463,15 +464,18 @@ def empty_model(key: str) -> ProcessModel:
     return ProcessModel(key, None, [], [], [], True, [0], [0], [[0]], [0], [], 0, [], [], [], [])
 
 
-_cache: dict[tuple[str, str], ProcessModel] = {}
+# Keyed by everything the model is compiled from (the flow's content and its version number), so
+# databases in one process may share an entry.
+_cache: dict[tuple[str, str, int], ProcessModel] = {}
 _lock = threading.Lock()
+caches.register(_cache.clear)
 
 
 def model_for(row: Any) -> ProcessModel:
     """The compiled model of a deployed version (a ``DefinitionVersion``), once per process."""
     from engine.runtime.loaded import loaded
 
-    cache_key = (row.key, row.content_hash)
+    cache_key = (row.key, row.content_hash, row.version)
     found = _cache.get(cache_key)
     if found is not None:
         return found

@@ -101,19 +101,19 @@ def power_list(session: Session | None = None, folder: Path = SHIPPED) -> list[C
         for item in items.values():
             item.versions = []
         for row in definitions(session):
-            item = items.get(row["key"])
+            item = items.get(row.key)
             if item is None:
-                item = items[row["key"]] = CatalogItem(
-                    row["key"], row["number"], row["category"], row["name"], steps=row["steps"], versions=[]
+                item = items[row.key] = CatalogItem(
+                    row.key, row.number, row.category, row.name, steps=row.steps, versions=[]
                 )
             item.versions.append(
                 {
-                    "version": row["version"],
-                    "name": row["name"],
-                    "steps": row["steps"],
-                    "running": row["running"],
-                    "retired": row["retired"],
-                    "deployed_at": row["deployed_at"],
+                    "version": row.version,
+                    "name": row.name,
+                    "steps": row.steps,
+                    "running": row.running,
+                    "retired": row.retired,
+                    "deployed_at": row.deployed_at,
                 }
             )
     return sorted(items.values(), key=lambda item: (item.number is None, item.number or "", item.key))

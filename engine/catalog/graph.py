@@ -6,15 +6,18 @@ a matter's history went through.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from engine.definitions.conventions import bpmn
 from engine.definitions.document import BpmnDocument, local_name, text_of
 from engine.definitions.safe_xml import parse_xml
 from engine.errors import DefinitionInvalid
 from engine.history.events import EventKind
+
+if TYPE_CHECKING:
+    from engine.queries import HistoryEntry
 
 GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"})
 # Gateways whose choice the history records (engine.runtime.steps: gateway_taken).
@@ -90,7 +93,7 @@ def flow_graph(content: bytes, filename: str = "upload.bpmn") -> FlowGraph:
     return FlowGraph(process.get("id") or "", nodes, edges)
 
 
-def taken_flows(graph: FlowGraph, events: Iterable[Mapping[str, Any]]) -> set[str]:
+def taken_flows(graph: FlowGraph, events: Iterable[HistoryEntry]) -> set[str]:
     """Ids of the sequence flows a matter went along, from its history events (``queries.history``).
 
     An exclusive or inclusive gateway's choice is its ``gateway_taken`` event; a completed user task
@@ -101,12 +104,12 @@ def taken_flows(graph: FlowGraph, events: Iterable[Mapping[str, Any]]) -> set[st
     chosen: set[tuple[str, str]] = set()
     reached = {n.id for n in graph.of_kind("startEvent")}
     for event in events:
-        data = event.get("data") or {}
-        kind = event.get("kind")
+        data = event.data or {}
+        kind = event.kind
         if kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED):
-            completed.add(event["step"])
+            completed.add(event.step)
         elif kind == EventKind.GATEWAY_TAKEN:
-            chosen.update((event["step"], target) for target in data.get("to", []))
+            chosen.update((event.step, target) for target in data.get("to", []))
         reached.update(data.get("opened", []))
     taken: set[str] = set()
     changed = True

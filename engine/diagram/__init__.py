@@ -9,6 +9,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 
+from engine import caches
 from engine.definitions.safe_xml import parse_xml
 from engine.diagram.di import from_di, semantic_index
 from engine.diagram.drawing import Bounds, Diagram, Edge, Shape
@@ -34,8 +35,10 @@ class DiagramUnavailable(Exception):
     """The file cannot be drawn (unreadable XML, or no layout and no graphviz)."""
 
 
+# Keyed by the drawn content's SHA-256 and bounded: safe to share between databases.
 _cache: OrderedDict[str, Diagram] = OrderedDict()
 _lock = threading.Lock()
+caches.register(_cache.clear)
 
 
 def diagram_of(bpmn: str | bytes) -> Diagram:

@@ -6,12 +6,12 @@ of the process; role assignments change and are always read from the database.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine import caches
 from engine.errors import NotFound, PermissionDenied, PowerlistError
 from engine.org.roles import ROLES, role_level
 from engine.persistence.models import OrgUnit, RoleAssignment, User
@@ -26,14 +26,14 @@ class UnitInfo:
     parent_id: int | None
 
 
-_chains: dict[tuple[str, int], tuple[UnitInfo, ...]] = {}
-_lock = threading.Lock()
+# Per database: unit ids belong to their database.
+_chains = caches.PerDatabase()
 
 
 def unit_chain(session: Session, unit_id: int) -> tuple[UnitInfo, ...]:
     """The unit and its ancestors, nearest first."""
-    key = (str(session.get_bind().url), unit_id)
-    chain = _chains.get(key)
+    chains = _chains.of(session)
+    chain = chains.get(unit_id)
     if chain is None:
         found: list[UnitInfo] = []
         next_id: int | None = unit_id
@@ -48,8 +48,7 @@ def unit_chain(session: Session, unit_id: int) -> tuple[UnitInfo, ...]:
             found.append(UnitInfo(*row))
             next_id = row.parent_id
         chain = tuple(found)
-        with _lock:
-            _chains[key] = chain
+        chains[unit_id] = chain
     return chain
 
 

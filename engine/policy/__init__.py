@@ -57,6 +57,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine import caches
 from engine.definitions import scope
 from engine.errors import NotFound, PermissionDenied
 from engine.org.roles import ROLES
@@ -189,19 +190,19 @@ def _holds_within(actor: _Actor, roles: frozenset[str], reach: set[int]) -> bool
 
 # Caches of facts that never change once written: a definition version's flow key (per database)
 # and the roles of a loaded definition's first steps. ``clear_caches`` empties them.
-_keys: dict[tuple[str, int], str] = {}
+_keys = caches.PerDatabase()
 
 
 def _key_of(session: Session, instance: ProcessInstance) -> str:
     """The flow key of the matter's definition version (versions never change their key)."""
-    cache_key = (str(session.get_bind().url), instance.definition_version_id)
-    key = _keys.get(cache_key)
+    keys = _keys.of(session)
+    key = keys.get(instance.definition_version_id)
     if key is None:
         key = session.scalar(
             select(DefinitionVersion.key).where(DefinitionVersion.id == bindparam("id")),
             {"id": instance.definition_version_id},
         )
-        _keys[cache_key] = key
+        keys[instance.definition_version_id] = key
     return key
 
 
@@ -229,6 +230,9 @@ def clear_caches() -> None:
     """Forget the flow keys and first-step roles read so far (a test that rebuilds its databases)."""
     _keys.clear()
     _first_roles.clear()
+
+
+caches.register(clear_caches)
 
 
 def starters(definition: Any) -> frozenset[str]:

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from engine import caches
+
 MAX_ENTRIES = 512
 _PENDING = "powerlist.workflows"
 
@@ -70,3 +72,6 @@ def _after_rollback(session: Session) -> None:
 def clear() -> None:
     with _lock:
         _entries.clear()
+
+
+caches.register(clear)

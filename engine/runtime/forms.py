@@ -19,6 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from engine import caches
 from engine.errors import FieldError, FormInvalid
 from engine.texts import data, error_text, text
 
@@ -69,8 +70,10 @@ class FormSpec:
 
 
 # Deployed forms are long-lived objects of their restored definition: what is derived from one is
-# kept beside it, checked by identity, so a step does not derive it again.
+# kept beside it, checked by identity, so a step does not derive it again. Safe to share between
+# databases: an entry is used only for the very form object it was derived from.
 _derived: dict[tuple[str, int], tuple[Any, Any]] = {}
+caches.register(_derived.clear)
 
 
 def _kept(kind: str, schema: dict[str, Any], make: Any) -> Any:

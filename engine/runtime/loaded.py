@@ -1,4 +1,4 @@
-"""Deployed definitions restored for running, once per process (versions are immutable)."""
+"""Deployed definitions restored for running, once per database (versions are immutable)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
+from engine import caches
 from engine.definitions.descriptions import StepInfo
 from engine.persistence.models import DefinitionVersion
 from engine.runtime.serializer import load_specs
@@ -44,18 +47,21 @@ class LoadedDefinition:
         return self.forms.get(step.form), self.form_texts.get(step.form)
 
 
-# Keyed by content, not row id: several databases (tests, SQLite and PostgreSQL) may share a process.
-_cache: dict[tuple[str, str], LoadedDefinition] = {}
+# Kept per database: a version's row id and number belong to its database, and two databases in one
+# process (tests, SQLite beside PostgreSQL) may hold the same flow under other ids.
+_restored = caches.PerDatabase()
 _lock = threading.Lock()
 
 
 def loaded(row: DefinitionVersion) -> LoadedDefinition:
+    session = object_session(row)
+    cache = _restored.of(session) if session is not None else {}
     cache_key = (row.key, row.content_hash)
-    found = _cache.get(cache_key)
+    found = cache.get(cache_key)
     if found is not None:
         return found
     with _lock:
-        found = _cache.get(cache_key)
+        found = cache.get(cache_key)
         if found is None:
             spec, subprocess_specs = load_specs(row.spec_json)
             steps = {s["id"]: StepInfo(**s) for s in row.meta.get("steps", [])}
@@ -72,13 +78,13 @@ def loaded(row: DefinitionVersion) -> LoadedDefinition:
                 spec=spec,
                 subprocess_specs=subprocess_specs,
             )
-            _cache[cache_key] = found
+            cache[cache_key] = found
     return found
 
 
 def loaded_version(session: Any, version_id: int, key: str, content_hash: str) -> LoadedDefinition:
     """The restored definition, reading the version row only when this process has not restored it yet."""
-    found = _cache.get((key, content_hash))
+    found = _restored.of(session).get((key, content_hash))
     if found is not None:
         return found
     return loaded(session.get(DefinitionVersion, version_id))
@@ -86,5 +92,4 @@ def loaded_version(session: Any, version_id: int, key: str, content_hash: str) -
 
 def clear() -> None:
     """Forget restored definitions."""
-    with _lock:
-        _cache.clear()
+    _restored.clear()

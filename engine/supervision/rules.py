@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import caches, clock
 from engine.calendar import parse_time_limit
 from engine.errors import PowerlistError
 from engine.persistence.db import begin_write
@@ -121,6 +121,9 @@ def reset() -> None:
     base_data.cache_clear()
     _books.clear()
     _active.clear()
+
+
+caches.register(reset)
 
 
 @dataclass(frozen=True)
@@ -279,7 +282,8 @@ def _duration(value: str | None) -> timedelta | None:
     return parse_time_limit(value) if value else None
 
 
-_books: dict[tuple[Any, ...], RuleBook] = {}
+# Per database: rule set versions (their ids and which are active) belong to their database.
+_books = caches.PerDatabase()
 _SESSION_KEY = "powerlist.supervision.rules"
 
 
@@ -289,8 +293,9 @@ def rules_for(session: Session, county_code: str | None) -> RuleBook:
     if county_code in per_session:
         return per_session[county_code]
     rows = _active_versions(session, county_code)
-    key = (str(session.get_bind().url), *(r.id for r in rows)) if rows else ()
-    book = _books.get(key)
+    books = _books.of(session)
+    key = tuple(r.id for r in rows)
+    book = books.get(key)
     if book is None:
         data = base_data()
         parts = []
@@ -300,19 +305,19 @@ def rules_for(session: Session, county_code: str | None) -> RuleBook:
             parts.append(f"{row.scope}#{row.version}")
         label = str(data["supervision"]["version"]) + (f"@{'+'.join(parts)}" if parts else "")
         book = RuleBook(data, label[:64])
-        _books[key] = book
+        books[key] = book
     per_session[county_code] = book
     return book
 
 
-_active: dict[tuple[str, str | None], tuple[float, list[Any]]] = {}
+_active = caches.PerDatabase()
 ACTIVE_TTL_S = 2.0  # how soon another process's activation takes effect here
 
 
 def _active_versions(session: Session, county_code: str | None) -> list[Any]:
     """The active versions for a county, re-read at most every ``ACTIVE_TTL_S`` seconds per database."""
-    cache_key = (str(session.get_bind().url), county_code)
-    cached = _active.get(cache_key)
+    active = _active.of(session)
+    cached = active.get(county_code)
     if cached is not None and time.monotonic() - cached[0] < ACTIVE_TTL_S:
         return cached[1]
     scopes = [ALL_COUNTIES] + ([county_code] if county_code else [])
@@ -323,7 +328,7 @@ def _active_versions(session: Session, county_code: str | None) -> list[Any]:
             )
         ).all()
     rows = sorted(rows, key=lambda r: r.scope != ALL_COUNTIES)
-    _active[cache_key] = (time.monotonic(), rows)
+    active[county_code] = (time.monotonic(), rows)
     return rows
 
 

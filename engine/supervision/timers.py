@@ -9,6 +9,7 @@ sweep finds nothing to fire and marks them obsolete.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import caches, clock
 from engine.calendar import load_work_calendar
 from engine.clock import as_utc
 from engine.errors import NotFound
@@ -127,12 +128,14 @@ def _due_time(value: Any) -> datetime | None:
     return as_utc(plain)
 
 
-_has_timers: dict[tuple[str, int, int], bool] = {}
+# Keyed by the restored spec itself, held weakly: the answer goes with the spec it was read from.
+_has_timers: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 _has_timers_lock = threading.Lock()
+caches.register(_has_timers.clear)
 
 
 def definition_has_timers(definition: LoadedDefinition) -> bool:
-    key = (definition.key, definition.version, id(definition.spec))
+    key = definition.spec
     found = _has_timers.get(key)
     if found is None:
         specs = [definition.spec, *definition.subprocess_specs.values()]

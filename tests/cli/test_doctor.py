@@ -26,7 +26,7 @@ def _keys(world, task_id: str) -> set[str]:
 
 def test_doctor_gives_an_old_open_task_its_deadline_timers_and_a_late_sweep_warns(world, cli: Cli):
     instance = world.start("mini_decision")
-    task = world.task(instance)["id"]
+    task = world.task(instance).id
     _drop_timers(world, f"remind:{task}", f"due:{task}")
 
     found = cli("doctor", "--json", check=True).json()
@@ -63,7 +63,7 @@ def test_doctor_gives_an_old_open_task_its_deadline_timers_and_a_late_sweep_warn
 
 def test_init_backfills_what_is_missing(world, cli: Cli):
     instance = world.start("mini_decision")
-    task = world.task(instance)["id"]
+    task = world.task(instance).id
     _drop_timers(world, f"due:{task}")
     assert backfill(world.engine, fix=False).timers == 1
     out = cli("init", check=True).out
@@ -100,7 +100,7 @@ def test_the_backfill_makes_the_timers_the_step_made_from_a_boundary_timer(world
 
     world.deploy(TIMED)
     instance = world.start("timed_posting")
-    task = world.task(instance, "prepare")["id"]  # no pl:timeLimit: its PT48H boundary timer is the deadline
+    task = world.task(instance, "prepare").id  # no pl:timeLimit: its PT48H boundary timer is the deadline
 
     def made() -> list[tuple]:
         rows = world.timers(task_id=task)
@@ -115,4 +115,4 @@ def test_the_backfill_makes_the_timers_the_step_made_from_a_boundary_timer(world
     report = backfill(world.engine, fix=True)
     assert [(t.task_id, sorted(t.added)) for t in report.tasks] == [(task, [f"due:{task}", f"remind:{task}"])]
     assert made() == by_step
-    assert world.task(instance, "prepare")["due_at"] == "2026-11-04T01:00:00.000000Z"
+    assert world.task(instance, "prepare").due_at == "2026-11-04T01:00:00.000000Z"

@@ -57,7 +57,7 @@ def test_a_year_without_data_is_named_and_logged(caplog):
 
 def _resolve_timers(driver, instance):
     resolve = driver.task(instance, "resolve")
-    found = {t.kind: t for t in driver.timers(task_id=resolve["id"])}
+    found = {t.kind: t for t in driver.timers(task_id=resolve.id)}
     return resolve, found
 
 
@@ -117,7 +117,7 @@ def test_a_due_time_in_a_year_without_calendar_data_raises_a_loud_warning(world,
     with world.sessions() as session:
         logged = session.scalars(select(AuditLog).where(AuditLog.action == "calendar.missing_year")).all()
     assert [(a.subject, a.detail["years"], a.detail["task"]) for a in logged] == [
-        ("calendar 2030", [2030], resolve["id"])
+        ("calendar 2030", [2030], resolve.id)
     ]
     world.sweep(timers["task_due"].due_at.replace(tzinfo=UTC) + timedelta(seconds=1))
     [overdue] = world.violations(instance, "step_overdue")

@@ -62,12 +62,12 @@ class StepDriver:
 
     def status(self) -> str:
         with self.lib.sessions() as session:
-            return queries.instance(session, self.id)["status"]
+            return queries.instance(session, self.id).status
 
     def ended_at(self) -> list[str]:
         with self.lib.sessions() as session:
             events = queries.history(session, self.id)
-        return [e["data"]["end"] for e in events if e["kind"] == "instance_ended"]
+        return [e.data["end"] for e in events if e.kind == "instance_ended"]
 
 
 def refused_on(errors: list[tuple[str, str]], field: str, *words: str) -> bool:

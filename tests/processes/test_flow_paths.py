@@ -143,8 +143,8 @@ def drive(sessions: sessionmaker[Session], key: str, example: ExamplePath) -> se
         info = queries.instance(session, instance_id)
         events = queries.history(session, instance_id)
         assert api.verify_history(session, instance_id).ok
-    assert info["status"] == "completed"
-    ended = [e["data"]["end"] for e in events if e["kind"] == "instance_ended"]
+    assert info.status == "completed"
+    ended = [e.data["end"] for e in events if e.kind == "instance_ended"]
     assert ended == [example.end], f"{key}/{example.name}: ended at {ended}"
     flows = taken_flows(graph(key), events)
     edges = {e.id: e for e in graph(key).edges}

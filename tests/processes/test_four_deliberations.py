@@ -142,5 +142,5 @@ def test_the_resolution_is_numbered_by_the_system_and_records_its_amount(matter)
     matter.done("resolve")
     with matter.lib.sessions() as session:
         history = queries.history(session, matter.id)
-    resolved = [e for e in history if e["kind"] == "task_completed" and e.get("step") == "resolve"]
-    assert resolved and resolved[-1]["data"]["form"]["approved_amount_fen"] == 30_000_000
+    resolved = [e for e in history if e.kind == "task_completed" and e.step == "resolve"]
+    assert resolved and resolved[-1].data["form"]["approved_amount_fen"] == 30_000_000

@@ -106,10 +106,10 @@ class World:
 
     def tasks(self, instance_id: int) -> list[dict]:
         with self.sessions() as session:
-            return [t for t in queries.open_tasks(session) if t["instance"] == instance_id]
+            return [t for t in queries.open_tasks(session) if t.instance == instance_id]
 
     def task(self, instance_id: int, step: str | None = None) -> dict:
-        found = [t for t in self.tasks(instance_id) if step is None or t["step"] == step]
+        found = [t for t in self.tasks(instance_id) if step is None or t.step == step]
         assert found, f"no open task {step or ''} in instance {instance_id}: {self.tasks(instance_id)}"
         return found[0]
 
@@ -130,14 +130,14 @@ class World:
 
     def complete(self, instance_id: int, step: str, data: dict, actor: str | None = None, waive: str | None = None):
         task = self.task(instance_id, step)
-        actor = actor or self.holder(task["id"])
+        actor = actor or self.holder(task.id)
         with self.sessions() as session, session.begin():
-            return files.complete(session, task["id"], actor, data, waive)
+            return files.complete(session, task.id, actor, data, waive)
 
     def force(self, instance_id: int, step: str, reason: str, data: dict | None = None, actor: str = "dongxi.agency"):
         task = self.task(instance_id, step)
         with self.sessions() as session, session.begin():
-            return api.force(session, task["id"], actor, reason, data)
+            return api.force(session, task.id, actor, reason, data)
 
     def run(self, instance_id: int, steps: dict[str, dict]) -> None:
         for step, data in steps.items():

@@ -72,7 +72,7 @@ def test_ordinary_ids_still_reach_their_pages(client, auth, demo_world):
     auth.login(SECRETARY)
     task = task_id_from(start_mini(client))
     with demo_world() as session:
-        matter = next(t["instance"] for t in queries.open_tasks(session) if t["id"] == task)
+        matter = next(t.instance for t in queries.open_tasks(session) if t.id == task)
     assert client.get(f"/matters/{matter}").status_code == 200
     assert client.get(f"/matters/{matter:05d}").status_code == 200
     assert client.get(f"/matters/{matter + 1_000_000}").status_code == 404

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
+from engine import caches
 from engine.errors import PowerlistError
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.texts import data, text, texts
@@ -46,9 +48,6 @@ class Rules:
     wrong_per_code_per_day: int
 
 
-_cache: dict[tuple[Any, ...], Rules] = {}
-
-
 def rules() -> Rules:
     """``rules/defaults/subsidies.yaml`` with the county's file merged over it, checked (read again
     when either file or the rule folder changes: every completed step asks for the flows)."""
@@ -60,10 +59,17 @@ def rules() -> Rules:
     folder = os.environ.get("POWERLIST_RULES_DIR")
     files = [DEFAULTS / RULE_FILE, *([Path(folder) / RULE_FILE] if folder else [])]
     key = (folder, *(path.stat().st_mtime_ns if path.is_file() else None for path in files))
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = _read_rules()
-    return _cache[key]
+    return _rules_of(key)
+
+
+@lru_cache(maxsize=1)
+def _rules_of(key: tuple[Any, ...]) -> Rules:
+    """The rules read once per ``key``: safe to keep, since the key names the rule folder and the
+    files' modification times, so a changed file is read again."""
+    return _read_rules()
+
+
+caches.register(_rules_of.cache_clear)
 
 
 def _read_rules() -> Rules:

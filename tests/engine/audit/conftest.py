@@ -137,20 +137,20 @@ def advance(
         clock.clock.set(at)
         while True:
             with sessions() as session:
-                tasks = [t for t in queries.open_tasks(session) if t["instance"] == instance_id]
-                village = queries.instance(session, instance_id)["village"]
+                tasks = [t for t in queries.open_tasks(session) if t.instance == instance_id]
+                village = queries.instance(session, instance_id).village
             if not tasks:
                 return instance_id
             task = tasks[0]
-            clock.clock.advance(gaps.get(task["step"], timedelta(days=1)))
-            data = form(task["step"])
-            if task["step"] == "review" and fail_review and not failed:
+            clock.clock.advance(gaps.get(task.step, timedelta(days=1)))
+            data = form(task.step)
+            if task.step == "review" and fail_review and not failed:
                 data = form("review", present=25, votes_for=5, votes_against=18, abstain=2, passed=False)
                 failed = True
-            actor = f"{SLUG[village]}.{ROLE_ACTOR[task['role']]}"
+            actor = f"{SLUG[village]}.{ROLE_ACTOR[task.role]}"
             with sessions() as session, session.begin():
-                files.complete(session, task["id"], actor, data)
-            if task["step"] == stop_after:
+                files.complete(session, task.id, actor, data)
+            if task.step == stop_after:
                 return instance_id
     finally:
         clock.clock.set(None)
@@ -191,7 +191,7 @@ def _open_task(sessions, instance_id: int, step: str) -> str:
     from engine import queries
 
     with sessions() as session:
-        return next(t["id"] for t in queries.open_tasks(session) if t["instance"] == instance_id and t["step"] == step)
+        return next(t.id for t in queries.open_tasks(session) if t.instance == instance_id and t.step == step)
 
 
 @pytest.fixture

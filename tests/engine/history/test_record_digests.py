@@ -107,7 +107,7 @@ def test_an_amount_edited_inside_the_saved_workflow_fails_verify(world, cli: Cli
 )
 def test_an_open_task_edited_in_place_fails_verify(world, column, value):
     instance = _proposed(world)
-    task = world.task(instance)["id"]
+    task = world.task(instance).id
     _sql(world, (f"UPDATE open_task SET {column} = :v WHERE id = :t", {"v": value, "t": task}))
     bad = _bad(world, instance)
     assert (bad.instance_id, bad.code) == (instance, "state")
@@ -115,7 +115,7 @@ def test_an_open_task_edited_in_place_fails_verify(world, column, value):
 
 def test_an_open_task_given_another_role_is_found_even_when_the_newest_event_is_resealed(world):
     instance = _proposed(world)
-    task = world.task(instance)["id"]
+    task = world.task(instance).id
     _sql(world, ("UPDATE open_task SET role = 'town_agency' WHERE id = :t", {"t": task}))
     _reseal_newest_event(world, instance)
     bad = _bad(world, instance)
@@ -296,7 +296,7 @@ def test_init_seals_matters_whose_events_predate_state_digests(world, cli: Cli):
     assert cli("doctor", "--json", check=True).json()["unsealed"] == 1
     assert "1 matter(s) sealed" in cli("init", check=True).out
     assert cli("doctor", "--json", check=True).json()["unsealed"] == 0
-    assert world.history(instance)[-1]["kind"] == "state_sealed"
+    assert world.history(instance)[-1].kind == "state_sealed"
     assert "sealed" not in cli("init", check=True).out  # once
     _edit_saved_amount(world, instance, 120)
     assert _bad(world).code == "state"

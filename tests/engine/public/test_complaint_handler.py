@@ -170,8 +170,8 @@ def test_an_anonymous_report_is_triaged_with_no_reporter_and_handled(county, tmp
     handle_village(county, matter, tmp_path)
     assert open_task(county, matter).step_id == "reply_reporter"
     with county() as session:
-        triaged = next(e for e in queries.history(session, matter) if e["step"] == "triage")
-    assert "reporter_name" not in triaged["data"]["form"], "an empty answer is kept as a name"
+        triaged = next(e for e in queries.history(session, matter) if e.step == "triage")
+    assert "reporter_name" not in triaged.data["form"], "an empty answer is kept as a name"
 
 
 def test_a_named_report_by_phone_needs_its_reporter_and_an_anonymous_one_none(county):

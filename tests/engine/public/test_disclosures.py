@@ -278,9 +278,9 @@ def test_half_yearly_reports_villagers_see_are_the_reviewed_ones_once_per_half_y
                 ("draft_report", {**draft, "half_year": half, "report_summary": summary}, "shangtang.chair"),
                 *([("supervise_report", agreed, SUPERVISOR)] if reviewed else []),
             ):
-                task = next(t for t in queries.open_tasks(session) if t["instance"] == instance)
-                assert task["step"] == step
-                api.complete(session, task["id"], actor, data)
+                task = next(t for t in queries.open_tasks(session) if t.instance == instance)
+                assert task.step == step
+                api.complete(session, task.id, actor, data)
             return instance
 
     frozen(at(date(2026, 7, 3)))

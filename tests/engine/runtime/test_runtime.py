@@ -34,7 +34,7 @@ def start(sessions, village="QX0101", actor="shangtang.secretary") -> int:
 
 def open_task(sessions, instance_id: int) -> dict:
     with sessions() as session:
-        return next(t for t in queries.open_tasks(session) if t["instance"] == instance_id)
+        return next(t for t in queries.open_tasks(session) if t.instance == instance_id)
 
 
 def counts(sessions, instance_id: int) -> tuple[int, int, int]:
@@ -55,7 +55,7 @@ def test_concurrent_completions_of_one_task_one_wins(deployed):
         barrier.wait()
         try:
             with deployed() as session, session.begin():
-                api.complete(session, task["id"], "shangtang.secretary", PROPOSE)
+                api.complete(session, task.id, "shangtang.secretary", PROPOSE)
             outcomes.append("ok")
         except (Conflict, InvalidState) as exc:
             outcomes.append(exc)
@@ -72,7 +72,7 @@ def test_concurrent_completions_of_one_task_one_wins(deployed):
             select(func.count()).where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == "task_completed")
         )
         assert completed == 1
-        assert [t["step"] for t in queries.open_tasks(session) if t["instance"] == instance_id] == ["resolve"]
+        assert [t.step for t in queries.open_tasks(session) if t.instance == instance_id] == ["resolve"]
         assert api.verify_history(session).ok
 
 
@@ -82,17 +82,17 @@ def test_refused_steps_change_nothing(deployed):
     before = counts(deployed, instance_id)
     with pytest.raises(FormInvalid) as invalid:
         with deployed() as session, session.begin():
-            api.complete(session, task["id"], "shangtang.secretary", {"subject": "x", "amount_fen": 1.5})
+            api.complete(session, task.id, "shangtang.secretary", {"subject": "x", "amount_fen": 1.5})
     assert {e.field for e in invalid.value.errors} == {"subject", "amount_fen"}
     with pytest.raises(NotFound):  # another village's secretary does not see the matter at all
         with deployed() as session, session.begin():
-            api.complete(session, task["id"], "xiatang.secretary", PROPOSE)
+            api.complete(session, task.id, "xiatang.secretary", PROPOSE)
     with pytest.raises(PermissionDenied):  # the chair sees it, but the step is the secretary's
         with deployed() as session, session.begin():
-            api.complete(session, task["id"], "shangtang.chair", PROPOSE)
+            api.complete(session, task.id, "shangtang.chair", PROPOSE)
     with pytest.raises(FormInvalid):
         with deployed() as session, session.begin():
-            api.complete(session, task["id"], "shangtang.secretary", ["not", "an", "object"])
+            api.complete(session, task.id, "shangtang.secretary", ["not", "an", "object"])
     assert counts(deployed, instance_id) == before
 
 
@@ -105,31 +105,31 @@ def test_a_failing_gateway_rolls_the_whole_step_back(demo_org, tmp_path):
         api.deploy_file(session, path, "admin")
     instance_id = start(demo_org)
     with demo_org() as session, session.begin():
-        api.complete(session, open_task(demo_org, instance_id)["id"], "shangtang.secretary", PROPOSE)
+        api.complete(session, open_task(demo_org, instance_id).id, "shangtang.secretary", PROPOSE)
     resolve = open_task(demo_org, instance_id)
     before = counts(demo_org, instance_id)
     with pytest.raises(StepFailed) as failed:
         with demo_org() as session, session.begin():
-            api.complete(session, resolve["id"], "shangtang.chair", RESOLVE)
+            api.complete(session, resolve.id, "shangtang.chair", RESOLVE)
     assert "ballots" in str(failed.value)
     assert counts(demo_org, instance_id) == before
     # The in-memory workflow was not kept either: the task is still ready to complete.
     with pytest.raises(StepFailed):
         with demo_org() as session, session.begin():
-            api.complete(session, resolve["id"], "shangtang.chair", RESOLVE)
+            api.complete(session, resolve.id, "shangtang.chair", RESOLVE)
 
 
 def test_state_survives_a_restart_mid_flow(deployed):
     instance_id = start(deployed)
     with deployed() as session, session.begin():
-        api.complete(session, open_task(deployed, instance_id)["id"], "shangtang.secretary", PROPOSE)
+        api.complete(session, open_task(deployed, instance_id).id, "shangtang.secretary", PROPOSE)
     cache.clear()  # as after a restart: the next step restores the stored state
     with deployed() as session, session.begin():
-        result = api.complete(session, open_task(deployed, instance_id)["id"], "shangtang.chair", RESOLVE)
+        result = api.complete(session, open_task(deployed, instance_id).id, "shangtang.chair", RESOLVE)
     assert [t["step"] for t in result.opened] == ["disclose"]
     with deployed() as session, session.begin():
         result = api.complete(
-            session, open_task(deployed, instance_id)["id"], "shangtang.chair", {"posted_on": "2026-11-20"}
+            session, open_task(deployed, instance_id).id, "shangtang.chair", {"posted_on": "2026-11-20"}
         )
     assert result.status == "completed"
 
@@ -138,17 +138,17 @@ def test_a_change_by_another_process_is_not_overwritten_by_a_cached_workflow(dep
     instance_id = start(deployed)
     task = open_task(deployed, instance_id)
     with deployed() as session, session.begin():
-        api.complete(session, task["id"], "shangtang.secretary", PROPOSE)
+        api.complete(session, task.id, "shangtang.secretary", PROPOSE)
     # Another process moves the matter on; this process's cached workflow is now stale.
     stale = cache._entries.get(instance_id)
     assert stale is not None
     resolve = open_task(deployed, instance_id)
     with deployed() as session, session.begin():
-        api.complete(session, resolve["id"], "shangtang.chair", RESOLVE)
+        api.complete(session, resolve.id, "shangtang.chair", RESOLVE)
     cache._entries[instance_id] = stale
     disclose = open_task(deployed, instance_id)
     with deployed() as session, session.begin():
-        result = api.complete(session, disclose["id"], "shangtang.chair", {"posted_on": "2026-11-20"})
+        result = api.complete(session, disclose.id, "shangtang.chair", {"posted_on": "2026-11-20"})
     assert result.status == "completed"
 
 
@@ -157,16 +157,16 @@ def test_due_times_follow_the_clock_and_working_days(deployed):
     try:
         instance_id = start(deployed)
         propose = open_task(deployed, instance_id)
-        assert propose["due_at"] == "2026-10-03T02:00:00.000000Z"  # P3D, calendar days
+        assert propose.due_at == "2026-10-03T02:00:00.000000Z"  # P3D, calendar days
         with deployed() as session, session.begin():
-            api.complete(session, propose["id"], "shangtang.secretary", PROPOSE)
+            api.complete(session, propose.id, "shangtang.secretary", PROPOSE)
         resolve = open_task(deployed, instance_id)
         # P5D working days from 30 Sep: 1-7 Oct are holidays, 10 Oct (Saturday) is worked:
         # 8, 9, 10, 12, 13 October; due at the end of 13 October, China time.
-        assert resolve["due_at"] == "2026-10-13T15:59:59.000000Z"
+        assert resolve.due_at == "2026-10-13T15:59:59.000000Z"
         clock.clock.set(datetime(2026, 10, 14, tzinfo=UTC))
         with deployed() as session:
-            assert queries.open_tasks(session)[0]["overdue"] is True
+            assert queries.open_tasks(session)[0].overdue is True
     finally:
         clock.clock.set(None)
 
@@ -174,7 +174,7 @@ def test_due_times_follow_the_clock_and_working_days(deployed):
 def _to_resolve(sessions) -> tuple[int, dict]:
     instance_id = start(sessions)
     with sessions() as session, session.begin():
-        api.complete(session, open_task(sessions, instance_id)["id"], "shangtang.secretary", PROPOSE)
+        api.complete(session, open_task(sessions, instance_id).id, "shangtang.secretary", PROPOSE)
     return instance_id, open_task(sessions, instance_id)
 
 
@@ -185,48 +185,48 @@ def test_failed_checks_can_be_waived_with_a_reason_and_are_recorded(deployed, mo
     short = {"members": 30, "present": 12, "votes_for": 12, "votes_against": 0, "abstain": 0}
     with pytest.raises(PowerlistError) as refused:  # a statutory quorum admits no exception by default
         with deployed() as session, session.begin():
-            api.complete(session, resolve["id"], "shangtang.chair", short, waive_reason="台风天气，无法到会")
+            api.complete(session, resolve.id, "shangtang.chair", short, waive_reason="台风天气，无法到会")
     assert refused.value.code == "check.not_waivable" and refused.value.params["check"] == "present"
     # A county whose waiver rules admit this exception records it with the reason.
     monkeypatch.setattr(waivers, "rules", lambda: {"default": True, "flows": {}})
     with pytest.raises(FormInvalid):
         with deployed() as session, session.begin():
-            api.complete(session, resolve["id"], "shangtang.chair", short)
+            api.complete(session, resolve.id, "shangtang.chair", short)
     with pytest.raises(PowerlistError):  # a reason is required
         with deployed() as session, session.begin():
-            api.complete(session, resolve["id"], "shangtang.chair", short, waive_reason=" ")
+            api.complete(session, resolve.id, "shangtang.chair", short, waive_reason=" ")
     with pytest.raises(FormInvalid):  # schema errors are never waived
         with deployed() as session, session.begin():
-            api.complete(session, resolve["id"], "shangtang.chair", {"members": 30}, waive_reason="台风天气，无法到会")
+            api.complete(session, resolve.id, "shangtang.chair", {"members": 30}, waive_reason="台风天气，无法到会")
     with deployed() as session, session.begin():
-        api.complete(session, resolve["id"], "shangtang.chair", short, waive_reason="台风天气，无法到会")
-        event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
-    assert event["kind"] == "task_completed"
-    assert event["data"]["reason"] == "台风天气，无法到会"
-    assert event["data"]["waived"] == [{"field": "present", "message": "实到人数不足应到人数的三分之二"}]
+        api.complete(session, resolve.id, "shangtang.chair", short, waive_reason="台风天气，无法到会")
+        event = [e for e in queries.history(session, instance_id) if e.step == "resolve"][0]
+    assert event.kind == "task_completed"
+    assert event.data["reason"] == "台风天气，无法到会"
+    assert event.data["waived"] == [{"field": "present", "message": "实到人数不足应到人数的三分之二"}]
 
 
 def test_only_privileged_users_force_a_step_and_must_say_why(deployed):
     instance_id, resolve = _to_resolve(deployed)
     with pytest.raises(PermissionDenied):
         with deployed() as session, session.begin():
-            api.force(session, resolve["id"], "shangtang.chair", "会议无法召开")
+            api.force(session, resolve.id, "shangtang.chair", "会议无法召开")
     with pytest.raises(NotFound):  # another town's agency does not see the matter
         with deployed() as session, session.begin():
-            api.force(session, resolve["id"], "xiling.agency", "会议无法召开")
+            api.force(session, resolve.id, "xiling.agency", "会议无法召开")
     with pytest.raises(PowerlistError):
         with deployed() as session, session.begin():
-            api.force(session, resolve["id"], "dongxi.agency", "")
+            api.force(session, resolve.id, "dongxi.agency", "")
     with pytest.raises(StepFailed):  # the gateway after it needs the vote
         with deployed() as session, session.begin():
-            api.force(session, resolve["id"], "dongxi.agency", "会议无法召开")
+            api.force(session, resolve.id, "dongxi.agency", "会议无法召开")
     with deployed() as session, session.begin():
-        result = api.force(session, resolve["id"], "dongxi.agency", "会议无法召开", {"votes_for": 1, "present": 1})
+        result = api.force(session, resolve.id, "dongxi.agency", "会议无法召开", {"votes_for": 1, "present": 1})
     assert [t["step"] for t in result.opened] == ["disclose"]
     with deployed() as session:
-        event = [e for e in queries.history(session, instance_id) if e["step"] == "resolve"][0]
-    assert event["kind"] == "task_forced" and event["actor"] == "dongxi.agency"
-    assert event["data"]["reason"] == "会议无法召开" and event["data"]["role"] == "committee_chair"
+        event = [e for e in queries.history(session, instance_id) if e.step == "resolve"][0]
+    assert event.kind == "task_forced" and event.actor == "dongxi.agency"
+    assert event.data["reason"] == "会议无法召开" and event.data["role"] == "committee_chair"
 
 
 def test_attachments_come_only_from_uploads(deployed):
@@ -248,7 +248,7 @@ def test_attachments_come_only_from_uploads(deployed):
     before = counts(deployed, instance_id)
     with pytest.raises(FormInvalid) as invalid:
         with deployed() as session, session.begin():
-            api.complete(session, task["id"], "shangtang.secretary", dict(PROPOSE, attachments=forged["attachments"]))
+            api.complete(session, task.id, "shangtang.secretary", dict(PROPOSE, attachments=forged["attachments"]))
     assert [e.field for e in invalid.value.errors] == ["attachments"]
     assert counts(deployed, instance_id) == before
 
@@ -259,8 +259,8 @@ def test_a_task_handed_to_someone_is_theirs_alone(deployed):
     instance_id = start(deployed)
     task = open_task(deployed, instance_id)
     with deployed() as session, session.begin():
-        session.execute(update(OpenTask).where(OpenTask.id == task["id"]).values(assignee="someone.else"))
+        session.execute(update(OpenTask).where(OpenTask.id == task.id).values(assignee="someone.else"))
     with pytest.raises(PermissionDenied) as denied:
         with deployed() as session, session.begin():
-            api.complete(session, task["id"], "shangtang.secretary", PROPOSE)
+            api.complete(session, task.id, "shangtang.secretary", PROPOSE)
     assert "someone.else" in str(denied.value)

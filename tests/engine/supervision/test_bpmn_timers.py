@@ -27,14 +27,14 @@ def timed(world):
 
 
 def _timer_events(world, instance: int) -> list[str]:
-    return [e["step"] for e in world.history(instance) if e["kind"] == "timer_fired"]
+    return [e.step for e in world.history(instance) if e.kind == "timer_fired"]
 
 
 def test_a_boundary_timer_gives_the_deadline_and_an_intermediate_timer_fires_from_the_sweep(timed, now):
     world = timed
     instance = world.start("timed_posting")
     # No pl:timeLimit: the interrupting PT48H boundary timer on the step is its deadline.
-    assert world.task(instance, "prepare")["due_at"] == "2026-11-04T01:00:00.000000Z"
+    assert world.task(instance, "prepare").due_at == "2026-11-04T01:00:00.000000Z"
     now(T0 + timedelta(hours=1))
     world.complete(instance, "prepare", NOTE)
     waiting = [t for t in world.timers(instance_id=instance, kind="bpmn_timer") if not t.fired]
@@ -50,7 +50,7 @@ def test_a_boundary_timer_gives_the_deadline_and_an_intermediate_timer_fires_fro
     assert _timer_events(world, instance) == ["posting_period"]
     implement = world.task(instance, "implement")
     # The rule set's limit for implement: five working days from Thursday 5 November (China time).
-    assert implement["due_at"] == "2026-11-12T15:59:59.000000Z"
+    assert implement.due_at == "2026-11-12T15:59:59.000000Z"
     assert world.sweep().fired == []
 
 
@@ -61,7 +61,7 @@ def test_an_interrupting_boundary_timer_moves_an_ignored_step_on(timed):
     fired = [(f.kind, f.outcome) for f in report.fired]
     assert fired.index(("task_due", "fired")) < fired.index(("bpmn_timer", "fired"))  # due order
     assert _timer_events(world, instance) == ["prepare_timeout"]
-    assert [t["step"] for t in world.tasks(instance)] == ["take_over"]
+    assert [t.step for t in world.tasks(instance)] == ["take_over"]
     # The step's deadline passed before the sweep: no stale blue reminder, one yellow warning.
     assert [v["code"] for v in world.violations(instance)] == ["step_overdue"]
 
@@ -80,6 +80,6 @@ def test_after_downtime_missed_timers_fire_once_each_in_due_order(timed, now):
     assert [f.due_at for f in posting] == sorted(f.due_at for f in posting)
     for instance in instances:
         assert _timer_events(world, instance) == ["posting_period"]
-        assert [t["step"] for t in world.tasks(instance)] == ["implement"]
+        assert [t.step for t in world.tasks(instance)] == ["implement"]
     assert all(t.fired for t in world.timers(kind="bpmn_timer"))
     assert [f for f in world.sweep().fired if f.kind == "bpmn_timer"] == []

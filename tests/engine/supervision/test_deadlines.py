@@ -13,7 +13,7 @@ DUE = T0 + timedelta(days=3)  # mini_decision: propose has pl:timeLimit P3D
 def test_an_ignored_step_turns_blue_then_yellow_then_red_each_warning_once(world, now):
     world.sole_holders("shangtang.secretary")
     instance = world.start("mini_decision")
-    assert world.task(instance)["due_at"] == "2026-11-05T01:00:00.000000Z"
+    assert world.task(instance).due_at == "2026-11-05T01:00:00.000000Z"
 
     report = world.sweep(T0 + timedelta(days=2, hours=10))  # 80% of three days is used
     assert [(f.kind, f.outcome) for f in report.fired] == [("task_reminder", "fired")]
@@ -69,5 +69,5 @@ def test_a_reminder_is_closed_when_the_step_is_done_in_time(world, now):
     assert [v["code"] for v in world.violations(instance)] == ["step_due_soon"]
     resolve = world.task(instance, "resolve")
     # The next step's deadline is in working days (P5D, pl:calendar="working"): its timers follow it.
-    due = [t for t in world.timers(task_id=resolve["id"]) if t.kind == "task_due"]
+    due = [t for t in world.timers(task_id=resolve.id) if t.kind == "task_due"]
     assert len(due) == 1 and due[0].due_at.isoformat().startswith("2026-11-11T15:59:59")

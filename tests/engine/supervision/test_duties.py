@@ -155,7 +155,7 @@ def test_one_person_may_not_sign_off_and_review_for_the_supervisory_committee(pa
         world.complete(
             matter, "supervisory_review", FUND_PAYMENT["supervisory_review"], actor="shangtang.chair", waive="人手不够"
         )
-    assert [t["step"] for t in world.tasks(matter)] == ["supervisory_review"]
+    assert [t.step for t in world.tasks(matter)] == ["supervisory_review"]
     # The lawful twin: the committee's own member reviews; nothing is raised.
     world.complete(matter, "supervisory_review", FUND_PAYMENT["supervisory_review"], actor="shangtang.supervisor")
     assert world.violations(matter) == []
@@ -368,4 +368,4 @@ def test_the_secretary_who_proposed_may_not_sign_the_disclosure_for_the_supervis
         world.complete(matter, "supervise_resolution", steps["supervise_resolution"], actor="shangtang.secretary")
     assert refused.value.code == "task.incompatible_duty" and refused.value.params["other"] == "提议"
     world.complete(matter, "supervise_resolution", steps["supervise_resolution"], actor="shangtang.supervisor")
-    assert [t["step"] for t in world.tasks(matter)] == ["implement"]
+    assert [t.step for t in world.tasks(matter)] == ["implement"]

@@ -232,7 +232,7 @@ def _complaint(world) -> tuple[int, str]:
     world.deploy(COMPLAINT)
     with world.sessions() as session, session.begin():
         instance = api.start(session, "complaint", VILLAGE, SUPERVISOR, START, "电话反映村道质量").instance_id
-    return instance, world.task(instance, "triage")["id"]
+    return instance, world.task(instance, "triage").id
 
 
 def _triage(world, task_id: str, **data) -> None:
@@ -245,7 +245,7 @@ def _sees(world, instance: int) -> list[str]:
     found = []
     for username in (SUPERVISOR, TOWN, COUNTY, "xiling.discipline"):
         with world.sessions() as session:
-            if any(t["instance"] == instance for t in queries.open_tasks(session, username=username)):
+            if any(t.instance == instance for t in queries.open_tasks(session, username=username)):
                 found.append(username)
     return found
 
@@ -262,9 +262,9 @@ def test_a_complaint_lands_at_the_level_its_complexity_says(world, complexity, l
     instance, triage = _complaint(world)
     _triage(world, triage, complexity=complexity, handling_level=level)
     [task] = world.tasks(instance)
-    assert task["step"] == step
+    assert task.step == step
     with world.sessions() as session:
-        assert session.get(OpenTask, task["id"]).org_unit_id == get_unit(session, unit).id
+        assert session.get(OpenTask, task.id).org_unit_id == get_unit(session, unit).id
     assert _sees(world, instance) == [handler]
 
 
@@ -275,10 +275,10 @@ def test_a_complex_or_special_complaint_is_never_kept_below_its_level(world):
             _triage(world, triage, complexity=complexity, handling_level=chosen)
         [error] = refused.value.errors
         assert error.field == "handling_level" and "三级联动" in error.message and title in error.message
-    assert [t["step"] for t in world.tasks(instance)] == ["triage"]  # nothing of the refused steps was kept
+    assert [t.step for t in world.tasks(instance)] == ["triage"]  # nothing of the refused steps was kept
     # Higher than its complexity is allowed (村里查不清的往上交): a general report sent to the town.
     _triage(world, triage, complexity="general", handling_level="town")
-    assert [t["step"] for t in world.tasks(instance)] == ["handle_town"]
+    assert [t.step for t in world.tasks(instance)] == ["handle_town"]
 
 
 def test_a_countys_rule_set_sends_a_category_and_a_complexity_elsewhere(world):

@@ -107,9 +107,9 @@ def test_a_red_violation_starts_the_rectification_flow_which_moves_it_along(rect
     flow = violation["rectification_instance"]
     assert flow is not None
     task = world.task(flow)
-    assert (task["step"], task["role"]) == ("submit_committee_chair", "committee_chair")  # the owner
+    assert (task.step, task.role) == ("submit_committee_chair", "committee_chair")  # the owner
     started = world.history(flow)[0]
-    assert started["actor"] == "system" and started["data"]["data"]["violation_code"] == "step_forced"
+    assert started.actor == "system" and started.data["data"]["violation_code"] == "step_forced"
 
     now(T0 + timedelta(days=2))
     world.complete(flow, "submit_committee_chair", SUBMIT)

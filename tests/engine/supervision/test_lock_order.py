@@ -134,7 +134,7 @@ def test_the_losing_racer_of_one_task_gets_the_same_error_on_both_databases(worl
     and on PostgreSQL (there it used to be ``task.taken``)."""
     instance = world.start("mini_decision")
     task = world.task(instance, "propose")
-    actor = world.holder(task["id"])
+    actor = world.holder(task.id)
     engine = make_engine(db_url)
     outcome: list[BaseException | None] = []
     pid: list[int] = []
@@ -146,7 +146,7 @@ def test_the_losing_racer_of_one_task_gets_the_same_error_on_both_databases(worl
                 if engine.dialect.name != "sqlite":
                     pid.append(_backend_pid(session))
                 started.set()
-                api.complete(session, task["id"], actor, PROPOSE)  # its first statement takes the write lock
+                api.complete(session, task.id, actor, PROPOSE)  # its first statement takes the write lock
             outcome.append(None)
         except BaseException as exc:  # checked below
             outcome.append(exc)
@@ -155,7 +155,7 @@ def test_the_losing_racer_of_one_task_gets_the_same_error_on_both_databases(worl
 
     try:
         with world.sessions() as session, session.begin():
-            files.complete(session, task["id"], actor, PROPOSE)  # the winner, not yet committed
+            files.complete(session, task.id, actor, PROPOSE)  # the winner, not yet committed
             thread = threading.Thread(target=loser)
             thread.start()
             assert started.wait(WAIT_S)

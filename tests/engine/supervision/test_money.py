@@ -62,7 +62,7 @@ def big_payment(world, yuan: int, resolution: str, **voucher) -> tuple[int, dict
     steps["voucher"] = {**steps["voucher"], "amount_fen": yuan * 100, "spent_on": "2026-11-01", **voucher}
     instance = world.start("fund_payment")
     for step, data in steps.items():  # the tiers a smaller amount does not need are skipped
-        if step != "payment" and any(t["step"] == step for t in world.tasks(instance)):
+        if step != "payment" and any(t.step == step for t in world.tasks(instance)):
             world.complete(instance, step, data)
     return instance, steps["payment"]
 
@@ -127,10 +127,10 @@ def test_a_payment_approved_in_the_flow_is_registered_and_revoked_with_its_matte
     world = payments
     approved = world.start("fund_payment")
     world.run(approved, {k: FUND_PAYMENT[k] for k in APPROVAL})
-    registered = [e for e in world.history(approved) if e["kind"] == "decision_registered"]
-    assert [e["data"]["kind"] for e in registered] == ["payment_approval"]
-    number = registered[0]["data"]["number"]
-    assert number.startswith("QX0101-2026-付-") and registered[0]["data"]["amount_fen"] == 50_000
+    registered = [e for e in world.history(approved) if e.kind == "decision_registered"]
+    assert [e.data["kind"] for e in registered] == ["payment_approval"]
+    number = registered[0].data["number"]
+    assert number.startswith("QX0101-2026-付-") and registered[0].data["amount_fen"] == 50_000
 
     cancelled = world.start("fund_payment")
     world.run(cancelled, {k: FUND_PAYMENT[k] for k in APPROVAL})
@@ -138,7 +138,7 @@ def test_a_payment_approved_in_the_flow_is_registered_and_revoked_with_its_matte
 
     with world.sessions() as session, session.begin():
         task = world.task(cancelled, "payment")
-        operations.reject(session, task["id"], AGENCY, "收款方账号与凭证不符，不予支付")
+        operations.reject(session, task.id, AGENCY, "收款方账号与凭证不符，不予支付")
     with world.sessions() as session:
         statuses = dict(session.execute(select(Decision.instance_id, Decision.status)).all())
     assert statuses == {approved: "open", cancelled: "revoked"}
@@ -270,8 +270,8 @@ def test_a_meetings_resolution_is_not_undone_by_one_person(world, now):
         world.complete(instance, step.step, step.data)
         if step.step == "resolve":
             break
-    [registered] = [e for e in world.history(instance) if e["kind"] == "decision_registered"]
-    number = registered["data"]["number"]
+    [registered] = [e for e in world.history(instance) if e.kind == "decision_registered"]
+    number = registered.data["number"]
     assert number.startswith("QX0101-") and "-决-" in number
     from engine.workspace import matter_detail
     from web import shaping
@@ -279,7 +279,7 @@ def test_a_meetings_resolution_is_not_undone_by_one_person(world, now):
     with world.sessions() as session:
         timeline = shaping.matter(matter_detail.matter(session, "shangtang.supervisor", instance))["timeline"]
     assert any(number in (t["detail"] or "") and t["kind_name"] == "决议登记" for t in timeline)
-    resolver = [e for e in world.history(instance) if e["kind"] == "task_completed"][-1]["actor"]
+    resolver = [e for e in world.history(instance) if e.kind == "task_completed"][-1].actor
     with pytest.raises(InvalidState) as caught, world.sessions() as session, session.begin():
         operations.withdraw(session, instance, resolver, "会议记录写错了，撤回重填")
     assert caught.value.code == "matter.decision_stands" and number in str(caught.value)
@@ -350,10 +350,10 @@ def _works(world, changes: dict[str, dict], name: str = "direct_award_below_audi
         numbers = register_cited(session, path, AGENCY)
     instance = world.start("small_works")
     for step in path.steps:
-        [task] = [t for t in world.tasks(instance) if t["step"] == step.step]
+        [task] = [t for t in world.tasks(instance) if t.step == step.step]
         data = {**cite(step.data, numbers), **changes.get(step.step, {})}
         with world.sessions() as session, session.begin():
-            files.complete(session, task["id"], world.holder(task["id"]), data, every_slot=True)
+            files.complete(session, task.id, world.holder(task.id), data, every_slot=True)
     return instance
 
 

@@ -25,11 +25,11 @@ def test_payments_before_or_without_approval_are_red_and_kept_in_the_matters_his
     pending = world.start("fund_payment")
     world.complete(pending, "voucher", FUND_PAYMENT["voucher"])
     assert _pay(world, pending, "500.00") == ["payment_before_approval"]
-    recorded = [e for e in world.history(pending) if e["kind"] == "evidence_recorded"]
-    assert len(recorded) == 1 and recorded[0]["actor"] == "shangtang.bookkeeper"
-    assert recorded[0]["data"]["evidence"]["amount_fen"] == 50_000
+    recorded = [e for e in world.history(pending) if e.kind == "evidence_recorded"]
+    assert len(recorded) == 1 and recorded[0].actor == "shangtang.bookkeeper"
+    assert recorded[0].data["evidence"]["amount_fen"] == 50_000
     [violation] = world.violations(pending)
-    assert violation["evidence"][0]["seq"] == recorded[0]["seq"] and violation["severity"] == "red"
+    assert violation["evidence"][0]["seq"] == recorded[0].seq and violation["severity"] == "red"
 
     rejected = world.start("fund_payment")
     world.complete(rejected, "voucher", FUND_PAYMENT["voucher"])
@@ -43,7 +43,7 @@ def test_payments_before_or_without_approval_are_red_and_kept_in_the_matters_his
     # (to another payee: three payments of 500 to one payee within 30 days would be a split of 1,500)
     assert _pay(world, approved, "500.00", payee="李四五金", at="2026-11-05T10:00:00+08:00") == []
     assert _pay(world, approved, "500.00", payee="李四五金", at="2026-11-05T10:00:00+08:00") == []  # once
-    assert len([e for e in world.history(approved) if e["kind"] == "evidence_recorded"]) == 1
+    assert len([e for e in world.history(approved) if e.kind == "evidence_recorded"]) == 1
     with world.sessions() as session:
         assert api.verify_history(session).ok
 

@@ -18,7 +18,7 @@ def _at_town_audit(world, village: str, starter: str) -> int:
     with world.sessions() as session, session.begin():
         instance = api.start(session, "fund_payment", village, starter, None).instance_id
     world.run(instance, {k: FUND_PAYMENT[k] for k in BEFORE_AUDIT})
-    assert world.task(instance, "town_audit")["role"] == "town_agency"
+    assert world.task(instance, "town_audit").role == "town_agency"
     return instance
 
 

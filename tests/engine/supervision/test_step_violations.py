@@ -31,9 +31,9 @@ def test_a_forced_step_is_a_red_violation_with_the_reason_as_evidence(world):
     assert (violation["code"], violation["severity"], violation["points"]) == ("step_forced", "red", 5)
     assert "会议无法召开" in violation["message"] and violation["responsible_user"] == "dongxi.agency"
     assert (violation["owner_role"], violation["owner_user"]) == ("committee_chair", "shangtang.chair")
-    forced = next(e for e in world.history(instance) if e["kind"] == "task_forced")
+    forced = next(e for e in world.history(instance) if e.kind == "task_forced")
     assert violation["evidence"] == [
-        {"instance": instance, "seq": forced["seq"], "kind": "task_forced", "step": "resolve", "hash": forced["hash"]}
+        {"instance": instance, "seq": forced.seq, "kind": "task_forced", "step": "resolve", "hash": forced.hash}
     ]
 
 

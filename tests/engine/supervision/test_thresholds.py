@@ -81,7 +81,7 @@ def test_each_tier_starts_a_fen_above_its_limit_and_an_amount_at_it_is_flagged(p
     tier_data = {s.step: s.data for s in example(shipped("fund_payment"), "tier4_town_leader").steps}
     opened = set()
     for step in ("voucher", "finance_signoff", "supervisory_review", *(b for _k, b in TIERS)):
-        if not any(t["step"] == step for t in world.tasks(instance)):
+        if not any(t.step == step for t in world.tasks(instance)):
             continue
         opened.add(step)
         world.complete(instance, step, voucher if step == "voucher" else {**tier_data, **FUND_PAYMENT}[step])

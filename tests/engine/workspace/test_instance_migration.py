@@ -87,13 +87,13 @@ def start(sessions) -> int:
 
 def open_tasks(sessions, instance_id: int) -> list[dict]:
     with sessions() as session:
-        return [t for t in queries.open_tasks(session) if t["instance"] == instance_id]
+        return [t for t in queries.open_tasks(session) if t.instance == instance_id]
 
 
 def complete(sessions, instance_id: int, actor: str, data: dict) -> None:
     (task,) = open_tasks(sessions, instance_id)
     with sessions() as session, session.begin():
-        api.complete(session, task["id"], actor, data)
+        api.complete(session, task.id, actor, data)
 
 
 def snapshot(sessions, instance_id: int) -> tuple:
@@ -131,9 +131,9 @@ def test_a_step_added_after_the_open_step_moves_and_is_reached_later(v1, tmp_pat
         assert api.verify_history(session).ok
 
     complete(v1, waiting, SECRETARY, PROPOSE)
-    assert [t["step"] for t in open_tasks(v1, waiting)] == ["review"]
+    assert [t.step for t in open_tasks(v1, waiting)] == ["review"]
     complete(v1, waiting, CHAIR, {})
-    assert [t["step"] for t in open_tasks(v1, waiting)] == ["resolve"]
+    assert [t.step for t in open_tasks(v1, waiting)] == ["resolve"]
     with v1() as session:
         assert api.verify_history(session).ok
 
@@ -161,7 +161,7 @@ def test_a_removed_open_step_is_refused_and_the_matter_left_alone(v1, tmp_path):
     assert (snapshot(v1, at_propose), snapshot(v1, at_resolve)) == before
     # Left on its version, the matter goes on as before.
     complete(v1, at_propose, SECRETARY, PROPOSE)
-    assert [t["step"] for t in open_tasks(v1, at_propose)] == ["resolve"]
+    assert [t.step for t in open_tasks(v1, at_propose)] == ["resolve"]
 
 
 def test_a_changed_role_or_required_field_of_the_open_step_is_refused(v1, tmp_path):

@@ -41,9 +41,9 @@ def start(sessions, village: str, actor: str, proposed: bool) -> int:
         instance_id = api.start(session, FLOW, village, actor).instance_id
     if proposed:
         with sessions() as session:
-            (task,) = [t for t in queries.open_tasks(session) if t["instance"] == instance_id]
+            (task,) = [t for t in queries.open_tasks(session) if t.instance == instance_id]
         with sessions() as session, session.begin():
-            api.complete(session, task["id"], actor, PROPOSE)
+            api.complete(session, task.id, actor, PROPOSE)
     return instance_id
 
 

@@ -287,7 +287,7 @@ def test_the_cadre_sees_the_receipt_code_to_hand_to_the_applicant(client, auth, 
     auth.login("shangtang.secretary")
     task = task_id_from(start_mini(client))
     with demo_world() as session:
-        matter = next(t["instance"] for t in queries.open_tasks(session) if t["id"] == task)
+        matter = next(t.instance for t in queries.open_tasks(session) if t.id == task)
     text = client.get(f"/matters/{matter}").get_data(as_text=True)
     with demo_world() as session:
         code = receipts.display(receipts.receipt_for(session, matter))
