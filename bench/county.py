@@ -28,7 +28,7 @@ from engine.history.chain import GENESIS, event_hash
 from engine.org.passwords import hash_password
 from engine.org.service import ensure_unit, ensure_user, grant
 from engine.persistence.db import begin_write
-from engine.persistence.models import Base, OpenTask, ProcessInstance
+from engine.persistence.models import Base, Matter, OpenTask
 from engine.runtime import forms
 from engine.runtime.loaded import loaded
 from engine.supervision import decisions
@@ -108,7 +108,7 @@ def actor(role: str, village: Village) -> str:
 def files_for(session: Session, task_id: str, doer: str, folder: Path) -> dict[str, list[int]]:
     """A sample file in every attachment slot of the open task, uploaded as its doer into ``folder``."""
     row = session.get(OpenTask, task_id)
-    definition = loaded(session.get(ProcessInstance, row.instance_id).definition)
+    definition = loaded(session.get(Matter, row.instance_id).definition)
     schema, _text = definition.form(definition.step(row.step_id))
     chosen = {}
     for slot in forms.form_spec(schema).attachments:
@@ -376,7 +376,7 @@ def clone(
     with db_engine.connect() as conn:
         rows = {t.instance_id: template_rows(conn, t.instance_id) for t in templates}
         units = {r.code: r.id for r in conn.execute(text("SELECT id, code FROM org_unit"))}
-        next_id = (conn.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
+        next_id = (conn.scalar(select(func.max(Matter.id))) or 0) + 1
     made: dict[int, Template] = {}
     pending: list[Plan] = []
 

@@ -44,7 +44,7 @@ from bench import county
 from bench.database import fresh_database
 from engine import bootstrap
 from engine.history.events import EventKind
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 
 PG_URL = os.environ.get("POWERLIST_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FORK = multiprocessing.get_context("fork")
@@ -68,7 +68,7 @@ def work(url: str, log: Path, seed: int) -> None:
     """Start and step matters until killed, acknowledging each commit in ``log``."""
     from engine import api
     from engine.persistence.db import begin_write, make_engine, make_sessionmaker
-    from engine.persistence.models import OpenTask, ProcessInstance
+    from engine.persistence.models import Matter, OpenTask
 
     sessions = make_sessionmaker(make_engine(url))
     known = paths()
@@ -92,8 +92,8 @@ def work(url: str, log: Path, seed: int) -> None:
     if matters:
         with sessions() as session:
             ids = session.scalars(
-                select(ProcessInstance.id).where(
-                    ProcessInstance.id.in_(list(matters)), ProcessInstance.status == InstanceStatus.RUNNING
+                select(Matter.id).where(
+                    Matter.id.in_(list(matters)), Matter.status == MatterStatus.RUNNING
                 )
             ).all()
         running = [(i, *matters[i]) for i in ids]
@@ -123,7 +123,7 @@ def work(url: str, log: Path, seed: int) -> None:
             outcome = api.complete(session, task.id, doer, data, county.files_for(session, task.id, doer, log.parent))
             step = task.step_id
         acknowledge(f"step {instance_id} {step}")
-        if outcome.status != InstanceStatus.RUNNING:
+        if outcome.status != MatterStatus.RUNNING:
             running.pop(0)
 
 
@@ -223,7 +223,7 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
     """Compare the acknowledged steps with the database; re-verify every chain and open-task index."""
     from engine import api
     from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+    from engine.persistence.models import HistoryEvent, Matter, OpenTask
     from engine.runtime.loaded import loaded
     from engine.runtime.scripting import script_engine
     from engine.runtime.serializer import load_state
@@ -245,7 +245,7 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
     sessions = make_sessionmaker(db_engine)
     try:
         with sessions() as session:
-            matters = set(session.scalars(select(ProcessInstance.id)))
+            matters = set(session.scalars(select(Matter.id)))
             done = Counter(
                 {
                     (row.instance_id, row.step_id): row.n
@@ -273,8 +273,8 @@ def check(url: str, logs: list[Path]) -> dict[str, Any]:
             tasks: dict[int, set[str]] = {}
             for task in session.scalars(select(OpenTask)):
                 tasks.setdefault(task.instance_id, set()).add(task.engine_task_id)
-            for instance in session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)):
-                if instance.status != InstanceStatus.RUNNING:
+            for instance in session.scalars(select(Matter).order_by(Matter.id)):
+                if instance.status != MatterStatus.RUNNING:
                     inconsistent += instance.id in tasks
                     continue
                 definition = loaded(instance.definition)

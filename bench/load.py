@@ -45,9 +45,9 @@ from bench import county
 from bench.database import fresh_database
 from engine import bootstrap
 from engine.persistence.db import make_engine, make_sessionmaker
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 from engine.persistence.migrate import upgrade
-from engine.persistence.models import OpenTask, ProcessInstance
+from engine.persistence.models import Matter, OpenTask
 from engine.runtime import forms
 from engine.runtime.loaded import loaded
 from engine.workspace import tokens
@@ -132,8 +132,8 @@ def open_work(sessions: sessionmaker[Session], clones: dict[int, county.Template
     with sessions() as session:
         rows = session.execute(
             select(OpenTask.id, OpenTask.instance_id, OpenTask.step_id)
-            .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
-            .where(ProcessInstance.status == InstanceStatus.RUNNING)
+            .join(Matter, Matter.id == OpenTask.instance_id)
+            .where(Matter.status == MatterStatus.RUNNING)
             .order_by(OpenTask.instance_id.desc())
         ).all()
     work = []

@@ -27,7 +27,7 @@ from bench.database import bench_database
 from engine import api, bootstrap, clock
 from engine.catalog.examples import example_path
 from engine.definitions.validate import load_definition_file
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 from engine.runtime.scripting import script_engine
 
 FLOW = Path(__file__).resolve().parent.parent / "processes" / "four_deliberations" / "four_deliberations.bpmn"
@@ -111,7 +111,7 @@ def durable_run(sessions, instances: int, slots: Slots, folder: Path) -> tuple[l
                 result = api.complete(session, task["id"], actor, HAPPY_PATH[task["step"]], files)
             latencies.append((time.perf_counter() - began) * 1000)
             pending.extend(result.opened)
-        if result.status != InstanceStatus.COMPLETED:
+        if result.status != MatterStatus.COMPLETED:
             raise SystemExit(f"instance did not complete: {result}")
     return latencies, time.perf_counter() - total_started
 

@@ -26,8 +26,8 @@ from sqlalchemy import func, select, text
 from bench.database import bench_database
 from engine import bootstrap, clock
 from engine.history.chain import GENESIS
-from engine.persistence.enums import InstanceStatus, Level
-from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import Level, MatterStatus
+from engine.persistence.models import DefinitionVersion, Matter, OpenTask, OrgUnit
 from engine.scheduler import start_scheduler
 from engine.supervision.models import SupervisionTimer
 from engine.supervision.sweep import sweep
@@ -71,18 +71,18 @@ def fill(db_engine, sessions, tasks: int, timers: int, due: int, now: datetime) 
     with sessions() as session:
         definition = session.scalar(select(DefinitionVersion.id).where(DefinitionVersion.key == "mini_decision"))
         villages = list(session.scalars(select(OrgUnit.id).where(OrgUnit.level == Level.VILLAGE).order_by(OrgUnit.id)))
-        first_id = (session.scalar(select(func.max(ProcessInstance.id))) or 0) + 1
+        first_id = (session.scalar(select(func.max(Matter.id))) or 0) + 1
     instances = tasks // TASKS_PER_INSTANCE
     _bulk(
         db_engine,
-        ProcessInstance.__table__,
+        Matter.__table__,
         (
             {
                 "id": first_id + i,
                 "definition_version_id": definition,
                 "village_id": villages[i % len(villages)],
                 "title": "基准测试事项",
-                "status": InstanceStatus.RUNNING,
+                "status": MatterStatus.RUNNING,
                 "revision": 1,
                 "state": b"",
                 "history_seq": 0,

@@ -19,7 +19,7 @@ class StepContext:
     """What one step did: the instance row, the events it appended and the tasks it opened/closed."""
 
     session: Session
-    instance: Any  # engine.persistence.models.ProcessInstance
+    instance: Any  # engine.persistence.models.Matter
     definition: Any  # engine.runtime.loaded.LoadedDefinition
     events: list[Any]  # engine.persistence.models.HistoryEvent, in order
     opened: list[Any]  # engine.runtime.steps.OpenedTask

@@ -18,8 +18,8 @@ from engine.errors import NotFound
 from engine.history.events import event_dict, events_of
 from engine.org.roles import ROLES
 from engine.org.service import ancestors, get_unit, get_user
-from engine.persistence.enums import InstanceStatus, Level
-from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import Level, MatterStatus
+from engine.persistence.models import DefinitionVersion, Matter, OpenTask, OrgUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class TaskRow:
 
 
 @dataclass(frozen=True, slots=True)
-class InstanceView:
+class MatterRecord:
     """A matter: its flow version, village and town, status and how many history events it has."""
 
     id: int
@@ -68,7 +68,7 @@ class InstanceView:
     village: str
     village_name: str
     town: str | None
-    status: InstanceStatus
+    status: MatterStatus
     started_by: str
     started_at: str | None
     ended_at: str | None
@@ -78,9 +78,9 @@ class InstanceView:
 def definitions(session: Session) -> list[DefinitionRow]:
     running = dict(
         session.execute(
-            select(ProcessInstance.definition_version_id, func.count())
-            .where(ProcessInstance.status == InstanceStatus.RUNNING)
-            .group_by(ProcessInstance.definition_version_id)
+            select(Matter.definition_version_id, func.count())
+            .where(Matter.status == MatterStatus.RUNNING)
+            .group_by(Matter.definition_version_id)
         ).all()
     )
     rows = session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.key, DefinitionVersion.version))
@@ -104,19 +104,19 @@ def definitions(session: Session) -> list[DefinitionRow]:
 def open_tasks(session: Session, village_code: str | None = None, username: str | None = None) -> list[TaskRow]:
     """Open user tasks, overdue first then by due time; filtered by village and/or by who may act."""
     query = (
-        select(OpenTask, ProcessInstance.title, ProcessInstance.village_id, DefinitionVersion.key)
-        .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(OpenTask, Matter.title, Matter.village_id, DefinitionVersion.key)
+        .join(Matter, Matter.id == OpenTask.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
     )
     if village_code:
         village = get_unit(session, village_code)
         if village.level == Level.VILLAGE:
-            query = query.where(ProcessInstance.village_id == village.id)
+            query = query.where(Matter.village_id == village.id)
         else:
             below = select(OrgUnit.id).where(OrgUnit.parent_id == village.id)
             query = query.where(
-                (ProcessInstance.village_id.in_(below))
-                | (ProcessInstance.village_id.in_(select(OrgUnit.id).where(OrgUnit.parent_id.in_(below))))
+                (Matter.village_id.in_(below))
+                | (Matter.village_id.in_(select(OrgUnit.id).where(OrgUnit.parent_id.in_(below))))
             )
     if username:
         user = get_user(session, username)
@@ -152,11 +152,11 @@ def open_tasks(session: Session, village_code: str | None = None, username: str 
     return result
 
 
-def instance(session: Session, instance_id: int) -> InstanceView:
-    row = session.get(ProcessInstance, instance_id)
+def instance(session: Session, instance_id: int) -> MatterRecord:
+    row = session.get(Matter, instance_id)
     if row is None:
         raise NotFound(f"no instance {instance_id}")
-    return InstanceView(
+    return MatterRecord(
         id=row.id,
         key=row.definition.key,
         version=row.definition.version,
@@ -188,6 +188,6 @@ class HistoryEntry:
 
 
 def history(session: Session, instance_id: int) -> list[HistoryEntry]:
-    if session.get(ProcessInstance, instance_id) is None:
+    if session.get(Matter, instance_id) is None:
         raise NotFound(f"no instance {instance_id}")
     return [HistoryEntry(**event_dict(e)) for e in events_of(session, instance_id)]

@@ -33,8 +33,8 @@ from engine.definitions.validate import load_definition_file
 from engine.errors import PowerlistError
 from engine.org.passwords import hash_password
 from engine.org.service import ensure_unit, ensure_user, grant
-from engine.persistence.enums import InstanceStatus, Level
-from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import Level, MatterStatus
+from engine.persistence.models import Matter, OpenTask, OrgUnit
 from engine.public import reports
 from engine.runtime import forms
 from engine.runtime.loaded import loaded
@@ -269,7 +269,7 @@ def demo_matters_loaded(session: Session) -> int:
     """How many matters the demo villages hold (the demo's matters are made once)."""
     villages = select(OrgUnit.id).where(OrgUnit.code.in_(VILLAGES))
     return session.scalar(
-        select(func.count()).select_from(ProcessInstance).where(ProcessInstance.village_id.in_(villages))
+        select(func.count()).select_from(Matter).where(Matter.village_id.in_(villages))
     )
 
 
@@ -361,7 +361,7 @@ def path_key(library: dict[str, list[ExamplePath]], path: ExamplePath) -> str:
 
 def _attachments(session: Session, task: OpenTask, actor: str, folder: Path | None) -> dict[str, list[int]]:
     """A sample file in every attachment slot of the task (a scan of the minutes, a photo of the invoice)."""
-    definition = loaded(session.get(ProcessInstance, task.instance_id).definition)
+    definition = loaded(session.get(Matter, task.instance_id).definition)
     schema, _text = definition.form(definition.step(task.step_id))
     chosen: dict[str, list[int]] = {}
     for slot in forms.form_spec(schema).attachments:
@@ -584,10 +584,10 @@ def load_matters(
     finally:
         clock.clock.set(restore)
     with sessions() as session:
-        rows = session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all()
+        rows = session.execute(select(Matter.status, func.count()).group_by(Matter.status)).all()
     counts = dict(rows)
     report.matters = sum(counts.values())
-    report.completed = counts.get(InstanceStatus.COMPLETED, 0)
+    report.completed = counts.get(MatterStatus.COMPLETED, 0)
     report.open = report.matters - report.completed
     report.violations = _violation_counts(sessions)
     report.seconds = time.monotonic() - began

@@ -34,7 +34,7 @@ from engine.calendar import CST
 from engine.errors import InvalidState, PowerlistError
 from engine.history.chain import ChainWalk, history_link, violation_link
 from engine.persistence.db import begin_write
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter
 from engine.ruleset import rule
 from engine.supervision.models import Violation, ViolationEvent
 
@@ -75,8 +75,8 @@ def latest_anchor(session: Session) -> HistoryAnchor | None:
 
 def current_leaves(session: Session) -> Leaves:
     rows = session.execute(
-        select(ProcessInstance.id, ProcessInstance.history_seq, ProcessInstance.history_head).order_by(
-            ProcessInstance.id
+        select(Matter.id, Matter.history_seq, Matter.history_head).order_by(
+            Matter.id
         )
     )
     return {row.id: (row.history_seq, bytes(row.history_head)) for row in rows}
@@ -301,7 +301,7 @@ def _first_difference(session: Session, leaves: Leaves) -> tuple[int, str] | Non
     """The first anchored instance (by id) whose history no longer leads to its anchored head."""
     present = {
         row.id: row.history_seq
-        for row in session.execute(select(ProcessInstance.id, ProcessInstance.history_seq))
+        for row in session.execute(select(Matter.id, Matter.history_seq))
         if row.id in leaves
     }
     events = session.execute(

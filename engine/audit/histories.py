@@ -25,8 +25,8 @@ from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import EventKind
 from engine.org.service import village_ids
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter, OrgUnit
 
 ACTIVITY_KINDS = (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED)
 NOTE_KINDS = {EventKind.TASK_RETURNED: RETURNED, EventKind.TASK_TRANSFERRED: TRANSFERRED}
@@ -45,22 +45,22 @@ class Scope:
 
 
 def instances_query(session: Session, scope: Scope):
-    """The matters in ``scope``, as a select over ProcessInstance joined to its definition."""
-    query = select(ProcessInstance).join(
-        DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id
+    """The matters in ``scope``, as a select over Matter joined to its definition."""
+    query = select(Matter).join(
+        DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id
     )
     if scope.key:
         query = query.where(DefinitionVersion.key == scope.key)
     if scope.unit:
-        query = query.where(ProcessInstance.village_id.in_(village_ids(session, scope.unit)))
+        query = query.where(Matter.village_id.in_(village_ids(session, scope.unit)))
     if scope.since:
-        query = query.where(ProcessInstance.started_at >= scope.since)
+        query = query.where(Matter.started_at >= scope.since)
     if scope.until:
-        query = query.where(ProcessInstance.started_at < scope.until)
+        query = query.where(Matter.started_at < scope.until)
     if scope.status:
-        query = query.where(ProcessInstance.status == scope.status)
+        query = query.where(Matter.status == scope.status)
     if scope.instance_ids is not None:
-        query = query.where(ProcessInstance.id.in_(scope.instance_ids))
+        query = query.where(Matter.id.in_(scope.instance_ids))
     return query
 
 
@@ -69,22 +69,22 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
     if scope.key and session.scalar(select(DefinitionVersion.id).where(DefinitionVersion.key == scope.key)) is None:
         raise NotFound(f"no deployed flow with key '{scope.key}'")
     units = {u.id: u for u in session.scalars(select(OrgUnit))}
-    ids = instances_query(session, scope).with_only_columns(ProcessInstance.id).order_by(None).subquery()
+    ids = instances_query(session, scope).with_only_columns(Matter.id).order_by(None).subquery()
     rows = session.execute(
         select(
-            ProcessInstance.id,
-            ProcessInstance.definition_version_id,
-            ProcessInstance.village_id,
-            ProcessInstance.title,
-            ProcessInstance.status,
-            ProcessInstance.started_by,
-            ProcessInstance.started_at,
+            Matter.id,
+            Matter.definition_version_id,
+            Matter.village_id,
+            Matter.title,
+            Matter.status,
+            Matter.started_by,
+            Matter.started_at,
             DefinitionVersion.key,
             DefinitionVersion.version,
         )
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .where(ProcessInstance.id.in_(select(ids.c.id)))
-        .order_by(ProcessInstance.id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+        .where(Matter.id.in_(select(ids.c.id)))
+        .order_by(Matter.id)
     ).all()
     ends = {
         instance_id: json.loads(data).get("end") or ""
@@ -125,7 +125,7 @@ def load_histories(session: Session, scope: Scope) -> EventLog:
         town = units.get(village.parent_id) if village and village.parent_id else None
         log.case_ids.append(str(row.id))
         log.case_start.append(as_utc(row.started_at).timestamp())
-        log.case_end.append(ends.get(row.id) if row.status == InstanceStatus.COMPLETED else None)
+        log.case_end.append(ends.get(row.id) if row.status == MatterStatus.COMPLETED else None)
         log.case_attrs.append(
             {
                 "instance": row.id,

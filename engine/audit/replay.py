@@ -31,7 +31,7 @@ from engine.clock import as_utc, format_time
 from engine.errors import InvalidState, NotFound
 from engine.history.events import EventKind, events_of
 from engine.org.service import ancestors
-from engine.persistence.models import DefinitionVersion, ProcessInstance
+from engine.persistence.models import DefinitionVersion, Matter
 from engine.runtime.loaded import loaded
 from engine.runtime.steps import work_calendar
 
@@ -76,7 +76,7 @@ class _Open:
 
 def replay(session: Session, instance_id: int, as_of: datetime | None = None) -> dict[str, Any]:
     """The matter's history up to ``as_of`` (default: all of it), position by position."""
-    row = session.get(ProcessInstance, instance_id)
+    row = session.get(Matter, instance_id)
     if row is None:
         raise NotFound(f"no instance {instance_id}")
     definition = loaded(row.definition)
@@ -200,7 +200,7 @@ def _open_dict(item: _Open, moment: datetime, step_info) -> dict[str, Any]:
     }
 
 
-def _deviations_of(session: Session, row: ProcessInstance, cutoff: datetime | None) -> list[dict[str, Any]]:
+def _deviations_of(session: Session, row: Matter, cutoff: datetime | None) -> list[dict[str, Any]]:
     findings = check_histories(session, Scope(instance_ids=[row.id]))
     if cutoff is None:
         return [d.as_dict() for d in findings.deviations()]
@@ -217,7 +217,7 @@ def _deviations_of(session: Session, row: ProcessInstance, cutoff: datetime | No
     return [d.as_dict() for d in check_log(log, findings.model).deviations()]
 
 
-def _matter_dict(row: ProcessInstance) -> dict[str, Any]:
+def _matter_dict(row: Matter) -> dict[str, Any]:
     chain = ancestors(row.village)
     return {
         "id": row.id,
@@ -261,12 +261,12 @@ def matters(
         if _violations is None:
             raise InvalidState("violation records are not available: no violation source is registered")
         flagged = _violations.instances_with_violations()
-        query = query.where(ProcessInstance.id.in_(flagged) if has_violations else ProcessInstance.id.not_in(flagged))
-    total = session.scalar(query.with_only_columns(func.count(ProcessInstance.id)).order_by(None))
+        query = query.where(Matter.id.in_(flagged) if has_violations else Matter.id.not_in(flagged))
+    total = session.scalar(query.with_only_columns(func.count(Matter.id)).order_by(None))
     limit = max(1, min(limit, MAX_MATTERS))
     rows = list(
         session.scalars(
-            query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+            query.order_by(Matter.started_at.desc(), Matter.id.desc())
             .limit(limit)
             .offset(max(offset, 0))
         )

@@ -24,7 +24,7 @@ from engine.audit.reference_model import model_for
 from engine.diagram import Diagram, DiagramUnavailable, diagram_of
 from engine.errors import NotFound
 from engine.history.events import EventKind
-from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance, User
+from engine.persistence.models import DefinitionVersion, Matter, OrgUnit, User
 from engine.policy import audit as policy
 from engine.policy.audit import AuditScope, require_unit
 from engine.runtime.consistency import verify_record as verify
@@ -78,8 +78,8 @@ def unit_options(session: Session, scope: AuditScope) -> list[UnitOption]:
     return options
 
 
-def require_matter(session: Session, scope: AuditScope, instance_id: int) -> ProcessInstance:
-    row = session.get(ProcessInstance, instance_id)
+def require_matter(session: Session, scope: AuditScope, instance_id: int) -> Matter:
+    row = session.get(Matter, instance_id)
     policy.require(scope, "audit.matter", row, id=instance_id)
     return row
 
@@ -177,15 +177,15 @@ def list_matters(
     if colour:
         flagged = select(violation.instance_id).where(violation.instance_id.is_not(None))
         if colour == "none":
-            query = query.where(ProcessInstance.id.not_in(flagged))
+            query = query.where(Matter.id.not_in(flagged))
         else:
-            query = query.where(ProcessInstance.id.in_(flagged.where(violation.severity == colour)))
-    total = session.scalar(query.with_only_columns(func.count(ProcessInstance.id)).order_by(None)) or 0
+            query = query.where(Matter.id.in_(flagged.where(violation.severity == colour)))
+    total = session.scalar(query.with_only_columns(func.count(Matter.id)).order_by(None)) or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
     rows = list(
         session.scalars(
-            query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+            query.order_by(Matter.started_at.desc(), Matter.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
@@ -325,7 +325,7 @@ def replay_view(
     )
 
 
-def _diagram(row: ProcessInstance) -> Diagram | None:
+def _diagram(row: Matter) -> Diagram | None:
     try:
         return diagram_of(row.definition.bpmn_xml)
     except DiagramUnavailable:
@@ -563,8 +563,8 @@ def verify_unit(session: Session, scope: AuditScope, unit: str | None = None) ->
     ids = list(
         session.scalars(
             instances_query(session, Scope(unit=unit_row.code))
-            .with_only_columns(ProcessInstance.id)
-            .order_by(ProcessInstance.id)
+            .with_only_columns(Matter.id)
+            .order_by(Matter.id)
         )
     )
     instances = events = 0
@@ -692,7 +692,7 @@ def check_anchor(session: Session, scope: AuditScope, digest: str) -> AnchorVerd
     result["problem_code"] = None if check.ok else _anchor_problem(check)
     result["instance_in_scope"] = True
     if check.instance_id is not None:
-        if not policy.may(scope, "audit.matter", session.get(ProcessInstance, check.instance_id)):
+        if not policy.may(scope, "audit.matter", session.get(Matter, check.instance_id)):
             result.update(instance=None, instance_in_scope=False, message=None)
     if check.violation_id is not None:
         if not policy.may(scope, "audit.matter", session.get(Violation, check.violation_id)):

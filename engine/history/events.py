@@ -17,14 +17,14 @@ from engine.clock import format_time
 from engine.history import state
 from engine.history.chain import canonical_json, event_hash
 from engine.persistence.enums import EventKind
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter
 
 __all__ = ["EventKind", "append", "event_dict", "events_of"]
 
 
 def append(
     session: Session,
-    instance: ProcessInstance,
+    instance: Matter,
     kind: EventKind,
     *,
     at: datetime,

@@ -15,20 +15,20 @@ from engine import clock
 from engine.history import events as history
 from engine.history.events import EventKind
 from engine.persistence.db import begin_write, make_sessionmaker
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter
 
 BATCH = 200
 
 
 def unsealed(session: Session) -> list[int]:
     """Matters (ascending id) whose newest event has no state digest."""
-    newest = and_(HistoryEvent.instance_id == ProcessInstance.id, HistoryEvent.seq == ProcessInstance.history_seq)
+    newest = and_(HistoryEvent.instance_id == Matter.id, HistoryEvent.seq == Matter.history_seq)
     return list(
         session.scalars(
-            select(ProcessInstance.id)
+            select(Matter.id)
             .join(HistoryEvent, newest)
             .where(HistoryEvent.state_digest.is_(None))
-            .order_by(ProcessInstance.id)
+            .order_by(Matter.id)
         )
     )
 
@@ -44,10 +44,10 @@ def seal(engine: Engine) -> int:
         with sessions() as session, session.begin():
             begin_write(session)
             for instance in session.scalars(
-                select(ProcessInstance)
-                .where(ProcessInstance.id.in_(ids[start : start + BATCH]))
-                .order_by(ProcessInstance.id)
-                .with_for_update(of=ProcessInstance, key_share=True)
+                select(Matter)
+                .where(Matter.id.in_(ids[start : start + BATCH]))
+                .order_by(Matter.id)
+                .with_for_update(of=Matter, key_share=True)
             ):
                 newest = session.scalar(
                     select(HistoryEvent.state_digest).where(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
 from engine.history.chain import canonical_json
-from engine.persistence.models import OpenTask, ProcessInstance
+from engine.persistence.models import Matter, OpenTask
 
 PREFIX = b"powerlist-state-v1\n"
 
@@ -73,7 +73,7 @@ def open_tasks_of(session: Session, instance_id: int) -> list[list[Any]]:
     ]
 
 
-def state_digest(session: Session, instance: ProcessInstance) -> bytes:
+def state_digest(session: Session, instance: Matter) -> bytes:
     """The digest of the matter's state as this transaction has it now."""
     return digest(
         status=instance.status,

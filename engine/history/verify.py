@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.history import state
 from engine.history.chain import ChainWalk, history_link
-from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter, OpenTask
 
 
 @dataclass
@@ -126,18 +126,18 @@ def _current_states(session: Session, instance_id: int | None) -> dict[int, tupl
     workflows are read one batch at a time and only their digests kept."""
     tasks_query = select(OpenTask.instance_id, *state.TASK_COLUMNS)
     matters = select(
-        ProcessInstance.id,
-        ProcessInstance.history_seq,
-        ProcessInstance.history_head,
-        ProcessInstance.status,
-        ProcessInstance.definition_version_id,
-        ProcessInstance.village_id,
-        ProcessInstance.title,
-        ProcessInstance.started_by,
-        ProcessInstance.state,
-    ).order_by(ProcessInstance.id)
+        Matter.id,
+        Matter.history_seq,
+        Matter.history_head,
+        Matter.status,
+        Matter.definition_version_id,
+        Matter.village_id,
+        Matter.title,
+        Matter.started_by,
+        Matter.state,
+    ).order_by(Matter.id)
     if instance_id is not None:
-        matters = matters.where(ProcessInstance.id == instance_id)
+        matters = matters.where(Matter.id == instance_id)
         tasks_query = tasks_query.where(OpenTask.instance_id == instance_id)
     tasks: dict[int, list] = {}
     for row in session.execute(tasks_query):

@@ -46,7 +46,7 @@ class EnumText(TypeDecorator[E], Generic[E]):
         return self.enum
 
 
-class InstanceStatus(StrEnum):
+class MatterStatus(StrEnum):
     """Where a matter (process instance) stands."""
 
     RUNNING = "running"

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from engine.persistence.enums import EnumText, EventKind, InstanceStatus, Level
+from engine.persistence.enums import EnumText, EventKind, Level, MatterStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -110,7 +110,7 @@ class DefinitionVersion(Base):
     retired: Mapped[bool] = mapped_column(default=False)
 
 
-class ProcessInstance(Base):
+class Matter(Base):
     """A matter (事项) of one village running on one definition version."""
 
     __tablename__ = "process_instance"
@@ -119,7 +119,7 @@ class ProcessInstance(Base):
     definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[InstanceStatus] = mapped_column(EnumText(InstanceStatus, 16), default=InstanceStatus.RUNNING)
+    status: Mapped[MatterStatus] = mapped_column(EnumText(MatterStatus, 16), default=MatterStatus.RUNNING)
     revision: Mapped[int] = mapped_column(default=0)
     # Compressed workflow state without the spec; deferred so revision checks do not read it.
     state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -12,11 +12,11 @@ Actions and their targets:
 ============================  ==================  ==============================================
 action                        target              who
 ============================  ==================  ==============================================
-``matter.read``               ProcessInstance     ``read_matters`` within reach (confidential
+``matter.read``               Matter     ``read_matters`` within reach (confidential
                                                   flows: their ``read`` roles, less the conflicted)
 ``matter.start``              :class:`Start`      the flow's starters within reach
-``matter.copy``               ProcessInstance     readers holding an acting role within reach
-``matter.withdraw``           ProcessInstance     the same (whose step it was is the command's check)
+``matter.copy``               Matter     readers holding an acting role within reach
+``matter.withdraw``           Matter     the same (whose step it was is the command's check)
 ``task.act``                  OpenTask            holder of the step's role in the step's unit,
                                                   or the person it was handed to; acting roles only
 ``task.force``                OpenTask            a ``forcing`` role within reach
@@ -62,7 +62,7 @@ from engine.definitions import scope
 from engine.errors import NotFound, PermissionDenied
 from engine.org.roles import ROLES
 from engine.org.units import unit_chain
-from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.persistence.models import DefinitionVersion, Matter, OpenTask, OrgUnit, RoleAssignment, User
 from engine.policy import areas, counties
 from engine.policy.rules import access_rules
 from engine.texts import text, texts
@@ -111,7 +111,7 @@ class Start:
     village: OrgUnit
 
 
-ConcernCheck = Callable[[Session, ProcessInstance], "str | None"]
+ConcernCheck = Callable[[Session, Matter], "str | None"]
 # Whom the matters of a flow concern, by flow key: registered by ``engine.bootstrap()``.
 _concern_checks: dict[str, ConcernCheck] = {}
 
@@ -193,7 +193,7 @@ def _holds_within(actor: _Actor, roles: frozenset[str], reach: set[int]) -> bool
 _keys = caches.PerDatabase()
 
 
-def _key_of(session: Session, instance: ProcessInstance) -> str:
+def _key_of(session: Session, instance: Matter) -> str:
     """The flow key of the matter's definition version (versions never change their key)."""
     keys = _keys.of(session)
     key = keys.get(instance.definition_version_id)
@@ -206,7 +206,7 @@ def _key_of(session: Session, instance: ProcessInstance) -> str:
     return key
 
 
-def _reads(session: Session, actor: _Actor, instance: ProcessInstance) -> bool:
+def _reads(session: Session, actor: _Actor, instance: Matter) -> bool:
     rules = access_rules()
     reach = _reach(session, instance.village_id)
     key = _key_of(session, instance)
@@ -304,11 +304,11 @@ def _decide(session: Session, actor: _Actor, action: str, target: Any, ignore_as
         reach = {unit.id for unit in chain}
         return None if _holds_within(actor, starters(target.definition) & acting, reach) else "denied"
     if action == "approval.decide":
-        instance = session.get(ProcessInstance, target.instance_id)
+        instance = session.get(Matter, target.instance_id)
         if target.approver != actor.username or instance is None or not _reads(session, actor, instance):
             return "hidden"
         return None if _holds_within(actor, acting, _reach(session, instance.village_id)) else "denied"
-    instance = target if isinstance(target, ProcessInstance) else session.get(ProcessInstance, target.instance_id)
+    instance = target if isinstance(target, Matter) else session.get(Matter, target.instance_id)
     if instance is None or not _reads(session, actor, instance):
         return "hidden"
     if action == "matter.read":

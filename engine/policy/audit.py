@@ -9,7 +9,7 @@ A matter or unit outside the scope does not exist for them (``NotFound``), so an
 action                 target               who
 =====================  ===================  ===============================================
 ``audit.unit``         OrgUnit, or None     a unit at or below a unit of the scope
-``audit.matter``       ProcessInstance,     a matter of a village of the scope
+``audit.matter``       Matter,     a matter of a village of the scope
                        Violation, or None   (a violation: of such a village)
 ``audit.anchor``       None                 county discipline commission and auditors
 =====================  ===================  ===============================================

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
 from engine.history.events import EventKind
-from engine.persistence.enums import InstanceStatus, Level
-from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.persistence.enums import Level, MatterStatus
+from engine.persistence.models import HistoryEvent, Matter, OpenTask
 from engine.public import complaints
 from engine.public.masking import mask_personal
 from engine.ruleset import UnknownRule, rule
@@ -63,7 +63,7 @@ def _text(value: Any) -> str:
     return mask_personal(value, TEXT_LIMIT) if isinstance(value, str) else ""
 
 
-def answer(session: Session, instance: ProcessInstance, key: str) -> dict[str, Any] | None:
+def answer(session: Session, instance: Matter, key: str) -> dict[str, Any] | None:
     """What the reporter of a complaint is told by its receipt code; None for a matter of another flow.
 
     ``state``: ``answered`` (with ``reply`` and ``outcome``), ``handling`` (with ``office`` and
@@ -95,7 +95,7 @@ def answer(session: Session, instance: ProcessInstance, key: str) -> dict[str, A
             },
             "outcome": outcome,
         }
-    if instance.status != InstanceStatus.RUNNING:
+    if instance.status != MatterStatus.RUNNING:
         return {"state": "ended"}
     roles = session.scalars(select(OpenTask.role).where(OpenTask.instance_id == instance.id)).all()
     office = next((ROLE_LEVELS[role] for role in roles if role in ROLE_LEVELS), None)

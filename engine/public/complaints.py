@@ -36,8 +36,8 @@ from engine.persistence.models import (
     AuditLog,
     DefinitionVersion,
     HistoryEvent,
+    Matter,
     OpenTask,
-    ProcessInstance,
     RoleAssignment,
     User,
 )
@@ -89,7 +89,7 @@ def about(session: Session, instance_id: int) -> str | None:
     return value if value in ABOUT else None
 
 
-def concern(session: Session, instance: ProcessInstance) -> str:
+def concern(session: Session, instance: Matter) -> str:
     """Whom a report concerns, for the access policy: the village's cadres unless it says it is
     about the supervisory committee or about someone or something else."""
     return about(session, instance.id) or "cadres"
@@ -176,19 +176,19 @@ def install() -> None:
     matter_detail.set_contact_source(contact_for_task)
 
 
-def _instance(session: Session, instance_id: int) -> ProcessInstance:
-    instance = session.get(ProcessInstance, instance_id)
+def _instance(session: Session, instance_id: int) -> Matter:
+    instance = session.get(Matter, instance_id)
     if instance is None:
         raise NotFound(code="matter.not_found")
     return instance
 
 
-def _is_complaint(session: Session, instance: ProcessInstance) -> bool:
+def _is_complaint(session: Session, instance: Matter) -> bool:
     key = session.scalar(select(DefinitionVersion.key).where(DefinitionVersion.id == instance.definition_version_id))
     return key == FLOW
 
 
-def _holds_reader_role(session: Session, username: str, instance: ProcessInstance) -> bool:
+def _holds_reader_role(session: Session, username: str, instance: Matter) -> bool:
     holdings = session.execute(
         select(RoleAssignment.role, RoleAssignment.org_unit_id)
         .join(User, User.id == RoleAssignment.user_id)
@@ -203,7 +203,7 @@ def _holds_reader_role(session: Session, username: str, instance: ProcessInstanc
     )
 
 
-def may_read_contact(session: Session, username: str, instance: ProcessInstance) -> bool:
+def may_read_contact(session: Session, username: str, instance: Matter) -> bool:
     """Whether ``username`` holds the reply step's role for this complaint (nothing is logged)."""
     return (
         _is_complaint(session, instance)

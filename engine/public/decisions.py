@@ -27,7 +27,7 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import EventKind
-from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter
 from engine.public.masking import mask_known_names, mask_name, names_in_forms
 from engine.ruleset import AreaRulesInvalid, area_rules
 from engine.supervision.models import Decision, DecisionStatus
@@ -201,7 +201,7 @@ def _shown(schema: dict[str, Any], value: Any, is_name: bool, known: list[str]) 
 
 @dataclass
 class _Matter:
-    instance: ProcessInstance
+    instance: Matter
     slug: str
     forms: dict[int, tuple[str, dict[str, Any]]]  # seq -> (step, form) of each completion
 
@@ -336,9 +336,9 @@ def published(
     if not book.flows:
         return []
     rows = session.execute(
-        select(ProcessInstance, DefinitionVersion)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .where(ProcessInstance.village_id == village_id, DefinitionVersion.key.in_(list(book.flows)))
+        select(Matter, DefinitionVersion)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+        .where(Matter.village_id == village_id, DefinitionVersion.key.in_(list(book.flows)))
     ).all()
     if not rows:
         return []

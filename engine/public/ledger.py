@@ -35,7 +35,7 @@ from engine import clock, policy
 from engine.errors import Conflict, PowerlistError
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
-from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance
+from engine.persistence.models import AuditLog, Matter, OrgUnit
 from engine.public.disclosure_models import Disclosure, DisclosureStatus
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.spreadsheets import CENT, cell_yuan, read_sheet
@@ -414,7 +414,7 @@ def _check_books(session: Session, village: OrgUnit, row: LedgerImport, now) -> 
     code = (reconciliation.get("over") or {}).get("paid")
     for payment in booked:
         expression = (reconciliation.get("approved_amount") or {}).get(payment["flow"])
-        instance = session.get(ProcessInstance, payment["instance_id"])
+        instance = session.get(Matter, payment["instance_id"])
         if not code or not expression or instance is None:
             continue
         approved = evaluate(expression, Names(session, instance, payment["flow"]))

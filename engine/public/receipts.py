@@ -23,8 +23,8 @@ from engine.calendar import parse_time_limit
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.history.events import EventKind
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import HistoryEvent, Matter, OpenTask
 from engine.public import answers
 from engine.public.models import PublicReceipt
 from engine.public.villages import place_name
@@ -55,7 +55,7 @@ def display(code: str) -> str:
 
 def receipt_for(session: Session, instance_id: int) -> str:
     """The matter's code, made on first use (the caller commits)."""
-    if session.get(ProcessInstance, instance_id) is None:
+    if session.get(Matter, instance_id) is None:
         raise NotFound(f"no instance {instance_id}")
     existing = session.scalar(select(PublicReceipt.code).where(PublicReceipt.instance_id == instance_id))
     if existing is not None:
@@ -66,13 +66,13 @@ def receipt_for(session: Session, instance_id: int) -> str:
     return code
 
 
-def instance_of(session: Session, text: str | None) -> ProcessInstance:
+def instance_of(session: Session, text: str | None) -> Matter:
     code = normalize(text)
     found = None
     if code is not None:
         found = session.scalar(
-            select(ProcessInstance)
-            .join(PublicReceipt, PublicReceipt.instance_id == ProcessInstance.id)
+            select(Matter)
+            .join(PublicReceipt, PublicReceipt.instance_id == Matter.id)
             .where(PublicReceipt.code == code)
         )
     if found is None:
@@ -109,7 +109,7 @@ def reachable(spec: Any, positions: set[str]) -> set[str] | None:
     return seen
 
 
-def bypassed(session: Session, instance: ProcessInstance, open_steps: set[str]) -> set[str]:
+def bypassed(session: Session, instance: Matter, open_steps: set[str]) -> set[str]:
     """The user tasks of a running matter it can no longer reach from its open steps: a gateway
     sent it another way. Empty when it is not waiting at a step (a timer, a subprocess)."""
     from engine.runtime.loaded import loaded_version
@@ -185,7 +185,7 @@ def progress(session: Session, text: str | None) -> MatterProgress:
     ):
         if step_id:
             done[step_id] = as_utc(at)
-    finished = instance.status != InstanceStatus.RUNNING
+    finished = instance.status != MatterStatus.RUNNING
     passed_by = set() if finished else bypassed(session, instance, set(open_rows))
     steps = []
     for step in definition.meta.get("steps", []):

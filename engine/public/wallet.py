@@ -34,8 +34,8 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.clock import now as clock_now
 from engine.history.events import EventKind
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter
 from engine.public.ledger_models import LedgerImport, LedgerLine
 from engine.public.masking import mask_known_names, mask_name, mask_payee, mask_personal, names_in_forms
 from engine.public.villages import place_name, public_village
@@ -246,12 +246,12 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
         return []
     instances = list(
         session.scalars(
-            select(ProcessInstance)
-            .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+            select(Matter)
+            .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
             .where(
                 DefinitionVersion.key.in_(list(rules["payments"])),
-                ProcessInstance.village_id == village_id,
-                ProcessInstance.status.in_((InstanceStatus.COMPLETED, InstanceStatus.RUNNING)),
+                Matter.village_id == village_id,
+                Matter.status.in_((MatterStatus.COMPLETED, MatterStatus.RUNNING)),
             )
         )
     )
@@ -271,7 +271,7 @@ def flow_payments(session: Session, village_id: int) -> list[dict[str, Any]]:
         matter = histories.get(instance.id) or {"forms": {}, "done": {}, "end": None}
         forms, done = matter["forms"], matter["done"]
         paid_at = spec["paid_at"]
-        if "end" in paid_at and (instance.status != InstanceStatus.COMPLETED or matter["end"] != paid_at["end"]):
+        if "end" in paid_at and (instance.status != MatterStatus.COMPLETED or matter["end"] != paid_at["end"]):
             continue
         if "step" in paid_at and paid_at["step"] not in done:
             continue
@@ -602,12 +602,12 @@ def assets(session: Session, village_id: int) -> list[dict[str, Any]]:
     """The village's resources and assets let out by an asset_lease matter that ended with a signed contract."""
     instances = list(
         session.scalars(
-            select(ProcessInstance)
-            .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+            select(Matter)
+            .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
             .where(
                 DefinitionVersion.key == "asset_lease",
-                ProcessInstance.village_id == village_id,
-                ProcessInstance.status == InstanceStatus.COMPLETED,
+                Matter.village_id == village_id,
+                Matter.status == MatterStatus.COMPLETED,
             )
         )
     )

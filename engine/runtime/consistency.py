@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.history.verify import BadEvent, VerifyReport, verify
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import DefinitionVersion, OpenTask, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import DefinitionVersion, Matter, OpenTask
 from engine.runtime.loaded import loaded_version
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
@@ -69,7 +69,7 @@ def check_open_tasks(session: Session, instance_id: int | None = None) -> OpenTa
             report.bad = OpenTaskProblem(matter.id, problem)
             return report
     # Rows of matters that are not running are never right.
-    stray = select(OpenTask.instance_id).join(ProcessInstance).where(ProcessInstance.status != InstanceStatus.RUNNING)
+    stray = select(OpenTask.instance_id).join(Matter).where(Matter.status != MatterStatus.RUNNING)
     if instance_id is not None:
         stray = stray.where(OpenTask.instance_id == instance_id)
     found = session.scalar(stray.limit(1))
@@ -81,24 +81,24 @@ def check_open_tasks(session: Session, instance_id: int | None = None) -> OpenTa
 def _running(session: Session, instance_id: int | None) -> Iterator[tuple[Any, list[Any]]]:
     """Running matters with their saved state and definition, and their open-task rows, a batch at a
     time (plain rows: nothing stays in the caller's session)."""
-    running = ProcessInstance.status == InstanceStatus.RUNNING
-    ids = select(ProcessInstance.id).where(running).order_by(ProcessInstance.id)
+    running = Matter.status == MatterStatus.RUNNING
+    ids = select(Matter.id).where(running).order_by(Matter.id)
     if instance_id is not None:
-        ids = ids.where(ProcessInstance.id == instance_id)
+        ids = ids.where(Matter.id == instance_id)
     all_ids = list(session.scalars(ids))
     for start in range(0, len(all_ids), BATCH):
         chunk = all_ids[start : start + BATCH]
         matters = session.execute(
             select(
-                ProcessInstance.id,
-                ProcessInstance.state,
+                Matter.id,
+                Matter.state,
                 DefinitionVersion.id.label("version_id"),
                 DefinitionVersion.key,
                 DefinitionVersion.content_hash,
             )
-            .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-            .where(ProcessInstance.id.in_(chunk))
-            .order_by(ProcessInstance.id)
+            .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+            .where(Matter.id.in_(chunk))
+            .order_by(Matter.id)
         ).all()
         rows: dict[int, list[Any]] = {}
         tasks = select(OpenTask.instance_id, OpenTask.id, OpenTask.engine_task_id, OpenTask.step_id, OpenTask.role)

@@ -40,8 +40,8 @@ from engine.history.events import EventKind
 from engine.history.state import state_digest
 from engine.org.units import unit_for_role
 from engine.persistence.db import begin_write
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter, OpenTask, OrgUnit
 from engine.runtime import cache
 from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
 from engine.runtime.scripting import script_engine
@@ -77,7 +77,7 @@ class StepFailed(PowerlistError):
     default_code = "step.failed"
 
 
-def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+def lock_instance(session: Session, instance_id: int) -> Matter:
     """The matter, locked for this transaction (``FOR NO KEY UPDATE`` on PostgreSQL).
 
     ``NO KEY``: a step never changes the matter's id, so the foreign-key checks of rows that point at
@@ -85,24 +85,24 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """
     begin_write(session)
     instance = session.scalar(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
-        .with_for_update(of=ProcessInstance, key_share=True)
+        select(Matter)
+        .where(Matter.id == instance_id)
+        .with_for_update(of=Matter, key_share=True)
     )
     if instance is None:
         raise NotFound(code="matter.not_found", params={"id": instance_id})
     return instance
 
 
-def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
+def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, Matter, LoadedDefinition]:
     """The open task, its matter locked for this transaction, and the matter's definition."""
     begin_write(session)
     found = session.execute(
-        select(OpenTask, ProcessInstance, DefinitionVersion.key, DefinitionVersion.content_hash)
-        .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(OpenTask, Matter, DefinitionVersion.key, DefinitionVersion.content_hash)
+        .join(Matter, Matter.id == OpenTask.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
         .where(OpenTask.id == task_id)
-        .with_for_update(of=ProcessInstance, key_share=True)
+        .with_for_update(of=Matter, key_share=True)
     ).first()
     if found is None:
         raise InvalidState(code="task.not_open", params={"task": task_id})
@@ -113,12 +113,12 @@ def lock_open_task(session: Session, task_id: str) -> tuple[OpenTask, ProcessIns
     if session.get_bind().dialect.name != "sqlite":
         if session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) is None:
             raise InvalidState(code="task.not_open", params={"task": task_id})
-    if instance.status != InstanceStatus.RUNNING:
+    if instance.status != MatterStatus.RUNNING:
         raise InvalidState(code="matter.ended", params={"matter": instance.id})
     return row, instance, loaded_version(session, instance.definition_version_id, key, content_hash)
 
 
-def load_workflow(instance: ProcessInstance, definition: LoadedDefinition) -> BpmnWorkflow:
+def load_workflow(instance: Matter, definition: LoadedDefinition) -> BpmnWorkflow:
     workflow = cache.take(instance.id, instance.history_head)
     if workflow is None:
         workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
@@ -140,7 +140,7 @@ class Step:
     def __init__(
         self,
         session: Session,
-        instance: ProcessInstance,
+        instance: Matter,
         definition: LoadedDefinition,
         workflow: BpmnWorkflow,
         actor: str | None,
@@ -163,13 +163,13 @@ class Step:
 
     @classmethod
     def of_task(
-        cls, session: Session, instance: ProcessInstance, definition: LoadedDefinition, actor: str | None
+        cls, session: Session, instance: Matter, definition: LoadedDefinition, actor: str | None
     ) -> Step:
         """A step of a matter whose open task was locked with :func:`lock_open_task`."""
         return cls(session, instance, definition, load_workflow(instance, definition), actor)
 
     @classmethod
-    def of_matter(cls, session: Session, instance: ProcessInstance, actor: str | None) -> Step:
+    def of_matter(cls, session: Session, instance: Matter, actor: str | None) -> Step:
         definition = loaded(instance.definition)
         return cls(session, instance, definition, load_workflow(instance, definition), actor)
 
@@ -182,18 +182,18 @@ class Step:
         actor: str,
         initial: dict[str, Any],
         title: str | None = None,
-        on_created: Callable[[ProcessInstance], None] | None = None,
+        on_created: Callable[[Matter], None] | None = None,
     ) -> Step:
         """A new matter of ``row`` in ``village``, its start data checked by the caller."""
         begin_write(session)
         definition = loaded(row)
         workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine())
         now = clock.now()
-        instance = ProcessInstance(
+        instance = Matter(
             definition_version_id=row.id,
             village_id=village.id,
             title=(title or initial.get("title") or definition.name)[:200],
-            status=InstanceStatus.RUNNING,
+            status=MatterStatus.RUNNING,
             state=b"",
             started_by=actor,
             started_at=now,
@@ -272,7 +272,7 @@ class Step:
             delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
         ).scalars()
         self.closed.extend(gone)
-        self.instance.status = InstanceStatus.CANCELLED
+        self.instance.status = MatterStatus.CANCELLED
         self.instance.ended_at = self.now
 
     def changed(self) -> bool:
@@ -329,8 +329,8 @@ class Step:
         """Record what the engine did on its own, save the workflow, append the step's events, run
         the hooks and write."""
         self.pending.extend(_engine_events(self.workflow, self.before_done))
-        if self.instance.status == InstanceStatus.RUNNING and self.workflow.is_completed():
-            self.instance.status = InstanceStatus.COMPLETED
+        if self.instance.status == MatterStatus.RUNNING and self.workflow.is_completed():
+            self.instance.status = MatterStatus.COMPLETED
             self.instance.ended_at = self.now
             gone = self.session.execute(
                 delete(OpenTask).where(OpenTask.instance_id == self.instance.id).returning(OpenTask.id)
@@ -374,7 +374,7 @@ class Step:
 
 def record(
     session: Session,
-    instance: ProcessInstance,
+    instance: Matter,
     events: list[HistoryEvent],
     actor: str | None,
     closed: list[str] | None = None,
@@ -387,7 +387,7 @@ def record(
     flush(session, instance)
 
 
-def flush(session: Session, instance: ProcessInstance) -> None:
+def flush(session: Session, instance: Matter) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
@@ -450,7 +450,7 @@ def start_matter(
     actor: str,
     data: Any,
     title: str | None = None,
-    on_created: Callable[[ProcessInstance], None] | None = None,
+    on_created: Callable[[Matter], None] | None = None,
 ) -> StepResult:
     """Start a matter of ``row`` in ``village`` as one step.
 

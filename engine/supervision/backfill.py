@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from engine.clock import as_utc
 from engine.hooks import StepContext
 from engine.persistence.db import begin_write, make_sessionmaker
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 from engine.persistence.models import OpenTask
 from engine.runtime.loaded import loaded
 from engine.runtime.scripting import script_engine
@@ -111,7 +111,7 @@ def candidate_matters(session: Session) -> list[int]:
 def backfill_matter(session: Session, instance_id: int) -> list[TaskTimers]:
     """Add the missing timers of one matter's open tasks; the caller owns the transaction."""
     instance = timers.lock_instance(session, instance_id, skip_locked=False)
-    if instance is None or instance.status != InstanceStatus.RUNNING:
+    if instance is None or instance.status != MatterStatus.RUNNING:
         return []
     tasks = list(
         session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id).order_by(OpenTask.opened_at))

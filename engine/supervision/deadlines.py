@@ -27,7 +27,7 @@ from engine.clock import as_utc
 from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
-from engine.persistence.models import AuditLog, OpenTask, ProcessInstance
+from engine.persistence.models import AuditLog, Matter, OpenTask
 from engine.supervision import timers
 from engine.supervision.models import Severity, SupervisionTimer, Violation, ViolationOutcome
 from engine.supervision.rules import RuleBook
@@ -297,7 +297,7 @@ def _open_task(session: Session, task_id: str | None) -> OpenTask | None:
     return session.get(OpenTask, task_id) if task_id else None
 
 
-def _finding(instance: ProcessInstance, task: OpenTask, code: str, message: str) -> Finding:
+def _finding(instance: Matter, task: OpenTask, code: str, message: str) -> Finding:
     role = task.role
     responsible = task.assignee
     return Finding(

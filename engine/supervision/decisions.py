@@ -28,8 +28,8 @@ from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.service import get_village
 from engine.persistence.db import begin_write
-from engine.persistence.enums import InstanceStatus, Level
-from engine.persistence.models import AuditLog, HistoryEvent, OrgUnit, ProcessInstance
+from engine.persistence.enums import Level, MatterStatus
+from engine.persistence.models import AuditLog, HistoryEvent, Matter, OrgUnit
 from engine.ruleset import rule
 from engine.supervision.facts import Names, evaluate
 from engine.supervision.models import Decision, DecisionStatus, DecisionUse, Evidence, Violation
@@ -84,14 +84,14 @@ def on_step(context: StepContext, book: RuleBook) -> None:
             if row["item"] == item and row["step"] == event.step_id:
                 names = names or Names(session, instance, item, event)
                 _record_use(session, book, instance, event, row, names, context.now)
-    if instance.status == InstanceStatus.CANCELLED:
+    if instance.status == MatterStatus.CANCELLED:
         revoke_of_matter(session, instance, context.actor, context.now)
 
 
 def register(
     session: Session,
     book: RuleBook,
-    instance: ProcessInstance,
+    instance: Matter,
     event: HistoryEvent,
     row: dict[str, Any],
     names: Names,
@@ -147,7 +147,7 @@ def new_decision(
     source: str,
     actor: str | None,
     now: datetime,
-    instance: ProcessInstance | None = None,
+    instance: Matter | None = None,
     step_id: str | None = None,
     note: str | None = None,
 ) -> Decision:
@@ -209,7 +209,7 @@ def describe(decision: Decision) -> dict[str, Any]:
     }
 
 
-def revoke_of_matter(session: Session, instance: ProcessInstance, actor: str | None, now: datetime) -> None:
+def revoke_of_matter(session: Session, instance: Matter, actor: str | None, now: datetime) -> None:
     """A matter that ends cancelled takes its open decisions with it."""
     for decision in session.scalars(
         select(Decision).where(Decision.instance_id == instance.id, Decision.status == OPEN)
@@ -219,7 +219,7 @@ def revoke_of_matter(session: Session, instance: ProcessInstance, actor: str | N
 
 def _set_status(
     session: Session,
-    instance: ProcessInstance | None,
+    instance: Matter | None,
     decision: Decision,
     status: str,
     actor: str | None,
@@ -338,7 +338,7 @@ def choices(session: Session, book: RuleBook, village_id: int, kinds: tuple[str,
 def _record_use(
     session: Session,
     book: RuleBook,
-    instance: ProcessInstance,
+    instance: Matter,
     event: HistoryEvent,
     row: dict[str, Any],
     names: Names,
@@ -374,8 +374,8 @@ def totals(session: Session, decision_id: int) -> dict[str, int]:
     """What the uses of matters not cancelled count against a decision, by stage."""
     rows = session.execute(
         select(DecisionUse.stage, func.sum(DecisionUse.amount_fen))
-        .join(ProcessInstance, ProcessInstance.id == DecisionUse.instance_id)
-        .where(DecisionUse.decision_id == decision_id, ProcessInstance.status != InstanceStatus.CANCELLED)
+        .join(Matter, Matter.id == DecisionUse.instance_id)
+        .where(DecisionUse.decision_id == decision_id, Matter.status != MatterStatus.CANCELLED)
         .group_by(DecisionUse.stage)
     ).all()
     return {stage: int(total or 0) for stage, total in rows}
@@ -393,7 +393,7 @@ def reconcile(
     decision: Decision,
     stage: str,
     now: datetime,
-    instance: ProcessInstance,
+    instance: Matter,
     event: HistoryEvent,
 ) -> None:
     """Raise the stage's violation when its uses exceed what the decision approved."""
@@ -405,11 +405,11 @@ def reconcile(
     over = spec(book)["reconciliation"]["over"]
     uses = session.execute(
         select(DecisionUse.instance_id, DecisionUse.step_id, DecisionUse.amount_fen)
-        .join(ProcessInstance, ProcessInstance.id == DecisionUse.instance_id)
+        .join(Matter, Matter.id == DecisionUse.instance_id)
         .where(
             DecisionUse.decision_id == decision.id,
             DecisionUse.stage == stage,
-            ProcessInstance.status != InstanceStatus.CANCELLED,
+            Matter.status != MatterStatus.CANCELLED,
         )
         .order_by(DecisionUse.id)
     ).all()
@@ -443,7 +443,7 @@ def reconcile(
 
 
 def check_settled(
-    session: Session, book: RuleBook, evidence: Evidence, instance: ProcessInstance | None, now: datetime
+    session: Session, book: RuleBook, evidence: Evidence, instance: Matter | None, now: datetime
 ) -> list[Violation]:
     """Money that left the account for a matter (card statements) above what the matter approved."""
     if instance is None:
@@ -557,8 +557,8 @@ def ledger(session: Session, village_id: int, year: int | None = None) -> list[L
             set(
                 session.scalars(
                     select(DecisionUse.instance_id)
-                    .join(ProcessInstance, ProcessInstance.id == DecisionUse.instance_id)
-                    .where(DecisionUse.decision_id == decision.id, ProcessInstance.status != InstanceStatus.CANCELLED)
+                    .join(Matter, Matter.id == DecisionUse.instance_id)
+                    .where(DecisionUse.decision_id == decision.id, Matter.status != MatterStatus.CANCELLED)
                 )
             )
         )
@@ -661,7 +661,7 @@ def close(session: Session, actor: str, village_code: str, number: str, reason: 
     instance = None
     if found is not None:
         instance = session.scalar(
-            select(ProcessInstance).where(ProcessInstance.id == found).with_for_update(key_share=True)
+            select(Matter).where(Matter.id == found).with_for_update(key_share=True)
         )
     decision = session.scalar(
         select(Decision)

@@ -25,7 +25,7 @@ from engine.history import events as history
 from engine.history.events import EventKind
 from engine.org.roles import ROLES
 from engine.org.units import unit_chain
-from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance, User
+from engine.persistence.models import Matter, OpenTask, OrgUnit, User
 from engine.supervision.rules import RuleBook, rules_for
 from engine.supervision.semantics import DEFAULT_STEP_CODE
 from engine.texts import text
@@ -95,7 +95,7 @@ def check_grant(session: Session, user: User, role: str, unit: OrgUnit) -> None:
 # --- steps of one matter ---------------------------------------------------------------------------
 
 
-def _latest_completions(session: Session, instance: ProcessInstance) -> dict[str, Any]:
+def _latest_completions(session: Session, instance: Matter) -> dict[str, Any]:
     """The latest completion event of each step of the matter (a step done again replaces it)."""
     latest: dict[str, Any] = {}
     for event in history.events_of(session, instance.id):
@@ -107,7 +107,7 @@ def _latest_completions(session: Session, instance: ProcessInstance) -> dict[str
 def check_step(
     session: Session,
     row: OpenTask,
-    instance: ProcessInstance,
+    instance: Matter,
     definition: Any,
     actor: str,
     waive_reason: str | None = None,

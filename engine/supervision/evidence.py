@@ -27,8 +27,8 @@ from engine.history.chain import canonical_json
 from engine.history.events import EventKind
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import HistoryEvent, Matter
 from engine.ruleset import UnknownRule, rule
 from engine.supervision import decisions
 from engine.supervision.facts import Names, evaluate
@@ -154,7 +154,7 @@ def check_input(item: EvidenceInput) -> None:
 def store(
     session: Session,
     item: EvidenceInput,
-    instance: ProcessInstance | None,
+    instance: Matter | None,
     village_id: int | None,
     actor: str | None,
     source: str,
@@ -212,7 +212,7 @@ def check_payment(
     session: Session,
     book: RuleBook,
     evidence: Evidence,
-    instance: ProcessInstance | None,
+    instance: Matter | None,
     event: HistoryEvent | None,
     now: datetime,
 ) -> list[Violation]:
@@ -233,7 +233,7 @@ def check_payment(
         item = instance.definition.key
         if evaluate(book.approved_expression(item), Names(session, instance, item)) is True:
             return []
-        if instance.status == InstanceStatus.RUNNING:
+        if instance.status == MatterStatus.RUNNING:
             code = "payment_before_approval"
             message = text("supervision.evidence.payment_before_approval", paid=paid, matter=instance.title)
         else:
@@ -342,10 +342,10 @@ def check_voucher_split(context: Any, book: RuleBook) -> list[Violation]:
     window = parse_time_limit(book.split["window"])
     rows = session.execute(
         select(HistoryEvent)
-        .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+        .join(Matter, Matter.id == HistoryEvent.instance_id)
         .where(
-            ProcessInstance.village_id == village_id,
-            ProcessInstance.status != InstanceStatus.CANCELLED,
+            Matter.village_id == village_id,
+            Matter.status != MatterStatus.CANCELLED,
             HistoryEvent.kind == EventKind.TASK_COMPLETED,
             HistoryEvent.step_id == spec["step"],
             HistoryEvent.at >= as_utc(context.now) - window,

@@ -15,7 +15,7 @@ from engine.clock import as_utc, format_time
 from engine.expressions import ExpressionError, compile_expression
 from engine.history import events as history
 from engine.history.events import EventKind
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter
 from engine.ruleset import UnknownRule, rule
 
 
@@ -72,7 +72,7 @@ class Names(Mapping[str, Any]):
     """Names for a rule condition. ``steps``, ``done`` and ``actors`` read the matter's history only
     when a condition uses them, so most steps never read it."""
 
-    def __init__(self, session: Session, instance: ProcessInstance, item: str, event: HistoryEvent | None = None):
+    def __init__(self, session: Session, instance: Matter, item: str, event: HistoryEvent | None = None):
         self._session, self._instance = session, instance
         self._values: dict[str, Any] = {}
         current: dict[str, Any] = {}
@@ -117,7 +117,7 @@ def _event_names(event: HistoryEvent) -> dict[str, Any]:
     }
 
 
-def matter_facts(session: Session, instance: ProcessInstance, item: str) -> MatterFacts:
+def matter_facts(session: Session, instance: Matter, item: str) -> MatterFacts:
     facts = MatterFacts(item=item, status=instance.status)
     for event in history.events_of(session, instance.id):
         if event.kind in (EventKind.TASK_COMPLETED, EventKind.TASK_FORCED) and event.step_id:

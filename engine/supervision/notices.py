@@ -39,7 +39,7 @@ from engine.org.service import get_unit
 from engine.org.units import UnitInfo, unit_chain
 from engine.persistence.db import begin_write
 from engine.persistence.enums import Level
-from engine.persistence.models import AuditLog, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.persistence.models import AuditLog, Matter, OrgUnit, RoleAssignment, User
 from engine.supervision.models import NoticeCounter, SupervisionDocument, SupervisionNotice, Violation, ViolationOutcome
 from engine.supervision.notice_rules import DEFAULT_FILE as DEFAULT_FILE
 from engine.supervision.notice_rules import (
@@ -120,7 +120,7 @@ def _amount_of(session: Session, violation: Violation) -> int | None:
         return None
     from engine.supervision.facts import matter_facts
 
-    instance = session.get(ProcessInstance, violation.instance_id)
+    instance = session.get(Matter, violation.instance_id)
     facts = matter_facts(session, instance, instance.definition.key)
     if violation.step_id and _amounts(facts.steps.get(violation.step_id)):
         return _amounts(facts.steps[violation.step_id])[0]
@@ -130,7 +130,7 @@ def _amount_of(session: Session, violation: Violation) -> int | None:
     return None
 
 
-def _step_name(instance: ProcessInstance | None, step_id: str | None) -> str:
+def _step_name(instance: Matter | None, step_id: str | None) -> str:
     if not step_id:
         return "—"
     if instance is not None:
@@ -318,7 +318,7 @@ def _draft(
     grade_row = None
     colour = None
     if violation is not None:
-        instance = session.get(ProcessInstance, violation.instance_id) if violation.instance_id else None
+        instance = session.get(Matter, violation.instance_id) if violation.instance_id else None
         url, receipt = check_url(session, violation, village, create=not preview)
         colour = violation.severity if kind == "order" else None
         values.update(

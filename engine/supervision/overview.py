@@ -35,7 +35,7 @@ from engine.definitions import scope as publication
 from engine.errors import PowerlistError
 from engine.org.units import unit_chain
 from engine.persistence.enums import Level
-from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
+from engine.persistence.models import DefinitionVersion, Matter, OrgUnit
 from engine.policy.audit import AuditScope, audit_scope, require_unit
 from engine.supervision import scores as scoring
 from engine.supervision.models import Severity, Violation, ViolationOutcome
@@ -359,8 +359,8 @@ def risk_map(
             select(
                 Violation.village_id, Violation.severity, Violation.points, Violation.detected_at, DefinitionVersion.key
             )
-            .outerjoin(ProcessInstance, ProcessInstance.id == Violation.instance_id)
-            .outerjoin(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+            .outerjoin(Matter, Matter.id == Violation.instance_id)
+            .outerjoin(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
             .where(
                 Violation.village_id.in_(village_ids),
                 Violation.period.in_(period.quarters),

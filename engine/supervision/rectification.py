@@ -17,7 +17,7 @@ from engine.history.events import EventKind
 from engine.hooks import StepContext
 from engine.org.roles import ROLES
 from engine.persistence.enums import Level
-from engine.persistence.models import OpenTask, ProcessInstance
+from engine.persistence.models import Matter, OpenTask
 from engine.supervision.models import Violation
 from engine.supervision.rules import LEVEL_ORDER, RuleBook
 from engine.supervision.violations import (
@@ -118,7 +118,7 @@ def _rejected(form: dict) -> bool:
     return result is not None and result != "accepted"
 
 
-def ignored(session: Session, book: RuleBook, instance: ProcessInstance, task: OpenTask, now: datetime) -> bool:
+def ignored(session: Session, book: RuleBook, instance: Matter, task: OpenTask, now: datetime) -> bool:
     """A rectification step passed its deadline: the violation moves up the chain."""
     violation = _linked(session, instance.id)
     if violation is None or violation.status == CLOSED:

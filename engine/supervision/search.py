@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import policy
 from engine.inputs import InputInvalid
-from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance, User
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter, OrgUnit, User
 from engine.public import receipts
 from engine.public.models import PublicReceipt
 from engine.supervision.models import Decision, DecisionUse
@@ -87,7 +87,7 @@ def search(session: Session, username: str, text: Any) -> Results:
     if not villages:
         return Results(query, (), False)
     pattern = _like(query)
-    in_scope = ProcessInstance.village_id.in_(sorted(villages))
+    in_scope = Matter.village_id.in_(sorted(villages))
     matched: dict[int, set[str]] = {}
 
     def collect(reason: str, statement) -> None:
@@ -97,24 +97,24 @@ def search(session: Session, username: str, text: Any) -> Results:
 
     collect(
         "title",
-        select(ProcessInstance.id).where(in_scope, ProcessInstance.title.ilike(pattern, escape="\\")),
+        select(Matter.id).where(in_scope, Matter.title.ilike(pattern, escape="\\")),
     )
     code = receipts.normalize(query)
     if code is not None:
         collect(
             "receipt",
             select(PublicReceipt.instance_id)
-            .join(ProcessInstance, ProcessInstance.id == PublicReceipt.instance_id)
+            .join(Matter, Matter.id == PublicReceipt.instance_id)
             .where(in_scope, PublicReceipt.code == code),
         )
     people = select(User.username).where(
         or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
     )
-    collect("person", select(ProcessInstance.id).where(in_scope, ProcessInstance.started_by.in_(people)))
+    collect("person", select(Matter.id).where(in_scope, Matter.started_by.in_(people)))
     collect(
         "person",
         select(HistoryEvent.instance_id)
-        .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+        .join(Matter, Matter.id == HistoryEvent.instance_id)
         .where(in_scope, HistoryEvent.actor.in_(people))
         .distinct(),
     )
@@ -126,11 +126,11 @@ def search(session: Session, username: str, text: Any) -> Results:
     if not matched:
         return Results(query, (), False)
     rows = session.execute(
-        select(ProcessInstance, DefinitionVersion.key, DefinitionVersion.name, OrgUnit.code, OrgUnit.name)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .join(OrgUnit, OrgUnit.id == ProcessInstance.village_id)
-        .where(ProcessInstance.id.in_(sorted(matched)), in_scope)
-        .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+        select(Matter, DefinitionVersion.key, DefinitionVersion.name, OrgUnit.code, OrgUnit.name)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+        .join(OrgUnit, OrgUnit.id == Matter.village_id)
+        .where(Matter.id.in_(sorted(matched)), in_scope)
+        .order_by(Matter.started_at.desc(), Matter.id.desc())
     ).all()
     hits: list[Hit] = []
     truncated = False

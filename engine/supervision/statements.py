@@ -23,7 +23,7 @@ from engine.history.events import EventKind
 from engine.org.service import get_village
 from engine.org.units import unit_chain
 from engine.persistence.db import begin_write
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter
 from engine.supervision.evidence import (
     PAYMENT,
     EvidenceInput,
@@ -96,7 +96,7 @@ def read_statement(text: str, name: str) -> list[tuple[int, EvidenceInput]]:
     return rows
 
 
-def match_instance(session: Session, item: EvidenceInput) -> tuple[ProcessInstance | None, str | None]:
+def match_instance(session: Session, item: EvidenceInput) -> tuple[Matter | None, str | None]:
     """The matter a statement row belongs to, by its reference; or why none was found."""
     reference = item.reference
     if not reference:
@@ -104,14 +104,14 @@ def match_instance(session: Session, item: EvidenceInput) -> tuple[ProcessInstan
     instance = None
     numbered = _INSTANCE_REF.match(reference)
     if numbered:
-        instance = session.get(ProcessInstance, int(numbered.group(1)))
+        instance = session.get(Matter, int(numbered.group(1)))
     if instance is None:
         known = session.scalar(
             select(Evidence.instance_id)
             .where(Evidence.reference == reference, Evidence.instance_id.is_not(None))
             .limit(1)
         )
-        instance = session.get(ProcessInstance, known) if known else None
+        instance = session.get(Matter, known) if known else None
     if instance is None:
         escaped = canonical_json(reference).replace("!", "!!").replace("%", "!%").replace("_", "!_")
         found = session.scalar(
@@ -122,7 +122,7 @@ def match_instance(session: Session, item: EvidenceInput) -> tuple[ProcessInstan
             )
             .limit(1)
         )
-        instance = session.get(ProcessInstance, found) if found else None
+        instance = session.get(Matter, found) if found else None
     if instance is None:
         return None, f"no matter with reference {reference}"
     code = unit_chain(session, instance.village_id)[0].code

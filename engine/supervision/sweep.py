@@ -22,7 +22,7 @@ from engine import clock
 from engine.clock import as_utc
 from engine.errors import NotFound
 from engine.persistence.db import begin_write, make_sessionmaker
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 from engine.runtime import cache
 from engine.supervision import deadlines, timers, vouchers
 from engine.supervision.models import SupervisionTimer
@@ -156,7 +156,7 @@ def _fire(session: Session, timer: SupervisionTimer, now: datetime) -> str | Non
         instance = timers.lock_instance(session, timer.instance_id, skip_locked=True)
         if instance is None:
             return BUSY
-        if instance.status != InstanceStatus.RUNNING:
+        if instance.status != MatterStatus.RUNNING:
             return "obsolete"
         book = book_for_village(session, instance.village_id)
         handler = {

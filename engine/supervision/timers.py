@@ -25,8 +25,8 @@ from engine import caches, clock
 from engine.calendar import load_work_calendar
 from engine.clock import as_utc
 from engine.errors import NotFound
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import HistoryEvent, Matter
 from engine.runtime.loaded import LoadedDefinition
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import load_state
@@ -150,10 +150,10 @@ def definition_has_timers(definition: LoadedDefinition) -> bool:
 
 
 def schedule_waiting_timers(
-    session: Session, instance: ProcessInstance, definition: LoadedDefinition, workflow: Any = None
+    session: Session, instance: Matter, definition: LoadedDefinition, workflow: Any = None
 ):
     """Rows for the BPMN timers the matter now waits on; returns them (boundary ones give deadlines)."""
-    if instance.status != InstanceStatus.RUNNING or not definition_has_timers(definition):
+    if instance.status != MatterStatus.RUNNING or not definition_has_timers(definition):
         return []
     if workflow is None:
         workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
@@ -179,15 +179,15 @@ class Fired:
     closed: list[str]
 
 
-def lock_instance(session: Session, instance_id: int, skip_locked: bool) -> ProcessInstance | None:
+def lock_instance(session: Session, instance_id: int, skip_locked: bool) -> Matter | None:
     """Lock a matter's row like a step does (``FOR NO KEY UPDATE``); with ``skip_locked``, None when
     someone holds it now."""
     instance = session.scalar(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
-        .with_for_update(of=ProcessInstance, key_share=True, skip_locked=skip_locked)
+        select(Matter)
+        .where(Matter.id == instance_id)
+        .with_for_update(of=Matter, key_share=True, skip_locked=skip_locked)
     )
-    if instance is None and session.get(ProcessInstance, instance_id) is None:
+    if instance is None and session.get(Matter, instance_id) is None:
         raise NotFound(f"instance {instance_id} does not exist")
     return instance
 
@@ -204,7 +204,7 @@ def fire_instance_timers(
     if instance is None:
         return None
     now = now or clock.now()
-    if instance.status != InstanceStatus.RUNNING:
+    if instance.status != MatterStatus.RUNNING:
         return Fired(instance.id, [], [], [])
     step = Step.of_matter(session, instance, None)
     step.now = now

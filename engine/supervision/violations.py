@@ -30,7 +30,7 @@ from engine.org.roles import ROLES
 from engine.org.service import holds
 from engine.org.units import holds_role
 from engine.persistence.db import begin_write
-from engine.persistence.models import HistoryEvent, OrgUnit, ProcessInstance, RoleAssignment, User
+from engine.persistence.models import HistoryEvent, Matter, OrgUnit, RoleAssignment, User
 from engine.runtime.steps import start_matter
 from engine.supervision import timers, violation_chain
 from engine.supervision.models import Severity, Violation, ViolationOutcome, ViolationStatus
@@ -276,11 +276,11 @@ def start_rectification(session: Session, book: RuleBook, violation: Violation, 
         "title": text("supervision.rectification.title", title=violation.title)[:200],
     }
 
-    def link(instance: ProcessInstance) -> None:
+    def link(instance: Matter) -> None:
         violation.rectification_instance_id = instance.id
 
     result = start_matter(session, row, village, SYSTEM, data, data["title"], on_created=link)
-    instance = session.get(ProcessInstance, result.instance_id)
+    instance = session.get(Matter, result.instance_id)
     note_event(
         session,
         violation,
@@ -395,11 +395,11 @@ def lock_matters(session: Session, instance_ids: Iterable[int | None], *, skip_l
     and someone holds one of them now (those already taken stay locked until the transaction ends)."""
     for instance_id in sorted({i for i in instance_ids if i is not None}):
         locked = session.scalar(
-            select(ProcessInstance.id)
-            .where(ProcessInstance.id == instance_id)
-            .with_for_update(of=ProcessInstance, key_share=True, skip_locked=skip_locked)
+            select(Matter.id)
+            .where(Matter.id == instance_id)
+            .with_for_update(of=Matter, key_share=True, skip_locked=skip_locked)
         )
-        if locked is None and session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id)):
+        if locked is None and session.scalar(select(Matter.id).where(Matter.id == instance_id)):
             return False
     return True
 

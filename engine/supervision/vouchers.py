@@ -17,8 +17,8 @@ from engine.calendar import CST
 from engine.clock import as_utc
 from engine.history.events import EventKind
 from engine.hooks import StepContext
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import HistoryEvent, Matter
 from engine.ruleset import UnknownRule, rule
 from engine.supervision import timers
 from engine.supervision.facts import Names, evaluate
@@ -64,10 +64,10 @@ def _due(spec: dict, form: dict) -> datetime | None:
     return as_utc(datetime.combine(spent + timedelta(days=days + 1), time(0), CST))
 
 
-def fire(session: Session, book: RuleBook, timer: SupervisionTimer, instance: ProcessInstance, now: datetime) -> str:
+def fire(session: Session, book: RuleBook, timer: SupervisionTimer, instance: Matter, now: datetime) -> str:
     item = instance.definition.key
     spec = _spec(book, item)
-    if spec is None or instance.status != InstanceStatus.RUNNING:
+    if spec is None or instance.status != MatterStatus.RUNNING:
         return "obsolete"
     if evaluate(spec["paid"], Names(session, instance, item)) is True:
         return "obsolete"

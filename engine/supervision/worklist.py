@@ -29,8 +29,8 @@ from engine.clock import as_utc
 from engine.errors import PermissionDenied
 from engine.inputs import InputInvalid
 from engine.org.service import get_user
-from engine.persistence.enums import InstanceStatus, Level
-from engine.persistence.models import DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import Level, MatterStatus
+from engine.persistence.models import DefinitionVersion, Matter, OpenTask, OrgUnit
 from engine.policy.rules import access_rules
 from engine.supervision import violations as v
 from engine.supervision.models import Severity, Violation
@@ -304,9 +304,9 @@ def count_now(session: Session, username: str) -> int:
 
 def _violations(session, username, user, villages, filters, units) -> list[WorkItem]:
     query = (
-        select(Violation, DefinitionVersion.key, ProcessInstance.title)
-        .outerjoin(ProcessInstance, ProcessInstance.id == Violation.instance_id)
-        .outerjoin(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(Violation, DefinitionVersion.key, Matter.title)
+        .outerjoin(Matter, Matter.id == Violation.instance_id)
+        .outerjoin(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
         .where(Violation.village_id.in_(sorted(villages)))
     )
     if filters.state is not None:
@@ -371,17 +371,17 @@ def _complaints(session, username, villages, filters, units, now) -> list[WorkIt
     if filters.colour == Severity.BLUE or filters.state not in (None, v.OPEN):
         return []
     query = (
-        select(ProcessInstance)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(Matter)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
         .where(
             DefinitionVersion.key == COMPLAINT,
-            ProcessInstance.status == InstanceStatus.RUNNING,
-            ProcessInstance.village_id.in_(sorted(villages)),
+            Matter.status == MatterStatus.RUNNING,
+            Matter.village_id.in_(sorted(villages)),
         )
     )
     if filters.period is not None:
         start, end = period_range(filters.period)
-        query = query.where(ProcessInstance.started_at >= start, ProcessInstance.started_at < end)
+        query = query.where(Matter.started_at >= start, Matter.started_at < end)
     instances = list(session.scalars(query))
     if not instances:
         return []
@@ -556,7 +556,7 @@ def view(session: Session, username: str, violation_id: int) -> ViolationView:
     policy.require(session, username, "violation.read", violation)
     book = v.book_for_village(session, violation.village_id)
     village = session.get(OrgUnit, violation.village_id)
-    instance = session.get(ProcessInstance, violation.instance_id) if violation.instance_id else None
+    instance = session.get(Matter, violation.instance_id) if violation.instance_id else None
     key = step_name = None
     if instance is not None:
         key = session.scalar(
@@ -612,7 +612,7 @@ def view(session: Session, username: str, violation_id: int) -> ViolationView:
     )
 
 
-def _step_name(session: Session, instance: ProcessInstance, step_id: str) -> str | None:
+def _step_name(session: Session, instance: Matter, step_id: str) -> str | None:
     """The step's name in the matter's flow version."""
     from engine.runtime.loaded import loaded
 

@@ -16,7 +16,7 @@ from engine import policy
 from engine.errors import NotFound
 from engine.org.service import ancestors, get_user
 from engine.persistence.enums import Level
-from engine.persistence.models import OrgUnit, ProcessInstance, User
+from engine.persistence.models import Matter, OrgUnit, User
 from engine.texts import text
 from engine.workspace.labels import office, role_name
 
@@ -82,9 +82,9 @@ def profile_by_id(session: Session, user_id: int) -> Profile | None:
     return profile_of(user)
 
 
-def visible_instance(session: Session, username: str, instance_id: int) -> ProcessInstance:
+def visible_instance(session: Session, username: str, instance_id: int) -> Matter:
     """The matter, for someone the access policy lets read it; for anyone else it does not exist."""
-    instance = session.get(ProcessInstance, instance_id)
+    instance = session.get(Matter, instance_id)
     if instance is None:
         raise NotFound(text("workspace.refusals.matter_not_found", id=instance_id), code="matter.not_found")
     policy.require(session, username, "matter.read", instance)

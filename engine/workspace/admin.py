@@ -32,8 +32,8 @@ from engine.definitions.forms import FormRefused, normalize_form_path
 from engine.definitions.safe_xml import MAX_BPMN_BYTES, parse_xml
 from engine.definitions.validate import validate_bpmn
 from engine.errors import DefinitionInvalid, NotFound, PowerlistError, Problem
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import AuditLog, DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import AuditLog, DefinitionVersion, Matter, OpenTask, OrgUnit
 from engine.policy import admin as admin_policy
 from engine.workspace.labels import CATEGORY_NAMES, role_name
 from engine.workspace.models import StagedUpload
@@ -305,8 +305,8 @@ def items(session: Session, actor: str | None) -> list[dict[str, Any]]:
     running = dict(
         session.execute(
             select(DefinitionVersion.key, func.count())
-            .join(ProcessInstance, ProcessInstance.definition_version_id == DefinitionVersion.id)
-            .where(ProcessInstance.status == InstanceStatus.RUNNING)
+            .join(Matter, Matter.definition_version_id == DefinitionVersion.id)
+            .where(Matter.status == MatterStatus.RUNNING)
             .group_by(DefinitionVersion.key)
         ).all()
     )
@@ -346,9 +346,9 @@ def versions(session: Session, key: str, actor: str | None) -> list[dict[str, An
     counts = {
         (version_id, status): number
         for version_id, status, number in session.execute(
-            select(ProcessInstance.definition_version_id, ProcessInstance.status, func.count())
-            .where(ProcessInstance.definition_version_id.in_([r.id for r in rows]))
-            .group_by(ProcessInstance.definition_version_id, ProcessInstance.status)
+            select(Matter.definition_version_id, Matter.status, func.count())
+            .where(Matter.definition_version_id.in_([r.id for r in rows]))
+            .group_by(Matter.definition_version_id, Matter.status)
         )
     }
     in_service = max((r.version for r in rows if not r.retired), default=None)
@@ -367,8 +367,8 @@ def versions(session: Session, key: str, actor: str | None) -> list[dict[str, An
                 "usage": _usage(row, in_service, counts),
                 "category_name": CATEGORY_NAMES.get((row.meta or {}).get("category") or "", ""),
                 "number": (row.meta or {}).get("number"),
-                "running": counts.get((row.id, InstanceStatus.RUNNING), 0),
-                "finished": sum(counts.get((row.id, s), 0) for s in InstanceStatus if s != InstanceStatus.RUNNING),
+                "running": counts.get((row.id, MatterStatus.RUNNING), 0),
+                "finished": sum(counts.get((row.id, s), 0) for s in MatterStatus if s != MatterStatus.RUNNING),
                 "steps": [{**s, "role_name": role_name(s.get("role", ""))} for s in (row.meta or {}).get("steps", [])],
                 "changes": step_diff(previous, row) if previous is not None else None,
             }
@@ -390,7 +390,7 @@ def _usage(row: DefinitionVersion, in_service: int | None, counts: dict[tuple[in
         return "in_service"
     if row.retired:
         return "retired"
-    if any(counts.get((row.id, status), 0) for status in InstanceStatus):
+    if any(counts.get((row.id, status), 0) for status in MatterStatus):
         return "superseded"
     return "unused"
 
@@ -403,10 +403,10 @@ def matters_of(session: Session, key: str, instance_ids: list[int], actor: str |
     for start in range(0, len(instance_ids), 500):
         chunk = instance_ids[start : start + 500]
         rows = session.execute(
-            select(ProcessInstance.id, OrgUnit.name)
-            .join(OrgUnit, OrgUnit.id == ProcessInstance.village_id)
-            .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-            .where(ProcessInstance.id.in_(chunk), DefinitionVersion.key == key)
+            select(Matter.id, OrgUnit.name)
+            .join(OrgUnit, OrgUnit.id == Matter.village_id)
+            .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+            .where(Matter.id.in_(chunk), DefinitionVersion.key == key)
         )
         for instance_id, village_name in rows:
             found[instance_id] = {"village_name": village_name, "steps": []}

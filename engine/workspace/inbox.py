@@ -14,8 +14,8 @@ from engine import clock
 from engine.clock import as_utc
 from engine.history.events import EventKind
 from engine.org.service import get_user
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter, OpenTask, OrgUnit
 from engine.workspace import summary
 from engine.workspace.access import startable_villages
 from engine.workspace.labels import CATEGORY_ORDER
@@ -83,7 +83,7 @@ class DoneEntry:
     kind: EventKind
     step_name: str | None
     at: datetime | None
-    status: InstanceStatus
+    status: MatterStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ class StartedMatter:
     item: str
     village: str
     started_at: datetime | None
-    status: InstanceStatus
+    status: MatterStatus
     current: list[str]
 
 
@@ -111,7 +111,7 @@ class CopyEntry:
     sent_at: datetime | None
     note: str | None
     read: bool
-    status: InstanceStatus
+    status: MatterStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +175,10 @@ def todo(session: Session, username: str) -> list[TodoTask]:
     if not pairs:
         return []
     query = (
-        select(OpenTask, ProcessInstance, DefinitionVersion.name, OrgUnit.name)
-        .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .join(OrgUnit, OrgUnit.id == ProcessInstance.village_id)
+        select(OpenTask, Matter, DefinitionVersion.name, OrgUnit.name)
+        .join(Matter, Matter.id == OpenTask.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+        .join(OrgUnit, OrgUnit.id == Matter.village_id)
         .where(tuple_(OpenTask.role, OpenTask.org_unit_id).in_(pairs))
         .where((OpenTask.assignee.is_(None)) | (OpenTask.assignee == username))
         .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.opened_at, OpenTask.id)
@@ -243,9 +243,9 @@ def _waiting_approvals(session: Session, task_ids: list[str]) -> dict[str, tuple
 def done(session: Session, username: str, limit: int = 50) -> list[DoneEntry]:
     """What the user did, newest first, from the history."""
     rows = session.execute(
-        select(HistoryEvent, ProcessInstance, DefinitionVersion)
-        .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(HistoryEvent, Matter, DefinitionVersion)
+        .join(Matter, Matter.id == HistoryEvent.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
         .where(HistoryEvent.actor == username, HistoryEvent.kind.in_(DONE_KINDS))
         .order_by(HistoryEvent.at.desc(), HistoryEvent.id.desc())
         .limit(limit)
@@ -269,10 +269,10 @@ def done(session: Session, username: str, limit: int = 50) -> list[DoneEntry]:
 
 def started(session: Session, username: str, limit: int = 50) -> list[StartedMatter]:
     rows = session.execute(
-        select(ProcessInstance, DefinitionVersion.name)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .where(ProcessInstance.started_by == username)
-        .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+        select(Matter, DefinitionVersion.name)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+        .where(Matter.started_by == username)
+        .order_by(Matter.started_at.desc(), Matter.id.desc())
         .limit(limit)
     ).all()
     current = _current_steps(session, [i.id for i, _ in rows])
@@ -303,9 +303,9 @@ def _current_steps(session: Session, instance_ids: list[int]) -> dict[int, list[
 
 def copies(session: Session, username: str, limit: int = 50) -> list[CopyEntry]:
     rows = session.execute(
-        select(MatterCopy, ProcessInstance, DefinitionVersion.name)
-        .join(ProcessInstance, ProcessInstance.id == MatterCopy.instance_id)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(MatterCopy, Matter, DefinitionVersion.name)
+        .join(Matter, Matter.id == MatterCopy.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
         .where(MatterCopy.recipient == username)
         .order_by(MatterCopy.sent_at.desc(), MatterCopy.id.desc())
         .limit(limit)
@@ -330,9 +330,9 @@ def copies(session: Session, username: str, limit: int = 50) -> list[CopyEntry]:
 def approvals(session: Session, username: str) -> list[ApprovalEntry]:
     """加签 waiting for the user's decision (``after`` ones once the holder has submitted)."""
     rows = session.execute(
-        select(AddedApproval, ProcessInstance, DefinitionVersion.name)
-        .join(ProcessInstance, ProcessInstance.id == AddedApproval.instance_id)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(AddedApproval, Matter, DefinitionVersion.name)
+        .join(Matter, Matter.id == AddedApproval.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
         .where(AddedApproval.approver == username, AddedApproval.status == ApprovalStatus.PENDING)
         .order_by(AddedApproval.requested_at)
     ).all()

@@ -2,7 +2,7 @@
 roles and offices.
 
 The words are data (``engine/texts/*/workspace.yaml``, the categories' names ``catalog.yaml``); the
-codes they name are :class:`engine.persistence.enums.EventKind`, ``InstanceStatus`` and the roles of
+codes they name are :class:`engine.persistence.enums.EventKind`, ``MatterStatus`` and the roles of
 ``engine.org.roles``. The engine's own wording (the record's exports, the timeline, refusals) reads
 them here; the pages and the API add them to the engine's results in ``web.shaping``.
 """

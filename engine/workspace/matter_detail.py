@@ -19,8 +19,8 @@ from engine.clock import as_utc
 from engine.diagram import DiagramUnavailable, diagram_of
 from engine.errors import NotFound
 from engine.history.events import EventKind, events_of
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import OpenTask, ProcessInstance, RoleAssignment, User
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import Matter, OpenTask, RoleAssignment, User
 from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
@@ -127,7 +127,7 @@ class MatterView:
     description: str | None
     village: str
     village_code: str
-    status: InstanceStatus
+    status: MatterStatus
     started_by: str
     started_by_name: str
     started_at: datetime | None
@@ -217,7 +217,7 @@ class ApprovalView:
     attachments: list[dict[str, Any]]
 
 
-def element_states(instance: ProcessInstance, definition: LoadedDefinition, overdue_steps: set[str]) -> dict[str, Any]:
+def element_states(instance: Matter, definition: LoadedDefinition, overdue_steps: set[str]) -> dict[str, Any]:
     """Diagram states of the matter's elements (done, current, overdue, skipped) and the flows taken."""
     workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
     states: dict[str, str] = {}
@@ -238,10 +238,10 @@ def element_states(instance: ProcessInstance, definition: LoadedDefinition, over
             taken.add((parent.task_spec.name, name))
     for name in skipped:
         states.setdefault(name, "skipped")
-    return {"states": states, "taken": taken, "finished": instance.status != InstanceStatus.RUNNING}
+    return {"states": states, "taken": taken, "finished": instance.status != MatterStatus.RUNNING}
 
 
-def diagram_states(session: Session, instance: ProcessInstance) -> tuple[Any, dict[str, str]]:
+def diagram_states(session: Session, instance: Matter) -> tuple[Any, dict[str, str]]:
     """The flow's drawing and the state of each drawn element, for the SVG."""
     definition = loaded(instance.definition)
     now = clock.now()

@@ -43,8 +43,8 @@ from engine import clock
 from engine.errors import InvalidState, NotFound, PowerlistError
 from engine.history.events import EventKind
 from engine.messages import describe
-from engine.persistence.enums import InstanceStatus, Level
-from engine.persistence.models import AuditLog, DefinitionVersion, OpenTask, OrgUnit, ProcessInstance
+from engine.persistence.enums import Level, MatterStatus
+from engine.persistence.models import AuditLog, DefinitionVersion, Matter, OpenTask, OrgUnit
 from engine.policy import admin as admin_policy
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.runtime.scripting import script_engine
@@ -207,10 +207,10 @@ def _candidates(
 ) -> list[tuple[int, int]]:
     """(matter id, version) of the running matters to consider, oldest first."""
     query = (
-        select(ProcessInstance.id, DefinitionVersion.version)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-        .where(DefinitionVersion.key == key, ProcessInstance.status == InstanceStatus.RUNNING)
-        .order_by(ProcessInstance.id)
+        select(Matter.id, DefinitionVersion.version)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+        .where(DefinitionVersion.key == key, Matter.status == MatterStatus.RUNNING)
+        .order_by(Matter.id)
     )
     if from_version is not None:
         query = query.where(DefinitionVersion.version == from_version)
@@ -222,7 +222,7 @@ def _candidates(
             raise NotFound(
                 MOVE_SAID["no_village"].format(unit=village), code="unit.not_found", params={"unit": village}
             )
-        query = query.where(ProcessInstance.village_id == unit.id)
+        query = query.where(Matter.village_id == unit.id)
     return [(row[0], row[1]) for row in session.execute(query)]
 
 
@@ -230,13 +230,13 @@ def _move(
     session: Session, instance_id: int, version: int, target: DefinitionVersion, actor: str | None, dry_run: bool
 ) -> MatterMove:
     if dry_run:
-        instance = session.get(ProcessInstance, instance_id)
+        instance = session.get(Matter, instance_id)
     else:
         instance = lock_instance(session, instance_id)
     assert instance is not None
     move = MatterMove(instance.id, instance.title, instance.village.code, version)
     source = instance.definition
-    if instance.status != InstanceStatus.RUNNING or source.key != target.key or source.version >= target.version:
+    if instance.status != MatterStatus.RUNNING or source.key != target.key or source.version >= target.version:
         # Checked again under the lock: the matter ended or moved since it was listed.
         move.reasons.append(
             MigrationRefused(
@@ -261,7 +261,7 @@ def _move(
 
 def _carry_out(
     session: Session,
-    instance: ProcessInstance,
+    instance: Matter,
     old: LoadedDefinition,
     new: LoadedDefinition,
     target: DefinitionVersion,

@@ -33,8 +33,8 @@ from engine.history import events as history
 from engine.history.events import EventKind
 from engine.org.service import get_user, get_village
 from engine.persistence.db import begin_write
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance, RoleAssignment, User
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import HistoryEvent, Matter, OpenTask, RoleAssignment, User
 from engine.runtime import forms, steps
 from engine.runtime.forms import cleaned, undeclared_fields, validate_form
 from engine.runtime.loaded import LoadedDefinition, loaded
@@ -141,7 +141,7 @@ def first_step_for(session: Session, username: str, opened: list[dict[str, Any]]
 
 def _open_task_for(
     session: Session, task_id: str, actor: str, action: str = "task.act", operation: str | None = None
-) -> tuple[OpenTask, ProcessInstance, LoadedDefinition]:
+) -> tuple[OpenTask, Matter, LoadedDefinition]:
     """Lock the open task's matter and check ``actor`` may do ``action`` on it, and that the step
     allows ``operation`` (its ``pl:operations``).
 
@@ -164,7 +164,7 @@ def allowed_operations(definition: LoadedDefinition, step_id: str) -> set[str]:
 
 
 def available_operations(
-    session: Session, instance: ProcessInstance, definition: LoadedDefinition, step_id: str
+    session: Session, instance: Matter, definition: LoadedDefinition, step_id: str
 ) -> set[str]:
     """The operations the step allows now: no 驳回 while a meeting's decision of the matter stands."""
     allowed = allowed_operations(definition, step_id)
@@ -349,7 +349,7 @@ def complete(
 def _run_completion(
     session: Session,
     row: OpenTask,
-    instance: ProcessInstance,
+    instance: Matter,
     definition: LoadedDefinition,
     actor: str,
     payload: dict[str, Any],
@@ -409,7 +409,7 @@ def force(session: Session, task_id: str, actor: str, reason: str, data: Any = N
     return _outcome(result, "force")
 
 
-def _book(session: Session, instance: ProcessInstance) -> Any:
+def _book(session: Session, instance: Matter) -> Any:
     return book_for_village(session, instance.village_id)
 
 
@@ -440,7 +440,7 @@ def reject(session: Session, task_id: str, actor: str, reason: str) -> Outcome:
     return _cancel(session, instance, definition, actor, reason, "reject", row)
 
 
-def _decision_stands(session: Session, instance: ProcessInstance, step_id: str | None, operation: str) -> None:
+def _decision_stands(session: Session, instance: Matter, step_id: str | None, operation: str) -> None:
     """A meeting's decision is not undone by one person: not by 驳回, not by 撤回 of the step that
     recorded it. Ending the matter takes a new vote."""
     decision = decisions.standing(session, _book(session, instance), instance.id, step_id)
@@ -453,7 +453,7 @@ def _decision_stands(session: Session, instance: ProcessInstance, step_id: str |
 
 def _cancel(
     session: Session,
-    instance: ProcessInstance,
+    instance: Matter,
     definition: LoadedDefinition,
     actor: str,
     reason: str,
@@ -481,7 +481,7 @@ def returnable_steps(session: Session, task_id: str) -> list[dict[str, str]]:
     row = session.get(OpenTask, task_id)
     if row is None:
         return []
-    instance = session.get(ProcessInstance, row.instance_id)
+    instance = session.get(Matter, row.instance_id)
     definition = loaded(instance.definition)
     # Read-only: a copy restored from the saved state, never the cached workflow a step will take.
     workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, script_engine())
@@ -531,8 +531,8 @@ def _reset(step: Step, target: Any, kind: str, step_id: str, data: dict[str, Any
 
 def withdrawable(session: Session, instance_id: int, actor: str) -> str | None:
     """What ``actor`` may withdraw now: ``"step"`` (their latest step), ``"matter"`` (the whole matter), or None."""
-    instance = session.get(ProcessInstance, instance_id)
-    if instance is None or instance.status != InstanceStatus.RUNNING:
+    instance = session.get(Matter, instance_id)
+    if instance is None or instance.status != MatterStatus.RUNNING:
         return None
     last = _last_progress(session, instance_id)
     if last is None:
@@ -563,7 +563,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     """Take back one's latest step before anyone acts on what followed, or cancel a matter one started
     that nobody has acted on yet."""
     instance = _matter_for(session, instance_id, actor, "matter.withdraw")
-    if instance.status != InstanceStatus.RUNNING:
+    if instance.status != MatterStatus.RUNNING:
         raise InvalidState(
             text("workspace.refusals.withdraw_ended"), code="matter.ended", params={"matter": instance_id}
         )
@@ -596,7 +596,7 @@ def withdraw(session: Session, instance_id: int, actor: str, reason: str) -> Out
     )
 
 
-def _matter_for(session: Session, instance_id: int, actor: str, action: str) -> ProcessInstance:
+def _matter_for(session: Session, instance_id: int, actor: str, action: str) -> Matter:
     """Lock the matter and check ``actor`` may do ``action`` on it (NotFound where they may not see it)."""
     instance = steps.lock_instance(session, instance_id)
     policy.require(session, actor, action, instance)
@@ -668,7 +668,7 @@ SUPERVISOR_ROLES = ("supervisory_member", "town_discipline", "county_discipline"
 
 def copy_candidates(session: Session, instance_id: int) -> list[dict[str, str]]:
     """The supervisors of the matter's village, town and county who may see it."""
-    instance = session.get(ProcessInstance, instance_id)
+    instance = session.get(Matter, instance_id)
     if instance is None:
         return []
     from engine.org.units import unit_for_role
@@ -780,7 +780,7 @@ def _approvals_in_progress(session: Session, instance_id: int) -> bool:
 
 def approver_candidates(session: Session, instance_id: int, actor: str) -> list[dict[str, str]]:
     """Active users who could decide an added approval of the matter, other than the actor."""
-    instance = session.get(ProcessInstance, instance_id)
+    instance = session.get(Matter, instance_id)
     if instance is None:
         return []
     users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
@@ -791,7 +791,7 @@ def approver_candidates(session: Session, instance_id: int, actor: str) -> list[
     ]
 
 
-def _may_approve(session: Session, username: str, instance: ProcessInstance) -> bool:
+def _may_approve(session: Session, username: str, instance: Matter) -> bool:
     """An added approver must see the matter and hold a role that acts in it (not a reader)."""
     return policy.may(session, username, "matter.read", instance) and policy.may(
         session, username, "matter.copy", instance
@@ -867,7 +867,7 @@ def decide(session: Session, approval_id: int, actor: str, agree: Any, comment: 
         raise PowerlistError(code="approval.comment_required", field="comment")
     row = session.get(OpenTask, approval.task_id)
     instance = steps.lock_instance(session, approval.instance_id)
-    if row is None or instance.status != InstanceStatus.RUNNING:
+    if row is None or instance.status != MatterStatus.RUNNING:
         raise InvalidState(code="approval.stale")
     now = clock.now()
     approval.status = ApprovalStatus.APPROVED if agree else ApprovalStatus.DECLINED

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
 from engine.history.events import EventKind
-from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter, OpenTask
 from engine.runtime import forms
 from engine.runtime.loaded import LoadedDefinition, loaded
 from engine.texts import data as data_text
@@ -226,7 +226,7 @@ def reasons(session: Session, rows: list[OpenTask]) -> dict[str, Reason]:
             continue
         kind, event, data = raw[row.id]
         if row.instance_id not in definitions:
-            definitions[row.instance_id] = loaded(session.get(ProcessInstance, row.instance_id).definition)
+            definitions[row.instance_id] = loaded(session.get(Matter, row.instance_id).definition)
         definition = definitions[row.instance_id]
         result[row.id] = Reason(
             kind=kind,
@@ -240,7 +240,7 @@ def reasons(session: Session, rows: list[OpenTask]) -> dict[str, Reason]:
     return result
 
 
-def of_instance(session: Session, instance: ProcessInstance, row: OpenTask | None = None) -> MatterSummary:
+def of_instance(session: Session, instance: Matter, row: OpenTask | None = None) -> MatterSummary:
     """The summary of a matter the caller has already checked the reader may see (and, with ``row``,
     the reason that open step came back or was handed over)."""
     definition = loaded(instance.definition)

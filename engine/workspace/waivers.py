@@ -96,7 +96,7 @@ def waivable(flow: str, check_ids: list[str]) -> bool:
 def offered(session: Any, instance_id: int, check_ids: list[str]) -> bool:
     """Whether a page may offer 仍要提交 for these failed checks of the matter ``instance_id``: only
     when each of them may be waived in the matter's flow (read-only)."""
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
-    instance = session.get(ProcessInstance, instance_id)
+    instance = session.get(Matter, instance_id)
     return bool(check_ids) and instance is not None and waivable(instance.definition.key, check_ids)

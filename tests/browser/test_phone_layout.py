@@ -40,7 +40,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
 
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.migrate import upgrade
-    from engine.persistence.models import OpenTask, OrgUnit, ProcessInstance
+    from engine.persistence.models import Matter, OpenTask, OrgUnit
     from engine.public.receipts import receipt_for
     from engine.supervision.models import Violation
     from powerlist import demo
@@ -60,16 +60,16 @@ def site(tmp_path_factory) -> Iterator[Site]:
         town = select(OrgUnit.id).where(OrgUnit.code.in_(("QX0101", "QX0102")))
         running = (
             select(OpenTask)
-            .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
-            .where(ProcessInstance.village_id == village, ProcessInstance.status == "running")
+            .join(Matter, Matter.id == OpenTask.instance_id)
+            .where(Matter.village_id == village, Matter.status == "running")
             .order_by(OpenTask.opened_at)
         )
         # a step whose form asks for files (the attachments box), done by a village role
         task = next(t for t in session.scalars(running) if t.role in demo.VILLAGE_ROLES and _asks_for_files(session, t))
         holder = demo.holder(task.role, "QX0101")
         done = session.scalar(
-            select(ProcessInstance.id).where(
-                ProcessInstance.village_id == village, ProcessInstance.status == "completed"
+            select(Matter.id).where(
+                Matter.village_id == village, Matter.status == "completed"
             )
         )
         violation = session.scalar(select(Violation.id).where(Violation.village_id.in_(town)).order_by(Violation.id))
@@ -133,11 +133,11 @@ def site(tmp_path_factory) -> Iterator[Site]:
 
 
 def _asks_for_files(session, task) -> bool:
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
     from engine.runtime import forms
     from engine.runtime.loaded import loaded
 
-    definition = loaded(session.get(ProcessInstance, task.instance_id).definition)
+    definition = loaded(session.get(Matter, task.instance_id).definition)
     schema, _text = definition.form(definition.step(task.step_id))
     return bool(forms.form_spec(schema).attachments)
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.conftest import PHONE, database_of, demo_site
 from tests.conftest import ROOT
-from tests.engine.public.test_published_decisions import Library, Matter
+from tests.engine.public.test_published_decisions import DrivenMatter, Library
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def served(tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("items")
     with demo_site(folder, (FOUR,)) as base:
         engine = make_engine(database_of(folder))
-        matter = Matter(Library(make_sessionmaker(engine)))
+        matter = DrivenMatter(Library(make_sessionmaker(engine)))
         for step in STEPS:
             matter.done(step)
         engine.dispose()

@@ -51,13 +51,13 @@ def start_matter(sessions, number: int) -> None:
 
 def matters(url: str) -> dict[int, tuple[int, bytes]]:
     from engine.persistence.db import make_engine, make_sessionmaker
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as session:
             rows = session.execute(
-                select(ProcessInstance.id, ProcessInstance.history_seq, ProcessInstance.history_head)
+                select(Matter.id, Matter.history_seq, Matter.history_head)
             )
             return {row.id: (row.history_seq, row.history_head) for row in rows}
     finally:

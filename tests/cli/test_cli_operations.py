@@ -60,7 +60,7 @@ def at_resolve(sessions) -> Matter:
 
 def state_of(sessions, instance_id: int) -> tuple:
     """The matter's history length, open steps, added approvals, reminders and copies."""
-    from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+    from engine.persistence.models import HistoryEvent, Matter, OpenTask
     from engine.workspace.models import AddedApproval, MatterCopy, TaskReminder
 
     def count(model) -> int:
@@ -68,7 +68,7 @@ def state_of(sessions, instance_id: int) -> tuple:
 
     with sessions() as session:
         return (
-            session.get(ProcessInstance, instance_id).status,
+            session.get(Matter, instance_id).status,
             count(HistoryEvent),
             sorted(
                 (t.step_id, t.assignee)

@@ -17,9 +17,9 @@ from engine.persistence.models import (
     AuditLog,
     DefinitionVersion,
     HistoryEvent,
+    Matter,
     OpenTask,
     OrgUnit,
-    ProcessInstance,
     RoleAssignment,
     User,
 )
@@ -78,7 +78,7 @@ def test_the_demo_makes_a_year_of_matters_once(db_engine, tmp_path):
         with sessions() as session:
             return {
                 model.__name__: session.scalar(select(func.count()).select_from(model))
-                for model in (User, RoleAssignment, ProcessInstance, OpenTask, HistoryEvent, Violation, ViolationEvent)
+                for model in (User, RoleAssignment, Matter, OpenTask, HistoryEvent, Violation, ViolationEvent)
             }
 
     with sessions() as session, session.begin():
@@ -86,9 +86,9 @@ def test_the_demo_makes_a_year_of_matters_once(db_engine, tmp_path):
     first = demo.load_matters(db_engine, "small", folder=tmp_path / "files")
     assert not first.already and not first.failed, first.failed
     made = counts()
-    assert first.matters == made["ProcessInstance"]
+    assert first.matters == made["Matter"]
     again = demo.load_matters(db_engine, "small", folder=tmp_path / "files")
-    assert again.already and again.matters == made["ProcessInstance"]
+    assert again.already and again.matters == made["Matter"]
     assert counts() == made, "a second demo added to the first"
     with sessions() as session, session.begin():
         demo.load_demo(session)  # the flows again: unchanged, and shown to villagers once
@@ -98,19 +98,19 @@ def test_the_demo_makes_a_year_of_matters_once(db_engine, tmp_path):
 
     with sessions() as session:
         statuses = dict(
-            session.execute(select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)).all()
+            session.execute(select(Matter.status, func.count()).group_by(Matter.status)).all()
         )
         keys = set(
             session.scalars(
                 select(DefinitionVersion.key)
-                .join(ProcessInstance, ProcessInstance.definition_version_id == DefinitionVersion.id)
+                .join(Matter, Matter.definition_version_id == DefinitionVersion.id)
                 .distinct()
             )
         )
-        started = session.scalars(select(ProcessInstance.started_at)).all()
+        started = session.scalars(select(Matter.started_at)).all()
         villages = set(
             session.scalars(
-                select(OrgUnit.code).join(ProcessInstance, ProcessInstance.village_id == OrgUnit.id).distinct()
+                select(OrgUnit.code).join(Matter, Matter.village_id == OrgUnit.id).distinct()
             )
         )
         codes = set(session.scalars(select(Violation.code).distinct()))

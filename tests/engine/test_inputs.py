@@ -165,10 +165,10 @@ def village(demo_org):
 def _matters(sessions) -> int:
     from sqlalchemy import func, select
 
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
     with sessions() as session:
-        return session.scalar(select(func.count()).select_from(ProcessInstance))
+        return session.scalar(select(func.count()).select_from(Matter))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

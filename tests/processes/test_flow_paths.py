@@ -22,7 +22,7 @@ from engine.definitions.descriptions import ParsedDefinition
 from engine.definitions.validate import load_definition_file
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.org.roles import role_level
-from engine.persistence.models import OpenTask, ProcessInstance
+from engine.persistence.models import Matter, OpenTask
 from engine.runtime import forms
 from engine.runtime.loaded import loaded
 from engine.workspace import attachments
@@ -168,7 +168,7 @@ def complete_with_every_file(session: Session, task_id: str, actor: str, data: d
 
 
 def definition_of(session: Session, row: OpenTask):
-    loaded_definition = loaded(session.get(ProcessInstance, row.instance_id).definition)
+    loaded_definition = loaded(session.get(Matter, row.instance_id).definition)
     return loaded_definition.form(loaded_definition.step(row.step_id))
 
 

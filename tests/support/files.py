@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import api
-from engine.persistence.models import OpenTask, ProcessInstance
+from engine.persistence.models import Matter, OpenTask
 from engine.runtime import forms
 from engine.runtime.loaded import loaded
 from engine.workspace import attachments
@@ -34,7 +34,7 @@ def required_files(
     row = session.get(OpenTask, task_id)
     if row is None:
         return {}
-    definition = loaded(session.get(ProcessInstance, row.instance_id).definition)
+    definition = loaded(session.get(Matter, row.instance_id).definition)
     schema, _text = definition.form(definition.step(row.step_id))
     chosen: dict[str, list[int]] = {}
     for slot in forms.form_spec(schema).attachments:

@@ -350,12 +350,12 @@ def _rows(session, query) -> tuple[tuple[Any, ...], ...]:
 
 
 def snapshot(matrix_world: World) -> Snapshot:
-    from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+    from engine.persistence.models import HistoryEvent, Matter, OpenTask
     from engine.workspace.models import AddedApproval, Attachment, MatterCopy, TaskReminder
 
     with matrix_world.session() as s:
         return Snapshot(
-            _rows(s, select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.revision)),
+            _rows(s, select(Matter.id, Matter.status, Matter.revision)),
             s.scalar(select(func.count()).select_from(HistoryEvent)),
             _rows(s, select(OpenTask.id, OpenTask.step_id, OpenTask.assignee)),
             tuple(sorted((a.id, a.status, a.parked is not None) for a in s.scalars(select(AddedApproval)))),
@@ -394,7 +394,7 @@ def policy_target(session, action: str, target: Target) -> Any:
     from engine import policy
     from engine.definitions.deploy import latest_version
     from engine.org.service import get_village
-    from engine.persistence.models import OpenTask, ProcessInstance
+    from engine.persistence.models import Matter, OpenTask
     from engine.runtime.loaded import loaded
     from engine.workspace.models import AddedApproval
 
@@ -407,7 +407,7 @@ def policy_target(session, action: str, target: Target) -> Any:
         return session.get(AddedApproval, target.approval)
     if kind.startswith("task."):
         return session.get(OpenTask, target.task)
-    return session.get(ProcessInstance, target.instance)
+    return session.get(Matter, target.instance)
 
 
 def oracle(matrix_world: World, action: str, role: str, target: Target) -> Expected:

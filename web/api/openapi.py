@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 from engine.supervision.models import Severity
 
 BEARER = [{"bearer": []}]
@@ -362,7 +362,7 @@ COMPONENTS: dict[str, Any] = {
             "type": "object",
             "properties": {
                 "instance": {"type": "integer"},
-                "status": {"type": "string", "enum": [s.value for s in InstanceStatus]},
+                "status": {"type": "string", "enum": [s.value for s in MatterStatus]},
                 "operation": {"type": "string"},
                 "opened": {"type": "array", "items": {"type": "object"}},
                 "parked": {"type": "boolean"},

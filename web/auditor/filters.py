@@ -9,14 +9,14 @@ from typing import Any
 from flask import request
 
 from engine.audit import views
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 from web import db
 from web.auditor import texts
 from web.auditor.blueprint import bp, scope
 from web.auditor.params import Params
 from web.i18n import gettext as _
 
-STATUSES = tuple(InstanceStatus)
+STATUSES = tuple(MatterStatus)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from engine.errors import Conflict, FieldError, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
-from engine.persistence.enums import InstanceStatus
+from engine.persistence.enums import MatterStatus
 from engine.persistence.ids import parse_id
 from engine.runtime import forms
 from engine.workspace import attachments, idempotency, matter_detail, operations, waivers
@@ -145,7 +145,7 @@ def _done(outcome: Outcome):
         flash(_("这份表单已经提交过了，下面是提交后的情况"), "info")
     elif outcome.parked:
         flash(_("已提交，正在等待加签人审批"), "success")
-    elif outcome.status == InstanceStatus.COMPLETED:
+    elif outcome.status == MatterStatus.COMPLETED:
         flash(_("已提交，事项已办结"), "success")
     elif outcome.opened:
         names = "、".join(o["name"] for o in outcome.opened)

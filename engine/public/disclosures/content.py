@@ -17,8 +17,8 @@ from engine.calendar import as_local_day
 from engine.errors import FieldError, FormInvalid
 from engine.history.events import EventKind
 from engine.org.service import get_village
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import DefinitionVersion, HistoryEvent, OrgUnit, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter, OrgUnit
 from engine.policy.rules import access_rules
 from engine.public.disclosures.periods import Calendar, moment, period
 from engine.public.masking import mask_personal
@@ -54,10 +54,10 @@ def _matters(session: Session, village: OrgUnit, first: date, last: date) -> lis
     start, end = moment(first), moment(last + timedelta(days=1))
     hidden = set(access_rules().confidential)
     rows = session.execute(
-        select(DefinitionVersion.key, DefinitionVersion.name, ProcessInstance.started_at, ProcessInstance.ended_at,
-               ProcessInstance.status)
-        .join(ProcessInstance, ProcessInstance.definition_version_id == DefinitionVersion.id)
-        .where(ProcessInstance.village_id == village.id, ProcessInstance.started_at < end)
+        select(DefinitionVersion.key, DefinitionVersion.name, Matter.started_at, Matter.ended_at,
+               Matter.status)
+        .join(Matter, Matter.definition_version_id == DefinitionVersion.id)
+        .where(Matter.village_id == village.id, Matter.started_at < end)
     ).all()  # fmt: skip
     started: Counter[str] = Counter()
     completed: Counter[str] = Counter()
@@ -68,7 +68,7 @@ def _matters(session: Session, village: OrgUnit, first: date, last: date) -> lis
         names.setdefault(key, name)
         if start <= _utc(started_at) < end:
             started[key] += 1
-        if ended_at is not None and status == InstanceStatus.COMPLETED and start <= _utc(ended_at) < end:
+        if ended_at is not None and status == MatterStatus.COMPLETED and start <= _utc(ended_at) < end:
             completed[key] += 1
     keys = sorted(set(started) | set(completed))
     return [{"item": k, "name": names[k], "started": started[k], "completed": completed[k]} for k in keys]
@@ -127,12 +127,12 @@ def _party(session: Session, village: OrgUnit, first: date, last: date) -> dict[
     party_steps = texts("disclosures.party_steps")  # the steps of PARTY_FLOW counted, by their names
     start, end = moment(first), moment(last + timedelta(days=1))
     rows = session.execute(
-        select(HistoryEvent.step_id, HistoryEvent.at, ProcessInstance.title, ProcessInstance.id)
-        .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
-        .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
+        select(HistoryEvent.step_id, HistoryEvent.at, Matter.title, Matter.id)
+        .join(Matter, Matter.id == HistoryEvent.instance_id)
+        .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
         .where(
             DefinitionVersion.key == PARTY_FLOW,
-            ProcessInstance.village_id == village.id,
+            Matter.village_id == village.id,
             HistoryEvent.kind == EventKind.TASK_COMPLETED,
             HistoryEvent.step_id.in_(list(party_steps)),
             HistoryEvent.at >= start,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from engine import clock, policy
 from engine.calendar import as_local_day
 from engine.org.service import get_village
-from engine.persistence.enums import InstanceStatus
-from engine.persistence.models import DefinitionVersion, OrgUnit, ProcessInstance
+from engine.persistence.enums import MatterStatus
+from engine.persistence.models import DefinitionVersion, Matter, OrgUnit
 from engine.public.disclosure_models import Disclosure
 from engine.public.disclosures.periods import KINDS, Calendar, Period, calendar_rules, period, periods_ended
 from engine.public.disclosures.workflow import POSTED, all_revisions, status_titles
@@ -202,16 +202,16 @@ def semiannual_reports(session: Session, village: OrgUnit) -> list[HalfYearRepor
     key = str(calendar_rules().report.get("flow") or "semiannual_report")
     instances = list(
         session.scalars(
-            select(ProcessInstance)
-            .join(DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id)
-            .where(DefinitionVersion.key == key, ProcessInstance.village_id == village.id)
-            .order_by(ProcessInstance.started_at.desc())
+            select(Matter)
+            .join(DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id)
+            .where(DefinitionVersion.key == key, Matter.village_id == village.id)
+            .order_by(Matter.started_at.desc())
         )
     )
     reports = []
     halves: set[str] = set()
     for instance in instances:
-        if instance.status == InstanceStatus.CANCELLED:
+        if instance.status == MatterStatus.CANCELLED:
             continue
         forms = matter_facts(session, instance, key).steps
         draft, vote = forms.get("draft_report", {}), forms.get("vote", {})

@@ -167,10 +167,10 @@ def append_event(
     sessions, instance_id: int, kind: str, step: str | None, actor: str, at: datetime, data: dict | None = None
 ) -> None:
     from engine.history import events
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
     with sessions() as session, session.begin():
-        instance = session.get(ProcessInstance, instance_id)
+        instance = session.get(Matter, instance_id)
         events.append(session, instance, kind, at=at, actor=actor, step_id=step, data=data or {})
 
 

@@ -12,7 +12,7 @@ from engine.audit.anchor import anchored_leaves, make_anchor, verify_anchor
 from engine.audit.models import HistoryAnchor
 from engine.errors import InvalidState
 from engine.history.chain import GENESIS, event_hash, history_fields
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter
 from tests.engine.audit.conftest import T0, append_steps, drive
 
 DAY1, DAY2 = date(2026, 3, 20), date(2026, 3, 21)
@@ -60,7 +60,7 @@ def _execute(db_url: str, *statements: tuple[str, dict], bypass_keys: bool = Fal
 def _newest_removed_and_hidden(db_url: str, instance: int, sessions) -> None:
     """Delete the newest event and point the instance at the one before: the chain stays valid."""
     with sessions() as session:
-        row = session.get(ProcessInstance, instance)
+        row = session.get(Matter, instance)
         previous = session.query(HistoryEvent).filter_by(instance_id=instance, seq=row.history_seq - 1).one()
         head, seq = previous.hash, previous.seq
     _execute(

@@ -20,7 +20,7 @@ from engine.audit.mapping import mapper_for
 from engine.audit.reference_model import model_for
 from engine.definitions.deploy import latest_version
 from engine.errors import InvalidState
-from engine.persistence.models import ProcessInstance
+from engine.persistence.models import Matter
 from tests.engine.audit.conftest import T0, append_event, append_steps, drive
 
 KEY = "four_deliberations"
@@ -171,7 +171,7 @@ def test_matter_lists_and_heatmap(matters):
 
         class Flagged:
             def instances_with_violations(self):
-                return select(ProcessInstance.id).where(ProcessInstance.id == slow)
+                return select(Matter.id).where(Matter.id == slow)
 
             def counts(self, session, ids):
                 return {slow: 2} if slow in ids else {}

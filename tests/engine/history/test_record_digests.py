@@ -15,7 +15,7 @@ from engine.audit.models import HistoryAnchor
 from engine.errors import InvalidState
 from engine.history.chain import GENESIS, event_hash, history_fields
 from engine.history.state import state_digest
-from engine.persistence.models import HistoryEvent, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter
 from engine.ruleset import rule_values
 from engine.runtime.loaded import loaded
 from engine.runtime.scripting import script_engine
@@ -50,7 +50,7 @@ def _bad(world, instance: int | None = None):
 def _edit_saved_amount(world, instance: int, amount_fen: int) -> None:
     """Change the amount inside the saved workflow, which a later gateway reads."""
     with world.sessions() as session:
-        row = session.get(ProcessInstance, instance)
+        row = session.get(Matter, instance)
         definition = loaded(row.definition)
         workflow = load_state(row.state, definition.spec, definition.subprocess_specs, script_engine())
         for task in workflow.get_tasks():
@@ -64,7 +64,7 @@ def _reseal_newest_event(world, instance: int) -> None:
     """What an editor who knows the scheme does next: give the newest event the digest of the edited
     state and recompute its hash and the head, so that the chain and the digest agree again."""
     with world.sessions() as session:
-        row = session.get(ProcessInstance, instance)
+        row = session.get(Matter, instance)
         events = session.scalars(
             select(HistoryEvent).where(HistoryEvent.instance_id == instance).order_by(HistoryEvent.seq)
         ).all()
@@ -89,7 +89,7 @@ def test_every_event_carries_the_digest_of_the_state_it_leaves(world):
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance)).all()
         assert events and all(e.state_digest is not None for e in events)
         newest = max(events, key=lambda e: e.seq)
-        assert newest.state_digest == state_digest(session, session.get(ProcessInstance, instance))
+        assert newest.state_digest == state_digest(session, session.get(Matter, instance))
     assert _bad(world) is None
 
 

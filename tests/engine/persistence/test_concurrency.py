@@ -61,10 +61,10 @@ def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
 
 
 def matters(sessions) -> int:
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
     with sessions() as session:
-        return session.scalar(select(func.count()).select_from(ProcessInstance))
+        return session.scalar(select(func.count()).select_from(Matter))
 
 
 # --- item 3: one key, two submissions at once ------------------------------------------------------

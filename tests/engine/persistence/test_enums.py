@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import String, select, text, update
 from sqlalchemy.exc import StatementError
 
-from engine.persistence.enums import EnumText, EventKind, InstanceStatus, Level
+from engine.persistence.enums import EnumText, EventKind, Level, MatterStatus
 from engine.persistence.models import Base, OrgUnit
 from engine.public.disclosure_models import DisclosureStatus
 from engine.public.subsidy_models import RosterStatus
@@ -23,7 +23,7 @@ from engine.workspace.models import ApprovalStatus
 
 RULES = Path(__file__).resolve().parents[3] / "rules"
 ENUMS = (
-    InstanceStatus,
+    MatterStatus,
     Level,
     EventKind,
     Severity,
@@ -80,7 +80,7 @@ def test_every_enum_column_is_plain_text_long_enough_for_its_words():
 
 
 def test_a_member_is_its_text():
-    assert json.dumps({"status": InstanceStatus.RUNNING, "kind": EventKind.TASK_COMPLETED}) == (
+    assert json.dumps({"status": MatterStatus.RUNNING, "kind": EventKind.TASK_COMPLETED}) == (
         '{"status": "running", "kind": "task_completed"}'
     )
     assert f"{Level.VILLAGE}" == str(Level.VILLAGE) == "village"
@@ -113,7 +113,7 @@ def test_an_unknown_word_is_refused_both_ways(sessions):
 
 def test_history_event_kinds_read_back_as_members(sessions):
     from engine.history import events
-    from engine.persistence.models import DefinitionVersion, ProcessInstance
+    from engine.persistence.models import DefinitionVersion, Matter
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with sessions() as session, session.begin():
@@ -124,7 +124,7 @@ def test_history_event_kinds_read_back_as_members(sessions):
         )
         session.add_all([village, version])
         session.flush()
-        instance = ProcessInstance(
+        instance = Matter(
             definition_version_id=version.id, village_id=village.id, state=b"", history_head=bytes(32),
             started_by="u", started_at=now,
         )
@@ -136,4 +136,4 @@ def test_history_event_kinds_read_back_as_members(sessions):
     with sessions() as session:
         kinds = [e.kind for e in events.events_of(session, instance_id)]
         assert kinds == [EventKind.INSTANCE_STARTED, EventKind.TASK_COMPLETED]
-        assert session.get(ProcessInstance, instance_id).status is InstanceStatus.RUNNING
+        assert session.get(Matter, instance_id).status is MatterStatus.RUNNING

@@ -81,12 +81,12 @@ def open_task(sessions, matter: int):
 
 def task_data(sessions, matter: int) -> dict:
     """The flow's data on the matter's open step: what its gateways and later steps read."""
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
     from engine.runtime.steps import Step
 
     row = open_task(sessions, matter)
     with sessions() as session:
-        step = Step.of_matter(session, session.get(ProcessInstance, matter), None)
+        step = Step.of_matter(session, session.get(Matter, matter), None)
         return dict(step.engine_task(row).data)
 
 
@@ -178,7 +178,7 @@ def test_a_named_report_by_phone_needs_its_reporter_and_an_anonymous_one_none(co
     from engine import api
     from engine.errors import FormInvalid
     from engine.messages import CATALOGUE
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
     from engine.public import complaints
 
     with county() as session, session.begin():
@@ -221,4 +221,4 @@ def test_a_named_report_by_phone_needs_its_reporter_and_an_anonymous_one_none(co
         assert "匿名举报不能留联系方式" in refused.value.errors[0].message
     assert complaints.ANONYMOUS_CONTACT in CATALOGUE
     with county() as session:
-        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 2  # the two above
+        assert session.scalar(select(func.count()).select_from(Matter)) == 2  # the two above

@@ -115,7 +115,7 @@ def test_the_history_keeps_only_a_salted_digest_of_the_contact(county):
 def test_only_the_reply_steps_holders_read_the_contact_and_every_read_is_logged(county):
     from engine import policy
     from engine.errors import NotFound, PermissionDenied
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
     matter = report(county)
     for reader in (SUPERVISOR, TOWN_DISCIPLINE, COUNTY_DISCIPLINE):
@@ -133,7 +133,7 @@ def test_only_the_reply_steps_holders_read_the_contact_and_every_read_is_logged(
         with pytest.raises(NotFound):
             contact_as(county, stranger, matter)
         with county() as session:
-            assert not policy.may(session, stranger, "matter.read", session.get(ProcessInstance, matter)), stranger
+            assert not policy.may(session, stranger, "matter.read", session.get(Matter, matter)), stranger
     assert len(audit(county, "reporter_contact_read")) == 3
 
 
@@ -158,7 +158,7 @@ def test_the_conflict_check_is_registered_at_start_up_and_reads_whom_the_report_
     from engine import bootstrap, policy
     from engine.errors import NotFound
     from engine.org.service import get_user, get_village, grant
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
     bootstrap()
     with county() as session, session.begin():
@@ -167,7 +167,7 @@ def test_the_conflict_check_is_registered_at_start_up_and_reads_whom_the_report_
     unsaid = report(county, about=None)  # a page without the question: read as about the cadres
 
     with county() as session:
-        matters = [session.get(ProcessInstance, m) for m in (about_cadres, about_committee, about_other, unsaid)]
+        matters = [session.get(Matter, m) for m in (about_cadres, about_committee, about_other, unsaid)]
         assert [policy.may(session, SUPERVISOR, "matter.read", m) for m in matters] == [False, False, True, False]
         assert all(policy.may(session, TOWN_DISCIPLINE, "matter.read", m) for m in matters)
     with pytest.raises(NotFound):
@@ -290,14 +290,14 @@ def counts(sessions) -> tuple[int, int, int]:
     """How many complaint matters, photos and kept contacts there are."""
     from sqlalchemy import func
 
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
     from engine.public.models import ComplaintContact
     from engine.workspace.models import Attachment
 
     with sessions() as session:
         return tuple(
             session.scalar(select(func.count()).select_from(table))
-            for table in (ProcessInstance, Attachment, ComplaintContact)
+            for table in (Matter, Attachment, ComplaintContact)
         )
 
 

@@ -263,7 +263,7 @@ def test_the_command_line_prepares_reviews_posts_and_refuses(cli, demo_org):
 
 def test_half_yearly_reports_villagers_see_are_the_reviewed_ones_once_per_half_year(disclosure_world, frozen):
     from engine import api, queries
-    from engine.persistence.models import OrgUnit, ProcessInstance
+    from engine.persistence.models import Matter, OrgUnit
     from engine.public import disclosures
     from tests.conftest import ROOT
 
@@ -293,7 +293,7 @@ def test_half_yearly_reports_villagers_see_are_the_reviewed_ones_once_per_half_y
     report("2026H1", "村监会还没看过的报告稿子草稿", reviewed=False)
     cancelled = report("2025H2", "已经终止了的下半年报告稿", reviewed=True)
     with sessions() as session, session.begin():
-        session.get(ProcessInstance, cancelled).status = "cancelled"
+        session.get(Matter, cancelled).status = "cancelled"
     with sessions() as session:
         village = session.scalar(select(OrgUnit).where(OrgUnit.code == VILLAGE))
         shown = disclosures.semiannual_reports(session, village)

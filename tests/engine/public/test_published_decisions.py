@@ -42,7 +42,7 @@ def happy(step: str) -> dict:
     return dict(next(s.data for s in path.steps if s.step == step))
 
 
-class Matter:
+class DrivenMatter:
     """A 四议两公开 matter of the demo village, each step done by the demo holder of its role."""
 
     def __init__(self, lib: Library, title: str = "村道硬化工程"):
@@ -62,7 +62,7 @@ class Matter:
             data["resolution_content"] = f"同意实施{self.title}，联系人电话{PHONE}。"
         return data
 
-    def done(self, step: str) -> Matter:
+    def done(self, step: str) -> DrivenMatter:
         from engine.persistence.models import OpenTask, RoleAssignment, User
 
         with self.lib.sessions() as session, session.begin():
@@ -92,7 +92,7 @@ def published(lib: Library, **kwargs) -> list[dict]:
         return decisions.published(session, village_id(lib), **kwargs)
 
 
-def mine(lib: Library, matter: Matter) -> list[dict]:
+def mine(lib: Library, matter: DrivenMatter) -> list[dict]:
     from engine.persistence.models import HistoryEvent
     from engine.public.decisions import slug_of
 
@@ -127,9 +127,9 @@ def library(tmp_path_factory) -> Iterator[Library]:
 
 
 @pytest.fixture(scope="module")
-def done(library: Library) -> Matter:
+def done(library: Library) -> DrivenMatter:
     """One matter through both disclosures, and one stopped before its resolution is posted."""
-    matter = Matter(library)
+    matter = DrivenMatter(library)
     for step in ("propose", "discuss", "review", "resolve"):
         matter.done(step)
     library.before_posting = mine(library, matter)

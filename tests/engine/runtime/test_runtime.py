@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine import api, clock, queries
 from engine.errors import Conflict, FormInvalid, InvalidState, NotFound, PermissionDenied, PowerlistError
-from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+from engine.persistence.models import HistoryEvent, Matter, OpenTask
 from engine.runtime import cache
 from engine.runtime.steps import StepFailed
 from tests.conftest import MINI
@@ -41,7 +41,7 @@ def counts(sessions, instance_id: int) -> tuple[int, int, int]:
     with sessions() as session:
         events = session.scalar(select(func.count()).where(HistoryEvent.instance_id == instance_id))
         tasks = session.scalar(select(func.count()).where(OpenTask.instance_id == instance_id))
-        revision = session.scalar(select(ProcessInstance.revision).where(ProcessInstance.id == instance_id))
+        revision = session.scalar(select(Matter.revision).where(Matter.id == instance_id))
         return events, tasks, revision
 
 

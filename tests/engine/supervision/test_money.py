@@ -303,9 +303,9 @@ def test_a_meetings_resolution_is_not_undone_by_one_person(world, now):
 
 
 def _instance(session, instance_id: int):
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
-    return session.get(ProcessInstance, instance_id)
+    return session.get(Matter, instance_id)
 
 
 def _definition(session, instance_id: int):

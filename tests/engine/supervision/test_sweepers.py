@@ -164,13 +164,13 @@ def test_the_background_scheduler_fires_what_is_due(world, now):
 def test_a_broken_timer_is_retried_then_kept_as_failed_without_holding_back_the_others(world, now):
     from sqlalchemy import update
 
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
     from engine.runtime import cache
     from engine.supervision import timers
 
     broken, healthy = world.start("mini_decision"), world.start("mini_decision")
     with world.sessions() as session, session.begin():
-        session.execute(update(ProcessInstance).where(ProcessInstance.id == broken).values(state=b"not a state"))
+        session.execute(update(Matter).where(Matter.id == broken).values(state=b"not a state"))
         timers.schedule(session, key="bpmn:test", kind=timers.BPMN_TIMER, due_at=T0, instance_id=broken)
     cache.clear()
     report = world.sweep(T0 + timedelta(days=3, seconds=1))

@@ -131,13 +131,13 @@ def _declared(schema: dict[str, Any] | None) -> frozenset[str]:
 
 
 def _open_step(sessions, name: str, instance_id: int, actor: str, data: dict[str, Any]) -> OpenStep:
-    from engine.persistence.models import OpenTask, ProcessInstance
+    from engine.persistence.models import Matter, OpenTask
     from engine.runtime.loaded import loaded
     from tests.support.files import required_files
 
     with sessions() as session, session.begin():
         (row,) = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)).all()
-        definition = loaded(session.get(ProcessInstance, instance_id).definition)
+        definition = loaded(session.get(Matter, instance_id).definition)
         schema, _text = definition.form(definition.step(row.step_id))
         files = required_files(session, row.id, actor)
         return OpenStep(name, row.id, actor, data, files, _declared(schema))
@@ -203,16 +203,16 @@ def fields_world(fields_db, tmp_path_factory) -> Iterator[World]:
 
 def written(fields_world: World) -> tuple:
     """Everything a step or a start would write."""
-    from engine.persistence.models import HistoryEvent, OpenTask, ProcessInstance
+    from engine.persistence.models import HistoryEvent, Matter, OpenTask
     from engine.workspace.models import Attachment
 
     with fields_world.sessions() as session:
         return (
-            session.scalar(select(func.count()).select_from(ProcessInstance)),
+            session.scalar(select(func.count()).select_from(Matter)),
             session.scalar(select(func.count()).select_from(HistoryEvent)),
             sorted(tuple(row) for row in session.execute(select(OpenTask.id, OpenTask.assignee))),
             sorted(tuple(row) for row in session.execute(select(Attachment.id, Attachment.instance_id))),
-            sorted(tuple(row) for row in session.execute(select(ProcessInstance.id, ProcessInstance.revision))),
+            sorted(tuple(row) for row in session.execute(select(Matter.id, Matter.revision))),
         )
 
 

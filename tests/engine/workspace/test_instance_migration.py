@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine import api, queries
 from engine.errors import PermissionDenied
-from engine.persistence.models import DefinitionVersion, HistoryEvent, OpenTask, ProcessInstance
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter, OpenTask
 from engine.workspace import migration
 from tests.conftest import MINI
 
@@ -99,7 +99,7 @@ def complete(sessions, instance_id: int, actor: str, data: dict) -> None:
 def snapshot(sessions, instance_id: int) -> tuple:
     """Everything a migration may change about a matter."""
     with sessions() as session:
-        instance = session.get(ProcessInstance, instance_id)
+        instance = session.get(Matter, instance_id)
         version = session.get(DefinitionVersion, instance.definition_version_id).version
         events = session.scalars(select(HistoryEvent.kind).where(HistoryEvent.instance_id == instance_id)).all()
         tasks = session.execute(

@@ -52,13 +52,13 @@ def kinds(sessions, instance_id: int) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Matter:
+class DrivenMatter:
     instance_id: int
     task_id: str  # its first 提议 step
     plan: int  # the attachment proposed with it
 
 
-def proposed(sessions) -> Matter:
+def proposed(sessions) -> DrivenMatter:
     """The matter past its 提议 (with a plan attached), and a deputy secretary of 上塘村."""
     with sessions() as session, session.begin():
         people.add_user(session, None, DEPUTY, "上塘村副书记", "deputy-password")
@@ -71,10 +71,10 @@ def proposed(sessions) -> Matter:
     with sessions() as session, session.begin():
         plan = files.store_upload(session, None, png_bytes(), "方案.png", SECRETARY).id
     run(sessions, operations.complete, task_id, SECRETARY, PROPOSE, {"proposal": [plan]})
-    return Matter(instance_id, task_id, plan)
+    return DrivenMatter(instance_id, task_id, plan)
 
 
-def withdrawn(sessions) -> tuple[Matter, inbox.TodoTask]:
+def withdrawn(sessions) -> tuple[DrivenMatter, inbox.TodoTask]:
     """The matter withdrawn from 商议 and proposed again; its open 商议 step."""
     matter = proposed(sessions)
     run(sessions, operations.withdraw, matter.instance_id, SECRETARY, "金额填错了")
@@ -83,7 +83,7 @@ def withdrawn(sessions) -> tuple[Matter, inbox.TodoTask]:
     return matter, open_step(sessions, matter.instance_id)
 
 
-def returned(sessions) -> tuple[Matter, inbox.TodoTask]:
+def returned(sessions) -> tuple[DrivenMatter, inbox.TodoTask]:
     """Then sent back from 商议 to 提议 and proposed again; its open 商议 step."""
     matter, discuss = withdrawn(sessions)
     run(sessions, operations.return_to, discuss.id, SECRETARY, "propose", "方案不完整")
@@ -91,14 +91,14 @@ def returned(sessions) -> tuple[Matter, inbox.TodoTask]:
     return matter, open_step(sessions, matter.instance_id)
 
 
-def transferred(sessions) -> tuple[Matter, inbox.TodoTask]:
+def transferred(sessions) -> tuple[DrivenMatter, inbox.TodoTask]:
     """Then its 商议 transferred to the deputy secretary."""
     matter, discuss = returned(sessions)
     run(sessions, operations.transfer, discuss.id, SECRETARY, DEPUTY, "我出差，请副书记办理")
     return matter, discuss
 
 
-def reminded_and_copied(sessions) -> tuple[Matter, inbox.TodoTask]:
+def reminded_and_copied(sessions) -> tuple[DrivenMatter, inbox.TodoTask]:
     """Then the deputy reminded by the chair, and the matter copied to the supervisors."""
     matter, discuss = transferred(sessions)
     run(sessions, operations.remind, discuss.id, "shangtang.chair", "请尽快召开两委会")

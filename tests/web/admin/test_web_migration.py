@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.persistence.models import DefinitionVersion, HistoryEvent, ProcessInstance
+from engine.persistence.models import DefinitionVersion, HistoryEvent, Matter
 from tests.engine.workspace.test_instance_migration import PROPOSE, deploy, flow_version
 from tests.web.conftest import ADMIN, CHAIR, OTHER_VILLAGE, SECRETARY
 
@@ -51,8 +51,8 @@ def states(sessions) -> dict[int, tuple[int, int]]:
     """Each matter's version and revision."""
     with sessions() as session:
         rows = session.execute(
-            select(ProcessInstance.id, DefinitionVersion.version, ProcessInstance.revision).join(
-                DefinitionVersion, DefinitionVersion.id == ProcessInstance.definition_version_id
+            select(Matter.id, DefinitionVersion.version, Matter.revision).join(
+                DefinitionVersion, DefinitionVersion.id == Matter.definition_version_id
             )
         )
         return {row[0]: (row[1], row[2]) for row in rows}

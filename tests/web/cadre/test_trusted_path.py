@@ -179,13 +179,13 @@ def test_the_cli_asks_for_the_meeting_minutes_the_web_asks_for(demo_world, cli, 
 
 
 def required_slot_names(demo_world, task_id: str) -> list[str]:
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
     from engine.runtime import forms
     from engine.runtime.loaded import loaded
 
     with demo_world() as session:
         row = session.get(OpenTask, task_id)
-        definition = loaded(session.get(ProcessInstance, row.instance_id).definition)
+        definition = loaded(session.get(Matter, row.instance_id).definition)
         schema, _ = definition.form(definition.step(row.step_id))
         return [s["name"] for s in forms.form_spec(schema).attachments if s["required"]]
 

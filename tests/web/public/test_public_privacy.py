@@ -121,7 +121,7 @@ def site(tmp_path_factory):
     from engine.errors import PowerlistError
     from engine.persistence.db import make_engine, make_sessionmaker
     from engine.persistence.migrate import upgrade
-    from engine.persistence.models import DefinitionVersion, OpenTask, ProcessInstance, User
+    from engine.persistence.models import DefinitionVersion, Matter, OpenTask, User
     from engine.public import receipts, subsidies
     from engine.runtime.loaded import loaded
     from powerlist import demo
@@ -211,7 +211,7 @@ def site(tmp_path_factory):
         reported.append(response.headers["Location"])
 
     with sessions() as session, session.begin():
-        matters = list(session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)))
+        matters = list(session.scalars(select(Matter.id).order_by(Matter.id)))
         codes = [receipts.display(receipts.receipt_for(session, instance_id)) for instance_id in matters]
         task = session.scalars(select(OpenTask.id).order_by(OpenTask.id)).first()
         people = [  # accounts with a dot in their name, and a person's name when the display name has one

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.engine.public.test_published_decisions import Matter, county
+from tests.engine.public.test_published_decisions import DrivenMatter, county
 from tests.support.webapp import make_app
 
 VILLAGE = "QX0101"
@@ -28,7 +28,7 @@ def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("items")
     url = f"sqlite:///{folder / 'powerlist.sqlite'}"
     lib = county(url)
-    posted = Matter(lib, "村道硬化工程")
+    posted = DrivenMatter(lib, "村道硬化工程")
     for step in ("propose", "discuss", "review", "resolve", "disclose_resolution"):
         posted.done(step)
     for step in ("supervise_resolution", "implement", "disclose_result"):
@@ -62,10 +62,10 @@ def test_a_decision_has_a_page_under_a_slug_that_reveals_nothing(site):
     assert page.status_code == 200 and "村道硬化工程" in text and "办理结果" in text
     assert "/public/items/four_deliberations" in text
     assert client.get(f"/public/villages/QX0201/decisions/{slug}").status_code == 404
-    from engine.persistence.models import ProcessInstance
+    from engine.persistence.models import Matter
 
     with lib.sessions() as session:
-        ids = [i.id for i in session.query(ProcessInstance)]
+        ids = [i.id for i in session.query(Matter)]
     for guess in (str(min(ids)), str(max(ids)), "0" * 16):
         assert client.get(f"/public/villages/{VILLAGE}/decisions/{guess}").status_code == 404
 

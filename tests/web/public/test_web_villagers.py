@@ -98,15 +98,15 @@ def send(client, address: str = "10.0.0.1", **fields: str):
 
 
 def complaints(demo_world) -> list:
-    from engine.persistence.models import DefinitionVersion, ProcessInstance
+    from engine.persistence.models import DefinitionVersion, Matter
 
     with demo_world() as session:
         return list(
             session.scalars(
-                select(ProcessInstance)
+                select(Matter)
                 .join(DefinitionVersion)
                 .where(DefinitionVersion.key == "complaint")
-                .order_by(ProcessInstance.id)
+                .order_by(Matter.id)
             )
         )
 
