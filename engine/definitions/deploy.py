@@ -29,6 +29,7 @@ from engine.persistence.enums import Level
 from engine.persistence.models import AuditLog, DefinitionVersion, OrgUnit
 from engine.policy import admin as admin_policy
 from engine.runtime.serializer import dump_specs
+from engine.texts import text
 
 
 @dataclass
@@ -185,7 +186,9 @@ def latest_version(session: Session, key: str) -> DefinitionVersion:
         .limit(1)
     )
     if row is None:
-        raise NotFound(code="flow.not_found", params={"key": key}, field="key")
+        raise NotFound(
+            text("definitions.refusals.not_published", key=key), code="flow.not_found", params={"key": key}, field="key"
+        )
     return row
 
 

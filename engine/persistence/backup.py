@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from engine.errors import PowerlistError
+from engine.texts import text
 
 # In the ``-shm`` file of a WAL database every open connection holds a read lock on this byte
 # (SQLite's unix VFS: the "DMS" slot after the eight WAL-index locks starting at byte 120).
@@ -75,7 +76,12 @@ def _check_integrity(conn: sqlite3.Connection, name: str) -> None:
     except sqlite3.DatabaseError as exc:
         raise BackupRefused(code="backup.damaged", params={"file": name, "problem": str(exc)}) from exc
     if result != ["ok"]:
-        raise BackupRefused(code="backup.damaged", params={"file": name, "problem": "; ".join(result)})
+        problem = "; ".join(result)
+        raise BackupRefused(
+            text("persistence.refusals.damaged", file=name, problem=problem),
+            code="backup.damaged",
+            params={"file": name, "problem": problem},
+        )
 
 
 def _size(path: Path) -> int:
@@ -87,11 +93,17 @@ def backup(engine: Engine, target: Path, *, force: bool = False) -> Copied:
     source = sqlite_file(engine)
     target = Path(target).resolve()
     if not source.exists():
-        raise BackupRefused(code="backup.missing", params={"file": str(source)})
+        raise BackupRefused(
+            text("persistence.refusals.database_missing", file=source),
+            code="backup.missing",
+            params={"file": str(source)},
+        )
     if target == source:
         raise BackupRefused(code="backup.same_file", params={"file": str(target)})
     if target.exists() and not force:
-        raise BackupRefused(code="backup.exists", params={"file": str(target)})
+        raise BackupRefused(
+            text("persistence.refusals.backup_exists", file=target), code="backup.exists", params={"file": str(target)}
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
@@ -164,7 +176,11 @@ def restore(engine: Engine, source: Path, *, force: bool = False) -> Copied:
     target = sqlite_file(engine)
     source = Path(source).resolve()
     if not source.is_file():
-        raise BackupRefused(code="backup.missing", params={"file": str(source)})
+        raise BackupRefused(
+            text("persistence.refusals.backup_missing", file=source),
+            code="backup.missing",
+            params={"file": str(source)},
+        )
     if source == target:
         raise BackupRefused(code="backup.same_file", params={"file": str(source)})
     src = _connect(source, read_only=True)
@@ -173,7 +189,11 @@ def restore(engine: Engine, source: Path, *, force: bool = False) -> Copied:
         if in_use(target):
             raise BackupRefused(code="backup.in_use", params={"file": str(target)})
         if _has_tables(target) and not force:
-            raise BackupRefused(code="backup.exists", params={"file": str(target)})
+            raise BackupRefused(
+                text("persistence.refusals.restore_over_data", file=target),
+                code="backup.exists",
+                params={"file": str(target)},
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         dst = _connect(target)
         try:

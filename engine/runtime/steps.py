@@ -46,7 +46,7 @@ from engine.runtime import cache
 from engine.runtime.loaded import LoadedDefinition, loaded, loaded_version
 from engine.runtime.scripting import script_engine
 from engine.runtime.serializer import dump_state, load_state
-from engine.texts import error_text
+from engine.texts import error_text, text
 
 
 def work_calendar() -> WorkCalendar:
@@ -84,13 +84,11 @@ def lock_instance(session: Session, instance_id: int) -> Matter:
     the matter (``FOR KEY SHARE``) do not wait for it; see "Lock order" in docs/architecture.md.
     """
     begin_write(session)
-    instance = session.scalar(
-        select(Matter)
-        .where(Matter.id == instance_id)
-        .with_for_update(of=Matter, key_share=True)
-    )
+    instance = session.scalar(select(Matter).where(Matter.id == instance_id).with_for_update(of=Matter, key_share=True))
     if instance is None:
-        raise NotFound(code="matter.not_found", params={"id": instance_id})
+        raise NotFound(
+            text("runtime.refusals.no_such_matter", id=instance_id), code="matter.not_found", params={"id": instance_id}
+        )
     return instance
 
 
@@ -162,9 +160,7 @@ class Step:
     # --- making a step ---------------------------------------------------------------------
 
     @classmethod
-    def of_task(
-        cls, session: Session, instance: Matter, definition: LoadedDefinition, actor: str | None
-    ) -> Step:
+    def of_task(cls, session: Session, instance: Matter, definition: LoadedDefinition, actor: str | None) -> Step:
         """A step of a matter whose open task was locked with :func:`lock_open_task`."""
         return cls(session, instance, definition, load_workflow(instance, definition), actor)
 
@@ -469,5 +465,5 @@ def start_matter(
         )
     initial = validate_form("start", schema, data, schema_text, allowed=frozenset({"title"}))
     if "title" in initial and not isinstance(initial["title"], str):
-        raise PowerlistError(code="start.title", field="title")
+        raise PowerlistError(text("runtime.refusals.start_title"), code="start.title", field="title")
     return Step.start(session, row, village, actor, initial, title, on_created).finish()

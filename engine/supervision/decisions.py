@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from engine import clock, policy
 from engine.calendar import CST
 from engine.clock import as_utc
-from engine.errors import FieldError, FormInvalid, InvalidState, NotFound
+from engine.errors import FieldError, FormInvalid, InvalidState, NotFound, PowerlistError
 from engine.history import events as history
 from engine.history.events import EventKind
 from engine.hooks import StepContext
@@ -687,8 +687,14 @@ def close(session: Session, actor: str, village_code: str, number: str, reason: 
     return decision
 
 
+REGISTER_YEARS = (1950, 2200)  # the years a register may be asked for
+
+
 def register_of(session: Session, actor: str, village_code: str, year: int | None = None) -> list[RegisterEntry]:
-    """The village's register as its readers see it."""
+    """The village's register as its readers see it, of one year when ``year`` is given."""
+    if year is not None and not REGISTER_YEARS[0] <= year <= REGISTER_YEARS[1]:
+        first, last = REGISTER_YEARS
+        raise PowerlistError(code="decision.year", params={"first": first, "last": last, "year": year}, field="year")
     village = get_village(session, village_code)
     policy.require(session, actor, "decision.read", village)
     book = book_for_village(session, village.id)

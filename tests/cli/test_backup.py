@@ -106,6 +106,9 @@ def test_restore_refuses_a_database_in_use_and_one_with_data_without_force(live,
     cli("backup", str(tmp_path / "copy.sqlite"), check=True)
     again = cli("backup", str(tmp_path / "copy.sqlite"))
     assert again.code == 1 and "--force" in again.err
+    assert f"{tmp_path / 'copy.sqlite'} 已经存在" in again.err
+    missing = cli("restore", str(tmp_path / "none.sqlite"))
+    assert missing.code == 1 and f"备份文件 {tmp_path / 'none.sqlite'} 不存在" in missing.err
 
     live.kw["bind"].dispose()  # this process's own connections: only the one below holds the file
     # another process holds the database open, as a running server does
@@ -130,7 +133,7 @@ def test_restore_refuses_a_database_in_use_and_one_with_data_without_force(live,
         holder.wait(timeout=10)
 
     unforced = cli("restore", str(tmp_path / "copy.sqlite"))
-    assert unforced.code == 1 and "--force" in unforced.err
+    assert unforced.code == 1 and "--force" in unforced.err and "已有数据；恢复会覆盖它" in unforced.err
     forced = cli("restore", "--force", str(tmp_path / "copy.sqlite"), check=True)
     assert "every chain intact" in forced.out
 

@@ -101,3 +101,19 @@ def test_the_register_through_the_api(demo_world, client):
     hidden = client.get("/api/v1/villages/QX0201/decisions", headers=me)
     assert hidden.status_code == 404 and hidden.get_json()["error"]["code"] == "unit.not_found"
     assert client.get("/api/v1/villages/NOPE/decisions", headers=me).status_code == 404
+
+
+def test_a_year_past_any_register_is_refused_on_the_page_and_through_the_api(demo_world, client, auth):
+    """A year too large for the database was a 500; the register command refuses it, naming the field."""
+    from engine.workspace import tokens
+
+    with demo_world() as session, session.begin():
+        token = tokens.create(session, "shangtang.chair", "test", None)
+    huge = "999999999999999999999"
+    answer = client.get(f"/api/v1/villages/QX0101/decisions?year={huge}", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "decision.year" and answer.get_json()["error"]["field"] == "year"
+    auth.login("shangtang.chair")
+    page = client.get(f"/decisions?year={huge}")
+    assert page.status_code == 400 and "年份须是 1950 到 2200 之间的整数" in page.text
+    assert client.get("/decisions?year=2026").status_code == 200
