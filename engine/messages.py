@@ -7,19 +7,26 @@ an entry here words it. A code without an entry reads as the error's own message
 
 from __future__ import annotations
 
+from functools import cache
+
 from engine.errors import PowerlistError
 from engine.texts import LANGUAGES, error_wording
 
-__all__ = ["CATALOGUE", "LANGUAGES", "describe"]
+__all__ = ["LANGUAGES", "catalogue", "describe"]
 
 
-def _catalogue() -> dict[str, tuple[str, str]]:
+@cache
+def catalogue() -> dict[str, tuple[str, str]]:
+    """code -> (Chinese, English), read from ``engine/texts/<language>/*.yaml`` when first needed."""
     zh, en = error_wording("zh"), error_wording("en")
     return {code: (wording, en.get(code, wording)) for code, wording in zh.items()}
 
 
-# code -> (Chinese, English), read from engine/texts/<language>/*.yaml
-CATALOGUE: dict[str, tuple[str, str]] = _catalogue()
+def __getattr__(name: str) -> dict[str, tuple[str, str]]:
+    # ``CATALOGUE`` is read on first use, so a process that words no error reads no wording files
+    if name == "CATALOGUE":
+        return catalogue()
+    raise AttributeError(name)
 
 
 def describe(error: PowerlistError, language: str = "zh") -> str:
@@ -31,7 +38,7 @@ def describe(error: PowerlistError, language: str = "zh") -> str:
     own = str(error)
     if language == "zh" and _is_chinese(own):
         return own
-    entry = CATALOGUE.get(getattr(error, "code", ""))
+    entry = catalogue().get(getattr(error, "code", ""))
     if entry is None:
         return own
     template = entry[1 if language == "en" else 0]

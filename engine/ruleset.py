@@ -25,7 +25,7 @@ class UnknownRule(PowerlistError):
 def _read_folder(folder: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for path in sorted(folder.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
         if not isinstance(data, dict):
             raise PowerlistError(f"{path}: a rule-value file must be a mapping of key: value")
         values.update({str(k): v for k, v in data.items() if not isinstance(v, dict)})

@@ -26,7 +26,7 @@ def english() -> dict[str, str]:
     folder = resources.files("web").joinpath("texts", "en")
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".yaml"):
-            loaded = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+            loaded = yaml.load(entry.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
             _add(merged, loaded, f"web/texts/en/{entry.name}")
     return merged
 

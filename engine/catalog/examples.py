@@ -111,7 +111,7 @@ def example_path(flow: Path, name: str) -> ExamplePath:
 
 def load_examples(path: Path) -> list[ExamplePath]:
     """The paths of an examples file, in file order."""
-    document = _plain(yaml.safe_load(path.read_text(encoding="utf-8")))
+    document = _plain(yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
     where = str(path)
     root = _mapping(document, where)
     defaults = {key: root[key] for key in ("village", "started_by") if key in root}

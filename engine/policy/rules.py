@@ -82,4 +82,4 @@ def parse(data: dict[str, Any]) -> AccessRules:
 
 @lru_cache(maxsize=1)
 def access_rules() -> AccessRules:
-    return parse(yaml.safe_load(ACCESS_FILE.read_text(encoding="utf-8")) or {})
+    return parse(yaml.load(ACCESS_FILE.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {})

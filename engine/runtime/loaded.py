@@ -51,6 +51,17 @@ class LoadedDefinition:
 # process (tests, SQLite beside PostgreSQL) may hold the same flow under other ids.
 _restored = caches.PerDatabase()
 _lock = threading.Lock()
+# The restored SpiffWorkflow specs, the costly part, depend only on the flow's content (its key and
+# content hash), so every database in the process shares them.
+_specs: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+caches.register(_specs.clear)
+
+
+def _specs_of(row: DefinitionVersion) -> tuple[Any, dict[str, Any]]:
+    found = _specs.get((row.key, row.content_hash))
+    if found is None:
+        found = _specs[(row.key, row.content_hash)] = load_specs(row.spec_json)
+    return found
 
 
 def loaded(row: DefinitionVersion) -> LoadedDefinition:
@@ -63,7 +74,7 @@ def loaded(row: DefinitionVersion) -> LoadedDefinition:
     with _lock:
         found = cache.get(cache_key)
         if found is None:
-            spec, subprocess_specs = load_specs(row.spec_json)
+            spec, subprocess_specs = _specs_of(row)
             steps = {s["id"]: StepInfo(**s) for s in row.meta.get("steps", [])}
             forms = dict(row.forms or {})
             found = LoadedDefinition(
@@ -93,3 +104,4 @@ def loaded_version(session: Any, version_id: int, key: str, content_hash: str) -
 def clear() -> None:
     """Forget restored definitions."""
     _restored.clear()
+    _specs.clear()

@@ -25,7 +25,7 @@ def _area(language: str, area: str) -> dict[str, Any]:
     path = resources.files(__package__).joinpath(language, f"{area}.yaml")
     if not path.is_file():
         return {}
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
     if not isinstance(loaded, dict):
         raise ValueError(f"engine/texts/{language}/{area}.yaml must hold a mapping")
     return loaded
